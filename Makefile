@@ -1,0 +1,39 @@
+# buildtrace — PGXS build.
+#
+# Layout: src/*.c is the module; src/sql/*.sql (in name order) is concatenated
+# into the versioned install script; sql/ + expected/ are pg_regress tests;
+# test/isolation/{specs,expected} are isolation specs; test/pgtap holds pgTAP
+# suites run by pg_prove (see test/check.sh).
+
+EXTENSION   = buildtrace
+# The version is set once, in buildtrace.control.
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big  = $(EXTENSION)
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
+
+REGRESS     = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+ISOLATION   = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation
+
+EXTRA_CLEAN = $(DATA_built) results output_iso regression.diffs regression.out
+
+# Warnings are errors in every build we run; override with WERROR= to relax.
+WERROR     ?= -Werror
+PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+              -Wno-missing-field-initializers $(WERROR)
+
+PG_CONFIG  ?= pg_config
+PGXS       := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
+	cat $(SQL_PARTS) > $@
+
+$(OBJS): $(wildcard src/*.h)
+
+.PHONY: bench
+bench:
+	bash test/bench/run.sh

@@ -1,0 +1,19 @@
+-- buildtrace.* parameters: defaults, validation, and buildtrace.setting().
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+
+SELECT name, setting, vartype, min_val, max_val, enumvals
+FROM pg_settings WHERE name LIKE 'buildtrace.%' ORDER BY name;
+
+SELECT buildtrace.setting('buildtrace.on_invalid');
+SET buildtrace.on_invalid = 'reject';
+SELECT buildtrace.setting('buildtrace.on_invalid');
+RESET buildtrace.on_invalid;
+
+-- Out-of-range and unknown values are refused.
+SET buildtrace.on_invalid = 'ignore';
+SET buildtrace.move_tolerance = -1;
+SET buildtrace.spike_factor = 0.5;
+SET buildtrace.no_such_setting = 1;
+SELECT buildtrace.setting('buildtrace.no_such_setting');

@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Definition of buildtrace's configuration parameters.
+ *
+ * SQL code reads these with current_setting('buildtrace.…'); they exist once
+ * the module is loaded, which buildtrace.setting() guarantees (see
+ * src/sql/00_base.sql).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+double		bt_move_tolerance = 0.1;
+double		bt_size_tolerance = 0.01;
+int			bt_on_invalid = BT_ON_INVALID_FLAG;
+double		bt_spike_factor = 10.0;
+int			bt_spike_min_changes = 5;
+
+static const struct config_enum_entry on_invalid_options[] = {
+	{"flag", BT_ON_INVALID_FLAG, false},
+	{"reject", BT_ON_INVALID_REJECT, false},
+	{NULL, 0, false}
+};
+
+void
+bt_define_gucs(void)
+{
+	DefineCustomRealVariable("buildtrace.move_tolerance",
+							 "Distance an object may shift before it counts as moved.",
+							 "A move of at most this distance (in drawing units) is not reported.",
+							 &bt_move_tolerance,
+							 0.1, 0.0, 1e15,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.size_tolerance",
+							 "Change in width or height an object may have before it counts as resized.",
+							 "A size change of at most this amount (in drawing units) is not reported.",
+							 &bt_size_tolerance,
+							 0.01, 0.0, 1e15,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("buildtrace.on_invalid",
+							 "What the pipeline does with a pair whose versions are invalid.",
+							 "\"flag\" keeps the row as failed and records an anomaly; \"reject\" raises the error.",
+							 &bt_on_invalid,
+							 BT_ON_INVALID_FLAG, on_invalid_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.spike_factor",
+							 "Ratio of changes to the previous pair that counts as a change spike.",
+							 NULL,
+							 &bt_spike_factor,
+							 10.0, 1.0, 1e15,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.spike_min_changes",
+							"Smallest baseline change count for which spikes are detected.",
+							"Pairs following a pair with fewer changes than this never count as a spike.",
+							&bt_spike_min_changes,
+							5, 0, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("buildtrace");
+}

@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.h
+ *	  buildtrace's configuration parameters (buildtrace.*), defined in one
+ *	  place so every module reads the same variables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BUILDTRACE_GUC_H
+#define BUILDTRACE_GUC_H
+
+/* What the pipeline does with a pair whose versions are invalid. */
+typedef enum BtOnInvalid
+{
+	BT_ON_INVALID_FLAG,			/* keep the row, mark it failed, record anomaly */
+	BT_ON_INVALID_REJECT		/* raise the validation error */
+} BtOnInvalid;
+
+extern double bt_move_tolerance;
+extern double bt_size_tolerance;
+extern int	bt_on_invalid;
+extern double bt_spike_factor;
+extern int	bt_spike_min_changes;
+
+extern void bt_define_gucs(void);
+
+#endif							/* BUILDTRACE_GUC_H */

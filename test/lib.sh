@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Shared by test/check.sh and test/demo.sh: install what buildtrace needs from
+# Debian, build and install the extension. Safe to run any number of times.
+
+BT_PG_MAJOR=15
+BT_PACKAGES=(
+    make gcc
+    "postgresql-$BT_PG_MAJOR" "postgresql-server-dev-$BT_PG_MAJOR"
+    "postgresql-$BT_PG_MAJOR-cron" "postgresql-$BT_PG_MAJOR-pgtap"
+    "postgresql-$BT_PG_MAJOR-tdigest"
+    libtap-parser-sourcehandler-pgtap-perl
+    postgresql-common postgresql-contrib
+)
+export PG_CONFIG="/usr/lib/postgresql/$BT_PG_MAJOR/bin/pg_config"
+export PATH="/usr/lib/postgresql/$BT_PG_MAJOR/bin:$PATH"
+
+bt_log() { printf '\n== %s\n' "$*"; }
+
+bt_install_deps() {
+    local missing=()
+    for p in "${BT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        bt_log "dependencies already installed"
+        return
+    fi
+    bt_log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # Debian's postgresql package would create and start a default cluster;
+    # we only ever use throwaway clusters from pg_virtualenv.
+    mkdir -p /etc/postgresql-common
+    grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
+        echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+bt_build_install() {
+    bt_log "building and installing buildtrace"
+    make -s clean >/dev/null
+    make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" "$@"
+    make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+}
+
+# Run "$@" inside a throwaway cluster with pg_cron preloaded; cron lives in
+# the database named by $1.
+bt_virtualenv() {
+    local crondb=$1; shift
+    pg_virtualenv -v "$BT_PG_MAJOR" \
+        -o shared_preload_libraries=pg_cron \
+        -o cron.database_name="$crondb" \
+        -o max_worker_processes=16 \
+        -o max_parallel_workers=8 \
+        -o max_connections=100 \
+        "$@"
+}

@@ -1,0 +1,23 @@
+-- The extension's shape: schema, privileges, function hygiene.
+BEGIN;
+SELECT plan(4);
+
+SELECT has_schema('buildtrace');
+SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'buildtrace'),
+          false, 'buildtrace is not relocatable');
+SELECT ok(NOT has_schema_privilege('public', 'buildtrace', 'CREATE'),
+          'PUBLIC cannot create objects in schema buildtrace');
+
+-- Every function the extension owns is C, or pins search_path.
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text
+    FROM pg_proc p
+    JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+    JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'buildtrace'
+    JOIN pg_language l ON l.oid = p.prolang
+    WHERE l.lanname NOT IN ('c', 'internal')
+      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
+$$, 'every SQL and PL/pgSQL function pins search_path');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs inside the cluster made by test/check.sh (PG* variables set by
+# pg_virtualenv). Prints a closing "N passed, N failed" line over the parts.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. test/lib.sh
+
+passed=0 failed=0
+createdb buildtrace_test 2>/dev/null || true
+part() {
+    local name=$1; shift
+    bt_log "$name"
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+
+regress() {
+    make -s installcheck PG_CONFIG="$PG_CONFIG" && return 0
+    for f in regression.diffs output_iso/regression.diffs; do
+        [ -f "$f" ] && head -c 20000 "$f"
+    done
+    return 1
+}
+
+# pg_cron's launcher waits for its database (cron.database_name), so make it
+# first; pgTAP and the load test share it.
+setup_tapdb() {
+    psql -qX -v ON_ERROR_STOP=1 -d buildtrace_test \
+            -c 'CREATE EXTENSION IF NOT EXISTS pgtap' -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' \
+            -c 'DROP EXTENSION IF EXISTS buildtrace CASCADE' -c 'CREATE EXTENSION buildtrace'
+}
+
+part "pg_regress and isolation" regress
+part "pgTAP database" setup_tapdb
+part "pgTAP" pg_prove --ext .sql -d buildtrace_test test/pgtap/
+for smoke in test/load/smoke.sh test/bench/smoke.sh; do
+    [ -f "$smoke" ] && part "$smoke" bash "$smoke"
+done
+
+echo
+echo "suite: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
