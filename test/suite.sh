@@ -14,7 +14,7 @@ part() {
 }
 
 regress() {
-    make -s installcheck PG_CONFIG="$PG_CONFIG" && return 0
+    make -s installcheck PG_CONFIG="$PG_CONFIG" "$@" && return 0
     for f in regression.diffs output_iso/regression.diffs; do
         [ -f "$f" ] && head -c 20000 "$f"
     done
@@ -29,12 +29,30 @@ setup_tapdb() {
             -c 'DROP EXTENSION IF EXISTS buildtrace CASCADE' -c 'CREATE EXTENSION buildtrace'
 }
 
-part "pg_regress and isolation" regress
-part "pgTAP database" setup_tapdb
-part "pgTAP" pg_prove --ext .sql -d buildtrace_test test/pgtap/
-for smoke in test/load/smoke.sh test/bench/smoke.sh; do
-    [ -f "$smoke" ] && part "$smoke" bash "$smoke"
+only_regress=() only_iso=() only_tap=()
+for name in "$@"; do
+    if [ -f "sql/$name.sql" ]; then only_regress+=("$name")
+    elif [ -f "test/isolation/specs/$name.spec" ]; then only_iso+=("$name")
+    elif [ -f "test/pgtap/$name.sql" ]; then only_tap+=("test/pgtap/$name.sql")
+    else echo "no test named $name"; exit 2; fi
 done
+
+if [ $# -eq 0 ]; then
+    part "pg_regress and isolation" regress
+    part "pgTAP database" setup_tapdb
+    part "pgTAP" pg_prove --ext .sql -d buildtrace_test test/pgtap/
+    for smoke in test/load/smoke.sh test/bench/smoke.sh; do
+        [ -f "$smoke" ] && part "$smoke" bash "$smoke"
+    done
+else
+    if [ ${#only_regress[@]} -gt 0 ] || [ ${#only_iso[@]} -gt 0 ]; then
+        part "selected pg_regress and isolation" regress REGRESS="${only_regress[*]}" ISOLATION="${only_iso[*]}"
+    fi
+    if [ ${#only_tap[@]} -gt 0 ]; then
+        part "pgTAP database" setup_tapdb
+        part "selected pgTAP" pg_prove -d buildtrace_test "${only_tap[@]}"
+    fi
+fi
 
 echo
 echo "suite: $passed passed, $failed failed"
