@@ -51,28 +51,75 @@ bt_sketch_reject_value(double x)
 			 errhint("Filter the value out, or map it to a finite value, before aggregating.")));
 }
 
+/*
+ * Widest span of buckets a store may use.  Plain IEEE division and rounding,
+ * so every machine agrees (the decoder checks stored sketches against it).
+ */
+int32
+bt_sketch_max_buckets(double alpha)
+{
+	if (!(alpha >= BT_SKETCH_MIN_ALPHA))	/* also NaN */
+		alpha = BT_SKETCH_MIN_ALPHA;
+	alpha = Min(alpha, BT_SKETCH_MAX_ALPHA);
+	return Max(BT_SKETCH_MAX_BUCKETS, (int32) rint(BT_SKETCH_MAX_BUCKETS * 0.01 / alpha));
+}
+
 void
 bt_sketch_init(BtSketch *sk, double alpha, MemoryContext mcxt)
 {
 	bt_sketch_check_alpha(alpha);
 	memset(sk, 0, sizeof(BtSketch));
 	sk->alpha0 = alpha;
-	sk->inv_log_gamma0 = 1.0 / log((1.0 + alpha) / (1.0 - alpha));
+	sk->log_gamma0 = log((1.0 + alpha) / (1.0 - alpha));
+	sk->multiplier = 1.0 / (BT_CUBIC_C * sk->log_gamma0);
+	sk->max_buckets = bt_sketch_max_buckets(alpha);
 	sk->mcxt = mcxt;
 }
 
-/* ln(gamma) at the sketch's current level. */
-static double
-bt_sketch_log_gamma(const BtSketch *sk)
-{
-	return ldexp(1.0 / sk->inv_log_gamma0, sk->level);
-}
-
-/* The relative error bound that currently holds: tanh(ln(gamma) / 2). */
+/*
+ * The relative error bound that currently holds: a bucket at level k spans a
+ * ratio of at most gamma0^(2^k), so alpha = tanh(2^k ln(gamma0) / 2).
+ */
 double
 bt_sketch_alpha(const BtSketch *sk)
 {
-	return sk->level == 0 ? sk->alpha0 : tanh(bt_sketch_log_gamma(sk) / 2.0);
+	return sk->level == 0 ? sk->alpha0 : tanh(ldexp(sk->log_gamma0, sk->level) / 2.0);
+}
+
+/* The magnitude x with L(x) = a (inverse of bt_approx_log2, by bisection). */
+static double
+bt_approx_log2_inverse(double a)
+{
+	double		e = floor(a);
+	double		target = a - e;
+	double		lo = 0.0,
+				hi = 1.0;
+
+	for (int i = 0; i < 60; i++)
+	{
+		double		mid = (lo + hi) / 2.0;
+
+		if (((BT_CUBIC_A * mid + BT_CUBIC_B) * mid + BT_CUBIC_C) * mid < target)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return ldexp(1.0 + (lo + hi) / 2.0, (int) e);
+}
+
+/*
+ * Magnitudes covered by bucket i at the sketch's level: (*lo, *hi], and the
+ * representative 2 lo hi / (lo + hi), within (r - 1) / (r + 1) <= alpha of
+ * both ends, r = hi / lo <= gamma.
+ */
+static double
+bt_bucket_bounds(const BtSketch *sk, int32 i, double *lo, double *hi)
+{
+	*lo = bt_approx_log2_inverse(ldexp((double) i - 1.0, sk->level) / sk->multiplier);
+	*hi = bt_approx_log2_inverse(ldexp((double) i, sk->level) / sk->multiplier);
+	/* the top bucket reaches past DBL_MAX, but no finite value does */
+	*hi = Min(*hi, DBL_MAX);
+	return 2.0 / (1.0 / *lo + 1.0 / *hi);
 }
 
 /* Lowest and highest non-empty bucket; false when the store is empty. */
@@ -94,7 +141,7 @@ bt_store_range(const BtStore *st, int32 *lo, int32 *hi)
 }
 
 /*
- * Re-home a store so that it covers buckets lo..hi (hi - lo < MAX_BUCKETS),
+ * Re-home a store so that it covers buckets lo..hi (hi - lo < max_buckets),
  * keeping its counts.  Slack is split around the range so that growth in
  * either direction rarely reallocates again.
  */
@@ -102,11 +149,11 @@ static void
 bt_store_resize(BtSketch *sk, BtStore *st, int32 lo, int32 hi)
 {
 	int32		need = hi - lo + 1;
-	int32		cap = Min(BT_SKETCH_MAX_BUCKETS, Max(64, 2 * need));
+	int32		cap = Min(sk->max_buckets, Max(64, 2 * need));
 	int32		offset = lo - (cap - need) / 2;
 	uint64	   *counts;
 
-	Assert(need <= BT_SKETCH_MAX_BUCKETS);
+	Assert(need <= sk->max_buckets);
 	counts = MemoryContextAllocZero(sk->mcxt, cap * sizeof(uint64));
 	for (int k = 0; k < st->cap; k++)
 	{
@@ -164,7 +211,7 @@ bt_sketch_collapse(BtSketch *sk)
 
 /*
  * A value's bucket falls outside the store's array: grow the array, or, if
- * the used range would exceed MAX_BUCKETS, collapse until it fits.  The
+ * the used range would exceed max_buckets, collapse until it fits.  The
  * decision depends only on the used range, never on the allocation, so the
  * final level is a function of the set of values.
  */
@@ -185,7 +232,7 @@ bt_sketch_store_add_slow(BtSketch *sk, BtStore *st, int32 i)
 			lo = Min(lo, ulo);
 			hi = Max(hi, uhi);
 		}
-		if ((int64) hi - lo + 1 <= BT_SKETCH_MAX_BUCKETS)
+		if ((int64) hi - lo + 1 <= sk->max_buckets)
 			break;
 		bt_sketch_collapse(sk);
 		i = bt_ceil_shift(i, 1);
@@ -215,9 +262,9 @@ bt_sketch_copy(BtSketch *dst, const BtSketch *src, MemoryContext mcxt)
 	bt_store_copy(&dst->neg, &src->neg, mcxt);
 }
 
-/* Would the union of a and b's used ranges exceed MAX_BUCKETS? */
+/* Would the union of a and b's used ranges exceed max_buckets? */
 static bool
-bt_store_union_too_wide(const BtStore *a, const BtStore *b)
+bt_store_union_too_wide(const BtStore *a, const BtStore *b, int32 max_buckets)
 {
 	int32		alo,
 				ahi,
@@ -228,7 +275,7 @@ bt_store_union_too_wide(const BtStore *a, const BtStore *b)
 
 	if (!ha || !hb)
 		return false;
-	return (int64) Max(ahi, bhi) - Min(alo, blo) + 1 > BT_SKETCH_MAX_BUCKETS;
+	return (int64) Max(ahi, bhi) - Min(alo, blo) + 1 > max_buckets;
 }
 
 static void
@@ -292,8 +339,8 @@ bt_sketch_merge(BtSketch *dst, const BtSketch *src)
 			bt_sketch_collapse(&tmp);
 		s = &tmp;
 	}
-	while (bt_store_union_too_wide(&dst->pos, &s->pos) ||
-		   bt_store_union_too_wide(&dst->neg, &s->neg))
+	while (bt_store_union_too_wide(&dst->pos, &s->pos, dst->max_buckets) ||
+		   bt_store_union_too_wide(&dst->neg, &s->neg, dst->max_buckets))
 	{
 		if (s != &tmp)
 		{
@@ -332,9 +379,9 @@ bt_sketch_merge(BtSketch *dst, const BtSketch *src)
 BtRankValue
 bt_sketch_rank_value(const BtSketch *sk, uint64 rank)
 {
-	double		lg = bt_sketch_log_gamma(sk);
-	double		mid = 2.0 / (1.0 + exp(lg));	/* estimate / gamma^i */
 	uint64		seen = 0;
+	double		lo,
+				hi;
 	BtRankValue r;
 	int			k;
 
@@ -349,11 +396,9 @@ bt_sketch_rank_value(const BtSketch *sk, uint64 rank)
 		seen += sk->neg.counts[k];
 		if (rank < seen)
 		{
-			int32		i = sk->neg.offset + k;
-
-			r.estimate = -exp(i * lg) * mid;
-			r.lower = -exp(i * lg);
-			r.upper = -exp((i - 1) * lg);
+			r.estimate = -bt_bucket_bounds(sk, sk->neg.offset + k, &lo, &hi);
+			r.lower = -hi;
+			r.upper = -lo;
 			goto found;
 		}
 	}
@@ -365,17 +410,20 @@ bt_sketch_rank_value(const BtSketch *sk, uint64 rank)
 		seen += sk->pos.counts[k];
 		if (rank < seen)
 		{
-			int32		i = sk->pos.offset + k;
-
-			r.estimate = exp(i * lg) * mid;
-			r.lower = exp((i - 1) * lg);
-			r.upper = exp(i * lg);
+			r.estimate = bt_bucket_bounds(sk, sk->pos.offset + k, &lo, &hi);
+			r.lower = lo;
+			r.upper = hi;
 			goto found;
 		}
 	}
 	elog(ERROR, "bt_sketch rank %llu not found", (unsigned long long) rank);
 
 found:
+	/* the extremes are known exactly */
+	if (rank == 0)
+		r.estimate = sk->min;
+	else if (rank == sk->count - 1)
+		r.estimate = sk->max;
 	r.estimate = Max(sk->min, Min(sk->max, r.estimate));
 	r.lower = Max(sk->min, Min(sk->max, r.lower));
 	r.upper = Max(sk->min, Min(sk->max, r.upper));
@@ -424,10 +472,19 @@ bt_sketch_assert_valid(const BtSketch *sk)
  *
  *	uint8 version, uint8 level, float8 alpha0, uint64 count, uint64 zero,
  *	float8 min, float8 max, then for the positive and the negative store:
- *	int32 first bucket, int32 nbuckets, uint64 counts[nbuckets]
- *	(trimmed: first and last count non-zero).
+ *	int32 first bucket, int32 nbuckets, counts[nbuckets] as unsigned LEB128
+ *	varints (most counts take one byte; trimmed: first and last non-zero).
  * ---------------------------------------------------------------------
  */
+/* One bucket count as an unsigned LEB128 varint. */
+void
+bt_sketch_encode_count(StringInfo buf, uint64 v)
+{
+	for (; v >= 0x80; v >>= 7)
+		appendStringInfoCharMacro(buf, (char) (0x80 | (v & 0x7F)));
+	appendStringInfoCharMacro(buf, (char) v);
+}
+
 static void
 bt_store_encode(const BtStore *st, StringInfo buf)
 {
@@ -443,7 +500,7 @@ bt_store_encode(const BtStore *st, StringInfo buf)
 	pq_sendint32(buf, lo);
 	pq_sendint32(buf, hi - lo + 1);
 	for (int32 i = lo; i <= hi; i++)
-		pq_sendint64(buf, st->counts[i - st->offset]);
+		bt_sketch_encode_count(buf, st->counts[i - st->offset]);
 }
 
 void
@@ -493,8 +550,7 @@ bt_read(StringInfo buf, int n)
 	const char *p;
 
 	if (n < 0 || buf->cursor > buf->len - n)
-		bt_bad_binary("The data ends at byte %d but %d more bytes are needed.",
-					  buf->len, n - (buf->len - buf->cursor));
+		bt_bad_binary("The data ends at byte %d, before the end of the sketch.", buf->len);
 	p = buf->data + buf->cursor;
 	buf->cursor += n;
 	return p;
@@ -532,18 +588,35 @@ bt_read_f64(StringInfo buf)
 }
 
 static uint64
+bt_read_varint(StringInfo buf)
+{
+	uint64		v = 0;
+
+	for (int shift = 0;; shift += 7)
+	{
+		uint8		b = (uint8) *bt_read(buf, 1);
+
+		if (shift == 63 && b > 1)
+			bt_bad_binary("A bucket count at byte %d does not fit in 64 bits.", buf->cursor);
+		v |= (uint64) (b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+			return v;
+	}
+}
+
+static uint64
 bt_store_decode(BtSketch *sk, BtStore *st, StringInfo buf, const char *which)
 {
 	int32		first = bt_read_i32(buf);
 	int32		n = bt_read_i32(buf);
-	/* Largest |bucket| a double can map to (ln DBL_MAX < 710), plus slack. */
-	double		limit = ldexp(ceil(710.0 * sk->inv_log_gamma0) + 2.0,
+	/* Largest |bucket| a double can map to (|L| <= 1024), plus slack. */
+	double		limit = ldexp(ceil(1024.0 * sk->multiplier) + 2.0,
 							  -sk->level) + 2.0;
 	uint64		total = 0;
 
-	if (n < 0 || n > BT_SKETCH_MAX_BUCKETS)
+	if (n < 0 || n > sk->max_buckets)
 		bt_bad_binary("The %s store has %d buckets; at most %d are allowed.",
-					  which, n, BT_SKETCH_MAX_BUCKETS);
+					  which, n, sk->max_buckets);
 	if (n == 0)
 	{
 		if (first != 0)
@@ -553,8 +626,7 @@ bt_store_decode(BtSketch *sk, BtStore *st, StringInfo buf, const char *which)
 	if (fabs((double) first) > limit || fabs((double) first + n - 1) > limit)
 		bt_bad_binary("The %s store's buckets %d to %d are out of range.",
 					  which, first, first + n - 1);
-	bt_read(buf, 0);
-	if ((int64) n * 8 > buf->len - buf->cursor)
+	if (n > buf->len - buf->cursor)
 		bt_bad_binary("The %s store has %d buckets but only %d bytes follow.",
 					  which, n, buf->len - buf->cursor);
 	st->counts = MemoryContextAlloc(sk->mcxt, n * sizeof(uint64));
@@ -562,7 +634,7 @@ bt_store_decode(BtSketch *sk, BtStore *st, StringInfo buf, const char *which)
 	st->offset = first;
 	for (int k = 0; k < n; k++)
 	{
-		st->counts[k] = bt_read_u64(buf);
+		st->counts[k] = bt_read_varint(buf);
 		if (pg_add_u64_overflow(total, st->counts[k], &total))
 			bt_bad_binary("The %s store's counts overflow.", which);
 	}
@@ -618,12 +690,12 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 	sk->min = bt_read_f64(buf);
 	sk->max = bt_read_f64(buf);
 	if (!isfinite(sk->min) || !isfinite(sk->max) || sk->min > sk->max)
-		bt_bad_binary("The minimum %g and maximum %g are not finite and ordered.",
+		bt_bad_binary("The minimum %g and maximum %g must be finite and in order.",
 					  sk->min, sk->max);
 	npos = bt_store_decode(sk, &sk->pos, buf, "positive");
 	nneg = bt_store_decode(sk, &sk->neg, buf, "negative");
 	if (buf->cursor != buf->len)
-		bt_bad_binary("There are %d bytes of trailing data.", buf->len - buf->cursor);
+		bt_bad_binary("Unexpected data follows the end of the sketch at byte %d.", buf->cursor);
 	if (pg_add_u64_overflow(npos, nneg, &parts) ||
 		pg_add_u64_overflow(parts, sk->zero, &parts) || parts != sk->count)
 		bt_bad_binary("The bucket counts do not add up to the total count %llu.",

@@ -3,10 +3,11 @@
  * sketch_text.c
  *	  Text form of a bt_sketch, for output, pg_dump and input:
  *
- *		alpha=0.01 level=0 count=6 zero=1 min=0 max=12.5 pos=69:2,0,3 neg=
+ *		alpha=0.01 level=0 count=7 zero=1 min=0 max=140 pos=69:2,0,3;249:1 neg=
  *
- *	  Fields come in this order; "pos"/"neg" are the first bucket index and
- *	  the counts from there on ("neg=" is an empty store).  Floats are
+ *	  Fields come in this order; "pos"/"neg" list runs of buckets, each a
+ *	  first bucket index and the counts from there on, runs separated by ";"
+ *	  ("neg=" is an empty store).  Floats are
  *	  printed in shortest exact form, so text out -> in is lossless.  Input
  *	  is parsed into the binary form and validated by bt_sketch_decode, so
  *	  both paths enforce the same invariants.
@@ -31,11 +32,18 @@ bt_text_float(StringInfo out, const char *key, double v)
 	appendStringInfo(out, "%s=%s ", key, buf);
 }
 
+/*
+ * "first:c,c,c;first:c,..." — runs of buckets; a run of BT_TEXT_GAP or more
+ * empty buckets starts a new segment instead of printing zeros.
+ */
+#define BT_TEXT_GAP 3
+
 static void
 bt_text_store(StringInfo out, const char *key, const BtStore *st)
 {
 	int			lo = 0,
 				hi = st->cap - 1;
+	int			zeros = 0;
 
 	while (lo <= hi && st->counts[lo] == 0)
 		lo++;
@@ -44,9 +52,25 @@ bt_text_store(StringInfo out, const char *key, const BtStore *st)
 	appendStringInfo(out, "%s=", key);
 	if (lo > hi)
 		return;
-	appendStringInfo(out, "%d:", st->offset + lo);
-	for (int k = lo; k <= hi; k++)
-		appendStringInfo(out, k == lo ? UINT64_FORMAT : "," UINT64_FORMAT, st->counts[k]);
+	appendStringInfo(out, "%d:" UINT64_FORMAT, st->offset + lo, st->counts[lo]);
+	for (int k = lo + 1; k <= hi; k++)
+	{
+		if (st->counts[k] == 0)
+		{
+			zeros++;
+			continue;
+		}
+		if (zeros >= BT_TEXT_GAP)
+			appendStringInfo(out, ";%d:", st->offset + k);
+		else
+		{
+			while (zeros-- > 0)
+				appendStringInfoString(out, ",0");
+			appendStringInfoChar(out, ',');
+		}
+		zeros = 0;
+		appendStringInfo(out, UINT64_FORMAT, st->counts[k]);
+	}
 }
 
 char *
@@ -136,13 +160,14 @@ bt_text_parse_int(const char *str, const char **p)
 	return (int64) v;
 }
 
-/* "first:c1,c2,..." or nothing, into the binary form. */
+/* Segments "first:c,c;first:c" or nothing, into the dense binary form. */
 static void
-bt_text_parse_store(const char *str, const char **p, StringInfo bin)
+bt_text_parse_store(const char *str, const char **p, StringInfo bin, int32 max_buckets)
 {
-	StringInfoData counts;
-	int32		first;
-	int32		n = 0;
+	uint64	   *counts = palloc0(max_buckets * sizeof(uint64));
+	int64		first = 0;
+	int64		next = 0;		/* bucket after the last one read */
+	bool		started = false;
 
 	if (**p == ' ' || **p == '\0')
 	{
@@ -150,25 +175,39 @@ bt_text_parse_store(const char *str, const char **p, StringInfo bin)
 		pq_sendint32(bin, 0);
 		return;
 	}
-	first = (int32) bt_text_parse_int(str, p);
-	if (**p != ':')
-		bt_text_error(str, *p, "\":\"");
-	(*p)++;
-	initStringInfo(&counts);
 	for (;;)
 	{
-		if (n >= BT_SKETCH_MAX_BUCKETS)
-			bt_text_error(str, *p, "at most 2048 buckets");
-		pq_sendint64(&counts, bt_text_parse_uint(str, p));
-		n++;
-		if (**p != ',')
+		const char *at = *p;
+		int64		i = bt_text_parse_int(str, p);
+
+		if (!started)
+			first = next = i;
+		else if (i < next)
+			bt_text_error(str, at, "bucket indexes in ascending order");
+		if (**p != ':')
+			bt_text_error(str, *p, "\":\"");
+		(*p)++;
+		for (next = i;; next++)
+		{
+			if (next - first >= max_buckets)
+				bt_text_error(str, *p, psprintf("at most %d buckets from the first to the last",
+												max_buckets));
+			counts[next - first] = bt_text_parse_uint(str, p);
+			if (**p != ',')
+				break;
+			(*p)++;
+		}
+		next++;
+		started = true;
+		if (**p != ';')
 			break;
 		(*p)++;
 	}
-	pq_sendint32(bin, first);
-	pq_sendint32(bin, n);
-	appendBinaryStringInfo(bin, counts.data, counts.len);
-	pfree(counts.data);
+	pq_sendint32(bin, (int32) first);
+	pq_sendint32(bin, (int32) (next - first));
+	for (int64 k = 0; k < next - first; k++)
+		bt_sketch_encode_count(bin, counts[k]);
+	pfree(counts);
 }
 
 void
@@ -199,9 +238,9 @@ bt_sketch_from_text(BtSketch *sk, const char *str, MemoryContext mcxt)
 	bt_text_key(str, &p, "max");
 	pq_sendfloat8(&bin, bt_text_parse_float(str, &p));
 	bt_text_key(str, &p, "pos");
-	bt_text_parse_store(str, &p, &bin);
+	bt_text_parse_store(str, &p, &bin, bt_sketch_max_buckets(alpha));
 	bt_text_key(str, &p, "neg");
-	bt_text_parse_store(str, &p, &bin);
+	bt_text_parse_store(str, &p, &bin, bt_sketch_max_buckets(alpha));
 	while (*p == ' ')
 		p++;
 	if (*p != '\0')
