@@ -2,6 +2,9 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS buildtrace;
 RESET client_min_messages;
+-- The extension may already exist (an earlier test made it), so CREATE
+-- EXTENSION need not have loaded the module that defines the parameters.
+LOAD 'buildtrace';
 
 SELECT name, setting, vartype, min_val, max_val, enumvals
 FROM pg_settings WHERE name LIKE 'buildtrace.%' ORDER BY name;

@@ -25,6 +25,8 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
+
 #include "order_stat.h"
 
 #define BT_EXACT_TERMS 200000
@@ -101,6 +103,7 @@ bt_quantile_rank_ci(uint64 n, double p, double conf, int64 *lower, int64 *upper)
 		*upper = 0;
 		for (j = (int64) wlo; j <= (int64) whi && j <= (int64) n - 1; j++)
 		{
+			CHECK_FOR_INTERRUPTS();
 			cdf += exp(lgn - lgamma(j + 1.0) - lgamma(dn - j + 1.0) + j * lp + (dn - j) * lq);
 			if (cdf <= tail)
 				*lower = j + 1;

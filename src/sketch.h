@@ -155,7 +155,7 @@ bt_sketch_store_add(BtSketch *sk, BtStore *st, int32 i)
 static inline void
 bt_sketch_add(BtSketch *sk, double x)
 {
-	if (unlikely(isnan(x) || isinf(x)))
+	if (unlikely(!isfinite(x)))
 		bt_sketch_reject_value(x);
 
 	if (x >= BT_SKETCH_MIN_INDEXABLE)
