@@ -56,13 +56,15 @@ BEGIN
         INSERT INTO buildtrace.pairs
             (drawing_id, job_id, version_a, version_b, latency_ms,
              from_version, to_version, retry_of)
-        SELECT d.drawing_id, d.job_id, d.version_a, d.version_b, p.latency_ms,
-               p.from_version, p.to_version, d.pair_id
-        FROM buildtrace.dead_letters d
-        JOIN buildtrace.pairs p USING (pair_id)
-        WHERE (retry_failed.pair_ids IS NULL OR d.pair_id = ANY (retry_failed.pair_ids))
-          AND (retry_failed.drawing IS NULL OR d.drawing_id = retry_failed.drawing)
-        ORDER BY d.pair_id
+        SELECT p.drawing_id, p.job_id, p.version_a, p.version_b, p.latency_ms,
+               p.from_version, p.to_version, p.pair_id
+        FROM buildtrace.pairs p
+        -- dead_letters, spelled out: the writer role has no access to views.
+        WHERE p.status = 'failed'
+          AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id)
+          AND (retry_failed.pair_ids IS NULL OR p.pair_id = ANY (retry_failed.pair_ids))
+          AND (retry_failed.drawing IS NULL OR p.drawing_id = retry_failed.drawing)
+        ORDER BY p.pair_id
         -- A concurrent retry of the same pair got there first: skip it.
         ON CONFLICT (retry_of) DO NOTHING
         RETURNING pair_id)
@@ -146,7 +148,7 @@ BEGIN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                     MESSAGE = 'version pair must be a JSON object',
                     DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
-            ELSIF jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number')
+            ELSIF coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
                   OR item ->> 'drawing_id' = '' THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                     MESSAGE = 'version pair has no drawing_id',
