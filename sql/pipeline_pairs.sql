@@ -3,9 +3,6 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS buildtrace;
 RESET client_min_messages;
-\set ECHO none
-\i test/dev_standin.sql
-\set ECHO all
 TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
          buildtrace.drawing_state RESTART IDENTITY CASCADE;
 

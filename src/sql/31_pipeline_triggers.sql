@@ -169,8 +169,10 @@ BEGIN
         RAISE EXCEPTION USING
             ERRCODE = coalesce(bad.problem ->> 'sqlstate', '22023'),
             MESSAGE = bad.problem ->> 'message',
-            DETAIL = format('Pair %s of drawing "%s", version %s: %s', bad.pair_id,
-                            bad.drawing_id, bad.problem ->> 'version', bad.problem ->> 'detail'),
+            -- The problem's detail names the version, element, id and key.
+            DETAIL = format('Pair %s of drawing "%s": %s', bad.pair_id, bad.drawing_id,
+                            coalesce(bad.problem ->> 'detail',
+                                     format('Version %s.', bad.problem ->> 'version'))),
             HINT = 'Set buildtrace.on_invalid = ''flag'' to keep invalid pairs as dead letters.';
     END IF;
     RETURN NULL;

@@ -335,8 +335,8 @@ BEGIN
                    WHEN 'pending' THEN '  Status: pending, not processed yet.'
                    WHEN 'failed' THEN concat_ws(E'\n',
                        '  Status: failed, the versions could not be compared.',
-                       (SELECT string_agg(format('  Problem in version %s: %s. %s', e ->> 'version',
-                                                 e ->> 'message', e ->> 'detail'), E'\n' ORDER BY o)
+                       (SELECT string_agg(format('  Problem: %s. %s', e ->> 'message', e ->> 'detail'),
+                                   E'\n' ORDER BY o)
                         FROM jsonb_array_elements(p.error) WITH ORDINALITY AS x(e, o)))
                    ELSE concat_ws(E'\n',
                        '  Status: done, changes and metrics stored.',

@@ -1,7 +1,6 @@
 -- Privileges of the pipeline: a writer submits input, a reader reads results,
 -- nobody else gets in; a denied action fails with 42501.
 BEGIN;
-\i test/dev_standin.sql
 SELECT plan(31);
 
 SELECT has_role('buildtrace_writer');

@@ -1,7 +1,6 @@
 -- Shape of the pipeline: tables, keys, constraints, triggers, function
 -- properties.
 BEGIN;
-\i test/dev_standin.sql
 SELECT plan(33);
 
 SELECT has_table('buildtrace', t, 'table buildtrace.' || t)
