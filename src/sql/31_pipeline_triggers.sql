@@ -74,26 +74,26 @@ BEGIN
             OFFSET 0) x
     ),
     counted AS (
-        SELECT pr.*,
-               (pr.diff #>> '{counts,added}')::integer AS added,
-               (pr.diff #>> '{counts,removed}')::integer AS removed,
-               (pr.diff #>> '{counts,moved}')::integer AS moved,
-               (pr.diff #>> '{counts,resized}')::integer AS resized,
-               (pr.diff #>> '{counts,retyped}')::integer AS retyped,
-               (pr.diff #>> '{counts,modified}')::integer AS modified,
-               (pr.diff #>> '{counts,unchanged}')::integer AS unchanged
-        FROM processed pr
-        WHERE pr.ok
+        SELECT k.*, k.added + k.removed + k.moved + k.resized + k.retyped + k.modified AS total
+        FROM (SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.diff, pr.processing_us,
+                     (pr.diff #>> '{counts,added}')::integer AS added,
+                     (pr.diff #>> '{counts,removed}')::integer AS removed,
+                     (pr.diff #>> '{counts,moved}')::integer AS moved,
+                     (pr.diff #>> '{counts,resized}')::integer AS resized,
+                     (pr.diff #>> '{counts,retyped}')::integer AS retyped,
+                     (pr.diff #>> '{counts,modified}')::integer AS modified,
+                     (pr.diff #>> '{counts,unchanged}')::integer AS unchanged
+              FROM processed pr
+              WHERE pr.ok) k
     ),
     -- The previous processed pair of each done pair: the one before it in
     -- this statement (pair_id order), else the drawing's last processed pair.
+    -- Only narrow columns go through the window's sort.
     sequenced AS (
-        SELECT c.*,
-               c.added + c.removed + c.moved + c.resized + c.retyped + c.modified AS total,
+        SELECT c.pair_id, c.drawing_id, c.total,
                lag(c.pair_id) OVER w AS batch_prev_pair,
-               lag(c.added + c.removed + c.moved + c.resized + c.retyped + c.modified) OVER w
-                   AS batch_prev_total,
-               row_number() OVER (PARTITION BY c.drawing_id ORDER BY c.pair_id DESC) = 1 AS is_last
+               lag(c.total) OVER w AS batch_prev_total,
+               lead(c.pair_id) OVER w IS NULL AS is_last
         FROM counted c
         WINDOW w AS (PARTITION BY c.drawing_id ORDER BY c.pair_id)
     ),
@@ -112,7 +112,7 @@ BEGIN
         SELECT d.pair_id, d.drawing_id, d.job_id, d.diff, d.diff ->> 'summary',
                d.added, d.removed, d.moved, d.resized, d.retyped, d.modified, d.unchanged,
                d.processing_us
-        FROM done d
+        FROM counted d
     ),
     upd_pairs AS (
         UPDATE buildtrace.pairs p

@@ -48,6 +48,10 @@ SELECT 'drawing-' || (s % 500) AS drawing_id, bench.drawing(s, false) AS version
        bench.drawing(s, true) AS version_b, s AS ord
 FROM generate_series(1, :n) s;
 ANALYZE bench.src;
+-- The same pairs as JSON text, as a client or COPY sends them: the INSERT
+-- then parses the JSON in every variant.
+CREATE UNLOGGED TABLE bench.src_text AS
+SELECT drawing_id, version_a::text AS version_a, version_b::text AS version_b, ord FROM bench.src;
 
 -- (a) plain: the same columns, defaults, identity and indexes as pairs.
 CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
@@ -123,13 +127,18 @@ $$;
 CREATE TRIGGER peer_process AFTER INSERT ON bench.peer_pairs
     FOR EACH ROW EXECUTE FUNCTION bench.peer_process();
 
-CREATE TABLE bench.timing (variant text, rep integer, ms float8);
+CREATE TABLE bench.timing (source text, variant text, rep integer, ms float8);
 
--- One timed run of a variant, from an empty target.
-CREATE PROCEDURE bench.run(variant text, rep integer)
+-- One timed run of a variant, from an empty target. source 'jsonb' reads
+-- parsed jsonb (the pipeline's cost is then all there is beyond copying);
+-- 'text' reads JSON text and parses it in the INSERT, like ingestion does.
+CREATE PROCEDURE bench.run(source text, variant text, rep integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     t0 timestamptz;
+    target text := CASE variant WHEN 'a plain' THEN 'bench.plain'
+                                WHEN 'b pipeline' THEN 'buildtrace.pairs'
+                                ELSE 'bench.peer_pairs' END;
 BEGIN
     IF variant = 'a plain' THEN
         TRUNCATE bench.plain;
@@ -142,25 +151,24 @@ BEGIN
     COMMIT;
     CHECKPOINT;
     t0 := clock_timestamp();
-    IF variant = 'a plain' THEN
-        INSERT INTO bench.plain (drawing_id, version_a, version_b)
-        SELECT drawing_id, version_a, version_b FROM bench.src ORDER BY ord;
-    ELSIF variant = 'b pipeline' THEN
-        INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
-        SELECT drawing_id, version_a, version_b FROM bench.src ORDER BY ord;
+    IF source = 'jsonb' THEN
+        EXECUTE format('INSERT INTO %s (drawing_id, version_a, version_b)
+                        SELECT drawing_id, version_a, version_b FROM bench.src ORDER BY ord', target);
     ELSE
-        INSERT INTO bench.peer_pairs (drawing_id, version_a, version_b)
-        SELECT drawing_id, version_a, version_b FROM bench.src ORDER BY ord;
+        EXECUTE format('INSERT INTO %s (drawing_id, version_a, version_b)
+                        SELECT drawing_id, version_a::jsonb, version_b::jsonb FROM bench.src_text ORDER BY ord',
+                       target);
     END IF;
     COMMIT;
-    INSERT INTO bench.timing VALUES (variant, rep, extract(epoch FROM clock_timestamp() - t0) * 1000);
+    INSERT INTO bench.timing VALUES (source, variant, rep, extract(epoch FROM clock_timestamp() - t0) * 1000);
     COMMIT;
 END
 $$;
 
-SELECT format('CALL bench.run(%L, %s)', v, r)
-FROM generate_series(1, :reps) r, unnest(ARRAY['a plain', 'b pipeline', 'c peer']) v
-ORDER BY r, v
+SELECT format('CALL bench.run(%L, %L, %s)', s, v, r)
+FROM generate_series(1, :reps) r, unnest(ARRAY['jsonb', 'text']) s,
+     unnest(ARRAY['a plain', 'b pipeline', 'c peer']) v
+ORDER BY r, s, v
 \gexec
 
 -- The pipeline did the work: every pair processed, with a change set.
@@ -171,22 +179,27 @@ SELECT (SELECT count(*) FROM buildtrace.pairs WHERE status = 'done') AS pipeline
        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY processing_us) FROM buildtrace.changes) AS median_diff_us;
 
 \echo
-\echo Times in ms (median of :reps runs; 2-core machine shared with other work, so noisy):
+\echo Times in ms, median of :reps runs (2-core machine shared with other work: noisy).
+\echo source jsonb: the SELECT yields parsed jsonb; source text: it yields JSON text, parsed by the INSERT.
 WITH m AS (
-    SELECT variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median_ms,
+    SELECT source, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median_ms,
            min(ms) AS min_ms, max(ms) AS max_ms
-    FROM bench.timing GROUP BY variant)
-SELECT variant, :n AS pairs, round(median_ms::numeric, 0) AS median_ms,
+    FROM bench.timing GROUP BY source, variant)
+SELECT source, variant, :n AS pairs, round(median_ms::numeric, 0) AS median_ms,
        round(min_ms::numeric, 0) AS min_ms, round(max_ms::numeric, 0) AS max_ms,
        round((median_ms * 1000 / :n)::numeric, 1) AS us_per_pair
-FROM m ORDER BY variant;
+FROM m ORDER BY source, variant;
 
-WITH m AS (SELECT variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
-           FROM bench.timing GROUP BY variant)
-SELECT round(((SELECT ms FROM m WHERE variant = 'b pipeline') / (SELECT ms FROM m WHERE variant = 'a plain'))::numeric, 2)
-           AS "pipeline / plain (target <= 2)",
-       round(((SELECT ms FROM m WHERE variant = 'c peer') / (SELECT ms FROM m WHERE variant = 'b pipeline'))::numeric, 2)
-           AS "peer / pipeline (target >= 6)";
+WITH m AS (SELECT source, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
+           FROM bench.timing GROUP BY source, variant)
+SELECT a.source,
+       round((b.ms / a.ms)::numeric, 2) AS "pipeline / plain (target <= 2)",
+       round((c.ms / b.ms)::numeric, 2) AS "peer / pipeline (target >= 6)",
+       round(((b.ms - a.ms) * 1000 / :n)::numeric, 1) AS pipeline_us_per_pair_over_plain,
+       round(((c.ms - a.ms) * 1000 / :n)::numeric, 1) AS peer_us_per_pair_over_plain
+FROM m a JOIN m b ON b.source = a.source AND b.variant = 'b pipeline'
+         JOIN m c ON c.source = a.source AND c.variant = 'c peer'
+WHERE a.variant = 'a plain' ORDER BY a.source;
 
 DROP SCHEMA bench CASCADE;
 TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
