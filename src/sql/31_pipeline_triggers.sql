@@ -73,18 +73,16 @@ BEGIN
                   OFFSET 0) d
             OFFSET 0) x
     ),
+    -- Narrow rows for the spike rule; the diff itself is read from
+    -- "processed" only, so it is materialised once.
     counted AS (
-        SELECT k.*, k.added + k.removed + k.moved + k.resized + k.retyped + k.modified AS total
-        FROM (SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.diff, pr.processing_us,
-                     (pr.diff #>> '{counts,added}')::integer AS added,
-                     (pr.diff #>> '{counts,removed}')::integer AS removed,
-                     (pr.diff #>> '{counts,moved}')::integer AS moved,
-                     (pr.diff #>> '{counts,resized}')::integer AS resized,
-                     (pr.diff #>> '{counts,retyped}')::integer AS retyped,
-                     (pr.diff #>> '{counts,modified}')::integer AS modified,
-                     (pr.diff #>> '{counts,unchanged}')::integer AS unchanged
-              FROM processed pr
-              WHERE pr.ok) k
+        SELECT pr.pair_id, pr.drawing_id,
+               (pr.diff #>> '{counts,added}')::integer + (pr.diff #>> '{counts,removed}')::integer
+               + (pr.diff #>> '{counts,moved}')::integer + (pr.diff #>> '{counts,resized}')::integer
+               + (pr.diff #>> '{counts,retyped}')::integer + (pr.diff #>> '{counts,modified}')::integer
+                   AS total
+        FROM processed pr
+        WHERE pr.ok
     ),
     -- The previous processed pair of each done pair: the one before it in
     -- this statement (pair_id order), else the drawing's last processed pair.
@@ -109,10 +107,13 @@ BEGIN
         INSERT INTO buildtrace.changes
             (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
              resized, retyped, modified, unchanged, processing_us)
-        SELECT d.pair_id, d.drawing_id, d.job_id, d.diff, d.diff ->> 'summary',
-               d.added, d.removed, d.moved, d.resized, d.retyped, d.modified, d.unchanged,
-               d.processing_us
-        FROM counted d
+        SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.diff, pr.diff ->> 'summary',
+               (pr.diff #>> '{counts,added}')::integer, (pr.diff #>> '{counts,removed}')::integer,
+               (pr.diff #>> '{counts,moved}')::integer, (pr.diff #>> '{counts,resized}')::integer,
+               (pr.diff #>> '{counts,retyped}')::integer, (pr.diff #>> '{counts,modified}')::integer,
+               (pr.diff #>> '{counts,unchanged}')::integer, pr.processing_us
+        FROM processed pr
+        WHERE pr.ok
     ),
     upd_pairs AS (
         UPDATE buildtrace.pairs p
