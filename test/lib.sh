@@ -53,5 +53,6 @@ bt_virtualenv() {
         -o max_worker_processes=16 \
         -o max_parallel_workers=8 \
         -o max_connections=100 \
+        -o cron.use_background_workers=on \
         "$@"
 }

@@ -1,0 +1,534 @@
+-- The drawing simulator: realistic floor-plan versions with known changes.
+--
+-- Everything here is deterministic in its arguments.  Pseudo-random numbers
+-- never come from random()/setseed() (session state) but from hashing:
+--   hd = hashint8extended(drawing, seed), hs = hashint8extended(step, hd),
+--   ho = hashint8extended(object, hs),    u  = hashint8extended(purpose, ho)
+-- with the top 53 bits of u mapped to [0, 1).  The mapping is written out in
+-- place rather than in a helper function: SQL functions must pin
+-- search_path, and a pinned function is never inlined, so a helper would cost
+-- a full function call per draw.
+--
+-- Geometry is kept in integer millimetres and printed in units (metres) with
+-- at most three decimals, so every coordinate and size in the output is exact.
+--
+-- Change model (per step, i.e. per new version of a drawing), with
+-- r = change_rate (or min(r * spike_factor, 0.5) on the spike step):
+--   removed   each existing object with probability r;
+--   moved, resized, retyped, modified: each surviving object independently
+--             with probability r / (1 - r), so each kind is a share r of the
+--             objects overall; combinations (moved and resized ...) follow;
+--   added     each of `objects` new-object slots with probability r.
+-- Moves are 0.2 to 3 units in any direction (tolerance 0.1); a resize
+-- changes width and/or height by at least a fifth of the object's base size
+-- (>= 0.03 units; tolerance 0.01) and never moves the object; a retype swaps
+-- the type within its family (door <-> window, wall <-> curtain_wall,
+-- column <-> pier, space <-> zone); an attribute edit sets one attribute
+-- (material, fire_rating, ...) to a different value.  So buildtrace.bt_diff
+-- with the default tolerances reports exactly the truth.
+
+-- The version chains all public functions are built from: `drawings`
+-- drawings with `versions` versions each; version 1 is the base floor plan,
+-- each later one the previous changed.  truth is relative to the previous
+-- version (version 1: everything added).
+CREATE FUNCTION buildtrace._sim_chain(p_drawings int, p_versions int, p_objects int,
+                                      p_rate float8, p_seed int, p_spike_drawing int,
+                                      p_spike_step int, p_spike_factor float8)
+RETURNS TABLE(drawing_no int, version_no int, payload jsonb, truth jsonb)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- The planner cannot estimate the generate_series joins and guesses costs in
+-- the trillions; JIT compiling for those guesses takes seconds, the work
+-- itself milliseconds.
+SET jit = off
+AS $fn$
+WITH
+prm AS (
+    SELECT p_drawings AS nd, p_versions AS nv, p_objects AS n, p_rate AS r,
+           p_seed::int8 AS sd,
+           least(p_rate * coalesce(p_spike_factor, 1), 0.5) AS r_spike,
+           -- the spike step adds enough objects on its own to reach
+           -- spike_factor times the expected change count of a normal step
+           -- (6 kinds, each a share r of the objects)
+           CASE WHEN p_spike_step IS NULL THEN 0
+                ELSE ceil(p_spike_factor * 6 * p_rate * p_objects)::int END AS n_spike,
+           g.nx, g.ny
+    FROM (SELECT nx, ny
+          FROM generate_series(1, 4000) k,
+               LATERAL (SELECT k / 2 + 1 AS nx, (k + 1) / 2 AS ny) c
+          -- template size: columns, walls, doors, windows, spaces
+          WHERE (nx + 1) * (ny + 1) + nx * (ny + 1) + (nx + 1) * ny
+                + nx * (ny - 1) + (nx - 1) * ny + 1
+                + 2 * nx + 2 * ny - 1
+                + nx * ny >= p_objects
+          ORDER BY k LIMIT 1) g
+),
+blk AS (SELECT greatest(n, n_spike) AS b FROM prm),
+-- The floor-plan template for an nx x ny grid: columns at intersections,
+-- walls between them (outer walls thicker), a door in every interior wall
+-- and one entrance, a window in every other outer wall, a space per cell.
+-- Tier 0 (structure) is kept first when a drawing has fewer objects.
+tpl AS (
+    SELECT row_number() OVER (ORDER BY tier, kind, orient, i, j) AS t, *
+    FROM (
+        SELECT 0 AS tier, 'column' AS kind, '-' AS orient, i, j, false AS outer_wall
+        FROM prm, generate_series(0, nx) i, generate_series(0, ny) j
+        UNION ALL
+        SELECT 0, 'wall', 'h', i, j, j IN (0, ny)
+        FROM prm, generate_series(0, nx - 1) i, generate_series(0, ny) j
+        UNION ALL
+        SELECT 0, 'wall', 'v', i, j, i IN (0, nx)
+        FROM prm, generate_series(0, nx) i, generate_series(0, ny - 1) j
+        UNION ALL
+        SELECT 1, 'door', 'h', i, j, j = 0
+        FROM prm, generate_series(0, nx - 1) i, generate_series(0, ny) j
+        WHERE (j > 0 AND j < ny) OR (i = 0 AND j = 0)
+        UNION ALL
+        SELECT 1, 'door', 'v', i, j, false
+        FROM prm, generate_series(1, nx - 1) i, generate_series(0, ny - 1) j
+        UNION ALL
+        SELECT 1, 'window', 'h', i, j, true
+        FROM prm, generate_series(0, nx - 1) i, unnest(ARRAY[0, ny]) j
+        WHERE NOT (i = 0 AND j = 0)
+        UNION ALL
+        SELECT 1, 'window', 'v', i, j, true
+        FROM prm, unnest(ARRAY[0, nx]) i, generate_series(0, ny - 1) j
+        UNION ALL
+        SELECT 1, 'space', '-', i, j, false
+        FROM prm, generate_series(0, nx - 1) i, generate_series(0, ny - 1) j
+    ) x
+),
+-- Per drawing: grid spacing, column size, wall thicknesses (mm).
+dr AS (
+    SELECT d, hd,
+           4000 + 500 * floor(8 * ((pg_catalog.hashint8extended(1, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS sx,
+           4000 + 500 * floor(8 * ((pg_catalog.hashint8extended(2, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS sy,
+           300 + 100 * floor(3 * ((pg_catalog.hashint8extended(3, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS col,
+           250 + 50 * floor(4 * ((pg_catalog.hashint8extended(4, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS tw_out,
+           150 + 25 * floor(3 * ((pg_catalog.hashint8extended(5, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS tw_in
+    FROM prm, generate_series(1, nd) d,
+         LATERAL (SELECT pg_catalog.hashint8extended(d, sd) AS hd) h
+),
+steps AS (
+    SELECT d, s, pg_catalog.hashint8extended(s, hd) AS hs,
+           CASE WHEN coalesce(d = p_spike_drawing AND s = p_spike_step AND s > 1, false)
+                THEN r_spike ELSE r END AS rs,
+           coalesce(d = p_spike_drawing AND s = p_spike_step AND s > 1, false) AS spike
+    FROM prm, dr, generate_series(1, nv) s
+),
+-- Base objects: the first n template entries, structure first, the rest in
+-- a per-drawing random order.  key = object number within the drawing.
+base AS (
+    SELECT d, key, 1 AS birth, kind, orient, i, j, outer_wall, false AS mid
+    FROM (SELECT dr.d, tpl.*,
+                 row_number() OVER (PARTITION BY dr.d
+                                    ORDER BY tier, CASE WHEN tier = 0 THEN t
+                                                        ELSE pg_catalog.hashint8extended(t, hd) END) AS key
+          FROM dr, tpl) x, prm
+    WHERE key <= n
+),
+-- Added objects: slot j of step s becomes object key n + (s - 2) * b + j.
+added AS (
+    SELECT st.d, k.key, st.s AS birth,
+           CASE WHEN u1 < 0.30 THEN 'door' WHEN u1 < 0.50 THEN 'window'
+                WHEN u1 < 0.65 THEN 'column' WHEN u1 < 0.85 THEN 'wall' ELSE 'space' END AS kind,
+           CASE WHEN u1 >= 0.85 OR (u1 >= 0.50 AND u1 < 0.65) THEN '-'
+                WHEN u2 < 0.5 THEN 'h' ELSE 'v' END AS orient,
+           -- windows go on an outer wall; other kinds anywhere in the grid
+           CASE WHEN u1 >= 0.30 AND u1 < 0.50 AND u2 >= 0.5 THEN CASE WHEN u3 < 0.5 THEN 0 ELSE nx END
+                ELSE floor(u3 * nx)::int END AS i,
+           CASE WHEN u1 >= 0.30 AND u1 < 0.50 AND u2 < 0.5 THEN CASE WHEN u4 < 0.5 THEN 0 ELSE ny END
+                WHEN u1 < 0.30 AND u2 < 0.5 THEN floor(u4 * (ny + 1))::int
+                ELSE floor(u4 * ny)::int END AS j,
+           u1 >= 0.30 AND u1 < 0.50 AS outer_wall,
+           -- added columns stand mid-span, added walls are partitions
+           u1 >= 0.50 AND u1 < 0.85 AS mid
+    FROM prm, blk, steps st,
+         LATERAL (SELECT n + (st.s - 2) * b + jj AS key, jj
+                  FROM generate_series(1, CASE WHEN st.spike THEN b ELSE n END) jj) k,
+         LATERAL (SELECT pg_catalog.hashint8extended(k.key, st.hs) AS ho) h,
+         LATERAL (SELECT ((pg_catalog.hashint8extended(1, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u0,
+                         ((pg_catalog.hashint8extended(21, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u1,
+                         ((pg_catalog.hashint8extended(22, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u2,
+                         ((pg_catalog.hashint8extended(23, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u3,
+                         ((pg_catalog.hashint8extended(24, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u4) u
+    WHERE st.s > 1
+      AND CASE WHEN st.spike THEN k.jj <= greatest(n_spike, 0) OR (k.jj <= n AND u0 < st.rs)
+               ELSE u0 < st.rs END
+),
+fam AS (
+    SELECT * FROM (VALUES
+        ('wall', 'wall', 0, 'W', 'A-WALL'),
+        ('column', 'column', 0, 'C', 'S-COLS'),
+        ('door', 'opening', 0, 'D', 'A-OPNG'),
+        ('window', 'opening', 1, 'WN', 'A-OPNG'),
+        ('space', 'space', 0, 'SP', 'A-AREA')) v(kind, family, t0, prefix, layer)
+),
+dom AS (
+    SELECT * FROM (VALUES
+        ('wall', '{wall,curtain_wall}'::text[], '{material,fire_rating,finish}'::text[],
+         '{concrete,masonry,timber frame,drywall,steel stud}'::text[],
+         '{none,REI30,REI60,REI90}'::text[], '{plaster,paint,tile,exposed}'::text[]),
+        ('opening', '{door,window}', '{material,fire_rating,glazing}',
+         '{timber,steel,aluminium,pvc}', '{none,EI30,EI60}', '{none,single,double,triple}'),
+        ('column', '{column,pier}', '{material,fire_rating,finish}',
+         '{concrete,steel,timber,masonry}', '{R30,R60,R90,R120}', '{exposed,painted,clad,intumescent}'),
+        ('space', '{space,zone}', '{use,floor_finish,ceiling}',
+         '{office,meeting,storage,corridor,kitchen,wc,lobby}', '{carpet,tile,vinyl,screed,timber}',
+         '{suspended,exposed,plaster}')) v(family, types, an, d1, d2, d3)
+),
+-- Every object with its base geometry (mm) and attribute indices.
+obj AS (
+    SELECT o.d, o.key, o.birth, f.family, f.t0, f.layer,
+           f.prefix || '-' || CASE WHEN num < 10000 THEN lpad(num::text, 4, '0') ELSE num::text END AS id,
+           o.orient, x0, y0, w0, h0,
+           CASE WHEN o.orient = 'v' THEN 90 ELSE 0 END AS rot,
+           floor(a1 * cardinality(dm.d1))::int AS a10,
+           floor(a2 * cardinality(dm.d2))::int AS a20,
+           floor(a3 * cardinality(dm.d3))::int AS a30
+    FROM (SELECT *, CASE WHEN birth = 1
+                         THEN row_number() OVER (PARTITION BY d, birth = 1, kind ORDER BY key)
+                         ELSE key END AS num
+          FROM (SELECT * FROM base UNION ALL SELECT * FROM added) z) o
+    JOIN fam f USING (kind)
+    JOIN dom dm USING (family)
+    JOIN dr ON dr.d = o.d
+    JOIN steps st ON st.d = o.d AND st.s = o.birth,
+    LATERAL (SELECT pg_catalog.hashint8extended(o.key, st.hs) AS ho) h,
+    LATERAL (SELECT ((pg_catalog.hashint8extended(31, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS g1,
+                    ((pg_catalog.hashint8extended(32, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS g2,
+                    ((pg_catalog.hashint8extended(33, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS a1,
+                    ((pg_catalog.hashint8extended(34, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS a2,
+                    ((pg_catalog.hashint8extended(35, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS a3) u,
+    LATERAL (SELECT CASE WHEN o.orient = 'v' THEN dr.sy ELSE dr.sx END - dr.col AS len,
+                    CASE WHEN o.outer_wall THEN dr.tw_out ELSE dr.tw_in END AS thick,
+                    CASE WHEN o.kind = 'door' THEN 900 + 100 * floor(4 * g1)::int8
+                         ELSE 1200 + 200 * floor(6 * g1)::int8 END AS opening) gg,
+    LATERAL (SELECT -- insertion point: centre of the host (grid point, wall, cell)
+                    o.i * dr.sx + CASE WHEN o.kind = 'space' OR o.orient = 'h' OR o.mid
+                                       THEN dr.sx / 2 ELSE 0 END AS cx,
+                    o.j * dr.sy + CASE WHEN o.kind = 'space' OR o.orient = 'v'
+                                            OR (o.mid AND o.kind = 'wall')
+                                       THEN dr.sy / 2 ELSE 0 END AS cy,
+                    -- doors and windows sit somewhere along their wall
+                    CASE WHEN o.kind IN ('door', 'window')
+                         THEN round((g2 - 0.5) * greatest(len - opening - 200, 0))::int8
+                         ELSE 0 END AS off) c,
+    LATERAL (SELECT cx + CASE WHEN o.orient = 'h' THEN off ELSE 0 END AS x0,
+                    cy + CASE WHEN o.orient = 'v' THEN off ELSE 0 END AS y0,
+                    CASE o.kind WHEN 'column' THEN dr.col WHEN 'wall' THEN len
+                                WHEN 'space' THEN dr.sx - dr.tw_in ELSE opening END AS w0,
+                    CASE o.kind WHEN 'column' THEN dr.col WHEN 'space' THEN dr.sy - dr.tw_in
+                                ELSE thick END AS h0) gm
+),
+-- One row per object and step from its birth on, with that step's events.
+ev AS (
+    SELECT o.*, st.s,
+           st.s > o.birth AND e1 < st.rs AS rm,
+           st.s > o.birth AND e2 < st.rs / (1 - st.rs) AS mv,
+           st.s > o.birth AND e3 < st.rs / (1 - st.rs) AS rsz,
+           st.s > o.birth AND e4 < st.rs / (1 - st.rs) AS rt,
+           st.s > o.birth AND e5 < st.rs / (1 - st.rs) AS md,
+           -- move: 0.2 to 3 units in any direction
+           round((200 + 2800 * e6) * cos(2 * pi() * e7))::int8 AS mdx,
+           round((200 + 2800 * e6) * sin(2 * pi() * e7))::int8 AS mdy,
+           -- resize: width, height or both, by 20 % to 80 % of the base size,
+           -- wrapping within [base / 2, base * 3 / 2)
+           CASE WHEN e8 < 0.7 THEN round(o.w0 * (0.2 + 0.6 * e9))::int8 ELSE 0 END AS dw,
+           CASE WHEN e8 >= 0.4 THEN round(o.h0 * (0.2 + 0.6 * e10))::int8 ELSE 0 END AS dh,
+           floor(3 * e11)::int AS mattr,
+           e12 AS minc
+    FROM obj o
+    JOIN steps st ON st.d = o.d AND st.s >= o.birth,
+    LATERAL (SELECT pg_catalog.hashint8extended(o.key, st.hs) AS ho) h,
+    LATERAL (SELECT ((pg_catalog.hashint8extended(2, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e1,
+                    ((pg_catalog.hashint8extended(3, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e2,
+                    ((pg_catalog.hashint8extended(4, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e3,
+                    ((pg_catalog.hashint8extended(5, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e4,
+                    ((pg_catalog.hashint8extended(6, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e5,
+                    ((pg_catalog.hashint8extended(7, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e6,
+                    ((pg_catalog.hashint8extended(8, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e7,
+                    ((pg_catalog.hashint8extended(9, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e8,
+                    ((pg_catalog.hashint8extended(10, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e9,
+                    ((pg_catalog.hashint8extended(11, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e10,
+                    ((pg_catalog.hashint8extended(12, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e11,
+                    ((pg_catalog.hashint8extended(13, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e12) u
+),
+-- Accumulate the events up to each step; an object is gone from the step
+-- of its first removal on.
+cum AS (
+    SELECT e.*, dm.types, dm.an, dm.d1, dm.d2, dm.d3,
+           count(*) FILTER (WHERE rm) OVER w AS nrm,
+           sum(CASE WHEN mv AND NOT rm THEN mdx ELSE 0 END) OVER w AS sdx,
+           sum(CASE WHEN mv AND NOT rm THEN mdy ELSE 0 END) OVER w AS sdy,
+           sum(CASE WHEN rsz AND NOT rm THEN dw ELSE 0 END) OVER w AS sdw,
+           sum(CASE WHEN rsz AND NOT rm THEN dh ELSE 0 END) OVER w AS sdh,
+           count(*) FILTER (WHERE rt AND NOT rm) OVER w AS nrt,
+           -- an edit moves the chosen attribute 1 .. size-1 places round its
+           -- domain, so the value always differs from the one before
+           sum(CASE WHEN md AND NOT rm AND mattr = 0
+                    THEN 1 + floor(minc * (cardinality(dm.d1) - 1))::int ELSE 0 END) OVER w AS s1,
+           sum(CASE WHEN md AND NOT rm AND mattr = 1
+                    THEN 1 + floor(minc * (cardinality(dm.d2) - 1))::int ELSE 0 END) OVER w AS s2,
+           sum(CASE WHEN md AND NOT rm AND mattr = 2
+                    THEN 1 + floor(minc * (cardinality(dm.d3) - 1))::int ELSE 0 END) OVER w AS s3
+    FROM ev e JOIN dom dm USING (family)
+    WINDOW w AS (PARTITION BY e.d, e.key ORDER BY e.s)
+),
+per_step AS (
+    SELECT d, s,
+           jsonb_agg(jsonb_build_object(
+                'id', id,
+                'type', types[1 + (t0 + nrt) % 2],
+                'x', trim_scale((x0 + sdx) * 0.001),
+                'y', trim_scale((y0 + sdy) * 0.001),
+                'width', trim_scale((w0 / 2 + (w0 - w0 / 2 + sdw) % w0) * 0.001),
+                'height', trim_scale((h0 / 2 + (h0 - h0 / 2 + sdh) % h0) * 0.001),
+                'rotation', rot,
+                'layer', layer,
+                'level', 'L00',
+                an[1], d1[1 + (a10 + s1) % cardinality(d1)],
+                an[2], d2[1 + (a20 + s2) % cardinality(d2)],
+                an[3], d3[1 + (a30 + s3) % cardinality(d3)]) ORDER BY key)
+               FILTER (WHERE nrm = 0) AS payload,
+           jsonb_build_object(
+               'added', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE birth = s), '[]'),
+               'removed', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE rm AND nrm = 1), '[]'),
+               'moved', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE mv AND nrm = 0), '[]'),
+               'resized', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE rsz AND nrm = 0), '[]'),
+               'retyped', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE rt AND nrm = 0), '[]'),
+               'modified', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE md AND nrm = 0), '[]'),
+               'malformed', false) AS truth
+    FROM cum
+    WHERE nrm <= 1
+    GROUP BY d, s
+)
+SELECT st.d::int, st.s::int, coalesce(p.payload, '[]'),
+       coalesce(p.truth, jsonb_build_object('added', '[]'::jsonb, 'removed', '[]'::jsonb,
+                                            'moved', '[]'::jsonb, 'resized', '[]'::jsonb,
+                                            'retyped', '[]'::jsonb, 'modified', '[]'::jsonb,
+                                            'malformed', false))
+       || CASE WHEN st.spike THEN '{"spike": true}'::jsonb ELSE '{}' END
+FROM steps st LEFT JOIN per_step p ON p.d = st.d AND p.s = st.s
+ORDER BY st.d, st.s
+$fn$;
+
+-- Breaks one element of a version in one realistic way, chosen by hash h:
+-- a string coordinate, a duplicated id, a missing id, a null width, an
+-- element that is not an object, a negative size, a missing coordinate.
+-- Returns {"payload": broken version, "defect": {"kind", "index", "id"}}.
+CREATE FUNCTION buildtrace._sim_corrupt(v jsonb, h int8)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    kinds CONSTANT text[] := ARRAY['string_coordinate', 'duplicate_id', 'missing_id',
+                                   'null_width', 'not_an_object', 'negative_size',
+                                   'missing_coordinate'];
+    u1 float8 := ((hashint8extended(1, h) >> 11) & 9007199254740991)::float8 / 9007199254740992;
+    u2 float8 := ((hashint8extended(2, h) >> 11) & 9007199254740991)::float8 / 9007199254740992;
+    len int := jsonb_array_length(v);
+    k text := kinds[1 + floor(u1 * cardinality(kinds))::int];
+    e int := floor(u2 * len)::int;
+    elem jsonb := v -> e;
+    path text[] := ARRAY[e::text];
+    bad jsonb;
+BEGIN
+    IF len = 0 THEN
+        k := 'not_an_object';
+        e := 0;
+        bad := '["?"]';
+    ELSIF k = 'string_coordinate' THEN
+        bad := jsonb_set(v, path || 'x'::text, to_jsonb((elem -> 'x')::text));
+    ELSIF k = 'duplicate_id' THEN
+        -- a second object with the same id, a unit further east, at the end
+        bad := v || jsonb_build_array(elem || jsonb_build_object('x', (elem ->> 'x')::numeric + 1));
+        e := len;
+    ELSIF k = 'missing_id' THEN
+        bad := jsonb_set(v, path, elem - 'id');
+    ELSIF k = 'null_width' THEN
+        bad := jsonb_set(v, path || 'width'::text, 'null');
+    ELSIF k = 'not_an_object' THEN
+        bad := jsonb_set(v, path, elem -> 'id');
+    ELSIF k = 'negative_size' THEN
+        bad := jsonb_set(v, path || 'height'::text, to_jsonb(-(elem ->> 'height')::numeric));
+    ELSE
+        bad := jsonb_set(v, path, elem - 'y');
+    END IF;
+    RETURN jsonb_build_object('payload', bad,
+                              'defect', jsonb_build_object('kind', k, 'index', e,
+                                                           'id', elem -> 'id'));
+END
+$fn$;
+
+-- Argument checks shared by generate_pairs and generate_versions.
+CREATE FUNCTION buildtrace._sim_check_args(what text, n int, objects int, change_rate float8,
+                                           malformed_rate float8, spike_factor float8)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF n IS NULL OR n < 0 THEN
+        RAISE EXCEPTION '% must be zero or more', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(n::text, 'null'));
+    END IF;
+    IF objects IS NULL OR objects < 1 OR objects > 1000000 THEN
+        RAISE EXCEPTION 'objects must be between 1 and 1000000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(objects::text, 'null'));
+    END IF;
+    IF change_rate IS NULL OR NOT change_rate BETWEEN 0 AND 0.5 THEN
+        RAISE EXCEPTION 'change_rate must be between 0 and 0.5'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(change_rate::text, 'null')),
+                  HINT = 'Each change kind affects this share of the objects; removals and additions alone take twice it.';
+    END IF;
+    IF malformed_rate IS NULL OR NOT malformed_rate BETWEEN 0 AND 1 THEN
+        RAISE EXCEPTION 'malformed_rate must be between 0 and 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(malformed_rate::text, 'null'));
+    END IF;
+    IF spike_factor IS NULL OR spike_factor < 1 OR spike_factor = 'infinity' THEN
+        RAISE EXCEPTION 'spike_factor must be a finite number of at least 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(spike_factor::text, 'null'));
+    END IF;
+END
+$fn$;
+
+-- A drawing id: prefix and a number of at least four digits.
+CREATE FUNCTION buildtrace._sim_drawing_id(prefix text, d int)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN prefix || CASE WHEN d < 10000 THEN lpad(d::text, 4, '0') ELSE d::text END;
+
+-- Simulated drawing pairs with ground truth.  Pair p belongs to drawing
+-- ((p - 1) % drawings) + 1; the pairs of one drawing are its consecutive
+-- versions, so with `drawings` set they are exactly the consecutive pairs of
+-- generate_versions(drawings, ...) with the same seed.  NULL drawings: one
+-- drawing per pair.  spike_at: the pair that changes far more objects.
+CREATE FUNCTION buildtrace.generate_pairs(pairs int, objects int DEFAULT 100,
+                                          change_rate float8 DEFAULT 0.1, seed int DEFAULT 1,
+                                          malformed_rate float8 DEFAULT 0,
+                                          drawings int DEFAULT NULL, spike_at int DEFAULT NULL,
+                                          spike_factor float8 DEFAULT 10,
+                                          drawing_prefix text DEFAULT 'DWG-')
+RETURNS TABLE(pair_no int, drawing_id text, version_a jsonb, version_b jsonb, truth jsonb)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_variable
+DECLARE
+    np int := generate_pairs.pairs;
+    nd int := coalesce(generate_pairs.drawings, greatest(generate_pairs.pairs, 1));
+    sd int8 := coalesce(generate_pairs.seed, 0);
+    mr float8 := generate_pairs.malformed_rate;
+BEGIN
+    PERFORM buildtrace._sim_check_args('pairs', np, generate_pairs.objects,
+                                       generate_pairs.change_rate, mr, generate_pairs.spike_factor);
+    IF nd < 1 THEN
+        RAISE EXCEPTION 'drawings must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', nd);
+    END IF;
+    IF generate_pairs.spike_at IS NOT NULL AND NOT generate_pairs.spike_at BETWEEN 1 AND np THEN
+        RAISE EXCEPTION 'spike_at must be a pair number between 1 and %', np
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', generate_pairs.spike_at);
+    END IF;
+    RETURN QUERY
+    WITH c AS MATERIALIZED (
+        SELECT * FROM buildtrace._sim_chain(nd, (np + nd - 1) / nd + 1, generate_pairs.objects,
+                                            generate_pairs.change_rate, sd::int,
+                                            (generate_pairs.spike_at - 1) % nd + 1,
+                                            (generate_pairs.spike_at - 1) / nd + 2,
+                                            generate_pairs.spike_factor)
+    ),
+    p AS (
+        SELECT g.p, (g.p - 1) % nd + 1 AS d, (g.p - 1) / nd + 2 AS s, hm,
+               ((hashint8extended(1, hm) >> 11) & 9007199254740991)::float8 / 9007199254740992 < mr AS bad,
+               ((hashint8extended(2, hm) >> 11) & 9007199254740991)::float8 / 9007199254740992 < 0.5 AS bad_a
+        FROM generate_series(1, np) g(p),
+             LATERAL (SELECT hashint8extended(g.p, hashint8extended(-1, sd)) AS hm) h
+    )
+    SELECT p.p, buildtrace._sim_drawing_id(generate_pairs.drawing_prefix, p.d),
+           CASE WHEN p.bad AND p.bad_a THEN x.broken -> 'payload' ELSE a.payload END,
+           CASE WHEN p.bad AND NOT p.bad_a THEN x.broken -> 'payload' ELSE b.payload END,
+           CASE WHEN p.bad
+                THEN b.truth || jsonb_build_object('malformed', true,
+                                                   'defect', jsonb_build_object('version', CASE WHEN p.bad_a THEN 'a' ELSE 'b' END)
+                                                             || (x.broken -> 'defect'))
+                ELSE b.truth END
+    FROM p
+    JOIN c a ON a.drawing_no = p.d AND a.version_no = p.s - 1
+    JOIN c b ON b.drawing_no = p.d AND b.version_no = p.s
+    LEFT JOIN LATERAL (SELECT buildtrace._sim_corrupt(CASE WHEN p.bad_a THEN a.payload ELSE b.payload END,
+                                                      hashint8extended(3, p.hm)) AS broken
+                       WHERE p.bad) x ON true
+    ORDER BY p.p;
+END
+$fn$;
+
+-- Simulated version chains for INSERT INTO buildtrace.versions: version 1 is
+-- a base floor plan, each later version the previous one changed; truth is
+-- relative to the previous version (version 1: all objects added).  A
+-- malformed version is a broken copy of what would have been uploaded; the
+-- next version is derived from the unbroken one.  spike_at / spike_drawing:
+-- the version (> 1) that changes far more objects.
+CREATE FUNCTION buildtrace.generate_versions(drawings int, versions int, objects int DEFAULT 100,
+                                             change_rate float8 DEFAULT 0.1, seed int DEFAULT 1,
+                                             malformed_rate float8 DEFAULT 0,
+                                             spike_at int DEFAULT NULL, spike_drawing int DEFAULT 1,
+                                             spike_factor float8 DEFAULT 10,
+                                             drawing_prefix text DEFAULT 'DWG-')
+RETURNS TABLE(drawing_id text, version_no int, payload jsonb, truth jsonb)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_variable
+DECLARE
+    nd int := generate_versions.drawings;
+    nv int := generate_versions.versions;
+    sd int8 := coalesce(generate_versions.seed, 0);
+    mr float8 := generate_versions.malformed_rate;
+BEGIN
+    PERFORM buildtrace._sim_check_args('drawings', nd, generate_versions.objects,
+                                       generate_versions.change_rate, mr,
+                                       generate_versions.spike_factor);
+    PERFORM buildtrace._sim_check_args('versions', nv, generate_versions.objects,
+                                       generate_versions.change_rate, mr,
+                                       generate_versions.spike_factor);
+    IF generate_versions.spike_at IS NOT NULL
+       AND (NOT generate_versions.spike_at BETWEEN 2 AND nv
+            OR generate_versions.spike_drawing IS NULL
+            OR NOT generate_versions.spike_drawing BETWEEN 1 AND nd) THEN
+        RAISE EXCEPTION 'spike must be at a version between 2 and % of a drawing between 1 and %', nv, nd
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The values given were spike_at %s, spike_drawing %s.',
+                                  generate_versions.spike_at,
+                                  coalesce(generate_versions.spike_drawing::text, 'null'));
+    END IF;
+    IF nd = 0 OR nv = 0 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT buildtrace._sim_drawing_id(generate_versions.drawing_prefix, c.drawing_no), c.version_no,
+           CASE WHEN bad THEN x.broken -> 'payload' ELSE c.payload END,
+           CASE WHEN bad THEN c.truth || jsonb_build_object('malformed', true,
+                                                            'defect', x.broken -> 'defect')
+                ELSE c.truth END
+    FROM buildtrace._sim_chain(nd, nv, generate_versions.objects, generate_versions.change_rate,
+                               sd::int, generate_versions.spike_drawing,
+                               generate_versions.spike_at, generate_versions.spike_factor) c,
+         LATERAL (SELECT hashint8extended(c.version_no,
+                                          hashint8extended(c.drawing_no, hashint8extended(-2, sd))) AS hm) h,
+         LATERAL (SELECT ((hashint8extended(1, h.hm) >> 11) & 9007199254740991)::float8 / 9007199254740992 < mr AS bad) m
+         LEFT JOIN LATERAL (SELECT buildtrace._sim_corrupt(c.payload, hashint8extended(3, h.hm)) AS broken
+                            WHERE m.bad) x ON true
+    ORDER BY c.drawing_no, c.version_no;
+END
+$fn$;
