@@ -202,8 +202,11 @@ RETURNS trigger
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    stamp timestamptz;
 BEGIN
     PERFORM buildtrace._lock_drawings(ARRAY(SELECT DISTINCT drawing_id FROM new_versions));
+    stamp := clock_timestamp();
 
     -- An actual update of the lock row, so that a REPEATABLE READ statement
     -- that waited for us fails with a serialization error instead of missing
@@ -214,11 +217,29 @@ BEGIN
           FROM new_versions GROUP BY drawing_id) n
     WHERE s.drawing_id = n.drawing_id;
 
+    -- Concurrent uploads are stamped with their transaction's start time, so
+    -- one that waited for the lock above can look older than a version that
+    -- another transaction committed meanwhile, and the chain would fork.
+    -- Upload order for versions stamped during this transaction is therefore
+    -- the order they got the drawing's lock: such a version not later than a
+    -- version committed by someone else is re-stamped now. Versions stamped
+    -- before this transaction began (deliberate back-dated imports) keep
+    -- their time and are paired where they belong.
+    UPDATE buildtrace.versions v
+    SET uploaded_at = stamp
+    FROM new_versions n
+    WHERE v.version_id = n.version_id
+      AND n.uploaded_at >= now()
+      AND n.uploaded_at <= (SELECT max(o.uploaded_at) FROM buildtrace.versions o
+                            WHERE o.drawing_id = n.drawing_id
+                              AND o.version_id NOT IN (SELECT version_id FROM new_versions));
+
     INSERT INTO buildtrace.pairs
         (drawing_id, job_id, version_a, version_b, latency_ms, from_version, to_version)
     SELECT n.drawing_id, n.job_id, prev.payload, n.payload, n.latency_ms,
            prev.version_id, n.version_id
-    FROM new_versions n
+    FROM (SELECT v.* FROM new_versions nv
+          JOIN buildtrace.versions v ON v.version_id = nv.version_id) n
     CROSS JOIN LATERAL (
         SELECT v.version_id, v.payload
         FROM buildtrace.versions v
