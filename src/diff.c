@@ -262,21 +262,21 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 
 		CHECK_FOR_INTERRUPTS();
 		c = i >= a->nobjs ? 1 : j >= b->nobjs ? -1 :
-			cmp_ids(&a->objs[i], &b->objs[j]);
+			cmp_ids(a->byid[i], b->byid[j]);
 		if (c < 0)
 		{
-			out->removed[out->nremoved++] = &a->objs[i++];
+			out->removed[out->nremoved++] = a->byid[i++];
 			continue;
 		}
 		if (c > 0)
 		{
-			out->added[out->nadded++] = &b->objs[j++];
+			out->added[out->nadded++] = b->byid[j++];
 			continue;
 		}
 		m = &out->changed[out->nchanged];
 		memset(m, 0, sizeof(BtMatch));
-		m->a = &a->objs[i++];
-		m->b = &b->objs[j++];
+		m->a = a->byid[i++];
+		m->b = b->byid[j++];
 		if (!compare_objects(m, move_tol, size_tol))
 		{
 			out->nunchanged++;

@@ -39,10 +39,11 @@ typedef struct BtObject
 	Numeric		height;
 } BtObject;
 
-/* A parsed version: its objects sorted by id (byte order of the id text). */
+/* A parsed version: its objects, and pointers to them in id order. */
 typedef struct BtDrawing
 {
-	BtObject   *objs;
+	BtObject   *objs;			/* in input order */
+	BtObject  **byid;			/* sorted by id (byte order of the id text) */
 	int			nobjs;
 	bool		map_form;		/* id → hash/attributes map */
 } BtDrawing;
