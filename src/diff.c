@@ -200,28 +200,38 @@ compare_attrs(BtMatch *m)
 	m->modified = m->nattrs > 0;
 }
 
-/* Classify one matched pair; returns true if anything changed. */
+/* Byte-identical in both versions: certainly unchanged. */
+static inline bool
+identical(BtObject *a, BtObject *b)
+{
+	if (a->is_hash || b->is_hash)
+		return a->is_hash && b->is_hash && a->hashlen == b->hashlen &&
+			memcmp(a->hash, b->hash, a->hashlen) == 0;
+	return a->objlen == b->objlen && memcmp(a->obj, b->obj, a->objlen) == 0;
+}
+
+/*
+ * Classify a matched pair that is not byte-identical (m zeroed apart from
+ * a and b); returns true if anything changed.
+ */
 static bool
 compare_objects(BtMatch *m, double move_tol, double size_tol)
 {
-	BtObject   *a = m->a;
-	BtObject   *b = m->b;
+	BtFields   *a = &m->fa;
+	BtFields   *b = &m->fb;
 	double		ddx,
 				ddy,
 				dw,
 				dh;
 
-	if (a->is_hash || b->is_hash)
+	bt_object_fields(m->a, a);
+	bt_object_fields(m->b, b);
+	if (m->a->is_hash || m->b->is_hash)
 	{
 		/* A content hash is only ever equal or not equal. */
-		if (a->is_hash && b->is_hash && a->hashlen == b->hashlen &&
-			memcmp(a->hash, b->hash, a->hashlen) == 0)
-			return false;
 		m->content = m->modified = true;
 		return true;
 	}
-	if (a->objlen == b->objlen && memcmp(a->obj, b->obj, a->objlen) == 0)
-		return false;
 
 	m->retyped = (a->type == NULL) != (b->type == NULL) ||
 		(a->type && (a->typelen != b->typelen ||
@@ -253,7 +263,8 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 	memset(out, 0, sizeof(BtDiff));
 	out->added = palloc(sizeof(BtObject *) * Max(b->nobjs, 1));
 	out->removed = palloc(sizeof(BtObject *) * Max(a->nobjs, 1));
-	out->changed = palloc(sizeof(BtMatch) * Max(Min(a->nobjs, b->nobjs), 1));
+	out->maxchanged = 64;
+	out->changed = palloc(sizeof(BtMatch) * out->maxchanged);
 
 	while (i < a->nobjs || j < b->nobjs)
 	{
@@ -272,6 +283,18 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 		{
 			out->added[out->nadded++] = b->byid[j++];
 			continue;
+		}
+		if (identical(a->byid[i], b->byid[j]))
+		{
+			i++, j++;
+			out->nunchanged++;
+			continue;
+		}
+		if (out->nchanged == out->maxchanged)
+		{
+			out->maxchanged *= 2;
+			out->changed = repalloc_huge(out->changed,
+										 sizeof(BtMatch) * out->maxchanged);
 		}
 		m = &out->changed[out->nchanged];
 		memset(m, 0, sizeof(BtMatch));

@@ -245,7 +245,7 @@ scan_core(JsonbContainer *obj, CoreValues *cv)
 }
 
 /* One of x, y, width, height: a JSON number (and not negative for sizes). */
-static Numeric
+static void
 check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 			 bool is_size)
 {
@@ -257,7 +257,7 @@ check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 		report(st, o->index, o->id, o->idlen, key,
 			   ERRCODE_SQL_JSON_MEMBER_NOT_FOUND, M_MISSING,
 			   psprintf("key \"%s\" is missing.", key));
-		return NULL;
+		return;
 	}
 	v = *vp;
 	if (v.type != jbvNumeric)
@@ -268,7 +268,7 @@ check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 			   isnull ? ERRCODE_NULL_VALUE_NOT_ALLOWED : ERRCODE_NON_NUMERIC_SQL_JSON_ITEM,
 			   isnull ? M_NULL : M_NOT_NUM,
 			   psprintf("key \"%s\" is %s.", key, describe(&v)));
-		return NULL;
+		return;
 	}
 	n = v.val.numeric;
 	if (is_size &&
@@ -280,14 +280,13 @@ check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 			   psprintf("key \"%s\" is %s, but sizes must not be negative.", key,
 						DatumGetCString(DirectFunctionCall1(numeric_out,
 															NumericGetDatum(n)))));
-		return NULL;
+		return;
 	}
-	return n;
 }
 
 /*
- * Check an id value and set o->id/idlen/idval.  Strings are used as they
- * are; numbers by their jsonb text, so 7 and "7" are the same id.
+ * Check an id value and set o->id/idlen.  Strings are used as they are;
+ * numbers by their jsonb text, so 7 and "7" are the same id.
  */
 static bool
 check_id(ReadState *st, BtObject *o, JsonbValue *v)
@@ -325,7 +324,6 @@ check_id(ReadState *st, BtObject *o, JsonbValue *v)
 			   v->type == jbvNull ? M_NULL : M_BAD_ID, problem);
 		return false;
 	}
-	o->idval = *v;
 	return true;
 }
 
@@ -344,6 +342,8 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 
 	scan_core(obj, &cv);
 	o->obj = obj;
+	o->hash = NULL;
+	o->hashlen = 0;
 	o->objlen = objlen;
 	o->is_hash = false;
 
@@ -363,7 +363,6 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 	{
 		o->id = mapkey->val.string.val;
 		o->idlen = mapkey->val.string.len;
-		o->idval = *mapkey;
 		/* An "id" inside a map value must agree with the key. */
 		if (cv.v[CK_ID] != NULL)
 		{
@@ -382,27 +381,20 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 		o->idlen = 0;
 	}
 
-	o->type = NULL;
-	o->typelen = 0;
 	if (cv.v[CK_TYPE] != NULL)
 	{
 		v = *cv.v[CK_TYPE];
-		if (v.type == jbvString)
-		{
-			o->type = v.val.string.val;
-			o->typelen = v.val.string.len;
-		}
-		else
+		if (v.type != jbvString)
 			report(st, o->index, o->id, o->idlen, "type",
 				   v.type == jbvNull ? ERRCODE_NULL_VALUE_NOT_ALLOWED : ERRCODE_INVALID_PARAMETER_VALUE,
 				   v.type == jbvNull ? M_NULL : M_BAD_TYPE,
 				   psprintf("key \"type\" is %s.", describe(&v)));
 	}
 
-	o->x = check_number(st, o, "x", cv.v[CK_X], false);
-	o->y = check_number(st, o, "y", cv.v[CK_Y], false);
-	o->width = check_number(st, o, "width", cv.v[CK_WIDTH], true);
-	o->height = check_number(st, o, "height", cv.v[CK_HEIGHT], true);
+	check_number(st, o, "x", cv.v[CK_X], false);
+	check_number(st, o, "y", cv.v[CK_Y], false);
+	check_number(st, o, "width", cv.v[CK_WIDTH], true);
+	check_number(st, o, "height", cv.v[CK_HEIGHT], true);
 
 	return idok && st->nproblems == before;
 }
@@ -462,12 +454,9 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 		{
 			o->id = k.val.string.val;
 			o->idlen = k.val.string.len;
-			o->idval = k;
 			o->is_hash = true;
 			o->hash = v.val.string.val;
 			o->hashlen = v.val.string.len;
-			o->type = NULL;
-			o->typelen = 0;
 			o->obj = NULL;
 			o->objlen = 0;
 			out->nobjs++;
@@ -664,7 +653,7 @@ bt_object_push(JsonbParseState **ps, BtObject *o)
 	}
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 	bt_push_key(ps, "id");
-	pushJsonbValue(ps, WJB_VALUE, &o->idval);
+	bt_push_string(ps, WJB_VALUE, o->id, o->idlen);
 	if (o->is_hash)
 	{
 		bt_push_key(ps, "content");
@@ -688,8 +677,43 @@ bt_object_push(JsonbParseState **ps, BtObject *o)
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 }
 
+void
+bt_object_fields(BtObject *o, BtFields *f)
+{
+	CoreValues	cv;
+
+	memset(f, 0, sizeof(BtFields));
+	/* Map keys are the ids; array elements keep theirs as written. */
+	f->idval.type = jbvString;
+	f->idval.val.string.val = (char *) o->id;
+	f->idval.val.string.len = o->idlen;
+	if (o->is_hash)
+		return;
+	scan_core(o->obj, &cv);
+	if (o->index >= 0)
+		f->idval = *cv.v[CK_ID];
+	if (cv.v[CK_TYPE])
+	{
+		f->type = cv.v[CK_TYPE]->val.string.val;
+		f->typelen = cv.v[CK_TYPE]->val.string.len;
+	}
+	f->x = cv.v[CK_X]->val.numeric;
+	f->y = cv.v[CK_Y]->val.numeric;
+	f->width = cv.v[CK_WIDTH]->val.numeric;
+	f->height = cv.v[CK_HEIGHT]->val.numeric;
+}
+
+char *
+bt_type_name(BtFields *f)
+{
+	return f->type ? pnstrdup(f->type, f->typelen) : pstrdup("object");
+}
+
 char *
 bt_object_type_name(BtObject *o)
 {
-	return o->type ? pnstrdup(o->type, o->typelen) : pstrdup("object");
+	BtFields	f;
+
+	bt_object_fields(o, &f);
+	return bt_type_name(&f);
 }

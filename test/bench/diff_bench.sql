@@ -59,11 +59,12 @@ BEGIN
   RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(times) t);
 END $$;
 
-\set q_bt 'SELECT md5(buildtrace.bt_diff(a, b)::text) FROM pg_temp.bench_pairs WHERE n = $1'
+\set q_bt 'SELECT buildtrace.bt_diff(a, b) IS NOT NULL FROM pg_temp.bench_pairs WHERE n = $1'
 \set q_floor 'SELECT jsonb_array_length(a) + jsonb_array_length(b) FROM pg_temp.bench_pairs WHERE n = $1'
 -- The plain-SQL diff: same rules for added, removed and moved (distance >
--- 0.1), results ordered by id like bt_diff's.
-\set q_sql 'SELECT md5(jsonb_build_object(''added'', coalesce(jsonb_agg(eb ORDER BY eb->>''id'' COLLATE "C") FILTER (WHERE ea IS NULL), ''[]''), ''removed'', coalesce(jsonb_agg(ea ORDER BY ea->>''id'' COLLATE "C") FILTER (WHERE eb IS NULL), ''[]''), ''moved'', coalesce(jsonb_agg(jsonb_build_object(''id'', eb->''id'', ''from'', jsonb_build_object(''x'', ea->''x'', ''y'', ea->''y''), ''to'', jsonb_build_object(''x'', eb->''x'', ''y'', eb->''y''), ''dx'', (eb->>''x'')::numeric - (ea->>''x'')::numeric, ''dy'', (eb->>''y'')::numeric - (ea->>''y'')::numeric)) FILTER (WHERE sqrt(((eb->>''x'')::numeric - (ea->>''x'')::numeric) ^ 2 + ((eb->>''y'')::numeric - (ea->>''y'')::numeric) ^ 2) > 0.1), ''[]''))::text) FROM pg_temp.bench_pairs, LATERAL (SELECT ea, eb FROM jsonb_array_elements(a) ea FULL JOIN jsonb_array_elements(b) eb ON ea->>''id'' = eb->>''id'') j WHERE n = $1'
+-- 0.1), results ordered by id like bt_diff's.  Both diffs build their jsonb
+-- result; neither is converted to text ("IS NOT NULL" keeps it evaluated).
+\set q_sql 'SELECT jsonb_build_object(''added'', coalesce(jsonb_agg(eb ORDER BY eb->>''id'' COLLATE "C") FILTER (WHERE ea IS NULL), ''[]''), ''removed'', coalesce(jsonb_agg(ea ORDER BY ea->>''id'' COLLATE "C") FILTER (WHERE eb IS NULL), ''[]''), ''moved'', coalesce(jsonb_agg(jsonb_build_object(''id'', eb->''id'', ''from'', jsonb_build_object(''x'', ea->''x'', ''y'', ea->''y''), ''to'', jsonb_build_object(''x'', eb->''x'', ''y'', eb->''y''), ''dx'', (eb->>''x'')::numeric - (ea->>''x'')::numeric, ''dy'', (eb->>''y'')::numeric - (ea->>''y'')::numeric)) FILTER (WHERE sqrt(((eb->>''x'')::numeric - (ea->>''x'')::numeric) ^ 2 + ((eb->>''y'')::numeric - (ea->>''y'')::numeric) ^ 2) > 0.1), ''[]'')) IS NOT NULL FROM pg_temp.bench_pairs, LATERAL (SELECT ea, eb FROM jsonb_array_elements(a) ea FULL JOIN jsonb_array_elements(b) eb ON ea->>''id'' = eb->>''id'') j WHERE n = $1'
 
 -- Both diffs agree on what they both report.
 SELECT n, (d->'counts'->>'added')::int AS added, (d->'counts'->>'removed')::int AS removed,
