@@ -261,8 +261,8 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 				j = 0;
 
 	memset(out, 0, sizeof(BtDiff));
-	out->added = palloc(sizeof(BtObject *) * Max(b->nobjs, 1));
-	out->removed = palloc(sizeof(BtObject *) * Max(a->nobjs, 1));
+	out->added = palloc_huge(sizeof(BtObject *) * Max(b->nobjs, 1));
+	out->removed = palloc_huge(sizeof(BtObject *) * Max(a->nobjs, 1));
 	out->maxchanged = 64;
 	out->changed = palloc(sizeof(BtMatch) * out->maxchanged);
 

@@ -407,7 +407,7 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 	const char *base = (const char *) (ch + count);
 	uint32		off = 0;
 
-	out->objs = palloc(sizeof(BtObject) * Max(count, 1));
+	out->objs = palloc_huge(sizeof(BtObject) * Max(count, 1));
 	for (uint32 i = 0; i < count; i++)
 	{
 		BtObject   *o = &out->objs[out->nobjs];
@@ -439,7 +439,7 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 	JsonbValue	v;
 
 	out->map_form = true;
-	out->objs = palloc(sizeof(BtObject) * Max(JsonContainerSize(map), 1));
+	out->objs = palloc_huge(sizeof(BtObject) * Max(JsonContainerSize(map), 1));
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
 		BtObject   *o = &out->objs[out->nobjs];
@@ -525,7 +525,7 @@ cmp_keys(const BtSortKey *ka, const BtSortKey *kb)
 static void
 sort_objects(BtDrawing *d)
 {
-	BtSortKey  *keys = palloc(sizeof(BtSortKey) * Max(d->nobjs, 1));
+	BtSortKey  *keys = palloc_huge(sizeof(BtSortKey) * Max(d->nobjs, 1));
 
 	for (int i = 0; i < d->nobjs; i++)
 	{
@@ -533,7 +533,7 @@ sort_objects(BtDrawing *d)
 		keys[i].obj = &d->objs[i];
 	}
 	sort_keys(keys, d->nobjs);
-	d->byid = palloc(sizeof(BtObject *) * Max(d->nobjs, 1));
+	d->byid = palloc_huge(sizeof(BtObject *) * Max(d->nobjs, 1));
 	for (int i = 0; i < d->nobjs; i++)
 		d->byid[i] = keys[i].obj;
 	pfree(keys);

@@ -88,4 +88,10 @@ extern void bt_object_fields(BtObject *o, BtFields *f);
 extern char *bt_type_name(BtFields *f);
 extern char *bt_object_type_name(BtObject *o);
 
+/*
+ * Per-object arrays: a jsonb of 256 MB can hold tens of millions of
+ * elements, more than palloc's 1 GB limit allows for their bookkeeping.
+ */
+#define palloc_huge(size) palloc_extended((size), MCXT_ALLOC_HUGE)
+
 #endif							/* BUILDTRACE_DRAWING_H */

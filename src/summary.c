@@ -217,7 +217,7 @@ bt_summary(BtDiff *d)
 {
 	StringInfoData s;
 	int			nmax = Max(Max(d->nadded, d->nremoved), d->nchanged);
-	SumItem    *items = palloc(sizeof(SumItem) * Max(nmax, 1));
+	SumItem    *items = palloc_huge(sizeof(SumItem) * Max(nmax, 1));
 	int			n;
 
 	initStringInfo(&s);
