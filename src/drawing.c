@@ -450,6 +450,14 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
 		o->index = -1;
+		if (k.val.string.len == 0)
+		{
+			/* The key is the id, and ids are never empty. */
+			report(st, -1, NULL, 0, NULL,
+				   ERRCODE_ZERO_LENGTH_CHARACTER_STRING, M_BAD_ID,
+				   "has an empty map key, but ids must not be empty.");
+			continue;
+		}
 		if (v.type == jbvString)
 		{
 			o->id = k.val.string.val;
