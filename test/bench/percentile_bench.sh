@@ -6,6 +6,8 @@
 #   BT_BENCH_ROWS=10000000 BT_BENCH_RUNS=5 bash test/bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
 rows=${BT_BENCH_ROWS:-10000000}
 runs=${BT_BENCH_RUNS:-5}
 createdb bt_bench 2>/dev/null || true

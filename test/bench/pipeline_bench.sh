@@ -8,13 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
+bt_in_cluster "$0" "$@"
 PAIRS=${1:-10000}
 REPS=${2:-3}
-bt_install_deps
-# The same install lock as test/check.sh: one installed copy per machine.
-exec 9>/tmp/buildtrace-check.lock
-flock 9
-bt_build_install
-bt_virtualenv buildtrace_bench bash -c "
-    createdb buildtrace_bench &&
-    psql -qX -d buildtrace_bench -v n=$PAIRS -v reps=$REPS -f test/bench/pipeline_bench.sql"
+createdb buildtrace_bench 2>/dev/null || true
+psql -qX -v ON_ERROR_STOP=1 -d buildtrace_bench -v n="$PAIRS" -v reps="$REPS" -f test/bench/pipeline_bench.sql

@@ -8,4 +8,5 @@ cd "$(dirname "$0")/../.."
 exec 9>/tmp/buildtrace-check.lock
 flock 9
 bt_build_install
+export BT_IN_CLUSTER=1
 bt_virtualenv buildtrace_test bash -c 'for b in test/bench/*_bench.sh; do echo "== $b"; bash "$b" || exit 1; done'

@@ -2,15 +2,17 @@
 # Load test: CLIENTS pgbench clients insert simulated pairs and versions for
 # 16 overlapping drawings for SECONDS, then the invariants in invariants.sql
 # are checked. Runs against the server in the PG* environment (as inside
-# pg_virtualenv) in a fresh database buildtrace_load.
+# pg_virtualenv), or standalone in a throwaway cluster, in a fresh database
+# buildtrace_load.
 #
 #   bash test/load/run.sh [SECONDS [CLIENTS]]     default 30 s, 32 clients
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
 seconds=${1:-30}
 clients=${2:-32}
 db=buildtrace_load
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
 
 dropdb --if-exists "$db" >/dev/null
 createdb "$db"
