@@ -259,10 +259,10 @@ ev AS (
 cum AS (
     SELECT e.*, dm.types, dm.an, dm.d1, dm.d2, dm.d3,
            count(*) FILTER (WHERE rm) OVER w AS nrm,
-           sum(CASE WHEN mv AND NOT rm THEN mdx ELSE 0 END) OVER w AS sdx,
-           sum(CASE WHEN mv AND NOT rm THEN mdy ELSE 0 END) OVER w AS sdy,
-           sum(CASE WHEN rsz AND NOT rm THEN dw ELSE 0 END) OVER w AS sdw,
-           sum(CASE WHEN rsz AND NOT rm THEN dh ELSE 0 END) OVER w AS sdh,
+           sum(CASE WHEN mv AND NOT rm THEN mdx::int4 ELSE 0 END) OVER w AS sdx,
+           sum(CASE WHEN mv AND NOT rm THEN mdy::int4 ELSE 0 END) OVER w AS sdy,
+           sum(CASE WHEN rsz AND NOT rm THEN dw::int4 ELSE 0 END) OVER w AS sdw,
+           sum(CASE WHEN rsz AND NOT rm THEN dh::int4 ELSE 0 END) OVER w AS sdh,
            count(*) FILTER (WHERE rt AND NOT rm) OVER w AS nrt,
            -- an edit moves the chosen attribute 1 .. size-1 places round its
            -- domain, so the value always differs from the one before
@@ -275,7 +275,9 @@ cum AS (
     FROM ev e JOIN dom dm USING (family)
     WINDOW w AS (PARTITION BY e.d, e.key ORDER BY e.s)
 ),
-per_step AS (
+-- Payloads from the live objects; truth from the rows with an event only
+-- (a version's first removal counts, the object is gone from then on).
+live AS (
     SELECT d, s,
            jsonb_agg(jsonb_build_object(
                 'id', id,
@@ -289,27 +291,30 @@ per_step AS (
                 'level', 'L00',
                 an[1], d1[1 + (a10 + s1) % cardinality(d1)],
                 an[2], d2[1 + (a20 + s2) % cardinality(d2)],
-                an[3], d3[1 + (a30 + s3) % cardinality(d3)]) ORDER BY key)
-               FILTER (WHERE nrm = 0) AS payload,
-           jsonb_build_object(
-               'added', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE birth = s), '[]'),
-               'removed', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE rm AND nrm = 1), '[]'),
-               'moved', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE mv AND nrm = 0), '[]'),
-               'resized', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE rsz AND nrm = 0), '[]'),
-               'retyped', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE rt AND nrm = 0), '[]'),
-               'modified', coalesce(jsonb_agg(id ORDER BY id COLLATE "C") FILTER (WHERE md AND nrm = 0), '[]'),
-               'malformed', false) AS truth
+                an[3], d3[1 + (a30 + s3) % cardinality(d3)]) ORDER BY key) AS payload
     FROM cum
-    WHERE nrm <= 1
+    WHERE nrm = 0
+    GROUP BY d, s
+),
+changed AS (
+    SELECT d, s, jsonb_object_agg(kind, ids) AS truth
+    FROM (SELECT d, s, kind, jsonb_agg(id ORDER BY id COLLATE "C") AS ids
+          FROM cum,
+               LATERAL (VALUES ('added', birth = s), ('removed', rm AND nrm = 1),
+                               ('moved', mv AND nrm = 0), ('resized', rsz AND nrm = 0),
+                               ('retyped', rt AND nrm = 0), ('modified', md AND nrm = 0)) k(kind, hit)
+          WHERE nrm <= 1 AND (birth = s OR rm OR mv OR rsz OR rt OR md) AND hit
+          GROUP BY d, s, kind) k
     GROUP BY d, s
 )
-SELECT st.d::int, st.s::int, coalesce(p.payload, '[]'),
-       coalesce(p.truth, jsonb_build_object('added', '[]'::jsonb, 'removed', '[]'::jsonb,
-                                            'moved', '[]'::jsonb, 'resized', '[]'::jsonb,
-                                            'retyped', '[]'::jsonb, 'modified', '[]'::jsonb,
-                                            'malformed', false))
+SELECT st.d::int, st.s::int, coalesce(l.payload, '[]'),
+       '{"added": [], "removed": [], "moved": [], "resized": [], "retyped": [], "modified": [],
+         "malformed": false}'::jsonb
+       || coalesce(c.truth, '{}')
        || CASE WHEN st.spike THEN '{"spike": true}'::jsonb ELSE '{}' END
-FROM steps st LEFT JOIN per_step p ON p.d = st.d AND p.s = st.s
+FROM steps st
+LEFT JOIN live l ON l.d = st.d AND l.s = st.s
+LEFT JOIN changed c ON c.d = st.d AND c.s = st.s
 ORDER BY st.d, st.s
 $fn$;
 
