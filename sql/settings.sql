@@ -2,6 +2,9 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS buildtrace;
 RESET client_min_messages;
+-- CREATE EXTENSION IF NOT EXISTS is a no-op when an earlier test created it,
+-- so load the module explicitly for its parameters to exist.
+LOAD 'buildtrace';
 
 SELECT name, setting, vartype, min_val, max_val, enumvals
 FROM pg_settings WHERE name LIKE 'buildtrace.%' ORDER BY name;

@@ -1,0 +1,53 @@
+-- bt_diff: the plain-English summary.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+SET search_path = buildtrace, pg_catalog;
+
+-- No changes.
+SELECT bt_diff('[]', '[]')->>'summary' AS empty,
+       bt_diff('[{"id":"a","x":0,"y":0,"width":1,"height":1}]', '[{"id":"a","x":0.05,"y":0,"width":1,"height":1}]')->>'summary' AS below_tolerance;
+
+-- The example from the design: moves grouped by type and direction with the
+-- mean distance, kinds in the order added, removed, moved, resized, retyped,
+-- modified.
+SELECT bt_diff(
+  '[{"id":"D1","type":"door","x":0,"y":0,"width":1,"height":2},
+    {"id":"D4","type":"door","x":5,"y":5,"width":1,"height":2},
+    {"id":"D7","type":"door","x":9,"y":9,"width":1,"height":2},
+    {"id":"S1","type":"stairs","x":0,"y":9,"width":3,"height":5},
+    {"id":"S2","type":"stairs","x":5,"y":9,"width":3,"height":5},
+    {"id":"G1","type":"glass","x":0,"y":0,"width":1,"height":1,"tint":"none"}]',
+  '[{"id":"D1","type":"door","x":2,"y":0,"width":1,"height":2},
+    {"id":"D4","type":"door","x":7,"y":5,"width":1,"height":2},
+    {"id":"D7","type":"window","x":9,"y":9,"width":1,"height":2},
+    {"id":"S1","type":"stairs","x":0,"y":9,"width":3,"height":6},
+    {"id":"S2","type":"stairs","x":5,"y":9,"width":3,"height":6},
+    {"id":"G1","type":"glass","x":0,"y":0,"width":1,"height":1,"tint":"grey"},
+    {"id":"W1","type":"window","x":3,"y":0,"width":1,"height":1}]')->>'summary';
+
+-- Pluralisation: class/box/bench/sash/gallery/storey/stairs/column; a/an.
+SELECT bt_diff('[]', jsonb_agg(jsonb_build_object('id', t || n, 'type', t, 'x', 0, 'y', 0, 'width', 1, 'height', 1)))->>'summary'
+FROM unnest(ARRAY['class','box','bench','sash','gallery','storey','stairs','column','ceiling']) t, generate_series(1, 2) n;
+SELECT bt_diff('[]', '[{"id":"x1","type":"box","x":0,"y":0,"width":1,"height":1},{"id":"o1","x":0,"y":0,"width":1,"height":1}]')->>'summary';
+SELECT bt_diff('[{"id":"a","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"b","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"c","type":"wall","x":0,"y":0,"width":1,"height":1}]',
+               '[{"id":"a","type":"opening","x":0,"y":0,"width":1,"height":1},{"id":"b","type":"opening","x":0,"y":0,"width":1,"height":1},{"id":"c","type":"opening","x":0,"y":0,"width":1,"height":1}]')->>'summary';
+SELECT bt_diff('[{"id":"a","x":0,"y":0,"width":1,"height":1}]', '[{"id":"a","type":"arch","x":0,"y":0,"width":1,"height":1}]')->>'summary';
+
+-- At most three ids per group, then "and N more".
+SELECT bt_diff('[]', jsonb_agg(jsonb_build_object('id', 'W' || n, 'type', 'wall', 'x', 0, 'y', 0, 'width', 1, 'height', 1)))->>'summary'
+FROM generate_series(1, 3) n;
+SELECT bt_diff(jsonb_agg(jsonb_build_object('id', 'W' || n, 'type', 'wall', 'x', 0, 'y', 0, 'width', 1, 'height', 1)), '[]')->>'summary'
+FROM generate_series(1, 12) n;
+
+-- Distances: two significant digits, "1 unit" singular, groups per direction.
+SELECT d, bt_diff('[{"id":"P","type":"post","x":0,"y":0,"width":1,"height":1}]',
+                  jsonb_build_array(jsonb_build_object('id','P','type','post','x',0,'y',d,'width',1,'height',1)), 0)->>'summary' AS summary
+FROM unnest(ARRAY[0.5, 1, 1.04, 2.236, 12.7, 123, 0.0375]::numeric[]) d;
+SELECT bt_diff('[{"id":"A","type":"post","x":0,"y":0,"width":1,"height":1},{"id":"B","type":"post","x":0,"y":0,"width":1,"height":1},{"id":"C","type":"post","x":0,"y":0,"width":1,"height":1}]',
+               '[{"id":"A","type":"post","x":1,"y":0,"width":1,"height":1},{"id":"B","type":"post","x":3,"y":0,"width":1,"height":1},{"id":"C","type":"post","x":0,"y":-2,"width":1,"height":1}]')->>'summary';
+
+-- Content hashes (map form) and modified attributes.
+SELECT bt_diff('{"a.c":"1","b.c":"2","c.c":"3"}', '{"a.c":"1","b.c":"9","c.c":"8","d.c":"4"}')->>'summary';
+SELECT bt_diff('[{"id":"W1","type":"wall","x":0,"y":0,"width":1,"height":1,"layer":"A"}]',
+               '[{"id":"W1","type":"wall","x":0,"y":0,"width":1,"height":1,"layer":"B"}]')->>'summary';

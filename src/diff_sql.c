@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * diff_sql.c
+ *	  SQL entry points bt_diff, bt_try_diff and bt_validate, and the jsonb
+ *	  shape of a diff (see DESIGN.md, "Output: a diff").
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "diff.h"
+#include "drawing.h"
+#include "guc.h"
+#include "jsonbuild.h"
+#include "summary.h"
+
+PG_FUNCTION_INFO_V1(bt_diff);
+PG_FUNCTION_INFO_V1(bt_try_diff);
+PG_FUNCTION_INFO_V1(bt_validate);
+
+static void
+push_id_type(JsonbParseState **ps, BtObject *o, bool with_type)
+{
+	bt_push_key(ps, "id");
+	pushJsonbValue(ps, WJB_VALUE, &o->idval);
+	if (with_type)
+	{
+		bt_push_key(ps, "type");
+		if (o->type)
+			bt_push_string(ps, WJB_VALUE, o->type, o->typelen);
+		else
+			bt_push_null(ps, WJB_VALUE);
+	}
+}
+
+static void
+push_pair(JsonbParseState **ps, const char *key, const char *k1, Numeric v1,
+		  const char *k2, Numeric v2)
+{
+	bt_push_key(ps, key);
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	bt_push_key(ps, k1);
+	bt_push_numeric(ps, WJB_VALUE, v1);
+	bt_push_key(ps, k2);
+	bt_push_numeric(ps, WJB_VALUE, v2);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+static void
+push_moved(JsonbParseState **ps, BtMatch *m)
+{
+	Numeric		zero = int64_to_numeric(0);
+
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	push_id_type(ps, m->b, true);
+	push_pair(ps, "from", "x", m->a->x, "y", m->a->y);
+	push_pair(ps, "to", "x", m->b->x, "y", m->b->y);
+	bt_push_key(ps, "dx");
+	bt_push_numeric(ps, WJB_VALUE, m->dx ? m->dx : zero);
+	bt_push_key(ps, "dy");
+	bt_push_numeric(ps, WJB_VALUE, m->dy ? m->dy : zero);
+	bt_push_key(ps, "distance");
+	bt_push_rounded(ps, WJB_VALUE, m->distance);
+	bt_push_key(ps, "direction");
+	bt_push_cstring(ps, WJB_VALUE, bt_direction_names[m->direction]);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+static void
+push_resized(JsonbParseState **ps, BtMatch *m)
+{
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	push_id_type(ps, m->b, true);
+	push_pair(ps, "from", "width", m->a->width, "height", m->a->height);
+	push_pair(ps, "to", "width", m->b->width, "height", m->b->height);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+static void
+push_type(JsonbParseState **ps, BtObject *o)
+{
+	if (o->type)
+		bt_push_string(ps, WJB_VALUE, o->type, o->typelen);
+	else
+		bt_push_null(ps, WJB_VALUE);
+}
+
+static void
+push_retyped(JsonbParseState **ps, BtMatch *m)
+{
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	push_id_type(ps, m->b, false);
+	bt_push_key(ps, "from");
+	push_type(ps, m->a);
+	bt_push_key(ps, "to");
+	push_type(ps, m->b);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+/* A map entry's whole value: its hash, or its attribute object. */
+static void
+push_content(JsonbParseState **ps, BtObject *o)
+{
+	JsonbValue	v;
+
+	if (o->is_hash)
+		bt_push_string(ps, WJB_VALUE, o->hash, o->hashlen);
+	else
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = o->obj;
+		v.val.binary.len = o->objlen;
+		pushJsonbValue(ps, WJB_VALUE, &v);
+	}
+}
+
+static void
+push_modified(JsonbParseState **ps, BtMatch *m)
+{
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	push_id_type(ps, m->b, true);
+	bt_push_key(ps, "changed");
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	if (m->content)
+	{
+		bt_push_key(ps, "content");
+		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+		bt_push_key(ps, "from");
+		push_content(ps, m->a);
+		bt_push_key(ps, "to");
+		push_content(ps, m->b);
+		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	}
+	for (int i = 0; i < m->nattrs; i++)
+	{
+		pushJsonbValue(ps, WJB_KEY, &m->attrs[i].key);
+		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+		/* A side where the key does not exist is left out. */
+		if (m->attrs[i].has_from)
+		{
+			bt_push_key(ps, "from");
+			pushJsonbValue(ps, WJB_VALUE, &m->attrs[i].from);
+		}
+		if (m->attrs[i].has_to)
+		{
+			bt_push_key(ps, "to");
+			pushJsonbValue(ps, WJB_VALUE, &m->attrs[i].to);
+		}
+		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+typedef void (*PushMatch) (JsonbParseState **ps, BtMatch *m);
+
+static void
+push_matches(JsonbParseState **ps, const char *key, BtDiff *d, size_t flag_off,
+			 PushMatch fn)
+{
+	bt_push_key(ps, key);
+	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < d->nchanged; i++)
+		if (*((bool *) ((char *) &d->changed[i] + flag_off)))
+			fn(ps, &d->changed[i]);
+	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+}
+
+static void
+push_objects(JsonbParseState **ps, const char *key, BtObject **objs, int n)
+{
+	bt_push_key(ps, key);
+	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+		bt_object_push(ps, objs[i]);
+	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+}
+
+static void
+push_count(JsonbParseState **ps, const char *key, int n)
+{
+	bt_push_key(ps, key);
+	bt_push_int(ps, WJB_VALUE, n);
+}
+
+static JsonbValue *
+diff_to_jsonb(BtDiff *d)
+{
+	JsonbParseState *ps = NULL;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	push_objects(&ps, "added", d->added, d->nadded);
+	push_objects(&ps, "removed", d->removed, d->nremoved);
+	push_matches(&ps, "moved", d, offsetof(BtMatch, moved), push_moved);
+	push_matches(&ps, "resized", d, offsetof(BtMatch, resized), push_resized);
+	push_matches(&ps, "retyped", d, offsetof(BtMatch, retyped), push_retyped);
+	push_matches(&ps, "modified", d, offsetof(BtMatch, modified), push_modified);
+
+	bt_push_key(&ps, "counts");
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	push_count(&ps, "added", d->nadded);
+	push_count(&ps, "removed", d->nremoved);
+	push_count(&ps, "moved", d->nmoved);
+	push_count(&ps, "resized", d->nresized);
+	push_count(&ps, "retyped", d->nretyped);
+	push_count(&ps, "modified", d->nmodified);
+	push_count(&ps, "unchanged", d->nunchanged);
+	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+
+	bt_push_key(&ps, "summary");
+	bt_push_cstring(&ps, WJB_VALUE, bt_summary(d));
+	return pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+}
+
+static double
+tolerance_arg(FunctionCallInfo fcinfo, int argno, double guc, const char *name)
+{
+	double		t;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return guc;
+	t = PG_GETARG_FLOAT8(argno);
+	if (isnan(t) || t < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a non-negative number", name),
+				 errdetail("The value given was %g.", t)));
+	return t;
+}
+
+/*
+ * bt_diff and bt_try_diff.  With try, bad drawing data gives
+ * {"problems": [...]} (each problem naming its version) instead of an error.
+ */
+static Datum
+diff_common(FunctionCallInfo fcinfo, bool try)
+{
+	double		move_tol,
+				size_tol;
+	Jsonb	   *ja,
+			   *jb;
+	MemoryContext scratch,
+				old;
+	BtDrawing	a,
+				b;
+	List	   *problems = NIL;
+	JsonbValue *res;
+	Jsonb	   *out;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	move_tol = tolerance_arg(fcinfo, 2, bt_move_tolerance, "move_tolerance");
+	size_tol = tolerance_arg(fcinfo, 3, bt_size_tolerance, "size_tolerance");
+	ja = PG_GETARG_JSONB_P(0);
+	jb = PG_GETARG_JSONB_P(1);
+
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace diff",
+									ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scratch);
+
+	if (try)
+	{
+		bool		ok = bt_drawing_read(ja, 'a', &a, &problems);
+
+		ok = bt_drawing_read(jb, 'b', &b, &problems) && ok;
+		if (!ok)
+		{
+			JsonbParseState *ps = NULL;
+
+			pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+			bt_push_key(&ps, "problems");
+			pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
+			bt_problems_push(&ps, problems, true);
+			pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
+			res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		}
+		else
+			res = NULL;
+	}
+	else
+	{
+		bt_drawing_read(ja, 'a', &a, NULL);
+		bt_drawing_read(jb, 'b', &b, NULL);
+		res = NULL;
+	}
+	if (res == NULL)
+	{
+		BtDiff		d;
+
+		bt_diff_compute(&a, &b, move_tol, size_tol, &d);
+		res = diff_to_jsonb(&d);
+	}
+
+	MemoryContextSwitchTo(old);
+	out = JsonbValueToJsonb(res);
+	MemoryContextDelete(scratch);
+	PG_RETURN_JSONB_P(out);
+}
+
+Datum
+bt_diff(PG_FUNCTION_ARGS)
+{
+	return diff_common(fcinfo, false);
+}
+
+Datum
+bt_try_diff(PG_FUNCTION_ARGS)
+{
+	return diff_common(fcinfo, true);
+}
+
+/* Every problem of one version, [] when it is valid. */
+Datum
+bt_validate(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	MemoryContext scratch,
+				old;
+	BtDrawing	d;
+	List	   *problems = NIL;
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+	Jsonb	   *out;
+
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace validate",
+									ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scratch);
+	bt_drawing_read(jb, 0, &d, &problems);
+	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
+	bt_problems_push(&ps, problems, false);
+	res = pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
+	MemoryContextSwitchTo(old);
+	out = JsonbValueToJsonb(res);
+	MemoryContextDelete(scratch);
+	PG_RETURN_JSONB_P(out);
+}

@@ -1,0 +1,81 @@
+/*-------------------------------------------------------------------------
+ *
+ * drawing.h
+ *	  Reading one drawing version (jsonb) into an array of objects, and the
+ *	  single checker that both raises errors (bt_diff) and collects every
+ *	  problem (bt_validate, bt_try_diff).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BUILDTRACE_DRAWING_H
+#define BUILDTRACE_DRAWING_H
+
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+/*
+ * One object of a drawing version.  Every pointer points into the version's
+ * (detoasted) jsonb, except id text of a numeric id, which is palloc'd.
+ */
+typedef struct BtObject
+{
+	const char *id;				/* id text, not NUL-terminated */
+	int			idlen;
+	int			index;			/* element index, or -1 in the map form */
+	JsonbValue	idval;			/* the id as written (string or number) */
+	const char *type;			/* "type" text, or NULL if absent */
+	int			typelen;
+	/* map form with a string value: opaque content hash */
+	bool		is_hash;
+	const char *hash;
+	int			hashlen;
+	/* object fields (not set for a hash) */
+	JsonbContainer *obj;
+	int			objlen;			/* bytes of obj, for the identical fast path */
+	Numeric		x;
+	Numeric		y;
+	Numeric		width;
+	Numeric		height;
+} BtObject;
+
+/* A parsed version: its objects sorted by id (byte order of the id text). */
+typedef struct BtDrawing
+{
+	BtObject   *objs;
+	int			nobjs;
+	bool		map_form;		/* id → hash/attributes map */
+} BtDrawing;
+
+/* One problem found in a version (see bt_validate). */
+typedef struct BtProblem
+{
+	char		version;		/* 'a', 'b', or 0 when not part of a pair */
+	int			index;			/* element index, or -1 for none */
+	char	   *id;				/* id text, or NULL */
+	const char *key;			/* offending key, or NULL */
+	int			sqlerrcode;
+	char	   *message;
+	char	   *detail;
+} BtProblem;
+
+/*
+ * Parse and check one version.  With problems == NULL the first problem is
+ * raised as an ERROR; otherwise every problem is appended to *problems (a
+ * List of BtProblem *) and the function returns false if there were any.
+ * version is 'a', 'b' or 0 (named in errdetail when not 0).
+ */
+extern bool bt_drawing_read(Jsonb *jb, char version, BtDrawing *out,
+							List **problems);
+
+/* Append the problems as jsonb objects to an array being built. */
+extern void bt_problems_push(JsonbParseState **ps, List *problems,
+							 bool with_version);
+
+/* The object as a jsonb value to output (array form: as written). */
+extern void bt_object_push(JsonbParseState **ps, BtObject *o);
+
+/* "object" when the type is absent. */
+extern char *bt_object_type_name(BtObject *o);
+
+#endif							/* BUILDTRACE_DRAWING_H */
