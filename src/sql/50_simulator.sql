@@ -389,7 +389,7 @@ BEGIN
         RAISE EXCEPTION 'change_rate must be between 0 and 0.5'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value given was %s.', coalesce(change_rate::text, 'null')),
-                  HINT = 'Each change kind affects this share of the objects; removals and additions alone take twice it.';
+                  HINT = 'change_rate is the share of objects each change kind affects; removals cannot exceed half and leave objects to move, resize, retype and edit.';
     END IF;
     IF malformed_rate IS NULL OR NOT malformed_rate BETWEEN 0 AND 1 THEN
         RAISE EXCEPTION 'malformed_rate must be between 0 and 1'
