@@ -37,3 +37,7 @@ $(OBJS): $(wildcard src/*.h)
 .PHONY: bench
 bench:
 	bash test/bench/run.sh
+
+.PHONY: load
+load:
+	bash test/load/run.sh

@@ -58,6 +58,7 @@ SELECT * FROM pg_temp.err('{"A":1}', :'ok');
 SELECT * FROM pg_temp.err('{"A":null}', :'ok');
 SELECT * FROM pg_temp.err('{"A":{"x":0,"y":0,"width":1}}', :'ok');
 SELECT * FROM pg_temp.err('{"A":{"id":"B","x":0,"y":0,"width":1,"height":1}}', :'ok');
+SELECT * FROM pg_temp.err(:'ok', '{"":"9f2c"}');
 -- Version a is checked before version b.
 SELECT * FROM pg_temp.err('[1]', '[2]');
 

@@ -2,8 +2,8 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS buildtrace;
 RESET client_min_messages;
--- CREATE EXTENSION IF NOT EXISTS is a no-op when an earlier test created it,
--- so load the module explicitly for its parameters to exist.
+-- The extension may already exist (an earlier test made it), so CREATE
+-- EXTENSION need not have loaded the module that defines the parameters.
 LOAD 'buildtrace';
 
 SELECT name, setting, vartype, min_val, max_val, enumvals

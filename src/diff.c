@@ -200,28 +200,38 @@ compare_attrs(BtMatch *m)
 	m->modified = m->nattrs > 0;
 }
 
-/* Classify one matched pair; returns true if anything changed. */
+/* Byte-identical in both versions: certainly unchanged. */
+static inline bool
+identical(BtObject *a, BtObject *b)
+{
+	if (a->is_hash || b->is_hash)
+		return a->is_hash && b->is_hash && a->hashlen == b->hashlen &&
+			memcmp(a->hash, b->hash, a->hashlen) == 0;
+	return a->objlen == b->objlen && memcmp(a->obj, b->obj, a->objlen) == 0;
+}
+
+/*
+ * Classify a matched pair that is not byte-identical (m zeroed apart from
+ * a and b); returns true if anything changed.
+ */
 static bool
 compare_objects(BtMatch *m, double move_tol, double size_tol)
 {
-	BtObject   *a = m->a;
-	BtObject   *b = m->b;
+	BtFields   *a = &m->fa;
+	BtFields   *b = &m->fb;
 	double		ddx,
 				ddy,
 				dw,
 				dh;
 
-	if (a->is_hash || b->is_hash)
+	bt_object_fields(m->a, a);
+	bt_object_fields(m->b, b);
+	if (m->a->is_hash || m->b->is_hash)
 	{
 		/* A content hash is only ever equal or not equal. */
-		if (a->is_hash && b->is_hash && a->hashlen == b->hashlen &&
-			memcmp(a->hash, b->hash, a->hashlen) == 0)
-			return false;
 		m->content = m->modified = true;
 		return true;
 	}
-	if (a->objlen == b->objlen && memcmp(a->obj, b->obj, a->objlen) == 0)
-		return false;
 
 	m->retyped = (a->type == NULL) != (b->type == NULL) ||
 		(a->type && (a->typelen != b->typelen ||
@@ -251,9 +261,10 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 				j = 0;
 
 	memset(out, 0, sizeof(BtDiff));
-	out->added = palloc(sizeof(BtObject *) * Max(b->nobjs, 1));
-	out->removed = palloc(sizeof(BtObject *) * Max(a->nobjs, 1));
-	out->changed = palloc(sizeof(BtMatch) * Max(Min(a->nobjs, b->nobjs), 1));
+	out->added = palloc_huge(sizeof(BtObject *) * Max(b->nobjs, 1));
+	out->removed = palloc_huge(sizeof(BtObject *) * Max(a->nobjs, 1));
+	out->maxchanged = 64;
+	out->changed = palloc(sizeof(BtMatch) * out->maxchanged);
 
 	while (i < a->nobjs || j < b->nobjs)
 	{
@@ -262,21 +273,33 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 
 		CHECK_FOR_INTERRUPTS();
 		c = i >= a->nobjs ? 1 : j >= b->nobjs ? -1 :
-			cmp_ids(&a->objs[i], &b->objs[j]);
+			cmp_ids(a->byid[i], b->byid[j]);
 		if (c < 0)
 		{
-			out->removed[out->nremoved++] = &a->objs[i++];
+			out->removed[out->nremoved++] = a->byid[i++];
 			continue;
 		}
 		if (c > 0)
 		{
-			out->added[out->nadded++] = &b->objs[j++];
+			out->added[out->nadded++] = b->byid[j++];
 			continue;
+		}
+		if (identical(a->byid[i], b->byid[j]))
+		{
+			i++, j++;
+			out->nunchanged++;
+			continue;
+		}
+		if (out->nchanged == out->maxchanged)
+		{
+			out->maxchanged *= 2;
+			out->changed = repalloc_huge(out->changed,
+										 sizeof(BtMatch) * out->maxchanged);
 		}
 		m = &out->changed[out->nchanged];
 		memset(m, 0, sizeof(BtMatch));
-		m->a = &a->objs[i++];
-		m->b = &b->objs[j++];
+		m->a = a->byid[i++];
+		m->b = b->byid[j++];
 		if (!compare_objects(m, move_tol, size_tol))
 		{
 			out->nunchanged++;

@@ -25,6 +25,8 @@ typedef struct BtMatch
 {
 	BtObject   *a;
 	BtObject   *b;
+	BtFields	fa;				/* fields of a and b */
+	BtFields	fb;
 	bool		moved;
 	bool		resized;
 	bool		retyped;
@@ -46,6 +48,7 @@ typedef struct BtDiff
 	int			nremoved;
 	BtMatch    *changed;
 	int			nchanged;
+	int			maxchanged;		/* allocated length of changed */
 	int			nmoved;
 	int			nresized;
 	int			nretyped;

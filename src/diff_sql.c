@@ -26,7 +26,7 @@ PG_FUNCTION_INFO_V1(bt_try_diff);
 PG_FUNCTION_INFO_V1(bt_validate);
 
 static void
-push_id_type(JsonbParseState **ps, BtObject *o, bool with_type)
+push_id_type(JsonbParseState **ps, BtFields *o, bool with_type)
 {
 	bt_push_key(ps, "id");
 	pushJsonbValue(ps, WJB_VALUE, &o->idval);
@@ -59,9 +59,9 @@ push_moved(JsonbParseState **ps, BtMatch *m)
 	Numeric		zero = int64_to_numeric(0);
 
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, m->b, true);
-	push_pair(ps, "from", "x", m->a->x, "y", m->a->y);
-	push_pair(ps, "to", "x", m->b->x, "y", m->b->y);
+	push_id_type(ps, &m->fb, true);
+	push_pair(ps, "from", "x", m->fa.x, "y", m->fa.y);
+	push_pair(ps, "to", "x", m->fb.x, "y", m->fb.y);
 	bt_push_key(ps, "dx");
 	bt_push_numeric(ps, WJB_VALUE, m->dx ? m->dx : zero);
 	bt_push_key(ps, "dy");
@@ -77,14 +77,14 @@ static void
 push_resized(JsonbParseState **ps, BtMatch *m)
 {
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, m->b, true);
-	push_pair(ps, "from", "width", m->a->width, "height", m->a->height);
-	push_pair(ps, "to", "width", m->b->width, "height", m->b->height);
+	push_id_type(ps, &m->fb, true);
+	push_pair(ps, "from", "width", m->fa.width, "height", m->fa.height);
+	push_pair(ps, "to", "width", m->fb.width, "height", m->fb.height);
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 }
 
 static void
-push_type(JsonbParseState **ps, BtObject *o)
+push_type(JsonbParseState **ps, BtFields *o)
 {
 	if (o->type)
 		bt_push_string(ps, WJB_VALUE, o->type, o->typelen);
@@ -96,11 +96,11 @@ static void
 push_retyped(JsonbParseState **ps, BtMatch *m)
 {
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, m->b, false);
+	push_id_type(ps, &m->fb, false);
 	bt_push_key(ps, "from");
-	push_type(ps, m->a);
+	push_type(ps, &m->fa);
 	bt_push_key(ps, "to");
-	push_type(ps, m->b);
+	push_type(ps, &m->fb);
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 }
 
@@ -125,7 +125,7 @@ static void
 push_modified(JsonbParseState **ps, BtMatch *m)
 {
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, m->b, true);
+	push_id_type(ps, &m->fb, true);
 	bt_push_key(ps, "changed");
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 	if (m->content)

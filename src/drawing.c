@@ -129,20 +129,137 @@ get_key(JsonbContainer *obj, const char *key, JsonbValue *res)
 	return getKeyJsonValueFromContainer(obj, key, strlen(key), res) != NULL;
 }
 
+/*
+ * The value of child i of a container whose data starts at base, as
+ * fillJsonbValue() in jsonb_util.c does it: numerics and nested containers
+ * are int-aligned.
+ */
+static inline void
+fill_child(JEntry je, const char *base, uint32 off, uint32 len, JsonbValue *v)
+{
+	if (JBE_ISSTRING(je))
+	{
+		v->type = jbvString;
+		v->val.string.val = (char *) base + off;
+		v->val.string.len = len;
+	}
+	else if (JBE_ISNUMERIC(je))
+	{
+		v->type = jbvNumeric;
+		v->val.numeric = (Numeric) (base + INTALIGN(off));
+	}
+	else if (JBE_ISBOOL_TRUE(je) || JBE_ISBOOL_FALSE(je))
+	{
+		v->type = jbvBool;
+		v->val.boolean = JBE_ISBOOL_TRUE(je);
+	}
+	else if (JBE_ISNULL(je))
+		v->type = jbvNull;
+	else
+	{
+		v->type = jbvBinary;
+		v->val.binary.data = (JsonbContainer *) (base + INTALIGN(off));
+		v->val.binary.len = len - (INTALIGN(off) - off);
+	}
+}
+
+/* The keys every object may have; CK_ID is ignored for map entries. */
+typedef enum CoreKey
+{
+	CK_ID, CK_TYPE, CK_X, CK_Y, CK_WIDTH, CK_HEIGHT, CK_COUNT
+} CoreKey;
+
+typedef struct CoreValues
+{
+	JsonbValue *v[CK_COUNT];	/* NULL when the key is absent */
+	JsonbValue	store[CK_COUNT];
+} CoreValues;
+
+static inline int
+core_key(const char *k, uint32 len)
+{
+	switch (len)
+	{
+		case 1:
+			return k[0] == 'x' ? CK_X : k[0] == 'y' ? CK_Y : -1;
+		case 2:
+			return memcmp(k, "id", 2) == 0 ? CK_ID : -1;
+		case 4:
+			return memcmp(k, "type", 4) == 0 ? CK_TYPE : -1;
+		case 5:
+			return memcmp(k, "width", 5) == 0 ? CK_WIDTH : -1;
+		case 6:
+			return memcmp(k, "height", 6) == 0 ? CK_HEIGHT : -1;
+	}
+	return -1;
+}
+
+/*
+ * Find the core keys of an object in one forward pass over its JEntry
+ * array (keys come first, then values in the same order), instead of six
+ * binary searches: this is the innermost loop of every diff.
+ */
+static void
+scan_core(JsonbContainer *obj, CoreValues *cv)
+{
+	uint32		count = JsonContainerSize(obj);
+	const JEntry *ch = obj->children;
+	const char *base = (const char *) (ch + count * 2);
+	uint32		off = 0;
+	uint32		valoff;
+	/* jsonb keys are unique, so there are at most CK_COUNT core keys */
+	int			found[CK_COUNT];
+	uint32		which[CK_COUNT];
+	int			nwhich = 0;
+
+	for (int k = 0; k < CK_COUNT; k++)
+		cv->v[k] = NULL;
+	/* Keys: remember the index of each core key. */
+	for (uint32 i = 0; i < count; i++)
+	{
+		uint32		start = off;
+		int			k;
+
+		JBE_ADVANCE_OFFSET(off, ch[i]);
+		k = core_key(base + start, off - start);
+		if (k >= 0)
+		{
+			which[nwhich] = i;
+			found[nwhich] = k;
+			nwhich++;
+		}
+	}
+	/* Values: walk on, filling those of the core keys. */
+	valoff = off;
+	for (int w = 0, i = 0; w < nwhich && i < count; i++)
+	{
+		uint32		start = valoff;
+
+		JBE_ADVANCE_OFFSET(valoff, ch[count + i]);
+		if (which[w] != i)
+			continue;
+		fill_child(ch[count + i], base, start, valoff - start, &cv->store[found[w]]);
+		cv->v[found[w]] = &cv->store[found[w]];
+		w++;
+	}
+}
+
 /* One of x, y, width, height: a JSON number (and not negative for sizes). */
-static Numeric
-check_number(ReadState *st, BtObject *o, const char *key, bool is_size)
+static void
+check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
+			 bool is_size)
 {
 	JsonbValue	v;
 	Numeric		n;
 
-	if (!get_key(o->obj, key, &v))
+	if (vp == NULL)
 	{
 		report(st, o->index, o->id, o->idlen, key,
 			   ERRCODE_SQL_JSON_MEMBER_NOT_FOUND, M_MISSING,
 			   psprintf("key \"%s\" is missing.", key));
-		return NULL;
+		return;
 	}
+	v = *vp;
 	if (v.type != jbvNumeric)
 	{
 		bool		isnull = v.type == jbvNull;
@@ -151,7 +268,7 @@ check_number(ReadState *st, BtObject *o, const char *key, bool is_size)
 			   isnull ? ERRCODE_NULL_VALUE_NOT_ALLOWED : ERRCODE_NON_NUMERIC_SQL_JSON_ITEM,
 			   isnull ? M_NULL : M_NOT_NUM,
 			   psprintf("key \"%s\" is %s.", key, describe(&v)));
-		return NULL;
+		return;
 	}
 	n = v.val.numeric;
 	if (is_size &&
@@ -163,14 +280,13 @@ check_number(ReadState *st, BtObject *o, const char *key, bool is_size)
 			   psprintf("key \"%s\" is %s, but sizes must not be negative.", key,
 						DatumGetCString(DirectFunctionCall1(numeric_out,
 															NumericGetDatum(n)))));
-		return NULL;
+		return;
 	}
-	return n;
 }
 
 /*
- * Check an id value and set o->id/idlen/idval.  Strings are used as they
- * are; numbers by their jsonb text, so 7 and "7" are the same id.
+ * Check an id value and set o->id/idlen.  Strings are used as they are;
+ * numbers by their jsonb text, so 7 and "7" are the same id.
  */
 static bool
 check_id(ReadState *st, BtObject *o, JsonbValue *v)
@@ -208,7 +324,6 @@ check_id(ReadState *st, BtObject *o, JsonbValue *v)
 			   v->type == jbvNull ? M_NULL : M_BAD_ID, problem);
 		return false;
 	}
-	o->idval = *v;
 	return true;
 }
 
@@ -221,16 +336,20 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 			 JsonbValue *mapkey)
 {
 	JsonbValue	v;
+	CoreValues	cv;
 	int			before = st->nproblems;
 	bool		idok = true;
 
+	scan_core(obj, &cv);
 	o->obj = obj;
+	o->hash = NULL;
+	o->hashlen = 0;
 	o->objlen = objlen;
 	o->is_hash = false;
 
 	if (mapkey == NULL)
 	{
-		if (!get_key(obj, "id", &v))
+		if (cv.v[CK_ID] == NULL)
 		{
 			report(st, o->index, NULL, 0, "id",
 				   ERRCODE_SQL_JSON_MEMBER_NOT_FOUND, M_MISSING,
@@ -238,19 +357,18 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 			idok = false;
 		}
 		else
-			idok = check_id(st, o, &v);
+			idok = check_id(st, o, cv.v[CK_ID]);
 	}
 	else
 	{
 		o->id = mapkey->val.string.val;
 		o->idlen = mapkey->val.string.len;
-		o->idval = *mapkey;
 		/* An "id" inside a map value must agree with the key. */
-		if (get_key(obj, "id", &v))
+		if (cv.v[CK_ID] != NULL)
 		{
 			BtObject	inner = *o;
 
-			if (check_id(st, &inner, &v) &&
+			if (check_id(st, &inner, cv.v[CK_ID]) &&
 				(inner.idlen != o->idlen || memcmp(inner.id, o->id, o->idlen) != 0))
 				report(st, o->index, o->id, o->idlen, "id",
 					   ERRCODE_INVALID_PARAMETER_VALUE, M_ID_DIFFERS,
@@ -263,26 +381,20 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 		o->idlen = 0;
 	}
 
-	o->type = NULL;
-	o->typelen = 0;
-	if (get_key(obj, "type", &v))
+	if (cv.v[CK_TYPE] != NULL)
 	{
-		if (v.type == jbvString)
-		{
-			o->type = v.val.string.val;
-			o->typelen = v.val.string.len;
-		}
-		else
+		v = *cv.v[CK_TYPE];
+		if (v.type != jbvString)
 			report(st, o->index, o->id, o->idlen, "type",
 				   v.type == jbvNull ? ERRCODE_NULL_VALUE_NOT_ALLOWED : ERRCODE_INVALID_PARAMETER_VALUE,
 				   v.type == jbvNull ? M_NULL : M_BAD_TYPE,
 				   psprintf("key \"type\" is %s.", describe(&v)));
 	}
 
-	o->x = check_number(st, o, "x", false);
-	o->y = check_number(st, o, "y", false);
-	o->width = check_number(st, o, "width", true);
-	o->height = check_number(st, o, "height", true);
+	check_number(st, o, "x", cv.v[CK_X], false);
+	check_number(st, o, "y", cv.v[CK_Y], false);
+	check_number(st, o, "width", cv.v[CK_WIDTH], true);
+	check_number(st, o, "height", cv.v[CK_HEIGHT], true);
 
 	return idok && st->nproblems == before;
 }
@@ -290,20 +402,22 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 static void
 read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 {
-	JsonbIterator *it = JsonbIteratorInit(arr);
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-	int			index = 0;
+	uint32		count = JsonContainerSize(arr);
+	const JEntry *ch = arr->children;
+	const char *base = (const char *) (ch + count);
+	uint32		off = 0;
 
-	out->objs = palloc(sizeof(BtObject) * Max(JsonContainerSize(arr), 1));
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	out->objs = palloc_huge(sizeof(BtObject) * Max(count, 1));
+	for (uint32 i = 0; i < count; i++)
 	{
 		BtObject   *o = &out->objs[out->nobjs];
+		uint32		start = off;
+		JsonbValue	v;
 
-		if (tok != WJB_ELEM)
-			continue;
 		CHECK_FOR_INTERRUPTS();
-		o->index = index++;
+		JBE_ADVANCE_OFFSET(off, ch[i]);
+		fill_child(ch[i], base, start, off - start, &v);
+		o->index = i;
 		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
 		{
 			report(st, o->index, NULL, 0, NULL,
@@ -325,7 +439,7 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 	JsonbValue	v;
 
 	out->map_form = true;
-	out->objs = palloc(sizeof(BtObject) * Max(JsonContainerSize(map), 1));
+	out->objs = palloc_huge(sizeof(BtObject) * Max(JsonContainerSize(map), 1));
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
 		BtObject   *o = &out->objs[out->nobjs];
@@ -336,16 +450,21 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
 		o->index = -1;
+		if (k.val.string.len == 0)
+		{
+			/* The key is the id, and ids are never empty. */
+			report(st, -1, NULL, 0, NULL,
+				   ERRCODE_ZERO_LENGTH_CHARACTER_STRING, M_BAD_ID,
+				   "has an empty map key, but ids must not be empty.");
+			continue;
+		}
 		if (v.type == jbvString)
 		{
 			o->id = k.val.string.val;
 			o->idlen = k.val.string.len;
-			o->idval = k;
 			o->is_hash = true;
 			o->hash = v.val.string.val;
 			o->hashlen = v.val.string.len;
-			o->type = NULL;
-			o->typelen = 0;
 			o->obj = NULL;
 			o->objlen = 0;
 			out->nobjs++;
@@ -362,19 +481,70 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 	}
 }
 
-/* Order by id bytes (a prefix sorts first), then by element index. */
-static int
-cmp_objects(const void *pa, const void *pb)
+/*
+ * Sorting by id.  Objects are large, so sort small keys instead: the first
+ * eight id bytes as a big-endian integer (zero-padded; jsonb strings cannot
+ * contain NUL, so padding sorts a shorter id first, as memcmp order wants)
+ * decide most comparisons without touching the id text.
+ */
+typedef struct BtSortKey
 {
-	const BtObject *a = pa;
-	const BtObject *b = pb;
-	int			r = memcmp(a->id, b->id, Min(a->idlen, b->idlen));
+	uint64		prefix;
+	BtObject   *obj;
+} BtSortKey;
 
+static inline uint64
+id_prefix(const char *id, int len)
+{
+	uint64		p = 0;
+
+	for (int i = 0; i < 8; i++)
+		p = (p << 8) | (i < len ? (unsigned char) id[i] : 0);
+	return p;
+}
+
+/* Order by id bytes (a prefix sorts first), then by element index. */
+static inline int
+cmp_keys(const BtSortKey *ka, const BtSortKey *kb)
+{
+	const BtObject *a = ka->obj;
+	const BtObject *b = kb->obj;
+	int			r;
+
+	if (ka->prefix != kb->prefix)
+		return ka->prefix < kb->prefix ? -1 : 1;
+	r = memcmp(a->id, b->id, Min(a->idlen, b->idlen));
 	if (r != 0)
 		return r;
 	if (a->idlen != b->idlen)
 		return a->idlen < b->idlen ? -1 : 1;
 	return (a->index > b->index) - (a->index < b->index);
+}
+
+#define ST_SORT sort_keys
+#define ST_ELEMENT_TYPE BtSortKey
+#define ST_COMPARE(a, b) cmp_keys(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* Fill d->byid (the sort notices input already in order). */
+static void
+sort_objects(BtDrawing *d)
+{
+	BtSortKey  *keys = palloc_huge(sizeof(BtSortKey) * Max(d->nobjs, 1));
+
+	for (int i = 0; i < d->nobjs; i++)
+	{
+		keys[i].prefix = id_prefix(d->objs[i].id, d->objs[i].idlen);
+		keys[i].obj = &d->objs[i];
+	}
+	sort_keys(keys, d->nobjs);
+	d->byid = palloc_huge(sizeof(BtObject *) * Max(d->nobjs, 1));
+	for (int i = 0; i < d->nobjs; i++)
+		d->byid[i] = keys[i].obj;
+	pfree(keys);
 }
 
 static void
@@ -384,8 +554,8 @@ check_duplicates(ReadState *st, BtDrawing *d)
 
 	for (int i = 1; i < d->nobjs; i++)
 	{
-		BtObject   *p = &d->objs[first];
-		BtObject   *o = &d->objs[i];
+		BtObject   *p = d->byid[first];
+		BtObject   *o = d->byid[i];
 
 		if (o->idlen == p->idlen && memcmp(o->id, p->id, o->idlen) == 0)
 			report(st, o->index, o->id, o->idlen, "id",
@@ -408,6 +578,7 @@ bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems)
 	st.nproblems = 0;
 	st.zero = int64_to_numeric(0);
 	out->objs = NULL;
+	out->byid = NULL;
 	out->nobjs = 0;
 	out->map_form = false;
 
@@ -427,9 +598,7 @@ bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems)
 	else
 		read_map(&st, root, out);
 
-	/* pg_qsort notices input that is already in order and returns early. */
-	if (out->nobjs > 1)
-		qsort(out->objs, out->nobjs, sizeof(BtObject), cmp_objects);
+	sort_objects(out);
 	if (!out->map_form)
 		check_duplicates(&st, out);
 
@@ -492,7 +661,7 @@ bt_object_push(JsonbParseState **ps, BtObject *o)
 	}
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 	bt_push_key(ps, "id");
-	pushJsonbValue(ps, WJB_VALUE, &o->idval);
+	bt_push_string(ps, WJB_VALUE, o->id, o->idlen);
 	if (o->is_hash)
 	{
 		bt_push_key(ps, "content");
@@ -516,8 +685,43 @@ bt_object_push(JsonbParseState **ps, BtObject *o)
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 }
 
+void
+bt_object_fields(BtObject *o, BtFields *f)
+{
+	CoreValues	cv;
+
+	memset(f, 0, sizeof(BtFields));
+	/* Map keys are the ids; array elements keep theirs as written. */
+	f->idval.type = jbvString;
+	f->idval.val.string.val = (char *) o->id;
+	f->idval.val.string.len = o->idlen;
+	if (o->is_hash)
+		return;
+	scan_core(o->obj, &cv);
+	if (o->index >= 0)
+		f->idval = *cv.v[CK_ID];
+	if (cv.v[CK_TYPE])
+	{
+		f->type = cv.v[CK_TYPE]->val.string.val;
+		f->typelen = cv.v[CK_TYPE]->val.string.len;
+	}
+	f->x = cv.v[CK_X]->val.numeric;
+	f->y = cv.v[CK_Y]->val.numeric;
+	f->width = cv.v[CK_WIDTH]->val.numeric;
+	f->height = cv.v[CK_HEIGHT]->val.numeric;
+}
+
+char *
+bt_type_name(BtFields *f)
+{
+	return f->type ? pnstrdup(f->type, f->typelen) : pstrdup("object");
+}
+
 char *
 bt_object_type_name(BtObject *o)
 {
-	return o->type ? pnstrdup(o->type, o->typelen) : pstrdup("object");
+	BtFields	f;
+
+	bt_object_fields(o, &f);
+	return bt_type_name(&f);
 }

@@ -15,34 +15,40 @@
 #include "utils/numeric.h"
 
 /*
- * One object of a drawing version.  Every pointer points into the version's
- * (detoasted) jsonb, except id text of a numeric id, which is palloc'd.
+ * One object of a drawing version, kept small because there is one per
+ * object: the fields below are all a diff needs for the (usual) object that
+ * is byte-identical in both versions.  Pointers point into the version's
+ * detoasted jsonb, except the id text of a numeric id, which is palloc'd.
  */
 typedef struct BtObject
 {
 	const char *id;				/* id text, not NUL-terminated */
+	JsonbContainer *obj;		/* attribute object, or NULL for a hash */
+	const char *hash;			/* map form with a string value: the hash */
 	int			idlen;
 	int			index;			/* element index, or -1 in the map form */
+	int			objlen;			/* bytes of obj, for the identical fast path */
+	int			hashlen;
+	bool		is_hash;
+} BtObject;
+
+/* The fields of an object that has changed, extracted on demand. */
+typedef struct BtFields
+{
 	JsonbValue	idval;			/* the id as written (string or number) */
 	const char *type;			/* "type" text, or NULL if absent */
 	int			typelen;
-	/* map form with a string value: opaque content hash */
-	bool		is_hash;
-	const char *hash;
-	int			hashlen;
-	/* object fields (not set for a hash) */
-	JsonbContainer *obj;
-	int			objlen;			/* bytes of obj, for the identical fast path */
-	Numeric		x;
+	Numeric		x;				/* NULL for a hash */
 	Numeric		y;
 	Numeric		width;
 	Numeric		height;
-} BtObject;
+} BtFields;
 
-/* A parsed version: its objects sorted by id (byte order of the id text). */
+/* A parsed version: its objects, and pointers to them in id order. */
 typedef struct BtDrawing
 {
-	BtObject   *objs;
+	BtObject   *objs;			/* in input order */
+	BtObject  **byid;			/* sorted by id (byte order of the id text) */
 	int			nobjs;
 	bool		map_form;		/* id → hash/attributes map */
 } BtDrawing;
@@ -75,7 +81,17 @@ extern void bt_problems_push(JsonbParseState **ps, List *problems,
 /* The object as a jsonb value to output (array form: as written). */
 extern void bt_object_push(JsonbParseState **ps, BtObject *o);
 
-/* "object" when the type is absent. */
+/* Extract the fields of an object of a version that passed the checks. */
+extern void bt_object_fields(BtObject *o, BtFields *f);
+
+/* The type as a C string, "object" when the type is absent. */
+extern char *bt_type_name(BtFields *f);
 extern char *bt_object_type_name(BtObject *o);
+
+/*
+ * Per-object arrays: a jsonb of 256 MB can hold tens of millions of
+ * elements, more than palloc's 1 GB limit allows for their bookkeeping.
+ */
+#define palloc_huge(size) palloc_extended((size), MCXT_ALLOC_HUGE)
 
 #endif							/* BUILDTRACE_DRAWING_H */

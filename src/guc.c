@@ -22,6 +22,7 @@ double		bt_size_tolerance = 0.01;
 int			bt_on_invalid = BT_ON_INVALID_FLAG;
 double		bt_spike_factor = 10.0;
 int			bt_spike_min_changes = 5;
+int			bt_pending_max_age = 900;
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"flag", BT_ON_INVALID_FLAG, false},
@@ -66,6 +67,13 @@ bt_define_gucs(void)
 							&bt_spike_min_changes,
 							5, 0, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.pending_max_age",
+							"Age after which a pair still pending is flagged by check_uploads().",
+							NULL,
+							&bt_pending_max_age,
+							900, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("buildtrace");
 }

@@ -21,6 +21,7 @@ extern double bt_size_tolerance;
 extern int	bt_on_invalid;
 extern double bt_spike_factor;
 extern int	bt_spike_min_changes;
+extern int	bt_pending_max_age;
 
 extern void bt_define_gucs(void);
 

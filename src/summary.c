@@ -199,11 +199,11 @@ append_kind(StringInfo s, SumKind kind, SumItem *items, int n)
 }
 
 static SumItem
-item_for(BtObject *o, int seq)
+item_for(BtObject *o, char *type, int seq)
 {
 	SumItem		it;
 
-	it.type = bt_object_type_name(o);
+	it.type = type;
 	it.type2 = "";
 	it.sub = 0;
 	it.seq = seq;
@@ -217,15 +217,15 @@ bt_summary(BtDiff *d)
 {
 	StringInfoData s;
 	int			nmax = Max(Max(d->nadded, d->nremoved), d->nchanged);
-	SumItem    *items = palloc(sizeof(SumItem) * Max(nmax, 1));
+	SumItem    *items = palloc_huge(sizeof(SumItem) * Max(nmax, 1));
 	int			n;
 
 	initStringInfo(&s);
 	for (n = 0; n < d->nadded; n++)
-		items[n] = item_for(d->added[n], n);
+		items[n] = item_for(d->added[n], bt_object_type_name(d->added[n]), n);
 	append_kind(&s, SK_ADDED, items, n);
 	for (n = 0; n < d->nremoved; n++)
-		items[n] = item_for(d->removed[n], n);
+		items[n] = item_for(d->removed[n], bt_object_type_name(d->removed[n]), n);
 	append_kind(&s, SK_REMOVED, items, n);
 
 	for (SumKind k = SK_MOVED; k <= SK_MODIFIED; k++)
@@ -240,7 +240,7 @@ bt_summary(BtDiff *d)
 
 			if (!in)
 				continue;
-			items[n] = item_for(m->b, i);
+			items[n] = item_for(m->b, bt_type_name(&m->fb), i);
 			if (k == SK_MOVED)
 			{
 				items[n].sub = m->direction;
@@ -248,8 +248,8 @@ bt_summary(BtDiff *d)
 			}
 			else if (k == SK_RETYPED)
 			{
-				items[n].type = bt_object_type_name(m->a);
-				items[n].type2 = bt_object_type_name(m->b);
+				items[n].type = bt_type_name(&m->fa);
+				items[n].type2 = bt_type_name(&m->fb);
 			}
 			else if (k == SK_MODIFIED)
 				items[n].sub = m->content;

@@ -16,4 +16,5 @@ bt_install_deps
 exec 9>/tmp/buildtrace-check.lock
 flock 9
 bt_build_install
+export BT_IN_CLUSTER=1
 bt_virtualenv buildtrace_test bash test/suite.sh "$@"

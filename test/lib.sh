@@ -53,5 +53,21 @@ bt_virtualenv() {
         -o max_worker_processes=16 \
         -o max_parallel_workers=8 \
         -o max_connections=100 \
+        -o cron.use_background_workers=on \
         "$@"
+}
+
+# For scripts that need a running cluster (benchmarks, the load test): run
+# standalone, they install, take the install lock, build and re-run
+# themselves inside a throwaway cluster; inside one already (test/bench/run.sh,
+# the suite) they just go on. Call as: bt_in_cluster "$0" "$@"
+bt_in_cluster() {
+    [ -n "${BT_IN_CLUSTER:-}" ] && return 0
+    bt_install_deps
+    exec 9>/tmp/buildtrace-check.lock
+    flock 9
+    bt_build_install
+    export BT_IN_CLUSTER=1
+    bt_virtualenv buildtrace_test bash "$@"
+    exit $?
 }

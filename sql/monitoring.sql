@@ -1,0 +1,122 @@
+-- check_uploads() at fixed as_of times: overdue, on time, late, resolved,
+-- escalation, no duplicates; stale pending pairs; volume spikes; schedule()
+-- without pg_cron; health() status rules.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+SET timezone = 'UTC';
+
+-- Two drawings expected hourly with 10 minutes' grace from 08:00.
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since) VALUES
+    ('mon-A', '1 hour', '10 minutes', '2026-01-05 08:00+00'),
+    ('mon-B', '1 hour', '10 minutes', '2026-01-05 08:00+00');
+-- A uploads on time at 08:50; B uploads nothing.
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+VALUES ('mon-A', '[]', '2026-01-05 08:50+00');
+
+CREATE FUNCTION mon_anomalies() RETURNS TABLE (kind text, severity text, drawing_id text,
+    detected_at timestamptz, resolved_at timestamptz, details jsonb)
+LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT kind, severity, drawing_id, detected_at, resolved_at, details - 'grace'
+    FROM buildtrace.anomalies WHERE drawing_id LIKE 'mon-%' OR kind = 'volume_spike'
+    ORDER BY anomaly_id $$;
+
+-- 09:05: B is due at 09:00 but within grace; nothing.
+SELECT buildtrace.check_uploads('2026-01-05 09:05+00');
+-- 09:11: B is overdue (09:00 + 10 min grace); A's next is due 09:50.
+SELECT buildtrace.check_uploads('2026-01-05 09:11+00');
+-- Again at 09:30: no duplicate open anomaly.
+SELECT buildtrace.check_uploads('2026-01-05 09:30+00');
+SELECT * FROM mon_anomalies();
+
+-- 10:15: B is a whole period further overdue: escalated to high, still one.
+SELECT buildtrace.check_uploads('2026-01-05 10:15+00');
+-- A uploaded at 10:20, 20 minutes after its 10:00 + grace... due 09:50,
+-- late after 10:00: a delayed upload of 30 minutes. It was also overdue at
+-- 10:15 (missing), resolved by this upload.
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+VALUES ('mon-A', '[]', '2026-01-05 10:20+00');
+-- B finally uploads at 10:40.
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+VALUES ('mon-B', '[]', '2026-01-05 10:40+00');
+SELECT buildtrace.check_uploads('2026-01-05 10:45+00');
+SELECT buildtrace.check_uploads('2026-01-05 10:45+00');  -- idempotent
+SELECT * FROM mon_anomalies();
+
+-- Stale pending pairs: a pending pair cannot be made through the trigger, so
+-- one is inserted with the triggers bypassed, as a crashed loader would leave.
+SET session_replication_role = replica;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, submitted_at)
+VALUES ('mon-P', '[]', '[]', '2026-01-05 10:00+00');
+SET session_replication_role = DEFAULT;
+SET buildtrace.pending_max_age = '30min';
+SELECT buildtrace.check_uploads('2026-01-05 10:20+00') ->> 'stale_pending' AS stale_at_1020;
+SELECT buildtrace.check_uploads('2026-01-05 10:31+00') ->> 'stale_pending' AS stale_at_1031;
+SELECT buildtrace.check_uploads('2026-01-05 10:40+00') ->> 'stale_pending' AS stale_again;
+SELECT kind, severity, drawing_id, details - 'submitted_at' AS details, resolved_at IS NULL AS open
+FROM buildtrace.anomalies WHERE kind = 'stale_pending';
+RESET buildtrace.pending_max_age;
+
+-- Bad arguments.
+SELECT buildtrace.check_uploads(NULL);
+SELECT buildtrace.check_uploads('infinity');
+
+-- Cron expressions for cadences, and the ones refused.
+SELECT e, buildtrace._cron_expression(e::interval)
+FROM unnest(ARRAY['1 minute', '5 minutes', '15 minutes', '1 hour', '6 hours', '1 day']) e;
+SELECT buildtrace._cron_expression('7 minutes');
+SELECT buildtrace._cron_expression('90 seconds');
+
+-- This regression database has no pg_cron: a clear error with a hint.
+SELECT * FROM buildtrace.schedule('5 minutes');
+\echo :LAST_ERROR_SQLSTATE
+SELECT buildtrace.unschedule();
+\echo :LAST_ERROR_SQLSTATE
+
+-- health(), one rule at a time, from an empty pipeline.
+DELETE FROM buildtrace.anomalies;
+DELETE FROM buildtrace.pairs;
+CREATE FUNCTION mon_health() RETURNS TABLE (status text, warnings jsonb)
+LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT h ->> 'status', h -> 'warnings' FROM buildtrace.health() h $$;
+SELECT * FROM mon_health();                                   -- healthy
+-- A low-severity open anomaly is only a warning.
+INSERT INTO buildtrace.anomalies (kind, severity, drawing_id) VALUES ('delayed_upload', 'low', 'mon-L');
+SELECT * FROM mon_health();                                   -- healthy, 1 warning
+SELECT buildtrace.health() -> 'anomalies' -> 0 ->> 'type' AS listed_anomaly;
+-- A medium one degrades.
+INSERT INTO buildtrace.anomalies (kind, severity, drawing_id) VALUES ('volume_spike', 'medium', 'mon-M');
+SELECT * FROM mon_health();                                   -- degraded
+-- A high one detected within the window makes it unhealthy; one detected
+-- before the window only degrades.
+INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, detected_at)
+VALUES ('change_spike', 'high', 'mon-H', now() - interval '2 hours');
+SELECT * FROM mon_health();                                   -- degraded (old high)
+SELECT buildtrace.health('3 hours') ->> 'status' AS within_3h; -- unhealthy
+SELECT buildtrace.resolve_anomalies(array_agg(anomaly_id), 'handled') AS resolved
+FROM buildtrace.anomalies WHERE resolved_at IS NULL;
+SELECT buildtrace.resolve_anomalies(array_agg(anomaly_id)) AS resolved_again
+FROM buildtrace.anomalies;
+SELECT * FROM mon_health();                                   -- healthy again
+-- A dead letter degrades.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('mon-D', '[1]', '[]');
+DELETE FROM buildtrace.anomalies;
+SELECT * FROM mon_health();                                   -- degraded
+DELETE FROM buildtrace.pairs;
+-- A fresh pending pair degrades; a stale one makes it unhealthy.
+SET session_replication_role = replica;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('mon-P', '[]', '[]');
+SET session_replication_role = DEFAULT;
+SELECT status FROM mon_health();                              -- degraded
+SET buildtrace.pending_max_age = 1;
+SELECT pg_sleep(1.1);
+SELECT status FROM mon_health();                              -- unhealthy
+RESET buildtrace.pending_max_age;
+
+-- Clean up so the rest of the suite starts empty.
+DELETE FROM buildtrace.anomalies;
+DELETE FROM buildtrace.pairs;
+DELETE FROM buildtrace.versions;
+DELETE FROM buildtrace.upload_expectations;
+DROP FUNCTION mon_anomalies();
+DROP FUNCTION mon_health();

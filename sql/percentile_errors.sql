@@ -1,0 +1,97 @@
+-- bt_percentile / bt_sketch: every error path (SQLSTATEs are asserted in
+-- test/pgtap/percentile_errors.sql).
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+SET search_path = public, buildtrace;
+
+-- Non-finite values.
+SELECT bt_percentile(x, 0.5) FROM unnest(ARRAY[1, 'NaN']::float8[]) x;
+SELECT bt_percentile(x, ARRAY[0.5]) FROM unnest(ARRAY[1, 'Infinity']::float8[]) x;
+SELECT bt_sketch(x) FROM unnest(ARRAY['-Infinity']::float8[]) x;
+
+-- Quantiles outside [0, 1], NaN quantiles, 2-D quantile arrays.
+SELECT bt_percentile(x, 1.5) FROM generate_series(1, 3) x;
+SELECT bt_percentile(x, ARRAY[0.5, -0.1]) FROM generate_series(1, 3) x;
+SELECT bt_percentile(x, 'NaN'::float8) FROM generate_series(1, 3) x;
+SELECT bt_percentile(x, ARRAY[[0.5], [0.9]]) FROM generate_series(1, 3) x;
+SELECT bt_sketch_quantile(bt_sketch(x), 2) FROM generate_series(1, 3) x;
+SELECT bt_sketch_quantiles(bt_sketch(x), ARRAY[0.5, 7]) FROM generate_series(1, 3) x;
+
+-- Relative accuracy outside [0.0001, 0.5] or NULL.
+SELECT bt_percentile(x, 0.5, 0) FROM generate_series(1, 3) x;
+SELECT bt_percentile(x, 0.5, 0.9) FROM generate_series(1, 3) x;
+SELECT bt_sketch(x, NULL) FROM generate_series(1, 3) x;
+
+-- Confidence outside (0, 1).
+SELECT * FROM bt_sketch_quantile_bounds((SELECT bt_sketch(x) FROM generate_series(1, 3) x), 0.5, 1);
+SELECT * FROM bt_sketch_quantile_bounds((SELECT bt_sketch(x) FROM generate_series(1, 3) x), 0.5, 0);
+
+-- Merging sketches of different accuracy.
+SELECT bt_sketch_merge(s) FROM (SELECT bt_sketch(x, 0.01) FROM generate_series(1, 3) x
+                                UNION ALL SELECT bt_sketch(x, 0.02) FROM generate_series(1, 3) x) t(s);
+SELECT bt_sketch_add((SELECT bt_sketch(x, 0.01) FROM generate_series(1, 3) x),
+                     (SELECT bt_sketch(x, 0.05) FROM generate_series(1, 3) x));
+
+-- Text input: syntax.
+SELECT ''::bt_sketch;
+SELECT 'alpha=0.01'::bt_sketch;
+SELECT 'alpha=x level=0 count=0 zero=0 min=0 max=0 pos= neg='::bt_sketch;
+SELECT 'alpha=0.01 level=99 count=0 zero=0 min=0 max=0 pos= neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=-1 zero=0 min=0 max=0 pos= neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=1 max=1 pos=0 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=1 max=2 pos=5:1;3:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=1 max=2 pos=0:1;3000:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=0 zero=0 min=0 max=0 pos= neg= extra'::bt_sketch;
+-- Text input: well-formed but inconsistent.
+SELECT 'alpha=0.7 level=0 count=0 zero=0 min=0 max=0 pos= neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=3 zero=0 min=1 max=1 pos=0:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=2 max=1 pos=0:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=-1 max=-1 pos=0:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=1 max=1 pos=0:0,2 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=1 max=1 pos=9999999:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=inf max=inf pos=0:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=nan max=nan pos=0:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=18446744073709551615 zero=18446744073709551615 min=0 max=0 pos=0:1 neg='::bt_sketch;
+
+-- Binary input (bt_sketch_recv), fed through COPY ... (FORMAT binary): a
+-- bytea column's bytes are read back as a bt_sketch column.
+CREATE TABLE bt_recv_in (b bytea);
+CREATE TABLE bt_recv_out (s bt_sketch);
+CREATE FUNCTION bt_test_recv(b bytea) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+DECLARE
+    -- a file in the (throwaway) test cluster's data directory
+    f text := current_setting('data_directory') || '/bt_sketch_recv_test.bin';
+    r text;
+BEGIN
+    TRUNCATE public.bt_recv_in, public.bt_recv_out;
+    INSERT INTO public.bt_recv_in VALUES (b);
+    EXECUTE format('COPY public.bt_recv_in TO %L (FORMAT binary)', f);
+    EXECUTE format('COPY public.bt_recv_out FROM %L (FORMAT binary)', f);
+    SELECT s::text INTO r FROM public.bt_recv_out;
+    RETURN r;
+END
+$$;
+CREATE TABLE bt_good AS
+SELECT bt_sketch(x) AS s, bt_sketch_send(bt_sketch(x)) AS b
+FROM unnest(ARRAY[-5, 0, 1, 2, 3, 1000]::float8[]) x;
+-- (the context would name the data directory)
+\set SHOW_CONTEXT never
+SELECT bt_test_recv(b) = s::text AS send_recv_round_trip, length(b) AS bytes FROM bt_good;
+SELECT bt_test_recv(substr(b, 1, 20)) FROM bt_good;							-- truncated header
+SELECT bt_test_recv(substr(b, 1, length(b) - 3)) FROM bt_good;				-- truncated counts
+SELECT bt_test_recv(b || '\x00'::bytea) FROM bt_good;						-- trailing byte
+SELECT bt_test_recv(set_byte(b, 0, 9)) FROM bt_good;						-- version
+SELECT bt_test_recv(set_byte(b, 1, 200)) FROM bt_good;						-- level
+SELECT bt_test_recv(set_byte(b, 2, 127)) FROM bt_good;						-- alpha
+SELECT bt_test_recv(set_byte(b, 17, 99)) FROM bt_good;						-- count
+SELECT bt_test_recv(set_byte(b, 46, 127)) FROM bt_good;						-- pos nbuckets
+SELECT bt_test_recv(set_byte(b, 42, 127)) FROM bt_good;						-- pos first bucket
+SELECT bt_test_recv(set_byte(b, length(b) - 1, 0)) FROM bt_good;			-- last bucket empty
+SELECT bt_test_recv(set_byte(b, length(b) - 1, 128)) FROM bt_good;			-- varint cut off
+SELECT bt_test_recv(substr(b, 1, 50) || '\xffffffffffffffffff7f'::bytea || substr(b, 52)) FROM bt_good; -- count > 2^64
+SELECT bt_test_recv('\x'::bytea);											-- empty
+
+DROP TABLE bt_recv_in, bt_recv_out, bt_good;
+DROP FUNCTION bt_test_recv(bytea);

@@ -1,0 +1,84 @@
+-- The JSON API: process() with both seed shapes, changes(), report().
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state RESTART IDENTITY CASCADE;
+
+-- Seed 000's curl body: versions as JSON text inside JSON strings.
+SELECT buildtrace.process($${
+    "job_id": "seed-000",
+    "version_pairs": [
+      {
+        "drawing_id": "test-drawing-1",
+        "version_a": "[{\"id\": \"A1\", \"type\": \"wall\", \"x\": 10, \"y\": 5, \"width\": 8, \"height\": 1}]",
+        "version_b": "[{\"id\": \"A1\", \"type\": \"wall\", \"x\": 10, \"y\": 5, \"width\": 8, \"height\": 1}, {\"id\": \"W1\", \"type\": \"window\", \"x\": 3, \"y\": 1, \"width\": 2, \"height\": 1}]"
+      }
+    ]
+}$$);
+SELECT jsonb_typeof(version_a) AS a_type, jsonb_array_length(version_b) AS b_objects, status
+FROM buildtrace.pairs WHERE job_id = 'seed-000';
+SELECT c - 'computed_at' - 'summary' AS changes,
+       jsonb_typeof(c -> 'summary') AS summary, jsonb_typeof(c -> 'computed_at') AS computed_at
+FROM buildtrace.changes('test-drawing-1') c;
+
+-- The same with JSON values, several pairs, one invalid (kept, failed), and
+-- a string that is not JSON text (kept as a string, so it fails validation).
+-- Without a job_id one is generated.
+SELECT r ->> 'message' AS message, r -> 'tasks_created' AS tasks_created,
+       r ->> 'job_id' ~ '^[0-9a-f-]{36}$' AS generated_job_id
+FROM buildtrace.process($${"version_pairs": [
+    {"drawing_id": "p1", "version_a": [], "version_b": [{"id": "D1", "type": "door", "x": 1, "y": 1, "width": 1, "height": 2}]},
+    {"drawing_id": "p1", "version_a": [{"id": "D1", "type": "door", "x": 1, "y": 1, "width": 1, "height": 2}],
+                         "version_b": [{"id": "D1", "type": "door", "x": 4, "y": 1, "width": 1, "height": 2}]},
+    {"drawing_id": "p2", "version_a": [], "version_b": "{not json"}
+]}$$) r;
+SELECT drawing_id, status, version_b FROM buildtrace.pairs WHERE drawing_id = 'p2';
+-- The latest change set of p1 is its second pair: D1 moved.
+SELECT c -> 'pair_id' AS pair_id, c -> 'counts' AS counts, c -> 'moved' -> 0 ->> 'id' AS moved
+FROM buildtrace.changes('p1') c;
+
+-- Seed 003's job states: a map of file paths to content hashes plus
+-- metadata. Each state is a version of the "default" drawing; the first has
+-- nothing to compare with.
+SELECT r - 'job_id' AS response FROM buildtrace.process($$[
+    {"job_id": "122", "timestamp": "2024-05-01T10:00:00Z", "latency_ms": 800,
+     "src/a.c": "9f2c", "src/b.c": "11aa", "README": "77"},
+    {"job_id": "123", "timestamp": "2024-05-01T11:00:00Z", "latency_ms": 950,
+     "src/a.c": "9f2d", "src/c.c": "3b3b", "README": "77"}
+]$$) r;
+-- {"jobs": [...]} with the objects under "objects", after the others in time.
+SELECT buildtrace.process($${"job_id": "batch-2", "jobs": [
+    {"job_id": "124", "timestamp": "2024-05-01T12:00:00Z", "latency_ms": 700,
+     "objects": {"src/a.c": "9f2d", "src/c.c": "3b3c"}}
+]}$$);
+SELECT job_id, from_version, to_version, status FROM buildtrace.pairs
+WHERE drawing_id = 'default' ORDER BY pair_id;
+SELECT buildtrace.report('122');
+SELECT buildtrace.report('123');
+SELECT buildtrace.report('124');
+SELECT buildtrace.report('seed-000') LIKE E'BuildTrace report for job seed-000\nDrawing test-drawing-1, pair 1:\n%  Added: 1 (W1)\n%' AS seed_report;
+-- A failed pair's report says why.
+INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
+VALUES ('bad', 'job-bad', '[]', '[{"id": "Q", "x": "far"}]', 12.5);
+SELECT buildtrace.report('job-bad');
+
+-- Bad requests and unknown names.
+\set SHOW_CONTEXT never
+SELECT buildtrace.process('{"storage_path": "gs://bucket/drawings"}');
+SELECT buildtrace.process('{"pairs": []}');
+SELECT buildtrace.process('"hello"');
+SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "x", "version_a": []}]}');
+SELECT buildtrace.process('{"version_pairs": [{"version_a": [], "version_b": []}]}');
+SELECT buildtrace.process('{"version_pairs": [17]}');
+SELECT buildtrace.process('{"job_id": {"a": 1}, "version_pairs": []}');
+SELECT buildtrace.process('[{"job_id": "9", "timestamp": "yesterday-ish"}]');
+SELECT buildtrace.changes('no-such-drawing');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT buildtrace.changes('bad');
+SELECT buildtrace.report('no-such-job');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+\set SHOW_CONTEXT errors
+-- An empty list is a valid, empty request.
+SELECT buildtrace.process('{"job_id": "empty", "version_pairs": []}');
+SELECT buildtrace.changes(NULL) IS NULL AS strict;

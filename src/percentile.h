@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * percentile.h
+ *	  Aggregate state shared by bt_percentile, bt_sketch and bt_sketch_merge.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BT_PERCENTILE_H
+#define BT_PERCENTILE_H
+
+#include "sketch.h"
+
+/* What the final function returns. */
+#define BT_Q_NONE	0			/* the sketch itself */
+#define BT_Q_SCALAR 1			/* one quantile */
+#define BT_Q_ARRAY	2			/* an array of quantiles */
+
+typedef struct BtAggState
+{
+	BtSketch	sk;
+	int			qkind;
+	bool		qnull;			/* the quantile array itself was null */
+	int			nq;
+	double	   *qs;				/* nq quantiles, from the first row */
+	bool	   *qnulls;
+} BtAggState;
+
+#endif							/* BT_PERCENTILE_H */

@@ -1,0 +1,419 @@
+
+-- ---------------------------------------------------------------------------
+-- The change pipeline, part 3: views, retry, the JSON API and roles (issue 3).
+-- ---------------------------------------------------------------------------
+
+CREATE VIEW buildtrace.hourly_changes AS
+SELECT date_trunc('hour', c.computed_at) AS hour,
+       count(*) AS pairs,
+       count(DISTINCT c.drawing_id) AS drawings,
+       sum(c.added)::bigint AS added,
+       sum(c.removed)::bigint AS removed,
+       sum(c.moved)::bigint AS moved,
+       sum(c.resized)::bigint AS resized,
+       sum(c.retyped)::bigint AS retyped,
+       sum(c.modified)::bigint AS modified
+FROM buildtrace.changes c
+GROUP BY 1;
+COMMENT ON VIEW buildtrace.hourly_changes IS
+    'Processed pairs and changes per kind, per hour of processing (session time zone).';
+
+-- A failed pair stops being a dead letter once it has been retried (the retry
+-- is a new pair with retry_of set, and is a dead letter itself if it fails).
+CREATE VIEW buildtrace.dead_letters AS
+SELECT p.pair_id, p.drawing_id, p.job_id, p.submitted_at, p.processed_at,
+       p.error AS problems, jsonb_array_length(p.error) AS problem_count,
+       p.retry_of, p.version_a, p.version_b
+FROM buildtrace.pairs p
+WHERE p.status = 'failed'
+  AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id);
+COMMENT ON VIEW buildtrace.dead_letters IS
+    'Failed pairs not yet retried, with their problems and raw payloads.';
+
+CREATE VIEW buildtrace.open_anomalies AS
+SELECT a.anomaly_id, a.kind, a.severity, a.drawing_id, a.pair_id, a.details,
+       a.detected_at, now() - a.detected_at AS age
+FROM buildtrace.anomalies a
+WHERE a.resolved_at IS NULL;
+COMMENT ON VIEW buildtrace.open_anomalies IS 'Anomalies not yet resolved.';
+
+-- Retries dead letters (all, or those listed, or those of one drawing) with
+-- their stored payloads, e.g. after a setting or the diff was fixed. Each
+-- retry is a new pair with retry_of = the failed pair, processed by the same
+-- trigger; the failed pair, its problems and its (now resolved) anomaly stay
+-- as history. To retry with corrected data instead, insert the corrected pair
+-- yourself with retry_of set.
+CREATE FUNCTION buildtrace.retry_failed(pair_ids bigint[] DEFAULT NULL,
+                                        drawing text DEFAULT NULL)
+RETURNS TABLE (failed_pair_id bigint, retry_pair_id bigint, status text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    retried bigint[];
+BEGIN
+    WITH ins AS (
+        INSERT INTO buildtrace.pairs
+            (drawing_id, job_id, version_a, version_b, latency_ms,
+             from_version, to_version, retry_of)
+        SELECT p.drawing_id, p.job_id, p.version_a, p.version_b, p.latency_ms,
+               p.from_version, p.to_version, p.pair_id
+        FROM buildtrace.pairs p
+        -- dead_letters, spelled out: the writer role has no access to views.
+        WHERE p.status = 'failed'
+          AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id)
+          AND (retry_failed.pair_ids IS NULL OR p.pair_id = ANY (retry_failed.pair_ids))
+          AND (retry_failed.drawing IS NULL OR p.drawing_id = retry_failed.drawing)
+        ORDER BY p.pair_id
+        -- A concurrent retry of the same pair got there first: skip it.
+        ON CONFLICT (retry_of) DO NOTHING
+        RETURNING pair_id)
+    SELECT array_agg(ins.pair_id) INTO retried FROM ins;
+
+    -- A new statement, so it sees what the trigger wrote.
+    RETURN QUERY
+    SELECT p.retry_of, p.pair_id, p.status
+    FROM buildtrace.pairs p
+    WHERE p.pair_id = ANY (retried)
+    ORDER BY p.retry_of;
+END
+$$;
+
+-- A version as sent to process(): a JSON value, or JSON text in a JSON string
+-- (seed 000's curl example). A string that is not JSON text is kept as the
+-- string, so the pipeline flags it instead of process() losing the request.
+CREATE FUNCTION buildtrace._json_value(v jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(v) IS DISTINCT FROM 'string' THEN
+        RETURN v;
+    END IF;
+    RETURN (v #>> '{}')::jsonb;
+EXCEPTION
+    WHEN invalid_text_representation THEN
+        RETURN v;
+END
+$$;
+
+-- Counts of a set of pairs after processing, for process()'s message.
+CREATE FUNCTION buildtrace._outcome(ids bigint[])
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s done, %s failed', count(*) FILTER (WHERE p.status = 'done'),
+                  count(*) FILTER (WHERE p.status = 'failed'))
+    FROM buildtrace.pairs p
+    WHERE p.pair_id = ANY (ids)
+$$;
+
+-- POST /process. Accepts seed 000's {"version_pairs": [{"drawing_id",
+-- "version_a", "version_b"}, ...]} or seed 003's list of job states (a JSON
+-- array, or {"jobs": [...]}), stores them, and returns
+-- {"job_id", "message", "tasks_created"}. Processing happens in this call
+-- (the triggers), so the message says what became of the pairs.
+CREATE FUNCTION buildtrace.process(request jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job      text;
+    items    jsonb;
+    item     jsonb;
+    i        integer := 0;
+    ids      bigint[];
+    n_pairs  integer;
+BEGIN
+    IF jsonb_typeof(request) = 'object' AND request ? 'storage_path' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'process request key "storage_path" is not supported',
+            DETAIL = 'Versions are read from the request, not from a storage bucket.',
+            HINT = 'Send "version_pairs", a list of job states, or insert into buildtrace.versions.';
+    END IF;
+    IF jsonb_typeof(request) = 'object' AND jsonb_typeof(request -> 'job_id') NOT IN ('string', 'number') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'process request key "job_id" must be a string or a number',
+            DETAIL = format('Got a JSON %s.', jsonb_typeof(request -> 'job_id'));
+    END IF;
+    job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
+
+    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
+        items := request -> 'version_pairs';
+        FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
+            IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                    MESSAGE = 'version pair must be a JSON object',
+                    DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
+            ELSIF coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
+                  OR item ->> 'drawing_id' = '' THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                    MESSAGE = 'version pair has no drawing_id',
+                    DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
+            ELSIF NOT (item ? 'version_a' AND item ? 'version_b') THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                    MESSAGE = 'version pair needs version_a and version_b',
+                    DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
+                                    item ->> 'drawing_id',
+                                    CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
+            END IF;
+            i := i + 1;
+        END LOOP;
+
+        WITH ins AS (
+            INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
+            SELECT e ->> 'drawing_id', coalesce(e ->> 'job_id', job),
+                   buildtrace._json_value(e -> 'version_a'), buildtrace._json_value(e -> 'version_b'),
+                   (e ->> 'latency_ms')::double precision
+            FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+            ORDER BY x.ord
+            RETURNING pair_id)
+        SELECT array_agg(pair_id) INTO ids FROM ins;
+
+        n_pairs := coalesce(cardinality(ids), 0);
+        RETURN jsonb_build_object(
+            'job_id', job,
+            'message', format('Processed %s pair%s: %s', n_pairs,
+                              CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
+            'tasks_created', n_pairs);
+    END IF;
+
+    IF jsonb_typeof(request) = 'array' THEN
+        items := request;
+    ELSIF jsonb_typeof(request -> 'jobs') = 'array' THEN
+        items := request -> 'jobs';
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'process request needs "version_pairs" or a list of job states',
+            DETAIL = format('Got a JSON %s%s.', coalesce(jsonb_typeof(request), 'null'),
+                            CASE WHEN jsonb_typeof(request) = 'object'
+                                 THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
+                                                               FROM jsonb_object_keys(request) k))
+                                 ELSE '' END),
+            HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
+    END IF;
+
+    -- Job states: each is a version of its drawing (default "default", the
+    -- single build stream of seed 003); its objects are under "objects",
+    -- "files" or "state", or are all its keys other than the metadata keys.
+    FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
+        IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'job state must be a JSON object',
+                DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
+        END IF;
+        IF item ? 'timestamp' THEN
+            BEGIN
+                PERFORM (item ->> 'timestamp')::timestamptz;
+            EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
+                    MESSAGE = 'job state has an invalid timestamp',
+                    DETAIL = format('Element %s of the job list (job_id %s) has timestamp %s.', i,
+                                    coalesce(item ->> 'job_id', 'none'), item -> 'timestamp');
+            END;
+        END IF;
+        i := i + 1;
+    END LOOP;
+
+    WITH ins AS (
+        INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
+        SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
+               coalesce(e ->> 'job_id', job),
+               coalesce(e -> 'objects', e -> 'files', e -> 'state',
+                        e - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms']),
+               (e ->> 'latency_ms')::double precision,
+               coalesce((e ->> 'timestamp')::timestamptz, now())
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+        ORDER BY x.ord
+        RETURNING version_id)
+    SELECT array_agg(version_id) INTO ids FROM ins;
+
+    SELECT array_agg(p.pair_id) INTO ids FROM buildtrace.pairs p WHERE p.to_version = ANY (ids);
+    n_pairs := coalesce(cardinality(ids), 0);
+    RETURN jsonb_build_object(
+        'job_id', job,
+        'message', format('Stored %s job state%s; processed %s pair%s: %s', i,
+                          CASE WHEN i = 1 THEN '' ELSE 's' END, n_pairs,
+                          CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
+        'tasks_created', i);
+END
+$$;
+
+-- Raises no_data_found for a drawing without processed changes, saying
+-- whether it is unknown or only has unprocessed / failed pairs.
+CREATE FUNCTION buildtrace._no_changes(drawing text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_pairs bigint;
+    n_versions bigint;
+BEGIN
+    SELECT count(*) INTO n_pairs FROM buildtrace.pairs p WHERE p.drawing_id = drawing;
+    SELECT count(*) INTO n_versions FROM buildtrace.versions v WHERE v.drawing_id = drawing;
+    IF n_pairs = 0 AND n_versions = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('unknown drawing "%s"', drawing),
+            DETAIL = 'No version or pair of this drawing has been stored.';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+        MESSAGE = format('drawing "%s" has no processed changes', drawing),
+        DETAIL = format('It has %s version%s and %s pair%s, none processed successfully.',
+                        n_versions, CASE WHEN n_versions = 1 THEN '' ELSE 's' END,
+                        n_pairs, CASE WHEN n_pairs = 1 THEN '' ELSE 's' END),
+        HINT = 'A single version has nothing to compare with; failed pairs are in buildtrace.dead_letters.';
+END
+$$;
+
+-- GET /changes?drawing_id=…: the latest change set of a drawing (the diff's
+-- keys, plus drawing_id, pair_id, job_id and computed_at). "Latest" is the
+-- most recently processed pair, ties broken by pair_id.
+--
+-- SECURITY DEFINER so that the reader role can call it without any privilege
+-- on the tables: it only reads, its search_path is pinned, names are
+-- qualified.
+CREATE FUNCTION buildtrace.changes(drawing_id text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result jsonb;
+BEGIN
+    SELECT c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pair_id,
+                                        'job_id', c.job_id, 'computed_at', c.computed_at)
+    INTO result
+    FROM buildtrace.changes c
+    WHERE c.drawing_id = changes.drawing_id
+    ORDER BY c.computed_at DESC, c.pair_id DESC
+    LIMIT 1;
+    IF result IS NULL THEN
+        PERFORM buildtrace._no_changes(changes.drawing_id);
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- "3 (A1, B2, C3)" from one list of a diff; at most ten ids are named.
+CREATE FUNCTION buildtrace._id_list(objs jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN n = 0 THEN '0'
+                ELSE format('%s (%s%s)', n,
+                            (SELECT string_agg(e ->> 'id', ', ' ORDER BY o)
+                             FROM jsonb_array_elements(objs) WITH ORDINALITY AS x(e, o) WHERE o <= 10),
+                            CASE WHEN n > 10 THEN format(' and %s more', n - 10) ELSE '' END) END
+    FROM (SELECT coalesce(jsonb_array_length(objs), 0) AS n) s
+$$;
+
+-- GET /report/{job_id}: seed 003's human-readable report for one job: for
+-- each pair of the job, what changed against the previous version.
+--
+-- SECURITY DEFINER for the reader role, as for changes().
+CREATE FUNCTION buildtrace.report(job_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result text;
+    first_version record;
+BEGIN
+    SELECT string_agg(concat_ws(E'\n',
+               format('Drawing %s, pair %s:', p.drawing_id, p.pair_id),
+               CASE WHEN p.from_version IS NOT NULL THEN
+                   format('  Compared with the previous version %s (job %s).', p.from_version,
+                          coalesce(prev.job_id, 'none'))
+               END,
+               CASE p.status
+                   WHEN 'pending' THEN '  Status: pending, not processed yet.'
+                   WHEN 'failed' THEN concat_ws(E'\n',
+                       '  Status: failed, the versions could not be compared.',
+                       (SELECT string_agg(format('  Problem: %s. %s', e ->> 'message', e ->> 'detail'),
+                                   E'\n' ORDER BY o)
+                        FROM jsonb_array_elements(p.error) WITH ORDINALITY AS x(e, o)))
+                   ELSE concat_ws(E'\n',
+                       '  Status: done, changes and metrics stored.',
+                       '  Added: ' || buildtrace._id_list(c.diff -> 'added'),
+                       '  Removed: ' || buildtrace._id_list(c.diff -> 'removed'),
+                       '  Moved: ' || buildtrace._id_list(c.diff -> 'moved'),
+                       '  Resized: ' || buildtrace._id_list(c.diff -> 'resized'),
+                       '  Retyped: ' || buildtrace._id_list(c.diff -> 'retyped'),
+                       '  Modified: ' || buildtrace._id_list(c.diff -> 'modified'),
+                       '  Unchanged: ' || c.unchanged,
+                       '  Summary: ' || c.summary)
+               END,
+               '  Latency: ' || coalesce(p.latency_ms || ' ms', 'not reported')),
+               E'\n' ORDER BY p.pair_id)
+    INTO result
+    FROM buildtrace.pairs p
+    LEFT JOIN buildtrace.changes c ON c.pair_id = p.pair_id
+    LEFT JOIN buildtrace.versions prev ON prev.version_id = p.from_version
+    WHERE p.job_id = report.job_id;
+
+    IF result IS NOT NULL THEN
+        RETURN format('BuildTrace report for job %s', report.job_id) || E'\n' || result;
+    END IF;
+
+    -- A job whose only version is the first of its drawing has no pair.
+    SELECT v.version_id, v.drawing_id INTO first_version
+    FROM buildtrace.versions v WHERE v.job_id = report.job_id
+    ORDER BY v.version_id LIMIT 1;
+    IF FOUND THEN
+        RETURN format(E'BuildTrace report for job %s\nDrawing %s, version %s: first version of the drawing, nothing to compare it with.',
+                      report.job_id, first_version.drawing_id, first_version.version_id);
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+        MESSAGE = format('unknown job "%s"', report.job_id),
+        DETAIL = 'No pair or version with this job_id has been stored.';
+END
+$$;
+
+-- Roles. Roles are cluster-wide, not part of the extension: they are created
+-- here only if missing, survive DROP EXTENSION, and may be shared by several
+-- databases. Both are NOLOGIN; grant them to login roles.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_writer') THEN
+        CREATE ROLE buildtrace_writer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_reader') THEN
+        CREATE ROLE buildtrace_reader NOLOGIN;
+    END IF;
+END
+$$;
+
+-- Internal functions: nobody calls them directly.
+REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_after_insert() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._versions_after_insert() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.process(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.retry_failed(bigint[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.changes(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.report(text) FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA buildtrace TO buildtrace_writer, buildtrace_reader;
+
+-- The writer submits input and reads it back; results are written only by the
+-- SECURITY DEFINER triggers, so it has no privilege on changes or anomalies.
+GRANT SELECT ON buildtrace.pairs, buildtrace.versions TO buildtrace_writer;
+GRANT INSERT (drawing_id, job_id, version_a, version_b, latency_ms,
+              from_version, to_version, retry_of)
+    ON buildtrace.pairs TO buildtrace_writer;
+GRANT INSERT (version_id, drawing_id, job_id, payload, latency_ms, uploaded_at)
+    ON buildtrace.versions TO buildtrace_writer;
+GRANT EXECUTE ON FUNCTION buildtrace.process(jsonb),
+                          buildtrace.retry_failed(bigint[], text)
+    TO buildtrace_writer;
+
+-- The reader sees views and read functions only.
+GRANT SELECT ON buildtrace.hourly_changes, buildtrace.dead_letters, buildtrace.open_anomalies
+    TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace.changes(text), buildtrace.report(text)
+    TO buildtrace_reader;

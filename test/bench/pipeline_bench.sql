@@ -1,0 +1,206 @@
+-- Benchmark of the change pipeline (issue 3); run by test/bench/pipeline_bench.sh.
+--
+-- 10,000 pairs (psql variable n) of 100-object drawings in one INSERT ... SELECT,
+-- into three tables with the same columns:
+--   (a) plain    a table with the same columns and indexes, no triggers;
+--   (b) pipeline buildtrace.pairs: statement-level trigger, C diff, changes,
+--                anomalies, pair status, all in the inserting statement;
+--   (c) peer     what a user would write without the extension: a PL/pgSQL
+--                row trigger calling a plain-SQL diff and inserting the
+--                result and a metrics row.
+-- Each variant runs :reps times, interleaved, after a CHECKPOINT; medians are
+-- reported. The drawings are generated here, deterministically, once, before
+-- any timing.
+\set ON_ERROR_STOP 1
+\pset footer off
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+DROP SCHEMA IF EXISTS bench CASCADE;
+CREATE SCHEMA bench;
+
+-- A drawing of 100 objects. The changed version (b) of seed s drops one
+-- object, adds two, moves two, resizes one and recolours one.
+CREATE FUNCTION bench.drawing(seed integer, changed boolean) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_agg(o ORDER BY ord)
+    FROM (
+        SELECT i AS ord, jsonb_build_object(
+                   'id', 'O' || i,
+                   'type', (ARRAY['wall', 'door', 'window', 'column', 'beam'])[1 + i % 5],
+                   'x', ((i * 37 + seed) % 1000) / 10.0
+                        + CASE WHEN changed AND i % 50 = seed % 50 THEN 2.5 ELSE 0 END,
+                   'y', ((i * 53 + seed) % 1000) / 10.0,
+                   'width', 1 + i % 7,
+                   'height', 1 + i % 3 + CASE WHEN changed AND i = 1 + (seed * 7) % 100 THEN 1 ELSE 0 END,
+                   'layer', 'L' || i % 4,
+                   'material', CASE WHEN changed AND i = 1 + (seed * 11) % 100 THEN 'steel' ELSE 'concrete' END) AS o
+        FROM generate_series(1, 100) i
+        WHERE NOT (changed AND i = 1 + (seed * 3) % 100)
+        UNION ALL
+        SELECT 100 + k, jsonb_build_object('id', 'N' || k, 'type', 'window', 'x', k, 'y', seed % 100,
+                                           'width', 2, 'height', 1, 'layer', 'L0', 'material', 'glass')
+        FROM generate_series(1, 2) k
+        WHERE changed) s
+$$;
+
+CREATE UNLOGGED TABLE bench.src AS
+SELECT 'drawing-' || (s % 500) AS drawing_id, bench.drawing(s, false) AS version_a,
+       bench.drawing(s, true) AS version_b, s AS ord
+FROM generate_series(1, :n) s;
+ANALYZE bench.src;
+-- The same pairs as JSON text, as a client or COPY sends them: the INSERT
+-- then parses the JSON in every variant.
+CREATE UNLOGGED TABLE bench.src_text AS
+SELECT drawing_id, version_a::text AS version_a, version_b::text AS version_b, ord FROM bench.src;
+
+-- (a) plain: the same columns, defaults, identity and indexes as pairs.
+CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
+
+-- (c) peer: plain-SQL diff, row trigger, result table and metrics table.
+CREATE TABLE bench.peer_pairs (LIKE buildtrace.pairs INCLUDING ALL);
+CREATE TABLE bench.peer_changes (
+    pair_id bigint PRIMARY KEY, drawing_id text NOT NULL, diff jsonb NOT NULL, summary text,
+    added integer, removed integer, moved integer, resized integer, retyped integer, modified integer,
+    computed_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ON bench.peer_changes (drawing_id, computed_at);
+CREATE TABLE bench.peer_metrics (
+    pair_id bigint NOT NULL, drawing_id text NOT NULL, processing_us bigint, total integer,
+    created_at timestamptz NOT NULL DEFAULT now());
+
+CREATE FUNCTION bench.sql_diff(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    WITH j AS (
+        SELECT coalesce(oa.id, ob.id) AS id, oa.e AS ea, ob.e AS eb
+        FROM (SELECT e ->> 'id' AS id, e FROM jsonb_array_elements(a) e) oa
+        FULL JOIN (SELECT e ->> 'id' AS id, e FROM jsonb_array_elements(b) e) ob ON oa.id = ob.id
+    ), k AS (
+        SELECT id, ea, eb,
+               ea IS NOT NULL AND eb IS NOT NULL AND
+                   sqrt(((eb ->> 'x')::float8 - (ea ->> 'x')::float8) ^ 2
+                        + ((eb ->> 'y')::float8 - (ea ->> 'y')::float8) ^ 2) > 0.1 AS moved,
+               ea IS NOT NULL AND eb IS NOT NULL AND
+                   (abs((eb ->> 'width')::float8 - (ea ->> 'width')::float8) > 0.01
+                    OR abs((eb ->> 'height')::float8 - (ea ->> 'height')::float8) > 0.01) AS resized,
+               ea IS NOT NULL AND eb IS NOT NULL AND ea -> 'type' IS DISTINCT FROM eb -> 'type' AS retyped,
+               ea IS NOT NULL AND eb IS NOT NULL AND
+                   ea - ARRAY['x', 'y', 'width', 'height', 'type'] <> eb - ARRAY['x', 'y', 'width', 'height', 'type']
+                   AS modified
+        FROM j
+    ), r AS (
+        SELECT coalesce(jsonb_agg(eb ORDER BY id) FILTER (WHERE ea IS NULL), '[]') AS added,
+               coalesce(jsonb_agg(ea ORDER BY id) FILTER (WHERE eb IS NULL), '[]') AS removed,
+               coalesce(jsonb_agg(jsonb_build_object('id', id, 'from', jsonb_build_object('x', ea -> 'x', 'y', ea -> 'y'),
+                                                     'to', jsonb_build_object('x', eb -> 'x', 'y', eb -> 'y')) ORDER BY id)
+                        FILTER (WHERE moved), '[]') AS moved,
+               coalesce(jsonb_agg(jsonb_build_object('id', id) ORDER BY id) FILTER (WHERE resized), '[]') AS resized,
+               coalesce(jsonb_agg(jsonb_build_object('id', id) ORDER BY id) FILTER (WHERE retyped), '[]') AS retyped,
+               coalesce(jsonb_agg(jsonb_build_object('id', id) ORDER BY id) FILTER (WHERE modified), '[]') AS modified
+        FROM k
+    )
+    SELECT jsonb_build_object('added', added, 'removed', removed, 'moved', moved, 'resized', resized,
+               'retyped', retyped, 'modified', modified,
+               'summary', format('%s added, %s removed, %s moved, %s resized, %s retyped, %s modified',
+                                 jsonb_array_length(added), jsonb_array_length(removed), jsonb_array_length(moved),
+                                 jsonb_array_length(resized), jsonb_array_length(retyped), jsonb_array_length(modified)))
+    FROM r
+$$;
+
+CREATE FUNCTION bench.peer_process() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+    d  jsonb;
+BEGIN
+    d := bench.sql_diff(NEW.version_a, NEW.version_b);
+    INSERT INTO bench.peer_changes (pair_id, drawing_id, diff, summary, added, removed, moved,
+                                    resized, retyped, modified)
+    VALUES (NEW.pair_id, NEW.drawing_id, d, d ->> 'summary', jsonb_array_length(d -> 'added'),
+            jsonb_array_length(d -> 'removed'), jsonb_array_length(d -> 'moved'),
+            jsonb_array_length(d -> 'resized'), jsonb_array_length(d -> 'retyped'),
+            jsonb_array_length(d -> 'modified'));
+    INSERT INTO bench.peer_metrics (pair_id, drawing_id, processing_us, total)
+    VALUES (NEW.pair_id, NEW.drawing_id, (extract(epoch FROM clock_timestamp() - t0) * 1e6)::bigint,
+            jsonb_array_length(d -> 'added') + jsonb_array_length(d -> 'removed') + jsonb_array_length(d -> 'moved'));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER peer_process AFTER INSERT ON bench.peer_pairs
+    FOR EACH ROW EXECUTE FUNCTION bench.peer_process();
+
+CREATE TABLE bench.timing (source text, variant text, rep integer, ms float8);
+
+-- One timed run of a variant, from an empty target. source 'jsonb' reads
+-- parsed jsonb (the pipeline's cost is then all there is beyond copying);
+-- 'text' reads JSON text and parses it in the INSERT, like ingestion does.
+CREATE PROCEDURE bench.run(source text, variant text, rep integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    target text := CASE variant WHEN 'a plain' THEN 'bench.plain'
+                                WHEN 'b pipeline' THEN 'buildtrace.pairs'
+                                ELSE 'bench.peer_pairs' END;
+BEGIN
+    IF variant = 'a plain' THEN
+        TRUNCATE bench.plain;
+    ELSIF variant = 'b pipeline' THEN
+        TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+                 buildtrace.drawing_state CASCADE;
+    ELSE
+        TRUNCATE bench.peer_pairs, bench.peer_changes, bench.peer_metrics;
+    END IF;
+    COMMIT;
+    CHECKPOINT;
+    t0 := clock_timestamp();
+    IF source = 'jsonb' THEN
+        EXECUTE format('INSERT INTO %s (drawing_id, version_a, version_b)
+                        SELECT drawing_id, version_a, version_b FROM bench.src ORDER BY ord', target);
+    ELSE
+        EXECUTE format('INSERT INTO %s (drawing_id, version_a, version_b)
+                        SELECT drawing_id, version_a::jsonb, version_b::jsonb FROM bench.src_text ORDER BY ord',
+                       target);
+    END IF;
+    COMMIT;
+    INSERT INTO bench.timing VALUES (source, variant, rep, extract(epoch FROM clock_timestamp() - t0) * 1000);
+    COMMIT;
+END
+$$;
+
+SELECT format('CALL bench.run(%L, %L, %s)', s, v, r)
+FROM generate_series(1, :reps) r, unnest(ARRAY['jsonb', 'text']) s,
+     unnest(ARRAY['a plain', 'b pipeline', 'c peer']) v
+ORDER BY r, s, v
+\gexec
+
+-- The pipeline did the work: every pair processed, with a change set.
+SELECT (SELECT count(*) FROM buildtrace.pairs WHERE status = 'done') AS pipeline_done,
+       (SELECT count(*) FROM buildtrace.changes) AS pipeline_changes,
+       (SELECT count(*) FROM bench.peer_changes) AS peer_changes,
+       (SELECT round(avg(total), 1) FROM buildtrace.changes) AS avg_changes_per_pair,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY processing_us) FROM buildtrace.changes) AS median_diff_us;
+
+\echo
+\echo Times in ms, median of :reps runs (2-core machine shared with other work: noisy).
+\echo source jsonb: the SELECT yields parsed jsonb; source text: it yields JSON text, parsed by the INSERT.
+WITH m AS (
+    SELECT source, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median_ms,
+           min(ms) AS min_ms, max(ms) AS max_ms
+    FROM bench.timing GROUP BY source, variant)
+SELECT source, variant, :n AS pairs, round(median_ms::numeric, 0) AS median_ms,
+       round(min_ms::numeric, 0) AS min_ms, round(max_ms::numeric, 0) AS max_ms,
+       round((median_ms * 1000 / :n)::numeric, 1) AS us_per_pair
+FROM m ORDER BY source, variant;
+
+WITH m AS (SELECT source, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
+           FROM bench.timing GROUP BY source, variant)
+SELECT a.source,
+       round((b.ms / a.ms)::numeric, 2) AS "pipeline / plain (target <= 2)",
+       round((c.ms / b.ms)::numeric, 2) AS "peer / pipeline (target >= 6)",
+       round(((b.ms - a.ms) * 1000 / :n)::numeric, 1) AS pipeline_us_per_pair_over_plain,
+       round(((c.ms - a.ms) * 1000 / :n)::numeric, 1) AS peer_us_per_pair_over_plain
+FROM m a JOIN m b ON b.source = a.source AND b.variant = 'b pipeline'
+         JOIN m c ON c.source = a.source AND c.variant = 'c peer'
+WHERE a.variant = 'a plain' ORDER BY a.source;
+
+DROP SCHEMA bench CASCADE;
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state CASCADE;

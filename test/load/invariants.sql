@@ -1,0 +1,57 @@
+-- Invariants after a load run. Variables: expected_pairs, expected_versions
+-- (transactions pgbench reports per script). One row per check; the last
+-- statement fails when any check fails.
+\set ON_ERROR_STOP 1
+CREATE TEMP TABLE load_checks AS
+WITH p AS (SELECT * FROM buildtrace.pairs),
+     c AS (SELECT * FROM buildtrace.changes)
+SELECT * FROM (VALUES
+ ('every submitted pair is stored',
+  (SELECT count(*) FROM p WHERE from_version IS NULL) = :expected_pairs,
+  format('%s stored, pgbench committed %s', (SELECT count(*) FROM p WHERE from_version IS NULL), :expected_pairs)),
+ ('every uploaded version is stored',
+  (SELECT count(*) FROM buildtrace.versions) = :expected_versions,
+  format('%s stored, pgbench committed %s', (SELECT count(*) FROM buildtrace.versions), :expected_versions)),
+ ('no pair is left pending',
+  NOT EXISTS (SELECT 1 FROM p WHERE status = 'pending'), ''),
+ ('every done pair has exactly one change row',
+  NOT EXISTS (SELECT 1 FROM p WHERE status = 'done' AND NOT EXISTS (SELECT 1 FROM c WHERE c.pair_id = p.pair_id))
+  AND NOT EXISTS (SELECT 1 FROM c JOIN p USING (pair_id) WHERE p.status <> 'done'),
+  format('%s done, %s change rows', (SELECT count(*) FROM p WHERE status = 'done'), (SELECT count(*) FROM c))),
+ ('every failed pair keeps its problems and an invalid_input anomaly',
+  NOT EXISTS (SELECT 1 FROM p WHERE status = 'failed'
+              AND (jsonb_array_length(p.error) = 0
+                   OR NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                                  WHERE a.pair_id = p.pair_id AND a.kind = 'invalid_input'))),
+  format('%s failed', (SELECT count(*) FROM p WHERE status = 'failed'))),
+ ('stored counts equal a recount from the stored diffs',
+  NOT EXISTS (SELECT 1 FROM c WHERE
+      (added, removed, moved, resized, retyped, modified, unchanged) IS DISTINCT FROM
+      (jsonb_array_length(diff -> 'added'), jsonb_array_length(diff -> 'removed'),
+       jsonb_array_length(diff -> 'moved'), jsonb_array_length(diff -> 'resized'),
+       jsonb_array_length(diff -> 'retyped'), jsonb_array_length(diff -> 'modified'),
+       (diff -> 'counts' ->> 'unchanged')::int)), ''),
+ ('each version after a drawing''s first has exactly one pair, with its predecessor',
+  NOT EXISTS (
+      SELECT 1 FROM (
+          SELECT v.version_id, lag(v.version_id) OVER w AS prev,
+                 (SELECT count(*) FROM p WHERE p.to_version = v.version_id) AS n,
+                 (SELECT min(p.from_version) FROM p WHERE p.to_version = v.version_id) AS from_v
+          FROM buildtrace.versions v
+          WINDOW w AS (PARTITION BY v.drawing_id ORDER BY v.uploaded_at, v.version_id)) x
+      WHERE (x.prev IS NULL AND x.n <> 0) OR (x.prev IS NOT NULL AND (x.n <> 1 OR x.from_v <> x.prev))), ''),
+ ('no duplicate anomaly per pair and kind',
+  NOT EXISTS (SELECT 1 FROM buildtrace.anomalies WHERE pair_id IS NOT NULL
+              GROUP BY pair_id, kind HAVING count(*) > 1), ''),
+ ('no deadlocks',
+  (SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()) = 0,
+  format('%s deadlocks', (SELECT deadlocks FROM pg_stat_database WHERE datname = current_database())))
+) AS t(check_name, ok, detail);
+
+SELECT check_name, CASE WHEN ok THEN 'ok' ELSE 'FAILED' END AS result, detail FROM load_checks;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM load_checks WHERE NOT ok) THEN
+        RAISE EXCEPTION 'load test invariants failed';
+    END IF;
+END $$;

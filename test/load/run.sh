@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Load test: CLIENTS pgbench clients insert simulated pairs and versions for
+# 16 overlapping drawings for SECONDS, then the invariants in invariants.sql
+# are checked. Runs against the server in the PG* environment (as inside
+# pg_virtualenv), or standalone in a throwaway cluster, in a fresh database
+# buildtrace_load.
+#
+#   bash test/load/run.sh [SECONDS [CLIENTS]]     default 30 s, 32 clients
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
+seconds=${1:-30}
+clients=${2:-32}
+db=buildtrace_load
+
+dropdb --if-exists "$db" >/dev/null
+createdb "$db"
+psql -qX -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION buildtrace'
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+echo "pgbench: $clients clients, ${seconds}s, pairs:versions = 3:1, 16 drawings each"
+pgbench -n -c "$clients" -j 2 -T "$seconds" \
+    -f test/load/pairs.pgbench@3 -f test/load/versions.pgbench@1 "$db" >"$out" 2>&1 || {
+    cat "$out"; echo "pgbench failed"; exit 1; }
+grep -E "number of (transactions actually processed|failed transactions)|^tps" "$out" || true
+if grep -qiE "aborted|error" "$out"; then
+    grep -iE "aborted|error" "$out" | head -5
+    echo "pgbench reported errors"; exit 1
+fi
+# Per-script transaction counts: "SQL script 1: …\n - N transactions (…)".
+mapfile -t per_script < <(sed -n 's/^ - \([0-9]*\) transactions (.*/\1/p' "$out")
+[ ${#per_script[@]} -eq 2 ] || { cat "$out"; echo "could not read per-script counts"; exit 1; }
+
+psql -X -v ON_ERROR_STOP=1 -d "$db" -P pager=off \
+    -v expected_pairs="${per_script[0]}" -v expected_versions="${per_script[1]}" \
+    -f test/load/invariants.sql
+psql -X -At -d "$db" -c "
+    SELECT format('throughput: %s pairs processed in %s s = %s pairs/s (%s failed as invalid, %s from versions)',
+                  count(*), $seconds, round(count(*) / $seconds::numeric, 1),
+                  count(*) FILTER (WHERE status = 'failed'),
+                  count(*) FILTER (WHERE from_version IS NOT NULL))
+    FROM buildtrace.pairs"

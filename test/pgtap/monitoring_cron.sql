@@ -1,0 +1,51 @@
+-- schedule()/unschedule() against the real pg_cron in this database, and one
+-- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
+-- committed jobs. Leaves nothing scheduled behind.
+\set ON_ERROR_STOP 1
+SELECT plan(9);
+
+SELECT buildtrace.unschedule();
+SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 1,
+          'schedule() registers the upload check');
+SELECT is((SELECT count(*)::int FROM buildtrace.schedule('1 minute')), 1,
+          'schedule() again replaces it instead of adding one');
+SELECT is((SELECT string_agg(format('%s|%s|%s', jobname, schedule, command), ';')
+           FROM cron.job WHERE jobname LIKE 'buildtrace-%'),
+          'buildtrace-check-uploads|* * * * *|SELECT buildtrace.check_uploads()',
+          'one cron job, at the latest cadence');
+SELECT throws_ok($$SELECT buildtrace.schedule('7 minutes')$$, '22023', NULL,
+                 'an interval cron cannot express is refused');
+
+-- An expectation that is overdue, so the cron run has something to record.
+DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, since)
+VALUES ('cron-test', '1 hour', now() - interval '1 day')
+ON CONFLICT (drawing_id) DO UPDATE SET since = excluded.since, checked_until = NULL;
+
+-- pg_cron starts jobs on the minute: wait at most 75 s for one run.
+DO $$
+DECLARE deadline timestamptz := clock_timestamp() + interval '75 seconds';
+BEGIN
+    WHILE clock_timestamp() < deadline LOOP
+        EXIT WHEN EXISTS (SELECT 1 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                          WHERE j.jobname = 'buildtrace-check-uploads'
+                            AND d.status IN ('succeeded', 'failed'));
+        PERFORM pg_sleep(1);
+    END LOOP;
+END $$;
+
+SELECT is((SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+           WHERE j.jobname = 'buildtrace-check-uploads' ORDER BY d.start_time LIMIT 1),
+          'succeeded', 'pg_cron ran check_uploads() and it succeeded');
+SELECT is((SELECT count(*)::int FROM buildtrace.anomalies
+           WHERE kind = 'missing_upload' AND drawing_id = 'cron-test' AND resolved_at IS NULL),
+          1, 'the cron run recorded the overdue drawing');
+SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%has not run%',
+          'health() sees the scheduled check has run');
+
+SELECT is(buildtrace.unschedule(), 1, 'unschedule() removes the job');
+SELECT is(buildtrace.unschedule(), 0, 'unschedule() again is a no-op');
+
+DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
+DELETE FROM buildtrace.upload_expectations WHERE drawing_id = 'cron-test';
+SELECT * FROM finish();

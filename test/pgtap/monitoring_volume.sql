@@ -1,0 +1,54 @@
+-- Hourly volume spikes from check_uploads(): per drawing and system-wide,
+-- at the spike_factor edge, with the small-baseline floor, once per hour.
+BEGIN;
+SELECT plan(7);
+SET LOCAL buildtrace.spike_min_changes = 5;
+SET LOCAL buildtrace.spike_factor = 10;
+
+-- One pair that adds n doors, its change row stamped at t.
+CREATE FUNCTION pg_temp.pair_at(drawing text, n int, t timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE id bigint;
+BEGIN
+    INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+    SELECT drawing, '[]', coalesce(jsonb_agg(jsonb_build_object('id', 'D' || i, 'type', 'door',
+                              'x', i, 'y', 0, 'width', 1, 'height', 2)), '[]')
+    FROM generate_series(1, n) i
+    RETURNING pair_id INTO id;
+    UPDATE buildtrace.changes SET computed_at = t WHERE pair_id = id;
+END $$;
+
+-- Drawing V: 5 changes 09:00–10:00, 50 in 10:00–11:00 (exactly 10×).
+SELECT pg_temp.pair_at('vol-V', 5, '2026-02-02 09:30+00');
+SELECT pg_temp.pair_at('vol-V', 50, '2026-02-02 10:30+00');
+-- Drawing W: 4 → 400, but a baseline under spike_min_changes.
+SELECT pg_temp.pair_at('vol-W', 4, '2026-02-02 09:30+00');
+SELECT pg_temp.pair_at('vol-W', 400, '2026-02-02 10:30+00');
+-- Drawing X: 6 → 59, just under 10×.
+SELECT pg_temp.pair_at('vol-X', 6, '2026-02-02 09:30+00');
+SELECT pg_temp.pair_at('vol-X', 59, '2026-02-02 10:30+00');
+
+SELECT is((buildtrace.check_uploads('2026-02-02 11:00+00') ->> 'volume_spike')::int, 2,
+          'two volume spikes: drawing V and the whole system');
+SELECT results_eq(
+    $$SELECT drawing_id, details ->> 'changes_last_hour', details ->> 'changes_hour_before'
+      FROM buildtrace.anomalies WHERE kind = 'volume_spike' ORDER BY drawing_id NULLS FIRST$$,
+    $$VALUES (NULL::text, '509', '15'), ('vol-V', '50', '5')$$,
+    'system-wide 509 vs 15, drawing V 50 vs 5 (exactly the factor counts)');
+SELECT is_empty($$SELECT 1 FROM buildtrace.anomalies WHERE drawing_id IN ('vol-W', 'vol-X')$$,
+                'a tiny baseline (W) and a ratio under the factor (X) are no spike');
+SELECT is((buildtrace.check_uploads('2026-02-02 11:20+00') ->> 'volume_spike')::int, 0,
+          'no second volume spike within the hour');
+SET LOCAL buildtrace.spike_factor = 100;
+SELECT pg_temp.pair_at('vol-Y', 5, '2026-02-02 12:00+00');
+SELECT pg_temp.pair_at('vol-Y', 499, '2026-02-02 13:00+00');
+SELECT is((buildtrace.check_uploads('2026-02-02 13:30+00') ->> 'volume_spike')::int, 0,
+          'buildtrace.spike_factor is honoured (100×: 499 vs 5 is no spike)');
+SELECT pg_temp.pair_at('vol-Y', 500, '2026-02-02 14:00+00');
+SELECT is((buildtrace.check_uploads('2026-02-02 14:30+00') ->> 'volume_spike')::int, 0,
+          '500 vs 499 the hour before is no spike');
+SELECT is((SELECT count(*)::int FROM buildtrace.anomalies WHERE kind = 'volume_spike'), 2,
+          'still exactly two volume spikes');
+
+SELECT * FROM finish();
+ROLLBACK;

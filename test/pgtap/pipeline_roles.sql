@@ -1,0 +1,69 @@
+-- Privileges of the pipeline: a writer submits input, a reader reads results,
+-- nobody else gets in; a denied action fails with 42501.
+BEGIN;
+SELECT plan(31);
+
+SELECT has_role('buildtrace_writer');
+SELECT has_role('buildtrace_reader');
+SELECT ok(NOT rolcanlogin, rolname || ' is NOLOGIN')
+FROM pg_roles WHERE rolname IN ('buildtrace_reader', 'buildtrace_writer') ORDER BY rolname;
+
+-- The writer: inserts pairs and versions, calls process and retry_failed.
+SET LOCAL ROLE buildtrace_writer;
+SELECT lives_ok($$INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b)
+                  VALUES ('roles-1', 'roles-job', '[]', '[{"id":"A","type":"wall","x":0,"y":0,"width":1,"height":1}]')$$,
+                'writer inserts a pair');
+SELECT lives_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('roles-2', '7', '[]')$$,
+                'writer inserts an invalid pair (flagged, not rejected)');
+SELECT lives_ok($$INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('roles-v', '[]'), ('roles-v', '[]')$$,
+                'writer inserts versions');
+SELECT is((buildtrace.process('{"job_id": "roles-p", "version_pairs": [{"drawing_id": "roles-1", "version_a": [], "version_b": []}]}'))->>'tasks_created',
+          '1', 'writer calls process');
+SELECT is((SELECT count(*) FROM buildtrace.retry_failed(drawing => 'roles-2')), 1::bigint,
+          'writer calls retry_failed');
+SELECT is((SELECT status FROM buildtrace.pairs WHERE drawing_id = 'roles-1' AND job_id = 'roles-job'),
+          'done', 'the trigger processed the writer''s pair');
+SELECT throws_ok($$UPDATE buildtrace.changes SET summary = 'forged'$$, '42501', NULL,
+                 'writer cannot update changes');
+SELECT throws_ok($$DELETE FROM buildtrace.anomalies$$, '42501', NULL, 'writer cannot delete anomalies');
+SELECT throws_ok($$INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('volume_spike', 'low')$$,
+                 '42501', NULL, 'writer cannot insert anomalies');
+SELECT throws_ok($$INSERT INTO buildtrace.changes (pair_id, drawing_id, diff, summary, added, removed, moved,
+                   resized, retyped, modified, unchanged, processing_us) VALUES (1, 'x', '{}', '', 0, 0, 0, 0, 0, 0, 0, 0)$$,
+                 '42501', NULL, 'writer cannot insert changes');
+SELECT throws_ok($$UPDATE buildtrace.pairs SET status = 'done'$$, '42501', NULL, 'writer cannot update pairs');
+SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, status, processed_at)
+                   VALUES ('x', '[]', '[]', 'done', now())$$, '42501', NULL, 'writer cannot set a status');
+SELECT throws_ok($$SELECT * FROM buildtrace.changes$$, '42501', NULL, 'writer cannot read changes directly');
+SELECT throws_ok($$UPDATE buildtrace.drawing_state SET last_total = 0$$, '42501', NULL,
+                 'writer cannot touch drawing state');
+SELECT throws_ok($$SELECT buildtrace._lock_drawings(ARRAY['x'])$$, '42501', NULL,
+                 'writer cannot call internal functions');
+RESET ROLE;
+
+-- The reader: views and read functions only.
+SET LOCAL ROLE buildtrace_reader;
+SELECT lives_ok($$SELECT * FROM buildtrace.hourly_changes$$, 'reader reads hourly_changes');
+SELECT lives_ok($$SELECT * FROM buildtrace.dead_letters$$, 'reader reads dead_letters');
+SELECT ok((SELECT count(*) FROM buildtrace.open_anomalies WHERE drawing_id = 'roles-2') >= 1,
+          'reader sees open anomalies');
+SELECT is(buildtrace.changes('roles-1')->>'drawing_id', 'roles-1', 'reader calls changes()');
+SELECT matches(buildtrace.report('roles-job'), '^BuildTrace report for job roles-job', 'reader calls report()');
+SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('x', '[]', '[]')$$,
+                 '42501', NULL, 'reader cannot insert pairs');
+SELECT throws_ok($$SELECT buildtrace.process('{"version_pairs": []}')$$, '42501', NULL, 'reader cannot call process');
+SELECT throws_ok($$SELECT * FROM buildtrace.pairs$$, '42501', NULL, 'reader cannot read tables');
+SELECT throws_ok($$UPDATE buildtrace.anomalies SET resolved_at = now()$$, '42501', NULL,
+                 'reader cannot resolve anomalies');
+SELECT throws_ok($$SELECT * FROM buildtrace.retry_failed()$$, '42501', NULL, 'reader cannot retry');
+RESET ROLE;
+
+-- Anyone else gets nothing, not even the schema.
+CREATE ROLE buildtrace_tap_nobody NOLOGIN;
+SET LOCAL ROLE buildtrace_tap_nobody;
+SELECT throws_ok($$SELECT * FROM buildtrace.hourly_changes$$, '42501', NULL, 'PUBLIC cannot read views');
+SELECT throws_ok($$SELECT buildtrace.changes('roles-1')$$, '42501', NULL, 'PUBLIC cannot call changes()');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;

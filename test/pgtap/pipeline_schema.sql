@@ -1,0 +1,68 @@
+-- Shape of the pipeline: tables, keys, constraints, triggers, function
+-- properties.
+BEGIN;
+SELECT plan(33);
+
+SELECT has_table('buildtrace', t, 'table buildtrace.' || t)
+FROM unnest(ARRAY['pairs', 'versions', 'changes', 'anomalies', 'drawing_state']) t;
+SELECT has_view('buildtrace', v, 'view buildtrace.' || v)
+FROM unnest(ARRAY['hourly_changes', 'dead_letters', 'open_anomalies']) v;
+
+SELECT col_is_pk('buildtrace', 'pairs', 'pair_id', 'pairs keyed by pair_id');
+SELECT col_is_pk('buildtrace', 'changes', 'pair_id', 'one changes row per pair');
+SELECT fk_ok('buildtrace', 'changes', 'pair_id', 'buildtrace', 'pairs', 'pair_id');
+SELECT col_not_null('buildtrace', 'pairs', c, 'pairs.' || c || ' is NOT NULL')
+FROM unnest(ARRAY['drawing_id', 'version_a', 'version_b', 'status', 'submitted_at']) c;
+SELECT has_index('buildtrace', 'versions', 'versions_drawing_upload_idx',
+                 ARRAY['drawing_id', 'uploaded_at', 'version_id'], 'predecessor lookup index');
+SELECT has_index('buildtrace', 'changes', 'changes_drawing_idx',
+                 ARRAY['drawing_id', 'computed_at', 'pair_id'], 'latest change set index');
+
+-- Statement-level AFTER INSERT triggers with transition tables.
+SELECT has_trigger('buildtrace', 'pairs', 'pairs_process', 'pairs has trigger pairs_process');
+SELECT has_trigger('buildtrace', 'versions', 'versions_pair', 'versions has trigger versions_pair');
+SELECT is((SELECT count(*) FROM pg_trigger
+           WHERE tgname IN ('pairs_process', 'versions_pair')
+             AND tgtype & 1 = 0 AND tgnewtable IS NOT NULL)::integer, 2,
+          'both triggers are FOR EACH STATEMENT with a NEW TABLE');
+
+-- SECURITY DEFINER exactly where a comment says why.
+SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
+                JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+                JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'buildtrace'
+                WHERE p.prosecdef ORDER BY p.proname::text COLLATE "C"),
+          ARRAY['_pairs_after_insert', '_versions_after_insert', 'changes', 'health', 'report'],
+                  'the only SECURITY DEFINER functions are the triggers and the read functions');
+SELECT volatility_is('buildtrace', 'process', ARRAY['jsonb'], 'volatile');
+SELECT volatility_is('buildtrace', 'changes', ARRAY['text'], 'stable');
+SELECT volatility_is('buildtrace', 'report', ARRAY['text'], 'stable');
+SELECT function_returns('buildtrace', 'process', ARRAY['jsonb'], 'jsonb');
+SELECT function_returns('buildtrace', 'report', ARRAY['text'], 'text');
+
+-- Every anomaly kind other issues need is accepted; an unknown one is not.
+SELECT lives_ok($$INSERT INTO buildtrace.anomalies (kind, severity)
+                  SELECT k, 'low' FROM unnest(ARRAY['change_spike', 'invalid_input', 'missing_upload',
+                      'delayed_upload', 'stale_pending', 'volume_spike']) k$$, 'all anomaly kinds accepted');
+SELECT throws_ok($$INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('gremlins', 'low')$$,
+                 '23514', NULL, 'unknown anomaly kind refused');
+SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, status, processed_at)
+                   VALUES ('s', '[]', '[]', 'lost', now())$$, '23514', NULL, 'unknown status refused');
+
+-- A COPY-sized statement: 2,000 pairs in one INSERT, all processed, with one
+-- change set each and the invalid tenth of them failed.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'tap-' || (i % 7), '[]',
+       CASE WHEN i % 10 = 0 THEN '[{"id":"A","x":"?"}]'::jsonb
+            ELSE jsonb_build_array(jsonb_build_object('id', 'A', 'type', 'wall', 'x', i, 'y', 0,
+                                                      'width', 1, 'height', 1)) END
+FROM generate_series(1, 2000) i;
+SELECT results_eq($$SELECT status, count(*) FROM buildtrace.pairs WHERE drawing_id LIKE 'tap-%'
+                    GROUP BY 1 ORDER BY 1$$,
+                  $$VALUES ('done', 1800::bigint), ('failed', 200::bigint)$$, '2,000 pairs processed in one statement');
+SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id LIKE 'tap-%'), 1800::bigint,
+          'one changes row per done pair');
+SELECT is((SELECT count(*) FROM buildtrace.anomalies WHERE kind = 'invalid_input' AND drawing_id LIKE 'tap-%'),
+          200::bigint, 'one invalid_input anomaly per failed pair');
+
+SELECT * FROM finish();
+ROLLBACK;
