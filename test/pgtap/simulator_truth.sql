@@ -2,7 +2,7 @@
 -- on 1,000 generated pairs and on version chains; bt_validate flags exactly
 -- the malformed versions.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 CREATE TEMP TABLE gp AS
 SELECT * FROM buildtrace.generate_pairs(1000, objects => 100, change_rate => 0.1, seed => 42,
@@ -87,6 +87,28 @@ CREATE TEMP TABLE s2 AS SELECT random() FROM (SELECT setseed(-0.25)) s;
 SELECT is((SELECT md5(string_agg(version_a::text || version_b::text || truth::text, '|' ORDER BY pair_no))
            FROM buildtrace.generate_pairs(50, seed => 3, malformed_rate => 0.2)),
           (SELECT h FROM h1), 'same seed, same pairs, whatever setseed() says');
+
+-- Through the pipeline: the spiked version raises the change_spike anomaly
+-- (its drawing only), and exactly the malformed pairs fail.
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+SELECT drawing_id, payload, timestamptz '2026-01-01 00:00+00' + version_no * interval '1 hour'
+FROM buildtrace.generate_versions(3, 6, objects => 50, change_rate => 0.05, seed => 5,
+                                  spike_at => 4, spike_drawing => 2, drawing_prefix => 'SIMTAP-')
+ORDER BY version_no, drawing_id;
+SELECT results_eq(
+    $$SELECT drawing_id FROM buildtrace.anomalies WHERE kind = 'change_spike' AND drawing_id LIKE 'SIMTAP-%'$$,
+    $$VALUES ('SIMTAP-0002')$$,
+    'the spiked version raises one change_spike anomaly, on its drawing');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT drawing_id, version_a, version_b
+FROM buildtrace.generate_pairs(60, objects => 30, seed => 8, malformed_rate => 0.15,
+                               drawing_prefix => 'SIMPAIR-');
+SELECT set_eq(
+    $$SELECT drawing_id FROM buildtrace.pairs WHERE drawing_id LIKE 'SIMPAIR-%' AND status = 'failed'$$,
+    $$SELECT drawing_id FROM buildtrace.generate_pairs(60, objects => 30, seed => 8, malformed_rate => 0.15,
+                                                       drawing_prefix => 'SIMPAIR-')
+      WHERE (truth ->> 'malformed')::bool$$,
+    'exactly the malformed pairs fail in the pipeline');
 
 SELECT * FROM finish();
 ROLLBACK;
