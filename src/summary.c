@@ -87,6 +87,18 @@ plural(const char *w)
 	return psprintf("%ss", w);
 }
 
+/* A type as words: curtain_wall -> curtain wall. */
+static char *
+type_words(const char *type)
+{
+	char	   *w = pstrdup(type);
+
+	for (char *c = w; *c; c++)
+		if (*c == '_')
+			*c = ' ';
+	return w;
+}
+
 static const char *
 article(const char *w)
 {
@@ -97,7 +109,9 @@ article(const char *w)
 static void
 append_count(StringInfo s, int n, const char *type)
 {
-	appendStringInfo(s, "%d %s", n, n == 1 ? type : plural(type));
+	char	   *words = type_words(type);
+
+	appendStringInfo(s, "%d %s", n, n == 1 ? words : plural(words));
 }
 
 /* Two significant digits, no trailing zeros: 2, 0.5, 13, 120, 0.037. */
@@ -166,11 +180,11 @@ append_sentence(StringInfo s, SumKind kind, SumItem *items, int n)
 			appendStringInfoString(s, " resized");
 			break;
 		case SK_RETYPED:
+			amount = type_words(items[0].type2);
 			if (n == 1)
-				appendStringInfo(s, " became %s %s", article(items[0].type2),
-								 items[0].type2);
+				appendStringInfo(s, " became %s %s", article(amount), amount);
 			else
-				appendStringInfo(s, " became %s", plural(items[0].type2));
+				appendStringInfo(s, " became %s", plural(amount));
 			break;
 		case SK_MODIFIED:
 			appendStringInfoString(s, items[0].sub ? " changed content" :

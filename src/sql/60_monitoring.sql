@@ -276,7 +276,8 @@ END;
 CREATE TABLE buildtrace.scheduled_jobs (
     job_name  text PRIMARY KEY,
     every     interval NOT NULL,
-    command   text NOT NULL
+    command   text NOT NULL,
+    scheduled_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE buildtrace.scheduled_jobs IS
     'The pg_cron jobs schedule() registered, with their cadence (health() uses it).';
@@ -352,7 +353,8 @@ BEGIN
     INSERT INTO buildtrace.scheduled_jobs AS s (job_name, every, command)
     VALUES ('buildtrace-check-uploads', every, 'SELECT buildtrace.check_uploads()')
     ON CONFLICT ON CONSTRAINT scheduled_jobs_pkey
-    DO UPDATE SET every = excluded.every, command = excluded.command;
+    DO UPDATE SET every = excluded.every, command = excluded.command,
+                  scheduled_at = excluded.scheduled_at;
 
     FOR j IN SELECT s.job_name, s.command FROM buildtrace.scheduled_jobs s ORDER BY s.job_name LOOP
         job_name := j.job_name;
@@ -402,8 +404,8 @@ COMMENT ON FUNCTION buildtrace.unschedule() IS
 
 -- The last run of each scheduled buildtrace job, or nothing without pg_cron.
 CREATE FUNCTION buildtrace._cron_runs()
-RETURNS TABLE (job_name text, every interval, last_status text, last_start timestamptz,
-               last_message text)
+RETURNS TABLE (job_name text, every interval, scheduled_at timestamptz, last_status text,
+               last_start timestamptz, last_message text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -412,7 +414,7 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY EXECUTE $q$
-        SELECT s.job_name, s.every, r.status, r.start_time, r.return_message
+        SELECT s.job_name, s.every, s.scheduled_at, r.status, r.start_time, r.return_message
         FROM buildtrace.scheduled_jobs s
         LEFT JOIN cron.job j ON j.jobname = s.job_name
         LEFT JOIN LATERAL (
@@ -445,7 +447,7 @@ BEGIN
             unhealthy := true;
             warnings := warnings || format('Scheduled check %s failed at %s: %s',
                                            r.job_name, r.last_start, r.last_message);
-        ELSIF r.last_start IS NULL OR r.last_start < now() - greatest(2 * r.every, interval '2 minutes') THEN
+        ELSIF greatest(r.last_start, r.scheduled_at) < now() - greatest(2 * r.every, interval '2 minutes') THEN
             degraded := true;
             warnings := warnings || format('Scheduled check %s has not run since %s (every %s).',
                                            r.job_name, coalesce(r.last_start::text, 'it was scheduled'), r.every);

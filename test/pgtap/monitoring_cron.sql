@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(9);
+SELECT plan(11);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 1,
@@ -15,6 +15,18 @@ SELECT is((SELECT string_agg(format('%s|%s|%s', jobname, schedule, command), ';'
           'one cron job, at the latest cadence');
 SELECT throws_ok($$SELECT buildtrace.schedule('7 minutes')$$, '22023', NULL,
                  'an interval cron cannot express is refused');
+
+-- health() and a job that never ran: fine right after scheduling, a warning
+-- once two periods have passed (a job row with no cron job behind it).
+INSERT INTO buildtrace.scheduled_jobs (job_name, every, command)
+VALUES ('buildtrace-ghost', '1 minute', 'SELECT 1');
+SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%buildtrace-ghost%',
+          'a job scheduled just now is not reported as not running');
+UPDATE buildtrace.scheduled_jobs SET scheduled_at = now() - interval '1 hour'
+WHERE job_name = 'buildtrace-ghost';
+SELECT ok((buildtrace.health() -> 'warnings')::text LIKE '%buildtrace-ghost has not run%',
+          'a job with no run for two periods is reported');
+DELETE FROM buildtrace.scheduled_jobs WHERE job_name = 'buildtrace-ghost';
 
 -- An expectation that is overdue, so the cron run has something to record.
 DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
