@@ -96,9 +96,10 @@ FROM buildtrace.metrics() m,
       FROM buildtrace.changes) raw;
 COMMIT;
 
--- Windows: hand-made rollup rows with fixed values 3, 2 and 1 days (and 2
--- hours) ago. metrics(since) takes the hours from the one containing
--- now() - since.
+-- Windows: hand-made rollup rows with fixed values 3 days, 1 day 3 hours
+-- and 2 hours ago. metrics(since) takes the hours from the one containing
+-- now() - since. The jobs list is read from changes, not from rollups, so it
+-- still holds the 3 jobs processed this hour.
 BEGIN;
 TRUNCATE buildtrace.hourly_rollups;
 INSERT INTO buildtrace.hourly_rollups (hour, drawing_id, pairs, failed, added, removed, moved,
