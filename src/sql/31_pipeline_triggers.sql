@@ -151,6 +151,37 @@ BEGIN
           AND a.kind = 'invalid_input'
           AND a.resolved_at IS NULL
     ),
+    -- Hourly rollups (40_metrics.sql): one upsert per drawing of this
+    -- statement. Its (hour, drawing) row is only written under that
+    -- drawing's lock taken above, so concurrent statements add up in turn.
+    -- Keep in step with rebuild_rollups().
+    upd_rollups AS (
+        INSERT INTO buildtrace.hourly_rollups AS r
+            (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+             modified, unchanged, processing_ms, reported_latency_ms)
+        SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
+               count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
+               coalesce(sum((pr.diff #>> '{counts,added}')::integer) FILTER (WHERE pr.ok), 0),
+               coalesce(sum((pr.diff #>> '{counts,removed}')::integer) FILTER (WHERE pr.ok), 0),
+               coalesce(sum((pr.diff #>> '{counts,moved}')::integer) FILTER (WHERE pr.ok), 0),
+               coalesce(sum((pr.diff #>> '{counts,resized}')::integer) FILTER (WHERE pr.ok), 0),
+               coalesce(sum((pr.diff #>> '{counts,retyped}')::integer) FILTER (WHERE pr.ok), 0),
+               coalesce(sum((pr.diff #>> '{counts,modified}')::integer) FILTER (WHERE pr.ok), 0),
+               coalesce(sum((pr.diff #>> '{counts,unchanged}')::integer) FILTER (WHERE pr.ok), 0),
+               buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
+               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok)
+        FROM processed pr
+        GROUP BY pr.drawing_id
+        ON CONFLICT (hour, drawing_id) DO UPDATE
+        SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
+            added = r.added + excluded.added, removed = r.removed + excluded.removed,
+            moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
+            retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
+            unchanged = r.unchanged + excluded.unchanged,
+            processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
+            reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
+                                                           excluded.reported_latency_ms)
+    ),
     upd_state AS (
         UPDATE buildtrace.drawing_state s
         SET last_pair_id = d.pair_id, last_total = d.total, updated_at = now()

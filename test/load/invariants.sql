@@ -4,7 +4,22 @@
 \set ON_ERROR_STOP 1
 CREATE TEMP TABLE load_checks AS
 WITH p AS (SELECT * FROM buildtrace.pairs),
-     c AS (SELECT * FROM buildtrace.changes)
+     c AS (SELECT * FROM buildtrace.changes),
+     -- Hourly rollups as maintained by concurrent statements, and recounted.
+     r AS (SELECT hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+                  modified, unchanged, processing_ms::text AS p, reported_latency_ms::text AS l
+           FROM buildtrace.hourly_rollups),
+     rc AS (SELECT date_trunc('hour', p.processed_at, 'UTC') AS hour, p.drawing_id,
+                   count(c.pair_id) AS pairs, count(*) FILTER (WHERE p.status = 'failed') AS failed,
+                   coalesce(sum(c.added), 0) AS added, coalesce(sum(c.removed), 0) AS removed,
+                   coalesce(sum(c.moved), 0) AS moved, coalesce(sum(c.resized), 0) AS resized,
+                   coalesce(sum(c.retyped), 0) AS retyped, coalesce(sum(c.modified), 0) AS modified,
+                   coalesce(sum(c.unchanged), 0) AS unchanged,
+                   buildtrace.bt_sketch(c.processing_us / 1000.0::float8)::text AS p,
+                   buildtrace.bt_sketch(p.latency_ms) FILTER (WHERE p.status = 'done')::text AS l
+            FROM p LEFT JOIN c USING (pair_id)
+            WHERE p.status <> 'pending'
+            GROUP BY 1, 2)
 SELECT * FROM (VALUES
  ('every submitted pair is stored',
   (SELECT count(*) FROM p WHERE from_version IS NULL) = :expected_pairs,
@@ -40,6 +55,9 @@ SELECT * FROM (VALUES
           FROM buildtrace.versions v
           WINDOW w AS (PARTITION BY v.drawing_id ORDER BY v.uploaded_at, v.version_id)) x
       WHERE (x.prev IS NULL AND x.n <> 0) OR (x.prev IS NOT NULL AND (x.n <> 1 OR x.from_v <> x.prev))), ''),
+ ('hourly rollups equal a recount from changes and pairs',
+  NOT EXISTS (SELECT * FROM r EXCEPT SELECT * FROM rc) AND NOT EXISTS (SELECT * FROM rc EXCEPT SELECT * FROM r),
+  format('%s rollup rows', (SELECT count(*) FROM r))),
  ('no duplicate anomaly per pair and kind',
   NOT EXISTS (SELECT 1 FROM buildtrace.anomalies WHERE pair_id IS NOT NULL
               GROUP BY pair_id, kind HAVING count(*) > 1), ''),

@@ -1,0 +1,245 @@
+
+-- ---------------------------------------------------------------------------
+-- Latency and change metrics (issue 4, item 5): hourly rollups kept current
+-- by the pipeline trigger, the latency view and metrics().
+--
+-- Every figure over a window of hours is read from hourly_rollups, never from
+-- the raw rows: the rollup keeps a bt_sketch per hour and drawing, and
+-- sketches merge exactly (bt_sketch_merge of the hours is bit for bit the
+-- sketch of all their values), so P95 over 7 days reads at most 168 rows per
+-- drawing. Only metrics()'s per-job list reads changes/pairs, through the
+-- computed_at index.
+-- ---------------------------------------------------------------------------
+
+-- One row per (hour, drawing) with processed pairs. There is no "overall"
+-- row: the overall figure of an hour is the merge of its drawings' rows,
+-- which is exact, and having a single writer per row keeps the per-drawing
+-- lock of the trigger the only serialisation point.
+--
+-- hour: the UTC hour (date_trunc('hour', t, 'UTC')) in which the pair was
+-- processed (changes.computed_at / pairs.processed_at, i.e. the processing
+-- transaction's now()); UTC so that the stored key does not depend on the
+-- session time zone.
+CREATE TABLE buildtrace.hourly_rollups (
+    hour          timestamptz NOT NULL,
+    drawing_id    text NOT NULL,
+    -- Pairs processed successfully (one changes row each) and failed pairs.
+    pairs         bigint NOT NULL DEFAULT 0 CHECK (pairs >= 0),
+    failed        bigint NOT NULL DEFAULT 0 CHECK (failed >= 0),
+    added         bigint NOT NULL DEFAULT 0 CHECK (added >= 0),
+    removed       bigint NOT NULL DEFAULT 0 CHECK (removed >= 0),
+    moved         bigint NOT NULL DEFAULT 0 CHECK (moved >= 0),
+    resized       bigint NOT NULL DEFAULT 0 CHECK (resized >= 0),
+    retyped       bigint NOT NULL DEFAULT 0 CHECK (retyped >= 0),
+    modified      bigint NOT NULL DEFAULT 0 CHECK (modified >= 0),
+    unchanged     bigint NOT NULL DEFAULT 0 CHECK (unchanged >= 0),
+    -- Sketch of changes.processing_us / 1000 (milliseconds) of the done
+    -- pairs; NULL when there are none (an hour of failures only).
+    processing_ms        buildtrace.bt_sketch,
+    -- Sketch of pairs.latency_ms (the client-reported job latency) of the
+    -- done pairs that gave one; NULL when none did.
+    reported_latency_ms  buildtrace.bt_sketch,
+    PRIMARY KEY (hour, drawing_id),
+    CHECK (hour = date_trunc('hour', hour, 'UTC'))
+);
+COMMENT ON TABLE buildtrace.hourly_rollups IS
+    'Per UTC hour and drawing: processed and failed pairs, change counts, processing-time and reported-latency sketches (ms). Maintained by the pairs trigger; rebuild_rollups() recomputes it.';
+
+-- The rows of the processed pairs of one statement, summed per drawing, as
+-- the trigger adds them. Also used by rebuild_rollups(), so the two cannot
+-- drift apart.
+--
+-- rebuild_rollups(): recomputes every row from changes (done pairs) and pairs
+-- (failed pairs). The trigger is the only thing that maintains the table;
+-- use this after restoring changes/pairs from elsewhere or to check it.
+-- The table lock waits for every transaction that is processing pairs (they
+-- hold ROW EXCLUSIVE on the table from the start of the trigger's statement)
+-- and keeps new ones out until commit. Run it in READ COMMITTED (the
+-- default): under REPEATABLE READ the snapshot predates the lock.
+CREATE FUNCTION buildtrace.rebuild_rollups()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
+    DELETE FROM buildtrace.hourly_rollups;
+    INSERT INTO buildtrace.hourly_rollups AS r
+        (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+         modified, unchanged, processing_ms, reported_latency_ms)
+    SELECT x.hour, x.drawing_id,
+           count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok),
+           coalesce(sum(x.added), 0), coalesce(sum(x.removed), 0), coalesce(sum(x.moved), 0),
+           coalesce(sum(x.resized), 0), coalesce(sum(x.retyped), 0),
+           coalesce(sum(x.modified), 0), coalesce(sum(x.unchanged), 0),
+           buildtrace.bt_sketch(x.processing_us / 1000.0::float8),
+           buildtrace.bt_sketch(x.latency_ms)
+    FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, true AS ok,
+                 c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.unchanged,
+                 c.processing_us, p.latency_ms
+          FROM buildtrace.changes c
+          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+          UNION ALL
+          SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, false,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+          FROM buildtrace.pairs p
+          WHERE p.status = 'failed') x
+    GROUP BY x.hour, x.drawing_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION buildtrace.rebuild_rollups() IS
+    'Recompute hourly_rollups from changes and pairs; returns the number of rows.';
+
+-- Start of the rollup window for "the last <span>": the UTC hour containing
+-- now() - span, so the window always covers at least span (up to one hour
+-- more, as rollups have hour granularity). NULL span: everything.
+CREATE FUNCTION buildtrace._window_start(span interval)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN span IS NULL THEN '-infinity'::timestamptz
+            ELSE date_trunc('hour', now() - span, 'UTC') END;
+
+-- Processing latency (ms) over fixed windows, from rollups only. Each
+-- percentile comes with the bounds of bt_sketch_quantile_bounds at 95 %
+-- confidence (sketch error plus order-statistic interval); a bound is NULL
+-- where the sample is too small to reach 95 % on that side.
+-- The column is "period" because WINDOW is a reserved word.
+CREATE VIEW buildtrace.latency AS
+SELECT w.period, w.since, coalesce(buildtrace.bt_sketch_count(m.sketch), 0) AS n,
+       q50.estimate AS p50, q50.lower AS p50_lower, q50.upper AS p50_upper,
+       q95.estimate AS p95, q95.lower AS p95_lower, q95.upper AS p95_upper,
+       q99.estimate AS p99, q99.lower AS p99_lower, q99.upper AS p99_upper
+FROM (VALUES (1, 'last hour', interval '1 hour'), (2, 'last 24 hours', interval '24 hours'),
+             (3, 'last 7 days', interval '7 days'), (4, 'all', NULL::interval)) v(ord, period, span)
+CROSS JOIN LATERAL (SELECT v.ord, v.period,
+                           CASE WHEN v.span IS NOT NULL THEN buildtrace._window_start(v.span) END AS since) w
+CROSS JOIN LATERAL (SELECT buildtrace.bt_sketch_merge(r.processing_ms) AS sketch
+                    FROM buildtrace.hourly_rollups r
+                    WHERE r.hour >= coalesce(w.since, '-infinity')) m
+LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(m.sketch, 0.5) q50 ON true
+LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(m.sketch, 0.95) q95 ON true
+LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(m.sketch, 0.99) q99 ON true
+ORDER BY w.ord;
+COMMENT ON VIEW buildtrace.latency IS
+    'Processing latency (ms) P50/P95/P99 with 95 % bounds over the last hour, 24 hours, 7 days and all time, from hourly_rollups.';
+
+-- Objects of a diff that changed in place (moved, resized, retyped or
+-- modified), each counted once: seed 003's total_modified ("hash changed").
+CREATE FUNCTION buildtrace._changed_objects(diff jsonb)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT count(DISTINCT e ->> 'id')
+        FROM unnest(ARRAY['moved', 'resized', 'retyped', 'modified']) k,
+             jsonb_array_elements(diff -> k) e);
+
+-- metrics(since): seed 000's GET /metrics body plus bounds and seed 003's
+-- per-job metrics, over the rollup hours from _window_start(since).
+--
+-- SECURITY DEFINER: the reader role reads views and read functions only, but
+-- this reads hourly_rollups, changes and pairs; it returns only aggregates.
+CREATE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    start     timestamptz;
+    proc      buildtrace.bt_sketch;
+    reported  buildtrace.bt_sketch;
+    hourly    jsonb;
+    n_failed  bigint;
+    p95       record;
+    p99       record;
+    jobs      jsonb;
+BEGIN
+    IF since IS NULL THEN
+        RAISE EXCEPTION 'metrics window must not be NULL' USING ERRCODE = '22023',
+            DETAIL = 'Argument "since" is NULL.';
+    END IF;
+    BEGIN
+        start := buildtrace._window_start(since);
+    EXCEPTION WHEN datetime_field_overflow THEN
+        RAISE EXCEPTION 'metrics window is out of range' USING ERRCODE = '22023',
+            DETAIL = format('Argument "since" is %s, which reaches beyond the timestamp range.', since);
+    END;
+    IF now() - since > now() THEN
+        RAISE EXCEPTION 'metrics window must not be negative' USING ERRCODE = '22023',
+            DETAIL = format('Argument "since" is %s.', since);
+    END IF;
+
+    SELECT jsonb_object_agg(to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                            jsonb_build_object('pairs', h.pairs, 'failed', h.failed,
+                                               'added', h.added, 'removed', h.removed,
+                                               'moved', h.moved, 'resized', h.resized,
+                                               'retyped', h.retyped, 'modified', h.modified,
+                                               'unchanged', h.unchanged)),
+           sum(h.failed)
+    INTO hourly, n_failed
+    FROM (SELECT r.hour, sum(r.pairs) AS pairs, sum(r.failed) AS failed,
+                 sum(r.added) AS added, sum(r.removed) AS removed, sum(r.moved) AS moved,
+                 sum(r.resized) AS resized, sum(r.retyped) AS retyped,
+                 sum(r.modified) AS modified, sum(r.unchanged) AS unchanged
+          FROM buildtrace.hourly_rollups r
+          WHERE r.hour >= start
+          GROUP BY r.hour) h;
+
+    SELECT buildtrace.bt_sketch_merge(r.processing_ms), buildtrace.bt_sketch_merge(r.reported_latency_ms)
+    INTO proc, reported
+    FROM buildtrace.hourly_rollups r
+    WHERE r.hour >= start;
+    SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95);
+    SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99);
+
+    -- Jobs with pairs processed in the window, where a pair of the job
+    -- reported a latency (the largest is the job's), oldest first. Totals are
+    -- over the job's done pairs in the window.
+    SELECT jsonb_agg(jsonb_build_object(
+               'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
+               'total_added', j.total_added, 'total_removed', j.total_removed,
+               'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
+               'processed_at', j.processed_at)
+           ORDER BY j.processed_at, j.job_id)
+    INTO jobs
+    FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
+                 sum(c.added) AS total_added, sum(c.removed) AS total_removed,
+                 sum(buildtrace._changed_objects(c.diff)) AS total_modified,
+                 sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
+          FROM buildtrace.changes c
+          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+          WHERE c.computed_at >= start AND c.job_id IS NOT NULL
+          GROUP BY c.job_id
+          HAVING max(p.latency_ms) IS NOT NULL) j;
+
+    RETURN jsonb_build_object(
+        'since', start,
+        'until', now(),
+        'pairs', coalesce(buildtrace.bt_sketch_count(proc), 0),
+        'hourly_stats', coalesce(hourly, '{}'),
+        'latency_unit', 'ms',
+        'latency_p95', p95.estimate,
+        'latency_p99', p99.estimate,
+        'latency_p95_bounds', jsonb_build_object('lower', p95.lower, 'upper', p95.upper),
+        'latency_p99_bounds', jsonb_build_object('lower', p99.lower, 'upper', p99.upper),
+        'latency_confidence', 0.95,
+        'latency_relative_accuracy', buildtrace.bt_sketch_relative_accuracy(proc),
+        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95),
+        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99),
+        'data_quality_issues', coalesce(n_failed, 0),
+        'jobs', coalesce(jobs, '[]'));
+END
+$$;
+COMMENT ON FUNCTION buildtrace.metrics(interval) IS
+    'GET /metrics body (seed 000) with latency bounds and per-job metrics (seed 003), from hourly_rollups.';
+
+-- _window_start stays executable by everyone: the latency view calls it, and
+-- a view's functions are called with the querying user's privileges.
+REVOKE ALL ON FUNCTION buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
+    buildtrace.metrics(interval) FROM PUBLIC;
+GRANT SELECT ON buildtrace.latency TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace.metrics(interval) TO buildtrace_reader;
