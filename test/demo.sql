@@ -81,12 +81,17 @@ SELECT to_char(hour, 'YYYY-MM-DD HH24:00') AS hour, pairs, drawings, added, remo
        resized, retyped, modified
 FROM buildtrace.hourly_changes ORDER BY hour;
 
-\echo '--- Processing time per pair (bt_percentile over changes.processing_us, microseconds)'
-SELECT count(*) AS pairs,
-       round(p[1]) AS p50_us, round(p[2]) AS p95_us, round(p[3]) AS p99_us
-FROM (SELECT count(*), buildtrace.bt_percentile(processing_us::float8, ARRAY[0.5, 0.95, 0.99]) AS p
-      FROM buildtrace.changes) s, buildtrace.changes
-GROUP BY p;
+\echo '--- Processing time per pair, from the hourly rollups (ms, 95 % bounds)'
+SELECT period, n, round(p50::numeric, 3) AS p50, round(p95_lower::numeric, 3) AS p95_lower,
+       round(p95::numeric, 3) AS p95, round(p95_upper::numeric, 3) AS p95_upper,
+       round(p99_lower::numeric, 3) AS p99_lower, round(p99::numeric, 3) AS p99,
+       round(p99_upper::numeric, 3) AS p99_upper
+FROM buildtrace.latency;
+
+\echo '--- metrics() (the /metrics shape), without the per-hour and per-job detail'
+SELECT jsonb_pretty(m - 'hourly_stats' - 'jobs') AS metrics,
+       jsonb_array_length(m -> 'jobs') AS jobs_reported
+FROM buildtrace.metrics('24 hours') m;
 
 \echo '--- Open anomalies by kind'
 SELECT kind, severity, count(*) AS open FROM buildtrace.open_anomalies
