@@ -244,6 +244,40 @@ scan_core(JsonbContainer *obj, CoreValues *cv)
 	}
 }
 
+/*
+ * Whether a numeric is negative, without numeric_cmp (whose fmgr call and
+ * detoast checks cost more than the rest of reading an object).  PG15 has
+ * no public sign macro, so this reads the first uint16 after the varlena
+ * header, as numeric.c's NUMERIC_FLAGBITS does: 0x0000 positive long form,
+ * 0x4000 negative long form, 0x8000 short form (sign in bit 0x2000),
+ * 0xC000 special (NaN, +Inf, -Inf; jsonb admits none of them).  A value
+ * the header calls negative (or special) is confirmed with numeric_cmp, so
+ * no zero such as -0 or -0.00 is ever reported; sql/diff_errors checks
+ * that negative values of both storage forms are.
+ */
+static bool
+numeric_is_negative(Numeric n, Numeric zero)
+{
+	uint16		head = *(const uint16 *) VARDATA_ANY(n);
+	bool		neg;
+
+	switch (head & 0xC000)
+	{
+		case 0x0000:
+			neg = false;
+			break;
+		case 0x8000:
+			neg = (head & 0x2000) != 0;
+			break;
+		default:
+			neg = true;			/* negative, or special: ask numeric_cmp */
+			break;
+	}
+	return neg &&
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+										  NumericGetDatum(zero))) < 0;
+}
+
 /* One of x, y, width, height: a JSON number (and not negative for sizes). */
 static void
 check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
@@ -271,9 +305,7 @@ check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 		return;
 	}
 	n = v.val.numeric;
-	if (is_size &&
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-										  NumericGetDatum(st->zero))) < 0)
+	if (is_size && numeric_is_negative(n, st->zero))
 	{
 		report(st, o->index, o->id, o->idlen, key,
 			   ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, M_NEGATIVE,
