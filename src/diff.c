@@ -105,15 +105,25 @@ values_equal(JsonbValue *a, JsonbValue *b)
 	return false;
 }
 
-static bool
+/* id, x, y, type, width or height (switch on length: no strlen per key) */
+static inline bool
 is_core_key(JsonbValue *k)
 {
-	static const char *const core[] = {"id", "x", "y", "type", "width", "height"};
+	const char *s = k->val.string.val;
 
-	for (int i = 0; i < lengthof(core); i++)
-		if (k->val.string.len == strlen(core[i]) &&
-			memcmp(k->val.string.val, core[i], k->val.string.len) == 0)
-			return true;
+	switch (k->val.string.len)
+	{
+		case 1:
+			return s[0] == 'x' || s[0] == 'y';
+		case 2:
+			return memcmp(s, "id", 2) == 0;
+		case 4:
+			return memcmp(s, "type", 4) == 0;
+		case 5:
+			return memcmp(s, "width", 5) == 0;
+		case 6:
+			return memcmp(s, "height", 6) == 0;
+	}
 	return false;
 }
 
