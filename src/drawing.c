@@ -623,9 +623,15 @@ sort_objects(BtDrawing *d)
 	int			n = d->nobjs;
 	BtIdKey    *tmp,
 			   *sorted;
+	int			i;
 
 	if (d->byid == NULL)
 		d->byid = palloc(sizeof(BtIdKey));
+	/* Exporters often write objects in id order: then there is no work. */
+	for (i = 1; i < n && d->byid[i - 1].prefix < d->byid[i].prefix; i++)
+		;
+	if (i >= n)
+		return;
 	if (n < 64)
 	{
 		sort_keys(d->byid, n, d->objs);
@@ -640,20 +646,17 @@ sort_objects(BtDrawing *d)
 	}
 	else
 		pfree(tmp);
-	for (int start = 0, i = 1; i <= n; i++)
+	for (int start = 0, j = 1; j <= n; j++)
 	{
-		bool		is_long = d->byid[i - 1].idlen > 8;
+		bool		is_long = false;
 
-		if (i < n && d->byid[i].prefix == d->byid[start].prefix)
+		if (j < n && d->byid[j].prefix == d->byid[start].prefix)
 			continue;
-		if (i - start > 1)
-		{
-			for (int j = start; j < i && !is_long; j++)
-				is_long = d->byid[j].idlen > 8;
-			if (is_long)
-				sort_keys(d->byid + start, i - start, d->objs);
-		}
-		start = i;
+		for (int k = start; k < j && j - start > 1 && !is_long; k++)
+			is_long = d->byid[k].idlen > 8;
+		if (is_long)
+			sort_keys(d->byid + start, j - start, d->objs);
+		start = j;
 	}
 }
 
