@@ -38,16 +38,6 @@ exceeds(double change, double tolerance)
 	return change > tolerance * (1.0 + 1e-9);
 }
 
-static inline int
-cmp_ids(const BtObject *a, const BtObject *b)
-{
-	int			r = memcmp(a->id, b->id, Min(a->idlen, b->idlen));
-
-	if (r != 0)
-		return r;
-	return (a->idlen > b->idlen) - (a->idlen < b->idlen);
-}
-
 static inline bool
 numeric_bytes_equal(Numeric a, Numeric b)
 {
@@ -115,15 +105,25 @@ values_equal(JsonbValue *a, JsonbValue *b)
 	return false;
 }
 
-static bool
+/* id, x, y, type, width or height (switch on length: no strlen per key) */
+static inline bool
 is_core_key(JsonbValue *k)
 {
-	static const char *const core[] = {"id", "x", "y", "type", "width", "height"};
+	const char *s = k->val.string.val;
 
-	for (int i = 0; i < lengthof(core); i++)
-		if (k->val.string.len == strlen(core[i]) &&
-			memcmp(k->val.string.val, core[i], k->val.string.len) == 0)
-			return true;
+	switch (k->val.string.len)
+	{
+		case 1:
+			return s[0] == 'x' || s[0] == 'y';
+		case 2:
+			return memcmp(s, "id", 2) == 0;
+		case 4:
+			return memcmp(s, "type", 4) == 0;
+		case 5:
+			return memcmp(s, "width", 5) == 0;
+		case 6:
+			return memcmp(s, "height", 6) == 0;
+	}
 	return false;
 }
 
@@ -259,6 +259,7 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 {
 	int			i = 0,
 				j = 0;
+	uint32		steps = 0;
 
 	memset(out, 0, sizeof(BtDiff));
 	out->added = palloc_huge(sizeof(BtObject *) * Max(b->nobjs, 1));
@@ -269,24 +270,28 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 	while (i < a->nobjs || j < b->nobjs)
 	{
 		int			c;
+		BtObject   *oa,
+				   *ob;
 		BtMatch    *m;
 
-		CHECK_FOR_INTERRUPTS();
+		if ((++steps & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		c = i >= a->nobjs ? 1 : j >= b->nobjs ? -1 :
-			cmp_ids(a->byid[i], b->byid[j]);
+			bt_key_cmp(&a->byid[i], a->objs, &b->byid[j], b->objs);
 		if (c < 0)
 		{
-			out->removed[out->nremoved++] = a->byid[i++];
+			out->removed[out->nremoved++] = &a->objs[a->byid[i++].obj];
 			continue;
 		}
 		if (c > 0)
 		{
-			out->added[out->nadded++] = b->byid[j++];
+			out->added[out->nadded++] = &b->objs[b->byid[j++].obj];
 			continue;
 		}
-		if (identical(a->byid[i], b->byid[j]))
+		oa = &a->objs[a->byid[i++].obj];
+		ob = &b->objs[b->byid[j++].obj];
+		if (identical(oa, ob))
 		{
-			i++, j++;
 			out->nunchanged++;
 			continue;
 		}
@@ -298,8 +303,8 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 		}
 		m = &out->changed[out->nchanged];
 		memset(m, 0, sizeof(BtMatch));
-		m->a = a->byid[i++];
-		m->b = b->byid[j++];
+		m->a = oa;
+		m->b = ob;
 		if (!compare_objects(m, move_tol, size_tol))
 		{
 			out->nunchanged++;

@@ -244,6 +244,40 @@ scan_core(JsonbContainer *obj, CoreValues *cv)
 	}
 }
 
+/*
+ * Whether a numeric is negative, without numeric_cmp (whose fmgr call and
+ * detoast checks cost more than the rest of reading an object).  PG15 has
+ * no public sign macro, so this reads the first uint16 after the varlena
+ * header, as numeric.c's NUMERIC_FLAGBITS does: 0x0000 positive long form,
+ * 0x4000 negative long form, 0x8000 short form (sign in bit 0x2000),
+ * 0xC000 special (NaN, +Inf, -Inf; jsonb admits none of them).  A value
+ * the header calls negative (or special) is confirmed with numeric_cmp, so
+ * no zero such as -0 or -0.00 is ever reported; sql/diff_errors checks
+ * that negative values of both storage forms are.
+ */
+static bool
+numeric_is_negative(Numeric n, Numeric zero)
+{
+	uint16		head = *(const uint16 *) VARDATA_ANY(n);
+	bool		neg;
+
+	switch (head & 0xC000)
+	{
+		case 0x0000:
+			neg = false;
+			break;
+		case 0x8000:
+			neg = (head & 0x2000) != 0;
+			break;
+		default:
+			neg = true;			/* negative, or special: ask numeric_cmp */
+			break;
+	}
+	return neg &&
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+										  NumericGetDatum(zero))) < 0;
+}
+
 /* One of x, y, width, height: a JSON number (and not negative for sizes). */
 static void
 check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
@@ -271,9 +305,7 @@ check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 		return;
 	}
 	n = v.val.numeric;
-	if (is_size &&
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-										  NumericGetDatum(st->zero))) < 0)
+	if (is_size && numeric_is_negative(n, st->zero))
 	{
 		report(st, o->index, o->id, o->idlen, key,
 			   ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, M_NEGATIVE,
@@ -399,6 +431,46 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 	return idok && st->nproblems == before;
 }
 
+/*
+ * Sorting by id: small keys (BtIdKey) rather than the objects.  Equal ids
+ * (duplicates) are ordered by position in objs, which is element order.
+ */
+static inline uint64
+id_prefix(const char *id, int len)
+{
+	uint64		p = 0;
+
+	for (int i = 0; i < 8; i++)
+		p = (p << 8) | (i < len ? (unsigned char) id[i] : 0);
+	return p;
+}
+
+static inline int
+cmp_keys(const BtIdKey *a, const BtIdKey *b, BtObject *objs)
+{
+	int			r = bt_key_cmp(a, objs, b, objs);
+
+	if (r != 0)
+		return r;
+	return (a->obj > b->obj) - (a->obj < b->obj);
+}
+
+/*
+ * Keep objs[nobjs], which passed the checks, and its sort key, while its
+ * id is still in cache.
+ */
+static inline void
+accept_object(BtDrawing *out)
+{
+	BtObject   *o = &out->objs[out->nobjs];
+	BtIdKey    *k = &out->byid[out->nobjs];
+
+	k->prefix = id_prefix(o->id, o->idlen);
+	k->obj = out->nobjs;
+	k->idlen = o->idlen;
+	out->nobjs++;
+}
+
 static void
 read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 {
@@ -408,6 +480,7 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 	uint32		off = 0;
 
 	out->objs = palloc_huge(sizeof(BtObject) * Max(count, 1));
+	out->byid = palloc_huge(sizeof(BtIdKey) * Max(count, 1));
 	for (uint32 i = 0; i < count; i++)
 	{
 		BtObject   *o = &out->objs[out->nobjs];
@@ -426,7 +499,7 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 			continue;
 		}
 		if (check_object(st, o, v.val.binary.data, v.val.binary.len, NULL))
-			out->nobjs++;
+			accept_object(out);
 	}
 }
 
@@ -440,6 +513,7 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 
 	out->map_form = true;
 	out->objs = palloc_huge(sizeof(BtObject) * Max(JsonContainerSize(map), 1));
+	out->byid = palloc_huge(sizeof(BtIdKey) * Max(JsonContainerSize(map), 1));
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
 		BtObject   *o = &out->objs[out->nobjs];
@@ -467,12 +541,12 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 			o->hashlen = v.val.string.len;
 			o->obj = NULL;
 			o->objlen = 0;
-			out->nobjs++;
+			accept_object(out);
 		}
 		else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
 		{
 			if (check_object(st, o, v.val.binary.data, v.val.binary.len, &k))
-				out->nobjs++;
+				accept_object(out);
 		}
 		else
 			report(st, -1, k.val.string.val, k.val.string.len, NULL,
@@ -481,70 +555,109 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 	}
 }
 
-/*
- * Sorting by id.  Objects are large, so sort small keys instead: the first
- * eight id bytes as a big-endian integer (zero-padded; jsonb strings cannot
- * contain NUL, so padding sorts a shorter id first, as memcmp order wants)
- * decide most comparisons without touching the id text.
- */
-typedef struct BtSortKey
-{
-	uint64		prefix;
-	BtObject   *obj;
-} BtSortKey;
-
-static inline uint64
-id_prefix(const char *id, int len)
-{
-	uint64		p = 0;
-
-	for (int i = 0; i < 8; i++)
-		p = (p << 8) | (i < len ? (unsigned char) id[i] : 0);
-	return p;
-}
-
-/* Order by id bytes (a prefix sorts first), then by element index. */
-static inline int
-cmp_keys(const BtSortKey *ka, const BtSortKey *kb)
-{
-	const BtObject *a = ka->obj;
-	const BtObject *b = kb->obj;
-	int			r;
-
-	if (ka->prefix != kb->prefix)
-		return ka->prefix < kb->prefix ? -1 : 1;
-	r = memcmp(a->id, b->id, Min(a->idlen, b->idlen));
-	if (r != 0)
-		return r;
-	if (a->idlen != b->idlen)
-		return a->idlen < b->idlen ? -1 : 1;
-	return (a->index > b->index) - (a->index < b->index);
-}
-
 #define ST_SORT sort_keys
-#define ST_ELEMENT_TYPE BtSortKey
-#define ST_COMPARE(a, b) cmp_keys(a, b)
+#define ST_ELEMENT_TYPE BtIdKey
+#define ST_COMPARE(a, b, objs) cmp_keys(a, b, objs)
+#define ST_COMPARE_ARG_TYPE BtObject
 #define ST_CHECK_FOR_INTERRUPTS
 #define ST_SCOPE static
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-/* Fill d->byid (the sort notices input already in order). */
+/*
+ * LSD radix sort of keys by prefix, a byte at a time, skipping bytes that
+ * are the same in every key (ids usually share a few leading characters
+ * and have zero padding at the end).  Stable, so keys with equal prefixes
+ * stay in objs order.  tmp has room for n keys; returns the buffer that
+ * holds the result (keys or tmp).
+ */
+static BtIdKey *
+radix_sort_prefix(BtIdKey *keys, BtIdKey *tmp, int n)
+{
+	uint32	   *counts = palloc0(sizeof(uint32) * 8 * 256);
+	BtIdKey    *src = keys,
+			   *dst = tmp;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint64		p = keys[i].prefix;
+
+		for (int b = 0; b < 8; b++)
+			counts[b * 256 + ((p >> (8 * b)) & 0xFF)]++;
+	}
+	for (int b = 0; b < 8; b++)
+	{
+		uint32	   *c = counts + b * 256;
+		uint32		sum = 0;
+		BtIdKey    *swap;
+
+		if (c[(src[0].prefix >> (8 * b)) & 0xFF] == (uint32) n)
+			continue;			/* every key has this byte */
+		CHECK_FOR_INTERRUPTS();
+		for (int d = 0; d < 256; d++)
+		{
+			uint32		k = c[d];
+
+			c[d] = sum;
+			sum += k;
+		}
+		for (int i = 0; i < n; i++)
+			dst[c[(src[i].prefix >> (8 * b)) & 0xFF]++] = src[i];
+		swap = src;
+		src = dst;
+		dst = swap;
+	}
+	pfree(counts);
+	return src;
+}
+
+/*
+ * Sort d->byid, filled while reading.  Radix on the prefixes, then runs
+ * of equal prefixes that involve an id longer than eight bytes get a
+ * comparison sort; other equal prefixes are equal ids, already in objs
+ * order as cmp_keys wants.
+ */
 static void
 sort_objects(BtDrawing *d)
 {
-	BtSortKey  *keys = palloc_huge(sizeof(BtSortKey) * Max(d->nobjs, 1));
+	int			n = d->nobjs;
+	BtIdKey    *tmp,
+			   *sorted;
+	int			i;
 
-	for (int i = 0; i < d->nobjs; i++)
+	if (d->byid == NULL)
+		d->byid = palloc(sizeof(BtIdKey));
+	/* Exporters often write objects in id order: then there is no work. */
+	for (i = 1; i < n && d->byid[i - 1].prefix < d->byid[i].prefix; i++)
+		;
+	if (i >= n)
+		return;
+	if (n < 64)
 	{
-		keys[i].prefix = id_prefix(d->objs[i].id, d->objs[i].idlen);
-		keys[i].obj = &d->objs[i];
+		sort_keys(d->byid, n, d->objs);
+		return;
 	}
-	sort_keys(keys, d->nobjs);
-	d->byid = palloc_huge(sizeof(BtObject *) * Max(d->nobjs, 1));
-	for (int i = 0; i < d->nobjs; i++)
-		d->byid[i] = keys[i].obj;
-	pfree(keys);
+	tmp = palloc_huge(sizeof(BtIdKey) * n);
+	sorted = radix_sort_prefix(d->byid, tmp, n);
+	if (sorted != d->byid)
+	{
+		pfree(d->byid);
+		d->byid = sorted;
+	}
+	else
+		pfree(tmp);
+	for (int start = 0, j = 1; j <= n; j++)
+	{
+		bool		is_long = false;
+
+		if (j < n && d->byid[j].prefix == d->byid[start].prefix)
+			continue;
+		for (int k = start; k < j && j - start > 1 && !is_long; k++)
+			is_long = d->byid[k].idlen > 8;
+		if (is_long)
+			sort_keys(d->byid + start, j - start, d->objs);
+		start = j;
+	}
 }
 
 static void
@@ -554,13 +667,15 @@ check_duplicates(ReadState *st, BtDrawing *d)
 
 	for (int i = 1; i < d->nobjs; i++)
 	{
-		BtObject   *p = d->byid[first];
-		BtObject   *o = d->byid[i];
+		if (bt_key_cmp(&d->byid[first], d->objs, &d->byid[i], d->objs) == 0)
+		{
+			BtObject   *p = &d->objs[d->byid[first].obj];
+			BtObject   *o = &d->objs[d->byid[i].obj];
 
-		if (o->idlen == p->idlen && memcmp(o->id, p->id, o->idlen) == 0)
 			report(st, o->index, o->id, o->idlen, "id",
 				   ERRCODE_INVALID_PARAMETER_VALUE, M_DUPLICATE,
 				   psprintf("the id is also used by element %d.", p->index));
+		}
 		else
 			first = i;
 	}

@@ -44,14 +44,50 @@ typedef struct BtFields
 	Numeric		height;
 } BtFields;
 
-/* A parsed version: its objects, and pointers to them in id order. */
+/*
+ * A sort key of one object: the first eight id bytes as a big-endian
+ * integer (zero-padded; jsonb strings cannot contain NUL, so padding sorts
+ * a shorter id first, as memcmp order wants), the object's position in
+ * objs and its id length.  Equal prefixes of two ids of at most eight
+ * bytes mean equal ids, so most comparisons never touch the id text.
+ */
+typedef struct BtIdKey
+{
+	uint64		prefix;
+	uint32		obj;			/* index into BtDrawing.objs */
+	int32		idlen;
+} BtIdKey;
+
+/* A parsed version: its objects, and keys to them in id order. */
 typedef struct BtDrawing
 {
 	BtObject   *objs;			/* in input order */
-	BtObject  **byid;			/* sorted by id (byte order of the id text) */
+	BtIdKey    *byid;			/* sorted by id (byte order of the id text) */
 	int			nobjs;
 	bool		map_form;		/* id → hash/attributes map */
 } BtDrawing;
+
+/*
+ * Byte order of the ids of two keys (of objects in objs_a and objs_b).
+ * Past equal prefixes only ids longer than eight bytes need their text.
+ */
+static inline int
+bt_key_cmp(const BtIdKey *ka, const BtObject *objs_a,
+		   const BtIdKey *kb, const BtObject *objs_b)
+{
+	int			r;
+
+	if (ka->prefix != kb->prefix)
+		return ka->prefix < kb->prefix ? -1 : 1;
+	if (ka->idlen <= 8 && kb->idlen <= 8)
+		return 0;
+	/* both ids are at least eight bytes long and share those eight */
+	r = memcmp(objs_a[ka->obj].id + 8, objs_b[kb->obj].id + 8,
+			   Min(ka->idlen, kb->idlen) - 8);
+	if (r != 0)
+		return r;
+	return (ka->idlen > kb->idlen) - (ka->idlen < kb->idlen);
+}
 
 /* One problem found in a version (see bt_validate). */
 typedef struct BtProblem
