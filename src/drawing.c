@@ -231,7 +231,7 @@ scan_core(JsonbContainer *obj, CoreValues *cv)
 	}
 	/* Values: walk on, filling those of the core keys. */
 	valoff = off;
-	for (int w = 0, i = 0; w < nwhich && i < count; i++)
+	for (uint32 w = 0, i = 0; w < (uint32) nwhich && i < count; i++)
 	{
 		uint32		start = valoff;
 

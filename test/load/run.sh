@@ -38,6 +38,7 @@ mapfile -t per_script < <(sed -n 's/^ - \([0-9]*\) transactions (.*/\1/p' "$out"
 [ ${#per_script[@]} -eq 2 ] || { cat "$out"; echo "could not read per-script counts"; exit 1; }
 
 psql -X -v ON_ERROR_STOP=1 -d "$db" -P pager=off \
+    -v expected_total=$((clients * transactions)) \
     -v expected_pairs="${per_script[0]}" -v expected_versions="${per_script[1]}" \
     -f test/load/invariants.sql
 psql -X -At -d "$db" -c "
