@@ -3,7 +3,8 @@
 # simulated pairs and versions for 16 overlapping drawings, then the
 # invariants in invariants.sql are checked. A fixed count per client (not a
 # duration) keeps the accounting exact: pgbench does not report a transaction
-# that commits after a -T deadline. Runs against the server in the PG* environment (as inside
+# that commits after a -T deadline. BT_LOAD_TIMEOUT (default 600 s) bounds
+# the run's time all the same. Runs against the server in the PG* environment (as inside
 # pg_virtualenv), or standalone in a throwaway cluster, in a fresh database
 # buildtrace_load.
 #
@@ -24,7 +25,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "pgbench: $clients clients x $transactions transactions, pairs:versions = 3:1, 16 drawings each"
 start=$(date +%s.%N)
-pgbench -n -c "$clients" -j 2 -t "$transactions" \
+timeout "${BT_LOAD_TIMEOUT:-600}" pgbench -n -c "$clients" -j 2 -t "$transactions" \
     -f test/load/pairs.pgbench@3 -f test/load/versions.pgbench@1 "$db" >"$out" 2>&1 || {
     cat "$out"; echo "pgbench failed"; exit 1; }
 seconds=$(awk "BEGIN { printf \"%.2f\", $(date +%s.%N) - $start }")
