@@ -48,7 +48,7 @@ CREATE TABLE buildtrace.pairs (
     to_version   bigint REFERENCES buildtrace.versions ON DELETE SET NULL,
     -- Set when this pair retries a failed one; a pair is retried at most once
     -- (a failed retry is itself retried), so the chain is the history.
-    retry_of     bigint UNIQUE REFERENCES buildtrace.pairs ON DELETE SET NULL,
+    retry_of     bigint REFERENCES buildtrace.pairs ON DELETE SET NULL,
     CHECK ((status = 'failed') = (error IS NOT NULL)),
     CHECK ((status = 'pending') = (processed_at IS NULL))
 );
@@ -58,6 +58,12 @@ COMMENT ON TABLE buildtrace.pairs IS
 CREATE INDEX pairs_drawing_idx ON buildtrace.pairs (drawing_id, pair_id);
 CREATE INDEX pairs_job_idx ON buildtrace.pairs (job_id) WHERE job_id IS NOT NULL;
 CREATE INDEX pairs_failed_idx ON buildtrace.pairs (pair_id) WHERE status = 'failed';
+-- A pair is retried at most once. Partial, unlike a UNIQUE constraint: almost
+-- every pair has retry_of NULL, and a NULL entry would be inserted twice per
+-- pair (the insert, then the trigger's non-HOT status update) for nothing.
+-- It also serves dead_letters' "not retried" test and ON DELETE SET NULL.
+-- ON CONFLICT must name the predicate to use it (see retry_failed).
+CREATE UNIQUE INDEX pairs_retry_of_key ON buildtrace.pairs (retry_of) WHERE retry_of IS NOT NULL;
 
 -- One row per processed pair.
 CREATE TABLE buildtrace.changes (

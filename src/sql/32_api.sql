@@ -66,7 +66,7 @@ BEGIN
           AND (retry_failed.drawing IS NULL OR p.drawing_id = retry_failed.drawing)
         ORDER BY p.pair_id
         -- A concurrent retry of the same pair got there first: skip it.
-        ON CONFLICT (retry_of) DO NOTHING
+        ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
         RETURNING pair_id)
     SELECT array_agg(ins.pair_id) INTO retried FROM ins;
 

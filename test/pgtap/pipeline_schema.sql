@@ -1,7 +1,7 @@
 -- Shape of the pipeline: tables, keys, constraints, triggers, function
 -- properties.
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 
 SELECT has_table('buildtrace', t, 'table buildtrace.' || t)
 FROM unnest(ARRAY['pairs', 'versions', 'changes', 'anomalies', 'drawing_state']) t;
@@ -64,6 +64,17 @@ SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id LIKE 'tap-%'
           'one changes row per done pair');
 SELECT is((SELECT count(*) FROM buildtrace.anomalies WHERE kind = 'invalid_input' AND drawing_id LIKE 'tap-%'),
           200::bigint, 'one invalid_input anomaly per failed pair');
+
+-- A failed pair is retried at most once (a partial unique index: the many
+-- pairs with retry_of NULL above did not collide).
+SELECT lives_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+                  SELECT 'tap-retry', '[]', '[]', min(pair_id) FROM buildtrace.pairs
+                  WHERE drawing_id LIKE 'tap-%' AND status = 'failed'$$, 'a failed pair can be retried');
+SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+                   SELECT 'tap-retry', '[]', '[]', min(pair_id) FROM buildtrace.pairs
+                   WHERE drawing_id LIKE 'tap-%' AND status = 'failed'$$,
+                 '23505', 'duplicate key value violates unique constraint "pairs_retry_of_key"',
+                 'a second retry of the same pair is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
