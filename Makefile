@@ -25,6 +25,12 @@ EXTRA_CLEAN = $(DATA_built) results output_iso regression.diffs regression.out
 WERROR     ?= -Werror
 PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter $(WERROR)
 
+# BT_ASSERTS=1 compiles buildtrace's Assert()s and state checks in, even
+# against a server built without --enable-cassert (as Debian's is).
+ifdef BT_ASSERTS
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
+endif
+
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

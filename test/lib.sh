@@ -36,10 +36,12 @@ bt_install_deps() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# BT_MAKE_FLAGS adds make variables to the build, e.g. BT_MAKE_FLAGS=BT_ASSERTS=1.
 bt_build_install() {
-    bt_log "building and installing buildtrace"
+    bt_log "building and installing buildtrace ${BT_MAKE_FLAGS:-}"
     make -s clean >/dev/null
-    make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" "$@"
+    # shellcheck disable=SC2086
+    make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" ${BT_MAKE_FLAGS:-} "$@"
     make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
 
