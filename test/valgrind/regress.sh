@@ -20,7 +20,7 @@ exec 9>/tmp/buildtrace-check.lock
 flock 9
 bt_build_install
 
-work=$(mktemp -d /tmp/bt_valgrind.XXXXXX)
+work=$(mktemp -d)
 trap 'su postgres -c "pg_ctl -D $work/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 chown postgres "$work"
 su postgres -c "initdb -D $work/data -A trust" >/dev/null
