@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "pipeline.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,6 +22,7 @@ void
 _PG_init(void)
 {
 	bt_define_gucs();
+	bt_pipeline_init();
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "utils/memutils.h"
 
 #include "diff.h"
+#include "diff_sql.h"
 #include "drawing.h"
 #include "guc.h"
 #include "jsonbuild.h"
@@ -235,6 +236,81 @@ tolerance_arg(FunctionCallInfo fcinfo, int argno, double guc, const char *name)
 	return t;
 }
 
+/* {"problems": [...]}, each problem naming its version. */
+static JsonbValue *
+problems_to_jsonb(List *problems)
+{
+	JsonbParseState *ps = NULL;
+
+	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
+	bt_problems_push(&ps, problems, true);
+	return pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
+}
+
+/*
+ * Diff two versions.  With out == NULL bad drawing data raises an ERROR;
+ * otherwise it gives out->diff == NULL, out->problems and the first problem.
+ * Results are allocated in the caller's memory context; the work is done in
+ * a scratch context.
+ */
+Jsonb *
+bt_diff_versions(Jsonb *ja, Jsonb *jb, double move_tol, double size_tol,
+				 BtDiffOutcome *out)
+{
+	MemoryContext scratch,
+				old;
+	BtDrawing	a,
+				b;
+	List	   *problems = NIL;
+	List	  **collect = out ? &problems : NULL;
+	JsonbValue *res = NULL;
+	BtDiff		d;
+	bool		ok;
+	Jsonb	   *result;
+
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace diff",
+									ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scratch);
+	ok = bt_drawing_read(ja, 'a', &a, collect);
+	ok = bt_drawing_read(jb, 'b', &b, collect) && ok;
+	if (ok)
+	{
+		bt_diff_compute(&a, &b, move_tol, size_tol, &d);
+		res = diff_to_jsonb(&d);
+	}
+	else
+		res = problems_to_jsonb(problems);
+
+	MemoryContextSwitchTo(old);
+	result = JsonbValueToJsonb(res);
+	if (out)
+	{
+		memset(out, 0, sizeof(*out));
+		if (ok)
+		{
+			out->diff = result;
+			out->counts.added = d.nadded;
+			out->counts.removed = d.nremoved;
+			out->counts.moved = d.nmoved;
+			out->counts.resized = d.nresized;
+			out->counts.retyped = d.nretyped;
+			out->counts.modified = d.nmodified;
+			out->counts.unchanged = d.nunchanged;
+		}
+		else
+		{
+			BtProblem  *first = linitial(problems);
+
+			out->problems = result;
+			out->sqlerrcode = first->sqlerrcode;
+			out->message = pstrdup(first->message);
+			out->detail = pstrdup(first->detail);
+		}
+	}
+	MemoryContextDelete(scratch);
+	return result;
+}
+
 /*
  * bt_diff and bt_try_diff.  With try, bad drawing data gives
  * {"problems": [...]} (each problem naming its version) instead of an error.
@@ -244,64 +320,32 @@ diff_common(FunctionCallInfo fcinfo, bool try)
 {
 	double		move_tol,
 				size_tol;
-	Jsonb	   *ja,
-			   *jb;
-	MemoryContext scratch,
-				old;
-	BtDrawing	a,
-				b;
-	List	   *problems = NIL;
-	JsonbValue *res;
-	Jsonb	   *out;
+	BtDiffOutcome outcome;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	move_tol = tolerance_arg(fcinfo, 2, bt_move_tolerance, "move_tolerance");
 	size_tol = tolerance_arg(fcinfo, 3, bt_size_tolerance, "size_tolerance");
-	ja = PG_GETARG_JSONB_P(0);
-	jb = PG_GETARG_JSONB_P(1);
-
-	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace diff",
-									ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(scratch);
-
-	if (try)
-	{
-		bool		ok = bt_drawing_read(ja, 'a', &a, &problems);
-
-		ok = bt_drawing_read(jb, 'b', &b, &problems) && ok;
-		if (!ok)
-		{
-			JsonbParseState *ps = NULL;
-
-			pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-			bt_push_key(&ps, "problems");
-			pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
-			bt_problems_push(&ps, problems, true);
-			pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
-			res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
-		}
-		else
-			res = NULL;
-	}
+	if (!try)
+		PG_RETURN_JSONB_P(bt_diff_versions(PG_GETARG_JSONB_P(0), PG_GETARG_JSONB_P(1),
+										   move_tol, size_tol, NULL));
+	bt_diff_versions(PG_GETARG_JSONB_P(0), PG_GETARG_JSONB_P(1),
+					 move_tol, size_tol, &outcome);
+	if (outcome.diff)
+		PG_RETURN_JSONB_P(outcome.diff);
 	else
 	{
-		bt_drawing_read(ja, 'a', &a, NULL);
-		bt_drawing_read(jb, 'b', &b, NULL);
-		res = NULL;
-	}
-	if (res == NULL)
-	{
-		BtDiff		d;
+		JsonbParseState *ps = NULL;
+		JsonbValue	v;
 
-		bt_diff_compute(&a, &b, move_tol, size_tol, &d);
-		res = diff_to_jsonb(&d);
+		v.type = jbvBinary;
+		v.val.binary.data = &outcome.problems->root;
+		v.val.binary.len = VARSIZE(outcome.problems) - VARHDRSZ;
+		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+		bt_push_key(&ps, "problems");
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+		PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL)));
 	}
-
-	MemoryContextSwitchTo(old);
-	out = JsonbValueToJsonb(res);
-	MemoryContextDelete(scratch);
-	PG_RETURN_JSONB_P(out);
 }
 
 Datum

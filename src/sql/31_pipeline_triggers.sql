@@ -31,64 +31,78 @@ BEGIN
 END
 $$;
 
--- AFTER INSERT ON pairs, once per statement.
+-- BEFORE INSERT ON pairs, per row, in C (src/pipeline.c): diffs the pair,
+-- sets status, error and processed_at on the row before it is written, and
+-- keeps the result (diff or problems, counts, processing time) for
+-- _pairs_after_insert. In reject mode an invalid pair raises its first
+-- problem here. It writes nothing but the row, so it needs no definer rights.
+CREATE FUNCTION buildtrace._pairs_before_insert()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'bt_pairs_before_insert'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- AFTER INSERT ON pairs, per row, in C: marks the kept result of a row that
+-- was really inserted (not skipped by ON CONFLICT DO NOTHING).
+CREATE FUNCTION buildtrace._pairs_after_insert_row()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'bt_pairs_after_insert_row'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The drawing of each marked result (to lock before taking the results).
+CREATE FUNCTION buildtrace._pairs_pending_drawings()
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'bt_pairs_pending_drawings'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+ROWS 10000;
+
+-- The marked results, handed over once: a second call returns nothing.
+CREATE FUNCTION buildtrace._pairs_take_results(
+
+    OUT pair_id bigint, OUT drawing_id text, OUT job_id text, OUT latency_ms float8,
+    OUT retry_of bigint, OUT ok boolean, OUT result jsonb, OUT processing_us bigint,
+    OUT added integer, OUT removed integer, OUT moved integer, OUT resized integer,
+    OUT retyped integer, OUT modified integer, OUT unchanged integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bt_pairs_take_results'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+ROWS 10000;
+
+-- AFTER INSERT ON pairs, once per statement, after the row triggers: stores
+-- what _pairs_before_insert computed for the rows this statement inserted.
 --
 -- SECURITY DEFINER because the writer role may insert pairs but must not be
--- able to write changes, anomalies or pair statuses itself: the trigger writes
--- them with the extension owner's rights. search_path is pinned and every name
--- is qualified, so the caller cannot redirect what it runs.
+-- able to write changes or anomalies itself: the trigger writes them with
+-- the extension owner's rights. search_path is pinned and every name is
+-- qualified, so the caller cannot redirect what it runs.
+--
+-- work_mem: the results pass through a few tuplestores and sorts of about
+-- 2 kB per pair; 64MB keeps a batch of some 30,000 pairs off temporary
+-- files (a tenth less time for 10,000 pairs, test/bench/pipeline_bench.sh).
+-- Larger batches spill, as any query does.
 CREATE FUNCTION buildtrace._pairs_after_insert()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET work_mem = '64MB'
 AS $$
 DECLARE
-    on_invalid  text := buildtrace.setting('buildtrace.on_invalid');
     factor      float8 := buildtrace.setting('buildtrace.spike_factor')::float8;
     min_changes integer := buildtrace.setting('buildtrace.spike_min_changes')::integer;
-    n_failed    bigint;
-    bad         record;
+    n_processed bigint;
 BEGIN
-    PERFORM buildtrace._lock_drawings(ARRAY(SELECT DISTINCT drawing_id FROM new_pairs));
+    PERFORM buildtrace._lock_drawings(
+        ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d));
 
     -- One statement does every write, over one materialised set of processed
-    -- rows ("processed"): the diff is computed once per pair, and a further
-    -- consumer (such as rollups) is one more CTE over the same rows.
-    --
-    -- processing_us: clock_timestamp() is read just before and just after
-    -- bt_try_diff for each row. The inner subquery evaluates t0 and then the
-    -- diff (target-list order); the outer one reads t1 when the row comes up,
-    -- i.e. right after its diff. OFFSET 0 keeps the subqueries from being
-    -- flattened, so each expression is evaluated exactly once per row.
-    --
-    -- The counts are extracted once here, for every consumer, and total is
-    -- computed here so that the spike rule's window sort below carries narrow
-    -- rows (computed after the sort, total's expression made the sort carry
-    -- each diff: an external merge sort on disk of ~1.6 kB per pair). They are
-    -- NULL for failed pairs, whose diff has no counts.
+    -- rows ("processed"), so a further consumer (such as rollups) is one
+    -- more CTE over the same rows. result is the diff of a processed pair
+    -- and the problems of a failed one, whose counts are NULL. total is
+    -- computed here so that the spike rule's window sort below carries
+    -- narrow rows.
     WITH processed AS MATERIALIZED (
-        SELECT y.*,
-               y.added + y.removed + y.moved + y.resized + y.retyped + y.modified AS total
-        FROM (
-            SELECT p.pair_id, p.drawing_id, p.job_id, p.latency_ms, p.retry_of,
-                   x.diff,
-                   NOT (x.diff ? 'problems') AS ok,
-                   (extract(epoch FROM x.t1 - x.t0) * 1000000)::bigint AS processing_us,
-                   (x.diff #>> '{counts,added}')::integer AS added,
-                   (x.diff #>> '{counts,removed}')::integer AS removed,
-                   (x.diff #>> '{counts,moved}')::integer AS moved,
-                   (x.diff #>> '{counts,resized}')::integer AS resized,
-                   (x.diff #>> '{counts,retyped}')::integer AS retyped,
-                   (x.diff #>> '{counts,modified}')::integer AS modified,
-                   (x.diff #>> '{counts,unchanged}')::integer AS unchanged
-            FROM new_pairs p
-            CROSS JOIN LATERAL (
-                SELECT d.t0, d.diff, clock_timestamp() AS t1
-                FROM (SELECT clock_timestamp() AS t0,
-                             buildtrace.bt_try_diff(p.version_a, p.version_b) AS diff
-                      OFFSET 0) d
-                OFFSET 0) x
-        ) y
+        SELECT r.*,
+               r.added + r.removed + r.moved + r.resized + r.retyped + r.modified AS total
+        FROM buildtrace._pairs_take_results() r
     ),
     -- Narrow rows for the spike rule; the diff itself is read from
     -- "processed" only, so it is materialised once.
@@ -120,24 +134,16 @@ BEGIN
         INSERT INTO buildtrace.changes
             (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
              resized, retyped, modified, unchanged, processing_us)
-        SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.diff, pr.diff ->> 'summary',
+        SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.result, pr.result ->> 'summary',
                pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
                pr.unchanged, pr.processing_us
         FROM processed pr
         WHERE pr.ok
     ),
-    upd_pairs AS (
-        UPDATE buildtrace.pairs p
-        SET status = CASE WHEN pr.ok THEN 'done' ELSE 'failed' END,
-            error = CASE WHEN pr.ok THEN NULL ELSE pr.diff -> 'problems' END,
-            processed_at = now()
-        FROM processed pr
-        WHERE p.pair_id = pr.pair_id
-    ),
     ins_anomalies AS (
         INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details)
         SELECT 'invalid_input', 'high', pr.drawing_id, pr.pair_id,
-               jsonb_build_object('problems', pr.diff -> 'problems')
+               jsonb_build_object('problems', pr.result)
         FROM processed pr
         WHERE NOT pr.ok
         UNION ALL
@@ -199,32 +205,25 @@ BEGIN
         FROM done d
         WHERE d.is_last AND s.drawing_id = d.drawing_id
     )
-    SELECT count(*) FILTER (WHERE NOT pr.ok) INTO n_failed FROM processed pr;
-
-    IF n_failed > 0 AND on_invalid = 'reject' THEN
-        -- The statement fails, so everything written above is rolled back.
-        SELECT p.pair_id, p.drawing_id, e AS problem INTO bad
-        FROM new_pairs p
-        CROSS JOIN LATERAL jsonb_array_elements(
-            (SELECT error FROM buildtrace.pairs q WHERE q.pair_id = p.pair_id)) AS e
-        ORDER BY p.pair_id
-        LIMIT 1;
-        RAISE EXCEPTION USING
-            ERRCODE = coalesce(bad.problem ->> 'sqlstate', '22023'),
-            MESSAGE = bad.problem ->> 'message',
-            -- The problem's detail names the version, element, id and key.
-            DETAIL = format('Pair %s of drawing "%s": %s', bad.pair_id, bad.drawing_id,
-                            coalesce(bad.problem ->> 'detail',
-                                     format('Version %s.', bad.problem ->> 'version'))),
-            HINT = 'Set buildtrace.on_invalid = ''flag'' to keep invalid pairs as dead letters.';
-    END IF;
+    SELECT count(*) INTO n_processed FROM processed;
     RETURN NULL;
 END
 $$;
 
+-- Row triggers fire in name order: a BEFORE trigger of yours that changes
+-- the versions must sort before pairs_diff.
+CREATE TRIGGER pairs_diff
+    BEFORE INSERT ON buildtrace.pairs
+    FOR EACH ROW
+    EXECUTE FUNCTION buildtrace._pairs_before_insert();
+
+CREATE TRIGGER pairs_inserted
+    AFTER INSERT ON buildtrace.pairs
+    FOR EACH ROW
+    EXECUTE FUNCTION buildtrace._pairs_after_insert_row();
+
 CREATE TRIGGER pairs_process
     AFTER INSERT ON buildtrace.pairs
-    REFERENCING NEW TABLE AS new_pairs
     FOR EACH STATEMENT
     EXECUTE FUNCTION buildtrace._pairs_after_insert();
 

@@ -1,7 +1,7 @@
 -- Privileges of the pipeline: a writer submits input, a reader reads results,
 -- nobody else gets in; a denied action fails with 42501.
 BEGIN;
-SELECT plan(31);
+SELECT plan(33);
 
 SELECT has_role('buildtrace_writer');
 SELECT has_role('buildtrace_reader');
@@ -39,6 +39,11 @@ SELECT throws_ok($$UPDATE buildtrace.drawing_state SET last_total = 0$$, '42501'
                  'writer cannot touch drawing state');
 SELECT throws_ok($$SELECT buildtrace._lock_drawings(ARRAY['x'])$$, '42501', NULL,
                  'writer cannot call internal functions');
+-- Taking the pending results would leave pairs without their changes.
+SELECT throws_ok($$SELECT * FROM buildtrace._pairs_take_results()$$, '42501', NULL,
+                 'writer cannot take the pipeline''s pending results');
+SELECT throws_ok($$SELECT * FROM buildtrace._pairs_pending_drawings()$$, '42501', NULL,
+                 'writer cannot read the pipeline''s pending drawings');
 RESET ROLE;
 
 -- The reader: views and read functions only.

@@ -1,0 +1,114 @@
+-- The pairs triggers hand results from the BEFORE ROW trigger (diff, status)
+-- to the statement trigger (changes, anomalies) through a per-transaction
+-- table (src/pipeline.c). Rows that are not inserted after all, aborted
+-- subtransactions and nested statements must neither lose a result nor
+-- give one to the wrong row.
+BEGIN;
+SELECT plan(14);
+
+CREATE FUNCTION pg_temp.valid(x int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_array(jsonb_build_object('id', 'W', 'type', 'wall', 'x', x, 'y', 0,
+                                                'width', 1, 'height', 1))
+$$;
+
+-- A status the inserter writes is replaced by the pipeline's.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, status, error)
+VALUES ('ho-status', pg_temp.valid(0), pg_temp.valid(5), 'failed', '["forged"]');
+SELECT results_eq($$SELECT status, error IS NULL, processed_at IS NOT NULL FROM buildtrace.pairs
+                    WHERE drawing_id = 'ho-status'$$,
+                  $$VALUES ('done', true, true)$$, 'the pipeline sets status, error and processed_at');
+SELECT is((SELECT moved FROM buildtrace.changes WHERE drawing_id = 'ho-status'), 1,
+          'and stores the change set of that row');
+
+-- ON CONFLICT DO NOTHING skips a row after the BEFORE trigger diffed it:
+-- the skipped row leaves no changes, the inserted one gets its own.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('ho-retry', '[]', '7');
+SELECT is((SELECT count(*) FROM buildtrace.retry_failed(drawing => 'ho-retry')), 1::bigint,
+          'a failed pair is retried once');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+SELECT 'ho-retry', pg_temp.valid(0), pg_temp.valid(9), p.pair_id
+FROM buildtrace.pairs p WHERE p.drawing_id = 'ho-retry' AND p.retry_of IS NULL
+ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING;
+SELECT is((SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = 'ho-retry'), 2::bigint,
+          'the conflicting second retry is skipped');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('ho-after', pg_temp.valid(0), pg_temp.valid(3));
+SELECT results_eq($$SELECT p.drawing_id, c.moved FROM buildtrace.pairs p
+                    LEFT JOIN buildtrace.changes c USING (pair_id)
+                    WHERE p.drawing_id IN ('ho-retry', 'ho-after') AND p.status = 'done'$$,
+                  $$VALUES ('ho-after'::text, 1)$$,
+                  'the skipped row''s result goes to no later statement');
+
+-- A BEFORE trigger of the user's that sorts after pairs_diff and skips rows.
+CREATE FUNCTION pg_temp.skip_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN CASE WHEN NEW.drawing_id = 'ho-skip' THEN NULL ELSE NEW END;
+END $$;
+CREATE TRIGGER pairs_zz_skip BEFORE INSERT ON buildtrace.pairs
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.skip_row();
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('ho-skip', pg_temp.valid(0), pg_temp.valid(4)), ('ho-kept', pg_temp.valid(0), pg_temp.valid(4));
+SELECT results_eq($$SELECT p.drawing_id, c.moved FROM buildtrace.pairs p
+                    JOIN buildtrace.changes c USING (pair_id)
+                    WHERE p.drawing_id IN ('ho-skip', 'ho-kept')$$,
+                  $$VALUES ('ho-kept'::text, 1)$$, 'a row skipped by a later trigger gets nothing');
+DROP TRIGGER pairs_zz_skip ON buildtrace.pairs;
+
+-- A statement that fails after some of its rows were diffed and marked
+-- (here the second row's foreign key): under a savepoint, its results go
+-- with it, and the next statement stores only its own.
+SAVEPOINT before_bad;
+SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, from_version)
+                   VALUES ('ho-bad', pg_temp.valid(0), pg_temp.valid(2), NULL),
+                          ('ho-bad', pg_temp.valid(0), pg_temp.valid(2), -1)$$,
+                 '23503', NULL, 'a foreign key violation fails the statement');
+ROLLBACK TO SAVEPOINT before_bad;
+SELECT lives_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+                  VALUES ('ho-good', pg_temp.valid(0), pg_temp.valid(6))$$,
+                'the next statement runs');
+SELECT results_eq($$SELECT p.drawing_id, count(c.pair_id) FROM buildtrace.pairs p
+                    LEFT JOIN buildtrace.changes c USING (pair_id)
+                    WHERE p.drawing_id IN ('ho-bad', 'ho-good') GROUP BY 1$$,
+                  $$VALUES ('ho-good'::text, 1::bigint)$$, 'and stores its own result only');
+
+-- The same inside a PL/pgSQL exception block (a subtransaction).
+DO $$
+BEGIN
+    BEGIN
+        INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, from_version)
+        VALUES ('ho-sub', '[]', '[]', NULL), ('ho-sub', '[]', '[]', -1);
+    EXCEPTION WHEN foreign_key_violation THEN
+        NULL;
+    END;
+    INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('ho-sub2', '[]', '[]');
+END $$;
+SELECT results_eq($$SELECT drawing_id, count(*) FROM buildtrace.changes
+                    WHERE drawing_id LIKE 'ho-sub%' GROUP BY 1$$,
+                  $$VALUES ('ho-sub2'::text, 1::bigint)$$, 'an exception block drops its results');
+
+-- Nested: versions' statement trigger inserts pairs inside the versions
+-- statement; each pairs statement stores exactly its own rows.
+INSERT INTO buildtrace.versions (drawing_id, payload)
+VALUES ('ho-nest', pg_temp.valid(0)), ('ho-nest', pg_temp.valid(1)), ('ho-nest', pg_temp.valid(2));
+SELECT results_eq($$SELECT count(*), sum(c.moved) FROM buildtrace.pairs p
+                    JOIN buildtrace.changes c USING (pair_id) WHERE p.drawing_id = 'ho-nest'$$,
+                  $$VALUES (2::bigint, 2::bigint)$$, 'pairs made by the versions trigger are stored');
+
+-- Every pair of this test is done or failed, and every done pair has
+-- exactly one change set: nothing was lost or given twice.
+SELECT is((SELECT count(*) FROM buildtrace.pairs p
+           WHERE p.drawing_id LIKE 'ho-%'
+             AND (p.status = 'pending'
+                  OR (p.status = 'done') <> EXISTS (SELECT 1 FROM buildtrace.changes c
+                                                   WHERE c.pair_id = p.pair_id))), 0::bigint,
+          'no pending pair, and a change set exactly for each done pair');
+SELECT is((SELECT count(*) FROM buildtrace._pairs_take_results()), 0::bigint,
+          'nothing marked is left behind');
+SELECT results_eq($$SELECT p.pair_id FROM buildtrace.anomalies a JOIN buildtrace.pairs p USING (pair_id)
+                    WHERE p.drawing_id LIKE 'ho-%' AND a.kind = 'invalid_input' ORDER BY 1$$,
+                  $$SELECT pair_id FROM buildtrace.pairs WHERE drawing_id LIKE 'ho-%' AND status = 'failed'
+                    ORDER BY 1$$,
+                  'one invalid_input anomaly for each failed pair');
+
+SELECT * FROM finish();
+ROLLBACK;
