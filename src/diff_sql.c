@@ -271,8 +271,8 @@ bt_diff_versions(Jsonb *ja, Jsonb *jb, double move_tol, double size_tol,
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace diff",
 									ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(scratch);
-	ok = bt_drawing_read(ja, 'a', &a, collect);
-	ok = bt_drawing_read(jb, 'b', &b, collect) && ok;
+	ok = bt_drawing_read(ja, 'a', &a, collect, NULL);
+	ok = bt_drawing_read(jb, 'b', &b, collect, ok && !a.map_form ? &a : NULL) && ok;
 	if (ok)
 	{
 		bt_diff_compute(&a, &b, move_tol, size_tol, &d);
@@ -376,7 +376,7 @@ bt_validate(PG_FUNCTION_ARGS)
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace validate",
 									ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(scratch);
-	bt_drawing_read(jb, 0, &d, &problems);
+	bt_drawing_read(jb, 0, &d, &problems, NULL);
 	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
 	bt_problems_push(&ps, problems, false);
 	res = pushJsonbValue(&ps, WJB_END_ARRAY, NULL);

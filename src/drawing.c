@@ -47,6 +47,8 @@ typedef struct ReadState
 	List	  **problems;		/* NULL: raise the first problem */
 	int			nproblems;
 	Numeric		zero;
+	const BtDrawing *like;		/* valid earlier version (array form), or NULL */
+	int			like_next;		/* its object expected next */
 } ReadState;
 
 static const char *
@@ -471,6 +473,56 @@ accept_object(BtDrawing *out)
 	out->nobjs++;
 }
 
+/*
+ * An element byte-identical to the object of the earlier version expected
+ * next (or to the one after it, which skips an object removed since) is that
+ * object again: valid, with the same id.  Unchanged objects, most of a new
+ * version, are then not read at all.
+ */
+static bool
+reuse_like(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen)
+{
+	const BtDrawing *like = st->like;
+
+	for (int j = st->like_next; j < st->like_next + 2 && j < like->nobjs; j++)
+	{
+		const BtObject *p = &like->objs[j];
+
+		if (p->objlen == objlen && memcmp(p->obj, obj, objlen) == 0)
+		{
+			int			index = o->index;
+
+			*o = *p;			/* id and idlen point into the earlier version */
+			o->obj = obj;
+			o->index = index;
+			st->like_next = j + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* After a changed or new object, expect next the one after its namesake. */
+static void
+resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
+{
+	const BtDrawing *like = st->like;
+	int			lo = 0,
+				hi = like->nobjs;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (bt_key_cmp(&like->byid[mid], like->objs, key, objs) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < like->nobjs && bt_key_cmp(&like->byid[lo], like->objs, key, objs) == 0)
+		st->like_next = like->byid[lo].obj + 1;
+}
+
 static void
 read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 {
@@ -498,8 +550,14 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 				   psprintf("the element is %s.", describe(&v)));
 			continue;
 		}
-		if (check_object(st, o, v.val.binary.data, v.val.binary.len, NULL))
+		if (st->like && reuse_like(st, o, v.val.binary.data, v.val.binary.len))
 			accept_object(out);
+		else if (check_object(st, o, v.val.binary.data, v.val.binary.len, NULL))
+		{
+			accept_object(out);
+			if (st->like)
+				resync_like(st, &out->byid[out->nobjs - 1], out->objs);
+		}
 	}
 }
 
@@ -682,16 +740,20 @@ check_duplicates(ReadState *st, BtDrawing *d)
 }
 
 bool
-bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems)
+bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems,
+				const BtDrawing *like)
 {
 	ReadState	st;
 	JsonbContainer *root = &jb->root;
 	JsonbValue	v;
 
+	Assert(like == NULL || !like->map_form);
 	st.version = version;
 	st.problems = problems;
 	st.nproblems = 0;
 	st.zero = int64_to_numeric(0);
+	st.like = like;
+	st.like_next = 0;
 	out->objs = NULL;
 	out->byid = NULL;
 	out->nobjs = 0;

@@ -105,10 +105,12 @@ typedef struct BtProblem
  * Parse and check one version.  With problems == NULL the first problem is
  * raised as an ERROR; otherwise every problem is appended to *problems (a
  * List of BtProblem *) and the function returns false if there were any.
- * version is 'a', 'b' or 0 (named in errdetail when not 0).
+ * version is 'a', 'b' or 0 (named in errdetail when not 0).  like, if not
+ * NULL, is a valid earlier version in array form: objects byte-identical to
+ * its own are taken from it instead of being read again.
  */
 extern bool bt_drawing_read(Jsonb *jb, char version, BtDrawing *out,
-							List **problems);
+							List **problems, const BtDrawing *like);
 
 /* Append the problems as jsonb objects to an array being built. */
 extern void bt_problems_push(JsonbParseState **ps, List *problems,

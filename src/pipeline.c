@@ -130,7 +130,7 @@ pending_copy(Datum value)
 	return copy;
 }
 
-/* Keep the result of the pair in row, entry's other fields already set. */
+/* Keep outcome o of the pair whose row fields entry holds. */
 static void
 pending_put(PendingResult *entry, BtDiffOutcome *o)
 {
