@@ -2,9 +2,11 @@
 -- ---------------------------------------------------------------------------
 -- The change pipeline, part 2: triggers (issue 3).
 --
--- Both triggers are statement-level with a transition table, so an
--- INSERT ... SELECT or COPY of thousands of rows runs each step once, set-wise,
--- instead of once per row (see test/bench/pipeline_bench.sh).
+-- On pairs, the per-row work is C (the diff, the row's status; see
+-- src/pipeline.c) and every write of results is one statement-level step,
+-- so an INSERT ... SELECT or COPY of thousands of rows writes changes,
+-- anomalies and rollups set-wise (see test/bench/pipeline_bench.sh). On
+-- versions, a statement-level trigger with a transition table.
 -- ---------------------------------------------------------------------------
 
 -- Locks the drawing_state rows of the given drawings, creating missing ones,

@@ -3,8 +3,9 @@
 -- 10,000 pairs (psql variable n) of 100-object drawings in one INSERT ... SELECT,
 -- into three tables with the same columns:
 --   (a) plain    a table with the same columns and indexes, no triggers;
---   (b) pipeline buildtrace.pairs: statement-level trigger, C diff, changes,
---                anomalies, pair status, all in the inserting statement;
+--   (b) pipeline buildtrace.pairs: C row trigger (diff, pair status) and a
+--                statement trigger (changes, anomalies, rollups), all in
+--                the inserting statement;
 --   (c) peer     what a user would write without the extension: a PL/pgSQL
 --                row trigger calling a plain-SQL diff and inserting the
 --                result and a metrics row.
