@@ -290,7 +290,9 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 		}
 		oa = &a->objs[a->byid[i++].obj];
 		ob = &b->objs[b->byid[j++].obj];
-		if (identical(oa, ob))
+		/* b was read with a as its like (diff_sql.c): from_like is identical */
+		Assert(!ob->from_like || identical(oa, ob));
+		if (ob->from_like || identical(oa, ob))
 		{
 			out->nunchanged++;
 			continue;

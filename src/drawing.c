@@ -380,6 +380,7 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 	o->hashlen = 0;
 	o->objlen = objlen;
 	o->is_hash = false;
+	o->from_like = false;
 
 	if (mapkey == NULL)
 	{
@@ -495,6 +496,7 @@ reuse_like(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen)
 			*o = *p;			/* id and idlen point into the earlier version */
 			o->obj = obj;
 			o->index = index;
+			o->from_like = true;
 			st->like_next = j + 1;
 			return true;
 		}
@@ -595,6 +597,7 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 			o->id = k.val.string.val;
 			o->idlen = k.val.string.len;
 			o->is_hash = true;
+			o->from_like = false;
 			o->hash = v.val.string.val;
 			o->hashlen = v.val.string.len;
 			o->obj = NULL;

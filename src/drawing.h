@@ -30,6 +30,8 @@ typedef struct BtObject
 	int			objlen;			/* bytes of obj, for the identical fast path */
 	int			hashlen;
 	bool		is_hash;
+	bool		from_like;		/* taken from bt_drawing_read's like version:
+								 * byte-identical to its namesake there */
 } BtObject;
 
 /* The fields of an object that has changed, extracted on demand. */

@@ -190,9 +190,19 @@ column(TupleDesc desc, const char *name)
 	return attnum;
 }
 
-static void
-pair_columns(TupleDesc desc, PairColumns *c)
+/*
+ * The column numbers, looked up once per statement: fn_extra lives as long
+ * as the statement's trigger call info, and the table cannot change under a
+ * running INSERT.
+ */
+static PairColumns *
+pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 {
+	PairColumns *c = fcinfo->flinfo->fn_extra;
+
+	if (c != NULL)
+		return c;
+	c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(PairColumns));
 	c->pair_id = column(desc, "pair_id");
 	c->drawing_id = column(desc, "drawing_id");
 	c->job_id = column(desc, "job_id");
@@ -203,6 +213,8 @@ pair_columns(TupleDesc desc, PairColumns *c)
 	c->status = column(desc, "status");
 	c->error = column(desc, "error");
 	c->processed_at = column(desc, "processed_at");
+	fcinfo->flinfo->fn_extra = c;
+	return c;
 }
 
 /*
@@ -274,7 +286,7 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	row;
-	PairColumns c;
+	PairColumns *c;
 	PendingResult e;
 	Datum		a,
 				b;
@@ -291,8 +303,8 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	check_row_trigger(fcinfo, true);
 	desc = RelationGetDescr(td->tg_relation);
 	row = td->tg_trigtuple;
-	pair_columns(desc, &c);
-	if (!read_pair(row, desc, &c, &e, &a, &b))
+	c = pair_columns(fcinfo, desc);
+	if (!read_pair(row, desc, c, &e, &a, &b))
 		return PointerGetDatum(row);
 
 	/* The detoasted versions and the diff's output die with rowcxt. */
@@ -309,12 +321,12 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	if (o.diff == NULL && bt_on_invalid == BT_ON_INVALID_REJECT)
 		reject_pair(&e, &o);
 
-	cols[0] = c.status;
+	cols[0] = c->status;
 	vals[0] = CStringGetTextDatum(o.diff ? "done" : "failed");
-	cols[1] = c.error;
+	cols[1] = c->error;
 	vals[1] = o.diff ? (Datum) 0 : JsonbPGetDatum(o.problems);
 	nulls[1] = o.diff != NULL;
-	cols[2] = c.processed_at;
+	cols[2] = c->processed_at;
 	vals[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	result = heap_modify_tuple_by_cols(row, desc, 3, cols, vals, nulls);
 
@@ -370,7 +382,8 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	check_row_trigger(fcinfo, false);
-	id = heap_getattr(td->tg_trigtuple, column(RelationGetDescr(td->tg_relation), "pair_id"),
+	id = heap_getattr(td->tg_trigtuple,
+					  pair_columns(fcinfo, RelationGetDescr(td->tg_relation))->pair_id,
 					  RelationGetDescr(td->tg_relation), &isnull);
 	if (!isnull && pending != NULL)
 	{
