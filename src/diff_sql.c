@@ -236,7 +236,7 @@ tolerance_arg(FunctionCallInfo fcinfo, int argno, double guc, const char *name)
 	return t;
 }
 
-/* {"problems": [...]}, each problem naming its version. */
+/* The problems as a jsonb array, each naming its version. */
 static JsonbValue *
 problems_to_jsonb(List *problems)
 {
