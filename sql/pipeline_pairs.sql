@@ -98,3 +98,21 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('x', NUL
 INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('weird', 'low');
 INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('volume_spike', 'urgent');
 \set VERBOSITY default
+
+-- Large versions that INSERT ... SELECT reads from another table's TOAST
+-- storage, compressed (a) or not (b): diffed and stored exactly as read.
+CREATE TEMP TABLE big_src (k int, a jsonb, b jsonb);
+ALTER TABLE big_src ALTER COLUMN b SET STORAGE EXTERNAL;
+INSERT INTO big_src
+SELECT k, jsonb_agg(o ORDER BY i), jsonb_agg(o || CASE WHEN i <= k THEN '{"x": -1}'::jsonb ELSE '{}'::jsonb END ORDER BY i)
+FROM generate_series(1, 2) k,
+     LATERAL (SELECT i, jsonb_build_object('id', 'O' || i, 'type', 'wall', 'x', i, 'y', 0, 'width', 1,
+                                           'height', 1, 'note', repeat(md5(i::text), 4)) AS o
+              FROM generate_series(1, 300) i) objs
+GROUP BY k;
+SELECT pg_relation_size(reltoastrelid) > 0 AS out_of_line FROM pg_class WHERE oid = 'big_src'::regclass;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'big' || k, a, b FROM big_src ORDER BY k;
+SELECT p.drawing_id, p.status, c.moved, p.version_a = s.a AS same_a, p.version_b = s.b AS same_b
+FROM buildtrace.pairs p JOIN big_src s ON p.drawing_id = 'big' || s.k
+JOIN buildtrace.changes c USING (pair_id) ORDER BY 1;

@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -252,6 +253,20 @@ read_pair(HeapTuple row, TupleDesc desc, PairColumns *c, PendingResult *e,
 	return !null_a && !null_b;
 }
 
+/*
+ * A version stored out of line in another table, as INSERT ... SELECT reads
+ * it, would be fetched twice: for the diff, then by the toaster writing the
+ * row.  Fetched once here, still compressed, it goes into the row as it is.
+ */
+static Datum
+fetch_out_of_line(Datum v, bool *fetched)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(v);
+
+	*fetched = VARATT_IS_EXTERNAL(p);
+	return *fetched ? PointerGetDatum(detoast_external_attr(p)) : v;
+}
+
 /* on_invalid = reject: the pair's first problem, saying which pair. */
 static void
 reject_pair(PendingResult *e, BtDiffOutcome *o)
@@ -295,9 +310,12 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	BtDiffOutcome o;
 	TimestampTz t0,
 				t1;
-	int			cols[3];
-	Datum		vals[3];
-	bool		nulls[3] = {false, false, false};
+	int			cols[5];
+	Datum		vals[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	bool		fetched_a,
+				fetched_b;
+	int			ncols = 3;
 	HeapTuple	result;
 
 	check_row_trigger(fcinfo, true);
@@ -306,6 +324,9 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	c = pair_columns(fcinfo, desc);
 	if (!read_pair(row, desc, c, &e, &a, &b))
 		return PointerGetDatum(row);
+	/* In the trigger's per-row context, which the new row lives in too. */
+	a = fetch_out_of_line(a, &fetched_a);
+	b = fetch_out_of_line(b, &fetched_b);
 
 	/* The detoasted versions and the diff's output die with rowcxt. */
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "buildtrace pair",
@@ -328,7 +349,17 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	nulls[1] = o.diff != NULL;
 	cols[2] = c->processed_at;
 	vals[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	result = heap_modify_tuple_by_cols(row, desc, 3, cols, vals, nulls);
+	if (fetched_a)
+	{
+		cols[ncols] = c->version_a;
+		vals[ncols++] = a;
+	}
+	if (fetched_b)
+	{
+		cols[ncols] = c->version_b;
+		vals[ncols++] = b;
+	}
+	result = heap_modify_tuple_by_cols(row, desc, ncols, cols, vals, nulls);
 
 	pending_put(&e, &o);
 	MemoryContextDelete(rowcxt);
