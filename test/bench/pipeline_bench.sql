@@ -9,6 +9,10 @@
 --   (c) peer     what a user would write without the extension: a PL/pgSQL
 --                row trigger calling a plain-SQL diff and inserting the
 --                result and a metrics row.
+--   (d) floor    the plain insert, whose SELECT also computes
+--                bt_diff(version_a, version_b) of every row and throws it
+--                away: no trigger, nothing stored beyond (a). A pipeline
+--                that diffs in the inserting statement does at least this.
 -- Each variant runs :reps times, interleaved, after a CHECKPOINT; medians are
 -- reported. The drawings are generated here, deterministically, once, before
 -- any timing.
@@ -56,6 +60,9 @@ SELECT drawing_id, version_a::text AS version_a, version_b::text AS version_b, o
 
 -- (a) plain: the same columns, defaults, identity and indexes as pairs.
 CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
+
+-- (d) floor: the plain insert plus computing (not storing) the diff.
+CREATE TABLE bench.floor (LIKE buildtrace.pairs INCLUDING ALL);
 
 -- (c) peer: plain-SQL diff, row trigger, result table and metrics table.
 CREATE TABLE bench.peer_pairs (LIKE buildtrace.pairs INCLUDING ALL);
@@ -139,10 +146,13 @@ DECLARE
     t0 timestamptz;
     target text := CASE variant WHEN 'a plain' THEN 'bench.plain'
                                 WHEN 'b pipeline' THEN 'buildtrace.pairs'
-                                ELSE 'bench.peer_pairs' END;
+                                WHEN 'c peer' THEN 'bench.peer_pairs'
+                                ELSE 'bench.floor' END;
 BEGIN
     IF variant = 'a plain' THEN
         TRUNCATE bench.plain;
+    ELSIF variant = 'd floor' THEN
+        TRUNCATE bench.floor;
     ELSIF variant = 'b pipeline' THEN
         TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
                  buildtrace.drawing_state CASCADE;
@@ -152,7 +162,14 @@ BEGIN
     COMMIT;
     CHECKPOINT;
     t0 := clock_timestamp();
-    IF source = 'jsonb' THEN
+    IF variant = 'd floor' THEN
+        EXECUTE format('INSERT INTO bench.floor (drawing_id, version_a, version_b)
+                        SELECT drawing_id, a, b
+                        FROM (SELECT drawing_id, version_a::jsonb AS a, version_b::jsonb AS b
+                              FROM %s ORDER BY ord OFFSET 0) s
+                        WHERE buildtrace.bt_diff(a, b) IS NOT NULL',
+                       CASE source WHEN 'jsonb' THEN 'bench.src' ELSE 'bench.src_text' END);
+    ELSIF source = 'jsonb' THEN
         EXECUTE format('INSERT INTO %s (drawing_id, version_a, version_b)
                         SELECT drawing_id, version_a, version_b FROM bench.src ORDER BY ord', target);
     ELSE
@@ -168,7 +185,7 @@ $$;
 
 SELECT format('CALL bench.run(%L, %L, %s)', s, v, r)
 FROM generate_series(1, :reps) r, unnest(ARRAY['jsonb', 'text']) s,
-     unnest(ARRAY['a plain', 'b pipeline', 'c peer']) v
+     unnest(ARRAY['a plain', 'b pipeline', 'c peer', 'd floor']) v
 ORDER BY r, s, v
 \gexec
 
@@ -176,6 +193,7 @@ ORDER BY r, s, v
 SELECT (SELECT count(*) FROM buildtrace.pairs WHERE status = 'done') AS pipeline_done,
        (SELECT count(*) FROM buildtrace.changes) AS pipeline_changes,
        (SELECT count(*) FROM bench.peer_changes) AS peer_changes,
+       (SELECT count(*) FROM bench.floor) AS floor_rows,
        (SELECT round(avg(total), 1) FROM buildtrace.changes) AS avg_changes_per_pair,
        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY processing_us) FROM buildtrace.changes) AS median_diff_us;
 
@@ -196,11 +214,18 @@ WITH m AS (SELECT source, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY m
 SELECT a.source,
        round((b.ms / a.ms)::numeric, 2) AS "pipeline / plain (target <= 2)",
        round((c.ms / b.ms)::numeric, 2) AS "peer / pipeline (target >= 6)",
+       round((d.ms / a.ms)::numeric, 2) AS "floor / plain",
+       round((c.ms / d.ms)::numeric, 2) AS "peer / floor",
        round(((b.ms - a.ms) * 1000 / :n)::numeric, 1) AS pipeline_us_per_pair_over_plain,
-       round(((c.ms - a.ms) * 1000 / :n)::numeric, 1) AS peer_us_per_pair_over_plain
+       round(((d.ms - a.ms) * 1000 / :n)::numeric, 1) AS floor_us_per_pair_over_plain
 FROM m a JOIN m b ON b.source = a.source AND b.variant = 'b pipeline'
          JOIN m c ON c.source = a.source AND c.variant = 'c peer'
+         JOIN m d ON d.source = a.source AND d.variant = 'd floor'
 WHERE a.variant = 'a plain' ORDER BY a.source;
+
+\echo floor: the plain insert that also computes bt_diff of each row and stores nothing
+\echo more. A pipeline that diffs in the inserting statement does at least that much work,
+\echo so floor / plain above 2 (or peer / floor below 6) says no such design meets the target.
 
 DROP SCHEMA bench CASCADE;
 TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
