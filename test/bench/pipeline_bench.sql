@@ -1,7 +1,8 @@
 -- Benchmark of the change pipeline (issue 3); run by test/bench/pipeline_bench.sh.
 --
--- 10,000 pairs (psql variable n) of 100-object drawings in one INSERT ... SELECT,
--- into tables with the same columns:
+-- 10,000 pairs (psql variable n) of 100-object drawings in one INSERT ... SELECT
+-- of parsed jsonb or of JSON text, or in one COPY FROM a file, into tables with
+-- the same columns:
 --   (a) plain    a table with the same columns and indexes, no triggers;
 --   (b) pipeline buildtrace.pairs: C row trigger (diff, pair status) and a
 --                statement trigger (changes, anomalies, rollups), all in
@@ -64,6 +65,14 @@ ANALYZE bench.src;
 -- then parses the JSON in every variant.
 CREATE UNLOGGED TABLE bench.src_text AS
 SELECT drawing_id, version_a::text AS version_a, version_b::text AS version_b, ord FROM bench.src;
+-- And as a file for COPY FROM, bulk ingestion's way in (source 'copy'). COPY
+-- writes it to the server's data directory (the benchmark runs as superuser
+-- in a throwaway cluster); it is overwritten by the next run.
+CREATE FUNCTION bench.copy_file() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT current_setting('data_directory') || '/buildtrace_bench_pairs.copy'
+$$;
+SELECT bench.copy_file() AS copy_file \gset
+COPY (SELECT drawing_id, version_a, version_b FROM bench.src_text ORDER BY ord) TO :'copy_file';
 
 -- (a) plain: the same columns, defaults, identity and indexes as pairs.
 CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
@@ -176,6 +185,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t0 timestamptz;
     src text := CASE source WHEN 'jsonb' THEN 'bench.src' ELSE 'bench.src_text' END;
+    target text := CASE variant WHEN 'a plain' THEN 'bench.plain'
+                                WHEN 'c peer' THEN 'bench.peer_pairs'
+                                ELSE 'buildtrace.pairs' END;
     pairs_from text := format('(SELECT drawing_id, version_a::jsonb AS a, version_b::jsonb AS b, ord
                                FROM %s ORDER BY ord OFFSET 0) s', src);
 BEGIN
@@ -191,21 +203,21 @@ BEGIN
     COMMIT;
     CHECKPOINT;
     t0 := clock_timestamp();
-    CASE variant
-    WHEN 'd floor' THEN
+    CASE
+    WHEN source = 'copy' THEN
+        EXECUTE format('COPY %s (drawing_id, version_a, version_b) FROM %L', target, bench.copy_file());
+    WHEN variant = 'd floor' THEN
         EXECUTE format('INSERT INTO bench.floor (drawing_id, version_a, version_b)
                         SELECT drawing_id, a, b FROM %s
                         WHERE buildtrace.bt_diff(a, b) IS NOT NULL', pairs_from);
-    WHEN 'e bare' THEN
+    WHEN variant = 'e bare' THEN
         EXECUTE format('WITH d AS (SELECT drawing_id, a, b, ord, buildtrace.bt_diff(a, b) AS diff FROM %s),
                              stored AS (INSERT INTO bench.bare_changes SELECT ord, diff FROM d)
                         INSERT INTO bench.bare (drawing_id, version_a, version_b)
                         SELECT drawing_id, a, b FROM d', pairs_from);
     ELSE
         EXECUTE format('INSERT INTO %s (drawing_id, version_a, version_b) SELECT drawing_id, a, b FROM %s',
-                       CASE variant WHEN 'a plain' THEN 'bench.plain'
-                                    WHEN 'c peer' THEN 'bench.peer_pairs'
-                                    ELSE 'buildtrace.pairs' END, pairs_from);
+                       target, pairs_from);
     END CASE;
     COMMIT;
     INSERT INTO bench.timing VALUES (source, variant, rep, extract(epoch FROM clock_timestamp() - t0) * 1000);
@@ -216,8 +228,10 @@ END
 $$;
 
 SELECT format('CALL bench.run(%L, %L, %s)', s, v, r)
-FROM generate_series(1, :reps) r, unnest(ARRAY['jsonb', 'text']) s,
+FROM generate_series(1, :reps) r, unnest(ARRAY['jsonb', 'text', 'copy']) s,
      unnest(ARRAY['a plain', 'b pipeline', 'c peer', 'd floor', 'e bare', 'f no keys']) v
+-- (d) and (e) compute in a SELECT, which COPY has not.
+WHERE s <> 'copy' OR v IN ('a plain', 'b pipeline', 'c peer', 'f no keys')
 ORDER BY r, s, v
 \gexec
 
@@ -242,7 +256,8 @@ $$;
 
 \echo
 \echo Times in ms, median of :reps runs (2-core machine shared with other work: noisy).
-\echo source jsonb: the SELECT yields parsed jsonb; source text: it yields JSON text, parsed by the INSERT.
+\echo source jsonb: the SELECT yields parsed jsonb; source text: it yields JSON text, parsed by the INSERT;
+\echo source copy: COPY FROM a file of JSON text.
 WITH m AS (
     SELECT source, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median_ms,
            min(ms) AS min_ms, max(ms) AS max_ms
