@@ -1,7 +1,7 @@
 -- Shape of the pipeline: tables, keys, constraints, triggers, function
 -- properties.
 BEGIN;
-SELECT plan(37);
+SELECT plan(39);
 
 SELECT has_table('buildtrace', t, 'table buildtrace.' || t)
 FROM unnest(ARRAY['pairs', 'versions', 'changes', 'anomalies', 'drawing_state']) t;
@@ -85,6 +85,32 @@ SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_
                    WHERE drawing_id LIKE 'tap-%' AND status = 'failed'$$,
                  '23505', 'duplicate key value violates unique constraint "pairs_retry_of_key"',
                  'a second retry of the same pair is refused');
+
+-- Drawings and diffs are stored with lz4 where the server has it (it does
+-- on Debian), pglz elsewhere.
+CREATE FUNCTION pg_temp.has_lz4() RETURNS boolean LANGUAGE sql AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_settings
+                   WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals))
+$$;
+SELECT results_eq($$SELECT format('%s.%s', c.relname, a.attname) COLLATE "default", a.attcompression::text
+                    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                    WHERE c.relnamespace = 'buildtrace'::regnamespace
+                      AND (c.relname, a.attname) IN (('versions', 'payload'), ('pairs', 'version_a'),
+                                                     ('pairs', 'version_b'), ('changes', 'diff'))
+                    ORDER BY 1$$,
+                  format($$VALUES ('changes.diff', %1$L), ('pairs.version_a', %1$L),
+                                  ('pairs.version_b', %1$L), ('versions.payload', %1$L)$$,
+                         CASE WHEN pg_temp.has_lz4() THEN 'l' ELSE '' END),
+                  'versions, pairs and diffs are set to lz4 compression where the server has it');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'tap-lz4', v::text::jsonb, v::text::jsonb
+FROM (SELECT jsonb_agg(jsonb_build_object('id', 'O' || i, 'type', 'wall', 'x', i, 'y', 0,
+                                          'width', 1, 'height', 1)) AS v
+      FROM generate_series(1, 500) i) s;
+SELECT results_eq($$SELECT pg_column_compression(version_a), pg_column_compression(version_b)
+                    FROM buildtrace.pairs WHERE drawing_id = 'tap-lz4'$$,
+                  format($$VALUES (%1$L, %1$L)$$, CASE WHEN pg_temp.has_lz4() THEN 'lz4' ELSE 'pglz' END),
+                  'a pair sent as JSON text is stored with that compression');
 
 SELECT * FROM finish();
 ROLLBACK;
