@@ -1,8 +1,9 @@
 # buildtrace — PGXS build.
 #
 # Layout: src/*.c is the module; src/sql/*.sql (in name order) is concatenated
-# into the versioned install script; sql/ + expected/ are pg_regress tests;
-# test/isolation/{specs,expected} are isolation specs; test/pgtap holds pgTAP
+# into the versioned install script; src/sql/released holds earlier releases'
+# install scripts as shipped, src/sql/updates the scripts between releases;
+# sql/ + expected/ are pg_regress tests; test/isolation/{specs,expected} are isolation specs; test/pgtap holds pgTAP
 # suites run by pg_prove (see test/check.sh).
 
 EXTENSION   = buildtrace
@@ -13,6 +14,10 @@ MODULE_big  = $(EXTENSION)
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
+# Released versions' install scripts, frozen as shipped, and the update
+# scripts between releases: every schema change of a release goes into the
+# update script from the one before it.
+DATA        = $(sort $(wildcard src/sql/released/*.sql) $(wildcard src/sql/updates/*.sql))
 
 REGRESS     = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 ISOLATION   = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
