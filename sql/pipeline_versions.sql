@@ -77,5 +77,10 @@ SELECT count(*) AS chain_versions FROM buildtrace.versions WHERE drawing_id = 'c
 
 \set VERBOSITY terse
 INSERT INTO buildtrace.versions (drawing_id, payload) VALUES (NULL, '[]');
-INSERT INTO buildtrace.versions (drawing_id, payload, latency_ms) VALUES ('x', '[]', -1);
 \set VERBOSITY default
+-- A version is stored as sent; a latency that is no duration fails the pair
+-- made from it, not the statement that uploads it and other versions.
+INSERT INTO buildtrace.versions (drawing_id, payload, latency_ms)
+VALUES ('x', '[]', 1), ('x', '[]', -1), ('y', '[]', 2), ('y', '[]', 3);
+SELECT p.drawing_id, p.status, p.latency_ms, p.error -> 0 ->> 'key' AS problem_key
+FROM buildtrace.pairs p WHERE p.drawing_id IN ('x', 'y') ORDER BY p.pair_id;

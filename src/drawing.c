@@ -798,7 +798,9 @@ bt_problems_push(JsonbParseState **ps, List *problems, bool with_version)
 		if (with_version)
 		{
 			bt_push_key(ps, "version");
-			bt_push_cstring(ps, WJB_VALUE, psprintf("%c", p->version));
+			/* a problem of the pair itself names no version */
+			bt_push_cstring(ps, WJB_VALUE,
+							p->version ? psprintf("%c", p->version) : NULL);
 		}
 		bt_push_key(ps, "index");
 		if (p->index >= 0)

@@ -3,9 +3,14 @@
  * guc.c
  *	  Definition of buildtrace's configuration parameters.
  *
- * SQL code reads these with current_setting('buildtrace.…'); they exist once
- * the module is loaded, which buildtrace.setting() guarantees (see
- * src/sql/00_base.sql).
+ * SQL code reads these with buildtrace.setting('buildtrace.…'), which loads
+ * the module first so that they exist (see src/sql/00_base.sql).
+ *
+ * Every one shapes what the pipeline stores (tolerances, the spike rule,
+ * what becomes of invalid pairs, when a pending pair is stale), so all are
+ * PGC_SUSET: a writer cannot change how its own pairs are judged.  A
+ * superuser sets them per database or role, or grants SET on one
+ * (GRANT SET ON PARAMETER).  bt_diff's tolerance arguments stay free.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,42 +43,42 @@ bt_define_gucs(void)
 							 "A move of at most this distance (in drawing units) is not reported.",
 							 &bt_move_tolerance,
 							 0.1, 0.0, 1e15,
-							 PGC_USERSET, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomRealVariable("buildtrace.size_tolerance",
 							 "Change in width or height an object may have before it counts as resized.",
 							 "A size change of at most this amount (in drawing units) is not reported.",
 							 &bt_size_tolerance,
 							 0.01, 0.0, 1e15,
-							 PGC_USERSET, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("buildtrace.on_invalid",
 							 "What the pipeline does with a pair whose versions are invalid.",
 							 "\"flag\" keeps the row as failed and records an anomaly; \"reject\" raises the error.",
 							 &bt_on_invalid,
 							 BT_ON_INVALID_FLAG, on_invalid_options,
-							 PGC_USERSET, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomRealVariable("buildtrace.spike_factor",
 							 "Ratio of changes to the previous pair that counts as a change spike.",
 							 NULL,
 							 &bt_spike_factor,
 							 10.0, 1.0, 1e15,
-							 PGC_USERSET, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("buildtrace.spike_min_changes",
 							"Smallest baseline change count for which spikes are detected.",
 							"Pairs following a pair with fewer changes than this never count as a spike.",
 							&bt_spike_min_changes,
 							5, 0, INT_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("buildtrace.pending_max_age",
 							"Age after which a pair still pending is flagged by check_uploads().",
 							NULL,
 							&bt_pending_max_age,
 							900, 1, INT_MAX,
-							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("buildtrace");
 }

@@ -1,24 +1,27 @@
 /*-------------------------------------------------------------------------
  *
  * pipeline.c
- *	  The pairs trigger's per-row work in C: diff each inserted pair, set its
- *	  status on the row itself, and keep the result for the statement-level
- *	  trigger that stores it (src/sql/31_pipeline_triggers.sql).
+ *	  The pairs triggers in C: diff each inserted pair and set its status on
+ *	  the row itself (BEFORE ROW), note which rows were really inserted
+ *	  (AFTER ROW), and hand the statement's results to the SQL function that
+ *	  stores them (AFTER STATEMENT; src/sql/31_pipeline_triggers.sql).
  *
  * Setting status, error and processed_at before the row is written saves
  * an UPDATE of every pair (a second heap tuple and index entries); the diff
- * runs on the values being inserted.  The results wait in a per-transaction
- * table keyed by pair_id.  An AFTER ROW trigger marks the result of each row
- * that was really inserted, and the statement trigger, which runs after the
- * row triggers of its statement, takes the marked ones: a row skipped after
- * the BEFORE trigger (ON CONFLICT DO NOTHING) has no row to describe, and
- * an outer statement's rows are not marked until its own end.  A transition
- * table would do the same but copy every row, versions included.  Results
- * of an aborted subtransaction are dropped with it.
+ * runs on the values being inserted.  The results wait in the statement's
+ * handover (handover.c).
+ *
+ * One bad pair never costs the statement its good ones: whatever goes wrong
+ * with one pair's data (invalid versions, a latency that is no duration, a
+ * number or result beyond PostgreSQL's limits) marks that pair failed with
+ * its problem.  Only errors about the session or the server (cancel, out of
+ * memory, serialization failures) end the statement.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/detoast.h"
 #include "access/htup_details.h"
@@ -27,141 +30,33 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "diff_sql.h"
+#include "drawing.h"
 #include "guc.h"
+#include "handover.h"
+#include "jsonbuild.h"
 #include "pipeline.h"
 
 PG_FUNCTION_INFO_V1(bt_pairs_before_insert);
 PG_FUNCTION_INFO_V1(bt_pairs_after_insert_row);
-PG_FUNCTION_INFO_V1(bt_pairs_take_results);
-PG_FUNCTION_INFO_V1(bt_pairs_pending_drawings);
+PG_FUNCTION_INFO_V1(bt_pairs_after_statement);
 
-/*
- * The result of one pair, waiting for its statement's trigger, with the
- * columns of the row that the statement trigger's writes need.
- */
-typedef struct PendingResult
-{
-	int64		pair_id;		/* hash key */
-	SubTransactionId subxid;	/* subtransaction that computed it */
-	bool		inserted;		/* set by the AFTER ROW trigger */
-	bool		ok;				/* false: invalid input */
-	int64		processing_us;
-	BtCounts	counts;
-	Jsonb	   *result;			/* the diff, or the problems array */
-	text	   *drawing_id;
-	text	   *job_id;			/* NULL when the column is */
-	bool		has_latency;
-	double		latency_ms;
-	bool		has_retry_of;
-	int64		retry_of;
-} PendingResult;
-
-/* Both live in TopTransactionContext; NULL outside a transaction's use. */
-static MemoryContext pending_cxt = NULL;
-static HTAB *pending = NULL;
-
-static void
-pending_free_values(PendingResult *r)
-{
-	pfree(r->result);
-	pfree(r->drawing_id);
-	if (r->job_id)
-		pfree(r->job_id);
-}
-
-static void
-pending_remove(PendingResult *r)
-{
-	pending_free_values(r);
-	hash_search(pending, &r->pair_id, HASH_REMOVE, NULL);
-}
-
-static void
-pending_forget(XactEvent event, void *arg)
-{
-	/* TopTransactionContext, and pending_cxt in it, go with the transaction */
-	pending_cxt = NULL;
-	pending = NULL;
-}
-
-/* Drop what an aborted subtransaction (and those inside it) computed. */
-static void
-pending_forget_sub(SubXactEvent event, SubTransactionId mySubid,
-				   SubTransactionId parentSubid, void *arg)
-{
-	HASH_SEQ_STATUS seq;
-	PendingResult *r;
-
-	if (event != SUBXACT_EVENT_ABORT_SUB || pending == NULL)
-		return;
-	/* Subtransactions started after mySubid are all inside it. */
-	hash_seq_init(&seq, pending);
-	while ((r = hash_seq_search(&seq)) != NULL)
-	{
-		if (r->subxid >= mySubid)
-			pending_remove(r);
-	}
-}
+/* The function that stores a statement's results, with definer rights. */
+#define STORE_FUNCTION "buildtrace._pairs_store_results()"
 
 void
 bt_pipeline_init(void)
 {
-	RegisterXactCallback(pending_forget, NULL);
-	RegisterSubXactCallback(pending_forget_sub, NULL);
-}
-
-/* Copy of a varlena into pending_cxt. */
-static void *
-pending_copy(Datum value)
-{
-	struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
-	void	   *copy = MemoryContextAlloc(pending_cxt, VARSIZE_ANY(v));
-
-	memcpy(copy, v, VARSIZE_ANY(v));
-	return copy;
-}
-
-/* Keep outcome o of the pair whose row fields entry holds. */
-static void
-pending_put(PendingResult *entry, BtDiffOutcome *o)
-{
-	PendingResult *r;
-	bool		found;
-
-	if (pending == NULL)
-	{
-		HASHCTL		ctl;
-
-		pending_cxt = AllocSetContextCreate(TopTransactionContext,
-											"buildtrace pending results",
-											ALLOCSET_DEFAULT_SIZES);
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(PendingResult);
-		ctl.hcxt = pending_cxt;
-		pending = hash_create("buildtrace pending results", 1024, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	r = hash_search(pending, &entry->pair_id, HASH_ENTER, &found);
-	/* An older entry of this id belongs to a row that was not inserted. */
-	if (found)
-		pending_free_values(r);
-	*r = *entry;
-	r->subxid = GetCurrentSubTransactionId();
-	r->ok = o->diff != NULL;
-	r->counts = o->counts;
-	r->result = pending_copy(JsonbPGetDatum(o->diff ? o->diff : o->problems));
-	r->drawing_id = pending_copy(PointerGetDatum(entry->drawing_id));
-	r->job_id = entry->job_id ? pending_copy(PointerGetDatum(entry->job_id)) : NULL;
+	bt_handover_init();
 }
 
 /* Column numbers of the pairs columns the trigger reads and writes. */
@@ -178,6 +73,18 @@ typedef struct PairColumns
 	int			error;
 	int			processed_at;
 } PairColumns;
+
+/* The row fields of one pair that its result carries. */
+typedef struct PairRow
+{
+	int64		pair_id;
+	text	   *drawing_id;
+	text	   *job_id;			/* NULL when the column is */
+	bool		has_latency;
+	double		latency_ms;
+	bool		has_retry_of;
+	int64		retry_of;
+} PairRow;
 
 static int
 column(TupleDesc desc, const char *name)
@@ -219,11 +126,11 @@ pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 }
 
 /*
- * The pending entry's row fields; false if a NOT NULL column the diff needs
- * is NULL (its constraint, checked after BEFORE triggers, will say so).
+ * The row's fields; false if a NOT NULL column the diff needs is NULL (its
+ * constraint, checked after BEFORE triggers, will say so).
  */
 static bool
-read_pair(HeapTuple row, TupleDesc desc, PairColumns *c, PendingResult *e,
+read_pair(HeapTuple row, TupleDesc desc, PairColumns *c, PairRow *e,
 		  Datum *a, Datum *b)
 {
 	bool		isnull,
@@ -267,9 +174,144 @@ fetch_out_of_line(Datum v, bool *fetched)
 	return *fetched ? PointerGetDatum(detoast_external_attr(p)) : v;
 }
 
+/* A failed outcome with one problem of the pair itself (no version). */
+static void
+pair_problem(BtDiffOutcome *o, int sqlerrcode, const char *key,
+			 const char *message, const char *detail)
+{
+	BtProblem	p = {0, -1, NULL, key, sqlerrcode, pstrdup(message), pstrdup(detail)};
+	JsonbParseState *ps = NULL;
+
+	memset(o, 0, sizeof(*o));
+	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
+	bt_problems_push(&ps, list_make1(&p), true);
+	o->problems = JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_ARRAY, NULL));
+	o->sqlerrcode = sqlerrcode;
+	o->message = p.message;
+	o->detail = p.detail;
+}
+
+/* The pair's reported latency is a duration, or none was reported. */
+static bool
+check_latency(PairRow *e, BtDiffOutcome *o)
+{
+	if (!e->has_latency || (e->latency_ms >= 0 && !isinf(e->latency_ms)))
+		return true;
+	pair_problem(o, ERRCODE_INVALID_PARAMETER_VALUE, "latency_ms",
+				 "latency_ms must be a finite number of milliseconds, at least 0",
+				 psprintf("The pair reports latency_ms %s.",
+						  float8out_internal(e->latency_ms)));
+	return false;
+}
+
+/*
+ * Errors that say something about the session or the server rather than
+ * about the pair: they end the statement as usual.
+ */
+static bool
+is_pair_error(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_TO_CATEGORY(ERRCODE_TRANSACTION_ROLLBACK):
+		case ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES):
+		case ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION):
+		case ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR):
+			return false;
+	}
+	return sqlerrcode != ERRCODE_DATA_CORRUPTED && sqlerrcode != ERRCODE_INDEX_CORRUPTED;
+}
+
+/*
+ * bt_diff_versions in a subtransaction: an error of the pair's data (a
+ * number beyond float8, a result beyond jsonb's size, nesting beyond the
+ * stack) becomes the pair's problem.  Results are allocated in cxt.
+ */
+static void
+diff_guarded(Jsonb *a, Jsonb *b, MemoryContext cxt, BtDiffOutcome *o)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		bt_diff_versions(a, b, bt_move_tolerance, bt_size_tolerance, o);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (!is_pair_error(edata->sqlerrcode))
+			ReThrowError(edata);
+		pair_problem(o, edata->sqlerrcode, NULL, edata->message,
+					 edata->detail ? edata->detail :
+					 "The versions could not be compared within PostgreSQL's limits.");
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	CurrentResourceOwner = owner;
+}
+
+/*
+ * retry_of must name a failed pair of the same drawing; the unique index on
+ * retry_of lets it be retried once.  Checked with the inserting user's
+ * rights, as a foreign key is; every name and operator is qualified.
+ */
+static void
+check_retry_of(PairRow *e)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		arg = Int64GetDatum(e->retry_of);
+	const char *problem = NULL;
+
+	SPI_connect();
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT p.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text, p.status"
+						   " FROM buildtrace.pairs p WHERE p.pair_id OPERATOR(pg_catalog.=) $1",
+						   2, (Oid[]) {INT8OID, TEXTOID});
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+	}
+	if (SPI_execute_plan(plan, (Datum[]) {arg, PointerGetDatum(e->drawing_id)},
+						 NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed");
+	if (SPI_processed == 0)
+		problem = "does not exist";
+	else
+	{
+		bool		isnull;
+		bool		same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		if (!same)
+			problem = "is of another drawing";
+		else if (strcmp(status, "failed") != 0)
+			problem = psprintf("is %s, not failed", status);
+	}
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("retry_of must name a failed pair of the same drawing"),
+				 errdetail("Pair " INT64_FORMAT " of drawing \"%s\" has retry_of " INT64_FORMAT ", which %s.",
+						   e->pair_id, text_to_cstring(e->drawing_id), e->retry_of, problem)));
+	SPI_finish();
+}
+
 /* on_invalid = reject: the pair's first problem, saying which pair. */
 static void
-reject_pair(PendingResult *e, BtDiffOutcome *o)
+reject_pair(PairRow *e, BtDiffOutcome *o)
 {
 	ereport(ERROR,
 			(errcode(o->sqlerrcode),
@@ -280,73 +322,65 @@ reject_pair(PendingResult *e, BtDiffOutcome *o)
 }
 
 static void
-check_row_trigger(FunctionCallInfo fcinfo, bool before)
+check_trigger(FunctionCallInfo fcinfo, const char *name, bool before, bool row)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		TRIGGER_FIRED_BEFORE(td->tg_event) != before ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		(TRIGGER_FIRED_BEFORE(td->tg_event) != 0) != before ||
+		(TRIGGER_FIRED_FOR_ROW(td->tg_event) != 0) != row ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function %s must be fired %s INSERT FOR EACH ROW",
-						before ? "_pairs_before_insert" : "_pairs_after_insert_row",
-						before ? "BEFORE" : "AFTER")));
+				 errmsg("function %s must be fired %s INSERT FOR EACH %s",
+						name, before ? "BEFORE" : "AFTER", row ? "ROW" : "STATEMENT")));
 }
 
-/* BEFORE INSERT ON pairs FOR EACH ROW. */
-Datum
-bt_pairs_before_insert(PG_FUNCTION_ARGS)
+/* Keep the outcome of the pair for the statement trigger. */
+static void
+hand_over(TriggerData *td, PairRow *e, BtDiffOutcome *o, int64 processing_us)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
-	HeapTuple	row;
-	PairColumns *c;
-	PendingResult e;
-	Datum		a,
-				b;
-	MemoryContext rowcxt,
-				old;
-	BtDiffOutcome o;
-	TimestampTz t0,
-				t1;
+	Datum		values[HO_NCOLS];
+	bool		nulls[HO_NCOLS] = {0};
+	const int32 *counts = &o->counts.added;
+
+	values[HO_PAIR_ID] = Int64GetDatum(e->pair_id);
+	values[HO_DRAWING_ID] = PointerGetDatum(e->drawing_id);
+	values[HO_JOB_ID] = PointerGetDatum(e->job_id);
+	nulls[HO_JOB_ID] = e->job_id == NULL;
+	values[HO_LATENCY_MS] = Float8GetDatum(e->latency_ms);
+	nulls[HO_LATENCY_MS] = !e->has_latency;
+	values[HO_RETRY_OF] = Int64GetDatum(e->retry_of);
+	nulls[HO_RETRY_OF] = !e->has_retry_of;
+	values[HO_OK] = BoolGetDatum(o->diff != NULL);
+	values[HO_RESULT] = JsonbPGetDatum(o->diff ? o->diff : o->problems);
+	values[HO_PROCESSING_US] = Int64GetDatum(processing_us);
+	/* BtCounts lists the kinds in the output's order; NULL when failed */
+	StaticAssertStmt(sizeof(BtCounts) == (HO_UNCHANGED - HO_ADDED + 1) * sizeof(int32),
+					 "BtCounts must match the count columns");
+	for (int k = HO_ADDED; k <= HO_UNCHANGED; k++)
+	{
+		values[k] = Int32GetDatum(counts[k - HO_ADDED]);
+		nulls[k] = o->diff == NULL;
+	}
+	bt_handover_put(bt_handover_of(td, true), values, nulls);
+}
+
+/* The row as it will be stored: status, error, and versions fetched once. */
+static HeapTuple
+finished_row(TriggerData *td, PairColumns *c, BtDiffOutcome *o,
+			 Datum a, bool fetched_a, Datum b, bool fetched_b)
+{
 	int			cols[5];
 	Datum		vals[5];
 	bool		nulls[5] = {false, false, false, false, false};
-	bool		fetched_a,
-				fetched_b;
 	int			ncols = 3;
-	HeapTuple	result;
-
-	check_row_trigger(fcinfo, true);
-	desc = RelationGetDescr(td->tg_relation);
-	row = td->tg_trigtuple;
-	c = pair_columns(fcinfo, desc);
-	if (!read_pair(row, desc, c, &e, &a, &b))
-		return PointerGetDatum(row);
-	/* In the trigger's per-row context, which the new row lives in too. */
-	a = fetch_out_of_line(a, &fetched_a);
-	b = fetch_out_of_line(b, &fetched_b);
-
-	/* The detoasted versions and the diff's output die with rowcxt. */
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "buildtrace pair",
-								   ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(rowcxt);
-	t0 = GetCurrentTimestamp();
-	bt_diff_versions(DatumGetJsonbP(a), DatumGetJsonbP(b),
-					 bt_move_tolerance, bt_size_tolerance, &o);
-	t1 = GetCurrentTimestamp();
-	MemoryContextSwitchTo(old);
-	e.processing_us = Max(t1 - t0, 0);
-
-	if (o.diff == NULL && bt_on_invalid == BT_ON_INVALID_REJECT)
-		reject_pair(&e, &o);
 
 	cols[0] = c->status;
-	vals[0] = CStringGetTextDatum(o.diff ? "done" : "failed");
+	vals[0] = CStringGetTextDatum(o->diff ? "done" : "failed");
 	cols[1] = c->error;
-	vals[1] = o.diff ? (Datum) 0 : JsonbPGetDatum(o.problems);
-	nulls[1] = o.diff != NULL;
+	vals[1] = o->diff ? (Datum) 0 : JsonbPGetDatum(o->problems);
+	nulls[1] = o->diff != NULL;
 	cols[2] = c->processed_at;
 	vals[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	if (fetched_a)
@@ -359,48 +393,51 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 		cols[ncols] = c->version_b;
 		vals[ncols++] = b;
 	}
-	result = heap_modify_tuple_by_cols(row, desc, ncols, cols, vals, nulls);
-
-	pending_put(&e, &o);
-	MemoryContextDelete(rowcxt);
-	return PointerGetDatum(result);
+	return heap_modify_tuple_by_cols(td->tg_trigtuple, RelationGetDescr(td->tg_relation),
+									 ncols, cols, vals, nulls);
 }
 
-/* Output columns of _pairs_take_results, in order. */
-enum
+/* BEFORE INSERT ON pairs FOR EACH ROW. */
+Datum
+bt_pairs_before_insert(PG_FUNCTION_ARGS)
 {
-	OUT_PAIR_ID, OUT_DRAWING_ID, OUT_JOB_ID, OUT_LATENCY_MS, OUT_RETRY_OF,
-	OUT_OK, OUT_RESULT, OUT_PROCESSING_US, OUT_ADDED, OUT_REMOVED, OUT_MOVED,
-	OUT_RESIZED, OUT_RETYPED, OUT_MODIFIED, OUT_UNCHANGED, OUT_NCOLS
-};
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	PairColumns *c;
+	PairRow		e;
+	Datum		a,
+				b;
+	MemoryContext rowcxt;
+	BtDiffOutcome o;
+	TimestampTz t0;
+	bool		fetched_a,
+				fetched_b;
+	HeapTuple	result;
 
-static void
-put_result(ReturnSetInfo *rsinfo, PendingResult *r)
-{
-	Datum		values[OUT_NCOLS];
-	bool		nulls[OUT_NCOLS] = {0};
-	const int32 *counts = &r->counts.added;
+	check_trigger(fcinfo, "_pairs_before_insert", true, true);
+	desc = RelationGetDescr(td->tg_relation);
+	c = pair_columns(fcinfo, desc);
+	if (!read_pair(td->tg_trigtuple, desc, c, &e, &a, &b))
+		return PointerGetDatum(td->tg_trigtuple);
+	if (e.has_retry_of)
+		check_retry_of(&e);
+	/* In the trigger's per-row context, which the new row lives in too. */
+	a = fetch_out_of_line(a, &fetched_a);
+	b = fetch_out_of_line(b, &fetched_b);
 
-	values[OUT_PAIR_ID] = Int64GetDatum(r->pair_id);
-	values[OUT_DRAWING_ID] = PointerGetDatum(r->drawing_id);
-	values[OUT_JOB_ID] = PointerGetDatum(r->job_id);
-	nulls[OUT_JOB_ID] = r->job_id == NULL;
-	values[OUT_LATENCY_MS] = Float8GetDatum(r->latency_ms);
-	nulls[OUT_LATENCY_MS] = !r->has_latency;
-	values[OUT_RETRY_OF] = Int64GetDatum(r->retry_of);
-	nulls[OUT_RETRY_OF] = !r->has_retry_of;
-	values[OUT_OK] = BoolGetDatum(r->ok);
-	values[OUT_RESULT] = JsonbPGetDatum(r->result);
-	values[OUT_PROCESSING_US] = Int64GetDatum(r->processing_us);
-	/* BtCounts lists the kinds in the output's order; NULL when failed */
-	StaticAssertStmt(sizeof(BtCounts) == (OUT_UNCHANGED - OUT_ADDED + 1) * sizeof(int32),
-					 "BtCounts must match the count columns");
-	for (int k = OUT_ADDED; k <= OUT_UNCHANGED; k++)
-	{
-		values[k] = Int32GetDatum(counts[k - OUT_ADDED]);
-		nulls[k] = !r->ok;
-	}
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	/* The detoasted versions and the diff's output die with rowcxt. */
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "buildtrace pair",
+								   ALLOCSET_DEFAULT_SIZES);
+	t0 = GetCurrentTimestamp();
+	if (check_latency(&e, &o))
+		diff_guarded(DatumGetJsonbP(a), DatumGetJsonbP(b), rowcxt, &o);
+
+	if (o.diff == NULL && bt_on_invalid == BT_ON_INVALID_REJECT)
+		reject_pair(&e, &o);
+	result = finished_row(td, c, &o, a, fetched_a, b, fetched_b);
+	hand_over(td, &e, &o, Max(GetCurrentTimestamp() - t0, 0));
+	MemoryContextDelete(rowcxt);
+	return PointerGetDatum(result);
 }
 
 /* AFTER INSERT ON pairs FOR EACH ROW: the row is in, its result may go. */
@@ -408,92 +445,45 @@ Datum
 bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	PendingResult *r;
-	Datum		id;
-	bool		isnull;
+	TupleDesc	desc;
+	PairColumns *c;
+	Handover   *h;
+	Datum		id,
+				drawing;
+	bool		null_id,
+				null_drawing;
 
-	check_row_trigger(fcinfo, false);
-	id = heap_getattr(td->tg_trigtuple,
-					  pair_columns(fcinfo, RelationGetDescr(td->tg_relation))->pair_id,
-					  RelationGetDescr(td->tg_relation), &isnull);
-	if (!isnull && pending != NULL)
-	{
-		int64		pair_id = DatumGetInt64(id);
-
-		r = hash_search(pending, &pair_id, HASH_FIND, NULL);
-		if (r != NULL)
-			r->inserted = true;
-	}
+	check_trigger(fcinfo, "_pairs_after_insert_row", false, true);
+	desc = RelationGetDescr(td->tg_relation);
+	c = pair_columns(fcinfo, desc);
+	id = heap_getattr(td->tg_trigtuple, c->pair_id, desc, &null_id);
+	drawing = heap_getattr(td->tg_trigtuple, c->drawing_id, desc, &null_drawing);
+	h = bt_handover_of(td, false);
+	if (h != NULL && !null_id && !null_drawing)
+		bt_handover_mark_inserted(h, DatumGetInt64(id), drawing);
 	return PointerGetDatum(NULL);
 }
 
-static int
-cmp_pair_id(const void *a, const void *b)
-{
-	int64		x = (*(PendingResult *const *) a)->pair_id;
-	int64		y = (*(PendingResult *const *) b)->pair_id;
-
-	return (x > y) - (x < y);
-}
-
 /*
- * _pairs_take_results(): the results of the rows inserted since the last
- * call, in pair_id order, removed from the table.
+ * AFTER INSERT ON pairs FOR EACH STATEMENT: store the results of the rows
+ * this statement inserted, if it inserted any.  The store function runs
+ * with its owner's rights (SECURITY DEFINER), called directly, like a
+ * trigger function, so the inserting role needs no EXECUTE on it.
  */
 Datum
-bt_pairs_take_results(PG_FUNCTION_ARGS)
+bt_pairs_after_statement(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS seq;
-	PendingResult *r;
-	PendingResult **taken;
-	long		n = 0;
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Handover   *h;
+	Oid			store_fn;
 
-	InitMaterializedSRF(fcinfo, 0);
-	if (pending == NULL)
-		return (Datum) 0;
-	taken = palloc_extended(sizeof(PendingResult *) * Max(hash_get_num_entries(pending), 1),
-							MCXT_ALLOC_HUGE);
-	hash_seq_init(&seq, pending);
-	while ((r = hash_seq_search(&seq)) != NULL)
-		if (r->inserted)
-			taken[n++] = r;
-	qsort(taken, n, sizeof(PendingResult *), cmp_pair_id);
-	for (long i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		put_result(rsinfo, taken[i]);
-	}
-	/* Removing frees nothing the hash table hands out again: do it last. */
-	for (long i = 0; i < n; i++)
-		pending_remove(taken[i]);
-	pfree(taken);
-	return (Datum) 0;
-}
-
-/*
- * _pairs_pending_drawings(): the drawing of each marked result, for the
- * statement trigger to lock before it takes the results.
- */
-Datum
-bt_pairs_pending_drawings(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS seq;
-	PendingResult *r;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (pending == NULL)
-		return (Datum) 0;
-	hash_seq_init(&seq, pending);
-	while ((r = hash_seq_search(&seq)) != NULL)
-	{
-		Datum		value = PointerGetDatum(r->drawing_id);
-		bool		isnull = false;
-
-		if (!r->inserted)
-			continue;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-	}
-	return (Datum) 0;
+	check_trigger(fcinfo, "_pairs_after_statement", false, false);
+	h = bt_handover_of(td, false);
+	if (h == NULL)
+		return PointerGetDatum(NULL);
+	/* By name each time: a syscache lookup, and never a stale OID. */
+	store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+													CStringGetDatum(STORE_FUNCTION)));
+	bt_handover_store(h, store_fn);
+	return PointerGetDatum(NULL);
 }

@@ -41,9 +41,10 @@ if [ $# -eq 0 ]; then
     part "pg_regress and isolation" regress
     part "pgTAP database" setup_tapdb
     part "pgTAP" pg_prove --ext .sql -d buildtrace_test test/pgtap/
-    for smoke in test/load/smoke.sh test/bench/smoke.sh; do
+    for smoke in test/load/smoke.sh test/bench/smoke.sh test/crash/run.sh; do
         [ -f "$smoke" ] && part "$smoke" bash "$smoke"
     done
+    part "upgrade from the previous release" bash test/upgrade/run.sh
 else
     if [ ${#only_regress[@]} -gt 0 ] || [ ${#only_iso[@]} -gt 0 ]; then
         part "selected pg_regress and isolation" regress REGRESS="${only_regress[*]}" ISOLATION="${only_iso[*]}"

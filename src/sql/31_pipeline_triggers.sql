@@ -1,6 +1,6 @@
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 2: triggers (issue 3).
+-- The change pipeline, part 2: triggers.
 --
 -- On pairs, the per-row work is C (the diff, the row's status; see
 -- src/pipeline.c) and every write of results is one statement-level step,
@@ -35,31 +35,33 @@ $$;
 
 -- BEFORE INSERT ON pairs, per row, in C (src/pipeline.c): diffs the pair,
 -- sets status, error and processed_at on the row before it is written, and
--- keeps the result (diff or problems, counts, processing time) for
--- _pairs_after_insert. In reject mode an invalid pair raises its first
--- problem here. It writes nothing but the row, so it needs no definer rights.
+-- keeps the result (diff or problems, counts, processing time) in the
+-- statement's handover (src/handover.c). A problem of the pair's data marks
+-- it failed; in reject mode it raises the first problem instead. It writes
+-- nothing but the row, so it needs no definer rights.
 CREATE FUNCTION buildtrace._pairs_before_insert()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'bt_pairs_before_insert'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
--- AFTER INSERT ON pairs, per row, in C: marks the kept result of a row that
--- was really inserted (not skipped by ON CONFLICT DO NOTHING).
+-- AFTER INSERT ON pairs, per row, in C: notes that the row was really
+-- inserted (not skipped by ON CONFLICT DO NOTHING).
 CREATE FUNCTION buildtrace._pairs_after_insert_row()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'bt_pairs_after_insert_row'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
--- The drawing of each marked result (to lock before taking the results).
+-- The drawings of the inserted rows of the statement being stored (to lock
+-- before taking the results).
 CREATE FUNCTION buildtrace._pairs_pending_drawings()
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'bt_pairs_pending_drawings'
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 ROWS 10000;
 
--- The marked results, handed over once: a second call returns nothing.
+-- The results of the inserted rows of the statement being stored, handed
+-- over once: a second call returns nothing.
 CREATE FUNCTION buildtrace._pairs_take_results(
-
     OUT pair_id bigint, OUT drawing_id text, OUT job_id text, OUT latency_ms float8,
     OUT retry_of bigint, OUT ok boolean, OUT result jsonb, OUT processing_us bigint,
     OUT added integer, OUT removed integer, OUT moved integer, OUT resized integer,
@@ -69,8 +71,16 @@ AS 'MODULE_PATHNAME', 'bt_pairs_take_results'
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 ROWS 10000;
 
--- AFTER INSERT ON pairs, once per statement, after the row triggers: stores
--- what _pairs_before_insert computed for the rows this statement inserted.
+-- AFTER INSERT ON pairs, once per statement, in C: calls
+-- _pairs_store_results() if the statement inserted any row.
+CREATE FUNCTION buildtrace._pairs_after_statement()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'bt_pairs_after_statement'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Stores what _pairs_before_insert computed for the rows a statement
+-- inserted; called by _pairs_after_statement, which runs after the row
+-- triggers. Returns the number of results stored.
 --
 -- SECURITY DEFINER because the writer role may insert pairs but must not be
 -- able to write changes or anomalies itself: the trigger writes them with
@@ -81,15 +91,15 @@ ROWS 10000;
 -- 2 kB per pair; 64MB keeps a batch of some 30,000 pairs off temporary
 -- files (a tenth less time for 10,000 pairs, test/bench/pipeline_bench.sh).
 -- Larger batches spill, as any query does.
-CREATE FUNCTION buildtrace._pairs_after_insert()
-RETURNS trigger
+CREATE FUNCTION buildtrace._pairs_store_results()
+RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 SET work_mem = '64MB'
 AS $$
 DECLARE
-    factor      float8 := buildtrace.setting('buildtrace.spike_factor')::float8;
-    min_changes integer := buildtrace.setting('buildtrace.spike_min_changes')::integer;
+    factor      float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
+    min_changes integer := buildtrace.setting('buildtrace.spike_min_changes'::text)::integer;
     n_processed bigint;
 BEGIN
     PERFORM buildtrace._lock_drawings(
@@ -208,7 +218,7 @@ BEGIN
         WHERE d.is_last AND s.drawing_id = d.drawing_id
     )
     SELECT count(*) INTO n_processed FROM processed;
-    RETURN NULL;
+    RETURN n_processed;
 END
 $$;
 
@@ -227,7 +237,7 @@ CREATE TRIGGER pairs_inserted
 CREATE TRIGGER pairs_process
     AFTER INSERT ON buildtrace.pairs
     FOR EACH STATEMENT
-    EXECUTE FUNCTION buildtrace._pairs_after_insert();
+    EXECUTE FUNCTION buildtrace._pairs_after_statement();
 
 -- AFTER INSERT ON versions, once per statement: pairs every new version with
 -- its predecessor by upload order (uploaded_at, then version_id), looked up in
@@ -236,9 +246,9 @@ CREATE TRIGGER pairs_process
 -- version of a drawing creates no pair. A version uploaded with an
 -- uploaded_at earlier than the drawing's latest is paired with its
 -- predecessor at that time; pairs already made are history and are not
--- rewritten (see notes/pipeline.md).
+-- rewritten.
 --
--- SECURITY DEFINER for the same reason as _pairs_after_insert: it writes
+-- SECURITY DEFINER for the same reason as _pairs_store_results: it writes
 -- drawing_state, which the writer role cannot write.
 CREATE FUNCTION buildtrace._versions_after_insert()
 RETURNS trigger

@@ -193,8 +193,8 @@ BEGIN
     INTO proc, reported
     FROM buildtrace.hourly_rollups r
     WHERE r.hour >= start;
-    SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95);
-    SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99);
+    SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95::float8);
+    SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99::float8);
 
     -- Jobs with pairs processed in the window, where a pair of the job
     -- reported a latency (the largest is the job's), oldest first. Totals are
@@ -228,8 +228,8 @@ BEGIN
         'latency_p99_bounds', jsonb_build_object('lower', p99.lower, 'upper', p99.upper),
         'latency_confidence', 0.95,
         'latency_relative_accuracy', buildtrace.bt_sketch_relative_accuracy(proc),
-        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95),
-        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99),
+        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
+        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8),
         'data_quality_issues', coalesce(n_failed, 0),
         'jobs', coalesce(jobs, '[]'));
 END

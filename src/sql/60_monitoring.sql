@@ -152,7 +152,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    max_age interval := buildtrace.setting('buildtrace.pending_max_age')::interval;
+    max_age interval := buildtrace.setting('buildtrace.pending_max_age'::text)::interval;
 BEGIN
     UPDATE buildtrace.anomalies a
     SET resolved_at = greatest(a.detected_at, coalesce(p.processed_at, as_of))
@@ -186,8 +186,8 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    factor   float8 := buildtrace.setting('buildtrace.spike_factor')::float8;
-    min_base int := buildtrace.setting('buildtrace.spike_min_changes')::int;
+    factor   float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
+    min_base int := buildtrace.setting('buildtrace.spike_min_changes'::text)::int;
     n        int;
 BEGIN
     WITH hours AS (
@@ -434,7 +434,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    max_age   interval := buildtrace.setting('buildtrace.pending_max_age')::interval;
+    max_age   interval := buildtrace.setting('buildtrace.pending_max_age'::text)::interval;
     unhealthy bool := false;
     degraded  bool := false;
     warnings  text[] := '{}';

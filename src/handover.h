@@ -1,0 +1,46 @@
+/*-------------------------------------------------------------------------
+ *
+ * handover.h
+ *	  Results of the pairs row trigger, waiting for their statement's
+ *	  trigger to store them (see handover.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BUILDTRACE_HANDOVER_H
+#define BUILDTRACE_HANDOVER_H
+
+#include "access/tupdesc.h"
+#include "commands/trigger.h"
+#include "funcapi.h"
+
+/* Columns of one result, in the order _pairs_take_results returns them. */
+enum
+{
+	HO_PAIR_ID, HO_DRAWING_ID, HO_JOB_ID, HO_LATENCY_MS, HO_RETRY_OF,
+	HO_OK, HO_RESULT, HO_PROCESSING_US, HO_ADDED, HO_REMOVED, HO_MOVED,
+	HO_RESIZED, HO_RETYPED, HO_MODIFIED, HO_UNCHANGED, HO_NCOLS
+};
+
+typedef struct Handover Handover;
+
+extern void bt_handover_init(void);
+
+/* The descriptor of a result row (HO_NCOLS columns). */
+extern TupleDesc bt_handover_desc(void);
+
+/* The handover of td's statement; created by its first row when create. */
+extern Handover *bt_handover_of(TriggerData *td, bool create);
+
+/* BEFORE ROW: keep the result of a row about to be inserted. */
+extern void bt_handover_put(Handover *h, Datum *values, bool *nulls);
+
+/* AFTER ROW: the row of this pair_id and drawing was really inserted. */
+extern void bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id);
+
+/*
+ * AFTER STATEMENT: make h the one _pairs_pending_drawings and
+ * _pairs_take_results read, call the store function, then free h.
+ */
+extern void bt_handover_store(Handover *h, Oid store_fn);
+
+#endif							/* BUILDTRACE_HANDOVER_H */

@@ -1,0 +1,463 @@
+-- buildtrace 0.1.0 -> 0.2.0. Every schema change of 0.2.0 is here; the
+-- result equals a fresh install of 0.2.0 (test/upgrade/run.sh compares them).
+
+\echo Use "ALTER EXTENSION buildtrace UPDATE TO '0.2.0'" to load this file. \quit
+
+-- 0.1.0 did not check who owned schema buildtrace when it was installed.
+-- Whoever owns it, or may create in it, can plant overloads that the
+-- SECURITY DEFINER functions below would run with their owner's rights:
+-- refuse to go on until that is put right.
+DO $$
+DECLARE
+    schema_owner name;
+    owner_super  boolean;
+    creators     text;
+BEGIN
+    SELECT pg_catalog.pg_get_userbyid(n.nspowner), r.rolsuper,
+           (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)), ', ')
+            FROM pg_catalog.aclexplode(n.nspacl) a
+            WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+              AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner)
+    INTO schema_owner, owner_super, creators
+    FROM pg_catalog.pg_namespace n
+    JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+    WHERE n.nspname OPERATOR(pg_catalog.=) 'buildtrace';
+    IF schema_owner OPERATOR(pg_catalog.<>) current_user AND NOT owner_super THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = pg_catalog.format('schema "buildtrace" is owned by role %I, not by the updating role %I',
+                                        schema_owner, current_user),
+            HINT = 'ALTER SCHEMA buildtrace OWNER TO the extension''s owner, check the schema for objects buildtrace did not create, then update again.';
+    ELSIF creators IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'other roles may create objects in schema "buildtrace"',
+            DETAIL = pg_catalog.format('CREATE on the schema is granted to %s.', creators),
+            HINT = 'REVOKE CREATE ON SCHEMA buildtrace from them, check the schema for objects buildtrace did not create, then update again.';
+    END IF;
+END
+$$;
+
+-- A latency that is no duration fails its pair instead of the statement;
+-- versions keep theirs as sent.
+ALTER TABLE buildtrace.versions DROP CONSTRAINT versions_latency_ms_check;
+ALTER TABLE buildtrace.pairs DROP CONSTRAINT pairs_latency_ms_check;
+ALTER TABLE buildtrace.pairs ADD CONSTRAINT pairs_latency_ms_check
+    CHECK (status = 'failed' OR (latency_ms >= 0 AND latency_ms < 'Infinity'));
+
+-- from_version and to_version must be versions of the pair's drawing. A
+-- link to another drawing's version could only have been written by hand
+-- to mislead; it is cleared, and counted.
+ALTER TABLE buildtrace.versions
+    ADD CONSTRAINT versions_version_drawing_key UNIQUE (version_id, drawing_id);
+ALTER TABLE buildtrace.pairs DROP CONSTRAINT pairs_from_version_fkey,
+                             DROP CONSTRAINT pairs_to_version_fkey;
+DO $$
+DECLARE
+    n_from bigint;
+    n_to   bigint;
+BEGIN
+    UPDATE buildtrace.pairs p SET from_version = NULL
+    WHERE p.from_version IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.versions v
+                      WHERE v.version_id = p.from_version AND v.drawing_id = p.drawing_id);
+    GET DIAGNOSTICS n_from = ROW_COUNT;
+    UPDATE buildtrace.pairs p SET to_version = NULL
+    WHERE p.to_version IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.versions v
+                      WHERE v.version_id = p.to_version AND v.drawing_id = p.drawing_id);
+    GET DIAGNOSTICS n_to = ROW_COUNT;
+    IF n_from + n_to > 0 THEN
+        RAISE NOTICE 'cleared % from_version and % to_version links to versions of other drawings',
+            n_from, n_to;
+    END IF;
+END
+$$;
+ALTER TABLE buildtrace.pairs
+    ADD CONSTRAINT pairs_from_version_fkey FOREIGN KEY (from_version, drawing_id)
+        REFERENCES buildtrace.versions (version_id, drawing_id) ON DELETE SET NULL (from_version),
+    ADD CONSTRAINT pairs_to_version_fkey FOREIGN KEY (to_version, drawing_id)
+        REFERENCES buildtrace.versions (version_id, drawing_id) ON DELETE SET NULL (to_version);
+
+-- The statement trigger on pairs is C; it hands the statement's results to
+-- _pairs_store_results, which replaces the PL/pgSQL trigger function.
+DROP TRIGGER pairs_process ON buildtrace.pairs;
+DROP FUNCTION buildtrace._pairs_after_insert();
+
+CREATE FUNCTION buildtrace._pairs_after_statement()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'bt_pairs_after_statement'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION buildtrace._pairs_store_results()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET work_mem = '64MB'
+AS $$
+DECLARE
+    factor      float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
+    min_changes integer := buildtrace.setting('buildtrace.spike_min_changes'::text)::integer;
+    n_processed bigint;
+BEGIN
+    PERFORM buildtrace._lock_drawings(
+        ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d));
+
+    -- One statement does every write, over one materialised set of processed
+    -- rows ("processed"), so a further consumer (such as rollups) is one
+    -- more CTE over the same rows. result is the diff of a processed pair
+    -- and the problems of a failed one, whose counts are NULL. total is
+    -- computed here so that the spike rule's window sort below carries
+    -- narrow rows.
+    WITH processed AS MATERIALIZED (
+        SELECT r.*,
+               r.added + r.removed + r.moved + r.resized + r.retyped + r.modified AS total
+        FROM buildtrace._pairs_take_results() r
+    ),
+    -- Narrow rows for the spike rule; the diff itself is read from
+    -- "processed" only, so it is materialised once.
+    counted AS (
+        SELECT pr.pair_id, pr.drawing_id, pr.total
+        FROM processed pr
+        WHERE pr.ok
+    ),
+    -- The previous processed pair of each done pair: the one before it in
+    -- this statement (pair_id order), else the drawing's last processed pair.
+    -- Only narrow columns go through the window's sort.
+    sequenced AS (
+        SELECT c.pair_id, c.drawing_id, c.total,
+               lag(c.pair_id) OVER w AS batch_prev_pair,
+               lag(c.total) OVER w AS batch_prev_total,
+               lead(c.pair_id) OVER w IS NULL AS is_last
+        FROM counted c
+        WINDOW w AS (PARTITION BY c.drawing_id ORDER BY c.pair_id)
+    ),
+    done AS (
+        SELECT q.*,
+               coalesce(q.batch_prev_pair, s.last_pair_id) AS prev_pair_id,
+               CASE WHEN q.batch_prev_pair IS NULL THEN s.last_total
+                    ELSE q.batch_prev_total END AS prev_total
+        FROM sequenced q
+        JOIN buildtrace.drawing_state s ON s.drawing_id = q.drawing_id
+    ),
+    ins_changes AS (
+        INSERT INTO buildtrace.changes
+            (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
+             resized, retyped, modified, unchanged, processing_us)
+        SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.result, pr.result ->> 'summary',
+               pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
+               pr.unchanged, pr.processing_us
+        FROM processed pr
+        WHERE pr.ok
+    ),
+    ins_anomalies AS (
+        INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details)
+        SELECT 'invalid_input', 'high', pr.drawing_id, pr.pair_id,
+               jsonb_build_object('problems', pr.result)
+        FROM processed pr
+        WHERE NOT pr.ok
+        UNION ALL
+        SELECT 'change_spike',
+               CASE WHEN d.total >= 2 * factor * d.prev_total THEN 'high' ELSE 'medium' END,
+               d.drawing_id, d.pair_id,
+               jsonb_build_object('previous_changes', d.prev_total, 'changes', d.total,
+                                  'factor', factor, 'previous_pair_id', d.prev_pair_id)
+        FROM done d
+        WHERE d.prev_total >= min_changes
+          AND d.prev_total > 0
+          AND d.total >= factor * d.prev_total
+    ),
+    -- A retry that was processed (done or failed again) supersedes the failed
+    -- pair: that pair's open invalid_input anomaly is resolved, kept as history.
+    resolve_retried AS (
+        UPDATE buildtrace.anomalies a
+        SET resolved_at = now()
+        FROM processed pr
+        WHERE pr.retry_of IS NOT NULL
+          AND a.pair_id = pr.retry_of
+          AND a.kind = 'invalid_input'
+          AND a.resolved_at IS NULL
+    ),
+    -- Hourly rollups (40_metrics.sql): one upsert per drawing of this
+    -- statement. Its (hour, drawing) row is only written under that
+    -- drawing's lock taken above, so concurrent statements add up in turn.
+    -- Keep in step with rebuild_rollups().
+    upd_rollups AS (
+        INSERT INTO buildtrace.hourly_rollups AS r
+            (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+             modified, unchanged, processing_ms, reported_latency_ms)
+        SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
+               count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
+               coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.removed) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.moved) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.resized) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.retyped) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.modified) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.unchanged) FILTER (WHERE pr.ok), 0),
+               buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
+               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok)
+        FROM processed pr
+        GROUP BY pr.drawing_id
+        ON CONFLICT (hour, drawing_id) DO UPDATE
+        SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
+            added = r.added + excluded.added, removed = r.removed + excluded.removed,
+            moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
+            retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
+            unchanged = r.unchanged + excluded.unchanged,
+            processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
+            reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
+                                                           excluded.reported_latency_ms)
+    ),
+    upd_state AS (
+        UPDATE buildtrace.drawing_state s
+        SET last_pair_id = d.pair_id, last_total = d.total, updated_at = now()
+        FROM done d
+        WHERE d.is_last AND s.drawing_id = d.drawing_id
+    )
+    SELECT count(*) INTO n_processed FROM processed;
+    RETURN n_processed;
+END
+$$;
+
+CREATE TRIGGER pairs_process
+    AFTER INSERT ON buildtrace.pairs
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION buildtrace._pairs_after_statement();
+
+REVOKE ALL ON FUNCTION buildtrace._pairs_after_statement() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
+
+-- Calls in functions that run with their owner's rights name their
+-- argument types, so that no overload added later is a better match.
+CREATE OR REPLACE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    start     timestamptz;
+    proc      buildtrace.bt_sketch;
+    reported  buildtrace.bt_sketch;
+    hourly    jsonb;
+    n_failed  bigint;
+    p95       record;
+    p99       record;
+    jobs      jsonb;
+BEGIN
+    IF since IS NULL THEN
+        RAISE EXCEPTION 'metrics window must not be NULL' USING ERRCODE = '22023',
+            DETAIL = 'Argument "since" is NULL.';
+    END IF;
+    BEGIN
+        start := buildtrace._window_start(since);
+    EXCEPTION WHEN datetime_field_overflow THEN
+        RAISE EXCEPTION 'metrics window is out of range' USING ERRCODE = '22023',
+            DETAIL = format('Argument "since" is %s, which reaches beyond the timestamp range.', since);
+    END;
+    IF now() - since > now() THEN
+        RAISE EXCEPTION 'metrics window must not be negative' USING ERRCODE = '22023',
+            DETAIL = format('Argument "since" is %s.', since);
+    END IF;
+
+    SELECT jsonb_object_agg(to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                            jsonb_build_object('pairs', h.pairs, 'failed', h.failed,
+                                               'added', h.added, 'removed', h.removed,
+                                               'moved', h.moved, 'resized', h.resized,
+                                               'retyped', h.retyped, 'modified', h.modified,
+                                               'unchanged', h.unchanged)),
+           sum(h.failed)
+    INTO hourly, n_failed
+    FROM (SELECT r.hour, sum(r.pairs) AS pairs, sum(r.failed) AS failed,
+                 sum(r.added) AS added, sum(r.removed) AS removed, sum(r.moved) AS moved,
+                 sum(r.resized) AS resized, sum(r.retyped) AS retyped,
+                 sum(r.modified) AS modified, sum(r.unchanged) AS unchanged
+          FROM buildtrace.hourly_rollups r
+          WHERE r.hour >= start
+          GROUP BY r.hour) h;
+
+    SELECT buildtrace.bt_sketch_merge(r.processing_ms), buildtrace.bt_sketch_merge(r.reported_latency_ms)
+    INTO proc, reported
+    FROM buildtrace.hourly_rollups r
+    WHERE r.hour >= start;
+    SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95::float8);
+    SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99::float8);
+
+    -- Jobs with pairs processed in the window, where a pair of the job
+    -- reported a latency (the largest is the job's), oldest first. Totals are
+    -- over the job's done pairs in the window.
+    SELECT jsonb_agg(jsonb_build_object(
+               'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
+               'total_added', j.total_added, 'total_removed', j.total_removed,
+               'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
+               'processed_at', j.processed_at)
+           ORDER BY j.processed_at, j.job_id)
+    INTO jobs
+    FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
+                 sum(c.added) AS total_added, sum(c.removed) AS total_removed,
+                 sum(buildtrace._changed_objects(c.diff)) AS total_modified,
+                 sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
+          FROM buildtrace.changes c
+          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+          WHERE c.computed_at >= start AND c.job_id IS NOT NULL
+          GROUP BY c.job_id
+          HAVING max(p.latency_ms) IS NOT NULL) j;
+
+    RETURN jsonb_build_object(
+        'since', start,
+        'until', now(),
+        'pairs', coalesce(buildtrace.bt_sketch_count(proc), 0),
+        'hourly_stats', coalesce(hourly, '{}'),
+        'latency_unit', 'ms',
+        'latency_p95', p95.estimate,
+        'latency_p99', p99.estimate,
+        'latency_p95_bounds', jsonb_build_object('lower', p95.lower, 'upper', p95.upper),
+        'latency_p99_bounds', jsonb_build_object('lower', p99.lower, 'upper', p99.upper),
+        'latency_confidence', 0.95,
+        'latency_relative_accuracy', buildtrace.bt_sketch_relative_accuracy(proc),
+        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
+        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8),
+        'data_quality_issues', coalesce(n_failed, 0),
+        'jobs', coalesce(jobs, '[]'));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION buildtrace._check_pending(as_of timestamptz, OUT recorded int, OUT resolved int)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_age interval := buildtrace.setting('buildtrace.pending_max_age'::text)::interval;
+BEGIN
+    UPDATE buildtrace.anomalies a
+    SET resolved_at = greatest(a.detected_at, coalesce(p.processed_at, as_of))
+    FROM buildtrace.pairs p
+    WHERE a.kind = 'stale_pending' AND a.resolved_at IS NULL
+      AND p.pair_id = a.pair_id AND p.status <> 'pending';
+    GET DIAGNOSTICS resolved = ROW_COUNT;
+
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at)
+    SELECT 'stale_pending', 'high', p.drawing_id, p.pair_id,
+           jsonb_build_object('submitted_at', p.submitted_at, 'age', as_of - p.submitted_at,
+                              'max_age', max_age),
+           as_of
+    FROM buildtrace.pairs p
+    WHERE p.status = 'pending' AND p.submitted_at < as_of - max_age
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'stale_pending' AND a.pair_id = p.pair_id
+                        AND a.resolved_at IS NULL)
+    ORDER BY p.pair_id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION buildtrace._check_volume(as_of timestamptz)
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    factor   float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
+    min_base int := buildtrace.setting('buildtrace.spike_min_changes'::text)::int;
+    n        int;
+BEGIN
+    WITH hours AS (
+        SELECT c.drawing_id,
+               sum(c.total) FILTER (WHERE c.computed_at >= as_of - interval '1 hour') AS last_hour,
+               sum(c.total) FILTER (WHERE c.computed_at < as_of - interval '1 hour') AS hour_before
+        FROM buildtrace.changes c
+        WHERE c.computed_at >= as_of - interval '2 hours' AND c.computed_at < as_of
+        GROUP BY GROUPING SETS ((c.drawing_id), ())
+    )
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at)
+    SELECT 'volume_spike', 'medium', h.drawing_id,
+           jsonb_build_object('changes_last_hour', h.last_hour,
+                              'changes_hour_before', h.hour_before,
+                              'factor', round((h.last_hour::numeric / h.hour_before), 2),
+                              'window_end', as_of),
+           as_of
+    FROM hours h
+    WHERE h.hour_before >= greatest(min_base, 1)
+      AND h.last_hour >= factor * h.hour_before
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'volume_spike'
+                        AND a.drawing_id IS NOT DISTINCT FROM h.drawing_id
+                        AND a.detected_at > as_of - interval '1 hour')
+    ORDER BY h.drawing_id NULLS FIRST;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION buildtrace.health(recent interval DEFAULT interval '1 hour')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_age   interval := buildtrace.setting('buildtrace.pending_max_age'::text)::interval;
+    unhealthy bool := false;
+    degraded  bool := false;
+    warnings  text[] := '{}';
+    n         bigint;
+    oldest    timestamptz;
+    r         record;
+BEGIN
+    FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
+        IF r.last_status = 'failed' THEN
+            unhealthy := true;
+            warnings := warnings || format('Scheduled check %s failed at %s: %s',
+                                           r.job_name, r.last_start, r.last_message);
+        ELSIF greatest(r.last_start, r.scheduled_at) < now() - greatest(2 * r.every, interval '2 minutes') THEN
+            degraded := true;
+            warnings := warnings || format('Scheduled check %s has not run since %s (every %s).',
+                                           r.job_name, coalesce(r.last_start::text, 'it was scheduled'), r.every);
+        END IF;
+    END LOOP;
+
+    SELECT count(*), min(submitted_at) INTO n, oldest FROM buildtrace.pairs WHERE status = 'pending';
+    IF n > 0 THEN
+        IF oldest < now() - max_age THEN
+            unhealthy := true;
+        ELSE
+            degraded := true;
+        END IF;
+        warnings := warnings || format('%s pair%s pending, the oldest since %s.', n,
+                                       CASE WHEN n = 1 THEN '' ELSE 's' END, oldest);
+    END IF;
+
+    SELECT count(*) INTO n FROM buildtrace.dead_letters;
+    IF n > 0 THEN
+        degraded := true;
+        warnings := warnings || format('%s failed pair%s waiting in dead_letters.', n,
+                                       CASE WHEN n = 1 THEN '' ELSE 's' END);
+    END IF;
+
+    FOR r IN SELECT a.kind, a.severity, count(*) AS n,
+                    count(*) FILTER (WHERE a.detected_at >= now() - recent) AS n_recent
+             FROM buildtrace.anomalies a WHERE a.resolved_at IS NULL
+             GROUP BY a.kind, a.severity ORDER BY a.kind, a.severity LOOP
+        IF r.severity = 'high' AND r.n_recent > 0 THEN
+            unhealthy := true;
+        ELSIF r.severity IN ('medium', 'high') THEN
+            degraded := true;
+        END IF;
+        warnings := warnings || format('%s open %s anomal%s (%s severity).', r.n,
+                                       replace(r.kind, '_', ' '),
+                                       CASE WHEN r.n = 1 THEN 'y' ELSE 'ies' END, r.severity);
+    END LOOP;
+
+    RETURN jsonb_build_object(
+        'status', CASE WHEN unhealthy THEN 'unhealthy' WHEN degraded THEN 'degraded' ELSE 'healthy' END,
+        'warnings', to_jsonb(warnings),
+        'anomalies', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'anomaly_id', a.anomaly_id, 'type', a.kind, 'severity', a.severity,
+                       'drawing_id', a.drawing_id, 'pair_id', a.pair_id, 'details', a.details,
+                       'detected_at', a.detected_at, 'resolved_at', a.resolved_at)
+                   ORDER BY a.detected_at DESC, a.anomaly_id DESC)
+            FROM (SELECT * FROM buildtrace.anomalies a
+                  WHERE a.resolved_at IS NULL OR a.detected_at >= now() - recent
+                  ORDER BY a.detected_at DESC, a.anomaly_id DESC LIMIT 50) a), '[]'),
+        'checked_at', now());
+END
+$$;
+

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Upgrade test: install the previous release (0.1.0, its script as shipped),
+# load data through its pipeline, ALTER EXTENSION buildtrace UPDATE, and check
+# that the data and metrics are intact, that the pipeline works afterwards,
+# and that the updated schema equals a fresh install (test/upgrade/catalog.sql).
+# Also: the update refuses a schema that a non-superuser owns. Runs against
+# the server in the PG* environment, or standalone in a throwaway cluster.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
+previous=0.1.0
+current=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" buildtrace.control)
+old=buildtrace_upgrade new=buildtrace_fresh
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
+fail() { echo "upgrade: FAILED: $*"; exit 1; }
+
+for db in $old $new; do dropdb --if-exists "$db" >/dev/null; createdb "$db"; done
+q -d "$old" -c "CREATE EXTENSION buildtrace VERSION '$previous'"
+q -d "$old" <<'SQL'
+INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
+SELECT drawing_id, 'job-' || (pair_no % 7), version_a, version_b, 5 + pair_no % 40
+FROM buildtrace.generate_pairs(300, 30, 0.1, 11, 0.05);
+INSERT INTO buildtrace.versions (drawing_id, payload)
+SELECT drawing_id, payload FROM buildtrace.generate_versions(4, 5, 20, 0.1, 3)
+ORDER BY version_no, drawing_id;
+SQL
+
+# What must survive the update, as text.
+snapshot() {
+    q -d "$old" <<'SQL'
+SELECT 'pairs', count(*), count(*) FILTER (WHERE status = 'failed'), md5(string_agg(pair_id || status || coalesce(error::text, ''), ',' ORDER BY pair_id)) FROM buildtrace.pairs;
+SELECT 'changes', count(*), md5(string_agg(pair_id || diff::text || summary, ',' ORDER BY pair_id)) FROM buildtrace.changes;
+SELECT 'anomalies', count(*), md5(string_agg(kind || coalesce(pair_id::text, '') || details::text, ',' ORDER BY anomaly_id)) FROM buildtrace.anomalies;
+SELECT 'rollups', md5(string_agg(r::text, ',' ORDER BY hour, drawing_id)) FROM buildtrace.hourly_rollups r;
+SELECT 'metrics', buildtrace.metrics('100 years') - 'until' - 'since';
+SELECT 'links', count(*) FROM buildtrace.pairs WHERE from_version IS NOT NULL;
+SQL
+}
+snapshot >"$work/before"
+grep -q '^pairs|3[0-9][0-9]|' "$work/before" || fail "the $previous pipeline did not store the pairs: $(head -1 "$work/before")"
+q -d "$old" -c "ALTER EXTENSION buildtrace UPDATE"
+version=$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'buildtrace'")
+[ "$version" = "$current" ] || fail "version after update is $version, not $current"
+snapshot >"$work/after"
+diff -u "$work/before" "$work/after" || fail "data or metrics changed in the update"
+echo "upgrade: $previous -> $current kept $(head -1 "$work/after" | cut -d'|' -f2) pairs, their changes, anomalies, rollups and metrics"
+
+# The updated pipeline goes on where the old one stopped.
+q -d "$old" <<'SQL' >"$work/more" || fail "pipeline after the update"
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)
+SELECT drawing_id, version_a, version_b, 'NaN' FROM buildtrace.generate_pairs(5, 10, 0.2, 99);
+SELECT count(*) FILTER (WHERE status = 'failed') || ' of ' || count(*) FROM buildtrace.pairs WHERE latency_ms = 'NaN';
+SQL
+[ "$(tail -1 "$work/more")" = "5 of 5" ] || fail "new pairs after the update: $(cat "$work/more")"
+
+q -d "$new" -c "CREATE EXTENSION buildtrace"
+q -d "$old" -f test/upgrade/catalog.sql >"$work/updated.txt"
+q -d "$new" -f test/upgrade/catalog.sql >"$work/fresh.txt"
+[ "$(wc -l <"$work/fresh.txt")" -gt 100 ] || fail "catalog description too short"
+diff -u "$work/fresh.txt" "$work/updated.txt" || fail "the updated schema differs from a fresh install of $current"
+echo "upgrade: updated schema equals a fresh install ($(wc -l <"$work/fresh.txt") catalog lines compared)"
+
+# A schema handed to a non-superuser stops the update.
+dropdb "$old"; createdb "$old"
+q -d "$old" -c "CREATE EXTENSION buildtrace VERSION '$previous'"
+q -d "$old" -c "DROP ROLE IF EXISTS bt_upgrade_intruder" -c "CREATE ROLE bt_upgrade_intruder" \
+    -c "ALTER SCHEMA buildtrace OWNER TO bt_upgrade_intruder"
+if out=$(psql -qXAt -d "$old" -c "ALTER EXTENSION buildtrace UPDATE" 2>&1); then
+    fail "update went on in a schema owned by a non-superuser"
+fi
+grep -q 'owned by role bt_upgrade_intruder' <<<"$out" || fail "unexpected refusal: $out"
+echo "upgrade: refused in a schema owned by a non-superuser"
+for db in $old $new; do dropdb "$db"; done
+q -d postgres -c "DROP ROLE bt_upgrade_intruder"
