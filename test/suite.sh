@@ -41,10 +41,11 @@ if [ $# -eq 0 ]; then
     part "pg_regress and isolation" regress
     part "pgTAP database" setup_tapdb
     part "pgTAP" pg_prove --ext .sql -d buildtrace_test test/pgtap/
-    for smoke in test/load/smoke.sh test/bench/smoke.sh test/crash/run.sh; do
+    for smoke in test/load/smoke.sh test/bench/smoke.sh test/crash/run.sh test/fuzz/run.sh; do
         [ -f "$smoke" ] && part "$smoke" bash "$smoke"
     done
     part "upgrade from the previous release" bash test/upgrade/run.sh
+    part "memory of a 200,000-pair statement" bash test/memory/handover.sh
 else
     if [ ${#only_regress[@]} -gt 0 ] || [ ${#only_iso[@]} -gt 0 ]; then
         part "selected pg_regress and isolation" regress REGRESS="${only_regress[*]}" ISOLATION="${only_iso[*]}"
