@@ -36,10 +36,11 @@ SELECT bt_diff('[]', :'a_arr')->'summary' AS all_added,
        bt_diff(:'a_arr', '{}')->'summary' AS all_removed;
 
 -- Numeric ids compare as their jsonb text: 7 and "7" are the same object,
--- 1.50 and "1.5" are not.
+-- 1.50 and "1.5" are not (by id; matching by content then pairs them).
 SELECT bt_diff('[{"id":7,"x":0,"y":0,"width":1,"height":1},{"id":1.50,"x":0,"y":0,"width":1,"height":1}]',
-               '[{"id":"7","x":0,"y":3,"width":1,"height":1},{"id":"1.5","x":0,"y":0,"width":1,"height":1}]')
-       - 'resized' - 'retyped' - 'modified' - 'counts';
+               '[{"id":"7","x":0,"y":3,"width":1,"height":1},{"id":"1.5","x":0,"y":0,"width":1,"height":1}]',
+               match_geometry => false)
+       - 'resized' - 'retyped' - 'modified' - 'counts' - 'rotated' - 'ambiguous' - 'reidentified';
 -- Unicode ids and types, ordered by the bytes of the id.
 SELECT bt_diff('[{"id":"Tür-1","type":"Tür","x":0,"y":0,"width":1,"height":2}]',
                '[{"id":"Tür-1","type":"Tür","x":0,"y":0,"width":1,"height":2},

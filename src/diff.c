@@ -6,7 +6,11 @@
  * Both versions arrive sorted by id (drawing.c), so matching is a merge
  * join.  Most objects of a real pair are unchanged, and an unchanged object
  * is byte-identical in both jsonb values, so that is checked first; only
- * the rest pay for numeric arithmetic and an attribute walk.
+ * the rest pay for numeric arithmetic and an attribute walk.  Then a
+ * whole-drawing shift is looked for among the objects that kept their ids,
+ * the objects left over on both sides are paired by content and geometry
+ * (matcher.c), and, when the drawing shifted, every move is taken relative
+ * to the shift.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +25,7 @@
 #include "utils/numeric.h"
 
 #include "diff.h"
+#include "jsonbuild.h"
 
 const char *const bt_direction_names[8] = {
 	"east", "north-east", "north", "north-west",
@@ -45,8 +50,8 @@ numeric_bytes_equal(Numeric a, Numeric b)
 		memcmp(a, b, VARSIZE_ANY(a)) == 0;
 }
 
-static double
-numeric_to_double(Numeric n)
+double
+bt_numeric_double(Numeric n)
 {
 	/* Never fails: values beyond double range become +/-Inf. */
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
@@ -65,12 +70,12 @@ numeric_delta(Numeric a, Numeric b, double *d)
 		return NULL;
 	}
 	r = numeric_sub_opt_error(b, a, NULL);
-	*d = numeric_to_double(r);
+	*d = bt_numeric_double(r);
 	return r;
 }
 
-static int
-compass(double dx, double dy)
+int
+bt_compass(double dx, double dy)
 {
 	double		deg = atan2(dy, dx) * 180.0 / M_PI;	/* -180 .. 180 */
 	int			sector = (int) floor(deg / 45.0 + 0.5);
@@ -78,8 +83,8 @@ compass(double dx, double dy)
 	return (sector + 8) % 8;
 }
 
-static bool
-values_equal(JsonbValue *a, JsonbValue *b)
+bool
+bt_values_equal(JsonbValue *a, JsonbValue *b)
 {
 	if (a->type != b->type)
 		return false;
@@ -105,7 +110,10 @@ values_equal(JsonbValue *a, JsonbValue *b)
 	return false;
 }
 
-/* id, x, y, type, width or height (switch on length: no strlen per key) */
+/*
+ * id, x, y, type, width, height or rotation (switch on length: no strlen
+ * per key)
+ */
 static inline bool
 is_core_key(JsonbValue *k)
 {
@@ -123,6 +131,8 @@ is_core_key(JsonbValue *k)
 			return memcmp(s, "width", 5) == 0;
 		case 6:
 			return memcmp(s, "height", 6) == 0;
+		case 8:
+			return memcmp(s, "rotation", 8) == 0;
 	}
 	return false;
 }
@@ -173,7 +183,7 @@ compare_attrs(BtMatch *m)
 		int			c = !hasa ? 1 : !hasb ? -1 : cmp_keys(&ka, &kb);
 		BtAttrChange ch;
 
-		if (c == 0 && values_equal(&va, &vb))
+		if (c == 0 && bt_values_equal(&va, &vb))
 		{
 			hasa = next_attr(&ia, &ka, &va);
 			hasb = next_attr(&ib, &kb, &vb);
@@ -210,18 +220,40 @@ identical(BtObject *a, BtObject *b)
 	return a->objlen == b->objlen && memcmp(a->obj, b->obj, a->objlen) == 0;
 }
 
+/* The turn from rotation a to b, in (-180, 180] degrees; absent is 0. */
+static double
+rotation_delta(Numeric a, Numeric b)
+{
+	double		from = a ? bt_numeric_double(a) : 0.0;
+	double		to = b ? bt_numeric_double(b) : 0.0;
+	double		d = fmod(to - from, 360.0);
+
+	if (d <= -180.0)
+		d += 360.0;
+	else if (d > 180.0)
+		d -= 360.0;
+	return d;
+}
+
+/* Distance, direction and whether it counts, of a move (dx, dy). */
+static void
+set_move(BtMatch *m, double dx, double dy, double move_tol)
+{
+	m->distance = hypot(dx, dy);
+	m->direction = bt_compass(dx, dy);
+	m->moved = exceeds(m->distance, move_tol);
+}
+
 /*
- * Classify a matched pair that is not byte-identical (m zeroed apart from
- * a and b); returns true if anything changed.
+ * Classify a matched pair (m zeroed apart from a, b and how it was
+ * matched); returns true if anything changed.
  */
 static bool
-compare_objects(BtMatch *m, double move_tol, double size_tol)
+compare_objects(BtMatch *m, const BtDiffParams *p)
 {
 	BtFields   *a = &m->fa;
 	BtFields   *b = &m->fb;
-	double		ddx,
-				ddy,
-				dw,
+	double		dw,
 				dh;
 
 	bt_object_fields(m->a, a);
@@ -229,50 +261,88 @@ compare_objects(BtMatch *m, double move_tol, double size_tol)
 	if (m->a->is_hash || m->b->is_hash)
 	{
 		/* A content hash is only ever equal or not equal. */
-		m->content = m->modified = true;
-		return true;
+		m->content = m->modified = !identical(m->a, m->b);
+		return m->modified;
 	}
 
 	m->retyped = (a->type == NULL) != (b->type == NULL) ||
 		(a->type && (a->typelen != b->typelen ||
 					 memcmp(a->type, b->type, a->typelen) != 0));
 
-	m->dx = numeric_delta(a->x, b->x, &ddx);
-	m->dy = numeric_delta(a->y, b->y, &ddy);
-	if (ddx != 0.0 || ddy != 0.0)
-	{
-		m->distance = hypot(ddx, ddy);
-		m->direction = compass(ddx, ddy);
-		m->moved = exceeds(m->distance, move_tol);
-	}
+	m->dx = numeric_delta(a->x, b->x, &m->ddx);
+	m->dy = numeric_delta(a->y, b->y, &m->ddy);
+	if (m->ddx != 0.0 || m->ddy != 0.0)
+		set_move(m, m->ddx, m->ddy, p->move_tol);
 	numeric_delta(a->width, b->width, &dw);
 	numeric_delta(a->height, b->height, &dh);
-	m->resized = exceeds(fabs(dw), size_tol) || exceeds(fabs(dh), size_tol);
+	m->resized = exceeds(fabs(dw), p->size_tol) || exceeds(fabs(dh), p->size_tol);
+	if (a->rotation || b->rotation)
+	{
+		m->rotation_delta = rotation_delta(a->rotation, b->rotation);
+		m->rotated = exceeds(fabs(m->rotation_delta), p->rotation_tol);
+	}
 
 	compare_attrs(m);
-	return m->moved || m->resized || m->retyped || m->modified;
+	return m->moved || m->resized || m->retyped || m->modified || m->rotated;
 }
 
-void
-bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
-				BtDiff *out)
+/* A new entry at the end of d's changed list, zeroed but for a and b. */
+static BtMatch *
+new_match(BtDiff *d, BtObject *a, BtObject *b)
+{
+	BtMatch    *m;
+
+	if (d->nchanged == d->maxchanged)
+	{
+		d->maxchanged *= 2;
+		d->changed = repalloc_huge(d->changed, sizeof(BtMatch) * d->maxchanged);
+	}
+	m = &d->changed[d->nchanged];
+	memset(m, 0, sizeof(BtMatch));
+	m->a = a;
+	m->b = b;
+	return m;
+}
+
+/*
+ * Classify a pair; keep it if anything changed, if it moved at all (a move
+ * within the tolerance still tells whether it went with a shift), or if it
+ * was re-identified.
+ */
+static void
+classify(BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p,
+		 const BtReidentified *reid)
+{
+	BtMatch    *m = new_match(d, a, b);
+
+	if (reid)
+	{
+		m->reidentified = true;
+		m->basis = reid->basis;
+	}
+	if (compare_objects(m, p) || m->ddx != 0.0 || m->ddy != 0.0 || reid)
+		d->nchanged++;
+	else
+		d->nunchanged++;
+}
+
+typedef void (*SameIdFn) (BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p);
+
+/*
+ * The merge join by id: fn for each pair of objects with the same id; with
+ * leftovers, the objects of one side only go to d's added and removed.
+ */
+static void
+merge_by_id(BtDrawing *a, BtDrawing *b, BtDiff *d, const BtDiffParams *p,
+			SameIdFn fn, bool leftovers)
 {
 	int			i = 0,
 				j = 0;
 	uint32		steps = 0;
 
-	memset(out, 0, sizeof(BtDiff));
-	out->added = palloc_huge(sizeof(BtObject *) * Max(b->nobjs, 1));
-	out->removed = palloc_huge(sizeof(BtObject *) * Max(a->nobjs, 1));
-	out->maxchanged = 64;
-	out->changed = palloc(sizeof(BtMatch) * out->maxchanged);
-
 	while (i < a->nobjs || j < b->nobjs)
 	{
 		int			c;
-		BtObject   *oa,
-				   *ob;
-		BtMatch    *m;
 
 		if ((++steps & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -280,42 +350,246 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol, double size_tol,
 			bt_key_cmp(&a->byid[i], a->objs, &b->byid[j], b->objs);
 		if (c < 0)
 		{
-			out->removed[out->nremoved++] = &a->objs[a->byid[i++].obj];
-			continue;
+			if (leftovers)
+				d->removed[d->nremoved++] = &a->objs[a->byid[i].obj];
+			i++;
 		}
-		if (c > 0)
+		else if (c > 0)
 		{
-			out->added[out->nadded++] = &b->objs[b->byid[j++].obj];
-			continue;
+			if (leftovers)
+				d->added[d->nadded++] = &b->objs[b->byid[j].obj];
+			j++;
 		}
-		oa = &a->objs[a->byid[i++].obj];
-		ob = &b->objs[b->byid[j++].obj];
-		/* b was read with a as its like (diff_sql.c): from_like is identical */
-		Assert(!ob->from_like || identical(oa, ob));
-		if (ob->from_like || identical(oa, ob))
+		else
 		{
-			out->nunchanged++;
-			continue;
+			BtObject   *oa = &a->objs[a->byid[i++].obj];
+			BtObject   *ob = &b->objs[b->byid[j++].obj];
+
+			fn(d, oa, ob, p);
 		}
-		if (out->nchanged == out->maxchanged)
-		{
-			out->maxchanged *= 2;
-			out->changed = repalloc_huge(out->changed,
-										 sizeof(BtMatch) * out->maxchanged);
-		}
-		m = &out->changed[out->nchanged];
-		memset(m, 0, sizeof(BtMatch));
-		m->a = oa;
-		m->b = ob;
-		if (!compare_objects(m, move_tol, size_tol))
-		{
-			out->nunchanged++;
-			continue;
-		}
-		out->nchanged++;
-		out->nmoved += m->moved;
-		out->nresized += m->resized;
-		out->nretyped += m->retyped;
-		out->nmodified += m->modified;
 	}
+}
+
+static void
+classify_same_id(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
+{
+	/* b was read with a as its like (diff_sql.c): from_like is identical */
+	Assert(!ob->from_like || identical(oa, ob));
+	if (ob->from_like || identical(oa, ob))
+		d->nunchanged++;
+	else
+		classify(d, oa, ob, p, NULL);
+}
+
+/*
+ * With a shift, an object that kept its place moved against the drawing:
+ * the second merge adds the pairs that the first counted unchanged.
+ */
+static void
+add_unmoved(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
+{
+	BtMatch    *m;
+
+	/* the first merge kept the changed pairs, in this same order */
+	if (d->next_kept < d->nkept_by_id && d->changed[d->next_kept].b == ob)
+	{
+		d->next_kept++;
+		return;
+	}
+	m = new_match(d, oa, ob);
+	(void) compare_objects(m, p);
+	d->nchanged++;
+}
+
+static int
+cmp_cell(const void *x, const void *y)
+{
+	const double *a = x;
+	const double *b = y;
+
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/*
+ * The densest cell of the moves beyond the tolerance, in a grid of twice
+ * the tolerance; false if no cell holds three.
+ */
+static bool
+densest_cell(BtDiff *d, double tol, double cell, double *cx, double *cy)
+{
+	double	   *v = palloc_huge(sizeof(double) * 2 * Max(d->nchanged, 1));
+	int			n = 0,
+				bestlen = 0;
+
+	for (int i = 0; i < d->nchanged; i++)
+	{
+		BtMatch    *m = &d->changed[i];
+
+		if (!exceeds(hypot(m->ddx, m->ddy), tol))
+			continue;
+		v[2 * n] = rint(m->ddx / cell);
+		v[2 * n + 1] = rint(m->ddy / cell);
+		n++;
+	}
+	qsort(v, n, sizeof(double) * 2, cmp_cell);
+	for (int i = 0, j; i < n; i = j)
+	{
+		for (j = i; j < n && cmp_cell(&v[2 * i], &v[2 * j]) == 0; j++)
+			;
+		if (j - i > bestlen)
+		{
+			bestlen = j - i;
+			*cx = v[2 * i];
+			*cy = v[2 * i + 1];
+		}
+	}
+	pfree(v);
+	return bestlen >= 3;
+}
+
+/*
+ * The whole-drawing shift: the mean move of the densest cell, if at least
+ * shift_min_share of the nmatched objects (and three) moved by it, give or
+ * take the move tolerance.
+ */
+static void
+find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
+{
+	double		tol = p->move_tol;
+	double		cell = Max(tol, 1e-9) * 2;
+	double		cx,
+				cy,
+				sx = 0,
+				sy = 0;
+	int			k = 0,
+				support = 0;
+
+	if (!densest_cell(d, tol, cell, &cx, &cy))
+		return;
+	for (int i = 0; i < d->nchanged; i++)
+	{
+		BtMatch    *m = &d->changed[i];
+
+		if (exceeds(hypot(m->ddx, m->ddy), tol) &&
+			rint(m->ddx / cell) == cx && rint(m->ddy / cell) == cy)
+		{
+			sx += m->ddx;
+			sy += m->ddy;
+			k++;
+		}
+	}
+	sx /= k;
+	sy /= k;
+	for (int i = 0; i < d->nchanged; i++)
+		if (!exceeds(hypot(d->changed[i].ddx - sx, d->changed[i].ddy - sy), tol))
+			support++;
+	if (support < 3 || support < p->shift_min_share * nmatched)
+		return;
+	d->has_shift = true;
+	/* as output, so that relative moves add up with it exactly */
+	d->shift_dx = rint(sx * BT_ROUND_SCALE) / BT_ROUND_SCALE;
+	d->shift_dy = rint(sy * BT_ROUND_SCALE) / BT_ROUND_SCALE;
+}
+
+/* b - a, where a NULL numeric is zero. */
+static Numeric
+numeric_minus(Numeric a, Numeric b)
+{
+	return numeric_sub_opt_error(a ? a : int64_to_numeric(0), b, NULL);
+}
+
+/* Every move becomes a move against the shift, or goes with it. */
+static void
+apply_shift(BtDiff *d, const BtDiffParams *p)
+{
+	Numeric		sx = bt_round_numeric(d->shift_dx);
+	Numeric		sy = bt_round_numeric(d->shift_dy);
+
+	for (int i = 0; i < d->nchanged; i++)
+	{
+		BtMatch    *m = &d->changed[i];
+		double		rx = m->ddx - d->shift_dx;
+		double		ry = m->ddy - d->shift_dy;
+
+		if ((i & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (m->a->is_hash || m->b->is_hash)
+			continue;
+		m->moved = false;
+		if (!exceeds(hypot(rx, ry), p->move_tol))
+		{
+			m->shifted = true;
+			continue;
+		}
+		set_move(m, rx, ry, p->move_tol);
+		m->dx = numeric_minus(m->dx, sx);
+		m->dy = numeric_minus(m->dy, sy);
+	}
+}
+
+static int
+cmp_match(const void *x, const void *y)
+{
+	return bt_object_id_cmp(((const BtMatch *) x)->b, ((const BtMatch *) y)->b);
+}
+
+/* Counts per kind from the flags; nmatched objects were compared. */
+static void
+count_kinds(BtDiff *d, int nmatched)
+{
+	int			changed = 0;
+
+	d->nmoved = d->nresized = d->nretyped = d->nmodified = 0;
+	d->nrotated = d->nshifted = 0;
+	for (int i = 0; i < d->nchanged; i++)
+	{
+		BtMatch    *m = &d->changed[i];
+
+		d->nmoved += m->moved;
+		d->nresized += m->resized;
+		d->nretyped += m->retyped;
+		d->nmodified += m->modified;
+		d->nrotated += m->rotated;
+		d->nshifted += m->shifted;
+		changed += m->moved || m->resized || m->retyped || m->modified || m->rotated;
+	}
+	/* an object that went with the shift and did nothing else is unchanged */
+	d->nunchanged = nmatched - changed;
+}
+
+void
+bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
+{
+	int			nmatched;
+
+	memset(out, 0, sizeof(BtDiff));
+	out->added = palloc_huge(sizeof(BtObject *) * Max(b->nobjs, 1));
+	out->removed = palloc_huge(sizeof(BtObject *) * Max(a->nobjs, 1));
+	out->maxchanged = 64;
+	out->changed = palloc(sizeof(BtMatch) * out->maxchanged);
+
+	merge_by_id(a, b, out, p, classify_same_id, true);
+	out->nkept_by_id = out->nchanged;
+	find_shift(out, p, out->nchanged + out->nunchanged);
+	if (p->match_geometry)
+	{
+		BtMatchParams mp = {p->move_tol, p->size_tol, p->match_distance,
+		out->shift_dx, out->shift_dy};
+
+		bt_match_leftovers(out->removed, &out->nremoved, out->added, &out->nadded,
+						   &mp, &out->matching);
+		for (int i = 0; i < out->matching.npairs; i++)
+			classify(out, out->matching.pairs[i].a, out->matching.pairs[i].b, p,
+					 &out->matching.pairs[i]);
+	}
+	nmatched = out->nchanged + out->nunchanged;
+	if (out->has_shift)
+	{
+		merge_by_id(a, b, out, p, add_unmoved, false);
+		apply_shift(out, p);
+	}
+	qsort(out->changed, out->nchanged, sizeof(BtMatch), cmp_match);
+	count_kinds(out, nmatched);
 }

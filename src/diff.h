@@ -9,6 +9,18 @@
 #define BUILDTRACE_DIFF_H
 
 #include "drawing.h"
+#include "matcher.h"
+
+/* What a diff is asked to report, from the arguments or the settings. */
+typedef struct BtDiffParams
+{
+	double		move_tol;		/* a move of at most this is no move */
+	double		size_tol;
+	double		rotation_tol;	/* degrees */
+	bool		match_geometry; /* pair objects that changed their id */
+	double		match_distance; /* farthest nearest neighbour to pair */
+	double		shift_min_share;	/* of matched objects, for a shift */
+} BtDiffParams;
 
 /* One attribute whose value differs, or that exists on one side only. */
 typedef struct BtAttrChange
@@ -31,11 +43,18 @@ typedef struct BtMatch
 	bool		resized;
 	bool		retyped;
 	bool		modified;
+	bool		rotated;
+	bool		shifted;		/* moved with the whole drawing */
 	bool		content;		/* map form: the content hash changed */
-	Numeric		dx;				/* exact, from the jsonb numerics */
-	Numeric		dy;
+	bool		reidentified;	/* paired by bt_match_leftovers */
+	BtMatchBasis basis;
+	Numeric		dx;				/* exact, from the jsonb numerics; relative */
+	Numeric		dy;				/* to the shift when there is one */
+	double		ddx;			/* the move as stored, in doubles */
+	double		ddy;
 	double		distance;
 	int			direction;		/* index into bt_direction_names */
+	double		rotation_delta; /* degrees, in (-180, 180] */
 	int			nattrs;
 	BtAttrChange *attrs;
 } BtMatch;
@@ -53,13 +72,28 @@ typedef struct BtDiff
 	int			nresized;
 	int			nretyped;
 	int			nmodified;
+	int			nrotated;
+	int			nshifted;
 	int			nunchanged;
+	BtMatching	matching;		/* re-identified and ambiguous objects */
+	bool		has_shift;		/* the whole drawing moved by (shift_dx, */
+	double		shift_dx;		/* shift_dy), rounded as output */
+	double		shift_dy;
+	int			nkept_by_id;	/* changed[] entries of the id merge */
+	int			next_kept;		/* internal to bt_diff_compute */
 } BtDiff;
 
 /* Compass points, counter-clockwise from east (y grows to the north). */
 extern const char *const bt_direction_names[8];
 
-extern void bt_diff_compute(BtDrawing *a, BtDrawing *b, double move_tol,
-							double size_tol, BtDiff *out);
+/* The compass point of a move (dx, dy), an index into bt_direction_names. */
+extern int	bt_compass(double dx, double dy);
+
+extern void bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p,
+							BtDiff *out);
+
+/* Equal JSON values (numbers by value); and a number as a double. */
+extern bool bt_values_equal(JsonbValue *a, JsonbValue *b);
+extern double bt_numeric_double(Numeric n);
 
 #endif							/* BUILDTRACE_DIFF_H */

@@ -41,6 +41,18 @@ push_id_type(JsonbParseState **ps, BtFields *o, bool with_type)
 	}
 }
 
+/* The id under which b has the object, and its id in a if that differs. */
+static void
+push_match_ids(JsonbParseState **ps, BtMatch *m, bool with_type)
+{
+	push_id_type(ps, &m->fb, with_type);
+	if (m->reidentified)
+	{
+		bt_push_key(ps, "previous_id");
+		pushJsonbValue(ps, WJB_VALUE, &m->fa.idval);
+	}
+}
+
 static void
 push_pair(JsonbParseState **ps, const char *key, const char *k1, Numeric v1,
 		  const char *k2, Numeric v2)
@@ -60,7 +72,7 @@ push_moved(JsonbParseState **ps, BtMatch *m)
 	Numeric		zero = int64_to_numeric(0);
 
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, &m->fb, true);
+	push_match_ids(ps, m, true);
 	push_pair(ps, "from", "x", m->fa.x, "y", m->fa.y);
 	push_pair(ps, "to", "x", m->fb.x, "y", m->fb.y);
 	bt_push_key(ps, "dx");
@@ -78,7 +90,7 @@ static void
 push_resized(JsonbParseState **ps, BtMatch *m)
 {
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, &m->fb, true);
+	push_match_ids(ps, m, true);
 	push_pair(ps, "from", "width", m->fa.width, "height", m->fa.height);
 	push_pair(ps, "to", "width", m->fb.width, "height", m->fb.height);
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
@@ -97,7 +109,7 @@ static void
 push_retyped(JsonbParseState **ps, BtMatch *m)
 {
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, &m->fb, false);
+	push_match_ids(ps, m, false);
 	bt_push_key(ps, "from");
 	push_type(ps, &m->fa);
 	bt_push_key(ps, "to");
@@ -126,7 +138,7 @@ static void
 push_modified(JsonbParseState **ps, BtMatch *m)
 {
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_id_type(ps, &m->fb, true);
+	push_match_ids(ps, m, true);
 	bt_push_key(ps, "changed");
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 	if (m->content)
@@ -157,6 +169,119 @@ push_modified(JsonbParseState **ps, BtMatch *m)
 		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+static void
+push_rotated(JsonbParseState **ps, BtMatch *m)
+{
+	Numeric		zero = int64_to_numeric(0);
+
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	push_match_ids(ps, m, true);
+	bt_push_key(ps, "from");
+	bt_push_numeric(ps, WJB_VALUE, m->fa.rotation ? m->fa.rotation : zero);
+	bt_push_key(ps, "to");
+	bt_push_numeric(ps, WJB_VALUE, m->fb.rotation ? m->fb.rotation : zero);
+	bt_push_key(ps, "delta");
+	bt_push_rounded(ps, WJB_VALUE, m->rotation_delta);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+/* An object's id as output: as written in an array, the key in a map. */
+static void
+push_object_id(JsonbParseState **ps, JsonbIteratorToken tok, BtObject *o)
+{
+	BtFields	f;
+
+	bt_object_fields(o, &f);
+	pushJsonbValue(ps, tok, &f.idval);
+}
+
+static void
+push_object_type(JsonbParseState **ps, BtObject *o)
+{
+	BtFields	f;
+
+	bt_object_fields(o, &f);
+	if (f.type)
+		bt_push_string(ps, WJB_VALUE, f.type, f.typelen);
+	else
+		bt_push_null(ps, WJB_VALUE);
+}
+
+static void
+push_reidentified(JsonbParseState **ps, BtMatching *mt)
+{
+	bt_push_key(ps, "reidentified");
+	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < mt->npairs; i++)
+	{
+		BtReidentified *r = &mt->pairs[i];
+
+		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+		bt_push_key(ps, "id");
+		push_object_id(ps, WJB_VALUE, r->b);
+		bt_push_key(ps, "previous_id");
+		push_object_id(ps, WJB_VALUE, r->a);
+		bt_push_key(ps, "type");
+		push_object_type(ps, r->b);
+		bt_push_key(ps, "basis");
+		bt_push_cstring(ps, WJB_VALUE, bt_basis_names[r->basis]);
+		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+}
+
+static void
+push_id_list(JsonbParseState **ps, const char *key, BtObject **objs, int n)
+{
+	bt_push_key(ps, key);
+	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+		push_object_id(ps, WJB_ELEM, objs[i]);
+	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+}
+
+static void
+push_ambiguous(JsonbParseState **ps, BtMatching *mt)
+{
+	bt_push_key(ps, "ambiguous");
+	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < mt->ngroups; i++)
+	{
+		BtAmbiguous *g = &mt->groups[i];
+
+		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+		bt_push_key(ps, "type");
+		push_object_type(ps, g->removed[0]);
+		push_id_list(ps, "removed", g->removed, g->nremoved);
+		push_id_list(ps, "added", g->added, g->nadded);
+		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+}
+
+static void
+push_shift(JsonbParseState **ps, BtDiff *d)
+{
+	bt_push_key(ps, "shift");
+	if (!d->has_shift)
+	{
+		bt_push_null(ps, WJB_VALUE);
+		return;
+	}
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	bt_push_key(ps, "dx");
+	bt_push_rounded(ps, WJB_VALUE, d->shift_dx);
+	bt_push_key(ps, "dy");
+	bt_push_rounded(ps, WJB_VALUE, d->shift_dy);
+	bt_push_key(ps, "distance");
+	bt_push_rounded(ps, WJB_VALUE, hypot(d->shift_dx, d->shift_dy));
+	bt_push_key(ps, "direction");
+	bt_push_cstring(ps, WJB_VALUE, bt_direction_names[bt_compass(d->shift_dx, d->shift_dy)]);
+	bt_push_key(ps, "objects");
+	bt_push_int(ps, WJB_VALUE, d->nshifted);
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 }
 
@@ -203,6 +328,10 @@ diff_to_jsonb(BtDiff *d)
 	push_matches(&ps, "resized", d, offsetof(BtMatch, resized), push_resized);
 	push_matches(&ps, "retyped", d, offsetof(BtMatch, retyped), push_retyped);
 	push_matches(&ps, "modified", d, offsetof(BtMatch, modified), push_modified);
+	push_matches(&ps, "rotated", d, offsetof(BtMatch, rotated), push_rotated);
+	push_reidentified(&ps, &d->matching);
+	push_ambiguous(&ps, &d->matching);
+	push_shift(&ps, d);
 
 	bt_push_key(&ps, "counts");
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
@@ -212,6 +341,10 @@ diff_to_jsonb(BtDiff *d)
 	push_count(&ps, "resized", d->nresized);
 	push_count(&ps, "retyped", d->nretyped);
 	push_count(&ps, "modified", d->nmodified);
+	push_count(&ps, "rotated", d->nrotated);
+	push_count(&ps, "reidentified", d->matching.npairs);
+	push_count(&ps, "ambiguous", d->matching.nambiguous);
+	push_count(&ps, "shifted", d->nshifted);
 	push_count(&ps, "unchanged", d->nunchanged);
 	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
 
@@ -253,8 +386,19 @@ problems_to_jsonb(List *problems)
  * Results are allocated in the caller's memory context; the work is done in
  * a scratch context.
  */
+void
+bt_diff_params_from_settings(BtDiffParams *p)
+{
+	p->move_tol = bt_move_tolerance;
+	p->size_tol = bt_size_tolerance;
+	p->rotation_tol = bt_rotation_tolerance;
+	p->match_geometry = bt_match_geometry;
+	p->match_distance = bt_match_distance;
+	p->shift_min_share = bt_shift_min_share;
+}
+
 Jsonb *
-bt_diff_versions(Jsonb *ja, Jsonb *jb, double move_tol, double size_tol,
+bt_diff_versions(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
 				 BtDiffOutcome *out)
 {
 	MemoryContext scratch,
@@ -275,7 +419,7 @@ bt_diff_versions(Jsonb *ja, Jsonb *jb, double move_tol, double size_tol,
 	ok = bt_drawing_read(jb, 'b', &b, collect, ok && !a.map_form ? &a : NULL) && ok;
 	if (ok)
 	{
-		bt_diff_compute(&a, &b, move_tol, size_tol, &d);
+		bt_diff_compute(&a, &b, p, &d);
 		res = diff_to_jsonb(&d);
 	}
 	else
@@ -296,6 +440,9 @@ bt_diff_versions(Jsonb *ja, Jsonb *jb, double move_tol, double size_tol,
 			out->counts.retyped = d.nretyped;
 			out->counts.modified = d.nmodified;
 			out->counts.unchanged = d.nunchanged;
+			out->counts.rotated = d.nrotated;
+			out->counts.reidentified = d.matching.npairs;
+			out->counts.shifted = d.nshifted;
 		}
 		else
 		{
@@ -318,19 +465,21 @@ bt_diff_versions(Jsonb *ja, Jsonb *jb, double move_tol, double size_tol,
 static Datum
 diff_common(FunctionCallInfo fcinfo, bool try)
 {
-	double		move_tol,
-				size_tol;
+	BtDiffParams p;
 	BtDiffOutcome outcome;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	move_tol = tolerance_arg(fcinfo, 2, bt_move_tolerance, "move_tolerance");
-	size_tol = tolerance_arg(fcinfo, 3, bt_size_tolerance, "size_tolerance");
+	bt_diff_params_from_settings(&p);
+	p.move_tol = tolerance_arg(fcinfo, 2, bt_move_tolerance, "move_tolerance");
+	p.size_tol = tolerance_arg(fcinfo, 3, bt_size_tolerance, "size_tolerance");
+	/* match_geometry: an argument since 0.2.0 (0.1.0's SQL passes four) */
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+		p.match_geometry = PG_GETARG_BOOL(4);
 	if (!try)
 		PG_RETURN_JSONB_P(bt_diff_versions(PG_GETARG_JSONB_P(0), PG_GETARG_JSONB_P(1),
-										   move_tol, size_tol, NULL));
-	bt_diff_versions(PG_GETARG_JSONB_P(0), PG_GETARG_JSONB_P(1),
-					 move_tol, size_tol, &outcome);
+										   &p, NULL));
+	bt_diff_versions(PG_GETARG_JSONB_P(0), PG_GETARG_JSONB_P(1), &p, &outcome);
 	if (outcome.diff)
 		PG_RETURN_JSONB_P(outcome.diff);
 	else

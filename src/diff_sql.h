@@ -11,6 +11,8 @@
 
 #include "utils/jsonb.h"
 
+#include "diff.h"
+
 /* Objects per kind of change; an object counts once per kind. */
 typedef struct BtCounts
 {
@@ -21,6 +23,9 @@ typedef struct BtCounts
 	int32		retyped;
 	int32		modified;
 	int32		unchanged;
+	int32		rotated;
+	int32		reidentified;
+	int32		shifted;
 } BtCounts;
 
 /* What bt_diff_versions() found when asked to collect problems. */
@@ -39,7 +44,10 @@ typedef struct BtDiffOutcome
  * an ERROR for invalid input; otherwise fills *out.  Returns the diff or, if
  * invalid, the problems array.
  */
-extern Jsonb *bt_diff_versions(Jsonb *ja, Jsonb *jb, double move_tol,
-							   double size_tol, BtDiffOutcome *out);
+extern Jsonb *bt_diff_versions(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
+							   BtDiffOutcome *out);
+
+/* The parameters the buildtrace.* settings give. */
+extern void bt_diff_params_from_settings(BtDiffParams *p);
 
 #endif							/* BUILDTRACE_DIFF_SQL_H */

@@ -168,7 +168,7 @@ fill_child(JEntry je, const char *base, uint32 off, uint32 len, JsonbValue *v)
 /* The keys every object may have; CK_ID is ignored for map entries. */
 typedef enum CoreKey
 {
-	CK_ID, CK_TYPE, CK_X, CK_Y, CK_WIDTH, CK_HEIGHT, CK_COUNT
+	CK_ID, CK_TYPE, CK_X, CK_Y, CK_WIDTH, CK_HEIGHT, CK_ROTATION, CK_COUNT
 } CoreKey;
 
 typedef struct CoreValues
@@ -192,6 +192,8 @@ core_key(const char *k, uint32 len)
 			return memcmp(k, "width", 5) == 0 ? CK_WIDTH : -1;
 		case 6:
 			return memcmp(k, "height", 6) == 0 ? CK_HEIGHT : -1;
+		case 8:
+			return memcmp(k, "rotation", 8) == 0 ? CK_ROTATION : -1;
 	}
 	return -1;
 }
@@ -280,7 +282,10 @@ numeric_is_negative(Numeric n, Numeric zero)
 										  NumericGetDatum(zero))) < 0;
 }
 
-/* One of x, y, width, height: a JSON number (and not negative for sizes). */
+/*
+ * One of x, y, width, height, rotation: a JSON number (and not negative
+ * for sizes).
+ */
 static void
 check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 			 bool is_size)
@@ -430,6 +435,9 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 	check_number(st, o, "y", cv.v[CK_Y], false);
 	check_number(st, o, "width", cv.v[CK_WIDTH], true);
 	check_number(st, o, "height", cv.v[CK_HEIGHT], true);
+	/* rotation is optional, but a number when present */
+	if (cv.v[CK_ROTATION] != NULL)
+		check_number(st, o, "rotation", cv.v[CK_ROTATION], false);
 
 	return idok && st->nproblems == before;
 }
@@ -891,6 +899,7 @@ bt_object_fields(BtObject *o, BtFields *f)
 	f->y = cv.v[CK_Y]->val.numeric;
 	f->width = cv.v[CK_WIDTH]->val.numeric;
 	f->height = cv.v[CK_HEIGHT]->val.numeric;
+	f->rotation = cv.v[CK_ROTATION] ? cv.v[CK_ROTATION]->val.numeric : NULL;
 }
 
 char *

@@ -44,6 +44,7 @@ typedef struct BtFields
 	Numeric		y;
 	Numeric		width;
 	Numeric		height;
+	Numeric		rotation;		/* degrees, NULL when absent */
 } BtFields;
 
 /*
@@ -89,6 +90,17 @@ bt_key_cmp(const BtIdKey *ka, const BtObject *objs_a,
 	if (r != 0)
 		return r;
 	return (ka->idlen > kb->idlen) - (ka->idlen < kb->idlen);
+}
+
+/* Byte order of two objects' ids (of any versions). */
+static inline int
+bt_object_id_cmp(const BtObject *a, const BtObject *b)
+{
+	int			r = memcmp(a->id, b->id, Min(a->idlen, b->idlen));
+
+	if (r != 0)
+		return r;
+	return (a->idlen > b->idlen) - (a->idlen < b->idlen);
 }
 
 /* One problem found in a version (see bt_validate). */

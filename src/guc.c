@@ -28,6 +28,10 @@ int			bt_on_invalid = BT_ON_INVALID_FLAG;
 double		bt_spike_factor = 10.0;
 int			bt_spike_min_changes = 5;
 int			bt_pending_max_age = 900;
+bool		bt_match_geometry = true;
+double		bt_match_distance = 1.0;
+double		bt_rotation_tolerance = 0.5;
+double		bt_shift_min_share = 0.5;
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"flag", BT_ON_INVALID_FLAG, false},
@@ -79,6 +83,34 @@ bt_define_gucs(void)
 							&bt_pending_max_age,
 							900, 1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("buildtrace.match_geometry",
+							 "Pair objects whose id changed by content and geometry.",
+							 "Objects left over on both sides after matching by id are paired when identical apart from the id, in the same place, or each other's nearest neighbour of the same type.",
+							 &bt_match_geometry,
+							 true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.match_distance",
+							 "Farthest two objects of one type may be apart to be paired as nearest neighbours.",
+							 "In drawing units; 1 pairs a door moved half a metre in a drawing in metres.",
+							 &bt_match_distance,
+							 1.0, 0.0, 1e15,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.rotation_tolerance",
+							 "Change of rotation, in degrees, an object may have before it counts as rotated.",
+							 NULL,
+							 &bt_rotation_tolerance,
+							 0.5, 0.0, 180.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.shift_min_share",
+							 "Share of the matched objects that must move by one vector for a whole-drawing shift.",
+							 "At least three objects must, whatever the share.",
+							 &bt_shift_min_share,
+							 0.5, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("buildtrace");
 }

@@ -22,6 +22,10 @@ extern int	bt_on_invalid;
 extern double bt_spike_factor;
 extern int	bt_spike_min_changes;
 extern int	bt_pending_max_age;
+extern bool bt_match_geometry;
+extern double bt_match_distance;
+extern double bt_rotation_tolerance;
+extern double bt_shift_min_share;
 
 extern void bt_define_gucs(void);
 

@@ -139,7 +139,8 @@ bt_handover_desc(void)
 		{"latency_ms", FLOAT8OID}, {"retry_of", INT8OID}, {"ok", BOOLOID},
 		{"result", JSONBOID}, {"processing_us", INT8OID}, {"added", INT4OID},
 		{"removed", INT4OID}, {"moved", INT4OID}, {"resized", INT4OID},
-		{"retyped", INT4OID}, {"modified", INT4OID}, {"unchanged", INT4OID}
+		{"retyped", INT4OID}, {"modified", INT4OID}, {"unchanged", INT4OID},
+		{"rotated", INT4OID}, {"reidentified", INT4OID}, {"shifted", INT4OID}
 	};
 	MemoryContext old;
 
@@ -320,7 +321,7 @@ bt_pairs_take_results(PG_FUNCTION_ARGS)
 			   *inserted;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != HO_NCOLS)
+	if (rsinfo->setDesc->natts != HO_NCOLS && rsinfo->setDesc->natts != HO_NCOLS_0_1)
 		elog(ERROR, "_pairs_take_results must return %d columns", HO_NCOLS);
 	if (h == NULL || tuplestore_ateof(h->results))
 		return (Datum) 0;
@@ -335,7 +336,10 @@ bt_pairs_take_results(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			if (slot_pair_id(result) == want)
 			{
-				tuplestore_puttupleslot(rsinfo->setResult, result);
+				/* the leading columns, as many as the caller declared */
+				slot_getallattrs(result);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+									 result->tts_values, result->tts_isnull);
 				break;
 			}
 		}

@@ -13,13 +13,20 @@
 #include "commands/trigger.h"
 #include "funcapi.h"
 
-/* Columns of one result, in the order _pairs_take_results returns them. */
+/*
+ * Columns of one result, in the order _pairs_take_results returns them.
+ * 0.1.0 declared the function with the columns up to HO_UNCHANGED; until
+ * such an install is updated, it gets those.
+ */
 enum
 {
 	HO_PAIR_ID, HO_DRAWING_ID, HO_JOB_ID, HO_LATENCY_MS, HO_RETRY_OF,
 	HO_OK, HO_RESULT, HO_PROCESSING_US, HO_ADDED, HO_REMOVED, HO_MOVED,
-	HO_RESIZED, HO_RETYPED, HO_MODIFIED, HO_UNCHANGED, HO_NCOLS
+	HO_RESIZED, HO_RETYPED, HO_MODIFIED, HO_UNCHANGED, HO_ROTATED,
+	HO_REIDENTIFIED, HO_SHIFTED, HO_NCOLS
 };
+
+#define HO_NCOLS_0_1 (HO_UNCHANGED + 1)
 
 typedef struct Handover Handover;
 

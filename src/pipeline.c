@@ -237,7 +237,10 @@ diff_guarded(Jsonb *a, Jsonb *b, MemoryContext cxt, BtDiffOutcome *o)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		bt_diff_versions(a, b, bt_move_tolerance, bt_size_tolerance, o);
+		BtDiffParams params;
+
+		bt_diff_params_from_settings(&params);
+		bt_diff_versions(a, b, &params, o);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -356,9 +359,9 @@ hand_over(TriggerData *td, PairRow *e, BtDiffOutcome *o, int64 processing_us)
 	values[HO_RESULT] = JsonbPGetDatum(o->diff ? o->diff : o->problems);
 	values[HO_PROCESSING_US] = Int64GetDatum(processing_us);
 	/* BtCounts lists the kinds in the output's order; NULL when failed */
-	StaticAssertStmt(sizeof(BtCounts) == (HO_UNCHANGED - HO_ADDED + 1) * sizeof(int32),
+	StaticAssertStmt(sizeof(BtCounts) == (HO_SHIFTED - HO_ADDED + 1) * sizeof(int32),
 					 "BtCounts must match the count columns");
-	for (int k = HO_ADDED; k <= HO_UNCHANGED; k++)
+	for (int k = HO_ADDED; k <= HO_SHIFTED; k++)
 	{
 		values[k] = Int32GetDatum(counts[k - HO_ADDED]);
 		nulls[k] = o->diff == NULL;

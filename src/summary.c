@@ -3,8 +3,10 @@
  * summary.c
  *	  The plain-English summary of a diff, for a site manager.
  *
- * Sentences come in the order added, removed, moved, resized, retyped,
- * modified; within a kind, one sentence per group (object type, plus the
+ * A whole-drawing shift comes first, then objects found again under new
+ * ids, then the kinds in the order added, removed, moved, resized,
+ * retyped, modified, rotated, and last the objects that could not be told
+ * apart.  Within a kind, one sentence per group (object type, plus the
  * compass direction for moves and the new type for retypes), groups in
  * byte order of their names, ids in id order:
  *
@@ -27,7 +29,8 @@ typedef enum SumKind
 	SK_MOVED,
 	SK_RESIZED,
 	SK_RETYPED,
-	SK_MODIFIED
+	SK_MODIFIED,
+	SK_ROTATED
 } SumKind;
 
 typedef struct SumItem
@@ -190,6 +193,11 @@ append_sentence(StringInfo s, SumKind kind, SumItem *items, int n)
 			appendStringInfoString(s, items[0].sub ? " changed content" :
 								   " changed attributes");
 			break;
+		case SK_ROTATED:
+			for (int i = 0; i < n; i++)
+				total += items[i].amount;
+			appendStringInfo(s, " rotated about %s°", format_amount(total / n));
+			break;
 	}
 	append_ids(s, items, n);
 }
@@ -226,6 +234,47 @@ item_for(BtObject *o, char *type, int seq)
 	return it;
 }
 
+/* "The whole drawing moved about 10 units east." */
+static void
+append_shift(StringInfo s, BtDiff *d)
+{
+	char	   *amount = format_amount(hypot(d->shift_dx, d->shift_dy));
+
+	appendStringInfo(s, "The whole drawing moved about %s %s %s.", amount,
+					 strcmp(amount, "1") == 0 ? "unit" : "units",
+					 bt_direction_names[bt_compass(d->shift_dx, d->shift_dy)]);
+}
+
+/* "89 objects kept their geometry under new ids." and the like. */
+static void
+append_matching(StringInfo s, BtMatching *mt)
+{
+	int			kept = 0,
+				near = 0;
+
+	for (int i = 0; i < mt->npairs; i++)
+	{
+		if (mt->pairs[i].basis == BT_BASIS_NEAREST)
+			near++;
+		else
+			kept++;
+	}
+	if (kept > 0)
+		appendStringInfo(s, "%s%d %s kept %s geometry under new ids.", s->len ? " " : "",
+						 kept, kept == 1 ? "object" : "objects", kept == 1 ? "its" : "their");
+	if (near > 0)
+		appendStringInfo(s, "%s%d %s found again nearby under new ids.", s->len ? " " : "",
+						 near, near == 1 ? "object was" : "objects were");
+}
+
+static void
+append_ambiguous(StringInfo s, BtMatching *mt)
+{
+	if (mt->nambiguous > 0)
+		appendStringInfo(s, "%s%d objects could not be told apart from others of their type.",
+						 s->len ? " " : "", mt->nambiguous);
+}
+
 char *
 bt_summary(BtDiff *d)
 {
@@ -235,6 +284,9 @@ bt_summary(BtDiff *d)
 	int			n;
 
 	initStringInfo(&s);
+	if (d->has_shift)
+		append_shift(&s, d);
+	append_matching(&s, &d->matching);
 	for (n = 0; n < d->nadded; n++)
 		items[n] = item_for(d->added[n], bt_object_type_name(d->added[n]), n);
 	append_kind(&s, SK_ADDED, items, n);
@@ -242,7 +294,7 @@ bt_summary(BtDiff *d)
 		items[n] = item_for(d->removed[n], bt_object_type_name(d->removed[n]), n);
 	append_kind(&s, SK_REMOVED, items, n);
 
-	for (SumKind k = SK_MOVED; k <= SK_MODIFIED; k++)
+	for (SumKind k = SK_MOVED; k <= SK_ROTATED; k++)
 	{
 		n = 0;
 		for (int i = 0; i < d->nchanged; i++)
@@ -250,7 +302,8 @@ bt_summary(BtDiff *d)
 			BtMatch    *m = &d->changed[i];
 			bool		in = k == SK_MOVED ? m->moved :
 				k == SK_RESIZED ? m->resized :
-				k == SK_RETYPED ? m->retyped : m->modified;
+				k == SK_RETYPED ? m->retyped :
+				k == SK_MODIFIED ? m->modified : m->rotated;
 
 			if (!in)
 				continue;
@@ -267,10 +320,13 @@ bt_summary(BtDiff *d)
 			}
 			else if (k == SK_MODIFIED)
 				items[n].sub = m->content;
+			else if (k == SK_ROTATED)
+				items[n].amount = fabs(m->rotation_delta);
 			n++;
 		}
 		append_kind(&s, k, items, n);
 	}
+	append_ambiguous(&s, &d->matching);
 	if (s.len == 0)
 		appendStringInfoString(&s, "No changes.");
 	return s.data;

@@ -93,12 +93,19 @@ CREATE TABLE buildtrace.changes (
     retyped       integer NOT NULL CHECK (retyped >= 0),
     modified      integer NOT NULL CHECK (modified >= 0),
     unchanged     integer NOT NULL CHECK (unchanged >= 0),
-    -- An object counts once per kind of change it appears in.
-    total         integer GENERATED ALWAYS AS
-                  (added + removed + moved + resized + retyped + modified) STORED,
     -- Wall-clock time of bt_try_diff for this pair (see the trigger).
     processing_us bigint NOT NULL CHECK (processing_us >= 0),
-    computed_at   timestamptz NOT NULL DEFAULT now()
+    computed_at   timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.2.0 (0 in rows of earlier releases, which had no such kinds).
+    rotated       integer NOT NULL DEFAULT 0 CHECK (rotated >= 0),
+    -- Objects found again under new ids, and objects that moved with a
+    -- whole-drawing shift: neither is a change of the building.
+    reidentified  integer NOT NULL DEFAULT 0 CHECK (reidentified >= 0),
+    shifted       integer NOT NULL DEFAULT 0 CHECK (shifted >= 0),
+    -- An object counts once per kind of change it appears in; net of
+    -- re-identification and of a shift, as the spike rule wants.
+    total         integer GENERATED ALWAYS AS
+                  (added + removed + moved + resized + retyped + modified + rotated) STORED
 );
 COMMENT ON TABLE buildtrace.changes IS
     'The diff of each processed pair, with per-kind counts and processing time in microseconds.';

@@ -65,7 +65,8 @@ CREATE FUNCTION buildtrace._pairs_take_results(
     OUT pair_id bigint, OUT drawing_id text, OUT job_id text, OUT latency_ms float8,
     OUT retry_of bigint, OUT ok boolean, OUT result jsonb, OUT processing_us bigint,
     OUT added integer, OUT removed integer, OUT moved integer, OUT resized integer,
-    OUT retyped integer, OUT modified integer, OUT unchanged integer)
+    OUT retyped integer, OUT modified integer, OUT unchanged integer,
+    OUT rotated integer, OUT reidentified integer, OUT shifted integer)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bt_pairs_take_results'
 LANGUAGE C VOLATILE PARALLEL UNSAFE
@@ -113,7 +114,8 @@ BEGIN
     -- narrow rows.
     WITH processed AS MATERIALIZED (
         SELECT r.*,
-               r.added + r.removed + r.moved + r.resized + r.retyped + r.modified AS total
+               r.added + r.removed + r.moved + r.resized + r.retyped + r.modified + r.rotated
+                   AS total
         FROM buildtrace._pairs_take_results() r
     ),
     -- Narrow rows for the spike rule; the diff itself is read from
@@ -145,10 +147,11 @@ BEGIN
     ins_changes AS (
         INSERT INTO buildtrace.changes
             (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
-             resized, retyped, modified, unchanged, processing_us)
+             resized, retyped, modified, unchanged, processing_us, rotated, reidentified,
+             shifted)
         SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.result, pr.result ->> 'summary',
                pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
-               pr.unchanged, pr.processing_us
+               pr.unchanged, pr.processing_us, pr.rotated, pr.reidentified, pr.shifted
         FROM processed pr
         WHERE pr.ok
     ),
@@ -187,7 +190,7 @@ BEGIN
     upd_rollups AS (
         INSERT INTO buildtrace.hourly_rollups AS r
             (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-             modified, unchanged, processing_ms, reported_latency_ms)
+             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
         SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
                count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
                coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
@@ -198,7 +201,9 @@ BEGIN
                coalesce(sum(pr.modified) FILTER (WHERE pr.ok), 0),
                coalesce(sum(pr.unchanged) FILTER (WHERE pr.ok), 0),
                buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
-               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok)
+               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok),
+               coalesce(sum(pr.rotated) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0)
         FROM processed pr
         GROUP BY pr.drawing_id
         ON CONFLICT (hour, drawing_id) DO UPDATE
@@ -209,7 +214,9 @@ BEGIN
             unchanged = r.unchanged + excluded.unchanged,
             processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
             reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
-                                                           excluded.reported_latency_ms)
+                                                           excluded.reported_latency_ms),
+            rotated = r.rotated + excluded.rotated,
+            reidentified = r.reidentified + excluded.reidentified
     ),
     upd_state AS (
         UPDATE buildtrace.drawing_state s

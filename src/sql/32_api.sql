@@ -12,7 +12,9 @@ SELECT date_trunc('hour', c.computed_at) AS hour,
        sum(c.moved)::bigint AS moved,
        sum(c.resized)::bigint AS resized,
        sum(c.retyped)::bigint AS retyped,
-       sum(c.modified)::bigint AS modified
+       sum(c.modified)::bigint AS modified,
+       sum(c.rotated)::bigint AS rotated,
+       sum(c.reidentified)::bigint AS reidentified
 FROM buildtrace.changes c
 GROUP BY 1;
 COMMENT ON VIEW buildtrace.hourly_changes IS

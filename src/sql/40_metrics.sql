@@ -39,6 +39,9 @@ CREATE TABLE buildtrace.hourly_rollups (
     -- Sketch of pairs.latency_ms (the client-reported job latency) of the
     -- done pairs that gave one; NULL when none did.
     reported_latency_ms  buildtrace.bt_sketch,
+    -- Since 0.2.0: rotated objects, and objects found again under new ids.
+    rotated       bigint NOT NULL DEFAULT 0 CHECK (rotated >= 0),
+    reidentified  bigint NOT NULL DEFAULT 0 CHECK (reidentified >= 0),
     PRIMARY KEY (hour, drawing_id),
     CHECK (hour = date_trunc('hour', hour, 'UTC'))
 );
@@ -68,22 +71,23 @@ BEGIN
     DELETE FROM buildtrace.hourly_rollups;
     INSERT INTO buildtrace.hourly_rollups AS r
         (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-         modified, unchanged, processing_ms, reported_latency_ms)
+         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
     SELECT x.hour, x.drawing_id,
            count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok),
            coalesce(sum(x.added), 0), coalesce(sum(x.removed), 0), coalesce(sum(x.moved), 0),
            coalesce(sum(x.resized), 0), coalesce(sum(x.retyped), 0),
            coalesce(sum(x.modified), 0), coalesce(sum(x.unchanged), 0),
            buildtrace.bt_sketch(x.processing_us / 1000.0::float8),
-           buildtrace.bt_sketch(x.latency_ms)
+           buildtrace.bt_sketch(x.latency_ms),
+           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0)
     FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, true AS ok,
                  c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.unchanged,
-                 c.processing_us, p.latency_ms
+                 c.processing_us, p.latency_ms, c.rotated, c.reidentified
           FROM buildtrace.changes c
           JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
           UNION ALL
           SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, false,
-                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM buildtrace.pairs p
           WHERE p.status = 'failed') x
     GROUP BY x.hour, x.drawing_id;
@@ -178,13 +182,15 @@ BEGIN
                                                'added', h.added, 'removed', h.removed,
                                                'moved', h.moved, 'resized', h.resized,
                                                'retyped', h.retyped, 'modified', h.modified,
+                                               'rotated', h.rotated, 'reidentified', h.reidentified,
                                                'unchanged', h.unchanged)),
            sum(h.failed)
     INTO hourly, n_failed
     FROM (SELECT r.hour, sum(r.pairs) AS pairs, sum(r.failed) AS failed,
                  sum(r.added) AS added, sum(r.removed) AS removed, sum(r.moved) AS moved,
                  sum(r.resized) AS resized, sum(r.retyped) AS retyped,
-                 sum(r.modified) AS modified, sum(r.unchanged) AS unchanged
+                 sum(r.modified) AS modified, sum(r.unchanged) AS unchanged,
+                 sum(r.rotated) AS rotated, sum(r.reidentified) AS reidentified
           FROM buildtrace.hourly_rollups r
           WHERE r.hour >= start
           GROUP BY r.hour) h;

@@ -34,8 +34,11 @@ described AS (
     FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
     UNION ALL
     -- columns of tables and views, in order
+    -- by position among the live columns: an update that drops a column
+    -- leaves a gap in attnum
     SELECT format('%s.%s #%s: %s notnull=%s default=%s identity=%s generated=%s compression=%s acl=%s',
-                  c.oid::regclass, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod),
+                  c.oid::regclass, a.attname,
+                  rank() OVER (PARTITION BY c.oid ORDER BY a.attnum), format_type(a.atttypid, a.atttypmod),
                   a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated,
                   a.attcompression, a.attacl)
     FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid

@@ -77,10 +77,77 @@ ALTER TABLE buildtrace.pairs
     ADD CONSTRAINT pairs_to_version_fkey FOREIGN KEY (to_version, drawing_id)
         REFERENCES buildtrace.versions (version_id, drawing_id) ON DELETE SET NULL (to_version);
 
+-- New kinds of change: rotations, objects found again under new ids, and
+-- whole-drawing shifts. Rows of 0.1.0 count 0 of each; total now counts
+-- rotations too, and no longer anything a re-export or a shift did.
+ALTER TABLE buildtrace.changes
+    ADD COLUMN rotated integer NOT NULL DEFAULT 0 CHECK (rotated >= 0),
+    ADD COLUMN reidentified integer NOT NULL DEFAULT 0 CHECK (reidentified >= 0),
+    ADD COLUMN shifted integer NOT NULL DEFAULT 0 CHECK (shifted >= 0);
+ALTER TABLE buildtrace.changes DROP COLUMN total;
+ALTER TABLE buildtrace.changes ADD COLUMN total integer GENERATED ALWAYS AS
+    (added + removed + moved + resized + retyped + modified + rotated) STORED;
+ALTER TABLE buildtrace.hourly_rollups
+    ADD COLUMN rotated bigint NOT NULL DEFAULT 0 CHECK (rotated >= 0),
+    ADD COLUMN reidentified bigint NOT NULL DEFAULT 0 CHECK (reidentified >= 0);
+
+CREATE OR REPLACE VIEW buildtrace.hourly_changes AS
+SELECT date_trunc('hour', c.computed_at) AS hour,
+       count(*) AS pairs,
+       count(DISTINCT c.drawing_id) AS drawings,
+       sum(c.added)::bigint AS added,
+       sum(c.removed)::bigint AS removed,
+       sum(c.moved)::bigint AS moved,
+       sum(c.resized)::bigint AS resized,
+       sum(c.retyped)::bigint AS retyped,
+       sum(c.modified)::bigint AS modified,
+       sum(c.rotated)::bigint AS rotated,
+       sum(c.reidentified)::bigint AS reidentified
+FROM buildtrace.changes c
+GROUP BY 1;
+
+-- bt_diff and bt_try_diff take match_geometry.
+DROP FUNCTION buildtrace.bt_diff(jsonb, jsonb, float8, float8);
+DROP FUNCTION buildtrace.bt_try_diff(jsonb, jsonb, float8, float8);
+CREATE FUNCTION buildtrace.bt_diff(a jsonb, b jsonb,
+                                   move_tolerance float8 DEFAULT NULL,
+                                   size_tolerance float8 DEFAULT NULL,
+                                   match_geometry boolean DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bt_diff'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION buildtrace.bt_diff(jsonb, jsonb, float8, float8, boolean) IS
+'Changes from drawing version a to version b: added, removed, moved, resized, retyped, modified, rotated, re-identified and ambiguous objects, a whole-drawing shift, counts and a summary. Raises an error for invalid input.';
+
+CREATE FUNCTION buildtrace.bt_try_diff(a jsonb, b jsonb,
+                                       move_tolerance float8 DEFAULT NULL,
+                                       size_tolerance float8 DEFAULT NULL,
+                                       match_geometry boolean DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bt_try_diff'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION buildtrace.bt_try_diff(jsonb, jsonb, float8, float8, boolean) IS
+'bt_diff, or {"problems": [...]} listing every problem of both versions instead of raising an error.';
+
 -- The statement trigger on pairs is C; it hands the statement's results to
--- _pairs_store_results, which replaces the PL/pgSQL trigger function.
+-- _pairs_store_results, which replaces the PL/pgSQL trigger function. The
+-- results carry the new counts.
 DROP TRIGGER pairs_process ON buildtrace.pairs;
 DROP FUNCTION buildtrace._pairs_after_insert();
+DROP FUNCTION buildtrace._pairs_take_results();
+
+CREATE FUNCTION buildtrace._pairs_take_results(
+    OUT pair_id bigint, OUT drawing_id text, OUT job_id text, OUT latency_ms float8,
+    OUT retry_of bigint, OUT ok boolean, OUT result jsonb, OUT processing_us bigint,
+    OUT added integer, OUT removed integer, OUT moved integer, OUT resized integer,
+    OUT retyped integer, OUT modified integer, OUT unchanged integer,
+    OUT rotated integer, OUT reidentified integer, OUT shifted integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bt_pairs_take_results'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+ROWS 10000;
 
 CREATE FUNCTION buildtrace._pairs_after_statement()
 RETURNS trigger
@@ -109,7 +176,8 @@ BEGIN
     -- narrow rows.
     WITH processed AS MATERIALIZED (
         SELECT r.*,
-               r.added + r.removed + r.moved + r.resized + r.retyped + r.modified AS total
+               r.added + r.removed + r.moved + r.resized + r.retyped + r.modified + r.rotated
+                   AS total
         FROM buildtrace._pairs_take_results() r
     ),
     -- Narrow rows for the spike rule; the diff itself is read from
@@ -141,10 +209,11 @@ BEGIN
     ins_changes AS (
         INSERT INTO buildtrace.changes
             (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
-             resized, retyped, modified, unchanged, processing_us)
+             resized, retyped, modified, unchanged, processing_us, rotated, reidentified,
+             shifted)
         SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.result, pr.result ->> 'summary',
                pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
-               pr.unchanged, pr.processing_us
+               pr.unchanged, pr.processing_us, pr.rotated, pr.reidentified, pr.shifted
         FROM processed pr
         WHERE pr.ok
     ),
@@ -183,7 +252,7 @@ BEGIN
     upd_rollups AS (
         INSERT INTO buildtrace.hourly_rollups AS r
             (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-             modified, unchanged, processing_ms, reported_latency_ms)
+             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
         SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
                count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
                coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
@@ -194,7 +263,9 @@ BEGIN
                coalesce(sum(pr.modified) FILTER (WHERE pr.ok), 0),
                coalesce(sum(pr.unchanged) FILTER (WHERE pr.ok), 0),
                buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
-               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok)
+               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok),
+               coalesce(sum(pr.rotated) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0)
         FROM processed pr
         GROUP BY pr.drawing_id
         ON CONFLICT (hour, drawing_id) DO UPDATE
@@ -205,7 +276,9 @@ BEGIN
             unchanged = r.unchanged + excluded.unchanged,
             processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
             reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
-                                                           excluded.reported_latency_ms)
+                                                           excluded.reported_latency_ms),
+            rotated = r.rotated + excluded.rotated,
+            reidentified = r.reidentified + excluded.reidentified
     ),
     upd_state AS (
         UPDATE buildtrace.drawing_state s
@@ -223,11 +296,50 @@ CREATE TRIGGER pairs_process
     FOR EACH STATEMENT
     EXECUTE FUNCTION buildtrace._pairs_after_statement();
 
+REVOKE ALL ON FUNCTION buildtrace._pairs_take_results() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_after_statement() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
 
--- Calls in functions that run with their owner's rights name their
--- argument types, so that no overload added later is a better match.
+-- Rollups and metrics with the new counts; calls in functions that run
+-- with their owner's rights name their argument types, so that no overload
+-- added later is a better match.
+CREATE OR REPLACE FUNCTION buildtrace.rebuild_rollups()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
+    DELETE FROM buildtrace.hourly_rollups;
+    INSERT INTO buildtrace.hourly_rollups AS r
+        (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
+    SELECT x.hour, x.drawing_id,
+           count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok),
+           coalesce(sum(x.added), 0), coalesce(sum(x.removed), 0), coalesce(sum(x.moved), 0),
+           coalesce(sum(x.resized), 0), coalesce(sum(x.retyped), 0),
+           coalesce(sum(x.modified), 0), coalesce(sum(x.unchanged), 0),
+           buildtrace.bt_sketch(x.processing_us / 1000.0::float8),
+           buildtrace.bt_sketch(x.latency_ms),
+           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0)
+    FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, true AS ok,
+                 c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.unchanged,
+                 c.processing_us, p.latency_ms, c.rotated, c.reidentified
+          FROM buildtrace.changes c
+          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+          UNION ALL
+          SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, false,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+          FROM buildtrace.pairs p
+          WHERE p.status = 'failed') x
+    GROUP BY x.hour, x.drawing_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL UNSAFE
@@ -263,13 +375,15 @@ BEGIN
                                                'added', h.added, 'removed', h.removed,
                                                'moved', h.moved, 'resized', h.resized,
                                                'retyped', h.retyped, 'modified', h.modified,
+                                               'rotated', h.rotated, 'reidentified', h.reidentified,
                                                'unchanged', h.unchanged)),
            sum(h.failed)
     INTO hourly, n_failed
     FROM (SELECT r.hour, sum(r.pairs) AS pairs, sum(r.failed) AS failed,
                  sum(r.added) AS added, sum(r.removed) AS removed, sum(r.moved) AS moved,
                  sum(r.resized) AS resized, sum(r.retyped) AS retyped,
-                 sum(r.modified) AS modified, sum(r.unchanged) AS unchanged
+                 sum(r.modified) AS modified, sum(r.unchanged) AS unchanged,
+                 sum(r.rotated) AS rotated, sum(r.reidentified) AS reidentified
           FROM buildtrace.hourly_rollups r
           WHERE r.hour >= start
           GROUP BY r.hour) h;
@@ -460,4 +574,3 @@ BEGIN
         'checked_at', now());
 END
 $$;
-

@@ -1,0 +1,673 @@
+/*-------------------------------------------------------------------------
+ *
+ * matcher.c
+ *	  Pairing objects that lost their id between two versions.
+ *
+ * CAD and IFC tools regenerate ids on export, so an object can leave the
+ * id match as "removed" and come back as "added".  The objects left over
+ * on both sides are paired by evidence, strongest first:
+ *
+ *	content		identical apart from the id (hash, then a full compare);
+ *	geometry	same type, place within the move tolerance and size within
+ *				the size tolerance, the only such candidate both ways;
+ *	nearest		same type, each the other's single nearest neighbour within
+ *				buildtrace.match_distance, repeated while pairs are found.
+ *
+ * Never a guess: where candidates are equally good (identical content, two
+ * at the same distance) nothing is paired and the objects are reported as
+ * one ambiguous group.  Places are looked up in a grid of cells as large
+ * as the search radius, kept as an array sorted by (type, cell), so the
+ * work is O(n log n) and the result depends on the two sets of objects,
+ * not on their order.  A whole-drawing shift found among the objects that
+ * kept their ids is allowed for: added objects are placed back by it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "diff.h"
+#include "matcher.h"
+
+const char *const bt_basis_names[3] = {"content", "geometry", "nearest"};
+
+/* One leftover object, removed (side 0) or added (side 1). */
+typedef struct Cand
+{
+	BtObject   *o;
+	int			side;
+	int			order;			/* position in its side's id order */
+	bool		paired;
+	bool		ambiguous;		/* identical to another: never paired */
+	bool		placed;			/* has a finite place (geometry stages) */
+	const char *type;
+	int			typelen;
+	uint32		typehash;
+	double		x,
+				y,
+				w,
+				h;				/* added objects: x, y less the shift */
+	int64		cx,
+				cy;				/* grid cell */
+	uint64		content;		/* hash of all but the id */
+	double		best;			/* nearest stage: best distance so far */
+	int			nbest;			/* how many candidates at that distance */
+	int			argbest;		/* one of them */
+	int			ngeometry;		/* geometry stage: candidates */
+	int			geometry_with;	/* one of them */
+} Cand;
+
+typedef struct Matcher
+{
+	Cand	   *c;				/* removed first, then added */
+	int			nremoved;
+	int			n;
+	int		   *grid;			/* added candidates by (type, cell) */
+	int			ngrid;
+	int		   *parent;			/* union-find over ambiguous objects */
+	double		cell;
+	const BtMatchParams *p;
+	BtMatching *out;
+	int			maxpairs;
+} Matcher;
+
+/* ---------- content ---------- */
+
+static uint64
+value_hash(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return hash_bytes_extended((const unsigned char *) v->val.string.val,
+									   v->val.string.len, 1);
+		case jbvNumeric:
+			return hash_bytes_extended((const unsigned char *) v->val.numeric,
+									   VARSIZE_ANY(v->val.numeric), 2);
+		case jbvBool:
+			return v->val.boolean ? 3 : 4;
+		case jbvBinary:
+			return hash_bytes_extended((const unsigned char *) v->val.binary.data,
+									   v->val.binary.len, 5);
+		default:
+			return 6;
+	}
+}
+
+static inline bool
+is_id_key(JsonbValue *k)
+{
+	return k->val.string.len == 2 && memcmp(k->val.string.val, "id", 2) == 0;
+}
+
+/* Next key/value pair other than the id; false at the end. */
+static bool
+next_non_id(JsonbIterator **it, JsonbValue *k, JsonbValue *v)
+{
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(it, k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(it, v, true);
+		if (!is_id_key(k))
+			return true;
+	}
+	return false;
+}
+
+static uint64
+content_hash(BtObject *o)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	uint64		h = 0;
+
+	if (o->is_hash)
+		return hash_bytes_extended((const unsigned char *) o->hash, o->hashlen, 7);
+	it = JsonbIteratorInit(o->obj);
+	while (next_non_id(&it, &k, &v))
+	{
+		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) k.val.string.val,
+												  k.val.string.len, 0));
+		h = hash_combine64(h, value_hash(&v));
+	}
+	return h;
+}
+
+static bool
+content_equal(BtObject *a, BtObject *b)
+{
+	JsonbIterator *ia,
+			   *ib;
+	JsonbValue	ka,
+				va,
+				kb,
+				vb;
+	bool		hasa,
+				hasb;
+
+	if (a->is_hash || b->is_hash)
+		return a->is_hash && b->is_hash && a->hashlen == b->hashlen &&
+			memcmp(a->hash, b->hash, a->hashlen) == 0;
+	ia = JsonbIteratorInit(a->obj);
+	ib = JsonbIteratorInit(b->obj);
+	for (;;)
+	{
+		hasa = next_non_id(&ia, &ka, &va);
+		hasb = next_non_id(&ib, &kb, &vb);
+		if (!hasa || !hasb)
+			return hasa == hasb;
+		if (ka.val.string.len != kb.val.string.len ||
+			memcmp(ka.val.string.val, kb.val.string.val, ka.val.string.len) != 0 ||
+			!bt_values_equal(&va, &vb))
+			return false;
+	}
+}
+
+/* ---------- ambiguity: union-find ---------- */
+
+static int
+find_root(Matcher *m, int i)
+{
+	while (m->parent[i] != i)
+	{
+		m->parent[i] = m->parent[m->parent[i]];
+		i = m->parent[i];
+	}
+	return i;
+}
+
+static void
+join(Matcher *m, int i, int j)
+{
+	int			ri = find_root(m, i);
+	int			rj = find_root(m, j);
+
+	/* the smaller index is the root: the result does not depend on order */
+	if (ri < rj)
+		m->parent[rj] = ri;
+	else if (rj < ri)
+		m->parent[ri] = rj;
+}
+
+/* ---------- pairs ---------- */
+
+static void
+pair(Matcher *m, int r, int a, BtMatchBasis basis)
+{
+	BtReidentified *pr;
+
+	if (m->out->npairs == m->maxpairs)
+	{
+		m->maxpairs *= 2;
+		m->out->pairs = repalloc_huge(m->out->pairs, sizeof(BtReidentified) * m->maxpairs);
+	}
+	pr = &m->out->pairs[m->out->npairs++];
+	pr->a = m->c[r].o;
+	pr->b = m->c[a].o;
+	pr->basis = basis;
+	m->c[r].paired = m->c[a].paired = true;
+}
+
+static int
+cmp_content(const void *x, const void *y, void *arg)
+{
+	const Cand *c = arg;
+	const Cand *a = &c[*(const int *) x];
+	const Cand *b = &c[*(const int *) y];
+
+	if (a->content != b->content)
+		return a->content < b->content ? -1 : 1;
+	if (a->side != b->side)
+		return a->side - b->side;
+	return a->order - b->order;
+}
+
+/* One group of equal content hash, [from, to) of idx. */
+static void
+content_group(Matcher *m, int *idx, int from, int to)
+{
+	int			nr = 0,
+				na = 0;
+
+	for (int i = from; i < to; i++)
+	{
+		if (!content_equal(m->c[idx[from]].o, m->c[idx[i]].o))
+			return;				/* a hash collision: leave it to geometry */
+		if (m->c[idx[i]].side == 0)
+			nr++;
+		else
+			na++;
+	}
+	if (nr == 0 || na == 0)
+		return;
+	if (nr == 1 && na == 1)
+	{
+		pair(m, idx[from], idx[from + 1], BT_BASIS_CONTENT);
+		return;
+	}
+	for (int i = from; i < to; i++)
+	{
+		m->c[idx[i]].ambiguous = true;
+		join(m, idx[from], idx[i]);
+	}
+}
+
+static void
+match_content(Matcher *m)
+{
+	int		   *idx = palloc_huge(sizeof(int) * m->n);
+	int			start = 0;
+
+	for (int i = 0; i < m->n; i++)
+		idx[i] = i;
+	qsort_arg(idx, m->n, sizeof(int), cmp_content, m->c);
+	for (int i = 1; i <= m->n; i++)
+	{
+		if (i < m->n && m->c[idx[i]].content == m->c[idx[start]].content)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		if (i - start > 1)
+			content_group(m, idx, start, i);
+		start = i;
+	}
+	pfree(idx);
+}
+
+/* ---------- places ---------- */
+
+static inline bool
+same_type(const Cand *a, const Cand *b)
+{
+	return a->typehash == b->typehash && a->typelen == b->typelen &&
+		(a->typelen == 0 || memcmp(a->type, b->type, a->typelen) == 0);
+}
+
+static int
+cmp_cell(const Cand *a, const Cand *b)
+{
+	if (a->typehash != b->typehash)
+		return a->typehash < b->typehash ? -1 : 1;
+	if (a->cx != b->cx)
+		return a->cx < b->cx ? -1 : 1;
+	if (a->cy != b->cy)
+		return a->cy < b->cy ? -1 : 1;
+	return 0;
+}
+
+static int
+cmp_grid(const void *x, const void *y, void *arg)
+{
+	const Cand *c = arg;
+	const Cand *a = &c[*(const int *) x];
+	const Cand *b = &c[*(const int *) y];
+	int			r = cmp_cell(a, b);
+
+	return r != 0 ? r : a->order - b->order;
+}
+
+static void
+build_grid(Matcher *m)
+{
+	m->grid = palloc_huge(sizeof(int) * Max(m->n - m->nremoved, 1));
+	m->ngrid = 0;
+	for (int i = m->nremoved; i < m->n; i++)
+		if (m->c[i].placed && !m->c[i].ambiguous)
+			m->grid[m->ngrid++] = i;
+	qsort_arg(m->grid, m->ngrid, sizeof(int), cmp_grid, m->c);
+}
+
+/* First grid position whose cell is not before key's. */
+static int
+grid_lower(Matcher *m, const Cand *key)
+{
+	int			lo = 0,
+				hi = m->ngrid;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (cmp_cell(&m->c[m->grid[mid]], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+typedef void (*CandidateFn) (Matcher *m, int r, int a, double d);
+
+/* Call fn for every unpaired added object of r's type in r's 3x3 cells. */
+static void
+each_near(Matcher *m, int r, CandidateFn fn)
+{
+	Cand	   *cr = &m->c[r];
+	Cand		key = *cr;
+
+	for (int64 dx = -1; dx <= 1; dx++)
+		for (int64 dy = -1; dy <= 1; dy++)
+		{
+			key.cx = cr->cx + dx;
+			key.cy = cr->cy + dy;
+			for (int g = grid_lower(m, &key); g < m->ngrid; g++)
+			{
+				Cand	   *ca = &m->c[m->grid[g]];
+
+				if (cmp_cell(ca, &key) != 0)
+					break;
+				if (ca->paired || !same_type(cr, ca))
+					continue;
+				fn(m, r, m->grid[g], hypot(ca->x - cr->x, ca->y - cr->y));
+			}
+		}
+}
+
+static inline bool
+within(double change, double tolerance)
+{
+	/* as diff.c's exceeds(): a change equal to the tolerance is within it */
+	return change <= tolerance * (1.0 + 1e-9);
+}
+
+static void
+geometry_candidate(Matcher *m, int r, int a, double d)
+{
+	Cand	   *cr = &m->c[r];
+	Cand	   *ca = &m->c[a];
+
+	if (!within(d, m->p->move_tol) || !within(fabs(ca->w - cr->w), m->p->size_tol) ||
+		!within(fabs(ca->h - cr->h), m->p->size_tol))
+		return;
+	cr->ngeometry++;
+	cr->geometry_with = a;
+	ca->ngeometry++;
+	ca->geometry_with = r;
+}
+
+static inline bool
+eligible(Cand *c)
+{
+	return c->placed && !c->paired && !c->ambiguous;
+}
+
+static void
+match_geometry(Matcher *m)
+{
+	for (int i = 0; i < m->n; i++)
+		m->c[i].ngeometry = 0;
+	for (int r = 0; r < m->nremoved; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (eligible(&m->c[r]))
+			each_near(m, r, geometry_candidate);
+	}
+	for (int a = m->nremoved; a < m->n; a++)
+	{
+		Cand	   *ca = &m->c[a];
+
+		if (eligible(ca) && ca->ngeometry == 1 &&
+			m->c[ca->geometry_with].ngeometry == 1)
+			pair(m, ca->geometry_with, a, BT_BASIS_GEOMETRY);
+	}
+}
+
+/* Keep the nearest distance of c and how many candidates share it. */
+static inline void
+note_nearest(Cand *c, int other, double d)
+{
+	double		slack = 1e-9 * Max(1.0, c->best);
+
+	if (c->nbest > 0 && d > c->best + slack)
+		return;
+	if (c->nbest > 0 && d >= c->best - slack)
+	{
+		c->nbest++;
+		return;
+	}
+	c->best = d;
+	c->nbest = 1;
+	c->argbest = other;
+}
+
+static void
+nearest_candidate(Matcher *m, int r, int a, double d)
+{
+	if (!within(d, m->p->distance))
+		return;
+	note_nearest(&m->c[r], a, d);
+	note_nearest(&m->c[a], r, d);
+}
+
+/* One pass of the nearest stage; the number of pairs it made. */
+static int
+match_nearest_once(Matcher *m)
+{
+	int			made = 0;
+
+	for (int i = 0; i < m->n; i++)
+		m->c[i].nbest = 0;
+	for (int r = 0; r < m->nremoved; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (eligible(&m->c[r]))
+			each_near(m, r, nearest_candidate);
+	}
+	for (int a = m->nremoved; a < m->n; a++)
+	{
+		Cand	   *ca = &m->c[a];
+
+		if (eligible(ca) && ca->nbest == 1 && m->c[ca->argbest].nbest == 1 &&
+			m->c[ca->argbest].argbest == a)
+		{
+			pair(m, ca->argbest, a, BT_BASIS_NEAREST);
+			made++;
+		}
+	}
+	return made;
+}
+
+/* Ties of the last nearest pass: join each object with its equals. */
+static void
+join_tie(Matcher *m, int r, int a, double d)
+{
+	Cand	   *cr = &m->c[r];
+	Cand	   *ca = &m->c[a];
+
+	if (!within(d, m->p->distance))
+		return;
+	if ((cr->nbest > 1 && fabs(d - cr->best) <= 1e-9 * Max(1.0, cr->best)) ||
+		(ca->nbest > 1 && fabs(d - ca->best) <= 1e-9 * Max(1.0, ca->best)))
+	{
+		cr->ambiguous = ca->ambiguous = true;
+		join(m, r, a);
+	}
+}
+
+static void
+match_places(Matcher *m)
+{
+	build_grid(m);
+	match_geometry(m);
+	/* Each pass may free a nearest neighbour for another object. */
+	for (int pass = 0; pass < 8 && match_nearest_once(m) > 0; pass++)
+		;
+	/* The final pass above made no pair: its ties stand. */
+	for (int r = 0; r < m->nremoved; r++)
+		if (eligible(&m->c[r]))
+			each_near(m, r, join_tie);
+}
+
+/* ---------- setup and results ---------- */
+
+static void
+init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
+{
+	BtFields	f;
+
+	memset(c, 0, sizeof(Cand));
+	c->o = o;
+	c->side = side;
+	c->order = order;
+	c->content = content_hash(o);
+	if (o->is_hash)
+		return;
+	bt_object_fields(o, &f);
+	c->type = f.type;
+	c->typelen = f.type ? f.typelen : 0;
+	c->typehash = f.type ? hash_bytes((const unsigned char *) f.type, f.typelen) : 0;
+	c->x = bt_numeric_double(f.x) - (side ? m->p->shift_dx : 0);
+	c->y = bt_numeric_double(f.y) - (side ? m->p->shift_dy : 0);
+	c->w = bt_numeric_double(f.width);
+	c->h = bt_numeric_double(f.height);
+	/* a place too far out for a grid cell takes part in content only */
+	c->placed = fabs(c->x / m->cell) < 1e15 && fabs(c->y / m->cell) < 1e15 &&
+		isfinite(c->w) && isfinite(c->h);
+	if (c->placed)
+	{
+		c->cx = (int64) floor(c->x / m->cell);
+		c->cy = (int64) floor(c->y / m->cell);
+	}
+}
+
+typedef struct GroupMember
+{
+	int			root;
+	int			index;
+} GroupMember;
+
+static int
+cmp_group_member(const void *x, const void *y, void *arg)
+{
+	const Cand *c = arg;
+	const GroupMember *gx = x;
+	const GroupMember *gy = y;
+	const Cand *a = &c[gx->index];
+	const Cand *b = &c[gy->index];
+
+	if (gx->root != gy->root)
+		return gx->root - gy->root;
+	if (a->side != b->side)
+		return a->side - b->side;
+	return a->order - b->order;
+}
+
+/* One group of ambiguous objects, members [from, to) of gm. */
+static void
+add_group(Matcher *m, GroupMember *gm, int from, int to)
+{
+	BtAmbiguous *g = &m->out->groups[m->out->ngroups];
+
+	g->removed = palloc(sizeof(BtObject *) * (to - from));
+	g->added = palloc(sizeof(BtObject *) * (to - from));
+	g->nremoved = g->nadded = 0;
+	for (int i = from; i < to; i++)
+	{
+		Cand	   *c = &m->c[gm[i].index];
+
+		if (c->side == 0)
+			g->removed[g->nremoved++] = c->o;
+		else
+			g->added[g->nadded++] = c->o;
+	}
+	if (g->nremoved == 0 || g->nadded == 0)
+		return;
+	m->out->ngroups++;
+	m->out->nambiguous += to - from;
+}
+
+/*
+ * The ambiguous objects left unpaired, one group per union-find root, in
+ * the order of the root (the lowest index: a removed object's id order).
+ */
+static void
+collect_groups(Matcher *m)
+{
+	GroupMember *gm = palloc_huge(sizeof(GroupMember) * Max(m->n, 1));
+	int			ngm = 0,
+				start = 0;
+
+	for (int i = 0; i < m->n; i++)
+		if (m->c[i].ambiguous && !m->c[i].paired)
+		{
+			gm[ngm].root = find_root(m, i);
+			gm[ngm++].index = i;
+		}
+	qsort_arg(gm, ngm, sizeof(GroupMember), cmp_group_member, m->c);
+	m->out->groups = palloc(sizeof(BtAmbiguous) * Max(ngm, 1));
+	for (int i = 1; i <= ngm; i++)
+	{
+		if (i < ngm && gm[i].root == gm[start].root)
+			continue;
+		add_group(m, gm, start, i);
+		start = i;
+	}
+	pfree(gm);
+}
+
+/* Take the paired objects out of an id-ordered array. */
+static void
+compact(Cand *c, BtObject **objs, int *n)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < *n; i++)
+		if (!c[i].paired)
+			objs[kept++] = objs[i];
+	*n = kept;
+}
+
+static int
+cmp_pair_added(const void *x, const void *y, void *arg)
+{
+	const BtReidentified *a = x;
+	const BtReidentified *b = y;
+
+	return bt_object_id_cmp(a->b, b->b);
+}
+
+void
+bt_match_leftovers(BtObject **removed, int *nremoved,
+				   BtObject **added, int *nadded,
+				   const BtMatchParams *p, BtMatching *out)
+{
+	Matcher		m;
+
+	memset(out, 0, sizeof(BtMatching));
+	if (*nremoved == 0 || *nadded == 0)
+		return;
+	memset(&m, 0, sizeof(Matcher));
+	m.p = p;
+	m.out = out;
+	m.nremoved = *nremoved;
+	m.n = *nremoved + *nadded;
+	m.cell = Max(Max(p->distance, p->move_tol), 1e-9);
+	m.c = palloc_huge(sizeof(Cand) * m.n);
+	m.parent = palloc_huge(sizeof(int) * m.n);
+	m.maxpairs = 64;
+	out->pairs = palloc(sizeof(BtReidentified) * m.maxpairs);
+	for (int i = 0; i < m.n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		m.parent[i] = i;
+		if (i < m.nremoved)
+			init_cand(&m, &m.c[i], removed[i], 0, i);
+		else
+			init_cand(&m, &m.c[i], added[i - m.nremoved], 1, i - m.nremoved);
+	}
+	match_content(&m);
+	match_places(&m);
+	collect_groups(&m);
+	qsort_arg(out->pairs, out->npairs, sizeof(BtReidentified), cmp_pair_added, NULL);
+	compact(m.c, removed, nremoved);
+	compact(m.c + m.nremoved, added, nadded);
+}
