@@ -116,7 +116,47 @@ WITH a AS (SELECT :'fzk'::jsonb AS v),
 SELECT d -> 'shift' AS shift, d -> 'counts' ->> 'moved' AS moved, d ->> 'summary' AS summary
 FROM (SELECT bt_diff(a.v, b.v) AS d FROM a, b) s;
 
+-- Summaries a person reads: labels (buildtrace.label_keys), units,
+-- renames, moves of several types together, and a bound.
+SET buildtrace.units = 'm';
+SELECT bt_diff('[{"id":"w3","type":"wall","x":0,"y":0,"width":4,"height":0.2,"name":"Wand-Int-ERDG-3"},
+                 {"id":"d2","type":"door","x":1,"y":0,"width":1,"height":0.1,"name":"Innentuer-2"},
+                 {"id":"d3","type":"door","x":3,"y":0,"width":1,"height":0.1,"name":"Innentuer-3"},
+                 {"id":"r5","type":"room","x":9,"y":9,"width":4,"height":4,"name":"5"},
+                 {"id":"c1","type":"column","x":20,"y":0,"width":0.3,"height":0.3,"tag":"C-1"},
+                 {"id":"x1","type":"column","x":30,"y":0,"width":0.3,"height":0.3},
+                 {"id":"s1","type":"slab","x":0,"y":40,"width":9,"height":9},
+                 {"id":"s2","type":"slab","x":10,"y":40,"width":9,"height":9},
+                 {"id":"s3","type":"slab","x":20,"y":40,"width":9,"height":9}]',
+               '[{"id":"w3","type":"wall","x":0,"y":0.5,"width":4,"height":0.2,"name":"Wand-Int-ERDG-3"},
+                 {"id":"d2","type":"door","x":1,"y":0.5,"width":1,"height":0.1,"name":"Innentuer-2"},
+                 {"id":"d3","type":"door","x":3,"y":0.5,"width":1,"height":0.1,"name":"Innentuer-3"},
+                 {"id":"r5","type":"room","x":9,"y":9,"width":4,"height":4,"name":"Kueche"},
+                 {"id":"c1","type":"column","x":21,"y":0,"width":0.3,"height":0.3,"tag":"C-1"},
+                 {"id":"x1","type":"column","x":31,"y":0,"width":0.3,"height":0.3},
+                 {"id":"s1","type":"slab","x":0,"y":40,"width":9,"height":9},
+                 {"id":"s2","type":"slab","x":10,"y":40,"width":9,"height":9},
+                 {"id":"s3","type":"slab","x":20,"y":40,"width":9,"height":9}]') ->> 'summary' AS summary;
+SET buildtrace.label_keys = 'tag';
+SELECT bt_diff('[{"id":"c1","type":"column","x":20,"y":0,"width":0.3,"height":0.3,"tag":"C-1","name":"N"}]',
+               '[{"id":"c1","type":"column","x":25,"y":0,"width":0.3,"height":0.3,"tag":"C-1","name":"N"}]')
+       ->> 'summary' AS by_tag;
+RESET buildtrace.label_keys;
+RESET buildtrace.units;
+-- A spike of 216 changes of many kinds and types: a headline, the largest
+-- groups, and how many more, well under 600 characters.
+WITH a AS (SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'type', 't' || (i % 12), 'x', i * 5, 'y', 0,
+                                               'width', 1, 'height', 1)) v FROM generate_series(1, 300) i),
+     b AS (SELECT jsonb_agg(jsonb_build_object('id', CASE WHEN i % 5 = 0 THEN 'n' || i ELSE 'o' || i END,
+                                               'type', 't' || (i % 12), 'x', i * 5 + CASE WHEN i % 5 = 1 THEN 2 ELSE 0 END,
+                                               'y', CASE WHEN i % 5 = 0 THEN 100 ELSE 0 END,
+                                               'width', CASE WHEN i % 5 = 2 THEN 2 ELSE 1 END, 'height', 1)) v
+           FROM generate_series(1, 300) i)
+SELECT length(s) < 600 AS short, s AS summary
+FROM (SELECT bt_diff(a.v, b.v) ->> 'summary' AS s FROM a, b) x;
+
 -- Bad values of the new settings.
+SET buildtrace.summary_max_sentences = 1;
 SET buildtrace.rotation_tolerance = -1;
 SET buildtrace.match_distance = -1;
 SET buildtrace.shift_min_share = 1.5;

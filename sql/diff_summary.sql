@@ -27,8 +27,11 @@ SELECT bt_diff(
     {"id":"W1","type":"window","x":3,"y":0,"width":1,"height":1}]')->>'summary';
 
 -- Pluralisation: class/box/bench/sash/gallery/storey/stairs/column; a/an.
+-- (Nine sentences: more than a summary shows by default.)
+SET buildtrace.summary_max_sentences = 20;
 SELECT bt_diff('[]', jsonb_agg(jsonb_build_object('id', t || n, 'type', t, 'x', 0, 'y', 0, 'width', 1, 'height', 1)))->>'summary'
 FROM unnest(ARRAY['class','box','bench','sash','gallery','storey','stairs','column','ceiling']) t, generate_series(1, 2) n;
+RESET buildtrace.summary_max_sentences;
 SELECT bt_diff('[]', '[{"id":"x1","type":"box","x":0,"y":0,"width":1,"height":1},{"id":"o1","x":0,"y":0,"width":1,"height":1}]')->>'summary';
 SELECT bt_diff('[{"id":"a","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"b","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"c","type":"wall","x":0,"y":0,"width":1,"height":1}]',
                '[{"id":"a","type":"opening","x":0,"y":0,"width":1,"height":1},{"id":"b","type":"opening","x":0,"y":0,"width":1,"height":1},{"id":"c","type":"opening","x":0,"y":0,"width":1,"height":1}]')->>'summary';

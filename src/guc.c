@@ -32,6 +32,9 @@ bool		bt_match_geometry = true;
 double		bt_match_distance = 1.0;
 double		bt_rotation_tolerance = 0.5;
 double		bt_shift_min_share = 0.5;
+char	   *bt_units = NULL;
+char	   *bt_label_keys = NULL;
+int			bt_summary_max_sentences = 8;
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"flag", BT_ON_INVALID_FLAG, false},
@@ -111,6 +114,27 @@ bt_define_gucs(void)
 							 &bt_shift_min_share,
 							 0.5, 0.0, 1.0,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("buildtrace.units",
+							   "The word the summary puts after distances.",
+							   "For example \"m\" or \"ft\"; the default, \"units\", reads \"1 unit\" in the singular.",
+							   &bt_units,
+							   "units",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("buildtrace.label_keys",
+							   "Keys whose value names an object in the summary, first present first.",
+							   "A comma-separated list; an object with none of them is named by its id.",
+							   &bt_label_keys,
+							   "name,label,tag",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.summary_max_sentences",
+							"Sentences a summary may have before it is shortened to a headline and the largest groups.",
+							NULL,
+							&bt_summary_max_sentences,
+							8, 3, 1000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("buildtrace");
 }

@@ -26,6 +26,9 @@ extern bool bt_match_geometry;
 extern double bt_match_distance;
 extern double bt_rotation_tolerance;
 extern double bt_shift_min_share;
+extern char *bt_units;
+extern char *bt_label_keys;
+extern int	bt_summary_max_sentences;
 
 extern void bt_define_gucs(void);
 

@@ -4,13 +4,20 @@
  *	  The plain-English summary of a diff, for a site manager.
  *
  * A whole-drawing shift comes first, then objects found again under new
- * ids, then the kinds in the order added, removed, moved, resized,
- * retyped, modified, rotated, and last the objects that could not be told
- * apart.  Within a kind, one sentence per group (object type, plus the
- * compass direction for moves and the new type for retypes), groups in
- * byte order of their names, ids in id order:
+ * ids and objects that could not be told apart, then the kinds in the
+ * order added, removed, moved, resized, retyped, modified, rotated.  Within
+ * a kind, one sentence per group (object type, plus the compass direction
+ * for moves and the new type for retypes), groups in byte order of their
+ * names, objects in id order, each named by its label (the first of
+ * buildtrace.label_keys it has) or else its id:
  *
  *	 "1 window added (W1). 2 doors moved about 2 units east (D1, D4)."
+ *
+ * Objects of several types that moved by one vector make one sentence
+ * ("1 wall and 2 doors moved about 0.5 m north together (…)."), and a
+ * change of the label alone reads as a rename.  Past
+ * buildtrace.summary_max_sentences sentences, a headline with the counts
+ * comes first, then the largest groups, then how many groups were left out.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,7 +26,11 @@
 #include <math.h>
 
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
 
+#include "guc.h"
 #include "summary.h"
 
 typedef enum SumKind
@@ -39,9 +50,39 @@ typedef struct SumItem
 	char	   *type2;			/* retyped: the new type; else "" */
 	int			sub;			/* moved: direction; modified: content? */
 	int			seq;			/* id order */
-	double		amount;			/* moved: distance */
-	BtObject   *obj;
+	double		amount;			/* moved: distance; rotated: degrees */
+	const char *name;			/* label or id */
 } SumItem;
+
+/* One sentence, with the number of objects it speaks of. */
+typedef struct Sentence
+{
+	char	   *text;
+	int			objects;
+	int			seq;			/* order of writing */
+} Sentence;
+
+typedef struct Summary
+{
+	Sentence   *s;
+	int			n;
+	int			max;
+} Summary;
+
+static void
+add_sentence(Summary *sum, char *text, int objects)
+{
+	if (sum->n == sum->max)
+	{
+		sum->max = Max(sum->max * 2, 16);
+		sum->s = sum->s ? repalloc(sum->s, sizeof(Sentence) * sum->max) :
+			palloc(sizeof(Sentence) * sum->max);
+	}
+	sum->s[sum->n].text = text;
+	sum->s[sum->n].objects = objects;
+	sum->s[sum->n].seq = sum->n;
+	sum->n++;
+}
 
 static int
 cmp_items(const void *pa, const void *pb)
@@ -141,70 +182,85 @@ format_amount(double d)
 	return s;
 }
 
+/* "about 2 units east", in buildtrace.units ("1 unit" only for "units"). */
+static char *
+distance_words(double distance, int direction)
+{
+	char	   *amount = format_amount(distance);
+	const char *units = bt_units;
+
+	if (strcmp(units, "units") == 0 && strcmp(amount, "1") == 0)
+		units = "unit";
+	return psprintf("about %s %s %s", amount, units, bt_direction_names[direction]);
+}
+
 static void
-append_ids(StringInfo s, SumItem *items, int n)
+append_names(StringInfo s, SumItem *items, int n)
 {
 	appendStringInfoString(s, " (");
 	for (int i = 0; i < n && i < BT_SUMMARY_MAX_IDS; i++)
-		appendStringInfo(s, "%s%.*s", i ? ", " : "",
-						 items[i].obj->idlen, items[i].obj->id);
+		appendStringInfo(s, "%s%s", i ? ", " : "", items[i].name);
 	if (n > BT_SUMMARY_MAX_IDS)
 		appendStringInfo(s, " and %d more", n - BT_SUMMARY_MAX_IDS);
 	appendStringInfoString(s, ").");
 }
 
-/* One sentence for a group of n items of the same kind and group. */
-static void
-append_sentence(StringInfo s, SumKind kind, SumItem *items, int n)
+static double
+mean_amount(SumItem *items, int n)
 {
 	double		total = 0;
-	char	   *amount;
 
-	if (s->len > 0)
-		appendStringInfoChar(s, ' ');
-	append_count(s, n, items[0].type);
+	for (int i = 0; i < n; i++)
+		total += items[i].amount;
+	return total / n;
+}
+
+/* One sentence for a group of n items of the same kind and group. */
+static void
+add_group(Summary *sum, SumKind kind, SumItem *items, int n)
+{
+	StringInfoData s;
+	char	   *words;
+
+	initStringInfo(&s);
+	append_count(&s, n, items[0].type);
 	switch (kind)
 	{
 		case SK_ADDED:
-			appendStringInfoString(s, " added");
+			appendStringInfoString(&s, " added");
 			break;
 		case SK_REMOVED:
-			appendStringInfoString(s, " removed");
+			appendStringInfoString(&s, " removed");
 			break;
 		case SK_MOVED:
-			for (int i = 0; i < n; i++)
-				total += items[i].amount;
-			amount = format_amount(total / n);
-			appendStringInfo(s, " moved about %s %s %s", amount,
-							 strcmp(amount, "1") == 0 ? "unit" : "units",
-							 bt_direction_names[items[0].sub]);
+			appendStringInfo(&s, " moved %s", distance_words(mean_amount(items, n),
+															 items[0].sub));
 			break;
 		case SK_RESIZED:
-			appendStringInfoString(s, " resized");
+			appendStringInfoString(&s, " resized");
 			break;
 		case SK_RETYPED:
-			amount = type_words(items[0].type2);
+			words = type_words(items[0].type2);
 			if (n == 1)
-				appendStringInfo(s, " became %s %s", article(amount), amount);
+				appendStringInfo(&s, " became %s %s", article(words), words);
 			else
-				appendStringInfo(s, " became %s", plural(amount));
+				appendStringInfo(&s, " became %s", plural(words));
 			break;
 		case SK_MODIFIED:
-			appendStringInfoString(s, items[0].sub ? " changed content" :
+			appendStringInfoString(&s, items[0].sub ? " changed content" :
 								   " changed attributes");
 			break;
 		case SK_ROTATED:
-			for (int i = 0; i < n; i++)
-				total += items[i].amount;
-			appendStringInfo(s, " rotated about %s°", format_amount(total / n));
+			appendStringInfo(&s, " rotated %s°", format_amount(mean_amount(items, n)));
 			break;
 	}
-	append_ids(s, items, n);
+	append_names(&s, items, n);
+	add_sentence(sum, s.data, n);
 }
 
 /* Sort the items of one kind into groups and write a sentence per group. */
 static void
-append_kind(StringInfo s, SumKind kind, SumItem *items, int n)
+add_kind(Summary *sum, SumKind kind, SumItem *items, int n)
 {
 	int			start = 0;
 
@@ -215,9 +271,46 @@ append_kind(StringInfo s, SumKind kind, SumItem *items, int n)
 			strcmp(items[i].type2, items[start].type2) == 0 &&
 			items[i].sub == items[start].sub)
 			continue;
-		append_sentence(s, kind, items + start, i - start);
+		add_group(sum, kind, items + start, i - start);
 		start = i;
 	}
+}
+
+/* ---------- names ---------- */
+
+/* The label of an object (see buildtrace.label_keys), or NULL. */
+static char *
+object_label(BtObject *o)
+{
+	char	   *keys;
+	char	   *key;
+	char	   *save = NULL;
+
+	if (o->is_hash || bt_label_keys[0] == '\0')
+		return NULL;
+	keys = pstrdup(bt_label_keys);
+	for (key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
+	{
+		JsonbValue *v;
+
+		while (*key == ' ')
+			key++;
+		v = getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL);
+		if (v && v->type == jbvString && v->val.string.len > 0)
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		if (v && v->type == jbvNumeric)
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+	}
+	return NULL;
+}
+
+static const char *
+object_name(BtObject *o)
+{
+	char	   *label = object_label(o);
+
+	return label ? label : pnstrdup(o->id, o->idlen);
 }
 
 static SumItem
@@ -230,24 +323,25 @@ item_for(BtObject *o, char *type, int seq)
 	it.sub = 0;
 	it.seq = seq;
 	it.amount = 0;
-	it.obj = o;
+	it.name = object_name(o);
 	return it;
 }
 
+/* ---------- sentences about the whole drawing ---------- */
+
 /* "The whole drawing moved about 10 units east." */
 static void
-append_shift(StringInfo s, BtDiff *d)
+add_shift(Summary *sum, BtDiff *d)
 {
-	char	   *amount = format_amount(hypot(d->shift_dx, d->shift_dy));
-
-	appendStringInfo(s, "The whole drawing moved about %s %s %s.", amount,
-					 strcmp(amount, "1") == 0 ? "unit" : "units",
-					 bt_direction_names[bt_compass(d->shift_dx, d->shift_dy)]);
+	add_sentence(sum, psprintf("The whole drawing moved %s.",
+							   distance_words(hypot(d->shift_dx, d->shift_dy),
+											  bt_compass(d->shift_dx, d->shift_dy))),
+				 d->nshifted);
 }
 
 /* "89 objects kept their geometry under new ids." and the like. */
 static void
-append_matching(StringInfo s, BtMatching *mt)
+add_matching(Summary *sum, BtMatching *mt)
 {
 	int			kept = 0,
 				near = 0;
@@ -260,74 +354,300 @@ append_matching(StringInfo s, BtMatching *mt)
 			kept++;
 	}
 	if (kept > 0)
-		appendStringInfo(s, "%s%d %s kept %s geometry under new ids.", s->len ? " " : "",
-						 kept, kept == 1 ? "object" : "objects", kept == 1 ? "its" : "their");
+		add_sentence(sum, psprintf("%d %s kept %s geometry under new ids.", kept,
+								   kept == 1 ? "object" : "objects",
+								   kept == 1 ? "its" : "their"), kept);
 	if (near > 0)
-		appendStringInfo(s, "%s%d %s found again nearby under new ids.", s->len ? " " : "",
-						 near, near == 1 ? "object was" : "objects were");
+		add_sentence(sum, psprintf("%d %s found again nearby under new ids.", near,
+								   near == 1 ? "object was" : "objects were"), near);
+	if (mt->nambiguous > 0)
+		add_sentence(sum, psprintf("%d objects could not be told apart from others of their type.",
+								   mt->nambiguous), mt->nambiguous);
+}
+
+/* ---------- moves of several types together ---------- */
+
+static int
+cmp_moves(const void *pa, const void *pb)
+{
+	const SumItem *a = pa;
+	const SumItem *b = pb;
+	int			r = (a->sub > b->sub) - (a->sub < b->sub);
+
+	if (r == 0)
+		r = strcmp(a->type2, b->type2); /* the amount as written */
+	if (r == 0)
+		r = (a->seq > b->seq) - (a->seq < b->seq);
+	return r;
+}
+
+static int
+cmp_type(const void *pa, const void *pb)
+{
+	return strcmp(((const SumItem *) pa)->type, ((const SumItem *) pb)->type);
+}
+
+/* "1 wall and 2 doors moved about 0.5 m north together (…)." */
+static void
+add_together(Summary *sum, SumItem *items, int n)
+{
+	SumItem    *bytype = palloc(sizeof(SumItem) * n);
+	StringInfoData s;
+	int			start = 0,
+				groups = 0;
+
+	memcpy(bytype, items, sizeof(SumItem) * n);
+	qsort(bytype, n, sizeof(SumItem), cmp_type);
+	initStringInfo(&s);
+	for (int i = 1; i <= n; i++)
+	{
+		if (i < n && strcmp(bytype[i].type, bytype[start].type) == 0)
+			continue;
+		if (groups++ > 0)
+			appendStringInfoString(&s, i == n ? " and " : ", ");
+		append_count(&s, i - start, bytype[start].type);
+		start = i;
+	}
+	appendStringInfo(&s, " moved %s together", distance_words(items[0].amount, items[0].sub));
+	append_names(&s, items, n);
+	add_sentence(sum, s.data, n);
+}
+
+/*
+ * Objects of more than one type that moved by one vector (the same
+ * direction and rounded distance) make one sentence; the others are left
+ * in items for the sentences per type.  Returns how many are left.
+ */
+static int
+add_moves_together(Summary *sum, SumItem *items, int n)
+{
+	int			left = 0,
+				start = 0;
+
+	for (int i = 0; i < n; i++)
+		items[i].type2 = format_amount(items[i].amount);
+	qsort(items, n, sizeof(SumItem), cmp_moves);
+	for (int i = 1; i <= n; i++)
+	{
+		bool		mixed = false;
+
+		if (i < n && items[i].sub == items[start].sub &&
+			strcmp(items[i].type2, items[start].type2) == 0)
+			continue;
+		for (int k = start + 1; k < i; k++)
+			mixed |= strcmp(items[k].type, items[start].type) != 0;
+		if (mixed)
+			add_together(sum, items + start, i - start);
+		else
+			for (int k = start; k < i; k++)
+				items[left++] = items[k];
+		start = i;
+	}
+	for (int i = 0; i < left; i++)
+		items[i].type2 = "";
+	return left;
+}
+
+/* ---------- renames ---------- */
+
+/* The first of buildtrace.label_keys that o has, or NULL. */
+static char *
+label_key(BtObject *o)
+{
+	char	   *keys = pstrdup(bt_label_keys);
+	char	   *save = NULL;
+
+	if (o->is_hash)
+		return NULL;
+	for (char *key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
+	{
+		while (*key == ' ')
+			key++;
+		if (getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL))
+			return key;
+	}
+	return NULL;
+}
+
+/* "Room 5 renamed to Kueche." when only the label changed; else false. */
+static bool
+add_rename(Summary *sum, BtMatch *m)
+{
+	BtAttrChange *ch = &m->attrs[0];
+	char	   *key;
+	char	   *type;
+
+	if (m->nattrs != 1 || m->content || m->moved || m->resized || m->retyped ||
+		m->rotated || !ch->has_from || !ch->has_to ||
+		ch->from.type != jbvString || ch->to.type != jbvString)
+		return false;
+	key = label_key(m->b);
+	if (key == NULL || strlen(key) != (size_t) ch->key.val.string.len ||
+		memcmp(key, ch->key.val.string.val, ch->key.val.string.len) != 0)
+		return false;
+	type = type_words(bt_type_name(&m->fb));
+	type[0] = pg_toupper((unsigned char) type[0]);
+	add_sentence(sum, psprintf("%s %.*s renamed to %.*s.", type,
+							   ch->from.val.string.len, ch->from.val.string.val,
+							   ch->to.val.string.len, ch->to.val.string.val), 1);
+	return true;
+}
+
+/* ---------- the changed objects, kind by kind ---------- */
+
+static bool
+in_kind(BtMatch *m, SumKind k)
+{
+	switch (k)
+	{
+		case SK_MOVED:
+			return m->moved;
+		case SK_RESIZED:
+			return m->resized;
+		case SK_RETYPED:
+			return m->retyped;
+		case SK_MODIFIED:
+			return m->modified;
+		case SK_ROTATED:
+			return m->rotated;
+		default:
+			return false;
+	}
+}
+
+/* The items of kind k among the changed objects; returns how many. */
+static int
+changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
+{
+	int			n = 0;
+
+	for (int i = 0; i < d->nchanged; i++)
+	{
+		BtMatch    *m = &d->changed[i];
+
+		if (!in_kind(m, k))
+			continue;
+		if (k == SK_MODIFIED && add_rename(sum, m))
+			continue;
+		items[n] = item_for(m->b, bt_type_name(&m->fb), i);
+		if (k == SK_MOVED)
+		{
+			items[n].sub = m->direction;
+			items[n].amount = m->distance;
+		}
+		else if (k == SK_RETYPED)
+		{
+			items[n].type = bt_type_name(&m->fa);
+			items[n].type2 = bt_type_name(&m->fb);
+		}
+		else if (k == SK_MODIFIED)
+			items[n].sub = m->content;
+		else if (k == SK_ROTATED)
+			items[n].amount = fabs(m->rotation_delta);
+		n++;
+	}
+	return n;
 }
 
 static void
-append_ambiguous(StringInfo s, BtMatching *mt)
+add_changes(Summary *sum, BtDiff *d)
 {
-	if (mt->nambiguous > 0)
-		appendStringInfo(s, "%s%d objects could not be told apart from others of their type.",
-						 s->len ? " " : "", mt->nambiguous);
+	int			nmax = Max(Max(d->nadded, d->nremoved), d->nchanged);
+	SumItem    *items = palloc_huge(sizeof(SumItem) * Max(nmax, 1));
+	int			n;
+
+	for (n = 0; n < d->nadded; n++)
+		items[n] = item_for(d->added[n], bt_object_type_name(d->added[n]), n);
+	add_kind(sum, SK_ADDED, items, n);
+	for (n = 0; n < d->nremoved; n++)
+		items[n] = item_for(d->removed[n], bt_object_type_name(d->removed[n]), n);
+	add_kind(sum, SK_REMOVED, items, n);
+	for (SumKind k = SK_MOVED; k <= SK_ROTATED; k++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		n = changed_items(sum, d, k, items);
+		if (k == SK_MOVED)
+			n = add_moves_together(sum, items, n);
+		add_kind(sum, k, items, n);
+	}
+	pfree(items);
+}
+
+/* ---------- bounding ---------- */
+
+static int
+cmp_larger(const void *pa, const void *pb)
+{
+	const Sentence *a = pa;
+	const Sentence *b = pb;
+
+	if (a->objects != b->objects)
+		return a->objects > b->objects ? -1 : 1;
+	return a->seq - b->seq;
+}
+
+static int
+cmp_seq(const void *pa, const void *pb)
+{
+	return ((const Sentence *) pa)->seq - ((const Sentence *) pb)->seq;
+}
+
+/* "Changes: 12 added, 5 removed, 14 moved." */
+static char *
+headline(BtDiff *d)
+{
+	static const char *const names[] = {"added", "removed", "moved", "resized",
+	"retyped", "modified", "rotated"};
+	int			counts[] = {d->nadded, d->nremoved, d->nmoved, d->nresized,
+	d->nretyped, d->nmodified, d->nrotated};
+	StringInfoData s;
+	int			written = 0;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "Changes:");
+	for (int k = 0; k < (int) lengthof(counts); k++)
+		if (counts[k] > 0)
+			appendStringInfo(&s, "%s %d %s", written++ ? "," : "", counts[k], names[k]);
+	appendStringInfoChar(&s, '.');
+	return s.data;
+}
+
+/*
+ * All sentences, or, past the limit, the headline, the largest groups in
+ * their usual order and how many groups were left out.
+ */
+static char *
+assemble(Summary *sum, BtDiff *d)
+{
+	StringInfoData s;
+	int			shown = sum->n;
+	int			limit = Max(bt_summary_max_sentences, 3);
+
+	initStringInfo(&s);
+	if (sum->n > limit)
+	{
+		shown = limit - 2;
+		qsort(sum->s, sum->n, sizeof(Sentence), cmp_larger);
+		qsort(sum->s, shown, sizeof(Sentence), cmp_seq);
+		appendStringInfoString(&s, headline(d));
+	}
+	for (int i = 0; i < shown; i++)
+		appendStringInfo(&s, "%s%s", s.len ? " " : "", sum->s[i].text);
+	if (shown < sum->n)
+		appendStringInfo(&s, " … and %d more groups of changes.", sum->n - shown);
+	return s.data;
 }
 
 char *
 bt_summary(BtDiff *d)
 {
-	StringInfoData s;
-	int			nmax = Max(Max(d->nadded, d->nremoved), d->nchanged);
-	SumItem    *items = palloc_huge(sizeof(SumItem) * Max(nmax, 1));
-	int			n;
+	Summary		sum = {NULL, 0, 0};
 
-	initStringInfo(&s);
 	if (d->has_shift)
-		append_shift(&s, d);
-	append_matching(&s, &d->matching);
-	for (n = 0; n < d->nadded; n++)
-		items[n] = item_for(d->added[n], bt_object_type_name(d->added[n]), n);
-	append_kind(&s, SK_ADDED, items, n);
-	for (n = 0; n < d->nremoved; n++)
-		items[n] = item_for(d->removed[n], bt_object_type_name(d->removed[n]), n);
-	append_kind(&s, SK_REMOVED, items, n);
-
-	for (SumKind k = SK_MOVED; k <= SK_ROTATED; k++)
-	{
-		n = 0;
-		for (int i = 0; i < d->nchanged; i++)
-		{
-			BtMatch    *m = &d->changed[i];
-			bool		in = k == SK_MOVED ? m->moved :
-				k == SK_RESIZED ? m->resized :
-				k == SK_RETYPED ? m->retyped :
-				k == SK_MODIFIED ? m->modified : m->rotated;
-
-			if (!in)
-				continue;
-			items[n] = item_for(m->b, bt_type_name(&m->fb), i);
-			if (k == SK_MOVED)
-			{
-				items[n].sub = m->direction;
-				items[n].amount = m->distance;
-			}
-			else if (k == SK_RETYPED)
-			{
-				items[n].type = bt_type_name(&m->fa);
-				items[n].type2 = bt_type_name(&m->fb);
-			}
-			else if (k == SK_MODIFIED)
-				items[n].sub = m->content;
-			else if (k == SK_ROTATED)
-				items[n].amount = fabs(m->rotation_delta);
-			n++;
-		}
-		append_kind(&s, k, items, n);
-	}
-	append_ambiguous(&s, &d->matching);
-	if (s.len == 0)
-		appendStringInfoString(&s, "No changes.");
-	return s.data;
+		add_shift(&sum, d);
+	add_matching(&sum, &d->matching);
+	add_changes(&sum, d);
+	if (sum.n == 0)
+		return pstrdup("No changes.");
+	return assemble(&sum, d);
 }
