@@ -62,3 +62,22 @@ RESET buildtrace.spike_min_changes;
 
 -- Spikes are open anomalies until resolved.
 SELECT kind, drawing_id, pair_id FROM buildtrace.open_anomalies WHERE kind = 'change_spike' ORDER BY anomaly_id;
+
+-- The rule counts changes net of re-identification and of a whole-drawing
+-- shift: after a pair with 5 changes, a pure re-export of 60 objects and a
+-- pure shift of them are no spike; 52 real moves are.
+\i test/data/walls.sql
+CREATE TEMP TABLE net_pairs (n int, b jsonb);
+INSERT INTO net_pairs VALUES
+    (1, pg_temp.walls(60, 5)),
+    (2, (SELECT jsonb_agg(e || jsonb_build_object('id', 'X' || (e ->> 'id'))) FROM jsonb_array_elements(pg_temp.walls(60)) e)),
+    (3, pg_temp.walls(60, 5)),
+    (4, (SELECT jsonb_agg(jsonb_set(e, '{y}', '7')) FROM jsonb_array_elements(pg_temp.walls(60)) e)),
+    (5, pg_temp.walls(60, 5)),
+    (6, (SELECT jsonb_agg(jsonb_set(e, '{y}', to_jsonb((e ->> 'x')::int % 7))) FROM jsonb_array_elements(pg_temp.walls(60)) e));
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'net', pg_temp.walls(60), b FROM net_pairs ORDER BY n;
+SELECT c.pair_id, c.total, c.moved, c.reidentified, c.shifted,
+       EXISTS (SELECT 1 FROM buildtrace.anomalies a WHERE a.pair_id = c.pair_id AND a.kind = 'change_spike') AS spike
+FROM buildtrace.changes c WHERE c.drawing_id = 'net' ORDER BY c.pair_id;
+SELECT sum(reidentified) AS reidentified, sum(rotated) AS rotated FROM buildtrace.hourly_changes;
