@@ -51,7 +51,7 @@ typedef struct SumItem
 	int			sub;			/* moved: direction; modified: content? */
 	int			seq;			/* id order */
 	double		amount;			/* moved: distance; rotated: degrees */
-	const char *name;			/* label or id */
+	BtObject   *obj;			/* named by its label or id when written */
 } SumItem;
 
 /* One sentence, with the number of objects it speaks of. */
@@ -194,12 +194,14 @@ distance_words(double distance, int direction)
 	return psprintf("about %s %s %s", amount, units, bt_direction_names[direction]);
 }
 
+static const char *object_name(BtObject *o);
+
 static void
 append_names(StringInfo s, SumItem *items, int n)
 {
 	appendStringInfoString(s, " (");
 	for (int i = 0; i < n && i < BT_SUMMARY_MAX_IDS; i++)
-		appendStringInfo(s, "%s%s", i ? ", " : "", items[i].name);
+		appendStringInfo(s, "%s%s", i ? ", " : "", object_name(items[i].obj));
 	if (n > BT_SUMMARY_MAX_IDS)
 		appendStringInfo(s, " and %d more", n - BT_SUMMARY_MAX_IDS);
 	appendStringInfoString(s, ").");
@@ -323,7 +325,7 @@ item_for(BtObject *o, char *type, int seq)
 	it.sub = 0;
 	it.seq = seq;
 	it.amount = 0;
-	it.name = object_name(o);
+	it.obj = o;
 	return it;
 }
 

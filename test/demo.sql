@@ -37,6 +37,22 @@ SELECT jsonb_pretty(buildtrace.bt_diff(v1, v2) -> 'counts') AS counts,
 FROM fzk;
 
 \echo
+\echo '=== 1b. The same house re-exported (every id regenerated, order shuffled), and moved 10 m east'
+SET buildtrace.units = 'm';
+WITH reexport AS (SELECT jsonb_agg(el || jsonb_build_object('id', md5(el ->> 'id')) ORDER BY md5(el ->> 'name')) AS v
+                  FROM fzk f, jsonb_array_elements(f.v2) el),
+     moved AS (SELECT jsonb_agg(jsonb_set(el, '{x}', to_jsonb((el ->> 'x')::numeric + 10))) AS v
+               FROM fzk f, jsonb_array_elements(f.v1) el)
+SELECT 're-export of v2' AS "compared with v1", buildtrace.bt_diff(f.v1, r.v) ->> 'summary' AS summary,
+       buildtrace.bt_diff(f.v1, r.v) -> 'counts' ->> 'reidentified' AS reidentified
+FROM fzk f, reexport r
+UNION ALL
+SELECT 'v1 moved 10 m east', buildtrace.bt_diff(f.v1, m.v) ->> 'summary',
+       buildtrace.bt_diff(f.v1, m.v) -> 'counts' ->> 'reidentified'
+FROM fzk f, moved m;
+RESET buildtrace.units;
+
+\echo
 \echo '=== 2. Simulated uploads flowing through the pipeline'
 -- Expected upload cadence: the plan drawings hourly with 15 minutes grace,
 -- and one drawing that has gone quiet for three hours.
