@@ -13,6 +13,11 @@
  *	nearest		same type, each the other's single nearest neighbour within
  *				buildtrace.match_distance, repeated while pairs are found.
  *
+ * The two geometric stages run first among objects whose other attributes
+ * (all but id and place, size and rotation: level, name, material …) are
+ * equal, then among all: two walls stacked on two floors are told apart by
+ * their level before their place is weighed.
+ *
  * Never a guess: where candidates are equally good (identical content, two
  * at the same distance) nothing is paired and the objects are reported as
  * one ambiguous group.  Places are looked up in a grid of cells as large
@@ -29,6 +34,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -56,6 +62,7 @@ typedef struct Cand
 	int64		cx,
 				cy;				/* grid cell */
 	uint64		content;		/* hash of all but the id */
+	uint64		attrs;			/* of all but id, place, size, rotation */
 	double		best;			/* nearest stage: best distance so far */
 	int			nbest;			/* how many candidates at that distance */
 	int			argbest;		/* one of them */
@@ -75,6 +82,7 @@ typedef struct Matcher
 	const BtMatchParams *p;
 	BtMatching *out;
 	int			maxpairs;
+	bool		same_attrs;		/* this round pairs equal attributes only */
 } Matcher;
 
 /* ---------- content ---------- */
@@ -88,8 +96,10 @@ value_hash(JsonbValue *v)
 			return hash_bytes_extended((const unsigned char *) v->val.string.val,
 									   v->val.string.len, 1);
 		case jbvNumeric:
-			return hash_bytes_extended((const unsigned char *) v->val.numeric,
-									   VARSIZE_ANY(v->val.numeric), 2);
+			/* by value: 6.0 and 6 are equal numbers */
+			return DatumGetUInt64(DirectFunctionCall2(hash_numeric_extended,
+													  NumericGetDatum(v->val.numeric),
+													  Int64GetDatum(2)));
 		case jbvBool:
 			return v->val.boolean ? 3 : 4;
 		case jbvBinary:
@@ -123,24 +133,51 @@ next_non_id(JsonbIterator **it, JsonbValue *k, JsonbValue *v)
 	return false;
 }
 
-static uint64
-content_hash(BtObject *o)
+/* x, y, width, height, rotation: what a re-export may jitter */
+static inline bool
+is_place_key(JsonbValue *k)
+{
+	const char *s = k->val.string.val;
+
+	switch (k->val.string.len)
+	{
+		case 1:
+			return s[0] == 'x' || s[0] == 'y';
+		case 5:
+			return memcmp(s, "width", 5) == 0;
+		case 6:
+			return memcmp(s, "height", 6) == 0;
+		case 8:
+			return memcmp(s, "rotation", 8) == 0;
+	}
+	return false;
+}
+
+/* Hashes of everything but the id, and of that less place and size. */
+static void
+content_hashes(BtObject *o, uint64 *content, uint64 *attrs)
 {
 	JsonbIterator *it;
 	JsonbValue	k,
 				v;
-	uint64		h = 0;
 
+	*content = *attrs = 0;
 	if (o->is_hash)
-		return hash_bytes_extended((const unsigned char *) o->hash, o->hashlen, 7);
+	{
+		*content = hash_bytes_extended((const unsigned char *) o->hash, o->hashlen, 7);
+		return;
+	}
 	it = JsonbIteratorInit(o->obj);
 	while (next_non_id(&it, &k, &v))
 	{
-		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) k.val.string.val,
-												  k.val.string.len, 0));
-		h = hash_combine64(h, value_hash(&v));
+		uint64		h = hash_combine64(hash_bytes_extended((const unsigned char *) k.val.string.val,
+														   k.val.string.len, 0),
+									   value_hash(&v));
+
+		*content = hash_combine64(*content, h);
+		if (!is_place_key(&k))
+			*attrs = hash_combine64(*attrs, h);
 	}
-	return h;
 }
 
 static bool
@@ -385,7 +422,8 @@ geometry_candidate(Matcher *m, int r, int a, double d)
 	Cand	   *cr = &m->c[r];
 	Cand	   *ca = &m->c[a];
 
-	if (!within(d, m->p->move_tol) || !within(fabs(ca->w - cr->w), m->p->size_tol) ||
+	if ((m->same_attrs && cr->attrs != ca->attrs) ||
+		!within(d, m->p->move_tol) || !within(fabs(ca->w - cr->w), m->p->size_tol) ||
 		!within(fabs(ca->h - cr->h), m->p->size_tol))
 		return;
 	cr->ngeometry++;
@@ -442,7 +480,7 @@ note_nearest(Cand *c, int other, double d)
 static void
 nearest_candidate(Matcher *m, int r, int a, double d)
 {
-	if (!within(d, m->p->distance))
+	if ((m->same_attrs && m->c[r].attrs != m->c[a].attrs) || !within(d, m->p->distance))
 		return;
 	note_nearest(&m->c[r], a, d);
 	note_nearest(&m->c[a], r, d);
@@ -497,11 +535,16 @@ static void
 match_places(Matcher *m)
 {
 	build_grid(m);
-	match_geometry(m);
-	/* Each pass may free a nearest neighbour for another object. */
-	for (int pass = 0; pass < 8 && match_nearest_once(m) > 0; pass++)
-		;
-	/* The final pass above made no pair: its ties stand. */
+	/* equal attributes first, then any */
+	for (int round = 0; round < 2; round++)
+	{
+		m->same_attrs = round == 0;
+		match_geometry(m);
+		/* Each pass may free a nearest neighbour for another object. */
+		for (int pass = 0; pass < 8 && match_nearest_once(m) > 0; pass++)
+			;
+	}
+	/* The final pass above, over all, made no pair: its ties stand. */
 	for (int r = 0; r < m->nremoved; r++)
 		if (eligible(&m->c[r]))
 			each_near(m, r, join_tie);
@@ -518,7 +561,7 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->o = o;
 	c->side = side;
 	c->order = order;
-	c->content = content_hash(o);
+	content_hashes(o, &c->content, &c->attrs);
 	if (o->is_hash)
 		return;
 	bt_object_fields(o, &f);

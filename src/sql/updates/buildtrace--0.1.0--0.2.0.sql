@@ -574,3 +574,349 @@ BEGIN
         'checked_at', now());
 END
 $$;
+
+-- The simulator regenerates ids, jitters them, rotates objects and shifts
+-- drawings: generate_pairs and generate_versions gain five trailing
+-- parameters, all off by default, and four internal functions.
+DROP FUNCTION buildtrace.generate_pairs(int, int, float8, int, float8, int, int, float8, text);
+DROP FUNCTION buildtrace.generate_versions(int, int, int, float8, int, float8, int, int, float8, text);
+
+CREATE FUNCTION buildtrace._reexport_objects(a jsonb, b jsonb, moved jsonb, state jsonb, step int,
+                                             h int8, reidentify_rate float8, rotate_rate float8,
+                                             shift_x int8, shift_y int8, jitter int8)
+RETURNS TABLE(i int8, orig text, in_a bool, mv bool, id_a text, id_b text, rotated bool,
+              elem jsonb, st jsonb)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT ob.i, ob.orig, ob.in_a, ob.mv, ob.prev ->> 0, ev.id_b, ev.rotated,
+       ob.e || jsonb_build_object(
+                   'id', ev.id_b,
+                   'x', trim_scale(((ob.e ->> 'x')::numeric * 1000 + nw.ox + (step - 1) * shift_x) / 1000),
+                   'y', trim_scale(((ob.e ->> 'y')::numeric * 1000 + nw.oy + (step - 1) * shift_y) / 1000))
+            || CASE WHEN nw.rot % 360000 = 0 THEN '{}'
+                    ELSE jsonb_build_object('rotation', trim_scale(
+                             ((coalesce((ob.e ->> 'rotation')::numeric, 0) * 1000 + nw.rot) % 360000 + 360000)
+                             % 360000 / 1000)) END,
+       jsonb_build_array(ev.id_b, nw.rot, nw.ox, nw.oy)
+FROM (SELECT bo.e, bo.i, bo.e ->> 'id' AS orig, pa.e AS pe, pa.e IS NOT NULL AS in_a,
+             mvd.t IS NOT NULL AS mv,
+             coalesce(state -> (bo.e ->> 'id'), jsonb_build_array(bo.e ->> 'id', 0, 0, 0)) AS prev,
+             pg_catalog.hashtextextended(bo.e ->> 'id', h) AS ho
+      FROM jsonb_array_elements(b) WITH ORDINALITY bo(e, i)
+      LEFT JOIN jsonb_array_elements(a) pa(e) ON pa.e ->> 'id' = bo.e ->> 'id'
+      LEFT JOIN jsonb_array_elements_text(moved) mvd(t) ON mvd.t = bo.e ->> 'id') ob,
+LATERAL (SELECT ((pg_catalog.hashint8extended(1, ob.ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u1,
+                ((pg_catalog.hashint8extended(2, ob.ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u2,
+                ((pg_catalog.hashint8extended(3, ob.ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u3,
+                ((pg_catalog.hashint8extended(4, ob.ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u4,
+                ((pg_catalog.hashint8extended(5, ob.ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u5,
+                ((pg_catalog.hashint8extended(6, ob.ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u6) u,
+LATERAL (SELECT step > 1 AND u.u1 < reidentify_rate AS reid,
+                ob.in_a AND u.u2 < rotate_rate AS rotated,
+                -- the move in the chain, in mm
+                CASE WHEN ob.in_a THEN ((ob.e ->> 'x')::numeric - (ob.pe ->> 'x')::numeric) * 1000 END AS mx,
+                CASE WHEN ob.in_a THEN ((ob.e ->> 'y')::numeric - (ob.pe ->> 'y')::numeric) * 1000 END AS my) m,
+LATERAL (SELECT CASE WHEN m.reid
+                     THEN translate(left(encode(decode(md5(h::text || '/' || ob.orig), 'hex'), 'base64'), 22),
+                                    '+/', '_$')
+                     ELSE ob.prev ->> 0 END AS id_b,
+                m.rotated,
+                CASE WHEN m.reid AND ob.in_a THEN round((2 * u.u5 - 1) * jitter)::int8 ELSE 0 END AS jx,
+                CASE WHEN m.reid AND ob.in_a THEN round((2 * u.u6 - 1) * jitter)::int8 ELSE 0 END AS jy,
+                ob.mv AND (shift_x <> 0 OR shift_y <> 0)
+                AND (m.mx + shift_x) ^ 2 + (m.my + shift_y) ^ 2 < 40000 AS turn) ev,
+LATERAL (SELECT (ob.prev ->> 1)::int8
+                + CASE WHEN ev.rotated
+                       THEN (5000 + floor(170001 * u.u3)::int8) * CASE WHEN u.u4 < 0.5 THEN -1 ELSE 1 END
+                       ELSE 0 END AS rot,
+                (ob.prev ->> 2)::int8 + ev.jx + CASE WHEN ev.turn THEN -2 * m.mx::int8 ELSE 0 END AS ox,
+                (ob.prev ->> 3)::int8 + ev.jy + CASE WHEN ev.turn THEN -2 * m.my::int8 ELSE 0 END AS oy) nw
+$fn$;
+
+CREATE FUNCTION buildtrace._reexport_step(a jsonb, b jsonb, truth jsonb, state jsonb, step int,
+                                          h int8, reidentify_rate float8, rotate_rate float8,
+                                          shift_x int8, shift_y int8, jitter int8)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+WITH o AS MATERIALIZED (
+    SELECT o.*, o.in_a AND o.id_a <> o.id_b AND rt.t IS NOT NULL AS fresh,
+           o.in_a AND NOT (o.id_a <> o.id_b AND rt.t IS NOT NULL) AS matched
+    FROM buildtrace._reexport_objects(a, b, truth -> 'moved', state, step, h, reidentify_rate,
+                                      rotate_rate, shift_x, shift_y, jitter) o
+    LEFT JOIN jsonb_array_elements_text(truth -> 'retyped') rt(t) ON rt.t = o.orig
+),
+sh AS (
+    SELECT shift_x <> 0 OR shift_y <> 0 AS shifted,
+           count(*) FILTER (WHERE matched AND NOT mv) >= 3
+           AND 2 * count(*) FILTER (WHERE matched AND NOT mv) >= count(*) FILTER (WHERE matched) AS seen
+    FROM o
+),
+lists AS (
+    SELECT t.k, CASE WHEN t.k = 'removed' THEN coalesce(state -> t.id ->> 0, t.id) ELSE o.id_b END AS id
+    FROM unnest(ARRAY['added', 'removed', 'moved', 'resized', 'retyped', 'modified']) k(k)
+    CROSS JOIN LATERAL (SELECT k.k, x FROM jsonb_array_elements_text(truth -> k.k) x) t(k, id)
+    LEFT JOIN o ON o.orig = t.id AND t.k <> 'removed'
+    WHERE t.k IN ('added', 'removed') OR o.matched
+    UNION ALL SELECT 'removed', id_a FROM o WHERE fresh
+    UNION ALL SELECT 'added', id_b FROM o WHERE fresh
+    UNION ALL SELECT 'moved', id_b FROM o, sh WHERE sh.shifted AND NOT sh.seen AND matched AND NOT mv
+    UNION ALL SELECT 'rotated', id_b FROM o WHERE matched AND rotated
+)
+SELECT jsonb_build_object(
+    'payload', (SELECT coalesce(jsonb_agg(elem ORDER BY i), '[]') FROM o),
+    'state', (SELECT coalesce(jsonb_object_agg(orig, st), '{}') FROM o),
+    'ids_ok', (SELECT count(DISTINCT id_b) = count(*) FROM o)
+              AND NOT EXISTS (SELECT FROM o JOIN jsonb_each(state) s ON s.value ->> 0 = o.id_b
+                              WHERE s.key <> o.orig),
+    'truth', truth
+             || '{"added": [], "removed": [], "moved": [], "resized": [], "retyped": [],
+                  "modified": [], "rotated": []}'::jsonb
+             || (SELECT coalesce(jsonb_object_agg(k, ids), '{}')
+                 FROM (SELECT k, jsonb_agg(id ORDER BY id COLLATE "C") AS ids FROM lists GROUP BY k) l)
+             || jsonb_build_object(
+                    'reidentified', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id_b, 'previous_id', id_a)
+                                                               ORDER BY id_b COLLATE "C"), '[]')
+                                     FROM o WHERE matched AND id_a <> id_b),
+                    'shift', (SELECT CASE WHEN shifted AND seen
+                                          THEN jsonb_build_object('dx', trim_scale(shift_x / 1000.0),
+                                                                  'dy', trim_scale(shift_y / 1000.0)) END
+                              FROM sh)))
+$fn$;
+
+CREATE FUNCTION buildtrace._reexport_chain(p_drawings int, p_versions int, p_objects int,
+                                           p_rate float8, p_seed int, p_spike_drawing int,
+                                           p_spike_step int, p_spike_factor float8,
+                                           p_reidentify float8, p_jitter float8, p_rotate float8,
+                                           p_shift_dx float8, p_shift_dy float8)
+RETURNS TABLE(drawing_no int, version_no int, payload jsonb, truth jsonb)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    sx int8 := round(p_shift_dx * 1000);
+    sy int8 := round(p_shift_dy * 1000);
+    jit int8 := round(p_jitter * 1000);
+    hr int8 := hashint8extended(-3, p_seed);
+    c record;
+    prev jsonb;
+    state jsonb;
+    r jsonb;
+BEGIN
+    IF p_reidentify = 0 AND p_jitter = 0 AND p_rotate = 0 AND p_shift_dx = 0 AND p_shift_dy = 0 THEN
+        RETURN QUERY SELECT * FROM buildtrace._sim_chain(p_drawings, p_versions, p_objects, p_rate, p_seed,
+                                                          p_spike_drawing, p_spike_step, p_spike_factor);
+        RETURN;
+    END IF;
+    FOR c IN SELECT * FROM buildtrace._sim_chain(p_drawings, p_versions, p_objects, p_rate, p_seed,
+                                                 p_spike_drawing, p_spike_step, p_spike_factor) x
+             ORDER BY x.drawing_no, x.version_no LOOP
+        drawing_no := c.drawing_no;
+        version_no := c.version_no;
+        IF c.version_no = 1 THEN
+            -- the base: nothing re-exported yet
+            state := '{}';
+            payload := c.payload;
+            truth := c.truth || '{"reidentified": [], "rotated": [], "shift": null}';
+        ELSE
+            r := buildtrace._reexport_step(prev, c.payload, c.truth, state, c.version_no,
+                                           hashint8extended(c.version_no, hashint8extended(c.drawing_no, hr)),
+                                           p_reidentify, p_rotate, sx, sy, jit);
+            IF NOT (r ->> 'ids_ok')::bool THEN
+                RAISE EXCEPTION 'a regenerated id clashes with another id of drawing % version %',
+                                c.drawing_no, c.version_no
+                    USING ERRCODE = 'internal_error';
+            END IF;
+            state := r -> 'state';
+            payload := r -> 'payload';
+            truth := r -> 'truth';
+        END IF;
+        prev := c.payload;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+CREATE FUNCTION buildtrace._reexport_check_args(reidentify_rate float8, reidentify_jitter float8,
+                                                rotate_rate float8, shift_dx float8, shift_dy float8)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF reidentify_rate IS NULL OR NOT reidentify_rate BETWEEN 0 AND 1 THEN
+        RAISE EXCEPTION 'reidentify_rate must be between 0 and 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given for reidentify_rate was %s.',
+                                  coalesce(reidentify_rate::text, 'null'));
+    END IF;
+    IF reidentify_jitter IS NULL OR NOT reidentify_jitter BETWEEN 0 AND 0.07 THEN
+        RAISE EXCEPTION 'reidentify_jitter must be between 0 and 0.07'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given for reidentify_jitter was %s.',
+                                  coalesce(reidentify_jitter::text, 'null')),
+                  HINT = 'A re-identified object moves by at most the jitter on each axis; it must stay within the move tolerance (0.1), diagonally too.';
+    END IF;
+    IF rotate_rate IS NULL OR NOT rotate_rate BETWEEN 0 AND 1 THEN
+        RAISE EXCEPTION 'rotate_rate must be between 0 and 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given for rotate_rate was %s.', coalesce(rotate_rate::text, 'null'));
+    END IF;
+    IF shift_dx IS NULL OR NOT shift_dx BETWEEN -1000000 AND 1000000 THEN
+        RAISE EXCEPTION 'shift_dx must be between -1000000 and 1000000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given for shift_dx was %s.', coalesce(shift_dx::text, 'null'));
+    END IF;
+    IF shift_dy IS NULL OR NOT shift_dy BETWEEN -1000000 AND 1000000 THEN
+        RAISE EXCEPTION 'shift_dy must be between -1000000 and 1000000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given for shift_dy was %s.', coalesce(shift_dy::text, 'null'));
+    END IF;
+    -- in millimetres, as applied
+    IF round(shift_dx * 1000) ^ 2 + round(shift_dy * 1000) ^ 2 BETWEEN 1 AND 39999 THEN
+        RAISE EXCEPTION 'shift must be zero or at least 0.2 units long'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The values given were shift_dx %s, shift_dy %s.', shift_dx, shift_dy),
+                  HINT = 'Moves are 0.2 to 3 units; a shorter shift is within or too near the move tolerance (0.1) to tell from them.';
+    END IF;
+END
+$fn$;
+
+CREATE FUNCTION buildtrace.generate_pairs(pairs int, objects int DEFAULT 100,
+                                          change_rate float8 DEFAULT 0.1, seed int DEFAULT 1,
+                                          malformed_rate float8 DEFAULT 0,
+                                          drawings int DEFAULT NULL, spike_at int DEFAULT NULL,
+                                          spike_factor float8 DEFAULT 10,
+                                          drawing_prefix text DEFAULT 'DWG-',
+                                          reidentify_rate float8 DEFAULT 0,
+                                          reidentify_jitter float8 DEFAULT 0,
+                                          rotate_rate float8 DEFAULT 0,
+                                          shift_dx float8 DEFAULT 0, shift_dy float8 DEFAULT 0)
+RETURNS TABLE(pair_no int, drawing_id text, version_a jsonb, version_b jsonb, truth jsonb)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_variable
+DECLARE
+    np int := generate_pairs.pairs;
+    nd int := coalesce(generate_pairs.drawings, greatest(generate_pairs.pairs, 1));
+    sd int8 := coalesce(generate_pairs.seed, 0);
+    mr float8 := generate_pairs.malformed_rate;
+BEGIN
+    PERFORM buildtrace._sim_check_args('pairs', np, generate_pairs.objects,
+                                       generate_pairs.change_rate, mr, generate_pairs.spike_factor);
+    PERFORM buildtrace._reexport_check_args(generate_pairs.reidentify_rate, generate_pairs.reidentify_jitter,
+                                            generate_pairs.rotate_rate, generate_pairs.shift_dx,
+                                            generate_pairs.shift_dy);
+    IF nd < 1 THEN
+        RAISE EXCEPTION 'drawings must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', nd);
+    END IF;
+    IF generate_pairs.spike_at IS NOT NULL AND NOT generate_pairs.spike_at BETWEEN 1 AND np THEN
+        RAISE EXCEPTION 'spike_at must be a pair number between 1 and %', np
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', generate_pairs.spike_at);
+    END IF;
+    RETURN QUERY
+    WITH c AS MATERIALIZED (
+        SELECT * FROM buildtrace._reexport_chain(nd, (np + nd - 1) / nd + 1, generate_pairs.objects,
+                                                 generate_pairs.change_rate, sd::int,
+                                                 (generate_pairs.spike_at - 1) % nd + 1,
+                                                 (generate_pairs.spike_at - 1) / nd + 2,
+                                                 generate_pairs.spike_factor,
+                                                 generate_pairs.reidentify_rate, generate_pairs.reidentify_jitter,
+                                                 generate_pairs.rotate_rate, generate_pairs.shift_dx,
+                                                 generate_pairs.shift_dy)
+    ),
+    p AS (
+        SELECT g.p, (g.p - 1) % nd + 1 AS d, (g.p - 1) / nd + 2 AS s, hm,
+               ((hashint8extended(1, hm) >> 11) & 9007199254740991)::float8 / 9007199254740992 < mr AS bad,
+               ((hashint8extended(2, hm) >> 11) & 9007199254740991)::float8 / 9007199254740992 < 0.5 AS bad_a
+        FROM generate_series(1, np) g(p),
+             LATERAL (SELECT hashint8extended(g.p, hashint8extended(-1, sd)) AS hm) h
+    )
+    SELECT p.p, buildtrace._sim_drawing_id(generate_pairs.drawing_prefix, p.d),
+           CASE WHEN p.bad AND p.bad_a THEN x.broken -> 'payload' ELSE a.payload END,
+           CASE WHEN p.bad AND NOT p.bad_a THEN x.broken -> 'payload' ELSE b.payload END,
+           CASE WHEN p.bad
+                THEN b.truth || jsonb_build_object('malformed', true,
+                                                   'defect', jsonb_build_object('version', CASE WHEN p.bad_a THEN 'a' ELSE 'b' END)
+                                                             || (x.broken -> 'defect'))
+                ELSE b.truth END
+    FROM p
+    JOIN c a ON a.drawing_no = p.d AND a.version_no = p.s - 1
+    JOIN c b ON b.drawing_no = p.d AND b.version_no = p.s
+    LEFT JOIN LATERAL (SELECT buildtrace._sim_corrupt(CASE WHEN p.bad_a THEN a.payload ELSE b.payload END,
+                                                      hashint8extended(3, p.hm)) AS broken
+                       WHERE p.bad) x ON true
+    ORDER BY p.p;
+END
+$fn$;
+
+CREATE FUNCTION buildtrace.generate_versions(drawings int, versions int, objects int DEFAULT 100,
+                                             change_rate float8 DEFAULT 0.1, seed int DEFAULT 1,
+                                             malformed_rate float8 DEFAULT 0,
+                                             spike_at int DEFAULT NULL, spike_drawing int DEFAULT 1,
+                                             spike_factor float8 DEFAULT 10,
+                                             drawing_prefix text DEFAULT 'DWG-',
+                                             reidentify_rate float8 DEFAULT 0,
+                                             reidentify_jitter float8 DEFAULT 0,
+                                             rotate_rate float8 DEFAULT 0,
+                                             shift_dx float8 DEFAULT 0, shift_dy float8 DEFAULT 0)
+RETURNS TABLE(drawing_id text, version_no int, payload jsonb, truth jsonb)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_variable
+DECLARE
+    nd int := generate_versions.drawings;
+    nv int := generate_versions.versions;
+    sd int8 := coalesce(generate_versions.seed, 0);
+    mr float8 := generate_versions.malformed_rate;
+BEGIN
+    PERFORM buildtrace._sim_check_args('drawings', nd, generate_versions.objects,
+                                       generate_versions.change_rate, mr,
+                                       generate_versions.spike_factor);
+    PERFORM buildtrace._sim_check_args('versions', nv, generate_versions.objects,
+                                       generate_versions.change_rate, mr,
+                                       generate_versions.spike_factor);
+    PERFORM buildtrace._reexport_check_args(generate_versions.reidentify_rate,
+                                            generate_versions.reidentify_jitter,
+                                            generate_versions.rotate_rate, generate_versions.shift_dx,
+                                            generate_versions.shift_dy);
+    IF generate_versions.spike_at IS NOT NULL
+       AND (NOT generate_versions.spike_at BETWEEN 2 AND nv
+            OR generate_versions.spike_drawing IS NULL
+            OR NOT generate_versions.spike_drawing BETWEEN 1 AND nd) THEN
+        RAISE EXCEPTION 'spike must be at a version between 2 and % of a drawing between 1 and %', nv, nd
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The values given were spike_at %s, spike_drawing %s.',
+                                  generate_versions.spike_at,
+                                  coalesce(generate_versions.spike_drawing::text, 'null'));
+    END IF;
+    IF nd = 0 OR nv = 0 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT buildtrace._sim_drawing_id(generate_versions.drawing_prefix, c.drawing_no), c.version_no,
+           CASE WHEN bad THEN x.broken -> 'payload' ELSE c.payload END,
+           CASE WHEN bad THEN c.truth || jsonb_build_object('malformed', true,
+                                                            'defect', x.broken -> 'defect')
+                ELSE c.truth END
+    FROM buildtrace._reexport_chain(nd, nv, generate_versions.objects, generate_versions.change_rate,
+                                    sd::int, generate_versions.spike_drawing,
+                                    generate_versions.spike_at, generate_versions.spike_factor,
+                                    generate_versions.reidentify_rate, generate_versions.reidentify_jitter,
+                                    generate_versions.rotate_rate, generate_versions.shift_dx,
+                                    generate_versions.shift_dy) c,
+         LATERAL (SELECT hashint8extended(c.version_no,
+                                          hashint8extended(c.drawing_no, hashint8extended(-2, sd))) AS hm) h,
+         LATERAL (SELECT ((hashint8extended(1, h.hm) >> 11) & 9007199254740991)::float8 / 9007199254740992 < mr AS bad) m
+         LEFT JOIN LATERAL (SELECT buildtrace._sim_corrupt(c.payload, hashint8extended(3, h.hm)) AS broken
+                            WHERE m.bad) x ON true
+    ORDER BY c.drawing_no, c.version_no;
+END
+$fn$;
