@@ -41,7 +41,7 @@ bt_build_install() {
     bt_log "building and installing buildtrace ${BT_MAKE_FLAGS:-}"
     make -s clean >/dev/null
     # shellcheck disable=SC2086
-    make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" ${BT_MAKE_FLAGS:-} "$@"
+    make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" WERROR=-Werror ${BT_MAKE_FLAGS:-} "$@"
     make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
 
