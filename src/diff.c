@@ -110,31 +110,16 @@ bt_values_equal(JsonbValue *a, JsonbValue *b)
 	return false;
 }
 
-/*
- * id, x, y, type, width, height or rotation (switch on length: no strlen
- * per key)
- */
+/* id, type, or a key of place, size and rotation (see drawing.h) */
 static inline bool
 is_core_key(JsonbValue *k)
 {
 	const char *s = k->val.string.val;
+	int			len = k->val.string.len;
 
-	switch (k->val.string.len)
-	{
-		case 1:
-			return s[0] == 'x' || s[0] == 'y';
-		case 2:
-			return memcmp(s, "id", 2) == 0;
-		case 4:
-			return memcmp(s, "type", 4) == 0;
-		case 5:
-			return memcmp(s, "width", 5) == 0;
-		case 6:
-			return memcmp(s, "height", 6) == 0;
-		case 8:
-			return memcmp(s, "rotation", 8) == 0;
-	}
-	return false;
+	return bt_is_place_key(s, len) ||
+		(len == 2 && memcmp(s, "id", 2) == 0) ||
+		(len == 4 && memcmp(s, "type", 4) == 0);
 }
 
 /* Next non-core key/value pair of an object iterator; false at the end. */

@@ -92,6 +92,27 @@ bt_key_cmp(const BtIdKey *ka, const BtObject *objs_a,
 	return (ka->idlen > kb->idlen) - (ka->idlen < kb->idlen);
 }
 
+/*
+ * x, y, width, height or rotation: the keys of an object's place, size and
+ * turn (switch on length: no strlen per key).
+ */
+static inline bool
+bt_is_place_key(const char *s, int len)
+{
+	switch (len)
+	{
+		case 1:
+			return s[0] == 'x' || s[0] == 'y';
+		case 5:
+			return memcmp(s, "width", 5) == 0;
+		case 6:
+			return memcmp(s, "height", 6) == 0;
+		case 8:
+			return memcmp(s, "rotation", 8) == 0;
+	}
+	return false;
+}
+
 /* Byte order of two objects' ids (of any versions). */
 static inline int
 bt_object_id_cmp(const BtObject *a, const BtObject *b)

@@ -133,26 +133,6 @@ next_non_id(JsonbIterator **it, JsonbValue *k, JsonbValue *v)
 	return false;
 }
 
-/* x, y, width, height, rotation: what a re-export may jitter */
-static inline bool
-is_place_key(JsonbValue *k)
-{
-	const char *s = k->val.string.val;
-
-	switch (k->val.string.len)
-	{
-		case 1:
-			return s[0] == 'x' || s[0] == 'y';
-		case 5:
-			return memcmp(s, "width", 5) == 0;
-		case 6:
-			return memcmp(s, "height", 6) == 0;
-		case 8:
-			return memcmp(s, "rotation", 8) == 0;
-	}
-	return false;
-}
-
 /* Hashes of everything but the id, and of that less place and size. */
 static void
 content_hashes(BtObject *o, uint64 *content, uint64 *attrs)
@@ -175,7 +155,7 @@ content_hashes(BtObject *o, uint64 *content, uint64 *attrs)
 									   value_hash(&v));
 
 		*content = hash_combine64(*content, h);
-		if (!is_place_key(&k))
+		if (!bt_is_place_key(k.val.string.val, k.val.string.len))
 			*attrs = hash_combine64(*attrs, h);
 	}
 }
