@@ -566,8 +566,15 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 		bt_match_leftovers(out->removed, &out->nremoved, out->added, &out->nadded,
 						   &mp, &out->matching);
 		for (int i = 0; i < out->matching.npairs; i++)
-			classify(out, out->matching.pairs[i].a, out->matching.pairs[i].b, p,
-					 &out->matching.pairs[i]);
+		{
+			BtReidentified *r = &out->matching.pairs[i];
+
+			/* identical apart from the id, and no shift to measure against */
+			if (r->basis == BT_BASIS_CONTENT && !out->has_shift)
+				out->nunchanged++;
+			else
+				classify(out, r->a, r->b, p, r);
+		}
 	}
 	nmatched = out->nchanged + out->nunchanged;
 	if (out->has_shift)

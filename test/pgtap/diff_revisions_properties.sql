@@ -12,7 +12,7 @@ SET LOCAL search_path = buildtrace, public, pg_catalog;
 -- A number in [0, 1) from (revision, purpose, id): the seeded "random".
 CREATE FUNCTION pg_temp.u(p int, k text, id text) RETURNS float8 LANGUAGE sql IMMUTABLE AS
 $$ SELECT ('x' || substr(md5(p || '/' || k || '/' || id), 1, 8))::bit(32)::bigint / 4294967296.0 $$;
--- The elements of v in an order given by seed s (never the original one).
+-- The elements of v in an order given by the seed s.
 CREATE FUNCTION pg_temp.shuffle(v jsonb, s text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS
 $$ SELECT coalesce(jsonb_agg(e ORDER BY md5(s || '/' || (e ->> 'id'))), '[]') FROM jsonb_array_elements(v) e $$;
 -- v re-exported: every id replaced by the md5 of the old one, order shuffled.
@@ -27,15 +27,17 @@ $$ SELECT coalesce(jsonb_agg(e || jsonb_build_object(
             'x', (e ->> 'x')::numeric + dx + CASE WHEN e ->> 'id' = extra THEN ex ELSE 0 END,
             'y', (e ->> 'y')::numeric + dy + CASE WHEN e ->> 'id' = extra THEN ey ELSE 0 END)), '[]')
    FROM jsonb_array_elements(v) e $$;
--- Two arrays hold the same elements (as multisets).
+-- Two arrays hold the same elements (as multisets); false if one is NULL
+-- (a missing key).
 CREATE FUNCTION pg_temp.same_set(x jsonb, y jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE AS
-$$ SELECT NOT EXISTS (SELECT e FROM jsonb_array_elements(x) e EXCEPT ALL SELECT e FROM jsonb_array_elements(y) e)
+$$ SELECT x IS NOT NULL AND y IS NOT NULL
+      AND NOT EXISTS (SELECT e FROM jsonb_array_elements(x) e EXCEPT ALL SELECT e FROM jsonb_array_elements(y) e)
       AND NOT EXISTS (SELECT e FROM jsonb_array_elements(y) e EXCEPT ALL SELECT e FROM jsonb_array_elements(x) e) $$;
 -- A list of a -> b seen through the re-export: ids mapped to md5(id).
-CREATE FUNCTION pg_temp.mapped(x jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS
+CREATE FUNCTION pg_temp.mapped(x jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT AS
 $$ SELECT coalesce(jsonb_agg(e || jsonb_build_object('id', md5(e ->> 'id'))), '[]') FROM jsonb_array_elements(x) e $$;
 -- A list of a -> re-export of b without the previous_id of each entry.
-CREATE FUNCTION pg_temp.unmapped(x jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS
+CREATE FUNCTION pg_temp.unmapped(x jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT AS
 $$ SELECT coalesce(jsonb_agg(e - 'previous_id'), '[]') FROM jsonb_array_elements(x) e $$;
 
 CREATE TEMP TABLE fzk ON COMMIT DROP AS
@@ -129,12 +131,12 @@ SELECT is_empty($$
             ('modified', 'rename'), ('retyped', 'retype'), ('added', NULL)) v(k, role)
   WHERE kind = 'stable' AND p > 0
     AND ARRAY(SELECT e ->> 'id' FROM jsonb_array_elements(c.d -> k) e ORDER BY 1)
-     <> CASE WHEN role IS NULL THEN ARRAY(SELECT id FROM additions ad WHERE ad.p = c.p ORDER BY 1)
+     IS DISTINCT FROM CASE WHEN role IS NULL THEN ARRAY(SELECT id FROM additions ad WHERE ad.p = c.p ORDER BY 1)
              ELSE ARRAY(SELECT id FROM roles r WHERE r.p = c.p AND r.role = v.role ORDER BY 1) END
   UNION ALL
   SELECT p, 'counts' FROM cases c
   WHERE kind = 'stable' AND p > 0
-    AND (SELECT count(*) FROM roles r WHERE r.p = c.p) + (d -> 'counts' ->> 'unchanged')::int <> 89
+    AND (SELECT count(*) FROM roles r WHERE r.p = c.p) + (d -> 'counts' ->> 'unchanged')::int IS DISTINCT FROM 89
 $$, 'bt_diff reports exactly the generated removals, additions, moves, resizes, rotations and renames');
 
 -- (a) With stable ids the matcher has nothing to pair (additions are never
@@ -142,7 +144,7 @@ $$, 'bt_diff reports exactly the generated removals, additions, moves, resizes, 
 -- off changes nothing, and on, reidentified and ambiguous are empty.
 SELECT is_empty($$
   SELECT p, kind FROM cases
-  WHERE kind <> 'reexport'
+  WHERE kind IS DISTINCT FROM 'reexport'
     AND (d - 'reidentified' - 'ambiguous' IS DISTINCT FROM
              bt_diff(a, b, match_geometry => false) - 'reidentified' - 'ambiguous'
          OR d -> 'reidentified' IS DISTINCT FROM '[]' OR d -> 'ambiguous' IS DISTINCT FROM '[]')
@@ -171,15 +173,15 @@ SELECT is_empty($$
   WHERE s.kind = 'stable' AND md5(e ->> 'previous_id') IS DISTINCT FROM e ->> 'id'
   UNION ALL
   SELECT s.p, 'counts' FROM cases s JOIN cases r ON r.p = s.p AND r.kind = 'reexport'
-  WHERE s.kind = 'stable' AND (s.d -> 'counts') - 'reidentified' <> (r.d -> 'counts') - 'reidentified'
+  WHERE s.kind = 'stable' AND (s.d -> 'counts') - 'reidentified' IS DISTINCT FROM (r.d -> 'counts') - 'reidentified'
   UNION ALL
   SELECT s.p, 'reidentified' FROM cases s JOIN cases r ON r.p = s.p AND r.kind = 'reexport'
   WHERE s.kind = 'stable'
     AND ((r.d -> 'counts' ->> 'reidentified')::int
-           <> (SELECT count(*) FROM jsonb_array_elements(s.b) eb JOIN jsonb_array_elements(s.a) ea ON ea -> 'id' = eb -> 'id')
+           IS DISTINCT FROM (SELECT count(*) FROM jsonb_array_elements(s.b) eb JOIN jsonb_array_elements(s.a) ea ON ea -> 'id' = eb -> 'id')
          OR NOT pg_temp.same_set(
-              (SELECT jsonb_agg(jsonb_build_array(e ->> 'id', e ->> 'previous_id')) FROM jsonb_array_elements(r.d -> 'reidentified') e),
-              (SELECT jsonb_agg(jsonb_build_array(md5(eb ->> 'id'), eb ->> 'id'))
+              (SELECT coalesce(jsonb_agg(jsonb_build_array(e ->> 'id', e ->> 'previous_id')), '[]') FROM jsonb_array_elements(r.d -> 'reidentified') e),
+              (SELECT coalesce(jsonb_agg(jsonb_build_array(md5(eb ->> 'id'), eb ->> 'id')), '[]')
                FROM jsonb_array_elements(s.b) eb JOIN jsonb_array_elements(s.a) ea ON ea -> 'id' = eb -> 'id')))
 $$, '(c) a re-export of b gives the changes of a -> b up to the id mapping, and re-identifies every object of b that is in a');
 
@@ -200,7 +202,7 @@ SELECT is_empty($$
   SELECT p, 'whole' FROM shifts
   WHERE (whole -> 'shift' ->> 'dx')::numeric IS DISTINCT FROM 7.5 OR (whole -> 'shift' ->> 'dy')::numeric IS DISTINCT FROM -3
      OR (whole -> 'shift' ->> 'objects')::int IS DISTINCT FROM n
-     OR whole -> 'counts' <> jsonb_build_object('added', 0, 'moved', 0, 'removed', 0, 'resized', 0, 'retyped', 0,
+     OR whole -> 'counts' IS DISTINCT FROM jsonb_build_object('added', 0, 'moved', 0, 'removed', 0, 'resized', 0, 'retyped', 0,
                                                 'rotated', 0, 'shifted', n, 'modified', 0, 'ambiguous', 0,
                                                 'unchanged', n, 'reidentified', 0)
   UNION ALL
@@ -211,19 +213,19 @@ SELECT is_empty($$
      OR one_more -> 'moved' -> 0 ->> 'id' IS DISTINCT FROM x ->> 'id'
      OR (one_more -> 'moved' -> 0 ->> 'dx')::numeric IS DISTINCT FROM 0.6
      OR (one_more -> 'moved' -> 0 ->> 'dy')::numeric IS DISTINCT FROM -0.4
-     OR one_more -> 'moved' -> 0 -> 'from' <> jsonb_build_object('x', x -> 'x', 'y', x -> 'y')
-     OR one_more -> 'moved' -> 0 -> 'to' <> jsonb_build_object('x', (x ->> 'x')::numeric + 8.1, 'y', (x ->> 'y')::numeric - 3.4)
+     OR one_more -> 'moved' -> 0 -> 'from' IS DISTINCT FROM jsonb_build_object('x', x -> 'x', 'y', x -> 'y')
+     OR one_more -> 'moved' -> 0 -> 'to' IS DISTINCT FROM jsonb_build_object('x', (x ->> 'x')::numeric + 8.1, 'y', (x ->> 'y')::numeric - 3.4)
   UNION ALL
   SELECT s.p, 'revision' FROM cases s JOIN cases h ON h.p = s.p AND h.kind = 'shifted'
   WHERE s.kind = 'stable'
     AND ((h.d -> 'shift' ->> 'dx')::numeric IS DISTINCT FROM 7.5 OR (h.d -> 'shift' ->> 'dy')::numeric IS DISTINCT FROM -3
-         OR (h.d -> 'counts') - 'shifted' <> (s.d -> 'counts') - 'shifted'
+         OR (h.d -> 'counts') - 'shifted' IS DISTINCT FROM (s.d -> 'counts') - 'shifted'
          OR (h.d -> 'counts' ->> 'shifted')::int
-              <> (SELECT count(*) FROM jsonb_array_elements(s.b) eb JOIN jsonb_array_elements(s.a) ea ON ea -> 'id' = eb -> 'id')
+              IS DISTINCT FROM (SELECT count(*) FROM jsonb_array_elements(s.b) eb JOIN jsonb_array_elements(s.a) ea ON ea -> 'id' = eb -> 'id')
                  - (s.d -> 'counts' ->> 'moved')::int
-         OR h.d -> 'removed' <> s.d -> 'removed' OR h.d -> 'resized' <> s.d -> 'resized'
-         OR h.d -> 'rotated' <> s.d -> 'rotated' OR h.d -> 'modified' <> s.d -> 'modified'
-         OR h.d -> 'retyped' <> s.d -> 'retyped'
+         OR h.d -> 'removed' IS DISTINCT FROM s.d -> 'removed' OR h.d -> 'resized' IS DISTINCT FROM s.d -> 'resized'
+         OR h.d -> 'rotated' IS DISTINCT FROM s.d -> 'rotated' OR h.d -> 'modified' IS DISTINCT FROM s.d -> 'modified'
+         OR h.d -> 'retyped' IS DISTINCT FROM s.d -> 'retyped'
          OR NOT pg_temp.same_set(h.d -> 'added', pg_temp.shifted(s.d -> 'added', 7.5, -3))
          OR NOT pg_temp.same_set(h.d -> 'moved',
               (SELECT coalesce(jsonb_agg(m || jsonb_build_object('to', jsonb_build_object(
