@@ -19,12 +19,13 @@
  *
  * Memory is bounded: a store never spans more than bt_sketch_max_buckets()
  * buckets: 2048 at alpha = 1 % (a dynamic range of about 6e17), scaled as
- * 1 / alpha so every alpha covers that range (204,800 at alpha = 0.01 %).  When a value or a merge would exceed that, the whole sketch is
+ * 1 / alpha so every alpha covers that range (204,800 at alpha = 0.01 %).
+ * When a value or a merge would exceed that, the whole sketch is
  * collapsed (UDDSketch): bucket i becomes ceil(i / 2), i.e. gamma becomes
  * gamma^2 and the bound alpha becomes 2 alpha / (1 + alpha^2), uniformly for
  * every quantile.  The collapse level is a function of the set of values
- * only, so merge(a, b) is bit-for-bit the sketch of a ∪ b.  See
- * notes/sketch.md.
+ * only, so merge(a, b) is bit-for-bit the sketch of a ∪ b (the README's
+ * percentile section gives the bounds).
  *
  *-------------------------------------------------------------------------
  */

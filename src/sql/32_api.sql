@@ -1,6 +1,6 @@
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 3: views, retry, the JSON API and roles (issue 3).
+-- The change pipeline, part 3: views, retry, the JSON API and roles.
 -- ---------------------------------------------------------------------------
 
 CREATE VIEW buildtrace.hourly_changes AS

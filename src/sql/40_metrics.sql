@@ -1,6 +1,6 @@
 
 -- ---------------------------------------------------------------------------
--- Latency and change metrics (issue 4, item 5): hourly rollups kept current
+-- Latency and change metrics: hourly rollups kept current
 -- by the pipeline trigger, the latency view and metrics().
 --
 -- Every figure over a window of hours is read from hourly_rollups, never from

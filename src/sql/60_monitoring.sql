@@ -1,6 +1,6 @@
 
 -- ---------------------------------------------------------------------------
--- Monitoring (issue 5): upload expectations, check_uploads(), anomaly
+-- Monitoring: upload expectations, check_uploads(), anomaly
 -- resolution, pg_cron scheduling and health().
 --
 -- check_uploads(as_of) is the one place the time-based rules live; it is what

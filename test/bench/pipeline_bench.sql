@@ -1,4 +1,4 @@
--- Benchmark of the change pipeline (issue 3); run by test/bench/pipeline_bench.sh.
+-- Benchmark of the change pipeline; run by test/bench/pipeline_bench.sh.
 --
 -- 10,000 pairs (psql variable n) of 100-object drawings in one INSERT ... SELECT
 -- of parsed jsonb or of JSON text, or in one COPY FROM a file, into tables with
