@@ -29,6 +29,10 @@ FROM (SELECT bt_diff('[{"id":"A","type":"wall","x":0,"y":0,"width":8,"height":0.
                        {"id":"B","type":"door","x":2,"y":0,"width":1,"height":0.2}]',
                      '[{"id":"X","type":"wall","x":0,"y":0,"width":8,"height":0.2},
                        {"id":"Y","type":"door","x":2,"y":0,"width":1,"height":0.2}]') AS d) s;
+-- Numbers compare by value: 6.0 and 6 are the same content.
+SELECT bt_diff('[{"id":"A","type":"wall","x":6.0,"y":0,"width":8.50,"height":0.2,"level":1}]',
+               '[{"id":"X","type":"wall","x":6,"y":0,"width":8.5,"height":0.20,"level":1.0}]')
+       -> 'reidentified' AS by_value;
 -- By geometry: jitter within the tolerances; by nearest: a door moved half
 -- a metre, a window widened in place, each under a new id.
 SELECT d -> 'reidentified' AS reidentified, d -> 'moved' AS moved, d -> 'resized' AS resized,

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -219,6 +220,8 @@ push_reidentified(JsonbParseState **ps, BtMatching *mt)
 	{
 		BtReidentified *r = &mt->pairs[i];
 
+		if ((i & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 		bt_push_key(ps, "id");
 		push_object_id(ps, WJB_VALUE, r->b);
@@ -294,8 +297,12 @@ push_matches(JsonbParseState **ps, const char *key, BtDiff *d, size_t flag_off,
 	bt_push_key(ps, key);
 	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < d->nchanged; i++)
+	{
+		if ((i & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (*((bool *) ((char *) &d->changed[i] + flag_off)))
 			fn(ps, &d->changed[i]);
+	}
 	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
 }
 
@@ -305,7 +312,11 @@ push_objects(JsonbParseState **ps, const char *key, BtObject **objs, int n)
 	bt_push_key(ps, key);
 	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < n; i++)
+	{
+		if ((i & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		bt_object_push(ps, objs[i]);
+	}
 	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
 }
 

@@ -34,7 +34,6 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -87,6 +86,30 @@ typedef struct Matcher
 
 /* ---------- content ---------- */
 
+/*
+ * A hash of a number's value, so that 6.0 and 6 hash alike, without
+ * hash_numeric's cost: the bytes less the display scale.  Stored numerics
+ * carry no leading or trailing zero digits, so sign, weight and digits are
+ * the value.  The first uint16 is read as in drawing.c's
+ * numeric_is_negative: 0x8000 short form (display scale in 0x1F80), 0x0000
+ * or 0x4000 long form (scale in the low 14 bits; the weight follows).
+ */
+static uint64
+numeric_value_hash(Numeric n)
+{
+	const unsigned char *data = (const unsigned char *) VARDATA_ANY(n);
+	int			len = VARSIZE_ANY_EXHDR(n);
+	uint16		head;
+
+	memcpy(&head, data, sizeof(head));
+	if ((head & 0xC000) == 0x8000)
+		head &= ~0x1F80;
+	else if ((head & 0x8000) == 0)
+		head &= 0xC000;
+	return hash_combine64(hash_bytes_extended((const unsigned char *) &head, sizeof(head), 2),
+						  hash_bytes_extended(data + sizeof(head), len - sizeof(head), 2));
+}
+
 static uint64
 value_hash(JsonbValue *v)
 {
@@ -96,10 +119,7 @@ value_hash(JsonbValue *v)
 			return hash_bytes_extended((const unsigned char *) v->val.string.val,
 									   v->val.string.len, 1);
 		case jbvNumeric:
-			/* by value: 6.0 and 6 are equal numbers */
-			return DatumGetUInt64(DirectFunctionCall2(hash_numeric_extended,
-													  NumericGetDatum(v->val.numeric),
-													  Int64GetDatum(2)));
+			return numeric_value_hash(v->val.numeric);
 		case jbvBool:
 			return v->val.boolean ? 3 : 4;
 		case jbvBinary:

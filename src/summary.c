@@ -527,6 +527,8 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 	{
 		BtMatch    *m = &d->changed[i];
 
+		if ((i & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (!in_kind(m, k))
 			continue;
 		if (k == SK_MODIFIED && add_rename(sum, m))
