@@ -82,7 +82,7 @@ END
 $$;
 
 -- A version as sent to process(): a JSON value, or JSON text in a JSON string
--- (seed 000's curl example). A string that is not JSON text is kept as the
+-- (as an HTTP client's curl sends it). A string that is not JSON text is kept as the
 -- string, so the pipeline flags it instead of process() losing the request.
 CREATE FUNCTION buildtrace._json_value(v jsonb)
 RETURNS jsonb
@@ -112,8 +112,8 @@ AS $$
     WHERE p.pair_id = ANY (ids)
 $$;
 
--- POST /process. Accepts seed 000's {"version_pairs": [{"drawing_id",
--- "version_a", "version_b"}, ...]} or seed 003's list of job states (a JSON
+-- POST /process. Accepts the pair list {"version_pairs": [{"drawing_id",
+-- "version_a", "version_b"}, ...]} or a list of build job states (a JSON
 -- array, or {"jobs": [...]}), stores them, and returns
 -- {"job_id", "message", "tasks_created"}. Processing happens in this call
 -- (the triggers), so the message says what became of the pairs.
@@ -199,7 +199,7 @@ BEGIN
     END IF;
 
     -- Job states: each is a version of its drawing (default "default", the
-    -- single build stream of seed 003); its objects are under "objects",
+    -- single build stream of a job list); its objects are under "objects",
     -- "files" or "state", or are all its keys other than the metadata keys.
     FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
         IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
@@ -314,7 +314,7 @@ AS $$
     FROM (SELECT coalesce(jsonb_array_length(objs), 0) AS n) s
 $$;
 
--- GET /report/{job_id}: seed 003's human-readable report for one job: for
+-- GET /report/{job_id}: the human-readable report for one job: for
 -- each pair of the job, what changed against the previous version.
 --
 -- SECURITY DEFINER for the reader role, as for changes().

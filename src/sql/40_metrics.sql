@@ -133,7 +133,7 @@ COMMENT ON VIEW buildtrace.latency IS
     'Processing latency (ms) P50/P95/P99 with 95 % bounds over the last hour, 24 hours, 7 days and all time, from hourly_rollups.';
 
 -- Objects of a diff that changed in place (moved, resized, retyped or
--- modified), each counted once: seed 003's total_modified ("hash changed").
+-- modified), each counted once: a job's total_modified ("hash changed").
 CREATE FUNCTION buildtrace._changed_objects(diff jsonb)
 RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -142,7 +142,7 @@ RETURN (SELECT count(DISTINCT e ->> 'id')
         FROM unnest(ARRAY['moved', 'resized', 'retyped', 'modified']) k,
              jsonb_array_elements(diff -> k) e);
 
--- metrics(since): seed 000's GET /metrics body plus bounds and seed 003's
+-- metrics(since): the GET /metrics body plus bounds and the
 -- per-job metrics, over the rollup hours from _window_start(since).
 --
 -- SECURITY DEFINER: the reader role reads views and read functions only, but
@@ -241,7 +241,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION buildtrace.metrics(interval) IS
-    'GET /metrics body (seed 000) with latency bounds and per-job metrics (seed 003), from hourly_rollups.';
+    'GET /metrics body with latency bounds and per-job metrics, from hourly_rollups.';
 
 -- _window_start stays executable by everyone: the latency view calls it, and
 -- a view's functions are called with the querying user's privileges.

@@ -391,7 +391,7 @@ COMMENT ON FUNCTION buildtrace.unschedule() IS
     'Removes the pg_cron jobs schedule() registered; returns how many; idempotent.';
 
 -- ---------------------------------------------------------------------------
--- health(): seed 000's /health shape {"status","warnings","anomalies"}.
+-- health(): the /health shape {"status","warnings","anomalies"}.
 --
 --   unhealthy  a scheduled check failed on its last run; pairs pending longer
 --              than buildtrace.pending_max_age; or an open high-severity

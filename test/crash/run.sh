@@ -44,7 +44,7 @@ fi
 # Our own cluster: drop whatever PG* the caller has (PGHOST, PGPORT,
 # PGDATABASE, PGUSER, PGDATA, PGCLUSTER, PGOPTIONS, …; PG_CONFIG stays).
 while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^PG[A-Z]' || true)
-work=$(mktemp -d /tmp/buildtrace-crash.XXXXXX)
+work=$(mktemp -d)
 data=$work/data
 export PGHOST=$work PGPORT=54331 PGUSER=postgres PGDATABASE=$db
 bin=$("$PG_CONFIG" --bindir)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks META.json against the PGXN Meta Spec 1.0.0 (the required keys and
-# their shapes, semantic versions, a known license) and against
+# their shapes, semantic versions, a known license, resources that name
+# something) and against
 # buildtrace.control: the release version and the extension's version must
 # be the control file's default_version. Run by CI.
 set -euo pipefail
@@ -40,6 +41,8 @@ else:
         problems.append(f'provides.buildtrace.version {ext.get("version")} differs from the control file\'s {version}')
     if not semver.match(str(ext.get('version', ''))):
         problems.append('provides.buildtrace.version is not a semantic version')
+if 'resources' in meta and not any(meta['resources'].get(k) for k in ('homepage', 'bugtracker', 'repository')):
+    problems.append('resources, when present, must name a homepage, bugtracker or repository')
 status = meta.get('release_status', 'stable')
 if status not in ('stable', 'testing', 'unstable'):
     problems.append(f'release_status {status!r} is not stable, testing or unstable')

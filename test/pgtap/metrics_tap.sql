@@ -1,6 +1,6 @@
 -- Hourly rollups, the latency view and metrics(): rollups agree with a
 -- recount of the raw rows (counts exactly, sketches bit for bit), metrics()
--- has seed 000's and seed 003's shape and values, bounds bracket estimates,
+-- has the /metrics shape with per-job fields and values, bounds bracket estimates,
 -- bad windows fail with 22023, and only the reader may read.
 BEGIN;
 SELECT plan(31);
@@ -78,14 +78,14 @@ SELECT set_eq(
     $$SELECT * FROM maintained$$,
     'rebuilt rollups equal the maintained ones');
 
--- metrics(): seed 000's keys and seed 003's per-job fields.
+-- metrics(): the /metrics keys and the per-job fields.
 SELECT ok(buildtrace.metrics() ?& ARRAY['hourly_stats', 'latency_p95', 'latency_p99', 'data_quality_issues',
                                          'latency_p95_bounds', 'latency_p99_bounds', 'jobs'],
-          'metrics() has the seed 000 keys, bounds and jobs');
+          'metrics() has the /metrics keys, bounds and jobs');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(buildtrace.metrics() -> 'jobs' -> 0) k),
           ARRAY['job_id', 'latency_ms', 'pairs', 'processed_at', 'total_added', 'total_modified',
                 'total_removed', 'total_unchanged'],
-          'a job has seed 003''s fields');
+          'a job has the per-job fields');
 SELECT is((buildtrace.metrics() ->> 'data_quality_issues')::bigint,
           (SELECT count(*) FROM buildtrace.anomalies WHERE kind = 'invalid_input'),
           'data_quality_issues = invalid_input anomalies = failed pairs');

@@ -183,7 +183,7 @@ COMMENT ON FUNCTION buildtrace.bt_sketch_quantile_bounds(buildtrace.bt_sketch, f
     'q-quantile estimate with a distribution-free confidence interval for the population quantile';
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 1: tables and indexes (issue 3).
+-- The change pipeline, part 1: tables and indexes.
 --
 -- A row goes into versions or pairs; the triggers in 31_pipeline_triggers.sql
 -- diff it inside the same statement and write changes, anomalies and the
@@ -329,7 +329,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 2: triggers (issue 3).
+-- The change pipeline, part 2: triggers.
 --
 -- On pairs, the per-row work is C (the diff, the row's status; see
 -- src/pipeline.c) and every write of results is one statement-level step,
@@ -631,7 +631,7 @@ CREATE TRIGGER versions_pair
     EXECUTE FUNCTION buildtrace._versions_after_insert();
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 3: views, retry, the JSON API and roles (issue 3).
+-- The change pipeline, part 3: views, retry, the JSON API and roles.
 -- ---------------------------------------------------------------------------
 
 CREATE VIEW buildtrace.hourly_changes AS
@@ -1054,7 +1054,7 @@ GRANT EXECUTE ON FUNCTION buildtrace.changes(text), buildtrace.report(text)
     TO buildtrace_reader;
 
 -- ---------------------------------------------------------------------------
--- Latency and change metrics (issue 4, item 5): hourly rollups kept current
+-- Latency and change metrics: hourly rollups kept current
 -- by the pipeline trigger, the latency view and metrics().
 --
 -- Every figure over a window of hours is read from hourly_rollups, never from
@@ -1848,7 +1848,7 @@ END
 $fn$;
 
 -- ---------------------------------------------------------------------------
--- Monitoring (issue 5): upload expectations, check_uploads(), anomaly
+-- Monitoring: upload expectations, check_uploads(), anomaly
 -- resolution, pg_cron scheduling and health().
 --
 -- check_uploads(as_of) is the one place the time-based rules live; it is what
