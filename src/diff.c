@@ -51,56 +51,64 @@ numeric_bytes_equal(Numeric a, Numeric b)
 }
 
 /*
+ * The stored form, read as drawing.c's numeric_is_negative reads its first
+ * uint16: 0x8000 | sign 0x2000 | scale 0x1F80 | weight 0x007F in the short
+ * form; sign and scale in the long form, followed there by an int16
+ * weight.  Stored numerics have no leading or trailing zero digits, so
+ * sign, weight and digits are the value, whatever the display scale.
+ */
+bool
+bt_numeric_parts(Numeric n, BtNumericParts *p)
+{
+	const char *data = VARDATA_ANY(n);
+	int			size = VARSIZE_ANY_EXHDR(n);
+	uint16		head;
+
+	memcpy(&head, data, sizeof(head));
+	if ((head & 0xC000) == 0x8000)
+	{
+		p->negative = (head & 0x2000) != 0;
+		p->weight = (head & 0x0040) ? (int16) (head | ~0x003F) : (int16) (head & 0x003F);
+		p->digits = (const int16 *) (data + sizeof(uint16));
+		p->ndigits = (size - (int) sizeof(uint16)) / (int) sizeof(int16);
+		return true;
+	}
+	if ((head & 0x8000) == 0)
+	{
+		p->negative = (head & 0xC000) == 0x4000;
+		memcpy(&p->weight, data + sizeof(uint16), sizeof(p->weight));
+		p->digits = (const int16 *) (data + 2 * sizeof(uint16));
+		p->ndigits = (size - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
+		return true;
+	}
+	return false;				/* NaN or infinity */
+}
+
+/*
  * A numeric of at most three base-10000 digits and an exponent within
  * 10000^±5, as a double without going through text: the digits make an
  * integer below 2^53, and one multiplication or division by an exact power
  * of ten rounds once, so the result is the correctly rounded value that
- * strtod gives too.  false for any other numeric.  The stored form is read
- * as drawing.c's numeric_is_negative reads it: the first uint16 is 0x8000
- * | sign 0x2000 | scale 0x1F80 | weight 0x007F in the short form, sign and
- * scale in the long form, followed there by an int16 weight.
+ * strtod gives too.  false for any other numeric.
  */
 static bool
 numeric_double_exact(Numeric n, double *out)
 {
 	static const double pow10000[] = {1.0, 1e4, 1e8, 1e12, 1e16, 1e20};
-	const char *data = VARDATA_ANY(n);
-	int			size = VARSIZE_ANY_EXHDR(n);
-	uint16		head;
-	int16		weight;
-	bool		negative;
-	int			ndigits,
-				exponent;
-	const int16 *digits;
+	BtNumericParts p;
+	int			exponent;
 	double		m = 0;
 
-	memcpy(&head, data, sizeof(head));
-	if ((head & 0xC000) == 0x8000)
-	{
-		negative = (head & 0x2000) != 0;
-		weight = (head & 0x0040) ? (int16) (head | ~0x003F) : (int16) (head & 0x003F);
-		digits = (const int16 *) (data + sizeof(uint16));
-		ndigits = (size - (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
-	else if ((head & 0x8000) == 0)
-	{
-		negative = (head & 0xC000) == 0x4000;
-		memcpy(&weight, data + sizeof(uint16), sizeof(weight));
-		digits = (const int16 *) (data + 2 * sizeof(uint16));
-		ndigits = (size - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
-	}
-	else
-		return false;			/* NaN or infinity */
-	if (ndigits > 3)
+	if (!bt_numeric_parts(n, &p) || p.ndigits > 3)
 		return false;
-	for (int i = 0; i < ndigits; i++)
-		m = m * 10000 + digits[i];
-	exponent = weight + 1 - ndigits;
-	if (ndigits > 0 && (exponent < -5 || exponent > 5))
+	for (int i = 0; i < p.ndigits; i++)
+		m = m * 10000 + p.digits[i];
+	exponent = p.weight + 1 - p.ndigits;
+	if (p.ndigits > 0 && (exponent < -5 || exponent > 5))
 		return false;
-	if (ndigits > 0)
+	if (p.ndigits > 0)
 		m = exponent >= 0 ? m * pow10000[exponent] : m / pow10000[-exponent];
-	*out = negative ? -m : m;
+	*out = p.negative ? -m : m;
 	return true;
 }
 

@@ -92,6 +92,18 @@ extern int	bt_compass(double dx, double dy);
 extern void bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p,
 							BtDiff *out);
 
+/* A stored numeric's sign, weight and base-10000 digits: its value. */
+typedef struct BtNumericParts
+{
+	bool		negative;
+	int16		weight;
+	const int16 *digits;
+	int			ndigits;
+} BtNumericParts;
+
+/* false for NaN and infinities, which jsonb never holds */
+extern bool bt_numeric_parts(Numeric n, BtNumericParts *p);
+
 /* Equal JSON values (numbers by value); and a number as a double. */
 extern bool bt_values_equal(JsonbValue *a, JsonbValue *b);
 extern double bt_numeric_double(Numeric n);

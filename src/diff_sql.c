@@ -200,18 +200,6 @@ push_object_id(JsonbParseState **ps, JsonbIteratorToken tok, BtObject *o)
 }
 
 static void
-push_object_type(JsonbParseState **ps, BtObject *o)
-{
-	BtFields	f;
-
-	bt_object_fields(o, &f);
-	if (f.type)
-		bt_push_string(ps, WJB_VALUE, f.type, f.typelen);
-	else
-		bt_push_null(ps, WJB_VALUE);
-}
-
-static void
 push_reidentified(JsonbParseState **ps, BtMatching *mt)
 {
 	bt_push_key(ps, "reidentified");
@@ -219,16 +207,17 @@ push_reidentified(JsonbParseState **ps, BtMatching *mt)
 	for (int i = 0; i < mt->npairs; i++)
 	{
 		BtReidentified *r = &mt->pairs[i];
+		BtFields	fa,
+					fb;
 
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+		bt_object_fields(r->a, &fa);
+		bt_object_fields(r->b, &fb);
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-		bt_push_key(ps, "id");
-		push_object_id(ps, WJB_VALUE, r->b);
+		push_id_type(ps, &fb, true);
 		bt_push_key(ps, "previous_id");
-		push_object_id(ps, WJB_VALUE, r->a);
-		bt_push_key(ps, "type");
-		push_object_type(ps, r->b);
+		pushJsonbValue(ps, WJB_VALUE, &fa.idval);
 		bt_push_key(ps, "basis");
 		bt_push_cstring(ps, WJB_VALUE, bt_basis_names[r->basis]);
 		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
@@ -254,10 +243,15 @@ push_ambiguous(JsonbParseState **ps, BtMatching *mt)
 	for (int i = 0; i < mt->ngroups; i++)
 	{
 		BtAmbiguous *g = &mt->groups[i];
+		BtFields	first;
 
+		bt_object_fields(g->removed[0], &first);
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 		bt_push_key(ps, "type");
-		push_object_type(ps, g->removed[0]);
+		if (first.type)
+			bt_push_string(ps, WJB_VALUE, first.type, first.typelen);
+		else
+			bt_push_null(ps, WJB_VALUE);
 		push_id_list(ps, "removed", g->removed, g->nremoved);
 		push_id_list(ps, "added", g->added, g->nadded);
 		pushJsonbValue(ps, WJB_END_OBJECT, NULL);

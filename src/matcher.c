@@ -88,26 +88,18 @@ typedef struct Matcher
 
 /*
  * A hash of a number's value, so that 6.0 and 6 hash alike, without
- * hash_numeric's cost: the bytes less the display scale.  Stored numerics
- * carry no leading or trailing zero digits, so sign, weight and digits are
- * the value.  The first uint16 is read as in drawing.c's
- * numeric_is_negative: 0x8000 short form (display scale in 0x1F80), 0x0000
- * or 0x4000 long form (scale in the low 14 bits; the weight follows).
+ * hash_numeric's cost: sign, weight and digits, not the display scale.
  */
 static uint64
 numeric_value_hash(Numeric n)
 {
-	const unsigned char *data = (const unsigned char *) VARDATA_ANY(n);
-	int			len = VARSIZE_ANY_EXHDR(n);
-	uint16		head;
+	BtNumericParts p;
 
-	memcpy(&head, data, sizeof(head));
-	if ((head & 0xC000) == 0x8000)
-		head &= ~0x1F80;
-	else if ((head & 0x8000) == 0)
-		head &= 0xC000;
-	return hash_combine64(hash_bytes_extended((const unsigned char *) &head, sizeof(head), 2),
-						  hash_bytes_extended(data + sizeof(head), len - sizeof(head), 2));
+	if (!bt_numeric_parts(n, &p))
+		return 8;
+	return hash_combine64((uint64) p.negative << 16 | (uint16) p.weight,
+						  hash_bytes_extended((const unsigned char *) p.digits,
+											  p.ndigits * sizeof(int16), 2));
 }
 
 static uint64

@@ -280,30 +280,43 @@ add_kind(Summary *sum, SumKind kind, SumItem *items, int n)
 
 /* ---------- names ---------- */
 
-/* The label of an object (see buildtrace.label_keys), or NULL. */
+/*
+ * The first of buildtrace.label_keys that o has, or NULL; *value gets its
+ * value.
+ */
+static char *
+label_key(BtObject *o, JsonbValue **value)
+{
+	char	   *keys;
+	char	   *save = NULL;
+
+	if (o->is_hash)
+		return NULL;
+	keys = pstrdup(bt_label_keys);
+	for (char *key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
+	{
+		while (*key == ' ')
+			key++;
+		*value = getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL);
+		if (*value)
+			return key;
+	}
+	return NULL;
+}
+
+/* The label of an object, if its label key holds a string or number. */
 static char *
 object_label(BtObject *o)
 {
-	char	   *keys;
-	char	   *key;
-	char	   *save = NULL;
+	JsonbValue *v;
 
-	if (o->is_hash || bt_label_keys[0] == '\0')
+	if (label_key(o, &v) == NULL)
 		return NULL;
-	keys = pstrdup(bt_label_keys);
-	for (key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
-	{
-		JsonbValue *v;
-
-		while (*key == ' ')
-			key++;
-		v = getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL);
-		if (v && v->type == jbvString && v->val.string.len > 0)
-			return pnstrdup(v->val.string.val, v->val.string.len);
-		if (v && v->type == jbvNumeric)
-			return DatumGetCString(DirectFunctionCall1(numeric_out,
-													   NumericGetDatum(v->val.numeric)));
-	}
+	if (v->type == jbvString && v->val.string.len > 0)
+		return pnstrdup(v->val.string.val, v->val.string.len);
+	if (v->type == jbvNumeric)
+		return DatumGetCString(DirectFunctionCall1(numeric_out,
+												   NumericGetDatum(v->val.numeric)));
 	return NULL;
 }
 
@@ -452,30 +465,12 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 
 /* ---------- renames ---------- */
 
-/* The first of buildtrace.label_keys that o has, or NULL. */
-static char *
-label_key(BtObject *o)
-{
-	char	   *keys = pstrdup(bt_label_keys);
-	char	   *save = NULL;
-
-	if (o->is_hash)
-		return NULL;
-	for (char *key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
-	{
-		while (*key == ' ')
-			key++;
-		if (getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL))
-			return key;
-	}
-	return NULL;
-}
-
 /* "Room 5 renamed to Kueche." when only the label changed; else false. */
 static bool
 add_rename(Summary *sum, BtMatch *m)
 {
 	BtAttrChange *ch = &m->attrs[0];
+	JsonbValue *value;
 	char	   *key;
 	char	   *type;
 
@@ -483,7 +478,7 @@ add_rename(Summary *sum, BtMatch *m)
 		m->rotated || !ch->has_from || !ch->has_to ||
 		ch->from.type != jbvString || ch->to.type != jbvString)
 		return false;
-	key = label_key(m->b);
+	key = label_key(m->b, &value);
 	if (key == NULL || strlen(key) != (size_t) ch->key.val.string.len ||
 		memcmp(key, ch->key.val.string.val, ch->key.val.string.len) != 0)
 		return false;
