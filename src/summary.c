@@ -183,8 +183,8 @@ format_amount(double d)
 }
 
 /* "about 2 units east", in buildtrace.units ("1 unit" only for "units"). */
-static char *
-distance_words(double distance, int direction)
+char *
+bt_distance_words(double distance, int direction)
 {
 	char	   *amount = format_amount(distance);
 	const char *units = bt_units;
@@ -194,14 +194,12 @@ distance_words(double distance, int direction)
 	return psprintf("about %s %s %s", amount, units, bt_direction_names[direction]);
 }
 
-static const char *object_name(BtObject *o);
-
 static void
 append_names(StringInfo s, SumItem *items, int n)
 {
 	appendStringInfoString(s, " (");
 	for (int i = 0; i < n && i < BT_SUMMARY_MAX_IDS; i++)
-		appendStringInfo(s, "%s%s", i ? ", " : "", object_name(items[i].obj));
+		appendStringInfo(s, "%s%s", i ? ", " : "", bt_object_name(items[i].obj));
 	if (n > BT_SUMMARY_MAX_IDS)
 		appendStringInfo(s, " and %d more", n - BT_SUMMARY_MAX_IDS);
 	appendStringInfoString(s, ").");
@@ -235,7 +233,7 @@ add_group(Summary *sum, SumKind kind, SumItem *items, int n)
 			appendStringInfoString(&s, " removed");
 			break;
 		case SK_MOVED:
-			appendStringInfo(&s, " moved %s", distance_words(mean_amount(items, n),
+			appendStringInfo(&s, " moved %s", bt_distance_words(mean_amount(items, n),
 															 items[0].sub));
 			break;
 		case SK_RESIZED:
@@ -320,8 +318,8 @@ object_label(BtObject *o)
 	return NULL;
 }
 
-static const char *
-object_name(BtObject *o)
+const char *
+bt_object_name(BtObject *o)
 {
 	char	   *label = object_label(o);
 
@@ -349,7 +347,7 @@ static void
 add_shift(Summary *sum, BtDiff *d)
 {
 	add_sentence(sum, psprintf("The whole drawing moved %s.",
-							   distance_words(hypot(d->shift_dx, d->shift_dy),
+							   bt_distance_words(hypot(d->shift_dx, d->shift_dy),
 											  bt_compass(d->shift_dx, d->shift_dy))),
 				 d->nshifted);
 }
@@ -423,7 +421,7 @@ add_together(Summary *sum, SumItem *items, int n)
 		append_count(&s, i - start, bytype[start].type);
 		start = i;
 	}
-	appendStringInfo(&s, " moved %s together", distance_words(items[0].amount, items[0].sub));
+	appendStringInfo(&s, " moved %s together", bt_distance_words(items[0].amount, items[0].sub));
 	append_names(&s, items, n);
 	add_sentence(sum, s.data, n);
 }

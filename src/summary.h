@@ -15,4 +15,10 @@
 
 extern char *bt_summary(BtDiff *d);
 
+/* How the summary names an object: its label, or else its id. */
+extern const char *bt_object_name(BtObject *o);
+
+/* "about 2 units east", in buildtrace.units. */
+extern char *bt_distance_words(double distance, int direction);
+
 #endif							/* BUILDTRACE_SUMMARY_H */

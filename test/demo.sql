@@ -11,26 +11,7 @@ RESET client_min_messages;
 
 \echo
 \echo '=== 1. bt_diff on a real drawing: the FZK-Haus (KIT IFC sample house), 89 elements'
-\set fzk `cat test/data/fzk-haus.json`
-CREATE TEMP TABLE fzk AS SELECT :'fzk'::jsonb AS v1;
--- Version 2, as an architect might revise it: the first door moves 0.9 m
--- east, a window is widened, another becomes a door, a wall is renamed, a
--- railing goes and a column is added.
-ALTER TABLE fzk ADD COLUMN v2 jsonb;
-UPDATE fzk SET v2 = (
-    SELECT jsonb_agg(CASE
-               WHEN el ->> 'type' = 'door' AND rn = 1
-                   THEN el || jsonb_build_object('x', (el ->> 'x')::numeric + 0.9)
-               WHEN el ->> 'type' = 'window' AND rn = 1
-                   THEN el || jsonb_build_object('width', (el ->> 'width')::numeric + 0.25)
-               WHEN el ->> 'type' = 'window' AND rn = 2 THEN el || '{"type": "door"}'
-               WHEN el ->> 'type' = 'wall' AND rn = 1 THEN el || '{"name": "Wand-Nord-neu"}'
-               ELSE el END ORDER BY el ->> 'id')
-               FILTER (WHERE NOT (el ->> 'type' = 'railing' AND rn = 1))
-           || '[{"id": "NEW-COLUMN-1", "type": "column", "x": 5.0, "y": 5.0,
-                 "width": 0.3, "height": 0.3, "level": "Erdgeschoss"}]'
-    FROM (SELECT el, row_number() OVER (PARTITION BY el ->> 'type' ORDER BY el ->> 'id') AS rn
-          FROM fzk f, jsonb_array_elements(f.v1) el) s);
+\i test/data/fzk-revision.sql
 SELECT buildtrace.bt_diff(v1, v2) ->> 'summary' AS "FZK-Haus v1 → v2" FROM fzk;
 SELECT jsonb_pretty(buildtrace.bt_diff(v1, v2) -> 'counts') AS counts,
        jsonb_pretty(buildtrace.bt_diff(v1, v2) -> 'moved' -> 0) AS first_move

@@ -145,33 +145,7 @@ SELECT pg_temp.check_revisions(n) AS checks FROM rev_pairs ORDER BY n;
 
 \if :{?check_only}
 \else
--- Medians (ms) of q1 and q2 over one pair, run interleaved (the first of
--- each round alternates) after one warm-up each.
-CREATE FUNCTION pg_temp.median_pair_ms(q1 text, q2 text, size int, reps int, OUT ms1 float8, OUT ms2 float8)
-LANGUAGE plpgsql AS $$
-DECLARE
-  t0 timestamptz;
-  t1 float8[] := '{}';
-  t2 float8[] := '{}';
-  dummy boolean;
-BEGIN
-  EXECUTE q1 INTO dummy USING size;
-  EXECUTE q2 INTO dummy USING size;
-  FOR i IN 1 .. reps LOOP
-    FOR k IN 0 .. 1 LOOP
-      t0 := clock_timestamp();
-      IF (i + k) % 2 = 0 THEN
-        EXECUTE q1 INTO dummy USING size;
-        t1 := t1 || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
-      ELSE
-        EXECUTE q2 INTO dummy USING size;
-        t2 := t2 || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
-      END IF;
-    END LOOP;
-  END LOOP;
-  ms1 := (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(t1) t);
-  ms2 := (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(t2) t);
-END $$;
+\ir median_pair.sql
 
 -- Every query detoasts its pair from the table, as the pipeline does.
 \set q_on 'SELECT buildtrace.bt_diff(a, b, match_geometry => true) IS NOT NULL FROM pg_temp.rev_pairs WHERE n = $1'

@@ -1,0 +1,122 @@
+-- Pictures of diffs: bt_svg's exact output for small cases, its elements
+-- found by data-id and class, its options and their errors, and stored
+-- pairs through bt_svg(pair_id).  Every picture is checked to be
+-- well-formed XML.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+SET search_path = buildtrace, public;
+-- Pictures are printed as they are, one line of SVG per line.
+\pset format unaligned
+
+-- The class of each element with data-id, in document order.
+CREATE FUNCTION pg_temp.elements(svg text) RETURNS TABLE (element text, data_id text, class text)
+LANGUAGE sql AS $$
+    SELECT (xpath('local-name(/*)', e))[1]::text, (xpath('/*/@data-id', e))[1]::text,
+           (xpath('/*/@class', e))[1]::text
+    FROM unnest(xpath('//*[@data-id]', svg::xml)) e
+$$;
+
+-- One object of each kind: W1 unchanged, D1 moved, C1 removed, R1 resized,
+-- T1 retyped, M1 modified, O1 rotated, X1 added, and P1 found again as P2.
+CREATE TEMP TABLE kinds AS SELECT
+ '[{"id":"W1","type":"wall","x":0,"y":0,"width":10,"height":0.3,"name":"North wall"},
+   {"id":"D1","type":"door","x":2,"y":0,"width":1,"height":0.3},
+   {"id":"C1","type":"column","x":9,"y":6,"width":0.5,"height":0.5},
+   {"id":"R1","type":"window","x":6,"y":0,"width":1,"height":0.3},
+   {"id":"T1","type":"window","x":8,"y":0,"width":1,"height":0.3},
+   {"id":"M1","type":"slab","x":5,"y":3,"width":2,"height":2,"level":"EG"},
+   {"id":"O1","type":"stair","x":1,"y":4,"width":1,"height":2,"rotation":0},
+   {"id":"P1","type":"column","x":4,"y":6,"width":0.5,"height":0.5}]'::jsonb AS a,
+ '[{"id":"W1","type":"wall","x":0,"y":0,"width":10,"height":0.3,"name":"North wall"},
+   {"id":"D1","type":"door","x":3.5,"y":0,"width":1,"height":0.3},
+   {"id":"R1","type":"window","x":6,"y":0,"width":1.5,"height":0.3},
+   {"id":"T1","type":"door","x":8,"y":0,"width":1,"height":0.3},
+   {"id":"M1","type":"slab","x":5,"y":3,"width":2,"height":2,"level":"OG"},
+   {"id":"O1","type":"stair","x":1,"y":4,"width":1,"height":2,"rotation":90},
+   {"id":"X1","type":"window","x":-2,"y":5,"width":1.5,"height":0.3,"rotation":30},
+   {"id":"P2","type":"column","x":4,"y":6,"width":0.5,"height":0.5}]'::jsonb AS b;
+
+SELECT bt_svg(a, b) AS picture FROM kinds;
+SELECT xml_is_well_formed_document(bt_svg(a, b)) AS well_formed FROM kinds;
+SELECT e.* FROM kinds, pg_temp.elements(bt_svg(a, b)) e;
+
+-- Options: a small picture without labels and clouds; only some kinds
+-- (the others are drawn as unchanged context, removed ones not at all);
+-- no context.
+SELECT bt_svg(a, b, '{"width": 300, "labels": false, "clouds": false}') AS small FROM kinds;
+SELECT string_agg(format('%s %s', e.data_id, e.class), ', ') AS added_and_moved_only
+FROM kinds, pg_temp.elements(bt_svg(a, b, '{"kinds": ["added", "moved", "unchanged"], "labels": false}')) e;
+SELECT string_agg(format('%s %s', e.data_id, e.class), ', ') AS changes_only
+FROM kinds, pg_temp.elements(bt_svg(a, b, '{"kinds": ["added", "removed"], "labels": false}')) e;
+SELECT (SELECT count(*) FROM regexp_matches(bt_svg(a, b, '{"labels": false}'), '<text class="label"', 'g')) AS labels_off,
+       (SELECT count(*) FROM regexp_matches(bt_svg(a, b), '<text class="label"', 'g')) AS labels_on
+FROM kinds;
+
+-- The labels are the summary's: the first of buildtrace.label_keys.
+SET buildtrace.label_keys = 'level';
+SELECT e.data_id, (xpath('string(/*)', x))[1]::text AS label
+FROM kinds, unnest(xpath('//*[@class="label"]', bt_svg(a, b)::xml)) x,
+     LATERAL (SELECT (xpath('/*/@data-id', x))[1]::text AS data_id) e;
+RESET buildtrace.label_keys;
+
+-- Revision clouds: two changes side by side share one cloud, a far one
+-- gets its own.
+SELECT (SELECT count(*) FROM regexp_matches(svg, '<path class="cloud"', 'g')) AS clouds
+FROM (SELECT bt_svg('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":1.5,"y":0,"width":1,"height":1},
+                      {"id":"C","x":100,"y":50,"width":1,"height":1}]',
+                    '[{"id":"A","x":0,"y":0.5,"width":1,"height":1},{"id":"B","x":1.5,"y":0,"width":2,"height":1},
+                      {"id":"C","x":100,"y":50,"width":1,"height":1,"type":"pier"}]') AS svg) s;
+
+-- A whole-drawing shift is one arrow, not one per object: every object
+-- is drawn in place, one moved against the shift.
+SET buildtrace.units = 'm';
+SELECT bt_svg('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":4,"y":0,"width":1,"height":1},
+                {"id":"C","x":0,"y":3,"width":1,"height":1},{"id":"D","x":4,"y":3,"width":2,"height":1}]',
+              '[{"id":"A","x":10,"y":0,"width":1,"height":1},{"id":"B","x":14,"y":0,"width":1,"height":1},
+                {"id":"C","x":10,"y":3,"width":1,"height":1},{"id":"D","x":16,"y":3,"width":2,"height":1}]') AS shifted;
+RESET buildtrace.units;
+
+-- Empty and identical versions.
+SELECT bt_svg('[]', '[]') AS empty;
+SELECT e.class, count(*) FROM kinds, pg_temp.elements(bt_svg(a, a)) e GROUP BY 1;
+
+-- Ids and labels that XML must escape; control characters are replaced.
+SELECT bt_svg('[]', '[{"id":"<&\"''>","x":0,"y":0,"width":1,"height":1,"name":"a\u0001b & c"}]') AS escaped;
+SELECT xml_is_well_formed_document(bt_svg('[]', '[{"id":"<&\"''>","x":0,"y":0,"width":1,"height":1,"name":"a\u0001b\uffff"}]'))
+  AS escaped_well_formed;
+
+-- The map form: objects with attributes are drawn, content hashes are not.
+SELECT e.* FROM pg_temp.elements(bt_svg('{"A": {"x": 0, "y": 0, "width": 1, "height": 1}}',
+                                         '{"A": {"x": 2, "y": 0, "width": 1, "height": 1}}')) e;
+SELECT bt_svg('{"A": "h1", "B": "h2"}', '{"A": "h1", "B": "h3"}') ~ '2 without geometry, not drawn' AS hashes_noted;
+
+-- Bad options and bad input: clear errors.
+\set VERBOSITY default
+SELECT bt_svg('[]', '[]', '[]');
+SELECT bt_svg('[]', '[]', '{"width": 50}');
+SELECT bt_svg('[]', '[]', '{"width": 800.5}');
+SELECT bt_svg('[]', '[]', '{"width": "wide"}');
+SELECT bt_svg('[]', '[]', '{"labels": 1}');
+SELECT bt_svg('[]', '[]', '{"clouds": null}');
+SELECT bt_svg('[]', '[]', '{"kinds": "added"}');
+SELECT bt_svg('[]', '[]', '{"kinds": ["added", "renamed"]}');
+SELECT bt_svg('[]', '[]', '{"kinds": [1]}');
+SELECT bt_svg('[]', '[]', '{"colour": "red"}');
+SELECT bt_svg('[{"id": "A"}]', '[]');
+SELECT bt_svg('[]', '[{"id":"far","x":1.5e308,"y":0,"width":1e308,"height":1}]');
+SELECT bt_svg('[]', '[{"id":"east","x":1e308,"y":0,"width":1,"height":1},{"id":"west","x":-1e308,"y":0,"width":1,"height":1}]');
+SELECT bt_svg(NULL, '[]') IS NULL AS null_gives_null;
+
+-- A stored pair, drawn for the reader role.
+INSERT INTO pairs (drawing_id, version_a, version_b) SELECT 'SVG-1', a, b FROM kinds
+RETURNING pair_id AS stored_pair \gset
+SELECT bt_svg(a, b) AS expected_picture FROM kinds \gset
+CREATE ROLE svg_reader IN ROLE buildtrace_reader;
+SET ROLE svg_reader;
+SELECT bt_svg(:stored_pair) = :'expected_picture' AS stored_pair_drawn;
+SELECT bt_svg(-1);
+SELECT bt_svg(version_a, version_b) FROM pairs LIMIT 1;
+RESET ROLE;
+DROP ROLE svg_reader;
+DELETE FROM pairs WHERE drawing_id = 'SVG-1';

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Benchmark of bt_svg against bt_diff on the same pairs (a light and a heavy
+# revision of 10k and 100k objects) in a throwaway cluster: checks the
+# pictures, then prints medians and the ratio measured in the same run.  Not
+# part of the pass/fail suite; the smoke run is test/bench/svg_smoke.sql.
+#
+#   bash test/bench/svg_bench.sh [sizes] [reps]    default 10000,100000 5
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
+sizes=${1:-10000,100000}
+reps=${2:-5}
+createdb buildtrace_bench 2>/dev/null || true
+psql -qX -v ON_ERROR_STOP=1 -v sizes="$sizes" -v reps="$reps" -d buildtrace_bench -f test/bench/svg_bench.sql
