@@ -108,6 +108,35 @@ SET search_path = pg_catalog, pg_temp
 RETURN CASE WHEN span IS NULL THEN '-infinity'::timestamptz
             ELSE date_trunc('hour', now() - span, 'UTC') END;
 
+-- The start of the window "the last <since>" of metrics() or report_html()
+-- (what names which), or a clear error for a window that is NULL, negative
+-- or beyond the timestamp range.
+CREATE FUNCTION buildtrace._checked_window_start(since interval, what text)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    start timestamptz;
+BEGIN
+    IF since IS NULL THEN
+        RAISE EXCEPTION '% window must not be NULL', what USING ERRCODE = '22023',
+            DETAIL = 'Argument "since" is NULL.';
+    END IF;
+    BEGIN
+        start := buildtrace._window_start(since);
+    EXCEPTION WHEN datetime_field_overflow THEN
+        RAISE EXCEPTION '% window is out of range', what USING ERRCODE = '22023',
+            DETAIL = format('Argument "since" is %s, which reaches beyond the timestamp range.', since);
+    END;
+    IF now() - since > now() THEN
+        RAISE EXCEPTION '% window must not be negative', what USING ERRCODE = '22023',
+            DETAIL = format('Argument "since" is %s.', since);
+    END IF;
+    RETURN start;
+END
+$$;
+
 -- Processing latency (ms) over fixed windows, from rollups only. Each
 -- percentile comes with the bounds of bt_sketch_quantile_bounds at 95 %
 -- confidence (sketch error plus order-statistic interval); a bound is NULL
@@ -162,20 +191,7 @@ DECLARE
     p99       record;
     jobs      jsonb;
 BEGIN
-    IF since IS NULL THEN
-        RAISE EXCEPTION 'metrics window must not be NULL' USING ERRCODE = '22023',
-            DETAIL = 'Argument "since" is NULL.';
-    END IF;
-    BEGIN
-        start := buildtrace._window_start(since);
-    EXCEPTION WHEN datetime_field_overflow THEN
-        RAISE EXCEPTION 'metrics window is out of range' USING ERRCODE = '22023',
-            DETAIL = format('Argument "since" is %s, which reaches beyond the timestamp range.', since);
-    END;
-    IF now() - since > now() THEN
-        RAISE EXCEPTION 'metrics window must not be negative' USING ERRCODE = '22023',
-            DETAIL = format('Argument "since" is %s.', since);
-    END IF;
+    start := buildtrace._checked_window_start(since, 'metrics'::text);
 
     SELECT jsonb_object_agg(to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                             jsonb_build_object('pairs', h.pairs, 'failed', h.failed,

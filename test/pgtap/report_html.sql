@@ -1,0 +1,79 @@
+-- report_html(): one self-contained, well-formed page whose sections say what
+-- the tables hold, with every value from the data escaped; for the reader
+-- role only; clear errors for a bad window.
+BEGIN;
+SELECT plan(17);
+SET LOCAL search_path = buildtrace, public, pg_catalog;
+
+\set fzk `cat test/data/fzk-haus.json`
+
+-- Pairs of 8 drawings, and a failed one; the FZK-Haus under a hostile
+-- drawing id, the most active drawing; 55 open anomalies, more than the
+-- table shows.
+INSERT INTO pairs (drawing_id, job_id, version_a, version_b, latency_ms)
+SELECT 'RPT-' || drawing_id, 'rpt-job', version_a, version_b, 10
+FROM generate_pairs(16, 12, 0.2, 5, drawings => 8);
+INSERT INTO pairs (drawing_id, version_a, version_b)
+VALUES ('RPT-"bad" & <b>', '[{"id": 1}]', '[]');
+INSERT INTO pairs (drawing_id, version_a, version_b)
+SELECT '<script>alert(1)</script>', :'fzk'::jsonb, jsonb_path_query_array(:'fzk'::jsonb, '$[1 to last]')
+FROM generate_series(1, 3);
+INSERT INTO anomalies (kind, severity, drawing_id, details)
+SELECT 'missing_upload', 'medium', 'RPT-' || i, jsonb_build_object('due_at', '2026-01-01', 'every', '1 hour')
+FROM generate_series(1, 55) i;
+
+CREATE TEMP TABLE page AS SELECT report_html() AS html;
+
+SELECT ok(xml_is_well_formed_document(html), 'the page is well-formed XML') FROM page;
+SELECT ok(html !~* '<script' AND html !~* '(src|href)\s*=\s*"(?!data:)' AND html !~* '@import|url\(',
+          'no scripts, and nothing loaded from elsewhere') FROM page;
+SELECT ok(strpos(html, '&lt;script&gt;alert(1)&lt;/script&gt;') > 0 AND strpos(html, 'RPT-&quot;bad&quot; &amp; &lt;b&gt;') > 0,
+          'drawing ids are escaped') FROM page;
+SELECT ok(strpos(html, format('<span class="status %1$s">%1$s</span>', health() ->> 'status')) > 0,
+          'the health status is the one health() gives') FROM page;
+SELECT ok(strpos(html, (SELECT '<li>' || replace(replace(w, '&', '&amp;'), '<', '&lt;') || '</li>'
+                        FROM jsonb_array_elements_text(health() -> 'warnings') w LIMIT 1)) > 0,
+          'health() warnings are listed') FROM page;
+SELECT ok(strpos(html, format('<b>%s</b> pairs processed, <b>%s</b> failed',
+                              (SELECT sum(pairs) FROM hourly_rollups WHERE hour >= _window_start('24 hours')),
+                              (SELECT sum(failed) FROM hourly_rollups WHERE hour >= _window_start('24 hours')))) > 0,
+          'the totals are the rollups''') FROM page;
+SELECT is((SELECT count(*) FROM regexp_matches(html, '<svg class="chart"', 'g')), 3::bigint,
+          'three charts: changes per hour, per day, latency') FROM page;
+SELECT ok((SELECT count(*) FROM regexp_matches(html, '<rect x="[0-9.]+" y="[0-9.]+" width="[0-9.]+" height="[0-9.]+" fill="#43a047"><title>[^<]*: [0-9]+ added</title>', 'g')) >= 2,
+          'added objects appear in both change charts') FROM page;
+SELECT ok(html ~ '<polyline class="line p95"' OR html ~ '<circle cx="[0-9.]+" cy="[0-9.]+" r="2.5" fill="#fb8c00"/>',
+          'the latency chart plots P95') FROM page;
+SELECT ok(strpos(html, format('<p class="note">and %s more.</p>',
+                              (SELECT count(*) - 50 FROM anomalies WHERE resolved_at IS NULL))) > 0,
+          'the anomalies table shows 50 rows and says how many more') FROM page;
+SELECT ok(strpos(html, 'due_at: 2026-01-01, every: 1 hour') > 0, 'anomaly details in words') FROM page;
+SELECT ok(strpos(html, format('<tr><td>%s</td><td>RPT-&quot;bad&quot; &amp; &lt;b&gt;</td>',
+                              (SELECT pair_id FROM pairs WHERE drawing_id = 'RPT-"bad" & <b>'))) > 0,
+          'the dead letter is listed') FROM page;
+
+-- The most active drawings, each with the picture of its latest pair.
+SELECT is((SELECT count(*) FROM regexp_matches(html, '<img alt="Changes of ', 'g')),
+          (SELECT least(6, count(DISTINCT drawing_id)) FROM changes WHERE computed_at >= _window_start('24 hours')),
+          'one picture per active drawing, at most six') FROM page;
+SELECT is(convert_from(decode(substring(html FROM 'alt="Changes of &lt;script&gt;alert\(1\)&lt;/script&gt;" src="data:image/svg\+xml;base64,([^"]*)"'),
+                              'base64'), 'UTF8'),
+          (SELECT bt_svg(version_a, version_b, '{"width": 480, "labels": false}')
+           FROM pairs WHERE drawing_id = '<script>alert(1)</script>' LIMIT 1),
+          'a thumbnail is the bt_svg picture of the pair') FROM page;
+
+-- Only the reader role reads it.
+CREATE ROLE report_reader_tap IN ROLE buildtrace_reader;
+CREATE ROLE report_stranger_tap;
+SET LOCAL ROLE report_reader_tap;
+SELECT lives_ok('SELECT buildtrace.report_html(interval ''2 hours'')', 'the reader role reads the report');
+RESET ROLE;
+SET LOCAL ROLE report_stranger_tap;
+SELECT throws_ok('SELECT buildtrace.report_html()', '42501', NULL, 'other roles cannot');
+RESET ROLE;
+
+SELECT throws_ok('SELECT buildtrace.report_html(NULL)', '22023', 'report window must not be NULL',
+                 'a NULL window is an error');
+
+SELECT * FROM finish();
+ROLLBACK;
