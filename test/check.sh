@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
-bt_install_deps
+bt_install_deps "${BT_TEST_PACKAGES[@]}"
 # One installed copy of the extension per machine: two checks at once from
 # different checkouts would overwrite each other's install.
 exec 9>/tmp/buildtrace-check.lock

@@ -11,14 +11,18 @@ BT_PACKAGES=(
     libtap-parser-sourcehandler-pgtap-perl
     postgresql-common postgresql-contrib
 )
+# What only the tests need: a real browser for the pictures, and the tools
+# that read what it shows (ImageMagick's pixels, xmllint's XML checks).
+BT_TEST_PACKAGES=(chromium fonts-dejavu-core imagemagick libxml2-utils)
 export PG_CONFIG="/usr/lib/postgresql/$BT_PG_MAJOR/bin/pg_config"
 export PATH="/usr/lib/postgresql/$BT_PG_MAJOR/bin:$PATH"
 
 bt_log() { printf '\n== %s\n' "$*"; }
 
+# bt_install_deps [EXTRA_PACKAGE...]
 bt_install_deps() {
     local missing=()
-    for p in "${BT_PACKAGES[@]}"; do
+    for p in "${BT_PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -eq 0 ]; then

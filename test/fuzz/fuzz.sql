@@ -599,7 +599,7 @@ BEGIN
         END LOOP;
         CONTINUE WHEN base IS NULL OR v IS NULL;
 
-        -- One checker serves bt_validate, bt_diff and bt_try_diff: a version
+        -- One checker serves bt_validate, bt_diff, bt_try_diff and bt_svg: a version
         -- with problems must never give a diff. (Errors beyond the problems,
         -- such as limits, may come on a valid version too, so the other
         -- direction is not checked.)
@@ -625,6 +625,13 @@ BEGIN
         r := fz.run('bt_try_diff(base, v)', i, c.shape, c.v_text, 'SELECT buildtrace.bt_try_diff($1, $2)::text', base, v);
         IF invalid AND r.ok AND NOT (r.result::jsonb ? 'problems') THEN
             bad := 'bt_try_diff(base, v) gave a diff for a version with problems';
+        END IF;
+        -- Its picture: never of a version with problems, always well-formed.
+        r := fz.run('bt_svg(base, v)', i, c.shape, c.v_text, 'SELECT buildtrace.bt_svg($1, $2)', base, v);
+        IF invalid AND r.ok THEN
+            bad := 'bt_svg(base, v) drew a version with problems';
+        ELSIF r.ok AND NOT xml_is_well_formed_document(r.result) THEN
+            bad := 'bt_svg(base, v) gave a document that is not well-formed XML';
         END IF;
         PERFORM fz.note('consistency', i, c.shape, CASE WHEN bad IS NOT NULL THEN 'MISMATCH' END, bad, c.v_text);
 

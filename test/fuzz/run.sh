@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzz test: a seeded generator of hostile inputs (test/fuzz/fuzz.sql) feeds
 # DRAWINGS mutated drawing versions, derived from test/data/fzk-haus.json and
-# small drawings, to bt_validate, bt_diff both ways, bt_try_diff and the pairs
-# pipeline (one row per statement and ~20-row statements, some with hostile
-# latency), and SKETCHES mutated bt_sketch texts to the type's input and
-# readers. Every call runs in its own subtransaction; its outcome must be
+# small drawings, to bt_validate, bt_diff both ways, bt_try_diff, bt_svg
+# (whose documents must be well-formed XML) and the pairs pipeline (one row
+# per statement and ~20-row statements, some with hostile latency), and
+# SKETCHES mutated bt_sketch texts to the type's input and readers. Every call runs in its own subtransaction; its outcome must be
 # success or an allowed SQLSTATE, and every pipeline statement must store all
 # its rows or none (test/fuzz/report.sql). A crash is caught per chunk of
 # cases and narrowed down to one case. Same seed, same inputs. Runs against

@@ -1378,7 +1378,7 @@ AS $$
     SELECT format('<section id="anomalies"><h2>Open anomalies</h2>%s</section>',
                   buildtrace._html_table(
                       ARRAY['Detected (UTC)', 'Kind', 'Severity', 'Drawing', 'Pair', 'Details'],
-                      ARRAY(SELECT format('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>',
+                      ARRAY(SELECT format('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="wide">%s</td></tr>',
                                           buildtrace._html(a.severity),
                                           to_char(a.detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
                                           buildtrace._html(replace(a.kind, '_', ' ')), buildtrace._html(a.severity),
@@ -1399,7 +1399,7 @@ AS $$
     SELECT format('<section id="dead-letters"><h2>Dead letters</h2>%s</section>',
                   buildtrace._html_table(
                       ARRAY['Pair', 'Drawing', 'Job', 'Submitted (UTC)', 'Problems', 'First problem'],
-                      ARRAY(SELECT format('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>',
+                      ARRAY(SELECT format('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="wide">%s</td></tr>',
                                           d.pair_id, buildtrace._html(d.drawing_id),
                                           buildtrace._html(coalesce(d.job_id, '')),
                                           to_char(d.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
@@ -1481,7 +1481,7 @@ AS $$
            'h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.2em;margin:.3em 0 .5em}h3{font-size:1em;margin:.8em 0 .3em}'
            '.status{display:inline-block;padding:1px 10px;border-radius:12px;color:#fff;font-size:.85em;vertical-align:middle}'
            '.healthy{background:#2e7d32}.degraded{background:#ef6c00}.unhealthy{background:#c62828}'
-           'table{border-collapse:collapse;width:100%;font-size:.9em}'
+           'table{border-collapse:collapse;width:100%;min-width:40em;font-size:.9em}.wide{min-width:16em}'
            'th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee;vertical-align:top}'
            'tr.high td{background:#ffebee}.scroll{overflow-x:auto}.note{color:#616161;font-size:.9em}'
            'svg.chart{width:100%;height:auto;max-width:760px;display:block}'
