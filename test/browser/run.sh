@@ -18,7 +18,7 @@ mkdir -p "$out"
 db=buildtrace_browser
 fail() { echo "browser: FAILED: $*"; exit 1; }
 
-dropdb --if-exists "$db" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
 createdb "$db"
 psql -qXAt -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
 CREATE EXTENSION buildtrace;

@@ -38,8 +38,8 @@ SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
                 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
                 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'buildtrace'
                 WHERE p.prosecdef ORDER BY p.proname::text COLLATE "C"),
-          ARRAY['_pairs_store_results', '_versions_after_insert', 'changes', 'health', 'metrics',
-                'report'],
+          ARRAY['_pairs_store_results', '_versions_after_insert', 'bt_svg', 'changes', 'health',
+                'metrics', 'report', 'report_html'],
                   'the only SECURITY DEFINER functions are the triggers and the read functions');
 SELECT volatility_is('buildtrace', 'process', ARRAY['jsonb'], 'volatile');
 SELECT volatility_is('buildtrace', 'changes', ARRAY['text'], 'stable');
