@@ -378,6 +378,7 @@ collect_shapes(Picture *pic, BtDrawing *a, BtDrawing *b)
 		BtReidentified *r = &d->matching.pairs[i];
 		Shape	   *s;
 
+		CHECK_FOR_INTERRUPTS();
 		if (role[r->b - b->objs] == B_REIDENTIFIED_ONLY &&
 			(s = add_shape(pic, r->b, KIND(BT_SVG_REIDENTIFIED))) != NULL)
 		{
@@ -449,6 +450,7 @@ place_plan(Picture *pic)
 	pic->maxx = pic->maxy = -INFINITY;
 	for (int i = 0; i < pic->nshapes; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		extend(pic, &pic->shapes[i], &pic->shapes[i].now);
 		if (pic->shapes[i].old)
 			extend(pic, &pic->shapes[i], pic->shapes[i].old);
@@ -696,6 +698,7 @@ changed_cells(Picture *pic, int *n)
 	{
 		Shape	   *sh = &pic->shapes[i];
 
+		CHECK_FOR_INTERRUPTS();
 		if (sh->kinds == KIND(BT_SVG_UNCHANGED))
 			continue;
 		e[*n].cx = (int32) floor(px_x(pic, sh->now.cx) / CLOUD_CELL);
@@ -736,6 +739,8 @@ draw_clouds(Picture *pic)
 		int			r = find_root(parent, i);
 		PixBox		p = shape_pixels(pic, &pic->shapes[e[i].shape]);
 
+		CHECK_FOR_INTERRUPTS();
+
 		if (r == i)
 			box[r] = p;
 		box[r].x0 = Min(box[r].x0, p.x0);
@@ -745,6 +750,7 @@ draw_clouds(Picture *pic)
 	}
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (parent[i] != i)
 			continue;
 		box[i].x0 -= CLOUD_PAD;
