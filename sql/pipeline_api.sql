@@ -57,7 +57,7 @@ WHERE drawing_id = 'default' ORDER BY pair_id;
 SELECT buildtrace.report('122');
 SELECT buildtrace.report('123');
 SELECT buildtrace.report('124');
-SELECT buildtrace.report('seed-000') LIKE E'BuildTrace report for job seed-000\nDrawing test-drawing-1, pair 1:\n%  Added: 1 (W1)\n%' AS seed_report;
+SELECT buildtrace.report('seed-000') LIKE E'BuildTrace report for job seed-000\n1 pair: 1 done, 0 failed, 0 pending.\n%\nDrawing test-drawing-1, pair 1:\n%  Added: 1 (W1)\n%' AS seed_report;
 -- A failed pair's report says why.
 INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
 VALUES ('bad', 'job-bad', '[]', '[{"id": "Q", "x": "far"}]', 12.5);

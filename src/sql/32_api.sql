@@ -22,15 +22,18 @@ COMMENT ON VIEW buildtrace.hourly_changes IS
 
 -- A failed pair stops being a dead letter once it has been retried (the retry
 -- is a new pair with retry_of set, and is a dead letter itself if it fails).
+-- The payloads are left out, so that a row prints on a screen: their sizes
+-- say how large they are, dead_letter_payloads(pair_id) returns them.
 CREATE VIEW buildtrace.dead_letters AS
 SELECT p.pair_id, p.drawing_id, p.job_id, p.submitted_at, p.processed_at,
        p.error AS problems, jsonb_array_length(p.error) AS problem_count,
-       p.retry_of, p.version_a, p.version_b
+       p.retry_of, pg_column_size(p.version_a) AS version_a_bytes,
+       pg_column_size(p.version_b) AS version_b_bytes
 FROM buildtrace.pairs p
 WHERE p.status = 'failed'
   AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id);
 COMMENT ON VIEW buildtrace.dead_letters IS
-    'Failed pairs not yet retried, with their problems and raw payloads.';
+    'Failed pairs not yet retried, with their problems and the stored sizes of their versions.';
 
 CREATE VIEW buildtrace.open_anomalies AS
 SELECT a.anomaly_id, a.kind, a.severity, a.drawing_id, a.pair_id, a.details,
@@ -271,6 +274,15 @@ BEGIN
 END
 $$;
 
+-- A stored change set as the API shows it: the diff's keys, plus drawing_id,
+-- pair_id, job_id and computed_at.
+CREATE FUNCTION buildtrace._change_set(c buildtrace.changes)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pair_id,
+                                    'job_id', c.job_id, 'computed_at', c.computed_at);
+
 -- GET /changes?drawing_id=…: the latest change set of a drawing (the diff's
 -- keys, plus drawing_id, pair_id, job_id and computed_at). "Latest" is the
 -- most recently processed pair, ties broken by pair_id.
@@ -286,9 +298,7 @@ AS $$
 DECLARE
     result jsonb;
 BEGIN
-    SELECT c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pair_id,
-                                        'job_id', c.job_id, 'computed_at', c.computed_at)
-    INTO result
+    SELECT buildtrace._change_set(c) INTO result
     FROM buildtrace.changes c
     WHERE c.drawing_id = changes.drawing_id
     ORDER BY c.computed_at DESC, c.pair_id DESC
@@ -314,24 +324,39 @@ AS $$
     FROM (SELECT coalesce(jsonb_array_length(objs), 0) AS n) s
 $$;
 
--- GET /report/{job_id}: the human-readable report for one job: for
--- each pair of the job, what changed against the previous version.
---
--- SECURITY DEFINER for the reader role, as for changes().
-CREATE FUNCTION buildtrace.report(job_id text)
+-- The first lines of a job's report: its pairs by status, and what changed.
+CREATE FUNCTION buildtrace._job_totals(job text)
 RETURNS text
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    result text;
-    first_version record;
-BEGIN
-    SELECT string_agg(concat_ws(E'\n',
+    SELECT format(E'%s pair%s: %s done, %s failed, %s pending.\n'
+                  'Objects: %s added, %s removed, %s moved, %s resized, %s retyped, %s modified, '
+                  '%s rotated, %s re-identified, %s unchanged.',
+                  count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
+                  count(*) FILTER (WHERE p.status = 'done'), count(*) FILTER (WHERE p.status = 'failed'),
+                  count(*) FILTER (WHERE p.status = 'pending'),
+                  coalesce(sum(c.added), 0), coalesce(sum(c.removed), 0), coalesce(sum(c.moved), 0),
+                  coalesce(sum(c.resized), 0), coalesce(sum(c.retyped), 0), coalesce(sum(c.modified), 0),
+                  coalesce(sum(c.rotated), 0), coalesce(sum(c.reidentified), 0),
+                  coalesce(sum(c.unchanged), 0))
+    FROM buildtrace.pairs p
+    LEFT JOIN buildtrace.changes c ON c.pair_id = p.pair_id
+    WHERE p.job_id = job
+$$;
+
+-- One pair's part of a job's report.
+CREATE FUNCTION buildtrace._pair_report(p buildtrace.pairs)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT concat_ws(E'\n',
                format('Drawing %s, pair %s:', p.drawing_id, p.pair_id),
                CASE WHEN p.from_version IS NOT NULL THEN
                    format('  Compared with the previous version %s (job %s).', p.from_version,
-                          coalesce(prev.job_id, 'none'))
+                          coalesce((SELECT prev.job_id FROM buildtrace.versions prev
+                                    WHERE prev.version_id = p.from_version), 'none'))
                END,
                CASE p.status
                    WHEN 'pending' THEN '  Status: pending, not processed yet.'
@@ -340,27 +365,51 @@ BEGIN
                        (SELECT string_agg(format('  Problem: %s. %s', e ->> 'message', e ->> 'detail'),
                                    E'\n' ORDER BY o)
                         FROM jsonb_array_elements(p.error) WITH ORDINALITY AS x(e, o)))
-                   ELSE concat_ws(E'\n',
-                       '  Status: done, changes and metrics stored.',
-                       '  Added: ' || buildtrace._id_list(c.diff -> 'added'),
-                       '  Removed: ' || buildtrace._id_list(c.diff -> 'removed'),
-                       '  Moved: ' || buildtrace._id_list(c.diff -> 'moved'),
-                       '  Resized: ' || buildtrace._id_list(c.diff -> 'resized'),
-                       '  Retyped: ' || buildtrace._id_list(c.diff -> 'retyped'),
-                       '  Modified: ' || buildtrace._id_list(c.diff -> 'modified'),
-                       '  Unchanged: ' || c.unchanged,
-                       '  Summary: ' || c.summary)
+                   ELSE (SELECT concat_ws(E'\n',
+                             '  Status: done, changes and metrics stored.',
+                             '  Added: ' || buildtrace._id_list(c.diff -> 'added'),
+                             '  Removed: ' || buildtrace._id_list(c.diff -> 'removed'),
+                             '  Moved: ' || buildtrace._id_list(c.diff -> 'moved'),
+                             '  Resized: ' || buildtrace._id_list(c.diff -> 'resized'),
+                             '  Retyped: ' || buildtrace._id_list(c.diff -> 'retyped'),
+                             '  Modified: ' || buildtrace._id_list(c.diff -> 'modified'),
+                             '  Unchanged: ' || c.unchanged,
+                             '  Summary: ' || c.summary)
+                         FROM buildtrace.changes c WHERE c.pair_id = p.pair_id)
                END,
-               '  Latency: ' || coalesce(p.latency_ms || ' ms', 'not reported')),
-               E'\n' ORDER BY p.pair_id)
-    INTO result
-    FROM buildtrace.pairs p
-    LEFT JOIN buildtrace.changes c ON c.pair_id = p.pair_id
-    LEFT JOIN buildtrace.versions prev ON prev.version_id = p.from_version
-    WHERE p.job_id = report.job_id;
+               '  Latency: ' || coalesce(p.latency_ms || ' ms', 'not reported'))
+$$;
 
-    IF result IS NOT NULL THEN
-        RETURN format('BuildTrace report for job %s', report.job_id) || E'\n' || result;
+-- GET /report/{job_id}: the human-readable report for one job: its totals,
+-- then for each of its first max_pairs pairs what changed against the
+-- previous version, then how many pairs were left out.
+--
+-- SECURITY DEFINER for the reader role, as for changes().
+CREATE FUNCTION buildtrace.report(job_id text, max_pairs integer DEFAULT 50)
+RETURNS text
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_pairs bigint;
+    result text;
+    first_version record;
+BEGIN
+    IF max_pairs < 1 THEN
+        RAISE EXCEPTION 'report must show at least one pair' USING ERRCODE = '22023',
+            DETAIL = format('Argument "max_pairs" is %s.', max_pairs);
+    END IF;
+    SELECT count(*) INTO n_pairs FROM buildtrace.pairs p WHERE p.job_id = report.job_id;
+    IF n_pairs > 0 THEN
+        SELECT string_agg(buildtrace._pair_report(p), E'\n' ORDER BY p.pair_id) INTO result
+        FROM (SELECT * FROM buildtrace.pairs p WHERE p.job_id = report.job_id
+              ORDER BY p.pair_id LIMIT max_pairs) p;
+        RETURN concat_ws(E'\n', format('BuildTrace report for job %s', report.job_id),
+                         buildtrace._job_totals(report.job_id), result,
+                         CASE WHEN n_pairs > max_pairs THEN
+                             format('… and %s more pair%s: buildtrace.report(%L, max_pairs => %s) shows them all.',
+                                    n_pairs - max_pairs, CASE WHEN n_pairs - max_pairs = 1 THEN '' ELSE 's' END,
+                                    report.job_id, n_pairs) END);
     END IF;
 
     -- A job whose only version is the first of its drawing has no pair.
@@ -403,7 +452,7 @@ REVOKE ALL ON FUNCTION buildtrace._versions_after_insert() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.process(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.retry_failed(bigint[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.changes(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace.report(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.report(text, integer) FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA buildtrace TO buildtrace_writer, buildtrace_reader;
 
@@ -422,5 +471,5 @@ GRANT EXECUTE ON FUNCTION buildtrace.process(jsonb),
 -- The reader sees views and read functions only.
 GRANT SELECT ON buildtrace.hourly_changes, buildtrace.dead_letters, buildtrace.open_anomalies
     TO buildtrace_reader;
-GRANT EXECUTE ON FUNCTION buildtrace.changes(text), buildtrace.report(text)
+GRANT EXECUTE ON FUNCTION buildtrace.changes(text), buildtrace.report(text, integer)
     TO buildtrace_reader;

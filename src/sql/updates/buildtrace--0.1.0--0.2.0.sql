@@ -1525,3 +1525,255 @@ REVOKE ALL ON FUNCTION buildtrace._report_health(), buildtrace._report_changes(t
     buildtrace._report_dead_letters(), buildtrace._report_drawings(timestamptz),
     buildtrace._thumbnail(jsonb, jsonb, text), buildtrace.report_html(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace.report_html(interval) TO buildtrace_reader;
+
+-- Readable outputs: dead_letters without the payloads (dead_letter_payloads()
+-- returns them), report() with totals first and a bounded length.
+DROP VIEW buildtrace.dead_letters;
+-- The payloads are left out, so that a row prints on a screen: their sizes
+-- say how large they are, dead_letter_payloads(pair_id) returns them.
+CREATE VIEW buildtrace.dead_letters AS
+SELECT p.pair_id, p.drawing_id, p.job_id, p.submitted_at, p.processed_at,
+       p.error AS problems, jsonb_array_length(p.error) AS problem_count,
+       p.retry_of, pg_column_size(p.version_a) AS version_a_bytes,
+       pg_column_size(p.version_b) AS version_b_bytes
+FROM buildtrace.pairs p
+WHERE p.status = 'failed'
+  AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id);
+COMMENT ON VIEW buildtrace.dead_letters IS
+    'Failed pairs not yet retried, with their problems and the stored sizes of their versions.';
+GRANT SELECT ON buildtrace.dead_letters TO buildtrace_reader;
+
+-- A stored change set as the API shows it: the diff's keys, plus drawing_id,
+-- pair_id, job_id and computed_at.
+CREATE FUNCTION buildtrace._change_set(c buildtrace.changes)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pair_id,
+                                    'job_id', c.job_id, 'computed_at', c.computed_at);
+
+-- GET /changes?drawing_id=…: the latest change set of a drawing (the diff's
+-- keys, plus drawing_id, pair_id, job_id and computed_at). "Latest" is the
+-- most recently processed pair, ties broken by pair_id.
+--
+-- SECURITY DEFINER so that the reader role can call it without any privilege
+-- on the tables: it only reads, its search_path is pinned, names are
+-- qualified.
+CREATE OR REPLACE FUNCTION buildtrace.changes(drawing_id text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result jsonb;
+BEGIN
+    SELECT buildtrace._change_set(c) INTO result
+    FROM buildtrace.changes c
+    WHERE c.drawing_id = changes.drawing_id
+    ORDER BY c.computed_at DESC, c.pair_id DESC
+    LIMIT 1;
+    IF result IS NULL THEN
+        PERFORM buildtrace._no_changes(changes.drawing_id);
+    END IF;
+    RETURN result;
+END
+$$;
+
+DROP FUNCTION buildtrace.report(text);
+
+-- The first lines of a job's report: its pairs by status, and what changed.
+CREATE FUNCTION buildtrace._job_totals(job text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format(E'%s pair%s: %s done, %s failed, %s pending.\n'
+                  'Objects: %s added, %s removed, %s moved, %s resized, %s retyped, %s modified, '
+                  '%s rotated, %s re-identified, %s unchanged.',
+                  count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
+                  count(*) FILTER (WHERE p.status = 'done'), count(*) FILTER (WHERE p.status = 'failed'),
+                  count(*) FILTER (WHERE p.status = 'pending'),
+                  coalesce(sum(c.added), 0), coalesce(sum(c.removed), 0), coalesce(sum(c.moved), 0),
+                  coalesce(sum(c.resized), 0), coalesce(sum(c.retyped), 0), coalesce(sum(c.modified), 0),
+                  coalesce(sum(c.rotated), 0), coalesce(sum(c.reidentified), 0),
+                  coalesce(sum(c.unchanged), 0))
+    FROM buildtrace.pairs p
+    LEFT JOIN buildtrace.changes c ON c.pair_id = p.pair_id
+    WHERE p.job_id = job
+$$;
+
+-- One pair's part of a job's report.
+CREATE FUNCTION buildtrace._pair_report(p buildtrace.pairs)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT concat_ws(E'\n',
+               format('Drawing %s, pair %s:', p.drawing_id, p.pair_id),
+               CASE WHEN p.from_version IS NOT NULL THEN
+                   format('  Compared with the previous version %s (job %s).', p.from_version,
+                          coalesce((SELECT prev.job_id FROM buildtrace.versions prev
+                                    WHERE prev.version_id = p.from_version), 'none'))
+               END,
+               CASE p.status
+                   WHEN 'pending' THEN '  Status: pending, not processed yet.'
+                   WHEN 'failed' THEN concat_ws(E'\n',
+                       '  Status: failed, the versions could not be compared.',
+                       (SELECT string_agg(format('  Problem: %s. %s', e ->> 'message', e ->> 'detail'),
+                                   E'\n' ORDER BY o)
+                        FROM jsonb_array_elements(p.error) WITH ORDINALITY AS x(e, o)))
+                   ELSE (SELECT concat_ws(E'\n',
+                             '  Status: done, changes and metrics stored.',
+                             '  Added: ' || buildtrace._id_list(c.diff -> 'added'),
+                             '  Removed: ' || buildtrace._id_list(c.diff -> 'removed'),
+                             '  Moved: ' || buildtrace._id_list(c.diff -> 'moved'),
+                             '  Resized: ' || buildtrace._id_list(c.diff -> 'resized'),
+                             '  Retyped: ' || buildtrace._id_list(c.diff -> 'retyped'),
+                             '  Modified: ' || buildtrace._id_list(c.diff -> 'modified'),
+                             '  Unchanged: ' || c.unchanged,
+                             '  Summary: ' || c.summary)
+                         FROM buildtrace.changes c WHERE c.pair_id = p.pair_id)
+               END,
+               '  Latency: ' || coalesce(p.latency_ms || ' ms', 'not reported'))
+$$;
+
+-- GET /report/{job_id}: the human-readable report for one job: its totals,
+-- then for each of its first max_pairs pairs what changed against the
+-- previous version, then how many pairs were left out.
+--
+-- SECURITY DEFINER for the reader role, as for changes().
+CREATE FUNCTION buildtrace.report(job_id text, max_pairs integer DEFAULT 50)
+RETURNS text
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_pairs bigint;
+    result text;
+    first_version record;
+BEGIN
+    IF max_pairs < 1 THEN
+        RAISE EXCEPTION 'report must show at least one pair' USING ERRCODE = '22023',
+            DETAIL = format('Argument "max_pairs" is %s.', max_pairs);
+    END IF;
+    SELECT count(*) INTO n_pairs FROM buildtrace.pairs p WHERE p.job_id = report.job_id;
+    IF n_pairs > 0 THEN
+        SELECT string_agg(buildtrace._pair_report(p), E'\n' ORDER BY p.pair_id) INTO result
+        FROM (SELECT * FROM buildtrace.pairs p WHERE p.job_id = report.job_id
+              ORDER BY p.pair_id LIMIT max_pairs) p;
+        RETURN concat_ws(E'\n', format('BuildTrace report for job %s', report.job_id),
+                         buildtrace._job_totals(report.job_id), result,
+                         CASE WHEN n_pairs > max_pairs THEN
+                             format('… and %s more pair%s: buildtrace.report(%L, max_pairs => %s) shows them all.',
+                                    n_pairs - max_pairs, CASE WHEN n_pairs - max_pairs = 1 THEN '' ELSE 's' END,
+                                    report.job_id, n_pairs) END);
+    END IF;
+
+    -- A job whose only version is the first of its drawing has no pair.
+    SELECT v.version_id, v.drawing_id INTO first_version
+    FROM buildtrace.versions v WHERE v.job_id = report.job_id
+    ORDER BY v.version_id LIMIT 1;
+    IF FOUND THEN
+        RETURN format(E'BuildTrace report for job %s\nDrawing %s, version %s: first version of the drawing, nothing to compare it with.',
+                      report.job_id, first_version.drawing_id, first_version.version_id);
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+        MESSAGE = format('unknown job "%s"', report.job_id),
+        DETAIL = 'No pair or version with this job_id has been stored.';
+END
+$$;
+
+REVOKE ALL ON FUNCTION buildtrace.report(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace.report(text, integer) TO buildtrace_reader;
+
+-- ---------------------------------------------------------------------------
+-- History: every processed pair of a drawing, one past change set, and the
+-- payloads of a failed pair (which dead_letters leaves out).
+-- ---------------------------------------------------------------------------
+
+-- One row per processed pair, done or failed: when, which versions, the
+-- counts, and the summary (for a failed pair, its first problem).
+CREATE VIEW buildtrace.drawing_history AS
+SELECT p.drawing_id, p.pair_id, p.job_id, p.processed_at, p.status,
+       p.from_version, p.to_version,
+       c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.rotated,
+       c.reidentified, c.unchanged, c.total,
+       coalesce(c.summary, concat_ws(': ', p.error -> 0 ->> 'message', p.error -> 0 ->> 'detail'))
+           AS summary
+FROM buildtrace.pairs p
+LEFT JOIN buildtrace.changes c ON c.pair_id = p.pair_id
+WHERE p.status <> 'pending';
+COMMENT ON VIEW buildtrace.drawing_history IS
+    'Every processed pair (done or failed) with its versions, counts and summary.';
+
+-- The history of one drawing, oldest first, processed in [since, until).
+-- Runs with the caller's rights: the reader role reads the view.
+CREATE FUNCTION buildtrace.history(drawing_id text, since timestamptz DEFAULT NULL,
+                                   until timestamptz DEFAULT NULL)
+RETURNS SETOF buildtrace.drawing_history
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF since > until THEN
+        RAISE EXCEPTION 'history window ends before it starts' USING ERRCODE = '22023',
+            DETAIL = format('Argument "since" is %s, "until" is %s.', since, until);
+    END IF;
+    RETURN QUERY
+    SELECT h.* FROM buildtrace.drawing_history h
+    WHERE h.drawing_id = history.drawing_id
+      AND (history.since IS NULL OR h.processed_at >= history.since)
+      AND (history.until IS NULL OR h.processed_at < history.until)
+    ORDER BY h.processed_at, h.pair_id;
+END
+$$;
+COMMENT ON FUNCTION buildtrace.history(text, timestamptz, timestamptz) IS
+    'The processed pairs of a drawing, oldest first, optionally within [since, until).';
+
+-- GET /changes?drawing_id=…&pair_id=…: one past change set of a drawing, in
+-- the shape of changes(drawing_id). SECURITY DEFINER as changes(drawing_id).
+CREATE FUNCTION buildtrace.changes(drawing_id text, pair_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result jsonb;
+BEGIN
+    SELECT buildtrace._change_set(c) INTO result
+    FROM buildtrace.changes c
+    WHERE c.drawing_id = changes.drawing_id AND c.pair_id = changes.pair_id;
+    IF result IS NULL THEN
+        RAISE EXCEPTION 'drawing "%" has no change set of pair %', changes.drawing_id, changes.pair_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'buildtrace.history(drawing_id) lists the processed pairs of a drawing.';
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- The stored versions of a failed pair, to correct and resubmit them.
+-- SECURITY DEFINER for the reader role, which has no privilege on pairs.
+CREATE FUNCTION buildtrace.dead_letter_payloads(pair_id bigint,
+                                                OUT version_a jsonb, OUT version_b jsonb)
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT p.version_a, p.version_b INTO version_a, version_b
+    FROM buildtrace.pairs p
+    WHERE p.pair_id = dead_letter_payloads.pair_id AND p.status = 'failed';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pair % is not a failed pair', dead_letter_payloads.pair_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'buildtrace.dead_letters lists the failed pairs.';
+    END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint)
+    FROM PUBLIC;
+GRANT SELECT ON buildtrace.drawing_history TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace.history(text, timestamptz, timestamptz),
+                          buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint)
+    TO buildtrace_reader;

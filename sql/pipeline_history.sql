@@ -1,0 +1,54 @@
+-- History and outputs that fit a screen: history(), drawing_history,
+-- changes(drawing_id, pair_id), dead_letters without payloads and
+-- dead_letter_payloads(), report() opening with totals and bounded.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state, buildtrace.hourly_rollups RESTART IDENTITY CASCADE;
+SET search_path = buildtrace, public;
+
+-- Drawing H-1: a wall added, then moved, then a pair that fails; H-2: one
+-- pair; all of one job.
+INSERT INTO pairs (drawing_id, job_id, version_a, version_b, latency_ms) VALUES
+    ('H-1', 'h-job', '[]', '[{"id":"A","type":"wall","x":0,"y":0,"width":1,"height":1}]', 10),
+    ('H-1', 'h-job', '[{"id":"A","type":"wall","x":0,"y":0,"width":1,"height":1}]',
+                     '[{"id":"A","type":"wall","x":5,"y":0,"width":1,"height":1}]', 11),
+    ('H-1', 'h-job', '[]', '[{"id":"B","x":"far"}]', 12),
+    ('H-2', 'h-job', '[]', '[]', NULL);
+
+SELECT pair_id, job_id, status, from_version, added, removed, moved, unchanged, total, summary
+FROM history('H-1');
+SELECT count(*) AS in_the_last_hour FROM history('H-1', now() - interval '1 hour');
+SELECT count(*) AS before_an_hour_ago FROM history('H-1', NULL, now() - interval '1 hour');
+SELECT count(*) AS unknown_drawing FROM history('H-9');
+SELECT drawing_id, count(*) FROM drawing_history GROUP BY 1 ORDER BY 1;
+SELECT * FROM history('H-1', '2026-01-02', '2026-01-01');
+
+-- One past change set, in the shape of changes(drawing_id).
+SELECT changes('H-1', 1) - 'computed_at' - 'summary' AS first_change_set;
+SELECT changes('H-1', 2) ->> 'summary' AS second;
+SELECT changes('H-1', 2) = changes('H-1') AS latest_is_changes;
+SELECT changes('H-1', 3);
+SELECT changes('H-2', 1);
+
+-- Dead letters print their problems and sizes; the payloads come on request.
+SELECT pair_id, drawing_id, problem_count, version_a_bytes, version_b_bytes > 20 AS version_b_sized
+FROM dead_letters;
+SELECT * FROM dead_letter_payloads(3);
+SELECT * FROM dead_letter_payloads(1);
+
+-- report(): totals first, then at most max_pairs pairs and a pointer.
+SELECT report('h-job', 2);
+SELECT report('h-job') LIKE '%Drawing H-2, pair 4:%' AND report('h-job') NOT LIKE '%more pair%' AS all_shown;
+SELECT report('h-job', 0);
+
+-- For the reader role.
+CREATE ROLE history_reader IN ROLE buildtrace_reader;
+SET ROLE history_reader;
+SELECT count(*) AS reader_history FROM history('H-1');
+SELECT changes('H-1', 2) ->> 'pair_id' AS reader_change_set;
+SELECT version_b FROM dead_letter_payloads(3);
+SELECT pair_id, problem_count FROM dead_letters;
+RESET ROLE;
+DROP ROLE history_reader;

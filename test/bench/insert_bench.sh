@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Benchmark of one pair per INSERT, as an ingestion service sends them:
+# pgbench, autocommit, the extended protocol (each INSERT parses its JSON
+# text, as with a parameter), 1 and 2 clients, into (a) a plain table with
+# the same columns and indexes as buildtrace.pairs, (b) buildtrace.pairs, and
+# (c) the PL/pgSQL peer (test/bench/peer.sql). Pairs: 100 objects with 30 %
+# moved, the same 100 objects twice, and an empty pair. Each (variant, pair,
+# clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
+# latency are printed with the ratios. Not part of the pass/fail suite;
+# BT_INSERT_SMOKE=1 (test/bench/smoke.sh) runs each once for one second with
+# one client and checks the rows arrived and were processed, timing nothing.
+#
+#   bash test/bench/insert_bench.sh [SECONDS [ROUNDS]]    default 5 3
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
+seconds=${1:-5}
+rounds=${2:-3}
+clients="1 2"
+[ -z "${BT_INSERT_SMOKE:-}" ] || { seconds=1; rounds=1; clients=1; }
+db=buildtrace_insert_bench
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
+createdb "$db"
+q <<'SQL'
+CREATE EXTENSION buildtrace;
+CREATE SCHEMA bench;
+CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
+\ir test/bench/peer.sql
+SQL
+
+# The pairs as JSON text: 100 objects, then the same with 30 % moved.
+q -c "SELECT jsonb_agg(jsonb_build_object('id', 'O' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
+                                          'x', (i * 37 % 1000) / 10.0, 'y', (i * 53 % 1000) / 10.0,
+                                          'width', 1 + i % 7, 'height', 1 + i % 3, 'layer', 'L' || i % 4,
+                                          'material', 'concrete') ORDER BY i)
+      FROM generate_series(1, 100) i" > "$work/a.json"
+q -c "SELECT jsonb_agg(CASE WHEN ord % 10 < 3 THEN e || jsonb_build_object('x', (e ->> 'x')::numeric + 2.5) ELSE e END ORDER BY ord)
+      FROM jsonb_array_elements('$(cat "$work/a.json")'::jsonb) WITH ORDINALITY x(e, ord)" > "$work/b.json"
+
+declare -A pair_a pair_b
+pair_a[moved]=$(cat "$work/a.json"); pair_b[moved]=$(cat "$work/b.json")
+pair_a[same]=$(cat "$work/a.json"); pair_b[same]=$(cat "$work/a.json")
+pair_a[empty]='[]'; pair_b[empty]='[]'
+declare -A target=([plain]=bench.plain [pipeline]=buildtrace.pairs [peer]=bench.peer_pairs)
+
+for v in plain pipeline peer; do
+    for p in moved same empty; do
+        printf '\\set d random(1, 500)\nINSERT INTO %s (drawing_id, version_a, version_b) VALUES (%s, %s, %s);\n' \
+            "${target[$v]}" "'drawing-' || :d" "'${pair_a[$p]}'" "'${pair_b[$p]}'" > "$work/$v-$p.sql"
+    done
+done
+
+q -c "CREATE TABLE bench.timing (variant text, pair text, clients int, round int, latency_ms float8, tps float8)"
+for r in $(seq 1 "$rounds"); do
+    for c in $clients; do
+        for p in moved same empty; do
+            for v in plain pipeline peer; do
+                # the WAL of the run before is written out first, not during this one
+                q -c "CHECKPOINT"
+                pgbench -n -M extended -c "$c" -j "$c" -T "$seconds" -f "$work/$v-$p.sql" "$db" > "$work/out" 2>&1 ||
+                    { cat "$work/out"; echo "pgbench failed"; exit 1; }
+                lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$work/out")
+                tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
+                q -c "INSERT INTO bench.timing VALUES ('$v', '$p', $c, $r, $lat, $tps)"
+            done
+        done
+    done
+done
+
+# Every pipeline pair was processed (done, a change row each).
+q > "$work/checks" <<'SQL'
+SELECT CASE WHEN count(*) FILTER (WHERE status <> 'done') = 0
+             AND count(*) = (SELECT count(*) FROM buildtrace.changes)
+             AND count(*) > 0
+            THEN format('insert_bench: %s pipeline pairs inserted, all done with their changes', count(*))
+            ELSE 'insert_bench: FAILED: pipeline pairs not all processed' END
+FROM buildtrace.pairs;
+SELECT CASE WHEN (SELECT count(*) FROM bench.peer_pairs) = (SELECT count(*) FROM bench.peer_changes)
+            THEN 'insert_bench: every peer pair has its change row'
+            ELSE 'insert_bench: FAILED: peer pairs without change rows' END;
+SQL
+cat "$work/checks"
+! grep -q FAILED "$work/checks" || exit 1
+if [ -n "${BT_INSERT_SMOKE:-}" ]; then
+    PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
+    exit 0
+fi
+
+echo
+echo "Average latency per INSERT (ms), median of $rounds rounds of $seconds s; pairs/s with it."
+psql -qX -d "$db" <<'SQL'
+WITH m AS (SELECT variant, pair, clients, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS ms,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY tps) AS tps
+           FROM bench.timing GROUP BY 1, 2, 3)
+SELECT p.pair, p.clients,
+       round(a.ms::numeric, 3) AS plain_ms, round(p.ms::numeric, 3) AS pipeline_ms, round(c.ms::numeric, 3) AS peer_ms,
+       round(a.tps::numeric) AS plain_per_s, round(p.tps::numeric) AS pipeline_per_s, round(c.tps::numeric) AS peer_per_s,
+       round((p.ms / a.ms)::numeric, 2) AS "pipeline x plain",
+       round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline"
+FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = 'plain'
+         JOIN m c ON c.pair = p.pair AND c.clients = p.clients AND c.variant = 'peer'
+WHERE p.variant = 'pipeline'
+ORDER BY p.pair DESC, p.clients;
+SQL
+echo 'Targets: empty pair <= 1.5x plain; 100-object pair (moved) <= 1.4x plain and peer / pipeline >= 1.5.'
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
