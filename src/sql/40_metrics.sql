@@ -171,6 +171,30 @@ RETURN (SELECT count(DISTINCT e ->> 'id')
         FROM unnest(ARRAY['moved', 'resized', 'retyped', 'modified']) k,
              jsonb_array_elements(diff -> k) e);
 
+-- metrics()' jobs: each job with pairs processed since start, oldest first,
+-- with the largest latency a pair of it reported (null when none did: such a
+-- job still counts) and totals over its done pairs in the window.
+CREATE FUNCTION buildtrace._metrics_jobs(start timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
+               'total_added', j.total_added, 'total_removed', j.total_removed,
+               'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
+               'processed_at', j.processed_at)
+           ORDER BY j.processed_at, j.job_id), '[]')
+    FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
+                 sum(c.added) AS total_added, sum(c.removed) AS total_removed,
+                 sum(buildtrace._changed_objects(c.diff)) AS total_modified,
+                 sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
+          FROM buildtrace.changes c
+          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+          WHERE c.computed_at >= start AND c.job_id IS NOT NULL
+          GROUP BY c.job_id) j
+$$;
+
 -- metrics(since): the GET /metrics body plus bounds and the
 -- per-job metrics, over the rollup hours from _window_start(since).
 --
@@ -218,25 +242,7 @@ BEGIN
     SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95::float8);
     SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99::float8);
 
-    -- Jobs with pairs processed in the window, where a pair of the job
-    -- reported a latency (the largest is the job's), oldest first. Totals are
-    -- over the job's done pairs in the window.
-    SELECT jsonb_agg(jsonb_build_object(
-               'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
-               'total_added', j.total_added, 'total_removed', j.total_removed,
-               'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
-               'processed_at', j.processed_at)
-           ORDER BY j.processed_at, j.job_id)
-    INTO jobs
-    FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
-                 sum(c.added) AS total_added, sum(c.removed) AS total_removed,
-                 sum(buildtrace._changed_objects(c.diff)) AS total_modified,
-                 sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
-          FROM buildtrace.changes c
-          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
-          WHERE c.computed_at >= start AND c.job_id IS NOT NULL
-          GROUP BY c.job_id
-          HAVING max(p.latency_ms) IS NOT NULL) j;
+    jobs := buildtrace._metrics_jobs(start);
 
     RETURN jsonb_build_object(
         'since', start,
@@ -262,6 +268,6 @@ COMMENT ON FUNCTION buildtrace.metrics(interval) IS
 -- _window_start stays executable by everyone: the latency view calls it, and
 -- a view's functions are called with the querying user's privileges.
 REVOKE ALL ON FUNCTION buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
-    buildtrace.metrics(interval) FROM PUBLIC;
+    buildtrace._metrics_jobs(timestamptz), buildtrace.metrics(interval) FROM PUBLIC;
 GRANT SELECT ON buildtrace.latency TO buildtrace_reader;
 GRANT EXECUTE ON FUNCTION buildtrace.metrics(interval) TO buildtrace_reader;
