@@ -12,8 +12,10 @@ BT_PACKAGES=(
     postgresql-common postgresql-contrib
 )
 # What only the tests need: a real browser for the pictures, and the tools
-# that read what it shows (ImageMagick's pixels, xmllint's XML checks).
-BT_TEST_PACKAGES=(chromium fonts-dejavu-core imagemagick libxml2-utils)
+# that read what it shows (ImageMagick's pixels, xmllint's XML checks); the
+# Prometheus exporter, promtool (in prometheus) and curl for monitoring.
+BT_TEST_PACKAGES=(chromium fonts-dejavu-core imagemagick libxml2-utils
+                  prometheus-postgres-exporter prometheus curl)
 export PG_CONFIG="/usr/lib/postgresql/$BT_PG_MAJOR/bin/pg_config"
 export PATH="/usr/lib/postgresql/$BT_PG_MAJOR/bin:$PATH"
 
@@ -36,8 +38,16 @@ bt_install_deps() {
     mkdir -p /etc/postgresql-common
     grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
         echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Packages with a service (the exporter, prometheus) must not start it:
+    # the tests start what they need themselves.
+    local policy=/usr/sbin/policy-rc.d own_policy=
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+    fi
+    local rc=0
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    [ -z "$own_policy" ] || rm -f "$policy"
+    return "$rc"
 }
 
 # BT_MAKE_FLAGS adds make variables to the build, e.g. BT_MAKE_FLAGS=BT_ASSERTS=1.

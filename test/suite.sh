@@ -47,6 +47,7 @@ if [ $# -eq 0 ]; then
     part "upgrade from the previous release" bash test/upgrade/run.sh
     part "memory of a 200,000-pair statement" bash test/memory/handover.sh
     part "pictures in a real browser" bash test/browser/run.sh
+    part "Prometheus exporter and alerting rules" bash test/monitoring/exporter.sh
 else
     if [ ${#only_regress[@]} -gt 0 ] || [ ${#only_iso[@]} -gt 0 ]; then
         part "selected pg_regress and isolation" regress REGRESS="${only_regress[*]}" ISOLATION="${only_iso[*]}"

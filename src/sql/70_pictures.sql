@@ -48,8 +48,9 @@ RETURN regexp_replace(replace(replace(replace(replace(replace(
            t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;'),
        '[\x01-\x08\x0b\x0c\x0e-\x1f]', U&'\FFFD', 'g');
 
--- The kinds of change in the charts, in stacking order, with the colours of
--- bt_svg's pictures.
+-- The kinds of change objects are counted by, in the charts' stacking order,
+-- with the colours of bt_svg's pictures (the report's charts and the
+-- Prometheus samples list them from here).
 CREATE FUNCTION buildtrace._chart_kinds()
 RETURNS TABLE (ord integer, kind text, colour text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -20,7 +20,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "exporter: FAILED: $*"; [ ! -f "$work/exporter.log" ] || tail -20 "$work/exporter.log"; exit 1; }
+fail() { echo "exporter: FAILED: $*"; [ ! -f "$work/exporter.log" ] || head -20 "$work/exporter.log"; exit 1; }
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 promtool check rules monitoring/buildtrace-alerts.yml
@@ -31,7 +31,7 @@ createdb "$db"
 q <<'SQL'
 CREATE EXTENSION buildtrace;
 DROP ROLE IF EXISTS bt_exporter_test;
-CREATE ROLE bt_exporter_test LOGIN IN ROLE buildtrace_reader;
+CREATE ROLE bt_exporter_test LOGIN PASSWORD 'exporter-test' IN ROLE buildtrace_reader;
 -- 40 pairs, some failing; two open anomalies of another kind.
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)
 SELECT drawing_id, version_a, version_b, 10 FROM buildtrace.generate_pairs(40, 20, 0.2, 3, 0.1);
@@ -39,9 +39,10 @@ INSERT INTO buildtrace.anomalies (kind, severity, drawing_id)
 VALUES ('missing_upload', 'medium', 'EXP-1'), ('missing_upload', 'medium', 'EXP-2');
 SQL
 
-# The exporter connects over the socket as the reader-only login.
-socket_dir=$(psql -XAtc 'SHOW unix_socket_directories' -d "$db" | cut -d, -f1)
-DATA_SOURCE_NAME="host=$socket_dir port=${PGPORT:-5432} user=bt_exporter_test dbname=$db sslmode=disable" \
+# The exporter connects over loopback TCP as the reader-only login, with a
+# clean environment: its driver refuses some PG* variables (PGSYSCONFDIR).
+env -i PATH="$PATH" \
+    DATA_SOURCE_NAME="host=127.0.0.1 port=${PGPORT:-5432} user=bt_exporter_test password=exporter-test dbname=$db sslmode=disable" \
     prometheus-postgres-exporter --web.listen-address="127.0.0.1:$port" \
         --extend.query-path=monitoring/postgres-exporter-queries.yaml \
         --disable-default-metrics --disable-settings-metrics > "$work/exporter.log" 2>&1 &
@@ -52,8 +53,12 @@ for _ in $(seq 1 50); do
 done
 [ -s "$work/metrics" ] || fail "no answer from the exporter on 127.0.0.1:$port"
 
-# sample NAME_AND_LABELS: the value scraped for that series, or empty.
-sample() { awk -v s="$1" '$1 == s { print $2 }' "$work/metrics"; }
+# sample NAME_AND_LABELS: the value scraped for that series (without the
+# server label the exporter adds), or empty.
+sample() {
+    sed -e 's/server="[^"]*",\{0,1\}//' -e 's/,}/}/' -e 's/{}//' "$work/metrics" |
+        awk -v s="$1" '$1 == s { print $2 }'
+}
 expect() {
     local series=$1 want=$2 got
     got=$(sample "$series")
