@@ -18,5 +18,7 @@ RESET buildtrace.on_invalid;
 SET buildtrace.on_invalid = 'ignore';
 SET buildtrace.move_tolerance = -1;
 SET buildtrace.spike_factor = 0.5;
+SET buildtrace.health_failure_rate = 1.5;
+SET buildtrace.health_p99_ms = -1;
 SET buildtrace.no_such_setting = 1;
 SELECT buildtrace.setting('buildtrace.no_such_setting');

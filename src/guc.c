@@ -27,6 +27,8 @@ double		bt_size_tolerance = 0.01;
 int			bt_on_invalid = BT_ON_INVALID_FLAG;
 double		bt_spike_factor = 10.0;
 int			bt_spike_min_changes = 5;
+double		bt_health_p99_ms = 1000.0;
+double		bt_health_failure_rate = 0.2;
 int			bt_pending_max_age = 900;
 bool		bt_match_geometry = true;
 double		bt_match_distance = 1.0;
@@ -86,6 +88,20 @@ bt_define_gucs(void)
 							&bt_pending_max_age,
 							900, 1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.health_p99_ms",
+							 "Processing latency P99 of the last hour above which health() is degraded.",
+							 "0 turns the check off.",
+							 &bt_health_p99_ms,
+							 1000.0, 0.0, 1e15,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.health_failure_rate",
+							 "Share of failed pairs in the last hour above which health() is degraded.",
+							 "Judged once the hour has at least 20 pairs; 1 turns the check off.",
+							 &bt_health_failure_rate,
+							 0.2, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("buildtrace.match_geometry",
 							 "Pair objects whose id changed by content and geometry.",

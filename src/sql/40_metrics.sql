@@ -171,6 +171,28 @@ RETURN (SELECT count(DISTINCT e ->> 'id')
         FROM unnest(ARRAY['moved', 'resized', 'retyped', 'modified']) k,
              jsonb_array_elements(diff -> k) e);
 
+-- metrics()' data quality: per drawing with pairs since start, its pairs,
+-- failed pairs and late or missing uploads, and a score: valid pairs over
+-- pairs plus late or missing uploads (1 is perfect). The 50 lowest scores.
+CREATE FUNCTION buildtrace._metrics_data_quality(start timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('drawing_id', q.drawing_id, 'pairs', q.pairs,
+                                                 'failed', q.failed, 'late_uploads', q.late,
+                                                 'score', q.score)
+                              ORDER BY q.score, q.drawing_id), '[]')
+    FROM (SELECT r.drawing_id, r.done + r.failed AS pairs, r.failed, coalesce(a.late, 0) AS late,
+                 round(r.done::numeric / (r.done + r.failed + coalesce(a.late, 0)), 4) AS score
+          FROM (SELECT h.drawing_id, sum(h.pairs) AS done, sum(h.failed) AS failed
+                FROM buildtrace.hourly_rollups h WHERE h.hour >= start GROUP BY h.drawing_id) r
+          LEFT JOIN (SELECT n.drawing_id, count(*) AS late FROM buildtrace.anomalies n
+                     WHERE n.kind IN ('missing_upload', 'delayed_upload') AND n.detected_at >= start
+                     GROUP BY n.drawing_id) a USING (drawing_id)
+          ORDER BY 5, 1 LIMIT 50) q
+$$;
+
 -- metrics()' jobs: each job with pairs processed since start, oldest first,
 -- with the largest latency a pair of it reported (null when none did: such a
 -- job still counts) and totals over its done pairs in the window.
@@ -259,7 +281,8 @@ BEGIN
         'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
         'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8),
         'data_quality_issues', coalesce(n_failed, 0),
-        'jobs', coalesce(jobs, '[]'));
+        'jobs', coalesce(jobs, '[]'),
+        'data_quality', buildtrace._metrics_data_quality(start));
 END
 $$;
 COMMENT ON FUNCTION buildtrace.metrics(interval) IS
@@ -268,6 +291,7 @@ COMMENT ON FUNCTION buildtrace.metrics(interval) IS
 -- _window_start stays executable by everyone: the latency view calls it, and
 -- a view's functions are called with the querying user's privileges.
 REVOKE ALL ON FUNCTION buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
-    buildtrace._metrics_jobs(timestamptz), buildtrace.metrics(interval) FROM PUBLIC;
+    buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz),
+    buildtrace.metrics(interval) FROM PUBLIC;
 GRANT SELECT ON buildtrace.latency TO buildtrace_reader;
 GRANT EXECUTE ON FUNCTION buildtrace.metrics(interval) TO buildtrace_reader;

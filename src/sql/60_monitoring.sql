@@ -426,6 +426,30 @@ BEGIN
 END
 $$;
 
+-- The last hour against health()'s thresholds (buildtrace.health_p99_ms,
+-- buildtrace.health_failure_rate, the latter judged from 20 pairs on): a
+-- warning for each one crossed.
+CREATE FUNCTION buildtrace._health_thresholds()
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_remove(ARRAY[
+               CASE WHEN s.max_p99 > 0 AND h.p99 > s.max_p99 THEN
+                   format('Processing latency P99 of the last hour is %s ms, over buildtrace.health_p99_ms (%s ms).',
+                          round(h.p99::numeric, 1), s.max_p99) END,
+               CASE WHEN s.max_rate < 1 AND h.done + h.failed >= 20 AND h.failed > s.max_rate * (h.done + h.failed) THEN
+                   format('%s of %s pairs failed in the last hour (%s %%), over buildtrace.health_failure_rate (%s %%).',
+                          h.failed, h.done + h.failed, round(100.0 * h.failed / (h.done + h.failed), 1),
+                          round(100 * s.max_rate::numeric, 1)) END], NULL)
+    FROM (SELECT coalesce(sum(r.pairs), 0) AS done, coalesce(sum(r.failed), 0) AS failed,
+                 buildtrace.bt_sketch_quantile(buildtrace.bt_sketch_merge(r.processing_ms), 0.99::float8) AS p99
+          FROM buildtrace.hourly_rollups r
+          WHERE r.hour >= buildtrace._window_start(interval '1 hour')) h,
+         (SELECT buildtrace.setting('buildtrace.health_p99_ms'::text)::float8 AS max_p99,
+                 buildtrace.setting('buildtrace.health_failure_rate'::text)::float8 AS max_rate) s
+$$;
+
 -- SECURITY DEFINER: the reader role sees views only, yet health() must read
 -- pairs, anomalies and pg_cron's tables; it returns only this summary.
 CREATE FUNCTION buildtrace.health(recent interval DEFAULT interval '1 hour')
@@ -441,6 +465,7 @@ DECLARE
     n         bigint;
     oldest    timestamptz;
     r         record;
+    over      text[];
 BEGIN
     FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
         IF r.last_status = 'failed' THEN
@@ -485,6 +510,12 @@ BEGIN
                                        replace(r.kind, '_', ' '),
                                        CASE WHEN r.n = 1 THEN 'y' ELSE 'ies' END, r.severity);
     END LOOP;
+
+    over := buildtrace._health_thresholds();
+    IF cardinality(over) > 0 THEN
+        degraded := true;
+        warnings := warnings || over;
+    END IF;
 
     RETURN jsonb_build_object(
         'status', CASE WHEN unhealthy THEN 'unhealthy' WHEN degraded THEN 'degraded' ELSE 'healthy' END,

@@ -369,6 +369,28 @@ BEGIN
 END
 $$;
 
+-- metrics()' data quality: per drawing with pairs since start, its pairs,
+-- failed pairs and late or missing uploads, and a score: valid pairs over
+-- pairs plus late or missing uploads (1 is perfect). The 50 lowest scores.
+CREATE FUNCTION buildtrace._metrics_data_quality(start timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('drawing_id', q.drawing_id, 'pairs', q.pairs,
+                                                 'failed', q.failed, 'late_uploads', q.late,
+                                                 'score', q.score)
+                              ORDER BY q.score, q.drawing_id), '[]')
+    FROM (SELECT r.drawing_id, r.done + r.failed AS pairs, r.failed, coalesce(a.late, 0) AS late,
+                 round(r.done::numeric / (r.done + r.failed + coalesce(a.late, 0)), 4) AS score
+          FROM (SELECT h.drawing_id, sum(h.pairs) AS done, sum(h.failed) AS failed
+                FROM buildtrace.hourly_rollups h WHERE h.hour >= start GROUP BY h.drawing_id) r
+          LEFT JOIN (SELECT n.drawing_id, count(*) AS late FROM buildtrace.anomalies n
+                     WHERE n.kind IN ('missing_upload', 'delayed_upload') AND n.detected_at >= start
+                     GROUP BY n.drawing_id) a USING (drawing_id)
+          ORDER BY 5, 1 LIMIT 50) q
+$$;
+
 -- metrics()' jobs: each job with pairs processed since start, oldest first,
 -- with the largest latency a pair of it reported (null when none did: such a
 -- job still counts) and totals over its done pairs in the window.
@@ -392,7 +414,8 @@ AS $$
           WHERE c.computed_at >= start AND c.job_id IS NOT NULL
           GROUP BY c.job_id) j
 $$;
-REVOKE ALL ON FUNCTION buildtrace._metrics_jobs(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz)
+    FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
 RETURNS jsonb
@@ -453,7 +476,8 @@ BEGIN
         'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
         'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8),
         'data_quality_issues', coalesce(n_failed, 0),
-        'jobs', coalesce(jobs, '[]'));
+        'jobs', coalesce(jobs, '[]'),
+        'data_quality', buildtrace._metrics_data_quality(start));
 END
 $$;
 
@@ -524,6 +548,30 @@ BEGIN
 END
 $$;
 
+-- The last hour against health()'s thresholds (buildtrace.health_p99_ms,
+-- buildtrace.health_failure_rate, the latter judged from 20 pairs on): a
+-- warning for each one crossed.
+CREATE FUNCTION buildtrace._health_thresholds()
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_remove(ARRAY[
+               CASE WHEN s.max_p99 > 0 AND h.p99 > s.max_p99 THEN
+                   format('Processing latency P99 of the last hour is %s ms, over buildtrace.health_p99_ms (%s ms).',
+                          round(h.p99::numeric, 1), s.max_p99) END,
+               CASE WHEN s.max_rate < 1 AND h.done + h.failed >= 20 AND h.failed > s.max_rate * (h.done + h.failed) THEN
+                   format('%s of %s pairs failed in the last hour (%s %%), over buildtrace.health_failure_rate (%s %%).',
+                          h.failed, h.done + h.failed, round(100.0 * h.failed / (h.done + h.failed), 1),
+                          round(100 * s.max_rate::numeric, 1)) END], NULL)
+    FROM (SELECT coalesce(sum(r.pairs), 0) AS done, coalesce(sum(r.failed), 0) AS failed,
+                 buildtrace.bt_sketch_quantile(buildtrace.bt_sketch_merge(r.processing_ms), 0.99::float8) AS p99
+          FROM buildtrace.hourly_rollups r
+          WHERE r.hour >= buildtrace._window_start(interval '1 hour')) h,
+         (SELECT buildtrace.setting('buildtrace.health_p99_ms'::text)::float8 AS max_p99,
+                 buildtrace.setting('buildtrace.health_failure_rate'::text)::float8 AS max_rate) s
+$$;
+
 CREATE OR REPLACE FUNCTION buildtrace.health(recent interval DEFAULT interval '1 hour')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -537,6 +585,7 @@ DECLARE
     n         bigint;
     oldest    timestamptz;
     r         record;
+    over      text[];
 BEGIN
     FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
         IF r.last_status = 'failed' THEN
@@ -581,6 +630,12 @@ BEGIN
                                        replace(r.kind, '_', ' '),
                                        CASE WHEN r.n = 1 THEN 'y' ELSE 'ies' END, r.severity);
     END LOOP;
+
+    over := buildtrace._health_thresholds();
+    IF cardinality(over) > 0 THEN
+        degraded := true;
+        warnings := warnings || over;
+    END IF;
 
     RETURN jsonb_build_object(
         'status', CASE WHEN unhealthy THEN 'unhealthy' WHEN degraded THEN 'degraded' ELSE 'healthy' END,
