@@ -27,6 +27,8 @@ double		bt_size_tolerance = 0.01;
 int			bt_on_invalid = BT_ON_INVALID_FLAG;
 double		bt_spike_factor = 10.0;
 int			bt_spike_min_changes = 5;
+int			bt_keep_pairs = 0;
+int			bt_keep_versions = 0;
 double		bt_health_p99_ms = 1000.0;
 double		bt_health_failure_rate = 0.2;
 int			bt_pending_max_age = 900;
@@ -87,6 +89,20 @@ bt_define_gucs(void)
 							NULL,
 							&bt_pending_max_age,
 							900, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.keep_pairs",
+							"How long processed pairs, their change sets and anomalies are kept.",
+							"purge() removes older ones; 0 keeps them forever.",
+							&bt_keep_pairs,
+							0, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.keep_versions",
+							"How long uploaded versions are kept (the latest of each drawing always is).",
+							"purge() removes older ones; 0 keeps them forever.",
+							&bt_keep_versions,
+							0, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 
 	DefineCustomRealVariable("buildtrace.health_p99_ms",

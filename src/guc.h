@@ -22,6 +22,8 @@ extern int	bt_on_invalid;
 extern double bt_spike_factor;
 extern int	bt_spike_min_changes;
 extern int	bt_pending_max_age;
+extern int	bt_keep_pairs;
+extern int	bt_keep_versions;
 extern double bt_health_p99_ms;
 extern double bt_health_failure_rate;
 extern bool bt_match_geometry;

@@ -351,7 +351,8 @@ DECLARE
 BEGIN
     PERFORM buildtrace._require_cron();
     INSERT INTO buildtrace.scheduled_jobs AS s (job_name, every, command)
-    VALUES ('buildtrace-check-uploads', every, 'SELECT buildtrace.check_uploads()')
+    VALUES ('buildtrace-check-uploads', every, 'SELECT buildtrace.check_uploads()'),
+           ('buildtrace-purge', every, 'CALL buildtrace.purge()')
     ON CONFLICT ON CONSTRAINT scheduled_jobs_pkey
     DO UPDATE SET every = excluded.every, command = excluded.command,
                   scheduled_at = excluded.scheduled_at;
@@ -367,7 +368,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION buildtrace.schedule(interval) IS
-    'Registers buildtrace''s periodic checks with pg_cron at the given cadence; idempotent.';
+    'Registers buildtrace''s periodic upload checks and purge with pg_cron at the given cadence; idempotent.';
 
 CREATE FUNCTION buildtrace.unschedule()
 RETURNS int

@@ -2,17 +2,18 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(11);
+SELECT plan(12);
 
 SELECT buildtrace.unschedule();
-SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 1,
-          'schedule() registers the upload check');
-SELECT is((SELECT count(*)::int FROM buildtrace.schedule('1 minute')), 1,
-          'schedule() again replaces it instead of adding one');
-SELECT is((SELECT string_agg(format('%s|%s|%s', jobname, schedule, command), ';')
+SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
+          'schedule() registers the upload check and the purge');
+SELECT is((SELECT count(*)::int FROM buildtrace.schedule('1 minute')), 2,
+          'schedule() again replaces them instead of adding more');
+SELECT is((SELECT string_agg(format('%s|%s|%s', jobname, schedule, command), ';' ORDER BY jobname)
            FROM cron.job WHERE jobname LIKE 'buildtrace-%'),
-          'buildtrace-check-uploads|* * * * *|SELECT buildtrace.check_uploads()',
-          'one cron job, at the latest cadence');
+          'buildtrace-check-uploads|* * * * *|SELECT buildtrace.check_uploads();'
+          'buildtrace-purge|* * * * *|CALL buildtrace.purge()',
+          'two cron jobs, at the latest cadence');
 SELECT throws_ok($$SELECT buildtrace.schedule('7 minutes')$$, '22023', NULL,
                  'an interval cron cannot express is refused');
 
@@ -34,14 +35,14 @@ INSERT INTO buildtrace.upload_expectations (drawing_id, every, since)
 VALUES ('cron-test', '1 hour', now() - interval '1 day')
 ON CONFLICT (drawing_id) DO UPDATE SET since = excluded.since, checked_until = NULL;
 
--- pg_cron starts jobs on the minute: wait at most 75 s for one run.
+-- pg_cron starts jobs on the minute: wait at most 75 s for a run of both.
 DO $$
 DECLARE deadline timestamptz := clock_timestamp() + interval '75 seconds';
 BEGIN
     WHILE clock_timestamp() < deadline LOOP
-        EXIT WHEN EXISTS (SELECT 1 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-                          WHERE j.jobname = 'buildtrace-check-uploads'
-                            AND d.status IN ('succeeded', 'failed'));
+        EXIT WHEN (SELECT count(DISTINCT j.jobname) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                   WHERE j.jobname IN ('buildtrace-check-uploads', 'buildtrace-purge')
+                     AND d.status IN ('succeeded', 'failed')) = 2;
         PERFORM pg_sleep(1);
     END LOOP;
 END $$;
@@ -52,10 +53,13 @@ SELECT is((SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jo
 SELECT is((SELECT count(*)::int FROM buildtrace.anomalies
            WHERE kind = 'missing_upload' AND drawing_id = 'cron-test' AND resolved_at IS NULL),
           1, 'the cron run recorded the overdue drawing');
+SELECT is((SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+           WHERE j.jobname = 'buildtrace-purge' ORDER BY d.start_time LIMIT 1),
+          'succeeded', 'pg_cron ran purge(), a procedure that commits, and it succeeded');
 SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%has not run%',
-          'health() sees the scheduled check has run');
+          'health() sees the scheduled jobs have run');
 
-SELECT is(buildtrace.unschedule(), 1, 'unschedule() removes the job');
+SELECT is(buildtrace.unschedule(), 2, 'unschedule() removes the jobs');
 SELECT is(buildtrace.unschedule(), 0, 'unschedule() again is a no-op');
 
 DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';

@@ -1,0 +1,93 @@
+
+-- ---------------------------------------------------------------------------
+-- Retention: pairs (with their change sets and anomalies) and versions older
+-- than buildtrace.keep_pairs / buildtrace.keep_versions go away in batches,
+-- each batch its own transaction, so that inserts never wait behind a long
+-- delete. Hourly rollups stay: they keep the metrics of the purged hours.
+-- ---------------------------------------------------------------------------
+
+-- One batch of at most batch_size rows older than cutoff, oldest first:
+-- processed pairs (their changes and anomalies follow by foreign key);
+-- versions that are not the latest of their drawing (the next upload is
+-- paired with that one); or resolved anomalies of no pair. Returns the
+-- rows deleted.
+CREATE FUNCTION buildtrace._purge_batch(what text, cutoff timestamptz, batch_size integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    CASE what
+    WHEN 'pairs' THEN
+        DELETE FROM buildtrace.pairs p
+        WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
+                            WHERE o.processed_at < cutoff
+                            ORDER BY o.pair_id LIMIT batch_size);
+    WHEN 'versions' THEN
+        DELETE FROM buildtrace.versions v
+        WHERE v.version_id IN (
+            SELECT o.version_id FROM buildtrace.versions o
+            WHERE o.uploaded_at < cutoff
+              AND EXISTS (SELECT 1 FROM buildtrace.versions l
+                          WHERE l.drawing_id = o.drawing_id
+                            AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id))
+            ORDER BY o.version_id LIMIT batch_size);
+    WHEN 'anomalies' THEN
+        DELETE FROM buildtrace.anomalies a
+        WHERE a.anomaly_id IN (SELECT o.anomaly_id FROM buildtrace.anomalies o
+                               WHERE o.pair_id IS NULL AND o.resolved_at < cutoff
+                               ORDER BY o.anomaly_id LIMIT batch_size);
+    END CASE;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- Removes what the settings no longer keep, batch_size rows a transaction,
+-- and returns how many of each it removed. pg_cron runs it at the checks'
+-- cadence once schedule() is called, so each run removes little.
+--
+-- A procedure, for its commits, which rule out a SET clause: instead every
+-- name is qualified and the work is done by _purge_batch, whose search_path
+-- is pinned. Run as its owner (pg_cron's job) or a superuser.
+CREATE PROCEDURE buildtrace.purge(batch_size integer DEFAULT 10000,
+                                  INOUT pairs bigint DEFAULT NULL,
+                                  INOUT versions bigint DEFAULT NULL,
+                                  INOUT anomalies bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    what text;
+    keep interval;
+    removed bigint;
+    n bigint;
+BEGIN
+    IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'purge batch size must be at least 1' USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('Argument "batch_size" is %s.', coalesce(batch_size::text, 'null'));
+    END IF;
+    FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::text[] LOOP
+        keep := buildtrace.setting(CASE what WHEN 'versions' THEN 'buildtrace.keep_versions'::text
+                                             ELSE 'buildtrace.keep_pairs'::text END)::interval;
+        removed := 0;
+        IF keep OPERATOR(pg_catalog.>) interval '0' THEN
+            LOOP
+                n := buildtrace._purge_batch(what, pg_catalog.now() OPERATOR(pg_catalog.-) keep, batch_size);
+                removed := removed OPERATOR(pg_catalog.+) n;
+                COMMIT;
+                EXIT WHEN n OPERATOR(pg_catalog.<) batch_size;
+            END LOOP;
+        END IF;
+        CASE what WHEN 'pairs' THEN pairs := removed;
+                  WHEN 'versions' THEN versions := removed;
+                  ELSE anomalies := removed; END CASE;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) IS
+    'Removes pairs, versions and resolved anomalies older than buildtrace.keep_pairs / keep_versions, in committed batches; rollups stay.';
+
+REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;
