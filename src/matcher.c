@@ -247,32 +247,44 @@ pair(Matcher *m, int r, int a, BtMatchBasis basis)
 	m->c[r].paired = m->c[a].paired = true;
 }
 
-static int
-cmp_content(const void *x, const void *y, void *arg)
+/*
+ * A candidate's content hash with its index, sorted in a compact array of
+ * its own rather than through the candidates (far apart in memory).  The
+ * index breaks ties: removed objects first, each side in id order.
+ */
+typedef struct ContentKey
 {
-	const Cand *c = arg;
-	const Cand *a = &c[*(const int *) x];
-	const Cand *b = &c[*(const int *) y];
+	uint64		content;
+	int			index;
+} ContentKey;
+
+static int
+cmp_content_key(const void *x, const void *y)
+{
+	const ContentKey *a = x;
+	const ContentKey *b = y;
 
 	if (a->content != b->content)
 		return a->content < b->content ? -1 : 1;
-	if (a->side != b->side)
-		return a->side - b->side;
-	return a->order - b->order;
+	return (a->index > b->index) - (a->index < b->index);
 }
 
-/* One group of equal content hash, [from, to) of idx. */
+/* One group of equal content hash, keys [from, to). */
 static void
-content_group(Matcher *m, int *idx, int from, int to)
+content_group(Matcher *m, ContentKey *keys, int from, int to)
 {
+	Cand	   *first = &m->c[keys[from].index];
 	int			nr = 0,
 				na = 0;
 
 	for (int i = from; i < to; i++)
 	{
-		if (!content_equal(m->c[idx[from]].o, m->c[idx[i]].o))
+		Cand	   *c = &m->c[keys[i].index];
+
+		/* the first member is compared with the others, not itself */
+		if (i > from && !content_equal(first->o, c->o))
 			return;				/* a hash collision: leave it to geometry */
-		if (m->c[idx[i]].side == 0)
+		if (c->side == 0)
 			nr++;
 		else
 			na++;
@@ -281,35 +293,38 @@ content_group(Matcher *m, int *idx, int from, int to)
 		return;
 	if (nr == 1 && na == 1)
 	{
-		pair(m, idx[from], idx[from + 1], BT_BASIS_CONTENT);
+		pair(m, keys[from].index, keys[from + 1].index, BT_BASIS_CONTENT);
 		return;
 	}
 	for (int i = from; i < to; i++)
 	{
-		m->c[idx[i]].ambiguous = true;
-		join(m, idx[from], idx[i]);
+		m->c[keys[i].index].ambiguous = true;
+		join(m, keys[from].index, keys[i].index);
 	}
 }
 
 static void
 match_content(Matcher *m)
 {
-	int		   *idx = palloc_huge(sizeof(int) * m->n);
+	ContentKey *keys = palloc_huge(sizeof(ContentKey) * m->n);
 	int			start = 0;
 
 	for (int i = 0; i < m->n; i++)
-		idx[i] = i;
-	qsort_arg(idx, m->n, sizeof(int), cmp_content, m->c);
+	{
+		keys[i].content = m->c[i].content;
+		keys[i].index = i;
+	}
+	qsort(keys, m->n, sizeof(ContentKey), cmp_content_key);
 	for (int i = 1; i <= m->n; i++)
 	{
-		if (i < m->n && m->c[idx[i]].content == m->c[idx[start]].content)
+		if (i < m->n && keys[i].content == keys[start].content)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		if (i - start > 1)
-			content_group(m, idx, start, i);
+			content_group(m, keys, start, i);
 		start = i;
 	}
-	pfree(idx);
+	pfree(keys);
 }
 
 /* ---------- places ---------- */
