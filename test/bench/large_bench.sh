@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmark of one very large diff: a pair of OBJECTS objects (default
+# 1,000,000) with every object moved, by one of seven vectors (so that it is
+# no whole-drawing shift). Prints bt_diff's time, the backend's
+# peak memory (VmHWM) against the size of the two inputs plus the output,
+# and how late a statement_timeout lands at several points of the diff.
+# Not part of the pass/fail suite.
+#
+#   bash test/bench/large_bench.sh [OBJECTS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
+objects=${1:-1000000}
+db=buildtrace_large_bench
+q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
+createdb "$db"
+q <<SQL
+CREATE EXTENSION buildtrace;
+CREATE TABLE big AS
+SELECT (SELECT jsonb_agg(jsonb_build_object('id', 'E' || i, 'type', 'wall', 'x', i % 1000, 'y', i / 1000,
+                                           'width', 1, 'height', 0.25, 'layer', 'L' || i % 12))
+        FROM generate_series(1, $objects) i) AS a,
+       (SELECT jsonb_agg(jsonb_build_object('id', 'E' || i, 'type', 'wall', 'x', i % 1000 + 0.2 + (i % 7) * 0.3, 'y', i / 1000,
+                                           'width', 1, 'height', 0.25, 'layer', 'L' || i % 12))
+        FROM generate_series(1, $objects) i) AS b;
+SQL
+# One session: time the diff (its result made text, to measure it; the time
+# includes that), then read the backend's peak memory.
+out=$(psql -qXAt -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+SELECT pg_backend_pid() AS pid \gset
+SELECT octet_length(a::text) + octet_length(b::text) AS inputs FROM big \gset
+SELECT clock_timestamp() AS t0 \gset
+SELECT octet_length(buildtrace.bt_diff(a, b)::text) AS output FROM big \gset
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) AS ms \gset
+\echo inputs :inputs output :output ms :ms
+SELECT pg_read_file('/proc/' || :pid || '/status');
+SQL
+)
+inputs=$(echo "$out" | sed -n 's/^inputs \([0-9]*\) output \([0-9]*\) ms \([0-9]*\)$/\1/p')
+output=$(echo "$out" | sed -n 's/^inputs \([0-9]*\) output \([0-9]*\) ms \([0-9]*\)$/\2/p')
+ms=$(echo "$out" | sed -n 's/^inputs \([0-9]*\) output \([0-9]*\) ms \([0-9]*\)$/\3/p')
+hwm=$(echo "$out" | sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p')
+echo "bt_diff of $objects objects, every one moved: $ms ms"
+awk -v h="$hwm" -v i="$inputs" -v o="$output" 'BEGIN {
+    printf "peak backend memory (VmHWM) %.0f MB; inputs %.0f MB + output %.0f MB as text = %.0f MB; ratio %.1f (target <= 4)\n",
+           h / 1024, i / 1048576, o / 1048576, (i + o) / 1048576, h * 1024 / (i + o) }'
+echo
+echo "| statement_timeout | error after | late by |"
+echo "|---|---|---|"
+total=$ms
+for frac in 10 30 50 70 90; do
+    t=$((total * frac / 100))
+    start=$(date +%s%N)
+    psql -qXAt -d "$db" -c "SET statement_timeout = $t" -c "SELECT buildtrace.bt_diff(a, b) IS NULL FROM big" >/dev/null 2>&1 || true
+    el=$((($(date +%s%N) - start) / 1000000))
+    echo "| $t ms | $el ms | $((el - t)) ms |"
+done
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
