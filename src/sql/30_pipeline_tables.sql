@@ -165,3 +165,12 @@ BEGIN
     END IF;
 END
 $$;
+
+-- The writer submits input and reads it back; results are written only by the
+-- SECURITY DEFINER triggers, so it has no privilege on changes or anomalies.
+GRANT SELECT ON buildtrace.pairs, buildtrace.versions TO buildtrace_writer;
+GRANT INSERT (drawing_id, job_id, version_a, version_b, latency_ms,
+              from_version, to_version, retry_of)
+    ON buildtrace.pairs TO buildtrace_writer;
+GRANT INSERT (version_id, drawing_id, job_id, payload, latency_ms, uploaded_at)
+    ON buildtrace.versions TO buildtrace_writer;

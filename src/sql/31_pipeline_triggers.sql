@@ -317,3 +317,13 @@ CREATE TRIGGER versions_pair
     REFERENCING NEW TABLE AS new_versions
     FOR EACH STATEMENT
     EXECUTE FUNCTION buildtrace._versions_after_insert();
+
+-- Internal functions: nobody calls them directly.
+REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_before_insert() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_after_insert_row() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_pending_drawings() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_take_results() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_after_statement() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._versions_after_insert() FROM PUBLIC;

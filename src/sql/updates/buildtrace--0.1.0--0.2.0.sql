@@ -653,133 +653,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION buildtrace.process(request jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    job      text;
-    items    jsonb;
-    item     jsonb;
-    i        integer := 0;
-    ids      bigint[];
-    n_pairs  integer;
-BEGIN
-    IF jsonb_typeof(request) = 'object' AND request ? 'storage_path' THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = 'process request key "storage_path" is not supported',
-            DETAIL = 'Versions are read from the request, not from a storage bucket.',
-            HINT = 'Send "version_pairs", a list of job states, or insert into buildtrace.versions.';
-    END IF;
-    IF jsonb_typeof(request) = 'object' AND jsonb_typeof(request -> 'job_id') NOT IN ('string', 'number') THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'process request key "job_id" must be a string or a number',
-            DETAIL = format('Got a JSON %s.', jsonb_typeof(request -> 'job_id'));
-    END IF;
-    job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
-
-    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
-        items := request -> 'version_pairs';
-        FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
-            IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
-                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                    MESSAGE = 'version pair must be a JSON object',
-                    DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
-            ELSIF coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
-                  OR item ->> 'drawing_id' = '' THEN
-                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                    MESSAGE = 'version pair has no drawing_id',
-                    DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
-            ELSIF NOT (item ? 'version_a' AND item ? 'version_b') THEN
-                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                    MESSAGE = 'version pair needs version_a and version_b',
-                    DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
-                                    item ->> 'drawing_id',
-                                    CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
-            END IF;
-            i := i + 1;
-        END LOOP;
-
-        WITH ins AS (
-            INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
-            SELECT e ->> 'drawing_id', coalesce(e ->> 'job_id', job),
-                   buildtrace._json_value(e -> 'version_a'), buildtrace._json_value(e -> 'version_b'),
-                   (e ->> 'latency_ms')::double precision
-            FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
-            ORDER BY x.ord
-            RETURNING pair_id)
-        SELECT array_agg(pair_id) INTO ids FROM ins;
-
-        n_pairs := coalesce(cardinality(ids), 0);
-        RETURN jsonb_build_object(
-            'job_id', job,
-            'message', format('Processed %s pair%s: %s', n_pairs,
-                              CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
-            'tasks_created', n_pairs);
-    END IF;
-
-    IF jsonb_typeof(request) = 'array' THEN
-        items := request;
-    ELSIF jsonb_typeof(request -> 'jobs') = 'array' THEN
-        items := request -> 'jobs';
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'process request needs "version_pairs" or a list of job states',
-            DETAIL = format('Got a JSON %s%s.', coalesce(jsonb_typeof(request), 'null'),
-                            CASE WHEN jsonb_typeof(request) = 'object'
-                                 THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
-                                                               FROM jsonb_object_keys(request) k))
-                                 ELSE '' END),
-            HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
-    END IF;
-
-    -- Job states: each is a version of its drawing (default "default", the
-    -- single build stream of a job list); its objects are under "objects",
-    -- "files" or "state", or are all its keys other than the metadata keys.
-    FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
-        IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
-            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                MESSAGE = 'job state must be a JSON object',
-                DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
-        END IF;
-        IF item ? 'timestamp' THEN
-            BEGIN
-                PERFORM (item ->> 'timestamp')::timestamptz;
-            EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-                RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
-                    MESSAGE = 'job state has an invalid timestamp',
-                    DETAIL = format('Element %s of the job list (job_id %s) has timestamp %s.', i,
-                                    coalesce(item ->> 'job_id', 'none'), item -> 'timestamp');
-            END;
-        END IF;
-        i := i + 1;
-    END LOOP;
-
-    WITH ins AS (
-        INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
-        SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
-               coalesce(e ->> 'job_id', job),
-               coalesce(e -> 'objects', e -> 'files', e -> 'state',
-                        e - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms']),
-               (e ->> 'latency_ms')::double precision,
-               coalesce((e ->> 'timestamp')::timestamptz, now())
-        FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
-        ORDER BY x.ord
-        RETURNING version_id)
-    SELECT array_agg(version_id) INTO ids FROM ins;
-
-    SELECT array_agg(p.pair_id) INTO ids FROM buildtrace.pairs p WHERE p.to_version = ANY (ids);
-    n_pairs := coalesce(cardinality(ids), 0);
-    RETURN jsonb_build_object(
-        'job_id', job,
-        'message', format('Stored %s job state%s; processed %s pair%s: %s', i,
-                          CASE WHEN i = 1 THEN '' ELSE 's' END, n_pairs,
-                          CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
-        'tasks_created', i);
-END
-$$;
-
 COMMENT ON FUNCTION buildtrace.metrics(interval) IS
     'GET /metrics body with latency bounds and per-job metrics, from hourly_rollups.';
 
@@ -2041,3 +1914,162 @@ END
 $$;
 COMMENT ON FUNCTION buildtrace.schedule(interval) IS
     'Registers buildtrace''s periodic upload checks and purge with pg_cron at the given cadence; idempotent.';
+
+-- process() in parts: the pair list and the job states.
+-- process()'s pair list: every version pair checked, then all inserted
+-- (and so processed) in one statement.
+CREATE FUNCTION buildtrace._process_pairs(job text, items jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    item     jsonb;
+    i        integer := 0;
+    ids      bigint[];
+    n_pairs  integer;
+BEGIN
+    FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
+        IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair must be a JSON object',
+                DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
+        ELSIF coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
+              OR item ->> 'drawing_id' = '' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair has no drawing_id',
+                DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
+        ELSIF NOT (item ? 'version_a' AND item ? 'version_b') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair needs version_a and version_b',
+                DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
+                                item ->> 'drawing_id',
+                                CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
+        END IF;
+        i := i + 1;
+    END LOOP;
+
+    WITH ins AS (
+        INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
+        SELECT e ->> 'drawing_id', coalesce(e ->> 'job_id', job),
+               buildtrace._json_value(e -> 'version_a'), buildtrace._json_value(e -> 'version_b'),
+               (e ->> 'latency_ms')::double precision
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+        ORDER BY x.ord
+        RETURNING pair_id)
+    SELECT array_agg(pair_id) INTO ids FROM ins;
+
+    n_pairs := coalesce(cardinality(ids), 0);
+    RETURN jsonb_build_object(
+        'job_id', job,
+        'message', format('Processed %s pair%s: %s', n_pairs,
+                          CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
+        'tasks_created', n_pairs);
+END
+$$;
+
+-- process()'s job states: each is a version of its drawing (default
+-- "default", the single build stream of a job list); its objects are under
+-- "objects", "files" or "state", or are all its keys other than the metadata
+-- keys. Every state is checked, then all are inserted as versions (which
+-- pairs them, and so processes the pairs).
+CREATE FUNCTION buildtrace._process_states(job text, request jsonb, items jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    item     jsonb;
+    i        integer := 0;
+    ids      bigint[];
+    n_pairs  integer;
+BEGIN
+    FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
+        IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'job state must be a JSON object',
+                DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
+        END IF;
+        IF item ? 'timestamp' THEN
+            BEGIN
+                PERFORM (item ->> 'timestamp')::timestamptz;
+            EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
+                    MESSAGE = 'job state has an invalid timestamp',
+                    DETAIL = format('Element %s of the job list (job_id %s) has timestamp %s.', i,
+                                    coalesce(item ->> 'job_id', 'none'), item -> 'timestamp');
+            END;
+        END IF;
+        i := i + 1;
+    END LOOP;
+
+    WITH ins AS (
+        INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
+        SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
+               coalesce(e ->> 'job_id', job),
+               coalesce(e -> 'objects', e -> 'files', e -> 'state',
+                        e - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms']),
+               (e ->> 'latency_ms')::double precision,
+               coalesce((e ->> 'timestamp')::timestamptz, now())
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+        ORDER BY x.ord
+        RETURNING version_id)
+    SELECT array_agg(version_id) INTO ids FROM ins;
+
+    SELECT array_agg(p.pair_id) INTO ids FROM buildtrace.pairs p WHERE p.to_version = ANY (ids);
+    n_pairs := coalesce(cardinality(ids), 0);
+    RETURN jsonb_build_object(
+        'job_id', job,
+        'message', format('Stored %s job state%s; processed %s pair%s: %s', i,
+                          CASE WHEN i = 1 THEN '' ELSE 's' END, n_pairs,
+                          CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
+        'tasks_created', i);
+END
+$$;
+
+-- POST /process. Accepts the pair list {"version_pairs": [{"drawing_id",
+-- "version_a", "version_b"}, ...]} or a list of build job states (a JSON
+-- array, or {"jobs": [...]}), stores them, and returns
+-- {"job_id", "message", "tasks_created"}. Processing happens in this call
+-- (the triggers), so the message says what became of the pairs.
+CREATE OR REPLACE FUNCTION buildtrace.process(request jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job      text;
+BEGIN
+    IF jsonb_typeof(request) = 'object' AND request ? 'storage_path' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'process request key "storage_path" is not supported',
+            DETAIL = 'Versions are read from the request, not from a storage bucket.',
+            HINT = 'Send "version_pairs", a list of job states, or insert into buildtrace.versions.';
+    END IF;
+    IF jsonb_typeof(request) = 'object' AND jsonb_typeof(request -> 'job_id') NOT IN ('string', 'number') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'process request key "job_id" must be a string or a number',
+            DETAIL = format('Got a JSON %s.', jsonb_typeof(request -> 'job_id'));
+    END IF;
+    job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
+
+    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
+        RETURN buildtrace._process_pairs(job, request -> 'version_pairs');
+    ELSIF jsonb_typeof(request) = 'array' THEN
+        RETURN buildtrace._process_states(job, request, request);
+    ELSIF jsonb_typeof(request -> 'jobs') = 'array' THEN
+        RETURN buildtrace._process_states(job, request, request -> 'jobs');
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+        MESSAGE = 'process request needs "version_pairs" or a list of job states',
+        DETAIL = format('Got a JSON %s%s.', coalesce(jsonb_typeof(request), 'null'),
+                        CASE WHEN jsonb_typeof(request) = 'object'
+                             THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
+                                                           FROM jsonb_object_keys(request) k))
+                             ELSE '' END),
+        HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
+END
+$$;
+
+REVOKE ALL ON FUNCTION buildtrace._process_pairs(text, jsonb),
+    buildtrace._process_states(text, jsonb, jsonb) FROM PUBLIC;

@@ -1,88 +1,9 @@
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 3: views, retry, the JSON API and roles.
+-- The JSON API, in the shapes of the original service's endpoints:
+-- process() (POST /process), changes() (GET /changes), report() (GET
+-- /report/{job_id}).
 -- ---------------------------------------------------------------------------
-
-CREATE VIEW buildtrace.hourly_changes AS
-SELECT date_trunc('hour', c.computed_at) AS hour,
-       count(*) AS pairs,
-       count(DISTINCT c.drawing_id) AS drawings,
-       sum(c.added)::bigint AS added,
-       sum(c.removed)::bigint AS removed,
-       sum(c.moved)::bigint AS moved,
-       sum(c.resized)::bigint AS resized,
-       sum(c.retyped)::bigint AS retyped,
-       sum(c.modified)::bigint AS modified,
-       sum(c.rotated)::bigint AS rotated,
-       sum(c.reidentified)::bigint AS reidentified
-FROM buildtrace.changes c
-GROUP BY 1;
-COMMENT ON VIEW buildtrace.hourly_changes IS
-    'Processed pairs and changes per kind, per hour of processing (session time zone).';
-
--- A failed pair stops being a dead letter once it has been retried (the retry
--- is a new pair with retry_of set, and is a dead letter itself if it fails).
--- The payloads are left out, so that a row prints on a screen: their sizes
--- say how large they are, dead_letter_payloads(pair_id) returns them.
-CREATE VIEW buildtrace.dead_letters AS
-SELECT p.pair_id, p.drawing_id, p.job_id, p.submitted_at, p.processed_at,
-       p.error AS problems, jsonb_array_length(p.error) AS problem_count,
-       p.retry_of, pg_column_size(p.version_a) AS version_a_bytes,
-       pg_column_size(p.version_b) AS version_b_bytes
-FROM buildtrace.pairs p
-WHERE p.status = 'failed'
-  AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id);
-COMMENT ON VIEW buildtrace.dead_letters IS
-    'Failed pairs not yet retried, with their problems and the stored sizes of their versions.';
-
-CREATE VIEW buildtrace.open_anomalies AS
-SELECT a.anomaly_id, a.kind, a.severity, a.drawing_id, a.pair_id, a.details,
-       a.detected_at, now() - a.detected_at AS age
-FROM buildtrace.anomalies a
-WHERE a.resolved_at IS NULL;
-COMMENT ON VIEW buildtrace.open_anomalies IS 'Anomalies not yet resolved.';
-
--- Retries dead letters (all, or those listed, or those of one drawing) with
--- their stored payloads, e.g. after a setting or the diff was fixed. Each
--- retry is a new pair with retry_of = the failed pair, processed by the same
--- trigger; the failed pair, its problems and its (now resolved) anomaly stay
--- as history. To retry with corrected data instead, insert the corrected pair
--- yourself with retry_of set.
-CREATE FUNCTION buildtrace.retry_failed(pair_ids bigint[] DEFAULT NULL,
-                                        drawing text DEFAULT NULL)
-RETURNS TABLE (failed_pair_id bigint, retry_pair_id bigint, status text)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    retried bigint[];
-BEGIN
-    WITH ins AS (
-        INSERT INTO buildtrace.pairs
-            (drawing_id, job_id, version_a, version_b, latency_ms,
-             from_version, to_version, retry_of)
-        SELECT p.drawing_id, p.job_id, p.version_a, p.version_b, p.latency_ms,
-               p.from_version, p.to_version, p.pair_id
-        FROM buildtrace.pairs p
-        -- dead_letters, spelled out: the writer role has no access to views.
-        WHERE p.status = 'failed'
-          AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id)
-          AND (retry_failed.pair_ids IS NULL OR p.pair_id = ANY (retry_failed.pair_ids))
-          AND (retry_failed.drawing IS NULL OR p.drawing_id = retry_failed.drawing)
-        ORDER BY p.pair_id
-        -- A concurrent retry of the same pair got there first: skip it.
-        ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
-        RETURNING pair_id)
-    SELECT array_agg(ins.pair_id) INTO retried FROM ins;
-
-    -- A new statement, so it sees what the trigger wrote.
-    RETURN QUERY
-    SELECT p.retry_of, p.pair_id, p.status
-    FROM buildtrace.pairs p
-    WHERE p.pair_id = ANY (retried)
-    ORDER BY p.retry_of;
-END
-$$;
 
 -- A version as sent to process(): a JSON value, or JSON text in a JSON string
 -- (as an HTTP client's curl sends it). A string that is not JSON text is kept as the
@@ -115,95 +36,74 @@ AS $$
     WHERE p.pair_id = ANY (ids)
 $$;
 
--- POST /process. Accepts the pair list {"version_pairs": [{"drawing_id",
--- "version_a", "version_b"}, ...]} or a list of build job states (a JSON
--- array, or {"jobs": [...]}), stores them, and returns
--- {"job_id", "message", "tasks_created"}. Processing happens in this call
--- (the triggers), so the message says what became of the pairs.
-CREATE FUNCTION buildtrace.process(request jsonb)
+-- process()'s pair list: every version pair checked, then all inserted
+-- (and so processed) in one statement.
+CREATE FUNCTION buildtrace._process_pairs(job text, items jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    job      text;
-    items    jsonb;
     item     jsonb;
     i        integer := 0;
     ids      bigint[];
     n_pairs  integer;
 BEGIN
-    IF jsonb_typeof(request) = 'object' AND request ? 'storage_path' THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = 'process request key "storage_path" is not supported',
-            DETAIL = 'Versions are read from the request, not from a storage bucket.',
-            HINT = 'Send "version_pairs", a list of job states, or insert into buildtrace.versions.';
-    END IF;
-    IF jsonb_typeof(request) = 'object' AND jsonb_typeof(request -> 'job_id') NOT IN ('string', 'number') THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'process request key "job_id" must be a string or a number',
-            DETAIL = format('Got a JSON %s.', jsonb_typeof(request -> 'job_id'));
-    END IF;
-    job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
+    FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
+        IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair must be a JSON object',
+                DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
+        ELSIF coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
+              OR item ->> 'drawing_id' = '' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair has no drawing_id',
+                DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
+        ELSIF NOT (item ? 'version_a' AND item ? 'version_b') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair needs version_a and version_b',
+                DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
+                                item ->> 'drawing_id',
+                                CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
+        END IF;
+        i := i + 1;
+    END LOOP;
 
-    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
-        items := request -> 'version_pairs';
-        FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
-            IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
-                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                    MESSAGE = 'version pair must be a JSON object',
-                    DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
-            ELSIF coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
-                  OR item ->> 'drawing_id' = '' THEN
-                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                    MESSAGE = 'version pair has no drawing_id',
-                    DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
-            ELSIF NOT (item ? 'version_a' AND item ? 'version_b') THEN
-                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                    MESSAGE = 'version pair needs version_a and version_b',
-                    DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
-                                    item ->> 'drawing_id',
-                                    CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
-            END IF;
-            i := i + 1;
-        END LOOP;
+    WITH ins AS (
+        INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
+        SELECT e ->> 'drawing_id', coalesce(e ->> 'job_id', job),
+               buildtrace._json_value(e -> 'version_a'), buildtrace._json_value(e -> 'version_b'),
+               (e ->> 'latency_ms')::double precision
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+        ORDER BY x.ord
+        RETURNING pair_id)
+    SELECT array_agg(pair_id) INTO ids FROM ins;
 
-        WITH ins AS (
-            INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
-            SELECT e ->> 'drawing_id', coalesce(e ->> 'job_id', job),
-                   buildtrace._json_value(e -> 'version_a'), buildtrace._json_value(e -> 'version_b'),
-                   (e ->> 'latency_ms')::double precision
-            FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
-            ORDER BY x.ord
-            RETURNING pair_id)
-        SELECT array_agg(pair_id) INTO ids FROM ins;
+    n_pairs := coalesce(cardinality(ids), 0);
+    RETURN jsonb_build_object(
+        'job_id', job,
+        'message', format('Processed %s pair%s: %s', n_pairs,
+                          CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
+        'tasks_created', n_pairs);
+END
+$$;
 
-        n_pairs := coalesce(cardinality(ids), 0);
-        RETURN jsonb_build_object(
-            'job_id', job,
-            'message', format('Processed %s pair%s: %s', n_pairs,
-                              CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
-            'tasks_created', n_pairs);
-    END IF;
-
-    IF jsonb_typeof(request) = 'array' THEN
-        items := request;
-    ELSIF jsonb_typeof(request -> 'jobs') = 'array' THEN
-        items := request -> 'jobs';
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'process request needs "version_pairs" or a list of job states',
-            DETAIL = format('Got a JSON %s%s.', coalesce(jsonb_typeof(request), 'null'),
-                            CASE WHEN jsonb_typeof(request) = 'object'
-                                 THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
-                                                               FROM jsonb_object_keys(request) k))
-                                 ELSE '' END),
-            HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
-    END IF;
-
-    -- Job states: each is a version of its drawing (default "default", the
-    -- single build stream of a job list); its objects are under "objects",
-    -- "files" or "state", or are all its keys other than the metadata keys.
+-- process()'s job states: each is a version of its drawing (default
+-- "default", the single build stream of a job list); its objects are under
+-- "objects", "files" or "state", or are all its keys other than the metadata
+-- keys. Every state is checked, then all are inserted as versions (which
+-- pairs them, and so processes the pairs).
+CREATE FUNCTION buildtrace._process_states(job text, request jsonb, items jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    item     jsonb;
+    i        integer := 0;
+    ids      bigint[];
+    n_pairs  integer;
+BEGIN
     FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
         IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -244,6 +144,50 @@ BEGIN
                           CASE WHEN i = 1 THEN '' ELSE 's' END, n_pairs,
                           CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
         'tasks_created', i);
+END
+$$;
+
+-- POST /process. Accepts the pair list {"version_pairs": [{"drawing_id",
+-- "version_a", "version_b"}, ...]} or a list of build job states (a JSON
+-- array, or {"jobs": [...]}), stores them, and returns
+-- {"job_id", "message", "tasks_created"}. Processing happens in this call
+-- (the triggers), so the message says what became of the pairs.
+CREATE FUNCTION buildtrace.process(request jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job      text;
+BEGIN
+    IF jsonb_typeof(request) = 'object' AND request ? 'storage_path' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'process request key "storage_path" is not supported',
+            DETAIL = 'Versions are read from the request, not from a storage bucket.',
+            HINT = 'Send "version_pairs", a list of job states, or insert into buildtrace.versions.';
+    END IF;
+    IF jsonb_typeof(request) = 'object' AND jsonb_typeof(request -> 'job_id') NOT IN ('string', 'number') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'process request key "job_id" must be a string or a number',
+            DETAIL = format('Got a JSON %s.', jsonb_typeof(request -> 'job_id'));
+    END IF;
+    job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
+
+    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
+        RETURN buildtrace._process_pairs(job, request -> 'version_pairs');
+    ELSIF jsonb_typeof(request) = 'array' THEN
+        RETURN buildtrace._process_states(job, request, request);
+    ELSIF jsonb_typeof(request -> 'jobs') = 'array' THEN
+        RETURN buildtrace._process_states(job, request, request -> 'jobs');
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+        MESSAGE = 'process request needs "version_pairs" or a list of job states',
+        DETAIL = format('Got a JSON %s%s.', coalesce(jsonb_typeof(request), 'null'),
+                        CASE WHEN jsonb_typeof(request) = 'object'
+                             THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
+                                                           FROM jsonb_object_keys(request) k))
+                             ELSE '' END),
+        HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
 END
 $$;
 
@@ -426,50 +370,10 @@ BEGIN
 END
 $$;
 
--- Roles. Roles are cluster-wide, not part of the extension: they are created
--- here only if missing, survive DROP EXTENSION, and may be shared by several
--- databases. Both are NOLOGIN; grant them to login roles.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_writer') THEN
-        CREATE ROLE buildtrace_writer NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_reader') THEN
-        CREATE ROLE buildtrace_reader NOLOGIN;
-    END IF;
-END
-$$;
-
--- Internal functions: nobody calls them directly.
-REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._pairs_before_insert() FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._pairs_after_insert_row() FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._pairs_pending_drawings() FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._pairs_take_results() FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._pairs_after_statement() FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._versions_after_insert() FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace.process(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace.retry_failed(bigint[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._process_pairs(text, jsonb),
+    buildtrace._process_states(text, jsonb, jsonb), buildtrace.process(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.changes(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.report(text, integer) FROM PUBLIC;
-
-GRANT USAGE ON SCHEMA buildtrace TO buildtrace_writer, buildtrace_reader;
-
--- The writer submits input and reads it back; results are written only by the
--- SECURITY DEFINER triggers, so it has no privilege on changes or anomalies.
-GRANT SELECT ON buildtrace.pairs, buildtrace.versions TO buildtrace_writer;
-GRANT INSERT (drawing_id, job_id, version_a, version_b, latency_ms,
-              from_version, to_version, retry_of)
-    ON buildtrace.pairs TO buildtrace_writer;
-GRANT INSERT (version_id, drawing_id, job_id, payload, latency_ms, uploaded_at)
-    ON buildtrace.versions TO buildtrace_writer;
-GRANT EXECUTE ON FUNCTION buildtrace.process(jsonb),
-                          buildtrace.retry_failed(bigint[], text)
-    TO buildtrace_writer;
-
--- The reader sees views and read functions only.
-GRANT SELECT ON buildtrace.hourly_changes, buildtrace.dead_letters, buildtrace.open_anomalies
-    TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace.process(jsonb) TO buildtrace_writer;
 GRANT EXECUTE ON FUNCTION buildtrace.changes(text), buildtrace.report(text, integer)
     TO buildtrace_reader;
