@@ -37,7 +37,8 @@ AS $$
 $$;
 
 -- process()'s pair list: every version pair checked, then all inserted
--- (and so processed) in one statement.
+-- (and so processed) in one statement. Like process(), it runs with the
+-- caller's rights, so it stays executable by everyone.
 CREATE FUNCTION buildtrace._process_pairs(job text, items jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -370,8 +371,7 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION buildtrace._process_pairs(text, jsonb),
-    buildtrace._process_states(text, jsonb, jsonb), buildtrace.process(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.process(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.changes(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.report(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace.process(jsonb) TO buildtrace_writer;

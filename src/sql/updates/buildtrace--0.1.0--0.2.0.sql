@@ -1917,7 +1917,8 @@ COMMENT ON FUNCTION buildtrace.schedule(interval) IS
 
 -- process() in parts: the pair list and the job states.
 -- process()'s pair list: every version pair checked, then all inserted
--- (and so processed) in one statement.
+-- (and so processed) in one statement. Like process(), it runs with the
+-- caller's rights, so it stays executable by everyone.
 CREATE FUNCTION buildtrace._process_pairs(job text, items jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -2071,5 +2072,3 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION buildtrace._process_pairs(text, jsonb),
-    buildtrace._process_states(text, jsonb, jsonb) FROM PUBLIC;

@@ -1,0 +1,275 @@
+
+-- ---------------------------------------------------------------------------
+-- Upload checks: upload expectations, check_uploads() and anomaly
+-- resolution.
+--
+-- check_uploads(as_of) is the one place the time-based rules live; it is what
+-- pg_cron runs, and tests call it at fixed as_of times. Everything it records
+-- is idempotent: running it twice for the same as_of records nothing new.
+-- ---------------------------------------------------------------------------
+
+-- Which drawings should receive uploads, and how often.
+CREATE TABLE buildtrace.upload_expectations (
+    drawing_id     text PRIMARY KEY CHECK (drawing_id <> ''),
+    every          interval NOT NULL CHECK (every > interval '0'),
+    grace          interval NOT NULL DEFAULT interval '0' CHECK (grace >= interval '0'),
+    -- The first upload is due at since + every.
+    since          timestamptz NOT NULL DEFAULT now(),
+    -- Uploads up to here have been checked for lateness (internal watermark).
+    checked_until  timestamptz
+);
+COMMENT ON TABLE buildtrace.upload_expectations IS
+    'Drawings expected to receive an upload every "every", late after "grace" more.';
+
+-- Every upload of a drawing: a row of versions, or a pair submitted directly
+-- (pairs made from versions are not counted twice).
+CREATE VIEW buildtrace.uploads AS
+SELECT v.drawing_id, v.uploaded_at, v.version_id, NULL::bigint AS pair_id
+FROM buildtrace.versions v
+UNION ALL
+SELECT p.drawing_id, p.submitted_at, NULL::bigint, p.pair_id
+FROM buildtrace.pairs p
+WHERE p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL;
+COMMENT ON VIEW buildtrace.uploads IS
+    'Every upload of a drawing: versions rows and directly submitted pairs.';
+
+CREATE INDEX pairs_drawing_submitted_idx
+    ON buildtrace.pairs (drawing_id, submitted_at)
+    WHERE from_version IS NULL AND to_version IS NULL AND retry_of IS NULL;
+
+-- Each expected drawing's last upload at as_of and when the next is due and late.
+CREATE FUNCTION buildtrace._upload_due(as_of timestamptz)
+RETURNS TABLE (drawing_id text, last_upload timestamptz, due_at timestamptz,
+               late_at timestamptz, every interval)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT e.drawing_id, l.last_upload,
+           coalesce(l.last_upload, e.since) + e.every,
+           coalesce(l.last_upload, e.since) + e.every + e.grace,
+           e.every
+    FROM buildtrace.upload_expectations e
+    LEFT JOIN LATERAL (
+        SELECT max(u.uploaded_at) AS last_upload
+        FROM buildtrace.uploads u
+        WHERE u.drawing_id = e.drawing_id AND u.uploaded_at <= as_of) l ON true;
+END;
+
+-- Overdue drawings: record missing_upload once, escalate to high once a
+-- second upload is also overdue, resolve when an upload arrives.
+CREATE FUNCTION buildtrace._check_missing(as_of timestamptz, OUT recorded int, OUT resolved int)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Resolve: an upload arrived after the one the anomaly was waiting on.
+    UPDATE buildtrace.anomalies a
+    SET resolved_at = greatest(a.detected_at, d.last_upload),
+        details = a.details || jsonb_build_object('resolved_by_upload_at', d.last_upload)
+    FROM buildtrace._upload_due(as_of) d
+    WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL
+      AND a.drawing_id = d.drawing_id
+      AND d.last_upload IS NOT NULL
+      AND d.last_upload > coalesce((a.details ->> 'last_upload_at')::timestamptz, '-infinity');
+    GET DIAGNOSTICS resolved = ROW_COUNT;
+
+    -- Escalate a still-open one once the drawing is a whole period later still.
+    UPDATE buildtrace.anomalies a
+    SET severity = 'high',
+        details = a.details || jsonb_build_object('overdue_by', as_of - d.due_at)
+    FROM buildtrace._upload_due(as_of) d
+    WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL AND a.severity <> 'high'
+      AND a.drawing_id = d.drawing_id AND as_of > d.late_at + d.every;
+
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at)
+    SELECT 'missing_upload',
+           CASE WHEN as_of > d.late_at + d.every THEN 'high' ELSE 'medium' END,
+           d.drawing_id,
+           jsonb_build_object('last_upload_at', d.last_upload, 'due_at', d.due_at,
+                              'late_at', d.late_at, 'overdue_by', as_of - d.due_at),
+           as_of
+    FROM buildtrace._upload_due(as_of) d
+    WHERE as_of > d.late_at
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL
+                        AND a.drawing_id = d.drawing_id)
+    ORDER BY d.drawing_id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
+END
+$$;
+
+-- Uploads that arrived after their due time plus grace: one delayed_upload
+-- each (low severity, recorded resolved: the upload did come).
+CREATE FUNCTION buildtrace._check_delayed(as_of timestamptz)
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
+    WITH expected AS (
+        SELECT e.drawing_id, e.every, e.grace, e.since,
+               coalesce(e.checked_until, e.since) AS checked_from
+        FROM buildtrace.upload_expectations e
+        WHERE coalesce(e.checked_until, e.since) < as_of
+    ), ordered AS (
+        SELECT u.drawing_id, u.uploaded_at, u.version_id, u.pair_id, x.every, x.grace,
+               x.checked_from,
+               coalesce(lag(u.uploaded_at) OVER w, x.since) AS previous_at
+        FROM expected x
+        JOIN buildtrace.uploads u
+          ON u.drawing_id = x.drawing_id AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
+        WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
+    )
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
+                                      detected_at, resolved_at)
+    SELECT 'delayed_upload', 'low', o.drawing_id, o.pair_id,
+           jsonb_build_object('upload_at', o.uploaded_at, 'due_at', o.previous_at + o.every,
+                              'grace', o.grace, 'delay', o.uploaded_at - (o.previous_at + o.every),
+                              'version_id', o.version_id),
+           as_of, as_of
+    FROM ordered o
+    WHERE o.uploaded_at > o.checked_from
+      AND o.uploaded_at > o.previous_at + o.every + o.grace
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'delayed_upload' AND a.drawing_id = o.drawing_id
+                        AND (a.details ->> 'upload_at')::timestamptz = o.uploaded_at)
+    ORDER BY o.drawing_id, o.uploaded_at;
+    GET DIAGNOSTICS n = ROW_COUNT;
+
+    UPDATE buildtrace.upload_expectations e
+    SET checked_until = as_of
+    WHERE coalesce(e.checked_until, e.since) < as_of;
+    RETURN n;
+END
+$$;
+
+-- Pairs still pending after buildtrace.pending_max_age: one stale_pending
+-- each, resolved once the pair is no longer pending.
+CREATE FUNCTION buildtrace._check_pending(as_of timestamptz, OUT recorded int, OUT resolved int)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_age interval := buildtrace.setting('buildtrace.pending_max_age'::text)::interval;
+BEGIN
+    UPDATE buildtrace.anomalies a
+    SET resolved_at = greatest(a.detected_at, coalesce(p.processed_at, as_of))
+    FROM buildtrace.pairs p
+    WHERE a.kind = 'stale_pending' AND a.resolved_at IS NULL
+      AND p.pair_id = a.pair_id AND p.status <> 'pending';
+    GET DIAGNOSTICS resolved = ROW_COUNT;
+
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at)
+    SELECT 'stale_pending', 'high', p.drawing_id, p.pair_id,
+           jsonb_build_object('submitted_at', p.submitted_at, 'age', as_of - p.submitted_at,
+                              'max_age', max_age),
+           as_of
+    FROM buildtrace.pairs p
+    WHERE p.status = 'pending' AND p.submitted_at < as_of - max_age
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'stale_pending' AND a.pair_id = p.pair_id
+                        AND a.resolved_at IS NULL)
+    ORDER BY p.pair_id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
+END
+$$;
+
+-- Hourly volume spike: changes in the hour before as_of at least spike_factor
+-- times the hour before that, per drawing and for the whole system (drawing
+-- NULL), with the same small-baseline floor as change spikes. One per drawing
+-- per hour window.
+CREATE FUNCTION buildtrace._check_volume(as_of timestamptz)
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    factor   float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
+    min_base int := buildtrace.setting('buildtrace.spike_min_changes'::text)::int;
+    n        int;
+BEGIN
+    WITH hours AS (
+        SELECT c.drawing_id,
+               sum(c.total) FILTER (WHERE c.computed_at >= as_of - interval '1 hour') AS last_hour,
+               sum(c.total) FILTER (WHERE c.computed_at < as_of - interval '1 hour') AS hour_before
+        FROM buildtrace.changes c
+        WHERE c.computed_at >= as_of - interval '2 hours' AND c.computed_at < as_of
+        GROUP BY GROUPING SETS ((c.drawing_id), ())
+    )
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at)
+    SELECT 'volume_spike', 'medium', h.drawing_id,
+           jsonb_build_object('changes_last_hour', h.last_hour,
+                              'changes_hour_before', h.hour_before,
+                              'factor', round((h.last_hour::numeric / h.hour_before), 2),
+                              'window_end', as_of),
+           as_of
+    FROM hours h
+    WHERE h.hour_before >= greatest(min_base, 1)
+      AND h.last_hour >= factor * h.hour_before
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'volume_spike'
+                        AND a.drawing_id IS NOT DISTINCT FROM h.drawing_id
+                        AND a.detected_at > as_of - interval '1 hour')
+    ORDER BY h.drawing_id NULLS FIRST;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION buildtrace.check_uploads(as_of timestamptz DEFAULT now())
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing record;
+    pending record;
+    delayed int;
+    volume  int;
+BEGIN
+    IF as_of IS NULL OR NOT isfinite(as_of) THEN
+        RAISE EXCEPTION 'as_of must be a finite timestamp'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('check_uploads() was called with as_of %s.', coalesce(as_of::text, 'NULL'));
+    END IF;
+    -- Two checks at once would both see "no open anomaly" and record it twice.
+    PERFORM pg_advisory_xact_lock(hashtext('buildtrace.check_uploads'));
+    missing := buildtrace._check_missing(as_of);
+    delayed := buildtrace._check_delayed(as_of);
+    pending := buildtrace._check_pending(as_of);
+    volume  := buildtrace._check_volume(as_of);
+    RETURN jsonb_build_object('as_of', as_of,
+                              'missing_upload', missing.recorded,
+                              'missing_upload_resolved', missing.resolved,
+                              'delayed_upload', delayed,
+                              'stale_pending', pending.recorded,
+                              'stale_pending_resolved', pending.resolved,
+                              'volume_spike', volume);
+END
+$$;
+COMMENT ON FUNCTION buildtrace.check_uploads(timestamptz) IS
+    'Records missing, delayed and stale uploads and volume spikes as of a time; idempotent.';
+
+-- Operators close anomalies they have dealt with (spikes stay open until then).
+CREATE FUNCTION buildtrace.resolve_anomalies(anomaly_ids bigint[], note text DEFAULT NULL)
+RETURNS int
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH done AS (
+        UPDATE buildtrace.anomalies a
+        SET resolved_at = greatest(now(), a.detected_at),
+            details = CASE WHEN note IS NULL THEN a.details
+                           ELSE a.details || jsonb_build_object('resolution_note', note) END
+        WHERE a.anomaly_id = ANY (anomaly_ids) AND a.resolved_at IS NULL
+        RETURNING 1)
+    SELECT count(*)::int FROM done;
+END;
+
+REVOKE ALL ON FUNCTION buildtrace._upload_due(timestamptz), buildtrace._check_missing(timestamptz),
+    buildtrace._check_delayed(timestamptz), buildtrace._check_pending(timestamptz),
+    buildtrace._check_volume(timestamptz), buildtrace.check_uploads(timestamptz),
+    buildtrace.resolve_anomalies(bigint[], text) FROM PUBLIC;
+GRANT SELECT ON buildtrace.uploads TO buildtrace_reader;

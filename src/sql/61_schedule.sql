@@ -1,0 +1,126 @@
+
+-- ---------------------------------------------------------------------------
+-- pg_cron. Jobs are named buildtrace-*; cron.schedule() with a job name
+-- replaces a job of that name, which makes schedule() idempotent.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE buildtrace.scheduled_jobs (
+    job_name  text PRIMARY KEY,
+    every     interval NOT NULL,
+    command   text NOT NULL,
+    scheduled_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE buildtrace.scheduled_jobs IS
+    'The pg_cron jobs schedule() registered, with their cadence (health() uses it).';
+
+-- Raises a clear error when pg_cron cannot be used from this database.
+CREATE FUNCTION buildtrace._require_cron()
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    preloaded bool := current_setting('shared_preload_libraries') ~ '(^|[ ,])pg_cron($|[ ,])';
+    cron_db   text := current_setting('cron.database_name', true);
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    IF NOT preloaded THEN
+        RAISE EXCEPTION 'pg_cron is not installed'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'shared_preload_libraries does not include pg_cron.',
+                  HINT = 'Install postgresql-15-cron, add pg_cron to shared_preload_libraries, set cron.database_name, restart, and run CREATE EXTENSION pg_cron; or call buildtrace.check_uploads() from another scheduler.';
+    ELSIF coalesce(cron_db, 'postgres') <> current_database() THEN
+        RAISE EXCEPTION 'pg_cron lives in database "%", not in "%"', coalesce(cron_db, 'postgres'), current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'pg_cron can only be managed from the database named by cron.database_name.',
+                  HINT = format('In database %I run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                                coalesce(cron_db, 'postgres'), 'buildtrace-check-uploads', '*/5 * * * *',
+                                'SELECT buildtrace.check_uploads()', current_database());
+    ELSE
+        RAISE EXCEPTION 'pg_cron is preloaded but the extension is not created in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run CREATE EXTENSION pg_cron;';
+    END IF;
+END
+$$;
+
+-- A cadence as a cron expression: whole minutes dividing an hour, whole
+-- hours dividing a day, or whole days.
+CREATE FUNCTION buildtrace._cron_expression(every interval)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s bigint := extract(epoch FROM every)::bigint;
+BEGIN
+    IF s = 60 THEN RETURN '* * * * *';
+    ELSIF s > 0 AND s % 60 = 0 AND s < 3600 AND 60 % (s / 60) = 0 THEN
+        RETURN format('*/%s * * * *', s / 60);
+    ELSIF s = 3600 THEN RETURN '0 * * * *';
+    ELSIF s > 0 AND s % 3600 = 0 AND s < 86400 AND 24 % (s / 3600) = 0 THEN
+        RETURN format('0 */%s * * *', s / 3600);
+    ELSIF s = 86400 THEN RETURN '0 0 * * *';
+    END IF;
+    RAISE EXCEPTION 'unsupported schedule interval %', every
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'The interval must be whole minutes dividing an hour, whole hours dividing a day, or one day.',
+              HINT = 'Use for example ''1 minute'', ''5 minutes'', ''1 hour'' or ''1 day''.';
+END
+$$;
+
+CREATE FUNCTION buildtrace.schedule(every interval DEFAULT interval '5 minutes')
+RETURNS TABLE (job_name text, cron_schedule text, command text, jobid bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    expr text := buildtrace._cron_expression(every);
+    j record;
+BEGIN
+    PERFORM buildtrace._require_cron();
+    INSERT INTO buildtrace.scheduled_jobs AS s (job_name, every, command)
+    VALUES ('buildtrace-check-uploads', every, 'SELECT buildtrace.check_uploads()'),
+           ('buildtrace-purge', every, 'CALL buildtrace.purge()')
+    ON CONFLICT ON CONSTRAINT scheduled_jobs_pkey
+    DO UPDATE SET every = excluded.every, command = excluded.command,
+                  scheduled_at = excluded.scheduled_at;
+
+    FOR j IN SELECT s.job_name, s.command FROM buildtrace.scheduled_jobs s ORDER BY s.job_name LOOP
+        job_name := j.job_name;
+        cron_schedule := expr;
+        command := j.command;
+        -- pg_cron is optional, so it is called by name at run time only.
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING j.job_name, expr, j.command;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION buildtrace.schedule(interval) IS
+    'Registers buildtrace''s periodic upload checks and purge with pg_cron at the given cadence; idempotent.';
+
+CREATE FUNCTION buildtrace.unschedule()
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int := 0;
+    name text;
+BEGIN
+    PERFORM buildtrace._require_cron();
+    FOR name IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname LIKE ''buildtrace-%'' ORDER BY jobname' LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING name;
+        n := n + 1;
+    END LOOP;
+    DELETE FROM buildtrace.scheduled_jobs;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION buildtrace.unschedule() IS
+    'Removes the pg_cron jobs schedule() registered; returns how many; idempotent.';
+
+REVOKE ALL ON FUNCTION buildtrace._require_cron(), buildtrace.schedule(interval),
+    buildtrace.unschedule() FROM PUBLIC;

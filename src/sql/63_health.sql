@@ -1,0 +1,148 @@
+
+-- ---------------------------------------------------------------------------
+-- health(): the /health shape {"status","warnings","anomalies"}.
+--
+--   unhealthy  a scheduled check failed on its last run; pairs pending longer
+--              than buildtrace.pending_max_age; or an open high-severity
+--              anomaly detected within the window.
+--   degraded   any other open medium/high anomaly; dead letters; pairs
+--              pending at all; a scheduled check with no run for twice its
+--              cadence (and at least 2 minutes).
+--   healthy    otherwise (open low-severity anomalies are only warnings).
+-- ---------------------------------------------------------------------------
+
+-- The last run of each scheduled buildtrace job, or nothing without pg_cron.
+CREATE FUNCTION buildtrace._cron_runs()
+RETURNS TABLE (job_name text, every interval, scheduled_at timestamptz, last_status text,
+               last_start timestamptz, last_message text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE $q$
+        SELECT s.job_name, s.every, s.scheduled_at, r.status, r.start_time, r.return_message
+        FROM buildtrace.scheduled_jobs s
+        LEFT JOIN cron.job j ON j.jobname = s.job_name
+        LEFT JOIN LATERAL (
+            SELECT d.status, d.start_time, d.return_message
+            FROM cron.job_run_details d
+            WHERE d.jobid = j.jobid AND d.status IN ('succeeded', 'failed')
+            ORDER BY d.start_time DESC LIMIT 1) r ON true
+        ORDER BY s.job_name $q$;
+END
+$$;
+
+-- The last hour against health()'s thresholds (buildtrace.health_p99_ms,
+-- buildtrace.health_failure_rate, the latter judged from 20 pairs on): a
+-- warning for each one crossed.
+CREATE FUNCTION buildtrace._health_thresholds()
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_remove(ARRAY[
+               CASE WHEN s.max_p99 > 0 AND h.p99 > s.max_p99 THEN
+                   format('Processing latency P99 of the last hour is %s ms, over buildtrace.health_p99_ms (%s ms).',
+                          round(h.p99::numeric, 1), s.max_p99) END,
+               CASE WHEN s.max_rate < 1 AND h.done + h.failed >= 20 AND h.failed > s.max_rate * (h.done + h.failed) THEN
+                   format('%s of %s pairs failed in the last hour (%s %%), over buildtrace.health_failure_rate (%s %%).',
+                          h.failed, h.done + h.failed, round(100.0 * h.failed / (h.done + h.failed), 1),
+                          round(100 * s.max_rate::numeric, 1)) END], NULL)
+    FROM (SELECT coalesce(sum(r.pairs), 0) AS done, coalesce(sum(r.failed), 0) AS failed,
+                 buildtrace.bt_sketch_quantile(buildtrace.bt_sketch_merge(r.processing_ms), 0.99::float8) AS p99
+          FROM buildtrace.hourly_rollups r
+          WHERE r.hour >= buildtrace._window_start(interval '1 hour')) h,
+         (SELECT buildtrace.setting('buildtrace.health_p99_ms'::text)::float8 AS max_p99,
+                 buildtrace.setting('buildtrace.health_failure_rate'::text)::float8 AS max_rate) s
+$$;
+
+-- SECURITY DEFINER: the reader role sees views only, yet health() must read
+-- pairs, anomalies and pg_cron's tables; it returns only this summary.
+CREATE FUNCTION buildtrace.health(recent interval DEFAULT interval '1 hour')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_age   interval := buildtrace.setting('buildtrace.pending_max_age'::text)::interval;
+    unhealthy bool := false;
+    degraded  bool := false;
+    warnings  text[] := '{}';
+    n         bigint;
+    oldest    timestamptz;
+    r         record;
+    over      text[];
+BEGIN
+    FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
+        IF r.last_status = 'failed' THEN
+            unhealthy := true;
+            warnings := warnings || format('Scheduled check %s failed at %s: %s',
+                                           r.job_name, r.last_start, r.last_message);
+        ELSIF greatest(r.last_start, r.scheduled_at) < now() - greatest(2 * r.every, interval '2 minutes') THEN
+            degraded := true;
+            warnings := warnings || format('Scheduled check %s has not run since %s (every %s).',
+                                           r.job_name, coalesce(r.last_start::text, 'it was scheduled'), r.every);
+        END IF;
+    END LOOP;
+
+    SELECT count(*), min(submitted_at) INTO n, oldest FROM buildtrace.pairs WHERE status = 'pending';
+    IF n > 0 THEN
+        IF oldest < now() - max_age THEN
+            unhealthy := true;
+        ELSE
+            degraded := true;
+        END IF;
+        warnings := warnings || format('%s pair%s pending, the oldest since %s.', n,
+                                       CASE WHEN n = 1 THEN '' ELSE 's' END, oldest);
+    END IF;
+
+    SELECT count(*) INTO n FROM buildtrace.dead_letters;
+    IF n > 0 THEN
+        degraded := true;
+        warnings := warnings || format('%s failed pair%s waiting in dead_letters.', n,
+                                       CASE WHEN n = 1 THEN '' ELSE 's' END);
+    END IF;
+
+    FOR r IN SELECT a.kind, a.severity, count(*) AS n,
+                    count(*) FILTER (WHERE a.detected_at >= now() - recent) AS n_recent
+             FROM buildtrace.anomalies a WHERE a.resolved_at IS NULL
+             GROUP BY a.kind, a.severity ORDER BY a.kind, a.severity LOOP
+        IF r.severity = 'high' AND r.n_recent > 0 THEN
+            unhealthy := true;
+        ELSIF r.severity IN ('medium', 'high') THEN
+            degraded := true;
+        END IF;
+        warnings := warnings || format('%s open %s anomal%s (%s severity).', r.n,
+                                       replace(r.kind, '_', ' '),
+                                       CASE WHEN r.n = 1 THEN 'y' ELSE 'ies' END, r.severity);
+    END LOOP;
+
+    over := buildtrace._health_thresholds();
+    IF cardinality(over) > 0 THEN
+        degraded := true;
+        warnings := warnings || over;
+    END IF;
+
+    RETURN jsonb_build_object(
+        'status', CASE WHEN unhealthy THEN 'unhealthy' WHEN degraded THEN 'degraded' ELSE 'healthy' END,
+        'warnings', to_jsonb(warnings),
+        'anomalies', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'anomaly_id', a.anomaly_id, 'type', a.kind, 'severity', a.severity,
+                       'drawing_id', a.drawing_id, 'pair_id', a.pair_id, 'details', a.details,
+                       'detected_at', a.detected_at, 'resolved_at', a.resolved_at)
+                   ORDER BY a.detected_at DESC, a.anomaly_id DESC)
+            FROM (SELECT * FROM buildtrace.anomalies a
+                  WHERE a.resolved_at IS NULL OR a.detected_at >= now() - recent
+                  ORDER BY a.detected_at DESC, a.anomaly_id DESC LIMIT 50) a), '[]'),
+        'checked_at', now());
+END
+$$;
+COMMENT ON FUNCTION buildtrace.health(interval) IS
+    'Service health in the original /health shape: status, warnings, recent anomalies.';
+
+REVOKE ALL ON FUNCTION buildtrace._cron_runs(), buildtrace.health(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace.health(interval) TO buildtrace_reader;
