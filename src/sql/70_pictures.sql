@@ -124,7 +124,8 @@ AS $$
                                    ORDER BY c.i, c.kind) FILTER (WHERE c.v > 0), ''),
                ARRAY(SELECT e ->> 'label' FROM jsonb_array_elements(buckets) e),
                d.top, 'objects changed')
-    FROM cells c, dims d
+    FROM dims d
+    LEFT JOIN cells c ON true            -- no buckets: the empty frame
     GROUP BY d.n, d.top, d.bar
 $$;
 

@@ -2,7 +2,7 @@
 -- the tables hold, with every value from the data escaped; for the reader
 -- role only; clear errors for a bad window.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 \set fzk `cat test/data/fzk-haus.json`
@@ -42,6 +42,8 @@ SELECT is((SELECT count(*) FROM regexp_matches(html, '<svg class="chart"', 'g'))
           'three charts: changes per hour, per day, latency') FROM page;
 SELECT ok((SELECT count(*) FROM regexp_matches(html, '<rect x="[0-9.]+" y="[0-9.]+" width="[0-9.]+" height="[0-9.]+" fill="#43a047"><title>[^<]*: [0-9]+ added</title>', 'g')) >= 2,
           'added objects appear in both change charts') FROM page;
+SELECT ok(xml_is_well_formed_document(_bar_chart('empty', '[]')) AND _bar_chart('empty', '[]') LIKE '<svg class="chart"%',
+          'a chart without buckets is still drawn, empty');
 SELECT ok(html ~ '<polyline class="line p95"' OR html ~ '<circle cx="[0-9.]+" cy="[0-9.]+" r="2.5" fill="#fb8c00"/>',
           'the latency chart plots P95') FROM page;
 SELECT ok(strpos(html, format('<p class="note">and %s more.</p>',
