@@ -711,7 +711,7 @@ END
 $$;
 
 -- A version as sent to process(): a JSON value, or JSON text in a JSON string
--- (seed 000's curl example). A string that is not JSON text is kept as the
+-- (as an HTTP client's curl sends it). A string that is not JSON text is kept as the
 -- string, so the pipeline flags it instead of process() losing the request.
 CREATE FUNCTION buildtrace._json_value(v jsonb)
 RETURNS jsonb
@@ -741,8 +741,8 @@ AS $$
     WHERE p.pair_id = ANY (ids)
 $$;
 
--- POST /process. Accepts seed 000's {"version_pairs": [{"drawing_id",
--- "version_a", "version_b"}, ...]} or seed 003's list of job states (a JSON
+-- POST /process. Accepts the pair list {"version_pairs": [{"drawing_id",
+-- "version_a", "version_b"}, ...]} or a list of build job states (a JSON
 -- array, or {"jobs": [...]}), stores them, and returns
 -- {"job_id", "message", "tasks_created"}. Processing happens in this call
 -- (the triggers), so the message says what became of the pairs.
@@ -828,7 +828,7 @@ BEGIN
     END IF;
 
     -- Job states: each is a version of its drawing (default "default", the
-    -- single build stream of seed 003); its objects are under "objects",
+    -- single build stream of a job list); its objects are under "objects",
     -- "files" or "state", or are all its keys other than the metadata keys.
     FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
         IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
@@ -943,7 +943,7 @@ AS $$
     FROM (SELECT coalesce(jsonb_array_length(objs), 0) AS n) s
 $$;
 
--- GET /report/{job_id}: seed 003's human-readable report for one job: for
+-- GET /report/{job_id}: the human-readable report for one job: for
 -- each pair of the job, what changed against the previous version.
 --
 -- SECURITY DEFINER for the reader role, as for changes().
@@ -1183,7 +1183,7 @@ COMMENT ON VIEW buildtrace.latency IS
     'Processing latency (ms) P50/P95/P99 with 95 % bounds over the last hour, 24 hours, 7 days and all time, from hourly_rollups.';
 
 -- Objects of a diff that changed in place (moved, resized, retyped or
--- modified), each counted once: seed 003's total_modified ("hash changed").
+-- modified), each counted once: a job's total_modified ("hash changed").
 CREATE FUNCTION buildtrace._changed_objects(diff jsonb)
 RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1192,7 +1192,7 @@ RETURN (SELECT count(DISTINCT e ->> 'id')
         FROM unnest(ARRAY['moved', 'resized', 'retyped', 'modified']) k,
              jsonb_array_elements(diff -> k) e);
 
--- metrics(since): seed 000's GET /metrics body plus bounds and seed 003's
+-- metrics(since): the GET /metrics body plus bounds and the
 -- per-job metrics, over the rollup hours from _window_start(since).
 --
 -- SECURITY DEFINER: the reader role reads views and read functions only, but
@@ -1289,7 +1289,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION buildtrace.metrics(interval) IS
-    'GET /metrics body (seed 000) with latency bounds and per-job metrics (seed 003), from hourly_rollups.';
+    'GET /metrics body with latency bounds and per-job metrics, from hourly_rollups.';
 
 -- _window_start stays executable by everyone: the latency view calls it, and
 -- a view's functions are called with the querying user's privileges.
@@ -2239,7 +2239,7 @@ COMMENT ON FUNCTION buildtrace.unschedule() IS
     'Removes the pg_cron jobs schedule() registered; returns how many; idempotent.';
 
 -- ---------------------------------------------------------------------------
--- health(): seed 000's /health shape {"status","warnings","anomalies"}.
+-- health(): the /health shape {"status","warnings","anomalies"}.
 --
 --   unhealthy  a scheduled check failed on its last run; pairs pending longer
 --              than buildtrace.pending_max_age; or an open high-severity
