@@ -385,12 +385,6 @@ problems_to_jsonb(List *problems)
 	return pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
 }
 
-/*
- * Diff two versions.  With out == NULL bad drawing data raises an ERROR;
- * otherwise it gives out->diff == NULL, out->problems and the first problem.
- * Results are allocated in the caller's memory context; the work is done in
- * a scratch context.
- */
 void
 bt_diff_params_from_settings(BtDiffParams *p)
 {
@@ -402,6 +396,25 @@ bt_diff_params_from_settings(BtDiffParams *p)
 	p->shift_min_share = bt_shift_min_share;
 }
 
+bool
+bt_diff_drawings(Jsonb *ja, Jsonb *jb, const BtDiffParams *p, List **collect,
+				 BtDrawing *a, BtDrawing *b, BtDiff *d)
+{
+	bool		ok = bt_drawing_read(ja, 'a', a, collect, NULL);
+
+	/* b is read against a: its objects identical to a's are not read again */
+	ok = bt_drawing_read(jb, 'b', b, collect, ok && !a->map_form ? a : NULL) && ok;
+	if (ok)
+		bt_diff_compute(a, b, p, d);
+	return ok;
+}
+
+/*
+ * Diff two versions.  With out == NULL bad drawing data raises an ERROR;
+ * otherwise it gives out->diff == NULL, out->problems and the first problem.
+ * Results are allocated in the caller's memory context; the work is done in
+ * a scratch context.
+ */
 Jsonb *
 bt_diff_versions(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
 				 BtDiffOutcome *out)
@@ -420,13 +433,9 @@ bt_diff_versions(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace diff",
 									ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(scratch);
-	ok = bt_drawing_read(ja, 'a', &a, collect, NULL);
-	ok = bt_drawing_read(jb, 'b', &b, collect, ok && !a.map_form ? &a : NULL) && ok;
+	ok = bt_diff_drawings(ja, jb, p, collect, &a, &b, &d);
 	if (ok)
-	{
-		bt_diff_compute(&a, &b, p, &d);
 		res = diff_to_jsonb(&d);
-	}
 	else
 		res = problems_to_jsonb(problems);
 

@@ -47,6 +47,14 @@ typedef struct BtDiffOutcome
 extern Jsonb *bt_diff_versions(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
 							   BtDiffOutcome *out);
 
+/*
+ * Read versions ja and jb into a and b and diff them into d (in the current
+ * memory context).  With collect == NULL bad drawing data raises an ERROR;
+ * otherwise its problems are appended to *collect and false is returned.
+ */
+extern bool bt_diff_drawings(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
+							 List **collect, BtDrawing *a, BtDrawing *b, BtDiff *d);
+
 /* The parameters the buildtrace.* settings give. */
 extern void bt_diff_params_from_settings(BtDiffParams *p);
 

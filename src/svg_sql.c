@@ -172,9 +172,7 @@ bt_svg(PG_FUNCTION_ARGS)
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "buildtrace svg",
 									ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(scratch);
-	bt_drawing_read(ja, 'a', &a, NULL, NULL);
-	bt_drawing_read(jb, 'b', &b, NULL, a.map_form ? NULL : &a);
-	bt_diff_compute(&a, &b, &p, &d);
+	(void) bt_diff_drawings(ja, jb, &p, NULL, &a, &b, &d);
 	bt_svg_write(&a, &b, &d, &opt, &svg);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(scratch);
