@@ -1200,6 +1200,33 @@ AS $$
     FROM (SELECT buildtrace.health(interval '1 hour') AS h) s
 $$;
 
+-- The hours the report charts: the window's, the last 7 days at most.
+CREATE FUNCTION buildtrace._report_hours(start timestamptz)
+RETURNS SETOF timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT generate_series(greatest(start, date_trunc('hour', now(), 'UTC') - interval '7 days'),
+                           date_trunc('hour', now(), 'UTC'), interval '1 hour')
+$$;
+
+-- Objects changed per kind since start, from the rollups, in buckets of
+-- unit ('hour' or 'day', UTC): the data of the report's bar charts.
+CREATE FUNCTION buildtrace._report_change_counts(start timestamptz, unit text)
+RETURNS TABLE (bucket timestamptz, counts jsonb)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT date_trunc(unit, r.hour, 'UTC'),
+           jsonb_build_object('added', sum(r.added), 'removed', sum(r.removed), 'moved', sum(r.moved),
+                              'resized', sum(r.resized), 'retyped', sum(r.retyped),
+                              'modified', sum(r.modified), 'rotated', sum(r.rotated),
+                              'reidentified', sum(r.reidentified))
+    FROM buildtrace.hourly_rollups r
+    WHERE r.hour >= start
+    GROUP BY 1
+$$;
+
 -- Totals of the window, and changes per hour (the last 7 days at most) and
 -- per day, from the hourly rollups.
 CREATE FUNCTION buildtrace._report_changes(start timestamptz)
@@ -1208,24 +1235,11 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH hours AS (
-        SELECT h.hour, coalesce(sum(r.pairs), 0) AS pairs, coalesce(sum(r.failed), 0) AS failed,
-               jsonb_build_object('added', sum(r.added), 'removed', sum(r.removed), 'moved', sum(r.moved),
-                                  'resized', sum(r.resized), 'retyped', sum(r.retyped),
-                                  'modified', sum(r.modified), 'rotated', sum(r.rotated),
-                                  'reidentified', sum(r.reidentified)) AS counts
-        FROM generate_series(greatest(start, date_trunc('hour', now(), 'UTC') - interval '7 days'),
-                             date_trunc('hour', now(), 'UTC'), interval '1 hour') h(hour)
-        LEFT JOIN buildtrace.hourly_rollups r ON r.hour = h.hour
-        GROUP BY h.hour),
+        SELECT h.hour, coalesce(c.counts, '{}') AS counts
+        FROM buildtrace._report_hours(start) h(hour)
+        LEFT JOIN buildtrace._report_change_counts(start, 'hour') c ON c.bucket = h.hour),
     days AS (
-        SELECT date_trunc('day', r.hour, 'UTC') AS day,
-               jsonb_build_object('added', sum(r.added), 'removed', sum(r.removed), 'moved', sum(r.moved),
-                                  'resized', sum(r.resized), 'retyped', sum(r.retyped),
-                                  'modified', sum(r.modified), 'rotated', sum(r.rotated),
-                                  'reidentified', sum(r.reidentified)) AS counts
-        FROM buildtrace.hourly_rollups r
-        WHERE r.hour >= start
-        GROUP BY 1),
+        SELECT c.bucket AS day, c.counts FROM buildtrace._report_change_counts(start, 'day') c),
     totals AS (
         SELECT coalesce(sum(r.pairs), 0) AS pairs, coalesce(sum(r.failed), 0) AS failed,
                count(DISTINCT r.drawing_id) AS drawings,
@@ -1256,8 +1270,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     WITH hours AS (
         SELECT h.hour, s.sketch
-        FROM generate_series(greatest(start, date_trunc('hour', now(), 'UTC') - interval '7 days'),
-                             date_trunc('hour', now(), 'UTC'), interval '1 hour') h(hour)
+        FROM buildtrace._report_hours(start) h(hour)
         LEFT JOIN LATERAL (SELECT buildtrace.bt_sketch_merge(r.processing_ms) AS sketch
                            FROM buildtrace.hourly_rollups r WHERE r.hour = h.hour) s ON true)
     SELECT format('<section id="latency"><h2>Processing latency</h2>%s'
