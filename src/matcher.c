@@ -39,6 +39,7 @@
 
 #include "diff.h"
 #include "matcher.h"
+#include "unionfind.h"
 
 const char *const bt_basis_names[3] = {"content", "geometry", "nearest"};
 
@@ -202,32 +203,6 @@ content_equal(BtObject *a, BtObject *b)
 	}
 }
 
-/* ---------- ambiguity: union-find ---------- */
-
-static int
-find_root(Matcher *m, int i)
-{
-	while (m->parent[i] != i)
-	{
-		m->parent[i] = m->parent[m->parent[i]];
-		i = m->parent[i];
-	}
-	return i;
-}
-
-static void
-join(Matcher *m, int i, int j)
-{
-	int			ri = find_root(m, i);
-	int			rj = find_root(m, j);
-
-	/* the smaller index is the root: the result does not depend on order */
-	if (ri < rj)
-		m->parent[rj] = ri;
-	else if (rj < ri)
-		m->parent[ri] = rj;
-}
-
 /* ---------- pairs ---------- */
 
 static void
@@ -299,7 +274,7 @@ content_group(Matcher *m, ContentKey *keys, int from, int to)
 	for (int i = from; i < to; i++)
 	{
 		m->c[keys[i].index].ambiguous = true;
-		join(m, keys[from].index, keys[i].index);
+		bt_uf_join(m->parent, keys[from].index, keys[i].index);
 	}
 }
 
@@ -534,7 +509,7 @@ join_tie(Matcher *m, int r, int a, double d)
 		(ca->nbest > 1 && fabs(d - ca->best) <= 1e-9 * Max(1.0, ca->best)))
 	{
 		cr->ambiguous = ca->ambiguous = true;
-		join(m, r, a);
+		bt_uf_join(m->parent, r, a);
 	}
 }
 
@@ -649,7 +624,7 @@ collect_groups(Matcher *m)
 	for (int i = 0; i < m->n; i++)
 		if (m->c[i].ambiguous && !m->c[i].paired)
 		{
-			gm[ngm].root = find_root(m, i);
+			gm[ngm].root = bt_uf_root(m->parent, i);
 			gm[ngm++].index = i;
 		}
 	qsort_arg(gm, ngm, sizeof(GroupMember), cmp_group_member, m->c);

@@ -36,6 +36,7 @@
 #include "guc.h"
 #include "summary.h"
 #include "svg.h"
+#include "unionfind.h"
 
 const char *const bt_svg_kind_names[BT_SVG_NKINDS] = {
 	"unchanged", "added", "removed", "moved", "resized", "retyped",
@@ -403,12 +404,14 @@ collect_shapes(Picture *pic, BtDrawing *a, BtDrawing *b)
 static void
 half_extent(const Box *b, double *hw, double *hh)
 {
-	double		r = b->rot * (M_PI / 180.0);
-	double		c = fabs(cos(r));
-	double		s = fabs(sin(r));
+	double		c = 1.0;
+	double		s = 0.0;
 
-	if (b->rot == 0.0)
-		c = 1.0, s = 0.0;
+	if (b->rot != 0.0)		/* most objects are not turned: no trigonometry */
+	{
+		c = fabs(cos(b->rot * (M_PI / 180.0)));
+		s = fabs(sin(b->rot * (M_PI / 180.0)));
+	}
 	*hw = (fabs(b->w) * c + fabs(b->h) * s) / 2.0;
 	*hh = (fabs(b->w) * s + fabs(b->h) * c) / 2.0;
 }
@@ -612,30 +615,6 @@ find_cell(CellEntry *e, int n, int32 cx, int32 cy)
 	return lo < n && e[lo].cx == cx && e[lo].cy == cy ? lo : -1;
 }
 
-static int
-find_root(int *parent, int i)
-{
-	while (parent[i] != i)
-	{
-		parent[i] = parent[parent[i]];
-		i = parent[i];
-	}
-	return i;
-}
-
-static void
-join(int *parent, int i, int j)
-{
-	int			ri = find_root(parent, i);
-	int			rj = find_root(parent, j);
-
-	/* the smaller index becomes the root: clouds come out in cell order */
-	if (ri < rj)
-		parent[rj] = ri;
-	else if (rj < ri)
-		parent[ri] = rj;
-}
-
 /* A scalloped outline around b, drawn clockwise so the arcs bulge out. */
 static void
 draw_cloud(Picture *pic, PixBox b)
@@ -725,18 +704,18 @@ draw_clouds(Picture *pic)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (i > 0 && e[i - 1].cx == e[i].cx && e[i - 1].cy == e[i].cy)
-			join(parent, i - 1, i);
+			bt_uf_join(parent, i - 1, i);
 		for (int k = 0; k < 4; k++)
 		{
 			int			j = find_cell(e, n, e[i].cx + next[k][0], e[i].cy + next[k][1]);
 
 			if (j >= 0)
-				join(parent, i, j);
+				bt_uf_join(parent, i, j);
 		}
 	}
 	for (int i = 0; i < n; i++)
 	{
-		int			r = find_root(parent, i);
+		int			r = bt_uf_root(parent, i);
 		PixBox		p = shape_pixels(pic, &pic->shapes[e[i].shape]);
 
 		CHECK_FOR_INTERRUPTS();
