@@ -116,7 +116,8 @@ CREATE ROLE svg_reader IN ROLE buildtrace_reader;
 SET ROLE svg_reader;
 SELECT bt_svg(:stored_pair) = :'expected_picture' AS stored_pair_drawn;
 SELECT bt_svg(-1);
-SELECT bt_svg(version_a, version_b) FROM pairs LIMIT 1;
+SELECT bt_svg(version_a, version_b) = :'expected_picture' AS table_drawn
+FROM pairs WHERE pair_id = :stored_pair;
 RESET ROLE;
 DROP ROLE svg_reader;
 DELETE FROM pairs WHERE drawing_id = 'SVG-1';

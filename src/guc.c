@@ -6,11 +6,12 @@
  * SQL code reads these with buildtrace.setting('buildtrace.…'), which loads
  * the module first so that they exist (see src/sql/00_base.sql).
  *
- * Every one shapes what the pipeline stores (tolerances, the spike rule,
- * what becomes of invalid pairs, when a pending pair is stale), so all are
- * PGC_SUSET: a writer cannot change how its own pairs are judged.  A
- * superuser sets them per database or role, or grants SET on one
- * (GRANT SET ON PARAMETER).  bt_diff's tolerance arguments stay free.
+ * Every one but buildtrace.tenant shapes what the pipeline stores
+ * (tolerances, the spike rule, what becomes of invalid pairs, when a
+ * pending pair is stale), so those are PGC_SUSET: a writer cannot change
+ * how its own pairs are judged.  A superuser sets them per database or
+ * role, or grants SET on one (GRANT SET ON PARAMETER).  bt_diff's
+ * tolerance arguments stay free.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +39,7 @@ double		bt_rotation_tolerance = 0.5;
 double		bt_shift_min_share = 0.5;
 char	   *bt_units = NULL;
 char	   *bt_label_keys = NULL;
+static char *bt_tenant = NULL;	/* read in SQL only */
 int			bt_summary_max_sentences = 8;
 
 static const struct config_enum_entry on_invalid_options[] = {
@@ -160,6 +162,18 @@ bt_define_gucs(void)
 							   &bt_label_keys,
 							   "name,label,tag",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	/*
+	 * The one setting a session chooses: which of its tenants it acts for.
+	 * Nothing trusts the value as such; the row-level security policies
+	 * check it against the role's membership (buildtrace.current_tenant()).
+	 */
+	DefineCustomStringVariable("buildtrace.tenant",
+							   "The tenant whose drawings this session reads and writes.",
+							   "A role that is a member of buildtrace_tenant; empty for the default tenant of single-tenant use.",
+							   &bt_tenant,
+							   "",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("buildtrace.summary_max_sentences",
 							"Sentences a summary may have before it is shortened to a headline and the largest groups.",

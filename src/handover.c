@@ -42,6 +42,7 @@
 
 PG_FUNCTION_INFO_V1(bt_pairs_take_results);
 PG_FUNCTION_INFO_V1(bt_pairs_pending_drawings);
+PG_FUNCTION_INFO_V1(bt_pairs_pending_tenant);
 
 struct Handover
 {
@@ -53,6 +54,8 @@ struct Handover
 	Tuplestorestate *drawings;	/* drawing_id of each inserted row, with
 								 * runs of one drawing stored once */
 	text	   *last_drawing;	/* the last one stored there */
+	text	   *tenant;			/* of the inserted rows; NULL before the
+								 * first and in a table without tenants */
 	int64		ninserted;
 	Handover   *outer;			/* the enclosing statement's, or NULL */
 };
@@ -215,14 +218,42 @@ bt_handover_put(Handover *h, Datum *values, bool *nulls)
 	tuplestore_putvalues(h->results, bt_handover_desc(), values, nulls);
 }
 
+/*
+ * The first row sets the statement's tenant, which its results, anomalies
+ * and rollups are stored under; every other row must be of it.
+ */
+static void
+same_tenant(Handover *h, int64 pair_id, text *drawing, text *tenant)
+{
+	if (h->tenant == NULL)
+	{
+		h->tenant = (text *) MemoryContextAlloc(h->cxt, VARSIZE_ANY(tenant));
+		memcpy(h->tenant, tenant, VARSIZE_ANY(tenant));
+		return;
+	}
+	if (VARSIZE_ANY_EXHDR(h->tenant) == VARSIZE_ANY_EXHDR(tenant) &&
+		memcmp(VARDATA_ANY(h->tenant), VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant)) == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("pairs of one statement must be of one tenant"),
+			 errdetail("Pair " INT64_FORMAT " of drawing \"%s\" is of tenant \"%s\", an earlier pair of the statement of tenant \"%s\".",
+					   pair_id, text_to_cstring(drawing), text_to_cstring(tenant),
+					   text_to_cstring(h->tenant)),
+			 errhint("Insert each tenant's pairs in a statement of their own.")));
+}
+
 void
-bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id)
+bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id, text *tenant)
 {
 	TupleDesc	desc = bt_handover_desc();
 	Datum		values[HO_NCOLS] = {0};
 	bool		nulls[HO_NCOLS];
 	text	   *drawing = DatumGetTextPP(drawing_id);
 	MemoryContext old;
+
+	if (tenant != NULL)
+		same_tenant(h, pair_id, drawing, tenant);
 
 	/* Both stores take the result row's shape: one descriptor for all. */
 	memset(nulls, true, sizeof(nulls));
@@ -352,4 +383,18 @@ bt_pairs_take_results(PG_FUNCTION_ARGS)
 	if (storing == NULL && h == innermost)
 		handover_pop(h);
 	return (Datum) 0;
+}
+
+/*
+ * _pairs_pending_tenant(): the tenant of the inserted rows of the statement
+ * being stored ('' in a table without tenants).
+ */
+Datum
+bt_pairs_pending_tenant(PG_FUNCTION_ARGS)
+{
+	Handover   *h = serving();
+
+	if (h == NULL || h->tenant == NULL)
+		PG_RETURN_TEXT_P(cstring_to_text(""));
+	PG_RETURN_TEXT_P(h->tenant);
 }

@@ -41,12 +41,18 @@ extern Handover *bt_handover_of(TriggerData *td, bool create);
 /* BEFORE ROW: keep the result of a row about to be inserted. */
 extern void bt_handover_put(Handover *h, Datum *values, bool *nulls);
 
-/* AFTER ROW: the row of this pair_id and drawing was really inserted. */
-extern void bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id);
+/*
+ * AFTER ROW: the row of this pair_id, drawing and tenant (NULL in a table
+ * without tenants) was really inserted.  A statement's rows are of one
+ * tenant: a row of another one is an error.
+ */
+extern void bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id,
+									  text *tenant);
 
 /*
- * AFTER STATEMENT: make h the one _pairs_pending_drawings and
- * _pairs_take_results read, call the store function, then free h.
+ * AFTER STATEMENT: make h the one _pairs_pending_drawings,
+ * _pairs_pending_tenant and _pairs_take_results read, call the store
+ * function, then free h.
  */
 extern void bt_handover_store(Handover *h, Oid store_fn);
 

@@ -72,6 +72,7 @@ typedef struct PairColumns
 	int			status;
 	int			error;
 	int			processed_at;
+	int			tenant;			/* 0 in a table of 0.1.0, which had none */
 } PairColumns;
 
 /* The row fields of one pair that its result carries. */
@@ -121,6 +122,7 @@ pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 	c->status = column(desc, "status");
 	c->error = column(desc, "error");
 	c->processed_at = column(desc, "processed_at");
+	c->tenant = Max(SPI_fnumber(desc, "tenant"), 0);
 	fcinfo->flinfo->fn_extra = c;
 	return c;
 }
@@ -452,18 +454,23 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 	PairColumns *c;
 	Handover   *h;
 	Datum		id,
-				drawing;
+				drawing,
+				tenant = (Datum) 0;
 	bool		null_id,
-				null_drawing;
+				null_drawing,
+				null_tenant = true;
 
 	check_trigger(fcinfo, "_pairs_after_insert_row", false, true);
 	desc = RelationGetDescr(td->tg_relation);
 	c = pair_columns(fcinfo, desc);
 	id = heap_getattr(td->tg_trigtuple, c->pair_id, desc, &null_id);
 	drawing = heap_getattr(td->tg_trigtuple, c->drawing_id, desc, &null_drawing);
+	if (c->tenant > 0)
+		tenant = heap_getattr(td->tg_trigtuple, c->tenant, desc, &null_tenant);
 	h = bt_handover_of(td, false);
 	if (h != NULL && !null_id && !null_drawing)
-		bt_handover_mark_inserted(h, DatumGetInt64(id), drawing);
+		bt_handover_mark_inserted(h, DatumGetInt64(id), drawing,
+								  null_tenant ? NULL : DatumGetTextPP(tenant));
 	return PointerGetDatum(NULL);
 }
 

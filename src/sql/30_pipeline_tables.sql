@@ -21,6 +21,8 @@ CREATE TABLE buildtrace.versions (
     payload     jsonb NOT NULL,
     latency_ms  double precision,
     uploaded_at timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.2.0: whose row this is (see 69_tenants.sql).
+    tenant      text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
     -- The target of pairs' from_version and to_version, which must be
     -- versions of the pair's own drawing.
     CONSTRAINT versions_version_drawing_key UNIQUE (version_id, drawing_id)
@@ -55,6 +57,8 @@ CREATE TABLE buildtrace.pairs (
     -- trigger checks that); a pair is retried at most once (a failed retry
     -- is itself retried), so the chain is the history.
     retry_of     bigint REFERENCES buildtrace.pairs ON DELETE SET NULL,
+    -- Since 0.2.0: whose row this is (see 69_tenants.sql).
+    tenant       text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
     CHECK ((status = 'failed') = (error IS NOT NULL)),
     CHECK ((status = 'pending') = (processed_at IS NULL)),
     -- A latency that is no duration fails its pair (the trigger says why)
@@ -105,7 +109,9 @@ CREATE TABLE buildtrace.changes (
     -- An object counts once per kind of change it appears in; net of
     -- re-identification and of a shift, as the spike rule wants.
     total         integer GENERATED ALWAYS AS
-                  (added + removed + moved + resized + retyped + modified + rotated) STORED
+                  (added + removed + moved + resized + retyped + modified + rotated) STORED,
+    -- Since 0.2.0: whose row this is (see 69_tenants.sql).
+    tenant        text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), '')
 );
 COMMENT ON TABLE buildtrace.changes IS
     'The diff of each processed pair, with per-kind counts and processing time in microseconds.';
@@ -127,6 +133,8 @@ CREATE TABLE buildtrace.anomalies (
     details     jsonb NOT NULL DEFAULT '{}',
     detected_at timestamptz NOT NULL DEFAULT now(),
     resolved_at timestamptz,
+    -- Since 0.2.0: whose row this is (see 69_tenants.sql).
+    tenant      text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
     CHECK (resolved_at IS NULL OR resolved_at >= detected_at)
 );
 COMMENT ON TABLE buildtrace.anomalies IS
@@ -144,7 +152,10 @@ CREATE TABLE buildtrace.drawing_state (
     last_pair_id      bigint,
     last_total        integer,
     last_uploaded_at  timestamptz,
-    updated_at        timestamptz NOT NULL DEFAULT now()
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.2.0: the tenant the drawing belongs to, the one whose pair or
+    -- version first named it; drawing ids are unique across tenants.
+    tenant            text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), '')
 );
 COMMENT ON TABLE buildtrace.drawing_state IS
     'Internal: per-drawing lock row and last processed pair for the change-spike rule.';
@@ -170,7 +181,7 @@ $$;
 -- SECURITY DEFINER triggers, so it has no privilege on changes or anomalies.
 GRANT SELECT ON buildtrace.pairs, buildtrace.versions TO buildtrace_writer;
 GRANT INSERT (drawing_id, job_id, version_a, version_b, latency_ms,
-              from_version, to_version, retry_of)
+              from_version, to_version, retry_of, tenant)
     ON buildtrace.pairs TO buildtrace_writer;
-GRANT INSERT (version_id, drawing_id, job_id, payload, latency_ms, uploaded_at)
+GRANT INSERT (version_id, drawing_id, job_id, payload, latency_ms, uploaded_at, tenant)
     ON buildtrace.versions TO buildtrace_writer;

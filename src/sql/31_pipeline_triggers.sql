@@ -9,27 +9,42 @@
 -- versions, a statement-level trigger with a transition table.
 -- ---------------------------------------------------------------------------
 
--- Locks the drawing_state rows of the given drawings, creating missing ones,
--- always in drawing_id order so that two statements cannot deadlock on them.
--- Callers run it before reading "the previous pair / version" of a drawing:
--- under READ COMMITTED the caller's next statement then sees everything the
--- statement it waited for committed; under REPEATABLE READ or SERIALIZABLE a
--- concurrent committed update of the row raises a serialization failure
--- instead of silently reading stale state.
-CREATE FUNCTION buildtrace._lock_drawings(drawings text[])
+-- Locks the drawing_state rows of the given drawings, creating missing ones
+-- as drawings of the tenant, always in drawing_id order so that two
+-- statements cannot deadlock on them. Callers run it before reading "the
+-- previous pair / version" of a drawing: under READ COMMITTED the caller's
+-- next statement then sees everything the statement it waited for
+-- committed; under REPEATABLE READ or SERIALIZABLE a concurrent committed
+-- update of the row raises a serialization failure instead of silently
+-- reading stale state.
+--
+-- A drawing belongs to one tenant, the one that named it first: a drawing of
+-- another tenant is refused here, before anything of it is read.
+CREATE FUNCTION buildtrace._lock_drawings(drawings text[], tenant text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    foreign_drawing text;
 BEGIN
-    INSERT INTO buildtrace.drawing_state AS s (drawing_id)
-    SELECT DISTINCT d FROM unnest(drawings) AS d ORDER BY 1
+    INSERT INTO buildtrace.drawing_state AS s (drawing_id, tenant)
+    SELECT DISTINCT d, _lock_drawings.tenant FROM unnest(drawings) AS d ORDER BY 1
     ON CONFLICT (drawing_id) DO NOTHING;
 
-    PERFORM 1 FROM buildtrace.drawing_state s
-    WHERE s.drawing_id = ANY (drawings)
-    ORDER BY s.drawing_id
-    FOR UPDATE;
+    -- The aggregate reads (and so locks) every row.
+    SELECT min(l.drawing_id) FILTER (WHERE l.tenant <> _lock_drawings.tenant) INTO foreign_drawing
+    FROM (SELECT s.drawing_id, s.tenant FROM buildtrace.drawing_state s
+          WHERE s.drawing_id = ANY (drawings)
+          ORDER BY s.drawing_id
+          FOR UPDATE) l;
+    IF foreign_drawing IS NOT NULL THEN
+        RAISE EXCEPTION 'drawing "%" belongs to another tenant', foreign_drawing
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The statement writes as tenant "%s"; drawing ids are unique across tenants.',
+                                  _lock_drawings.tenant),
+                  HINT = 'Use another drawing_id.';
+    END IF;
 END
 $$;
 
@@ -45,7 +60,8 @@ AS 'MODULE_PATHNAME', 'bt_pairs_before_insert'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- AFTER INSERT ON pairs, per row, in C: notes that the row was really
--- inserted (not skipped by ON CONFLICT DO NOTHING).
+-- inserted (not skipped by ON CONFLICT DO NOTHING), and that it is of the
+-- statement's one tenant.
 CREATE FUNCTION buildtrace._pairs_after_insert_row()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'bt_pairs_after_insert_row'
@@ -71,6 +87,13 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'bt_pairs_take_results'
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 ROWS 10000;
+
+-- The tenant of the inserted rows of the statement being stored: one per
+-- statement, checked by the row trigger.
+CREATE FUNCTION buildtrace._pairs_pending_tenant()
+RETURNS text
+AS 'MODULE_PATHNAME', 'bt_pairs_pending_tenant'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- AFTER INSERT ON pairs, once per statement, in C: calls
 -- _pairs_store_results() if the statement inserted any row.
@@ -101,10 +124,13 @@ AS $$
 DECLARE
     factor      float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
     min_changes integer := buildtrace.setting('buildtrace.spike_min_changes'::text)::integer;
+    -- The rows' tenant, not the session's setting, which the statement could
+    -- have changed after its last row was checked.
+    rows_tenant text := buildtrace._pairs_pending_tenant();
     n_processed bigint;
 BEGIN
     PERFORM buildtrace._lock_drawings(
-        ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d));
+        ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d), rows_tenant);
 
     -- One statement does every write, over one materialised set of processed
     -- rows ("processed"), so a further consumer (such as rollups) is one
@@ -148,17 +174,18 @@ BEGIN
         INSERT INTO buildtrace.changes
             (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
              resized, retyped, modified, unchanged, processing_us, rotated, reidentified,
-             shifted)
+             shifted, tenant)
         SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.result, pr.result ->> 'summary',
                pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
-               pr.unchanged, pr.processing_us, pr.rotated, pr.reidentified, pr.shifted
+               pr.unchanged, pr.processing_us, pr.rotated, pr.reidentified, pr.shifted,
+               rows_tenant
         FROM processed pr
         WHERE pr.ok
     ),
     ins_anomalies AS (
-        INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details)
+        INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, tenant)
         SELECT 'invalid_input', 'high', pr.drawing_id, pr.pair_id,
-               jsonb_build_object('problems', pr.result)
+               jsonb_build_object('problems', pr.result), rows_tenant
         FROM processed pr
         WHERE NOT pr.ok
         UNION ALL
@@ -166,7 +193,8 @@ BEGIN
                CASE WHEN d.total >= 2 * factor * d.prev_total THEN 'high' ELSE 'medium' END,
                d.drawing_id, d.pair_id,
                jsonb_build_object('previous_changes', d.prev_total, 'changes', d.total,
-                                  'factor', factor, 'previous_pair_id', d.prev_pair_id)
+                                  'factor', factor, 'previous_pair_id', d.prev_pair_id),
+               rows_tenant
         FROM done d
         WHERE d.prev_total >= min_changes
           AND d.prev_total > 0
@@ -190,7 +218,8 @@ BEGIN
     upd_rollups AS (
         INSERT INTO buildtrace.hourly_rollups AS r
             (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
+             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified,
+             tenant)
         SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
                count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
                coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
@@ -203,7 +232,8 @@ BEGIN
                buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
                buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok),
                coalesce(sum(pr.rotated) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0)
+               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0),
+               rows_tenant
         FROM processed pr
         GROUP BY pr.drawing_id
         ON CONFLICT (hour, drawing_id) DO UPDATE
@@ -263,9 +293,18 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    stamp timestamptz;
+    stamp   timestamptz;
+    tenants text[] := ARRAY(SELECT DISTINCT n.tenant FROM new_versions n ORDER BY 1);
 BEGIN
-    PERFORM buildtrace._lock_drawings(ARRAY(SELECT DISTINCT drawing_id FROM new_versions));
+    IF cardinality(tenants) > 1 THEN
+        RAISE EXCEPTION 'versions of one statement must be of one tenant'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('The statement inserted versions of tenants %s.',
+                                  array_to_string(tenants, ', ')),
+                  HINT = 'Insert each tenant''s versions in a statement of their own.';
+    END IF;
+    PERFORM buildtrace._lock_drawings(ARRAY(SELECT DISTINCT drawing_id FROM new_versions),
+                                      tenants[1]);
     stamp := clock_timestamp();
 
     -- An actual update of the lock row, so that a REPEATABLE READ statement
@@ -295,9 +334,9 @@ BEGIN
                               AND o.version_id NOT IN (SELECT version_id FROM new_versions));
 
     INSERT INTO buildtrace.pairs
-        (drawing_id, job_id, version_a, version_b, latency_ms, from_version, to_version)
+        (drawing_id, job_id, version_a, version_b, latency_ms, from_version, to_version, tenant)
     SELECT n.drawing_id, n.job_id, prev.payload, n.payload, n.latency_ms,
-           prev.version_id, n.version_id
+           prev.version_id, n.version_id, n.tenant
     FROM (SELECT v.* FROM new_versions nv
           JOIN buildtrace.versions v ON v.version_id = nv.version_id) n
     CROSS JOIN LATERAL (
@@ -319,11 +358,12 @@ CREATE TRIGGER versions_pair
     EXECUTE FUNCTION buildtrace._versions_after_insert();
 
 -- Internal functions: nobody calls them directly.
-REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_before_insert() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_after_insert_row() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_pending_drawings() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_take_results() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_pending_tenant() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_after_statement() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._versions_after_insert() FROM PUBLIC;

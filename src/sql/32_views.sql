@@ -1,9 +1,11 @@
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 3: views for the reader role.
+-- The change pipeline, part 3: views for the reader role. Like every view of
+-- buildtrace they run with the caller's rights (security_invoker), so
+-- row-level security shows each role its own tenant's rows.
 -- ---------------------------------------------------------------------------
 
-CREATE VIEW buildtrace.hourly_changes AS
+CREATE VIEW buildtrace.hourly_changes WITH (security_invoker = true) AS
 SELECT date_trunc('hour', c.computed_at) AS hour,
        count(*) AS pairs,
        count(DISTINCT c.drawing_id) AS drawings,
@@ -24,7 +26,7 @@ COMMENT ON VIEW buildtrace.hourly_changes IS
 -- is a new pair with retry_of set, and is a dead letter itself if it fails).
 -- The payloads are left out, so that a row prints on a screen: their sizes
 -- say how large they are, dead_letter_payloads(pair_id) returns them.
-CREATE VIEW buildtrace.dead_letters AS
+CREATE VIEW buildtrace.dead_letters WITH (security_invoker = true) AS
 SELECT p.pair_id, p.drawing_id, p.job_id, p.submitted_at, p.processed_at,
        p.error AS problems, jsonb_array_length(p.error) AS problem_count,
        p.retry_of, pg_column_size(p.version_a) AS version_a_bytes,
@@ -35,7 +37,7 @@ WHERE p.status = 'failed'
 COMMENT ON VIEW buildtrace.dead_letters IS
     'Failed pairs not yet retried, with their problems and the stored sizes of their versions.';
 
-CREATE VIEW buildtrace.open_anomalies AS
+CREATE VIEW buildtrace.open_anomalies WITH (security_invoker = true) AS
 SELECT a.anomaly_id, a.kind, a.severity, a.drawing_id, a.pair_id, a.details,
        a.detected_at, now() - a.detected_at AS age
 FROM buildtrace.anomalies a

@@ -232,12 +232,11 @@ RETURN c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pai
 -- keys, plus drawing_id, pair_id, job_id and computed_at). "Latest" is the
 -- most recently processed pair, ties broken by pair_id.
 --
--- SECURITY DEFINER so that the reader role can call it without any privilege
--- on the tables: it only reads, its search_path is pinned, names are
--- qualified.
+-- Like every read function it runs with the caller's rights, so row-level
+-- security (69_tenants.sql) shows it the caller's tenant's drawings only.
 CREATE FUNCTION buildtrace.changes(drawing_id text)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -328,11 +327,9 @@ $$;
 -- GET /report/{job_id}: the human-readable report for one job: its totals,
 -- then for each of its first max_pairs pairs what changed against the
 -- previous version, then how many pairs were left out.
---
--- SECURITY DEFINER for the reader role, as for changes().
 CREATE FUNCTION buildtrace.report(job_id text, max_pairs integer DEFAULT 50)
 RETURNS text
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

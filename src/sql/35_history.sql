@@ -6,7 +6,7 @@
 
 -- One row per processed pair, done or failed: when, which versions, the
 -- counts, and the summary (for a failed pair, its first problem).
-CREATE VIEW buildtrace.drawing_history AS
+CREATE VIEW buildtrace.drawing_history WITH (security_invoker = true) AS
 SELECT p.drawing_id, p.pair_id, p.job_id, p.processed_at, p.status,
        p.from_version, p.to_version,
        c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.rotated,
@@ -44,10 +44,10 @@ COMMENT ON FUNCTION buildtrace.history(text, timestamptz, timestamptz) IS
     'The processed pairs of a drawing, oldest first, optionally within [since, until).';
 
 -- GET /changes?drawing_id=…&pair_id=…: one past change set of a drawing, in
--- the shape of changes(drawing_id). SECURITY DEFINER as changes(drawing_id).
+-- the shape of changes(drawing_id).
 CREATE FUNCTION buildtrace.changes(drawing_id text, pair_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -66,10 +66,9 @@ END
 $$;
 
 -- The stored versions of a failed pair, to correct and resubmit them.
--- SECURITY DEFINER for the reader role, which has no privilege on pairs.
 CREATE FUNCTION buildtrace.dead_letter_payloads(pair_id bigint,
                                                 OUT version_a jsonb, OUT version_b jsonb)
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

@@ -42,6 +42,8 @@ CREATE TABLE buildtrace.hourly_rollups (
     -- Since 0.2.0: rotated objects, and objects found again under new ids.
     rotated       bigint NOT NULL DEFAULT 0 CHECK (rotated >= 0),
     reidentified  bigint NOT NULL DEFAULT 0 CHECK (reidentified >= 0),
+    -- Since 0.2.0: whose row this is (see 69_tenants.sql).
+    tenant        text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
     PRIMARY KEY (hour, drawing_id),
     CHECK (hour = date_trunc('hour', hour, 'UTC'))
 );
@@ -70,7 +72,7 @@ BEGIN
     DELETE FROM buildtrace.hourly_rollups;
     INSERT INTO buildtrace.hourly_rollups AS r
         (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
+         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified, tenant)
     SELECT x.hour, x.drawing_id,
            count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok),
            coalesce(sum(x.added), 0), coalesce(sum(x.removed), 0), coalesce(sum(x.moved), 0),
@@ -78,18 +80,18 @@ BEGIN
            coalesce(sum(x.modified), 0), coalesce(sum(x.unchanged), 0),
            buildtrace.bt_sketch(x.processing_us / 1000.0::float8),
            buildtrace.bt_sketch(x.latency_ms),
-           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0)
+           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0), x.tenant
     FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, true AS ok,
                  c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.unchanged,
-                 c.processing_us, p.latency_ms, c.rotated, c.reidentified
+                 c.processing_us, p.latency_ms, c.rotated, c.reidentified, c.tenant
           FROM buildtrace.changes c
           JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
           UNION ALL
           SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, false,
-                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.tenant
           FROM buildtrace.pairs p
           WHERE p.status = 'failed') x
-    GROUP BY x.hour, x.drawing_id;
+    GROUP BY x.hour, x.drawing_id, x.tenant;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -141,7 +143,7 @@ $$;
 -- confidence (sketch error plus order-statistic interval); a bound is NULL
 -- where the sample is too small to reach 95 % on that side.
 -- The column is "period" because WINDOW is a reserved word.
-CREATE VIEW buildtrace.latency AS
+CREATE VIEW buildtrace.latency WITH (security_invoker = true) AS
 SELECT w.period, w.since, coalesce(buildtrace.bt_sketch_count(m.sketch), 0) AS n,
        q50.estimate AS p50, q50.lower AS p50_lower, q50.upper AS p50_upper,
        q95.estimate AS p95, q95.lower AS p95_lower, q95.upper AS p95_upper,
@@ -217,13 +219,11 @@ AS $$
 $$;
 
 -- metrics(since): the GET /metrics body plus bounds and the
--- per-job metrics, over the rollup hours from _window_start(since).
---
--- SECURITY DEFINER: the reader role reads views and read functions only, but
--- this reads hourly_rollups, changes and pairs; it returns only aggregates.
+-- per-job metrics, over the rollup hours from _window_start(since): the
+-- caller's tenant's, as it runs with the caller's rights.
 CREATE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -293,4 +293,6 @@ REVOKE ALL ON FUNCTION buildtrace.rebuild_rollups(), buildtrace._changed_objects
     buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz),
     buildtrace.metrics(interval) FROM PUBLIC;
 GRANT SELECT ON buildtrace.latency TO buildtrace_reader;
-GRANT EXECUTE ON FUNCTION buildtrace.metrics(interval) TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace.metrics(interval), buildtrace._changed_objects(jsonb),
+    buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz)
+    TO buildtrace_reader;

@@ -16,14 +16,16 @@ CREATE TABLE buildtrace.upload_expectations (
     -- The first upload is due at since + every.
     since          timestamptz NOT NULL DEFAULT now(),
     -- Uploads up to here have been checked for lateness (internal watermark).
-    checked_until  timestamptz
+    checked_until  timestamptz,
+    -- Since 0.2.0: whose row this is (see 69_tenants.sql).
+    tenant         text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), '')
 );
 COMMENT ON TABLE buildtrace.upload_expectations IS
     'Drawings expected to receive an upload every "every", late after "grace" more.';
 
 -- Every upload of a drawing: a row of versions, or a pair submitted directly
 -- (pairs made from versions are not counted twice).
-CREATE VIEW buildtrace.uploads AS
+CREATE VIEW buildtrace.uploads WITH (security_invoker = true) AS
 SELECT v.drawing_id, v.uploaded_at, v.version_id, NULL::bigint AS pair_id
 FROM buildtrace.versions v
 UNION ALL
@@ -81,14 +83,15 @@ BEGIN
     WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL AND a.severity <> 'high'
       AND a.drawing_id = d.drawing_id AND as_of > d.late_at + d.every;
 
-    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at)
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at, tenant)
     SELECT 'missing_upload',
            CASE WHEN as_of > d.late_at + d.every THEN 'high' ELSE 'medium' END,
            d.drawing_id,
            jsonb_build_object('last_upload_at', d.last_upload, 'due_at', d.due_at,
                               'late_at', d.late_at, 'overdue_by', as_of - d.due_at),
-           as_of
+           as_of, e.tenant
     FROM buildtrace._upload_due(as_of) d
+    JOIN buildtrace.upload_expectations e ON e.drawing_id = d.drawing_id
     WHERE as_of > d.late_at
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
                       WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL
@@ -109,13 +112,13 @@ DECLARE
     n int;
 BEGIN
     WITH expected AS (
-        SELECT e.drawing_id, e.every, e.grace, e.since,
+        SELECT e.drawing_id, e.every, e.grace, e.since, e.tenant,
                coalesce(e.checked_until, e.since) AS checked_from
         FROM buildtrace.upload_expectations e
         WHERE coalesce(e.checked_until, e.since) < as_of
     ), ordered AS (
         SELECT u.drawing_id, u.uploaded_at, u.version_id, u.pair_id, x.every, x.grace,
-               x.checked_from,
+               x.checked_from, x.tenant,
                coalesce(lag(u.uploaded_at) OVER w, x.since) AS previous_at
         FROM expected x
         JOIN buildtrace.uploads u
@@ -123,12 +126,12 @@ BEGIN
         WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
-                                      detected_at, resolved_at)
+                                      detected_at, resolved_at, tenant)
     SELECT 'delayed_upload', 'low', o.drawing_id, o.pair_id,
            jsonb_build_object('upload_at', o.uploaded_at, 'due_at', o.previous_at + o.every,
                               'grace', o.grace, 'delay', o.uploaded_at - (o.previous_at + o.every),
                               'version_id', o.version_id),
-           as_of, as_of
+           as_of, as_of, o.tenant
     FROM ordered o
     WHERE o.uploaded_at > o.checked_from
       AND o.uploaded_at > o.previous_at + o.every + o.grace
@@ -161,11 +164,12 @@ BEGIN
       AND p.pair_id = a.pair_id AND p.status <> 'pending';
     GET DIAGNOSTICS resolved = ROW_COUNT;
 
-    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at)
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at,
+                                      tenant)
     SELECT 'stale_pending', 'high', p.drawing_id, p.pair_id,
            jsonb_build_object('submitted_at', p.submitted_at, 'age', as_of - p.submitted_at,
                               'max_age', max_age),
-           as_of
+           as_of, p.tenant
     FROM buildtrace.pairs p
     WHERE p.status = 'pending' AND p.submitted_at < as_of - max_age
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
@@ -178,8 +182,8 @@ $$;
 
 -- Hourly volume spike: changes in the hour before as_of at least spike_factor
 -- times the hour before that, per drawing and for the whole system (drawing
--- NULL), with the same small-baseline floor as change spikes. One per drawing
--- per hour window.
+-- NULL, of the default tenant), with the same small-baseline floor as change
+-- spikes. One per drawing per hour window.
 CREATE FUNCTION buildtrace._check_volume(as_of timestamptz)
 RETURNS int
 LANGUAGE plpgsql VOLATILE
@@ -192,19 +196,20 @@ DECLARE
 BEGIN
     WITH hours AS (
         SELECT c.drawing_id,
+               CASE WHEN GROUPING(c.drawing_id) = 0 THEN min(c.tenant) ELSE '' END AS tenant,
                sum(c.total) FILTER (WHERE c.computed_at >= as_of - interval '1 hour') AS last_hour,
                sum(c.total) FILTER (WHERE c.computed_at < as_of - interval '1 hour') AS hour_before
         FROM buildtrace.changes c
         WHERE c.computed_at >= as_of - interval '2 hours' AND c.computed_at < as_of
         GROUP BY GROUPING SETS ((c.drawing_id), ())
     )
-    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at)
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at, tenant)
     SELECT 'volume_spike', 'medium', h.drawing_id,
            jsonb_build_object('changes_last_hour', h.last_hour,
                               'changes_hour_before', h.hour_before,
                               'factor', round((h.last_hour::numeric / h.hour_before), 2),
                               'window_end', as_of),
-           as_of
+           as_of, h.tenant
     FROM hours h
     WHERE h.hour_before >= greatest(min_base, 1)
       AND h.last_hour >= factor * h.hour_before

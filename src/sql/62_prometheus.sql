@@ -7,9 +7,11 @@
 
 -- The samples of one family: (label, value) rows, label NULL for a family
 -- of one sample. Windows are the rollups' "last hour" (the latency view's),
--- so a scrape's cost does not grow with history. SECURITY DEFINER so that
--- the exporter's login, given buildtrace_reader, needs no table privilege:
--- it only reads, its search_path is pinned, names are qualified.
+-- so a scrape's cost does not grow with history. Every tenant's rows count:
+-- SECURITY DEFINER so that the exporter's login, given buildtrace_monitor,
+-- sees all of them without a table privilege or BYPASSRLS. It returns sums
+-- only (no drawing, job or tenant names), its search_path is pinned, names
+-- are qualified.
 CREATE FUNCTION buildtrace.prometheus_samples(family text)
 RETURNS TABLE (label text, value float8)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -74,4 +76,4 @@ COMMENT ON FUNCTION buildtrace.prometheus_samples(text) IS
     'The samples of one metric family for prometheus-postgres-exporter (monitoring/postgres-exporter-queries.yaml).';
 
 REVOKE ALL ON FUNCTION buildtrace.prometheus_samples(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION buildtrace.prometheus_samples(text) TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace.prometheus_samples(text) TO buildtrace_monitor;

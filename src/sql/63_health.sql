@@ -12,10 +12,13 @@
 -- ---------------------------------------------------------------------------
 
 -- The last run of each scheduled buildtrace job, or nothing without pg_cron.
+-- SECURITY DEFINER: pg_cron shows a job's runs to the role that scheduled it
+-- only, and health() runs with its caller's rights; this returns the status
+-- of buildtrace's own jobs, which every tenant shares, and nothing else.
 CREATE FUNCTION buildtrace._cron_runs()
 RETURNS TABLE (job_name text, every interval, scheduled_at timestamptz, last_status text,
                last_start timestamptz, last_message text)
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -59,11 +62,10 @@ AS $$
                  buildtrace.setting('buildtrace.health_failure_rate'::text)::float8 AS max_rate) s
 $$;
 
--- SECURITY DEFINER: the reader role sees views only, yet health() must read
--- pairs, anomalies and pg_cron's tables; it returns only this summary.
+-- The caller's tenant's health: it runs with the caller's rights.
 CREATE FUNCTION buildtrace.health(recent interval DEFAULT interval '1 hour')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -145,4 +147,4 @@ COMMENT ON FUNCTION buildtrace.health(interval) IS
     'Service health in the original /health shape: status, warnings, recent anomalies.';
 
 REVOKE ALL ON FUNCTION buildtrace._cron_runs(), buildtrace.health(interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION buildtrace.health(interval) TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace._cron_runs(), buildtrace.health(interval) TO buildtrace_reader;

@@ -51,7 +51,8 @@ $$;
 --
 -- A procedure, for its commits, which rule out a SET clause: instead every
 -- name is qualified and the work is done by _purge_batch, whose search_path
--- is pinned. Run as its owner (pg_cron's job) or a superuser.
+-- is pinned. Run as its owner (pg_cron's job) or a superuser: row-level
+-- security would leave it other tenants' rows.
 CREATE PROCEDURE buildtrace.purge(batch_size integer DEFAULT 10000,
                                   INOUT pairs bigint DEFAULT NULL,
                                   INOUT versions bigint DEFAULT NULL,

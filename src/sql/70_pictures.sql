@@ -1,12 +1,11 @@
 
 -- Pictures of stored pairs and the HTML report.
 
--- The picture of a stored pair. SECURITY DEFINER so that the reader role can
--- draw a pair without any privilege on the tables: it only reads, its
--- search_path is pinned, names are qualified.
+-- The picture of a stored pair of the caller's tenant (it runs with the
+-- caller's rights).
 CREATE FUNCTION buildtrace.bt_svg(pair_id bigint)
 RETURNS text
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -432,13 +431,11 @@ AS $$
            '</style></head><body><main>' || body || '</main></body></html>' || E'\n'
 $$;
 
--- The HTML report of the last <since>. SECURITY DEFINER so that the reader
--- role can read it without any privilege on the tables: it only reads, its
--- search_path is pinned, names are qualified, and every value from the data
--- is escaped.
+-- The HTML report of the last <since> of the caller's tenant (it runs with
+-- the caller's rights). Every value from the data is escaped.
 CREATE FUNCTION buildtrace.report_html(since interval DEFAULT interval '24 hours')
 RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -464,4 +461,7 @@ REVOKE ALL ON FUNCTION buildtrace._report_health(), buildtrace._report_changes(t
     buildtrace._report_latency(timestamptz), buildtrace._report_anomalies(),
     buildtrace._report_dead_letters(), buildtrace._report_drawings(timestamptz),
     buildtrace._thumbnail(jsonb, jsonb, text), buildtrace.report_html(interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION buildtrace.report_html(interval) TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace._report_health(), buildtrace._report_changes(timestamptz),
+    buildtrace._report_latency(timestamptz), buildtrace._report_anomalies(),
+    buildtrace._report_dead_letters(), buildtrace._report_drawings(timestamptz),
+    buildtrace._thumbnail(jsonb, jsonb, text), buildtrace.report_html(interval) TO buildtrace_reader;

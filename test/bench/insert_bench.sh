@@ -2,8 +2,10 @@
 # Benchmark of one pair per INSERT, as an ingestion service sends them:
 # pgbench, autocommit, the extended protocol (each INSERT parses its JSON
 # text, as with a parameter), 1 and 2 clients, into (a) a plain table with
-# the same columns and indexes as buildtrace.pairs, (b) buildtrace.pairs, and
-# (c) the PL/pgSQL peer (test/bench/peer.sql). Pairs: 100 objects with 30 %
+# the same columns and indexes as buildtrace.pairs, (b) buildtrace.pairs, (c)
+# the PL/pgSQL peer (test/bench/peer.sql), and (d) buildtrace.pairs as a
+# tenant's writer, under row-level security (the others run as a superuser,
+# whom no policy binds). Pairs: 100 objects with 30 %
 # moved, the same 100 objects twice, and an empty pair. Each (variant, pair,
 # clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
 # latency are printed with the ratios. Not part of the pass/fail suite;
@@ -31,6 +33,11 @@ CREATE EXTENSION buildtrace;
 CREATE SCHEMA bench;
 CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
 \ir test/bench/peer.sql
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_bench_tenant_writer;
+DROP ROLE IF EXISTS bt_bench_tenant;
+CREATE ROLE bt_bench_tenant NOLOGIN IN ROLE buildtrace_tenant;
+CREATE ROLE bt_bench_tenant_writer NOLOGIN IN ROLE bt_bench_tenant, buildtrace_writer;
 SQL
 
 # The pairs as JSON text: 100 objects, then the same with 30 % moved.
@@ -46,12 +53,19 @@ declare -A pair_a pair_b
 pair_a[moved]=$(cat "$work/a.json"); pair_b[moved]=$(cat "$work/b.json")
 pair_a[same]=$(cat "$work/a.json"); pair_b[same]=$(cat "$work/a.json")
 pair_a[empty]='[]'; pair_b[empty]='[]'
-declare -A target=([plain]=bench.plain [pipeline]=buildtrace.pairs [peer]=bench.peer_pairs)
+declare -A target=([plain]=bench.plain [pipeline]=buildtrace.pairs [peer]=bench.peer_pairs
+                   [tenant]=buildtrace.pairs)
+# The tenant's writer: its role and tenant set at connection, as a pooler's
+# login would have them.
+declare -A options=([tenant]="-c role=bt_bench_tenant_writer -c buildtrace.tenant=bt_bench_tenant")
+variants="plain pipeline peer tenant"
 
-for v in plain pipeline peer; do
+for v in $variants; do
+    # a drawing is of one tenant: the tenant's writer has drawings of its own
+    prefix=drawing-; [ "$v" != tenant ] || prefix=tenant-drawing-
     for p in moved same empty; do
         printf '\\set d random(1, 500)\nINSERT INTO %s (drawing_id, version_a, version_b) VALUES (%s, %s, %s);\n' \
-            "${target[$v]}" "'drawing-' || :d" "'${pair_a[$p]}'" "'${pair_b[$p]}'" > "$work/$v-$p.sql"
+            "${target[$v]}" "'$prefix' || :d" "'${pair_a[$p]}'" "'${pair_b[$p]}'" > "$work/$v-$p.sql"
     done
 done
 
@@ -59,10 +73,10 @@ q -c "CREATE TABLE bench.timing (variant text, pair text, clients int, round int
 for r in $(seq 1 "$rounds"); do
     for c in $clients; do
         for p in moved same empty; do
-            for v in plain pipeline peer; do
+            for v in $variants; do
                 # the WAL of the run before is written out first, not during this one
                 q -c "CHECKPOINT"
-                pgbench -n -M extended -c "$c" -j "$c" -T "$seconds" -f "$work/$v-$p.sql" "$db" > "$work/out" 2>&1 ||
+                PGOPTIONS="${options[$v]:-}" pgbench -n -M extended -c "$c" -j "$c" -T "$seconds" -f "$work/$v-$p.sql" "$db" > "$work/out" 2>&1 ||
                     { cat "$work/out"; echo "pgbench failed"; exit 1; }
                 lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$work/out")
                 tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
@@ -76,8 +90,12 @@ done
 q > "$work/checks" <<'SQL'
 SELECT CASE WHEN count(*) FILTER (WHERE status <> 'done') = 0
              AND count(*) = (SELECT count(*) FROM buildtrace.changes)
-             AND count(*) > 0
-            THEN format('insert_bench: %s pipeline pairs inserted, all done with their changes', count(*))
+             AND count(*) FILTER (WHERE tenant = '') > 0
+             AND count(*) FILTER (WHERE tenant = 'bt_bench_tenant') > 0
+             AND NOT EXISTS (SELECT 1 FROM buildtrace.changes c JOIN buildtrace.pairs p USING (pair_id)
+                             WHERE c.tenant <> p.tenant)
+            THEN format('insert_bench: %s pipeline pairs inserted (%s as a tenant''s writer), all done with their changes',
+                        count(*), count(*) FILTER (WHERE tenant = 'bt_bench_tenant'))
             ELSE 'insert_bench: FAILED: pipeline pairs not all processed' END
 FROM buildtrace.pairs;
 SELECT CASE WHEN (SELECT count(*) FROM bench.peer_pairs) = (SELECT count(*) FROM bench.peer_changes)
@@ -88,6 +106,7 @@ cat "$work/checks"
 ! grep -q FAILED "$work/checks" || exit 1
 if [ -n "${BT_INSERT_SMOKE:-}" ]; then
     PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
+    psql -qX -d postgres -c "DROP ROLE bt_bench_tenant_writer" -c "DROP ROLE bt_bench_tenant"
     exit 0
 fi
 
@@ -99,13 +118,17 @@ WITH m AS (SELECT variant, pair, clients, percentile_cont(0.5) WITHIN GROUP (ORD
            FROM bench.timing GROUP BY 1, 2, 3)
 SELECT p.pair, p.clients,
        round(a.ms::numeric, 3) AS plain_ms, round(p.ms::numeric, 3) AS pipeline_ms, round(c.ms::numeric, 3) AS peer_ms,
+       round(t.ms::numeric, 3) AS tenant_ms,
        round(a.tps::numeric) AS plain_per_s, round(p.tps::numeric) AS pipeline_per_s, round(c.tps::numeric) AS peer_per_s,
        round((p.ms / a.ms)::numeric, 2) AS "pipeline x plain",
-       round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline"
+       round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline",
+       round((t.ms / p.ms)::numeric, 2) AS "tenant x pipeline"
 FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = 'plain'
          JOIN m c ON c.pair = p.pair AND c.clients = p.clients AND c.variant = 'peer'
+         JOIN m t ON t.pair = p.pair AND t.clients = p.clients AND t.variant = 'tenant'
 WHERE p.variant = 'pipeline'
 ORDER BY p.pair DESC, p.clients;
 SQL
 echo 'Targets: empty pair <= 1.5x plain; 100-object pair (moved) <= 1.4x plain and peer / pipeline >= 1.5.'
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
+psql -qX -d postgres -c "DROP ROLE bt_bench_tenant_writer" -c "DROP ROLE bt_bench_tenant"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Monitoring with what people already run: starts Debian's
 # prometheus-postgres-exporter with monitoring/postgres-exporter-queries.yaml
-# against a test database, as a login that has only buildtrace_reader,
+# against a test database, as a login that has only buildtrace_monitor,
 # scrapes it over loopback and checks the buildtrace series against what SQL
 # says; then `promtool check rules` and `promtool test rules` on the
 # alerting rules. Runs against the server in the PG* environment (the
@@ -31,7 +31,7 @@ createdb "$db"
 q <<'SQL'
 CREATE EXTENSION buildtrace;
 DROP ROLE IF EXISTS bt_exporter_test;
-CREATE ROLE bt_exporter_test LOGIN PASSWORD 'exporter-test' IN ROLE buildtrace_reader;
+CREATE ROLE bt_exporter_test LOGIN PASSWORD 'exporter-test' IN ROLE buildtrace_monitor;
 -- 40 pairs, some failing; two open anomalies of another kind.
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)
 SELECT drawing_id, version_a, version_b, 10 FROM buildtrace.generate_pairs(40, 20, 0.2, 3, 0.1);
@@ -39,7 +39,7 @@ INSERT INTO buildtrace.anomalies (kind, severity, drawing_id)
 VALUES ('missing_upload', 'medium', 'EXP-1'), ('missing_upload', 'medium', 'EXP-2');
 SQL
 
-# The exporter connects over loopback TCP as the reader-only login, with a
+# The exporter connects over loopback TCP as the monitor-only login, with a
 # clean environment: its driver refuses some PG* variables (PGSYSCONFDIR).
 env -i PATH="$PATH" \
     DATA_SOURCE_NAME="host=127.0.0.1 port=${PGPORT:-5432} user=bt_exporter_test password=exporter-test dbname=$db sslmode=disable" \

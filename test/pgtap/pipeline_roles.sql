@@ -37,7 +37,7 @@ SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_
 SELECT throws_ok($$SELECT * FROM buildtrace.changes$$, '42501', NULL, 'writer cannot read changes directly');
 SELECT throws_ok($$UPDATE buildtrace.drawing_state SET last_total = 0$$, '42501', NULL,
                  'writer cannot touch drawing state');
-SELECT throws_ok($$SELECT buildtrace._lock_drawings(ARRAY['x'])$$, '42501', NULL,
+SELECT throws_ok($$SELECT buildtrace._lock_drawings(ARRAY['x'], '')$$, '42501', NULL,
                  'writer cannot call internal functions');
 -- Taking the pending results would leave pairs without their changes.
 SELECT throws_ok($$SELECT * FROM buildtrace._pairs_take_results()$$, '42501', NULL,
@@ -57,7 +57,8 @@ SELECT matches(buildtrace.report('roles-job'), '^BuildTrace report for job roles
 SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('x', '[]', '[]')$$,
                  '42501', NULL, 'reader cannot insert pairs');
 SELECT throws_ok($$SELECT buildtrace.process('{"version_pairs": []}')$$, '42501', NULL, 'reader cannot call process');
-SELECT throws_ok($$SELECT * FROM buildtrace.pairs$$, '42501', NULL, 'reader cannot read tables');
+SELECT throws_ok($$SELECT * FROM buildtrace.drawing_state$$, '42501', NULL,
+                 'reader cannot read the pipeline''s internal state');
 SELECT throws_ok($$UPDATE buildtrace.anomalies SET resolved_at = now()$$, '42501', NULL,
                  'reader cannot resolve anomalies');
 SELECT throws_ok($$SELECT * FROM buildtrace.retry_failed()$$, '42501', NULL, 'reader cannot retry');

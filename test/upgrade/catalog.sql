@@ -57,6 +57,18 @@ described AS (
     FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
     JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal
     UNION ALL
+    -- row-level security: whether it is on, and each policy
+    SELECT format('%s row security: enabled=%s forced=%s', c.oid::regclass, c.relrowsecurity,
+                  c.relforcerowsecurity)
+    FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+    WHERE c.relkind = 'r'
+    UNION ALL
+    SELECT format('%s policy %s: cmd=%s permissive=%s roles=%s using=%s check=%s', c.oid::regclass,
+                  p.polname, p.polcmd, p.polpermissive, p.polroles::regrole[],
+                  pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+    FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+    JOIN pg_policy p ON p.polrelid = c.oid
+    UNION ALL
     SELECT format('type %s: %s %s %s', t.oid::regtype, t.typtype, t.typinput, t.typoutput)
     FROM members m JOIN pg_type t ON m.classid = 'pg_type'::regclass AND t.oid = m.objid
     UNION ALL

@@ -36,6 +36,19 @@ BEGIN
 END
 $$;
 
+-- New roles: the monitoring's, and the group of the tenants.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_monitor') THEN
+        CREATE ROLE buildtrace_monitor NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_tenant') THEN
+        CREATE ROLE buildtrace_tenant NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA buildtrace TO buildtrace_monitor;
+
 -- A latency that is no duration fails its pair instead of the statement;
 -- versions keep theirs as sent.
 ALTER TABLE buildtrace.versions DROP CONSTRAINT versions_latency_ms_check;
@@ -90,6 +103,22 @@ ALTER TABLE buildtrace.changes ADD COLUMN total integer GENERATED ALWAYS AS
 ALTER TABLE buildtrace.hourly_rollups
     ADD COLUMN rotated bigint NOT NULL DEFAULT 0 CHECK (rotated >= 0),
     ADD COLUMN reidentified bigint NOT NULL DEFAULT 0 CHECK (reidentified >= 0);
+
+-- Tenants: every row of 0.1.0 is of the default tenant ''. A new row is of
+-- the session's (see 69_tenants.sql of the install script).
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['versions', 'pairs', 'changes', 'anomalies', 'drawing_state',
+                             'hourly_rollups', 'upload_expectations'] LOOP
+        EXECUTE format('ALTER TABLE buildtrace.%I ADD COLUMN tenant text NOT NULL DEFAULT %L', t, '');
+        EXECUTE format('ALTER TABLE buildtrace.%I ALTER COLUMN tenant SET DEFAULT
+                            coalesce(current_setting(''buildtrace.tenant'', true), '''')', t);
+    END LOOP;
+END
+$$;
+GRANT INSERT (tenant) ON buildtrace.pairs, buildtrace.versions TO buildtrace_writer;
 
 CREATE OR REPLACE VIEW buildtrace.hourly_changes AS
 SELECT date_trunc('hour', c.computed_at) AS hour,
@@ -163,10 +192,13 @@ AS $$
 DECLARE
     factor      float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
     min_changes integer := buildtrace.setting('buildtrace.spike_min_changes'::text)::integer;
+    -- The rows' tenant, not the session's setting, which the statement could
+    -- have changed after its last row was checked.
+    rows_tenant text := buildtrace._pairs_pending_tenant();
     n_processed bigint;
 BEGIN
     PERFORM buildtrace._lock_drawings(
-        ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d));
+        ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d), rows_tenant);
 
     -- One statement does every write, over one materialised set of processed
     -- rows ("processed"), so a further consumer (such as rollups) is one
@@ -210,17 +242,18 @@ BEGIN
         INSERT INTO buildtrace.changes
             (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
              resized, retyped, modified, unchanged, processing_us, rotated, reidentified,
-             shifted)
+             shifted, tenant)
         SELECT pr.pair_id, pr.drawing_id, pr.job_id, pr.result, pr.result ->> 'summary',
                pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
-               pr.unchanged, pr.processing_us, pr.rotated, pr.reidentified, pr.shifted
+               pr.unchanged, pr.processing_us, pr.rotated, pr.reidentified, pr.shifted,
+               rows_tenant
         FROM processed pr
         WHERE pr.ok
     ),
     ins_anomalies AS (
-        INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details)
+        INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, tenant)
         SELECT 'invalid_input', 'high', pr.drawing_id, pr.pair_id,
-               jsonb_build_object('problems', pr.result)
+               jsonb_build_object('problems', pr.result), rows_tenant
         FROM processed pr
         WHERE NOT pr.ok
         UNION ALL
@@ -228,7 +261,8 @@ BEGIN
                CASE WHEN d.total >= 2 * factor * d.prev_total THEN 'high' ELSE 'medium' END,
                d.drawing_id, d.pair_id,
                jsonb_build_object('previous_changes', d.prev_total, 'changes', d.total,
-                                  'factor', factor, 'previous_pair_id', d.prev_pair_id)
+                                  'factor', factor, 'previous_pair_id', d.prev_pair_id),
+               rows_tenant
         FROM done d
         WHERE d.prev_total >= min_changes
           AND d.prev_total > 0
@@ -252,7 +286,8 @@ BEGIN
     upd_rollups AS (
         INSERT INTO buildtrace.hourly_rollups AS r
             (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
+             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified,
+             tenant)
         SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
                count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
                coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
@@ -265,7 +300,8 @@ BEGIN
                buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
                buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok),
                coalesce(sum(pr.rotated) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0)
+               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0),
+               rows_tenant
         FROM processed pr
         GROUP BY pr.drawing_id
         ON CONFLICT (hour, drawing_id) DO UPDATE
@@ -315,7 +351,7 @@ BEGIN
     DELETE FROM buildtrace.hourly_rollups;
     INSERT INTO buildtrace.hourly_rollups AS r
         (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified)
+         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified, tenant)
     SELECT x.hour, x.drawing_id,
            count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok),
            coalesce(sum(x.added), 0), coalesce(sum(x.removed), 0), coalesce(sum(x.moved), 0),
@@ -323,18 +359,18 @@ BEGIN
            coalesce(sum(x.modified), 0), coalesce(sum(x.unchanged), 0),
            buildtrace.bt_sketch(x.processing_us / 1000.0::float8),
            buildtrace.bt_sketch(x.latency_ms),
-           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0)
+           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0), x.tenant
     FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, true AS ok,
                  c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.unchanged,
-                 c.processing_us, p.latency_ms, c.rotated, c.reidentified
+                 c.processing_us, p.latency_ms, c.rotated, c.reidentified, c.tenant
           FROM buildtrace.changes c
           JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
           UNION ALL
           SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, false,
-                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.tenant
           FROM buildtrace.pairs p
           WHERE p.status = 'failed') x
-    GROUP BY x.hour, x.drawing_id;
+    GROUP BY x.hour, x.drawing_id, x.tenant;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -416,10 +452,12 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz)
     FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace._changed_objects(jsonb), buildtrace._metrics_jobs(timestamptz),
+    buildtrace._metrics_data_quality(timestamptz) TO buildtrace_reader;
 
 CREATE OR REPLACE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -495,11 +533,12 @@ BEGIN
       AND p.pair_id = a.pair_id AND p.status <> 'pending';
     GET DIAGNOSTICS resolved = ROW_COUNT;
 
-    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at)
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at,
+                                      tenant)
     SELECT 'stale_pending', 'high', p.drawing_id, p.pair_id,
            jsonb_build_object('submitted_at', p.submitted_at, 'age', as_of - p.submitted_at,
                               'max_age', max_age),
-           as_of
+           as_of, p.tenant
     FROM buildtrace.pairs p
     WHERE p.status = 'pending' AND p.submitted_at < as_of - max_age
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
@@ -522,19 +561,20 @@ DECLARE
 BEGIN
     WITH hours AS (
         SELECT c.drawing_id,
+               CASE WHEN GROUPING(c.drawing_id) = 0 THEN min(c.tenant) ELSE '' END AS tenant,
                sum(c.total) FILTER (WHERE c.computed_at >= as_of - interval '1 hour') AS last_hour,
                sum(c.total) FILTER (WHERE c.computed_at < as_of - interval '1 hour') AS hour_before
         FROM buildtrace.changes c
         WHERE c.computed_at >= as_of - interval '2 hours' AND c.computed_at < as_of
         GROUP BY GROUPING SETS ((c.drawing_id), ())
     )
-    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at)
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at, tenant)
     SELECT 'volume_spike', 'medium', h.drawing_id,
            jsonb_build_object('changes_last_hour', h.last_hour,
                               'changes_hour_before', h.hour_before,
                               'factor', round((h.last_hour::numeric / h.hour_before), 2),
                               'window_end', as_of),
-           as_of
+           as_of, h.tenant
     FROM hours h
     WHERE h.hour_before >= greatest(min_base, 1)
       AND h.last_hour >= factor * h.hour_before
@@ -574,7 +614,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION buildtrace.health(recent interval DEFAULT interval '1 hour')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1011,12 +1051,11 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION buildtrace.bt_svg(jsonb, jsonb, jsonb) IS
 'A standalone SVG picture of bt_diff(a, b): unchanged objects grey, added green, removed red, moved purple with an arrow from the old place, resized, retyped, modified and rotated orange, re-identified blue; revision clouds, a legend, a scale bar and a north arrow. Options: width (pixels), labels, clouds, kinds.';
 
--- The picture of a stored pair. SECURITY DEFINER so that the reader role can
--- draw a pair without any privilege on the tables: it only reads, its
--- search_path is pinned, names are qualified.
+-- The picture of a stored pair of the caller's tenant (it runs with the
+-- caller's rights).
 CREATE FUNCTION buildtrace.bt_svg(pair_id bigint)
 RETURNS text
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1442,13 +1481,11 @@ AS $$
            '</style></head><body><main>' || body || '</main></body></html>' || E'\n'
 $$;
 
--- The HTML report of the last <since>. SECURITY DEFINER so that the reader
--- role can read it without any privilege on the tables: it only reads, its
--- search_path is pinned, names are qualified, and every value from the data
--- is escaped.
+-- The HTML report of the last <since> of the caller's tenant (it runs with
+-- the caller's rights). Every value from the data is escaped.
 CREATE FUNCTION buildtrace.report_html(since interval DEFAULT interval '24 hours')
 RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1474,14 +1511,17 @@ REVOKE ALL ON FUNCTION buildtrace._report_health(), buildtrace._report_changes(t
     buildtrace._report_latency(timestamptz), buildtrace._report_anomalies(),
     buildtrace._report_dead_letters(), buildtrace._report_drawings(timestamptz),
     buildtrace._thumbnail(jsonb, jsonb, text), buildtrace.report_html(interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION buildtrace.report_html(interval) TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace._report_health(), buildtrace._report_changes(timestamptz),
+    buildtrace._report_latency(timestamptz), buildtrace._report_anomalies(),
+    buildtrace._report_dead_letters(), buildtrace._report_drawings(timestamptz),
+    buildtrace._thumbnail(jsonb, jsonb, text), buildtrace.report_html(interval) TO buildtrace_reader;
 
 -- Readable outputs: dead_letters without the payloads (dead_letter_payloads()
 -- returns them), report() with totals first and a bounded length.
 DROP VIEW buildtrace.dead_letters;
 -- The payloads are left out, so that a row prints on a screen: their sizes
 -- say how large they are, dead_letter_payloads(pair_id) returns them.
-CREATE VIEW buildtrace.dead_letters AS
+CREATE VIEW buildtrace.dead_letters WITH (security_invoker = true) AS
 SELECT p.pair_id, p.drawing_id, p.job_id, p.submitted_at, p.processed_at,
        p.error AS problems, jsonb_array_length(p.error) AS problem_count,
        p.retry_of, pg_column_size(p.version_a) AS version_a_bytes,
@@ -1506,12 +1546,11 @@ RETURN c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pai
 -- keys, plus drawing_id, pair_id, job_id and computed_at). "Latest" is the
 -- most recently processed pair, ties broken by pair_id.
 --
--- SECURITY DEFINER so that the reader role can call it without any privilege
--- on the tables: it only reads, its search_path is pinned, names are
--- qualified.
+-- Like every read function it runs with the caller's rights, so row-level
+-- security shows it the caller's tenant's drawings only.
 CREATE OR REPLACE FUNCTION buildtrace.changes(drawing_id text)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1590,11 +1629,9 @@ $$;
 -- GET /report/{job_id}: the human-readable report for one job: its totals,
 -- then for each of its first max_pairs pairs what changed against the
 -- previous version, then how many pairs were left out.
---
--- SECURITY DEFINER for the reader role, as for changes().
 CREATE FUNCTION buildtrace.report(job_id text, max_pairs integer DEFAULT 50)
 RETURNS text
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1643,7 +1680,7 @@ GRANT EXECUTE ON FUNCTION buildtrace.report(text, integer) TO buildtrace_reader;
 
 -- One row per processed pair, done or failed: when, which versions, the
 -- counts, and the summary (for a failed pair, its first problem).
-CREATE VIEW buildtrace.drawing_history AS
+CREATE VIEW buildtrace.drawing_history WITH (security_invoker = true) AS
 SELECT p.drawing_id, p.pair_id, p.job_id, p.processed_at, p.status,
        p.from_version, p.to_version,
        c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.rotated,
@@ -1681,10 +1718,10 @@ COMMENT ON FUNCTION buildtrace.history(text, timestamptz, timestamptz) IS
     'The processed pairs of a drawing, oldest first, optionally within [since, until).';
 
 -- GET /changes?drawing_id=…&pair_id=…: one past change set of a drawing, in
--- the shape of changes(drawing_id). SECURITY DEFINER as changes(drawing_id).
+-- the shape of changes(drawing_id).
 CREATE FUNCTION buildtrace.changes(drawing_id text, pair_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1703,10 +1740,9 @@ END
 $$;
 
 -- The stored versions of a failed pair, to correct and resubmit them.
--- SECURITY DEFINER for the reader role, which has no privilege on pairs.
 CREATE FUNCTION buildtrace.dead_letter_payloads(pair_id bigint,
                                                 OUT version_a jsonb, OUT version_b jsonb)
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -1736,9 +1772,11 @@ GRANT EXECUTE ON FUNCTION buildtrace.history(text, timestamptz, timestamptz),
 
 -- The samples of one family: (label, value) rows, label NULL for a family
 -- of one sample. Windows are the rollups' "last hour" (the latency view's),
--- so a scrape's cost does not grow with history. SECURITY DEFINER so that
--- the exporter's login, given buildtrace_reader, needs no table privilege:
--- it only reads, its search_path is pinned, names are qualified.
+-- so a scrape's cost does not grow with history. Every tenant's rows count:
+-- SECURITY DEFINER so that the exporter's login, given buildtrace_monitor,
+-- sees all of them without a table privilege or BYPASSRLS. It returns sums
+-- only (no drawing, job or tenant names), its search_path is pinned, names
+-- are qualified.
 CREATE FUNCTION buildtrace.prometheus_samples(family text)
 RETURNS TABLE (label text, value float8)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -1803,7 +1841,7 @@ COMMENT ON FUNCTION buildtrace.prometheus_samples(text) IS
     'The samples of one metric family for prometheus-postgres-exporter (monitoring/postgres-exporter-queries.yaml).';
 
 REVOKE ALL ON FUNCTION buildtrace.prometheus_samples(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION buildtrace.prometheus_samples(text) TO buildtrace_reader;
+GRANT EXECUTE ON FUNCTION buildtrace.prometheus_samples(text) TO buildtrace_monitor;
 
 -- ---------------------------------------------------------------------------
 -- Retention: pairs (with their change sets and anomalies) and versions older
@@ -2086,3 +2124,258 @@ BEGIN
 END
 $$;
 
+
+-- Tenants (see 69_tenants.sql of the install script): the pipeline writing
+-- under the rows' tenant, row-level security, and the read functions and
+-- views running with the caller's rights.
+DROP FUNCTION buildtrace._lock_drawings(text[]);
+CREATE FUNCTION buildtrace._lock_drawings(drawings text[], tenant text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    foreign_drawing text;
+BEGIN
+    INSERT INTO buildtrace.drawing_state AS s (drawing_id, tenant)
+    SELECT DISTINCT d, _lock_drawings.tenant FROM unnest(drawings) AS d ORDER BY 1
+    ON CONFLICT (drawing_id) DO NOTHING;
+
+    -- The aggregate reads (and so locks) every row.
+    SELECT min(l.drawing_id) FILTER (WHERE l.tenant <> _lock_drawings.tenant) INTO foreign_drawing
+    FROM (SELECT s.drawing_id, s.tenant FROM buildtrace.drawing_state s
+          WHERE s.drawing_id = ANY (drawings)
+          ORDER BY s.drawing_id
+          FOR UPDATE) l;
+    IF foreign_drawing IS NOT NULL THEN
+        RAISE EXCEPTION 'drawing "%" belongs to another tenant', foreign_drawing
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('The statement writes as tenant "%s"; drawing ids are unique across tenants.',
+                                  _lock_drawings.tenant),
+                  HINT = 'Use another drawing_id.';
+    END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[], text) FROM PUBLIC;
+
+CREATE FUNCTION buildtrace._pairs_pending_tenant()
+RETURNS text
+AS 'MODULE_PATHNAME', 'bt_pairs_pending_tenant'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION buildtrace._pairs_pending_tenant() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION buildtrace._versions_after_insert()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stamp   timestamptz;
+    tenants text[] := ARRAY(SELECT DISTINCT n.tenant FROM new_versions n ORDER BY 1);
+BEGIN
+    IF cardinality(tenants) > 1 THEN
+        RAISE EXCEPTION 'versions of one statement must be of one tenant'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('The statement inserted versions of tenants %s.',
+                                  array_to_string(tenants, ', ')),
+                  HINT = 'Insert each tenant''s versions in a statement of their own.';
+    END IF;
+    PERFORM buildtrace._lock_drawings(ARRAY(SELECT DISTINCT drawing_id FROM new_versions),
+                                      tenants[1]);
+    stamp := clock_timestamp();
+
+    -- An actual update of the lock row, so that a REPEATABLE READ statement
+    -- that waited for us fails with a serialization error instead of missing
+    -- the version we add.
+    UPDATE buildtrace.drawing_state s
+    SET last_uploaded_at = GREATEST(s.last_uploaded_at, n.uploaded_at), updated_at = now()
+    FROM (SELECT drawing_id, max(uploaded_at) AS uploaded_at
+          FROM new_versions GROUP BY drawing_id) n
+    WHERE s.drawing_id = n.drawing_id;
+
+    -- Concurrent uploads are stamped with their transaction's start time, so
+    -- one that waited for the lock above can look older than a version that
+    -- another transaction committed meanwhile, and the chain would fork.
+    -- Upload order for versions stamped during this transaction is therefore
+    -- the order they got the drawing's lock: such a version not later than a
+    -- version committed by someone else is re-stamped now. Versions stamped
+    -- before this transaction began (deliberate back-dated imports) keep
+    -- their time and are paired where they belong.
+    UPDATE buildtrace.versions v
+    SET uploaded_at = stamp
+    FROM new_versions n
+    WHERE v.version_id = n.version_id
+      AND n.uploaded_at >= now()
+      AND n.uploaded_at <= (SELECT max(o.uploaded_at) FROM buildtrace.versions o
+                            WHERE o.drawing_id = n.drawing_id
+                              AND o.version_id NOT IN (SELECT version_id FROM new_versions));
+
+    INSERT INTO buildtrace.pairs
+        (drawing_id, job_id, version_a, version_b, latency_ms, from_version, to_version, tenant)
+    SELECT n.drawing_id, n.job_id, prev.payload, n.payload, n.latency_ms,
+           prev.version_id, n.version_id, n.tenant
+    FROM (SELECT v.* FROM new_versions nv
+          JOIN buildtrace.versions v ON v.version_id = nv.version_id) n
+    CROSS JOIN LATERAL (
+        SELECT v.version_id, v.payload
+        FROM buildtrace.versions v
+        WHERE v.drawing_id = n.drawing_id
+          AND (v.uploaded_at, v.version_id) < (n.uploaded_at, n.version_id)
+        ORDER BY v.uploaded_at DESC, v.version_id DESC
+        LIMIT 1) prev
+    ORDER BY n.uploaded_at, n.version_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION buildtrace._check_missing(as_of timestamptz, OUT recorded int, OUT resolved int)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Resolve: an upload arrived after the one the anomaly was waiting on.
+    UPDATE buildtrace.anomalies a
+    SET resolved_at = greatest(a.detected_at, d.last_upload),
+        details = a.details || jsonb_build_object('resolved_by_upload_at', d.last_upload)
+    FROM buildtrace._upload_due(as_of) d
+    WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL
+      AND a.drawing_id = d.drawing_id
+      AND d.last_upload IS NOT NULL
+      AND d.last_upload > coalesce((a.details ->> 'last_upload_at')::timestamptz, '-infinity');
+    GET DIAGNOSTICS resolved = ROW_COUNT;
+
+    -- Escalate a still-open one once the drawing is a whole period later still.
+    UPDATE buildtrace.anomalies a
+    SET severity = 'high',
+        details = a.details || jsonb_build_object('overdue_by', as_of - d.due_at)
+    FROM buildtrace._upload_due(as_of) d
+    WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL AND a.severity <> 'high'
+      AND a.drawing_id = d.drawing_id AND as_of > d.late_at + d.every;
+
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at, tenant)
+    SELECT 'missing_upload',
+           CASE WHEN as_of > d.late_at + d.every THEN 'high' ELSE 'medium' END,
+           d.drawing_id,
+           jsonb_build_object('last_upload_at', d.last_upload, 'due_at', d.due_at,
+                              'late_at', d.late_at, 'overdue_by', as_of - d.due_at),
+           as_of, e.tenant
+    FROM buildtrace._upload_due(as_of) d
+    JOIN buildtrace.upload_expectations e ON e.drawing_id = d.drawing_id
+    WHERE as_of > d.late_at
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL
+                        AND a.drawing_id = d.drawing_id)
+    ORDER BY d.drawing_id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION buildtrace._check_delayed(as_of timestamptz)
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
+    WITH expected AS (
+        SELECT e.drawing_id, e.every, e.grace, e.since, e.tenant,
+               coalesce(e.checked_until, e.since) AS checked_from
+        FROM buildtrace.upload_expectations e
+        WHERE coalesce(e.checked_until, e.since) < as_of
+    ), ordered AS (
+        SELECT u.drawing_id, u.uploaded_at, u.version_id, u.pair_id, x.every, x.grace,
+               x.checked_from, x.tenant,
+               coalesce(lag(u.uploaded_at) OVER w, x.since) AS previous_at
+        FROM expected x
+        JOIN buildtrace.uploads u
+          ON u.drawing_id = x.drawing_id AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
+        WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
+    )
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
+                                      detected_at, resolved_at, tenant)
+    SELECT 'delayed_upload', 'low', o.drawing_id, o.pair_id,
+           jsonb_build_object('upload_at', o.uploaded_at, 'due_at', o.previous_at + o.every,
+                              'grace', o.grace, 'delay', o.uploaded_at - (o.previous_at + o.every),
+                              'version_id', o.version_id),
+           as_of, as_of, o.tenant
+    FROM ordered o
+    WHERE o.uploaded_at > o.checked_from
+      AND o.uploaded_at > o.previous_at + o.every + o.grace
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                      WHERE a.kind = 'delayed_upload' AND a.drawing_id = o.drawing_id
+                        AND (a.details ->> 'upload_at')::timestamptz = o.uploaded_at)
+    ORDER BY o.drawing_id, o.uploaded_at;
+    GET DIAGNOSTICS n = ROW_COUNT;
+
+    UPDATE buildtrace.upload_expectations e
+    SET checked_until = as_of
+    WHERE coalesce(e.checked_until, e.since) < as_of;
+    RETURN n;
+END
+$$;
+
+ALTER VIEW buildtrace.hourly_changes SET (security_invoker = true);
+ALTER VIEW buildtrace.open_anomalies SET (security_invoker = true);
+ALTER VIEW buildtrace.latency SET (security_invoker = true);
+ALTER VIEW buildtrace.uploads SET (security_invoker = true);
+
+ALTER FUNCTION buildtrace._cron_runs() SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION buildtrace._cron_runs() TO buildtrace_reader;
+
+CREATE FUNCTION buildtrace.current_tenant()
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant text := coalesce(current_setting('buildtrace.tenant', true), '');
+BEGIN
+    IF tenant = '' THEN
+        IF pg_has_role(current_user, 'buildtrace_tenant', 'MEMBER')
+           AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+            RAISE EXCEPTION 'buildtrace.tenant is not set' USING ERRCODE = 'insufficient_privilege',
+                DETAIL = format('Role "%s" is a member of a tenant and must say which tenant it acts for.',
+                                current_user),
+                HINT = 'SET buildtrace.tenant to the name of the tenant role.';
+        END IF;
+        RETURN '';
+    END IF;
+    IF tenant = 'buildtrace_tenant'
+       OR NOT EXISTS (SELECT 1 FROM pg_roles r
+                      WHERE r.rolname = tenant AND pg_has_role(r.oid, 'buildtrace_tenant', 'MEMBER')) THEN
+        RAISE EXCEPTION 'tenant "%" does not exist', tenant USING ERRCODE = 'undefined_object',
+            DETAIL = 'A tenant is a role that is a member of buildtrace_tenant.';
+    END IF;
+    IF NOT pg_has_role(current_user, tenant, 'MEMBER') THEN
+        RAISE EXCEPTION 'permission denied for tenant "%"', tenant USING ERRCODE = 'insufficient_privilege',
+            DETAIL = format('Role "%s" is not a member of role "%s".', current_user, tenant);
+    END IF;
+    RETURN tenant;
+END
+$$;
+COMMENT ON FUNCTION buildtrace.current_tenant() IS
+    'The tenant the current role acts for (buildtrace.tenant, checked against its memberships); '''' for the default tenant.';
+
+-- One policy per table, for every command: a role sees, writes, changes and
+-- deletes the rows of its current tenant only. The sub-select runs the check
+-- once per statement, not per row.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['pairs', 'versions', 'changes', 'anomalies', 'drawing_state',
+                             'hourly_rollups', 'upload_expectations'] LOOP
+        EXECUTE format('ALTER TABLE buildtrace.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY tenant_isolation ON buildtrace.%I
+                            USING (tenant = (SELECT buildtrace.current_tenant()))', t);
+    END LOOP;
+END
+$$;
+
+-- The reader reads the tables, and the views and functions over them with
+-- its own rights: the policies show it its tenant's rows.
+GRANT SELECT ON buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+                buildtrace.hourly_rollups, buildtrace.upload_expectations
+    TO buildtrace_reader;
