@@ -211,18 +211,42 @@ BEGIN
           AND a.kind = 'invalid_input'
           AND a.resolved_at IS NULL
     ),
-    -- Hourly rollups, by their one rule (_add_to_rollups, 40_metrics.sql):
-    -- one call for the statement. The (hour, drawing) rows are only written
-    -- under those drawings' locks taken above, so concurrent statements add
-    -- up in turn. A CTE that is not a data-modifying statement runs only if
-    -- read: the final SELECT reads its one row.
+    -- Hourly rollups (40_metrics.sql): one upsert per drawing of this
+    -- statement. Its (hour, drawing) row is only written under that
+    -- drawing's lock taken above, so concurrent statements add up in turn.
+    -- Keep in step with rebuild_rollups().
     upd_rollups AS (
-        SELECT buildtrace._add_to_rollups(array_agg(ROW(
-                   date_trunc('hour', now(), 'UTC'), pr.drawing_id, rows_tenant, pr.ok,
-                   pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
-                   pr.unchanged, pr.rotated, pr.reidentified, pr.processing_us / 1000.0::float8,
-                   pr.latency_ms)::buildtrace._rollup_input))
+        INSERT INTO buildtrace.hourly_rollups AS r
+            (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified,
+             tenant)
+        SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
+               count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
+               coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.removed) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.moved) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.resized) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.retyped) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.modified) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.unchanged) FILTER (WHERE pr.ok), 0),
+               buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
+               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok),
+               coalesce(sum(pr.rotated) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0),
+               rows_tenant
         FROM processed pr
+        GROUP BY pr.drawing_id
+        ON CONFLICT (hour, drawing_id) DO UPDATE
+        SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
+            added = r.added + excluded.added, removed = r.removed + excluded.removed,
+            moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
+            retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
+            unchanged = r.unchanged + excluded.unchanged,
+            processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
+            reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
+                                                           excluded.reported_latency_ms),
+            rotated = r.rotated + excluded.rotated,
+            reidentified = r.reidentified + excluded.reidentified
     ),
     upd_state AS (
         UPDATE buildtrace.drawing_state s
@@ -230,7 +254,7 @@ BEGIN
         FROM done d
         WHERE d.is_last AND s.drawing_id = d.drawing_id
     )
-    SELECT count(*) INTO n_processed FROM processed, upd_rollups;
+    SELECT count(*) INTO n_processed FROM processed;
     RETURN n_processed;
 END
 $$;

@@ -279,18 +279,42 @@ BEGIN
           AND a.kind = 'invalid_input'
           AND a.resolved_at IS NULL
     ),
-    -- Hourly rollups, by their one rule (_add_to_rollups, 40_metrics.sql):
-    -- one call for the statement. The (hour, drawing) rows are only written
-    -- under those drawings' locks taken above, so concurrent statements add
-    -- up in turn. A CTE that is not a data-modifying statement runs only if
-    -- read: the final SELECT reads its one row.
+    -- Hourly rollups (40_metrics.sql): one upsert per drawing of this
+    -- statement. Its (hour, drawing) row is only written under that
+    -- drawing's lock taken above, so concurrent statements add up in turn.
+    -- Keep in step with rebuild_rollups().
     upd_rollups AS (
-        SELECT buildtrace._add_to_rollups(array_agg(ROW(
-                   date_trunc('hour', now(), 'UTC'), pr.drawing_id, rows_tenant, pr.ok,
-                   pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
-                   pr.unchanged, pr.rotated, pr.reidentified, pr.processing_us / 1000.0::float8,
-                   pr.latency_ms)::buildtrace._rollup_input))
+        INSERT INTO buildtrace.hourly_rollups AS r
+            (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified,
+             tenant)
+        SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
+               count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
+               coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.removed) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.moved) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.resized) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.retyped) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.modified) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.unchanged) FILTER (WHERE pr.ok), 0),
+               buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
+               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok),
+               coalesce(sum(pr.rotated) FILTER (WHERE pr.ok), 0),
+               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0),
+               rows_tenant
         FROM processed pr
+        GROUP BY pr.drawing_id
+        ON CONFLICT (hour, drawing_id) DO UPDATE
+        SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
+            added = r.added + excluded.added, removed = r.removed + excluded.removed,
+            moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
+            retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
+            unchanged = r.unchanged + excluded.unchanged,
+            processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
+            reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
+                                                           excluded.reported_latency_ms),
+            rotated = r.rotated + excluded.rotated,
+            reidentified = r.reidentified + excluded.reidentified
     ),
     upd_state AS (
         UPDATE buildtrace.drawing_state s
@@ -298,7 +322,7 @@ BEGIN
         FROM done d
         WHERE d.is_last AND s.drawing_id = d.drawing_id
     )
-    SELECT count(*) INTO n_processed FROM processed, upd_rollups;
+    SELECT count(*) INTO n_processed FROM processed;
     RETURN n_processed;
 END
 $$;
@@ -311,73 +335,6 @@ CREATE TRIGGER pairs_process
 REVOKE ALL ON FUNCTION buildtrace._pairs_take_results() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_after_statement() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
-
--- One pair's share of its hour's rollup row, as _add_to_rollups takes it:
--- done (ok) or failed, its counts and processing time (NULL when failed),
--- its reported latency.
-CREATE TYPE buildtrace._rollup_input AS (
-    hour          timestamptz,
-    drawing_id    text,
-    tenant        text,
-    ok            boolean,
-    added         integer,
-    removed       integer,
-    moved         integer,
-    resized       integer,
-    retyped       integer,
-    modified      integer,
-    unchanged     integer,
-    rotated       integer,
-    reidentified  integer,
-    processing_ms float8,
-    latency_ms    float8
-);
-
--- The one place the rollup rule lives: adds pairs to their (hour, drawing)
--- rows, creating missing ones. Failed pairs count in "failed" only; the
--- counts and both sketches are of done pairs. The pipeline trigger calls it
--- once per statement, under the drawings' locks, so concurrent statements
--- add up in turn; rebuild_rollups() once per hour of history.
-CREATE FUNCTION buildtrace._add_to_rollups(pairs buildtrace._rollup_input[])
-RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO buildtrace.hourly_rollups AS r
-        (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified, tenant)
-    SELECT p.hour, p.drawing_id,
-           count(*) FILTER (WHERE p.ok), count(*) FILTER (WHERE NOT p.ok),
-           coalesce(sum(p.added) FILTER (WHERE p.ok), 0),
-           coalesce(sum(p.removed) FILTER (WHERE p.ok), 0),
-           coalesce(sum(p.moved) FILTER (WHERE p.ok), 0),
-           coalesce(sum(p.resized) FILTER (WHERE p.ok), 0),
-           coalesce(sum(p.retyped) FILTER (WHERE p.ok), 0),
-           coalesce(sum(p.modified) FILTER (WHERE p.ok), 0),
-           coalesce(sum(p.unchanged) FILTER (WHERE p.ok), 0),
-           buildtrace.bt_sketch(p.processing_ms) FILTER (WHERE p.ok),
-           buildtrace.bt_sketch(p.latency_ms) FILTER (WHERE p.ok),
-           coalesce(sum(p.rotated) FILTER (WHERE p.ok), 0),
-           coalesce(sum(p.reidentified) FILTER (WHERE p.ok), 0),
-           p.tenant
-    FROM unnest(pairs) p
-    GROUP BY p.hour, p.drawing_id, p.tenant
-    ON CONFLICT (hour, drawing_id) DO UPDATE
-    SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
-        added = r.added + excluded.added, removed = r.removed + excluded.removed,
-        moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
-        retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
-        unchanged = r.unchanged + excluded.unchanged,
-        processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
-        reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
-                                                       excluded.reported_latency_ms),
-        rotated = r.rotated + excluded.rotated,
-        reidentified = r.reidentified + excluded.reidentified;
-END
-$$;
-
-REVOKE ALL ON FUNCTION buildtrace._add_to_rollups(buildtrace._rollup_input[]) FROM PUBLIC;
 
 -- Rollups and metrics with the new counts; calls in functions that run
 -- with their owner's rights name their argument types, so that no overload
@@ -392,22 +349,29 @@ DECLARE
 BEGIN
     LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM buildtrace.hourly_rollups;
-    PERFORM buildtrace._add_to_rollups(array_agg(x::buildtrace._rollup_input))
-    FROM (SELECT date_trunc('hour', c.computed_at, 'UTC'), c.drawing_id, c.tenant, true,
+    INSERT INTO buildtrace.hourly_rollups AS r
+        (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified, tenant)
+    SELECT x.hour, x.drawing_id,
+           count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok),
+           coalesce(sum(x.added), 0), coalesce(sum(x.removed), 0), coalesce(sum(x.moved), 0),
+           coalesce(sum(x.resized), 0), coalesce(sum(x.retyped), 0),
+           coalesce(sum(x.modified), 0), coalesce(sum(x.unchanged), 0),
+           buildtrace.bt_sketch(x.processing_us / 1000.0::float8),
+           buildtrace.bt_sketch(x.latency_ms),
+           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0), x.tenant
+    FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, true AS ok,
                  c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.unchanged,
-                 c.rotated, c.reidentified, c.processing_us / 1000.0::float8, p.latency_ms
+                 c.processing_us, p.latency_ms, c.rotated, c.reidentified, c.tenant
           FROM buildtrace.changes c
           JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
           UNION ALL
-          SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, p.tenant, false,
-                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.latency_ms
+          SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, false,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.tenant
           FROM buildtrace.pairs p
-          WHERE p.status = 'failed') x (hour, drawing_id, tenant, ok, added, removed, moved,
-                                        resized, retyped, modified, unchanged, rotated,
-                                        reidentified, processing_ms, latency_ms)
-    -- one call an hour: arrays of an hour's pairs, not of all of history
-    GROUP BY x.hour;
-    SELECT count(*) INTO n FROM buildtrace.hourly_rollups;
+          WHERE p.status = 'failed') x
+    GROUP BY x.hour, x.drawing_id, x.tenant;
+    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
