@@ -43,7 +43,7 @@ bt_sketch_from_datum(BtSketch *sk, Datum d)
 	bt_sketch_decode(sk, &buf, CurrentMemoryContext, false);
 }
 
-static bytea *
+bytea *
 bt_sketch_to_varlena(const BtSketch *sk)
 {
 	StringInfoData buf;

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * percentile.h
- *	  Aggregate state shared by bt_percentile, bt_sketch and bt_sketch_merge.
+ *	  Aggregate state shared by bt_percentile, bt_sketch and bt_sketch_merge,
+ *	  and the bt_sketch datum of a sketch.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,5 +25,8 @@ typedef struct BtAggState
 	double	   *qs;				/* nq quantiles, from the first row */
 	bool	   *qnulls;
 } BtAggState;
+
+/* The bt_sketch datum of a sketch, in CurrentMemoryContext. */
+extern bytea *bt_sketch_to_varlena(const BtSketch *sk);
 
 #endif							/* BT_PERCENTILE_H */

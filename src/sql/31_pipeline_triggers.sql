@@ -211,31 +211,22 @@ BEGIN
           AND a.kind = 'invalid_input'
           AND a.resolved_at IS NULL
     ),
-    -- Hourly rollups (40_metrics.sql): one upsert per drawing of this
-    -- statement. Its (hour, drawing) row is only written under that
-    -- drawing's lock taken above, so concurrent statements add up in turn.
-    -- Keep in step with rebuild_rollups().
+    -- Hourly rollups, by their one rule (the _rollup aggregate,
+    -- 40_metrics.sql): one upsert per drawing of this statement, adding its
+    -- totals to the stored row. That row is only written under the drawing's
+    -- lock taken above, so concurrent statements add up in turn.
     upd_rollups AS (
         INSERT INTO buildtrace.hourly_rollups AS r
-            (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-             modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified,
-             tenant)
-        SELECT date_trunc('hour', now(), 'UTC'), pr.drawing_id,
-               count(*) FILTER (WHERE pr.ok), count(*) FILTER (WHERE NOT pr.ok),
-               coalesce(sum(pr.added) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.removed) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.moved) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.resized) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.retyped) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.modified) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.unchanged) FILTER (WHERE pr.ok), 0),
-               buildtrace.bt_sketch(pr.processing_us / 1000.0::float8) FILTER (WHERE pr.ok),
-               buildtrace.bt_sketch(pr.latency_ms) FILTER (WHERE pr.ok),
-               coalesce(sum(pr.rotated) FILTER (WHERE pr.ok), 0),
-               coalesce(sum(pr.reidentified) FILTER (WHERE pr.ok), 0),
-               rows_tenant
-        FROM processed pr
-        GROUP BY pr.drawing_id
+            (hour, drawing_id, tenant, pairs, failed, added, removed, moved, resized, retyped,
+             modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
+        SELECT date_trunc('hour', now(), 'UTC'), g.drawing_id, rows_tenant, (g.totals).*
+        FROM (SELECT pr.drawing_id,
+                     buildtrace._rollup(pr.ok, pr.added, pr.removed, pr.moved, pr.resized,
+                                        pr.retyped, pr.modified, pr.unchanged, pr.rotated,
+                                        pr.reidentified, pr.processing_us / 1000.0::float8,
+                                        pr.latency_ms) AS totals
+              FROM processed pr
+              GROUP BY pr.drawing_id) g
         ON CONFLICT (hour, drawing_id) DO UPDATE
         SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
             added = r.added + excluded.added, removed = r.removed + excluded.removed,

@@ -50,16 +50,60 @@ CREATE TABLE buildtrace.hourly_rollups (
 COMMENT ON TABLE buildtrace.hourly_rollups IS
     'Per UTC hour and drawing: processed and failed pairs, change counts, processing-time and reported-latency sketches (ms). Maintained by the pairs trigger; rebuild_rollups() recomputes it.';
 
+-- The hourly rollups' one rule, the _rollup aggregate (src/rollup.c): the
+-- totals of a set of processed pairs, as a rollup row holds them. A failed
+-- pair counts in "failed" only; the change counts and both sketches are of
+-- done pairs, the latency sketch of those that reported a latency (NULL
+-- where there is none). The pipeline trigger and rebuild_rollups() both
+-- aggregate with it, so they cannot disagree.
+CREATE TYPE buildtrace._rollup_totals AS (
+    pairs               bigint,
+    failed              bigint,
+    added               bigint,
+    removed             bigint,
+    moved               bigint,
+    resized             bigint,
+    retyped             bigint,
+    modified            bigint,
+    unchanged           bigint,
+    rotated             bigint,
+    reidentified        bigint,
+    processing_ms       buildtrace.bt_sketch,
+    reported_latency_ms buildtrace.bt_sketch
+);
+
+CREATE FUNCTION buildtrace._rollup_trans(internal, ok boolean, added integer, removed integer,
+                                         moved integer, resized integer, retyped integer,
+                                         modified integer, unchanged integer, rotated integer,
+                                         reidentified integer, processing_ms float8,
+                                         latency_ms float8)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'bt_rollup_trans'
+LANGUAGE C PARALLEL SAFE;
+
+CREATE FUNCTION buildtrace._rollup_final(internal)
+RETURNS buildtrace._rollup_totals
+AS 'MODULE_PATHNAME', 'bt_rollup_final'
+LANGUAGE C PARALLEL SAFE;
+
+CREATE AGGREGATE buildtrace._rollup(ok boolean, added integer, removed integer, moved integer,
+                                    resized integer, retyped integer, modified integer,
+                                    unchanged integer, rotated integer, reidentified integer,
+                                    processing_ms float8, latency_ms float8) (
+    SFUNC = buildtrace._rollup_trans,
+    STYPE = internal,
+    FINALFUNC = buildtrace._rollup_final,
+    PARALLEL = SAFE
+);
+
 -- rebuild_rollups(): recomputes every row from changes (done pairs) and pairs
--- (failed pairs). The trigger is the only thing that maintains the table;
--- use this after restoring changes/pairs from elsewhere or to check it. Its
--- aggregation repeats the trigger's (_pairs_store_results): one shared
--- function over an array of rows cost bulk inserts 8 % (measured), so the
--- two are kept alike instead, and metrics tests compare their results.
--- The table lock waits for every transaction that is processing pairs (they
--- hold ROW EXCLUSIVE on the table from the start of the trigger's statement)
--- and keeps new ones out until commit. Run it in READ COMMITTED (the
--- default): under REPEATABLE READ the snapshot predates the lock.
+-- (failed pairs), by the trigger's rule (_rollup). The trigger is the only
+-- thing that maintains the table; use this after restoring changes/pairs
+-- from elsewhere or to check it. The table lock waits for every transaction
+-- that is processing pairs (they hold ROW EXCLUSIVE on the table from the
+-- start of the trigger's statement) and keeps new ones out until commit. Run
+-- it in READ COMMITTED (the default): under REPEATABLE READ the snapshot
+-- predates the lock.
 CREATE FUNCTION buildtrace.rebuild_rollups()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -70,28 +114,26 @@ DECLARE
 BEGIN
     LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM buildtrace.hourly_rollups;
-    INSERT INTO buildtrace.hourly_rollups AS r
-        (hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
-         modified, unchanged, processing_ms, reported_latency_ms, rotated, reidentified, tenant)
-    SELECT x.hour, x.drawing_id,
-           count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok),
-           coalesce(sum(x.added), 0), coalesce(sum(x.removed), 0), coalesce(sum(x.moved), 0),
-           coalesce(sum(x.resized), 0), coalesce(sum(x.retyped), 0),
-           coalesce(sum(x.modified), 0), coalesce(sum(x.unchanged), 0),
-           buildtrace.bt_sketch(x.processing_us / 1000.0::float8),
-           buildtrace.bt_sketch(x.latency_ms),
-           coalesce(sum(x.rotated), 0), coalesce(sum(x.reidentified), 0), x.tenant
-    FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, true AS ok,
-                 c.added, c.removed, c.moved, c.resized, c.retyped, c.modified, c.unchanged,
-                 c.processing_us, p.latency_ms, c.rotated, c.reidentified, c.tenant
-          FROM buildtrace.changes c
-          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
-          UNION ALL
-          SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, false,
-                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.tenant
-          FROM buildtrace.pairs p
-          WHERE p.status = 'failed') x
-    GROUP BY x.hour, x.drawing_id, x.tenant;
+    INSERT INTO buildtrace.hourly_rollups
+        (hour, drawing_id, tenant, pairs, failed, added, removed, moved, resized, retyped,
+         modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
+    SELECT g.hour, g.drawing_id, g.tenant, (g.totals).*
+    FROM (SELECT x.hour, x.drawing_id, x.tenant,
+                 buildtrace._rollup(x.ok, x.added, x.removed, x.moved, x.resized, x.retyped,
+                                    x.modified, x.unchanged, x.rotated, x.reidentified,
+                                    x.processing_ms, x.latency_ms) AS totals
+          FROM (SELECT date_trunc('hour', c.computed_at, 'UTC') AS hour, c.drawing_id, c.tenant,
+                       true AS ok, c.added, c.removed, c.moved, c.resized, c.retyped, c.modified,
+                       c.unchanged, c.rotated, c.reidentified,
+                       c.processing_us / 1000.0::float8 AS processing_ms, p.latency_ms
+                FROM buildtrace.changes c
+                JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+                UNION ALL
+                SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, p.tenant, false,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM buildtrace.pairs p
+                WHERE p.status = 'failed') x
+          GROUP BY x.hour, x.drawing_id, x.tenant) g;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -289,7 +331,9 @@ COMMENT ON FUNCTION buildtrace.metrics(interval) IS
 
 -- _window_start stays executable by everyone: the latency view calls it, and
 -- a view's functions are called with the querying user's privileges.
-REVOKE ALL ON FUNCTION buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
+REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, integer, integer, integer,
+                                          integer, integer, integer, float8, float8),
+    buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
     buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz),
     buildtrace.metrics(interval) FROM PUBLIC;
 GRANT SELECT ON buildtrace.latency TO buildtrace_reader;

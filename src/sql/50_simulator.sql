@@ -27,145 +27,92 @@
 -- (material, fire_rating, ...) to a different value.  So buildtrace.bt_diff
 -- with the default tolerances reports exactly the truth.
 
--- The version chains all public functions are built from: `drawings`
--- drawings with `versions` versions each; version 1 is the base floor plan,
--- each later one the previous changed.  truth is relative to the previous
--- version (version 1: everything added).
-CREATE FUNCTION buildtrace._sim_chain(p_drawings int, p_versions int, p_objects int,
-                                      p_rate float8, p_seed int, p_spike_drawing int,
-                                      p_spike_step int, p_spike_factor float8)
-RETURNS TABLE(drawing_no int, version_no int, payload jsonb, truth jsonb)
+-- The arguments of a version chain (see _sim_chain), passed whole to each
+-- of its stages.
+CREATE TYPE buildtrace._sim_args AS (
+    drawings      int,
+    versions      int,
+    objects       int,
+    rate          float8,
+    seed          int,
+    spike_drawing int,
+    spike_step    int,
+    spike_factor  float8
+);
+
+-- The smallest grid (by cells) whose floor-plan template has at least
+-- `objects` objects.
+CREATE FUNCTION buildtrace._sim_grid(objects int)
+RETURNS TABLE(nx int, ny int)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
--- The planner cannot estimate the generate_series joins and guesses costs in
--- the trillions; JIT compiling for those guesses takes seconds, the work
--- itself milliseconds.
-SET jit = off
 AS $fn$
-WITH
-prm AS (
-    SELECT p_drawings AS nd, p_versions AS nv, p_objects AS n, p_rate AS r,
-           p_seed::int8 AS sd,
-           least(p_rate * coalesce(p_spike_factor, 1), 0.5) AS r_spike,
-           -- the spike step adds enough objects on its own to reach
-           -- spike_factor times the expected change count of a normal step
-           -- (6 kinds, each a share r of the objects)
-           CASE WHEN p_spike_step IS NULL THEN 0
-                ELSE ceil(p_spike_factor * 6 * p_rate * p_objects)::int END AS n_spike,
-           g.nx, g.ny
-    FROM (SELECT nx, ny
-          FROM generate_series(1, 4000) k,
-               LATERAL (SELECT k / 2 + 1 AS nx, (k + 1) / 2 AS ny) c
-          -- template size: columns, walls, doors, windows, spaces
-          WHERE (nx + 1) * (ny + 1) + nx * (ny + 1) + (nx + 1) * ny
-                + nx * (ny - 1) + (nx - 1) * ny + 1
-                + 2 * nx + 2 * ny - 1
-                + nx * ny >= p_objects
-          ORDER BY k LIMIT 1) g
-),
-blk AS (SELECT greatest(n, n_spike) AS b FROM prm),
+    SELECT c.nx, c.ny
+    FROM generate_series(1, 4000) k,
+         LATERAL (SELECT k / 2 + 1 AS nx, (k + 1) / 2 AS ny) c
+    -- template size: columns, walls, doors, windows, spaces
+    WHERE (c.nx + 1) * (c.ny + 1) + c.nx * (c.ny + 1) + (c.nx + 1) * c.ny
+          + c.nx * (c.ny - 1) + (c.nx - 1) * c.ny + 1
+          + 2 * c.nx + 2 * c.ny - 1
+          + c.nx * c.ny >= objects
+    ORDER BY k LIMIT 1
+$fn$;
+
 -- The floor-plan template for an nx x ny grid: columns at intersections,
 -- walls between them (outer walls thicker), a door in every interior wall
 -- and one entrance, a window in every other outer wall, a space per cell.
 -- Tier 0 (structure) is kept first when a drawing has fewer objects.
-tpl AS (
+CREATE FUNCTION buildtrace._sim_template(nx int, ny int)
+RETURNS TABLE(t bigint, tier int, kind text, orient text, i int, j int, outer_wall boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
     SELECT row_number() OVER (ORDER BY tier, kind, orient, i, j) AS t, *
     FROM (
         SELECT 0 AS tier, 'column' AS kind, '-' AS orient, i, j, false AS outer_wall
-        FROM prm, generate_series(0, nx) i, generate_series(0, ny) j
+        FROM generate_series(0, nx) i, generate_series(0, ny) j
         UNION ALL
         SELECT 0, 'wall', 'h', i, j, j IN (0, ny)
-        FROM prm, generate_series(0, nx - 1) i, generate_series(0, ny) j
+        FROM generate_series(0, nx - 1) i, generate_series(0, ny) j
         UNION ALL
         SELECT 0, 'wall', 'v', i, j, i IN (0, nx)
-        FROM prm, generate_series(0, nx) i, generate_series(0, ny - 1) j
+        FROM generate_series(0, nx) i, generate_series(0, ny - 1) j
         UNION ALL
         SELECT 1, 'door', 'h', i, j, j = 0
-        FROM prm, generate_series(0, nx - 1) i, generate_series(0, ny) j
+        FROM generate_series(0, nx - 1) i, generate_series(0, ny) j
         WHERE (j > 0 AND j < ny) OR (i = 0 AND j = 0)
         UNION ALL
         SELECT 1, 'door', 'v', i, j, false
-        FROM prm, generate_series(1, nx - 1) i, generate_series(0, ny - 1) j
+        FROM generate_series(1, nx - 1) i, generate_series(0, ny - 1) j
         UNION ALL
         SELECT 1, 'window', 'h', i, j, true
-        FROM prm, generate_series(0, nx - 1) i, unnest(ARRAY[0, ny]) j
+        FROM generate_series(0, nx - 1) i, unnest(ARRAY[0, ny]) j
         WHERE NOT (i = 0 AND j = 0)
         UNION ALL
         SELECT 1, 'window', 'v', i, j, true
-        FROM prm, unnest(ARRAY[0, nx]) i, generate_series(0, ny - 1) j
+        FROM unnest(ARRAY[0, nx]) i, generate_series(0, ny - 1) j
         UNION ALL
         SELECT 1, 'space', '-', i, j, false
-        FROM prm, generate_series(0, nx - 1) i, generate_series(0, ny - 1) j
+        FROM generate_series(0, nx - 1) i, generate_series(0, ny - 1) j
     ) x
-),
--- Per drawing: grid spacing, column size, wall thicknesses (mm).
-dr AS (
-    SELECT d, hd,
-           4000 + 500 * floor(8 * ((pg_catalog.hashint8extended(1, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS sx,
-           4000 + 500 * floor(8 * ((pg_catalog.hashint8extended(2, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS sy,
-           300 + 100 * floor(3 * ((pg_catalog.hashint8extended(3, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS col,
-           250 + 50 * floor(4 * ((pg_catalog.hashint8extended(4, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS tw_out,
-           150 + 25 * floor(3 * ((pg_catalog.hashint8extended(5, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8 AS tw_in
-    FROM prm, generate_series(1, nd) d,
-         LATERAL (SELECT pg_catalog.hashint8extended(d, sd) AS hd) h
-),
-steps AS (
-    SELECT d, s, pg_catalog.hashint8extended(s, hd) AS hs,
-           CASE WHEN coalesce(d = p_spike_drawing AND s = p_spike_step AND s > 1, false)
-                THEN r_spike ELSE r END AS rs,
-           coalesce(d = p_spike_drawing AND s = p_spike_step AND s > 1, false) AS spike
-    FROM prm, dr, generate_series(1, nv) s
-),
--- Base objects: the first n template entries, structure first, the rest in
--- a per-drawing random order.  key = object number within the drawing.
-base AS (
-    SELECT d, key, 1 AS birth, kind, orient, i, j, outer_wall, false AS mid
-    FROM (SELECT dr.d, tpl.*,
-                 row_number() OVER (PARTITION BY dr.d
-                                    ORDER BY tier, CASE WHEN tier = 0 THEN t
-                                                        ELSE pg_catalog.hashint8extended(t, hd) END) AS key
-          FROM dr, tpl) x, prm
-    WHERE key <= n
-),
--- Added objects: slot j of step s becomes object key n + (s - 2) * b + j.
-added AS (
-    SELECT st.d, k.key, st.s AS birth,
-           CASE WHEN u1 < 0.30 THEN 'door' WHEN u1 < 0.50 THEN 'window'
-                WHEN u1 < 0.65 THEN 'column' WHEN u1 < 0.85 THEN 'wall' ELSE 'space' END AS kind,
-           CASE WHEN u1 >= 0.85 OR (u1 >= 0.50 AND u1 < 0.65) THEN '-'
-                WHEN u2 < 0.5 THEN 'h' ELSE 'v' END AS orient,
-           -- windows go on an outer wall; other kinds anywhere in the grid
-           CASE WHEN u1 >= 0.30 AND u1 < 0.50 AND u2 >= 0.5 THEN CASE WHEN u3 < 0.5 THEN 0 ELSE nx END
-                ELSE floor(u3 * nx)::int END AS i,
-           CASE WHEN u1 >= 0.30 AND u1 < 0.50 AND u2 < 0.5 THEN CASE WHEN u4 < 0.5 THEN 0 ELSE ny END
-                WHEN u1 < 0.30 AND u2 < 0.5 THEN floor(u4 * (ny + 1))::int
-                ELSE floor(u4 * ny)::int END AS j,
-           u1 >= 0.30 AND u1 < 0.50 AS outer_wall,
-           -- added columns stand mid-span, added walls are partitions
-           u1 >= 0.50 AND u1 < 0.85 AS mid
-    FROM prm, blk, steps st,
-         LATERAL (SELECT n + (st.s - 2) * b + jj AS key, jj
-                  FROM generate_series(1, CASE WHEN st.spike THEN b ELSE n END) jj) k,
-         LATERAL (SELECT pg_catalog.hashint8extended(k.key, st.hs) AS ho) h,
-         LATERAL (SELECT ((pg_catalog.hashint8extended(1, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u0,
-                         ((pg_catalog.hashint8extended(21, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u1,
-                         ((pg_catalog.hashint8extended(22, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u2,
-                         ((pg_catalog.hashint8extended(23, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u3,
-                         ((pg_catalog.hashint8extended(24, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u4) u
-    WHERE st.s > 1
-      AND CASE WHEN st.spike THEN k.jj <= greatest(n_spike, 0) OR (k.jj <= n AND u0 < st.rs)
-               ELSE u0 < st.rs END
-),
-fam AS (
-    SELECT * FROM (VALUES
+$fn$;
+
+-- The object kinds: family, type index in it, id prefix, layer; and each
+-- family's two types, attribute names and the three attributes' values.
+CREATE FUNCTION buildtrace._sim_kinds()
+RETURNS TABLE(kind text, family text, t0 int, prefix text, layer text,
+              types text[], an text[], d1 text[], d2 text[], d3 text[])
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT f.kind, f.family, f.t0, f.prefix, f.layer, dm.types, dm.an, dm.d1, dm.d2, dm.d3
+    FROM (VALUES
         ('wall', 'wall', 0, 'W', 'A-WALL'),
         ('column', 'column', 0, 'C', 'S-COLS'),
         ('door', 'opening', 0, 'D', 'A-OPNG'),
         ('window', 'opening', 1, 'WN', 'A-OPNG'),
-        ('space', 'space', 0, 'SP', 'A-AREA')) v(kind, family, t0, prefix, layer)
-),
-dom AS (
-    SELECT * FROM (VALUES
+        ('space', 'space', 0, 'SP', 'A-AREA')) f(kind, family, t0, prefix, layer)
+    JOIN (VALUES
         ('wall', '{wall,curtain_wall}'::text[], '{material,fire_rating,finish}'::text[],
          '{concrete,masonry,timber frame,drywall,steel stud}'::text[],
          '{none,REI30,REI60,REI90}'::text[], '{plaster,paint,tile,exposed}'::text[]),
@@ -175,25 +122,127 @@ dom AS (
          '{concrete,steel,timber,masonry}', '{R30,R60,R90,R120}', '{exposed,painted,clad,intumescent}'),
         ('space', '{space,zone}', '{use,floor_finish,ceiling}',
          '{office,meeting,storage,corridor,kitchen,wc,lobby}', '{carpet,tile,vinyl,screed,timber}',
-         '{suspended,exposed,plaster}')) v(family, types, an, d1, d2, d3)
-),
--- Every object with its base geometry (mm) and attribute indices.
-obj AS (
+         '{suspended,exposed,plaster}')) dm(family, types, an, d1, d2, d3) USING (family)
+$fn$;
+
+-- What every drawing of a chain shares: the grid, the objects the spike
+-- step adds, and the added-object slots per step.
+CREATE FUNCTION buildtrace._sim_plan(a buildtrace._sim_args)
+RETURNS TABLE(nx int, ny int, n_spike int, b int)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT g.nx, g.ny, ns.n_spike, greatest((a).objects, ns.n_spike)
+    FROM buildtrace._sim_grid((a).objects) g,
+         -- the spike step adds enough objects on its own to reach
+         -- spike_factor times the expected change count of a normal step
+         -- (6 kinds, each a share r of the objects)
+         LATERAL (SELECT CASE WHEN (a).spike_step IS NULL THEN 0
+                              ELSE ceil((a).spike_factor * 6 * (a).rate * (a).objects)::int END AS n_spike) ns
+$fn$;
+
+-- Per drawing: its hash, grid spacing, column size, wall thicknesses (mm).
+CREATE FUNCTION buildtrace._sim_drawings(a buildtrace._sim_args)
+RETURNS TABLE(d int, hd int8, sx int8, sy int8, col int8, tw_out int8, tw_in int8)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT d, hd,
+           4000 + 500 * floor(8 * ((pg_catalog.hashint8extended(1, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8,
+           4000 + 500 * floor(8 * ((pg_catalog.hashint8extended(2, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8,
+           300 + 100 * floor(3 * ((pg_catalog.hashint8extended(3, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8,
+           250 + 50 * floor(4 * ((pg_catalog.hashint8extended(4, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8,
+           150 + 25 * floor(3 * ((pg_catalog.hashint8extended(5, hd) >> 11) & 9007199254740991)::float8 / 9007199254740992)::int8
+    FROM generate_series(1, (a).drawings) d,
+         LATERAL (SELECT pg_catalog.hashint8extended(d, (a).seed::int8) AS hd) h
+$fn$;
+
+-- The steps (versions) of every drawing: their hash, change rate and
+-- whether it is the spike.
+CREATE FUNCTION buildtrace._sim_steps(a buildtrace._sim_args)
+RETURNS TABLE(d int, s int, hs int8, rs float8, spike boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT dr.d, s, pg_catalog.hashint8extended(s, dr.hd),
+           CASE WHEN sp.spike THEN least((a).rate * coalesce((a).spike_factor, 1), 0.5) ELSE (a).rate END,
+           sp.spike
+    FROM buildtrace._sim_drawings(a) dr, generate_series(1, (a).versions) s,
+         LATERAL (SELECT coalesce(dr.d = (a).spike_drawing AND s = (a).spike_step AND s > 1, false) AS spike) sp
+$fn$;
+
+-- Every object a drawing ever has, with the step it appears in: the base
+-- objects (the first n template entries, structure first, the rest in a
+-- per-drawing random order) and the objects added later (slot j of step s
+-- becomes object key n + (s - 2) * b + j). key = object number within the
+-- drawing.
+CREATE FUNCTION buildtrace._sim_births(a buildtrace._sim_args)
+RETURNS TABLE(d int, key bigint, birth int, kind text, orient text, i int, j int,
+              outer_wall boolean, mid boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT d, key, 1, kind, orient, i, j, outer_wall, false
+    FROM (SELECT dr.d, tpl.*,
+                 row_number() OVER (PARTITION BY dr.d
+                                    ORDER BY tier, CASE WHEN tier = 0 THEN t
+                                                        ELSE pg_catalog.hashint8extended(t, hd) END) AS key
+          FROM buildtrace._sim_plan(a) pl, buildtrace._sim_drawings(a) dr,
+               buildtrace._sim_template(pl.nx, pl.ny) tpl) x
+    WHERE key <= (a).objects
+    UNION ALL
+    SELECT st.d, k.key, st.s,
+           CASE WHEN u1 < 0.30 THEN 'door' WHEN u1 < 0.50 THEN 'window'
+                WHEN u1 < 0.65 THEN 'column' WHEN u1 < 0.85 THEN 'wall' ELSE 'space' END,
+           CASE WHEN u1 >= 0.85 OR (u1 >= 0.50 AND u1 < 0.65) THEN '-'
+                WHEN u2 < 0.5 THEN 'h' ELSE 'v' END,
+           -- windows go on an outer wall; other kinds anywhere in the grid
+           CASE WHEN u1 >= 0.30 AND u1 < 0.50 AND u2 >= 0.5 THEN CASE WHEN u3 < 0.5 THEN 0 ELSE pl.nx END
+                ELSE floor(u3 * pl.nx)::int END,
+           CASE WHEN u1 >= 0.30 AND u1 < 0.50 AND u2 < 0.5 THEN CASE WHEN u4 < 0.5 THEN 0 ELSE pl.ny END
+                WHEN u1 < 0.30 AND u2 < 0.5 THEN floor(u4 * (pl.ny + 1))::int
+                ELSE floor(u4 * pl.ny)::int END,
+           u1 >= 0.30 AND u1 < 0.50,
+           -- added columns stand mid-span, added walls are partitions
+           u1 >= 0.50 AND u1 < 0.85
+    FROM buildtrace._sim_plan(a) pl, buildtrace._sim_steps(a) st,
+         LATERAL (SELECT (a).objects + (st.s - 2) * pl.b + jj AS key, jj
+                  FROM generate_series(1, CASE WHEN st.spike THEN pl.b ELSE (a).objects END) jj) k,
+         LATERAL (SELECT pg_catalog.hashint8extended(k.key, st.hs) AS ho) h,
+         LATERAL (SELECT ((pg_catalog.hashint8extended(1, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u0,
+                         ((pg_catalog.hashint8extended(21, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u1,
+                         ((pg_catalog.hashint8extended(22, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u2,
+                         ((pg_catalog.hashint8extended(23, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u3,
+                         ((pg_catalog.hashint8extended(24, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS u4) u
+    WHERE st.s > 1
+      AND CASE WHEN st.spike THEN k.jj <= greatest(pl.n_spike, 0) OR (k.jj <= (a).objects AND u0 < st.rs)
+               ELSE u0 < st.rs END
+$fn$;
+
+-- Every object of every drawing with its id, base geometry (mm) and
+-- attribute indices.
+CREATE FUNCTION buildtrace._sim_objects(a buildtrace._sim_args)
+RETURNS TABLE(d int, key bigint, birth int, family text, t0 int, layer text, id text, orient text,
+              x0 int8, y0 int8, w0 int8, h0 int8, rot int, a10 int, a20 int, a30 int,
+              types text[], an text[], d1 text[], d2 text[], d3 text[])
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
     SELECT o.d, o.key, o.birth, f.family, f.t0, f.layer,
-           f.prefix || '-' || CASE WHEN num < 10000 THEN lpad(num::text, 4, '0') ELSE num::text END AS id,
+           f.prefix || '-' || CASE WHEN num < 10000 THEN lpad(num::text, 4, '0') ELSE num::text END,
            o.orient, x0, y0, w0, h0,
-           CASE WHEN o.orient = 'v' THEN 90 ELSE 0 END AS rot,
-           floor(a1 * cardinality(dm.d1))::int AS a10,
-           floor(a2 * cardinality(dm.d2))::int AS a20,
-           floor(a3 * cardinality(dm.d3))::int AS a30
+           CASE WHEN o.orient = 'v' THEN 90 ELSE 0 END,
+           floor(a1 * cardinality(f.d1))::int,
+           floor(a2 * cardinality(f.d2))::int,
+           floor(a3 * cardinality(f.d3))::int,
+           f.types, f.an, f.d1, f.d2, f.d3
     FROM (SELECT *, CASE WHEN birth = 1
                          THEN row_number() OVER (PARTITION BY d, birth = 1, kind ORDER BY key)
                          ELSE key END AS num
-          FROM (SELECT * FROM base UNION ALL SELECT * FROM added) z) o
-    JOIN fam f USING (kind)
-    JOIN dom dm USING (family)
-    JOIN dr ON dr.d = o.d
-    JOIN steps st ON st.d = o.d AND st.s = o.birth,
+          FROM buildtrace._sim_births(a)) o
+    JOIN buildtrace._sim_kinds() f USING (kind)
+    JOIN buildtrace._sim_drawings(a) dr ON dr.d = o.d
+    JOIN buildtrace._sim_steps(a) st ON st.d = o.d AND st.s = o.birth,
     LATERAL (SELECT pg_catalog.hashint8extended(o.key, st.hs) AS ho) h,
     LATERAL (SELECT ((pg_catalog.hashint8extended(31, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS g1,
                     ((pg_catalog.hashint8extended(32, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS g2,
@@ -206,10 +255,10 @@ obj AS (
                          ELSE 1200 + 200 * floor(6 * g1)::int8 END AS opening) gg,
     LATERAL (SELECT -- insertion point: centre of the host (grid point, wall, cell)
                     o.i * dr.sx + CASE WHEN o.kind = 'space' OR o.orient = 'h' OR o.mid
-                                       THEN dr.sx / 2 ELSE 0 END AS cx,
+                                         THEN dr.sx / 2 ELSE 0 END AS cx,
                     o.j * dr.sy + CASE WHEN o.kind = 'space' OR o.orient = 'v'
-                                            OR (o.mid AND o.kind = 'wall')
-                                       THEN dr.sy / 2 ELSE 0 END AS cy,
+                                              OR (o.mid AND o.kind = 'wall')
+                                         THEN dr.sy / 2 ELSE 0 END AS cy,
                     -- doors and windows sit somewhere along their wall
                     CASE WHEN o.kind IN ('door', 'window')
                          THEN round((g2 - 0.5) * greatest(len - opening - 200, 0))::int8
@@ -220,112 +269,144 @@ obj AS (
                                 WHEN 'space' THEN dr.sx - dr.tw_in ELSE opening END AS w0,
                     CASE o.kind WHEN 'column' THEN dr.col WHEN 'space' THEN dr.sy - dr.tw_in
                                 ELSE thick END AS h0) gm
-),
--- One row per object and step after its birth, with that step's events.
-ev AS (
-    SELECT o.*, st.s,
-           st.s > o.birth AND e1 < st.rs AS rm,
-           st.s > o.birth AND e2 < st.rs / (1 - st.rs) AS mv,
-           st.s > o.birth AND e3 < st.rs / (1 - st.rs) AS rsz,
-           st.s > o.birth AND e4 < st.rs / (1 - st.rs) AS rt,
-           st.s > o.birth AND e5 < st.rs / (1 - st.rs) AS md,
-           -- move: 0.2 to 3 units in any direction
-           round((200 + 2800 * e6) * cos(2 * pi() * e7))::int8 AS mdx,
-           round((200 + 2800 * e6) * sin(2 * pi() * e7))::int8 AS mdy,
-           -- resize: width, height or both, by 20 % to 80 % of the base size,
-           -- wrapping within [base / 2, base * 3 / 2)
-           CASE WHEN e8 < 0.7 THEN round(o.w0 * (0.2 + 0.6 * e9))::int8 ELSE 0 END AS dw,
-           CASE WHEN e8 >= 0.4 THEN round(o.h0 * (0.2 + 0.6 * e10))::int8 ELSE 0 END AS dh,
-           floor(3 * e11)::int AS mattr,
-           e12 AS minc
-    FROM obj o
-    JOIN steps st ON st.d = o.d AND st.s > o.birth,
-    LATERAL (SELECT pg_catalog.hashint8extended(o.key, st.hs) AS ho) h,
-    LATERAL (SELECT ((pg_catalog.hashint8extended(2, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e1,
-                    ((pg_catalog.hashint8extended(3, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e2,
-                    ((pg_catalog.hashint8extended(4, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e3,
-                    ((pg_catalog.hashint8extended(5, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e4,
-                    ((pg_catalog.hashint8extended(6, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e5,
-                    ((pg_catalog.hashint8extended(7, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e6,
-                    ((pg_catalog.hashint8extended(8, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e7,
-                    ((pg_catalog.hashint8extended(9, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e8,
-                    ((pg_catalog.hashint8extended(10, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e9,
-                    ((pg_catalog.hashint8extended(11, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e10,
-                    ((pg_catalog.hashint8extended(12, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e11,
-                    ((pg_catalog.hashint8extended(13, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e12) u
-),
--- Accumulate the events up to each step; an object is gone from the step
--- of its first removal on.  The birth rows, the bulk when there are few
--- versions, have no events and skip the hashing and the window.
-cum AS (
-    SELECT o.*, o.birth AS s, false AS rm, false AS mv, false AS rsz, false AS rt, false AS md,
-           0::int8 AS mdx, 0::int8 AS mdy, 0::int8 AS dw, 0::int8 AS dh, 0 AS mattr, 0::float8 AS minc,
-           dm.types, dm.an, dm.d1, dm.d2, dm.d3,
-           0::int8 AS nrm, 0::int8 AS sdx, 0::int8 AS sdy, 0::int8 AS sdw, 0::int8 AS sdh,
-           0::int8 AS nrt, 0::int8 AS s1, 0::int8 AS s2, 0::int8 AS s3
-    FROM obj o JOIN dom dm USING (family)
+$fn$;
+
+-- Every object in every step from its birth on, with that step's events and
+-- the events up to it accumulated; an object is gone from the step of its
+-- first removal on. The birth rows, the bulk when there are few versions,
+-- have no events and skip the hashing and the window.
+CREATE FUNCTION buildtrace._sim_states(a buildtrace._sim_args)
+RETURNS TABLE(d int, key bigint, birth int, t0 int, layer text, id text, x0 int8, y0 int8,
+              w0 int8, h0 int8, rot int, a10 int, a20 int, a30 int,
+              types text[], an text[], d1 text[], d2 text[], d3 text[],
+              s int, rm boolean, mv boolean, rsz boolean, rt boolean, md boolean,
+              nrm int8, sdx int8, sdy int8, sdw int8, sdh int8, nrt int8, s1 int8, s2 int8, s3 int8)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    WITH objects AS MATERIALIZED (SELECT * FROM buildtrace._sim_objects(a)),
+    ev AS (
+        SELECT o.*, st.s,
+               st.s > o.birth AND e1 < st.rs AS rm,
+               st.s > o.birth AND e2 < st.rs / (1 - st.rs) AS mv,
+               st.s > o.birth AND e3 < st.rs / (1 - st.rs) AS rsz,
+               st.s > o.birth AND e4 < st.rs / (1 - st.rs) AS rt,
+               st.s > o.birth AND e5 < st.rs / (1 - st.rs) AS md,
+               -- move: 0.2 to 3 units in any direction
+               round((200 + 2800 * e6) * cos(2 * pi() * e7))::int8 AS mdx,
+               round((200 + 2800 * e6) * sin(2 * pi() * e7))::int8 AS mdy,
+               -- resize: width, height or both, by 20 % to 80 % of the base size,
+               -- wrapping within [base / 2, base * 3 / 2)
+               CASE WHEN e8 < 0.7 THEN round(o.w0 * (0.2 + 0.6 * e9))::int8 ELSE 0 END AS dw,
+               CASE WHEN e8 >= 0.4 THEN round(o.h0 * (0.2 + 0.6 * e10))::int8 ELSE 0 END AS dh,
+               floor(3 * e11)::int AS mattr,
+               e12 AS minc
+        FROM objects o
+        JOIN buildtrace._sim_steps(a) st ON st.d = o.d AND st.s > o.birth,
+        LATERAL (SELECT pg_catalog.hashint8extended(o.key, st.hs) AS ho) h,
+        LATERAL (SELECT ((pg_catalog.hashint8extended(2, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e1,
+                        ((pg_catalog.hashint8extended(3, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e2,
+                        ((pg_catalog.hashint8extended(4, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e3,
+                        ((pg_catalog.hashint8extended(5, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e4,
+                        ((pg_catalog.hashint8extended(6, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e5,
+                        ((pg_catalog.hashint8extended(7, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e6,
+                        ((pg_catalog.hashint8extended(8, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e7,
+                        ((pg_catalog.hashint8extended(9, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e8,
+                        ((pg_catalog.hashint8extended(10, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e9,
+                        ((pg_catalog.hashint8extended(11, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e10,
+                        ((pg_catalog.hashint8extended(12, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e11,
+                        ((pg_catalog.hashint8extended(13, ho) >> 11) & 9007199254740991)::float8 / 9007199254740992 AS e12) u
+    )
+    SELECT o.d, o.key, o.birth, o.t0, o.layer, o.id, o.x0, o.y0, o.w0, o.h0, o.rot, o.a10, o.a20, o.a30,
+           o.types, o.an, o.d1, o.d2, o.d3,
+           o.birth, false, false, false, false, false,
+           0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8
+    FROM objects o
     UNION ALL
-    SELECT e.*, dm.types, dm.an, dm.d1, dm.d2, dm.d3,
-           count(*) FILTER (WHERE rm) OVER w AS nrm,
-           sum(CASE WHEN mv AND NOT rm THEN mdx::int4 ELSE 0 END) OVER w AS sdx,
-           sum(CASE WHEN mv AND NOT rm THEN mdy::int4 ELSE 0 END) OVER w AS sdy,
-           sum(CASE WHEN rsz AND NOT rm THEN dw::int4 ELSE 0 END) OVER w AS sdw,
-           sum(CASE WHEN rsz AND NOT rm THEN dh::int4 ELSE 0 END) OVER w AS sdh,
-           count(*) FILTER (WHERE rt AND NOT rm) OVER w AS nrt,
+    SELECT e.d, e.key, e.birth, e.t0, e.layer, e.id, e.x0, e.y0, e.w0, e.h0, e.rot, e.a10, e.a20, e.a30,
+           e.types, e.an, e.d1, e.d2, e.d3,
+           e.s, e.rm, e.mv, e.rsz, e.rt, e.md,
+           count(*) FILTER (WHERE rm) OVER w,
+           sum(CASE WHEN mv AND NOT rm THEN mdx::int4 ELSE 0 END) OVER w,
+           sum(CASE WHEN mv AND NOT rm THEN mdy::int4 ELSE 0 END) OVER w,
+           sum(CASE WHEN rsz AND NOT rm THEN dw::int4 ELSE 0 END) OVER w,
+           sum(CASE WHEN rsz AND NOT rm THEN dh::int4 ELSE 0 END) OVER w,
+           count(*) FILTER (WHERE rt AND NOT rm) OVER w,
            -- an edit moves the chosen attribute 1 .. size-1 places round its
            -- domain, so the value always differs from the one before
            sum(CASE WHEN md AND NOT rm AND mattr = 0
-                    THEN 1 + floor(minc * (cardinality(dm.d1) - 1))::int ELSE 0 END) OVER w AS s1,
+                    THEN 1 + floor(minc * (cardinality(e.d1) - 1))::int ELSE 0 END) OVER w,
            sum(CASE WHEN md AND NOT rm AND mattr = 1
-                    THEN 1 + floor(minc * (cardinality(dm.d2) - 1))::int ELSE 0 END) OVER w AS s2,
+                    THEN 1 + floor(minc * (cardinality(e.d2) - 1))::int ELSE 0 END) OVER w,
            sum(CASE WHEN md AND NOT rm AND mattr = 2
-                    THEN 1 + floor(minc * (cardinality(dm.d3) - 1))::int ELSE 0 END) OVER w AS s3
-    FROM ev e JOIN dom dm USING (family)
+                    THEN 1 + floor(minc * (cardinality(e.d3) - 1))::int ELSE 0 END) OVER w
+    FROM ev e
     WINDOW w AS (PARTITION BY e.d, e.key ORDER BY e.s)
-),
--- Payloads from the live objects; truth from the rows with an event only
--- (a version's first removal counts, the object is gone from then on).
-live AS (
-    -- Built as JSON text and parsed once per version: about twice as fast as
-    -- jsonb_build_object per object.  Every string here comes from the fixed
-    -- vocabularies above or from generated ids, none needing JSON escapes.
-    SELECT d, s,
-           ('[' || string_agg(
-                '{"id":"' || id || '","type":"' || types[1 + (t0 + nrt) % 2]
-                || '","x":' || trim_scale((x0 + sdx) * 0.001)
-                || ',"y":' || trim_scale((y0 + sdy) * 0.001)
-                || ',"width":' || trim_scale((w0 / 2 + (w0 - w0 / 2 + sdw) % w0) * 0.001)
-                || ',"height":' || trim_scale((h0 / 2 + (h0 - h0 / 2 + sdh) % h0) * 0.001)
-                || ',"rotation":' || rot
-                || ',"layer":"' || layer || '","level":"L00","'
-                || an[1] || '":"' || d1[1 + (a10 + s1) % cardinality(d1)] || '","'
-                || an[2] || '":"' || d2[1 + (a20 + s2) % cardinality(d2)] || '","'
-                || an[3] || '":"' || d3[1 + (a30 + s3) % cardinality(d3)] || '"}',
-                ',' ORDER BY key) || ']')::jsonb AS payload
-    FROM cum
-    WHERE nrm = 0
-    GROUP BY d, s
-),
-changed AS (
-    SELECT d, s, jsonb_object_agg(kind, ids) AS truth
-    FROM (SELECT d, s, kind, jsonb_agg(id ORDER BY id COLLATE "C") AS ids
-          FROM cum,
-               LATERAL (VALUES ('added', birth = s), ('removed', rm AND nrm = 1),
-                               ('moved', mv AND nrm = 0), ('resized', rsz AND nrm = 0),
-                               ('retyped', rt AND nrm = 0), ('modified', md AND nrm = 0)) k(kind, hit)
-          WHERE nrm <= 1 AND (birth = s OR rm OR mv OR rsz OR rt OR md) AND hit
-          GROUP BY d, s, kind) k
-    GROUP BY d, s
-)
-SELECT st.d::int, st.s::int, coalesce(l.payload, '[]'),
-       '{"added": [], "removed": [], "moved": [], "resized": [], "retyped": [], "modified": [],
-         "malformed": false}'::jsonb
-       || coalesce(c.truth, '{}')
-       || CASE WHEN st.spike THEN '{"spike": true}'::jsonb ELSE '{}' END
-FROM steps st
-LEFT JOIN live l ON l.d = st.d AND l.s = st.s
-LEFT JOIN changed c ON c.d = st.d AND c.s = st.s
-ORDER BY st.d, st.s
+$fn$;
+
+-- The version chains all public functions are built from: `drawings`
+-- drawings with `versions` versions each; version 1 is the base floor plan,
+-- each later one the previous changed.  truth is relative to the previous
+-- version (version 1: everything added). Payloads come from the live
+-- objects, truth from the rows with an event only (a version's first
+-- removal counts, the object is gone from then on).
+CREATE FUNCTION buildtrace._sim_chain(p_drawings int, p_versions int, p_objects int,
+                                      p_rate float8, p_seed int, p_spike_drawing int,
+                                      p_spike_step int, p_spike_factor float8)
+RETURNS TABLE(drawing_no int, version_no int, payload jsonb, truth jsonb)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- The planner cannot estimate the generate_series joins and guesses costs in
+-- the trillions; JIT compiling for those guesses takes seconds, the work
+-- itself milliseconds.
+SET jit = off
+AS $fn$
+    WITH args AS (
+        SELECT ROW(p_drawings, p_versions, p_objects, p_rate, p_seed, p_spike_drawing,
+                   p_spike_step, p_spike_factor)::buildtrace._sim_args AS a
+    ),
+    states AS MATERIALIZED (SELECT st.* FROM args, LATERAL buildtrace._sim_states(args.a) st),
+    live AS (
+        -- Built as JSON text and parsed once per version: about twice as fast as
+        -- jsonb_build_object per object.  Every string here comes from the fixed
+        -- vocabularies above or from generated ids, none needing JSON escapes.
+        SELECT d, s,
+               ('[' || string_agg(
+                    '{"id":"' || id || '","type":"' || types[1 + (t0 + nrt) % 2]
+                    || '","x":' || trim_scale((x0 + sdx) * 0.001)
+                    || ',"y":' || trim_scale((y0 + sdy) * 0.001)
+                    || ',"width":' || trim_scale((w0 / 2 + (w0 - w0 / 2 + sdw) % w0) * 0.001)
+                    || ',"height":' || trim_scale((h0 / 2 + (h0 - h0 / 2 + sdh) % h0) * 0.001)
+                    || ',"rotation":' || rot
+                    || ',"layer":"' || layer || '","level":"L00","'
+                    || an[1] || '":"' || d1[1 + (a10 + s1) % cardinality(d1)] || '","'
+                    || an[2] || '":"' || d2[1 + (a20 + s2) % cardinality(d2)] || '","'
+                    || an[3] || '":"' || d3[1 + (a30 + s3) % cardinality(d3)] || '"}',
+                    ',' ORDER BY key) || ']')::jsonb AS payload
+        FROM states
+        WHERE nrm = 0
+        GROUP BY d, s
+    ),
+    changed AS (
+        SELECT d, s, jsonb_object_agg(kind, ids) AS truth
+        FROM (SELECT d, s, kind, jsonb_agg(id ORDER BY id COLLATE "C") AS ids
+              FROM states,
+                   LATERAL (VALUES ('added', birth = s), ('removed', rm AND nrm = 1),
+                                   ('moved', mv AND nrm = 0), ('resized', rsz AND nrm = 0),
+                                   ('retyped', rt AND nrm = 0), ('modified', md AND nrm = 0)) k(kind, hit)
+              WHERE nrm <= 1 AND (birth = s OR rm OR mv OR rsz OR rt OR md) AND hit
+              GROUP BY d, s, kind) k
+        GROUP BY d, s
+    )
+    SELECT st.d, st.s, coalesce(l.payload, '[]'),
+           '{"added": [], "removed": [], "moved": [], "resized": [], "retyped": [], "modified": [],
+             "malformed": false}'::jsonb
+           || coalesce(c.truth, '{}')
+           || CASE WHEN st.spike THEN '{"spike": true}'::jsonb ELSE '{}' END
+    FROM args, LATERAL buildtrace._sim_steps(args.a) st
+    LEFT JOIN live l ON l.d = st.d AND l.s = st.s
+    LEFT JOIN changed c ON c.d = st.d AND c.s = st.s
+    ORDER BY st.d, st.s
 $fn$;
 
 -- Breaks one element of a version in one realistic way, chosen by hash h:

@@ -38,12 +38,14 @@ SELECT is((SELECT count(*) FROM buildtrace.hourly_rollups), 6::bigint, 'one roll
 
 -- Counts equal a recount from changes (done pairs) and pairs (failed ones).
 SELECT results_eq(
-    $$SELECT drawing_id, pairs, failed, added, removed, moved, resized, retyped, modified, unchanged
+    $$SELECT drawing_id, pairs, failed, added, removed, moved, resized, retyped, modified, unchanged,
+             rotated, reidentified
       FROM buildtrace.hourly_rollups ORDER BY drawing_id$$,
     $$SELECT p.drawing_id, count(c.pair_id), count(*) FILTER (WHERE p.status = 'failed'),
              coalesce(sum(c.added), 0), coalesce(sum(c.removed), 0), coalesce(sum(c.moved), 0),
              coalesce(sum(c.resized), 0), coalesce(sum(c.retyped), 0),
-             coalesce(sum(c.modified), 0), coalesce(sum(c.unchanged), 0)
+             coalesce(sum(c.modified), 0), coalesce(sum(c.unchanged), 0),
+             coalesce(sum(c.rotated), 0), coalesce(sum(c.reidentified), 0)
       FROM buildtrace.pairs p LEFT JOIN buildtrace.changes c USING (pair_id)
       GROUP BY p.drawing_id ORDER BY p.drawing_id$$,
     'rollup counts equal a recount from changes and pairs');
