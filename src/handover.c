@@ -396,5 +396,6 @@ bt_pairs_pending_tenant(PG_FUNCTION_ARGS)
 
 	if (h == NULL || h->tenant == NULL)
 		PG_RETURN_TEXT_P(cstring_to_text(""));
-	PG_RETURN_TEXT_P(h->tenant);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(VARDATA_ANY(h->tenant),
+											  VARSIZE_ANY_EXHDR(h->tenant)));
 }

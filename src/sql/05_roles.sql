@@ -10,19 +10,15 @@
 -- here only if missing, survive DROP EXTENSION, and may be shared by several
 -- databases. All are NOLOGIN; grant them to login roles.
 DO $$
+DECLARE
+    r text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_writer') THEN
-        CREATE ROLE buildtrace_writer NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_reader') THEN
-        CREATE ROLE buildtrace_reader NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_monitor') THEN
-        CREATE ROLE buildtrace_monitor NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_tenant') THEN
-        CREATE ROLE buildtrace_tenant NOLOGIN;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['buildtrace_writer', 'buildtrace_reader', 'buildtrace_monitor',
+                             'buildtrace_tenant'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
 END
 $$;
 

@@ -38,13 +38,14 @@ $$;
 
 -- New roles: the monitoring's, and the group of the tenants.
 DO $$
+DECLARE
+    r text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_monitor') THEN
-        CREATE ROLE buildtrace_monitor NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'buildtrace_tenant') THEN
-        CREATE ROLE buildtrace_tenant NOLOGIN;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['buildtrace_monitor', 'buildtrace_tenant'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
 END
 $$;
 GRANT USAGE ON SCHEMA buildtrace TO buildtrace_monitor;
