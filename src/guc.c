@@ -26,6 +26,8 @@
 double		bt_move_tolerance = 0.1;
 double		bt_size_tolerance = 0.01;
 int			bt_on_invalid = BT_ON_INVALID_FLAG;
+int			bt_processing = BT_PROCESSING_INLINE;
+int			bt_max_attempts = 5;
 double		bt_spike_factor = 10.0;
 int			bt_spike_min_changes = 5;
 int			bt_keep_pairs = 0;
@@ -41,6 +43,12 @@ char	   *bt_units = NULL;
 char	   *bt_label_keys = NULL;
 static char *bt_tenant = NULL;	/* read in SQL only */
 int			bt_summary_max_sentences = 8;
+
+static const struct config_enum_entry processing_options[] = {
+	{"inline", BT_PROCESSING_INLINE, false},
+	{"deferred", BT_PROCESSING_DEFERRED, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry on_invalid_options[] = {
 	{"flag", BT_ON_INVALID_FLAG, false},
@@ -84,6 +92,20 @@ bt_define_gucs(void)
 							"Pairs following a pair with fewer changes than this never count as a spike.",
 							&bt_spike_min_changes,
 							5, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("buildtrace.processing",
+							 "When an inserted pair is diffed.",
+							 "\"inline\" diffs it in the inserting statement; \"deferred\" stores it pending for buildtrace.work().",
+							 &bt_processing,
+							 BT_PROCESSING_INLINE, processing_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.max_attempts",
+							"Attempts buildtrace.work() makes at a deferred pair before it fails it.",
+							"A pair whose processing failed for a passing reason (a lock timeout, a serialization failure, a worker that died) is retried with backoff until then.",
+							&bt_max_attempts,
+							5, 1, 1000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("buildtrace.pending_max_age",

@@ -16,9 +16,18 @@ typedef enum BtOnInvalid
 	BT_ON_INVALID_REJECT		/* raise the validation error */
 } BtOnInvalid;
 
+/* When an inserted pair is diffed. */
+typedef enum BtProcessing
+{
+	BT_PROCESSING_INLINE,		/* in the inserting statement */
+	BT_PROCESSING_DEFERRED		/* later, by buildtrace.work() */
+} BtProcessing;
+
 extern double bt_move_tolerance;
 extern double bt_size_tolerance;
 extern int	bt_on_invalid;
+extern int	bt_processing;
+extern int	bt_max_attempts;
 extern double bt_spike_factor;
 extern int	bt_spike_min_changes;
 extern int	bt_pending_max_age;

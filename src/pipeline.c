@@ -334,11 +334,21 @@ check_trigger(FunctionCallInfo fcinfo, const char *name, bool before, bool row)
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		(TRIGGER_FIRED_BEFORE(td->tg_event) != 0) != before ||
 		(TRIGGER_FIRED_FOR_ROW(td->tg_event) != 0) != row ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function %s must be fired %s INSERT FOR EACH %s",
+				 errmsg("function %s must be fired %s INSERT or UPDATE FOR EACH %s",
 						name, before ? "BEFORE" : "AFTER", row ? "ROW" : "STATEMENT")));
+}
+
+/*
+ * The row a row trigger works on: the inserted one, or the new version of a
+ * deferred pair that buildtrace.work() is processing (an UPDATE of status).
+ */
+static HeapTuple
+trigger_row(TriggerData *td)
+{
+	return TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 }
 
 /* Keep the outcome of the pair for the statement trigger. */
@@ -398,15 +408,21 @@ finished_row(TriggerData *td, PairColumns *c, BtDiffOutcome *o,
 		cols[ncols] = c->version_b;
 		vals[ncols++] = b;
 	}
-	return heap_modify_tuple_by_cols(td->tg_trigtuple, RelationGetDescr(td->tg_relation),
+	return heap_modify_tuple_by_cols(trigger_row(td), RelationGetDescr(td->tg_relation),
 									 ncols, cols, vals, nulls);
 }
 
-/* BEFORE INSERT ON pairs FOR EACH ROW. */
+/*
+ * BEFORE INSERT ON pairs FOR EACH ROW, and BEFORE UPDATE when work()
+ * processes a deferred pair.  With buildtrace.processing = deferred an
+ * inserted pair is only checked and stays pending.
+ */
 Datum
 bt_pairs_before_insert(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	row;
+	bool		inserting;
 	TupleDesc	desc;
 	PairColumns *c;
 	PairRow		e;
@@ -420,12 +436,16 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	HeapTuple	result;
 
 	check_trigger(fcinfo, "_pairs_before_insert", true, true);
+	row = trigger_row(td);
+	inserting = TRIGGER_FIRED_BY_INSERT(td->tg_event);
 	desc = RelationGetDescr(td->tg_relation);
 	c = pair_columns(fcinfo, desc);
-	if (!read_pair(td->tg_trigtuple, desc, c, &e, &a, &b))
-		return PointerGetDatum(td->tg_trigtuple);
-	if (e.has_retry_of)
+	if (!read_pair(row, desc, c, &e, &a, &b))
+		return PointerGetDatum(row);
+	if (inserting && e.has_retry_of)
 		check_retry_of(&e);
+	if (inserting && bt_processing == BT_PROCESSING_DEFERRED)
+		return PointerGetDatum(row);
 	/* In the trigger's per-row context, which the new row lives in too. */
 	a = fetch_out_of_line(a, &fetched_a);
 	b = fetch_out_of_line(b, &fetched_b);
@@ -437,7 +457,8 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	if (check_latency(&e, &o))
 		diff_guarded(DatumGetJsonbP(a), DatumGetJsonbP(b), rowcxt, &o);
 
-	if (o.diff == NULL && bt_on_invalid == BT_ON_INVALID_REJECT)
+	/* work()'s statement is nobody's to reject: its pairs are flagged */
+	if (o.diff == NULL && bt_on_invalid == BT_ON_INVALID_REJECT && inserting)
 		reject_pair(&e, &o);
 	result = finished_row(td, c, &o, a, fetched_a, b, fetched_b);
 	hand_over(td, &e, &o, Max(GetCurrentTimestamp() - t0, 0));
@@ -445,7 +466,10 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	return PointerGetDatum(result);
 }
 
-/* AFTER INSERT ON pairs FOR EACH ROW: the row is in, its result may go. */
+/*
+ * AFTER INSERT (or work()'s UPDATE) ON pairs FOR EACH ROW: the row is in,
+ * its result may go.
+ */
 Datum
 bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 {
@@ -463,10 +487,10 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 	check_trigger(fcinfo, "_pairs_after_insert_row", false, true);
 	desc = RelationGetDescr(td->tg_relation);
 	c = pair_columns(fcinfo, desc);
-	id = heap_getattr(td->tg_trigtuple, c->pair_id, desc, &null_id);
-	drawing = heap_getattr(td->tg_trigtuple, c->drawing_id, desc, &null_drawing);
+	id = heap_getattr(trigger_row(td), c->pair_id, desc, &null_id);
+	drawing = heap_getattr(trigger_row(td), c->drawing_id, desc, &null_drawing);
 	if (c->tenant > 0)
-		tenant = heap_getattr(td->tg_trigtuple, c->tenant, desc, &null_tenant);
+		tenant = heap_getattr(trigger_row(td), c->tenant, desc, &null_tenant);
 	h = bt_handover_of(td, false);
 	if (h != NULL && !null_id && !null_drawing)
 		bt_handover_mark_inserted(h, DatumGetInt64(id), drawing,

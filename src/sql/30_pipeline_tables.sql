@@ -59,6 +59,10 @@ CREATE TABLE buildtrace.pairs (
     retry_of     bigint REFERENCES buildtrace.pairs ON DELETE SET NULL,
     -- Since 0.2.0: whose row this is (see 69_tenants.sql).
     tenant       text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
+    -- Since 0.2.0: deferred processing (see 36_work.sql): the attempts
+    -- buildtrace.work() made, and when the pair is due again (NULL: now).
+    attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at timestamptz,
     CHECK ((status = 'failed') = (error IS NOT NULL)),
     CHECK ((status = 'pending') = (processed_at IS NULL)),
     -- A latency that is no duration fails its pair (the trigger says why)
@@ -71,7 +75,7 @@ CREATE TABLE buildtrace.pairs (
         REFERENCES buildtrace.versions (version_id, drawing_id) ON DELETE SET NULL (to_version)
 );
 COMMENT ON TABLE buildtrace.pairs IS
-    'Submitted pairs of drawing versions; processed by trigger in the inserting statement.';
+    'Submitted pairs of drawing versions; processed by trigger in the inserting statement, or by work() when buildtrace.processing is deferred.';
 
 CREATE INDEX pairs_drawing_idx ON buildtrace.pairs (drawing_id, pair_id);
 CREATE INDEX pairs_job_idx ON buildtrace.pairs (job_id) WHERE job_id IS NOT NULL;

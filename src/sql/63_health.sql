@@ -1,13 +1,15 @@
 
 -- ---------------------------------------------------------------------------
--- health(): the /health shape {"status","warnings","anomalies"}.
+-- health(): the /health shape {"status","warnings","anomalies"}, with the
+-- backlog of pending pairs.
 --
 --   unhealthy  a scheduled check failed on its last run; pairs pending longer
 --              than buildtrace.pending_max_age; or an open high-severity
 --              anomaly detected within the window.
 --   degraded   any other open medium/high anomaly; dead letters; pairs
---              pending at all; a scheduled check with no run for twice its
---              cadence (and at least 2 minutes).
+--              pending at all (with buildtrace.processing = inline); a
+--              scheduled check with no run for twice its cadence (and at
+--              least 2 minutes).
 --   healthy    otherwise (open low-severity anomalies are only warnings).
 -- ---------------------------------------------------------------------------
 
@@ -74,6 +76,7 @@ DECLARE
     degraded  bool := false;
     warnings  text[] := '{}';
     n         bigint;
+    n_pending bigint;
     oldest    timestamptz;
     r         record;
     over      text[];
@@ -90,15 +93,17 @@ BEGIN
         END IF;
     END LOOP;
 
-    SELECT count(*), min(submitted_at) INTO n, oldest FROM buildtrace.pairs WHERE status = 'pending';
-    IF n > 0 THEN
+    SELECT count(*), min(submitted_at) INTO n_pending, oldest
+    FROM buildtrace.pairs WHERE status = 'pending';
+    IF n_pending > 0 THEN
         IF oldest < now() - max_age THEN
             unhealthy := true;
-        ELSE
+        ELSIF buildtrace.setting('buildtrace.processing'::text) = 'inline' THEN
+            -- a deferred pair waits for work() as a matter of course
             degraded := true;
         END IF;
-        warnings := warnings || format('%s pair%s pending, the oldest since %s.', n,
-                                       CASE WHEN n = 1 THEN '' ELSE 's' END, oldest);
+        warnings := warnings || format('%s pair%s pending, the oldest since %s.', n_pending,
+                                       CASE WHEN n_pending = 1 THEN '' ELSE 's' END, oldest);
     END IF;
 
     SELECT count(*) INTO n FROM buildtrace.dead_letters;
@@ -131,6 +136,9 @@ BEGIN
     RETURN jsonb_build_object(
         'status', CASE WHEN unhealthy THEN 'unhealthy' WHEN degraded THEN 'degraded' ELSE 'healthy' END,
         'warnings', to_jsonb(warnings),
+        -- the queue of deferred processing (and any pair not processed yet)
+        'backlog', jsonb_build_object('pending', n_pending,
+                                      'oldest_age_seconds', round(extract(epoch FROM now() - oldest), 3)),
         'anomalies', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'anomaly_id', a.anomaly_id, 'type', a.kind, 'severity', a.severity,

@@ -3,9 +3,10 @@
 # pgbench, autocommit, the extended protocol (each INSERT parses its JSON
 # text, as with a parameter), 1 and 2 clients, into (a) a plain table with
 # the same columns and indexes as buildtrace.pairs, (b) buildtrace.pairs, (c)
-# the PL/pgSQL peer (test/bench/peer.sql), and (d) buildtrace.pairs as a
+# the PL/pgSQL peer (test/bench/peer.sql), (d) buildtrace.pairs as a
 # tenant's writer, under row-level security (the others run as a superuser,
-# whom no policy binds). Pairs: 100 objects with 30 %
+# whom no policy binds), and (e) buildtrace.pairs with buildtrace.processing
+# = deferred (stored pending, for buildtrace.work()). Pairs: 100 objects with 30 %
 # moved, the same 100 objects twice, and an empty pair. Each (variant, pair,
 # clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
 # latency are printed with the ratios. Not part of the pass/fail suite;
@@ -54,15 +55,17 @@ pair_a[moved]=$(cat "$work/a.json"); pair_b[moved]=$(cat "$work/b.json")
 pair_a[same]=$(cat "$work/a.json"); pair_b[same]=$(cat "$work/a.json")
 pair_a[empty]='[]'; pair_b[empty]='[]'
 declare -A target=([plain]=bench.plain [pipeline]=buildtrace.pairs [peer]=bench.peer_pairs
-                   [tenant]=buildtrace.pairs)
+                   [tenant]=buildtrace.pairs [deferred]=buildtrace.pairs)
 # The tenant's writer: its role and tenant set at connection, as a pooler's
 # login would have them.
-declare -A options=([tenant]="-c role=bt_bench_tenant_writer -c buildtrace.tenant=bt_bench_tenant")
-variants="plain pipeline peer tenant"
+declare -A options=([tenant]="-c role=bt_bench_tenant_writer -c buildtrace.tenant=bt_bench_tenant"
+                    [deferred]="-c buildtrace.processing=deferred")
+variants="plain pipeline peer tenant deferred"
 
 for v in $variants; do
     # a drawing is of one tenant: the tenant's writer has drawings of its own
     prefix=drawing-; [ "$v" != tenant ] || prefix=tenant-drawing-
+    [ "$v" != deferred ] || prefix=deferred-drawing-
     for p in moved same empty; do
         printf '\\set d random(1, 500)\nINSERT INTO %s (drawing_id, version_a, version_b) VALUES (%s, %s, %s);\n' \
             "${target[$v]}" "'$prefix' || :d" "'${pair_a[$p]}'" "'${pair_b[$p]}'" > "$work/$v-$p.sql"
@@ -88,14 +91,17 @@ done
 
 # Every pipeline pair was processed (done, a change row each).
 q > "$work/checks" <<'SQL'
-SELECT CASE WHEN count(*) FILTER (WHERE status <> 'done') = 0
-             AND count(*) = (SELECT count(*) FROM buildtrace.changes)
+SELECT CASE WHEN count(*) FILTER (WHERE status <> 'done' AND drawing_id NOT LIKE 'deferred-%') = 0
+             AND count(*) FILTER (WHERE status <> 'pending' AND drawing_id LIKE 'deferred-%') = 0
+             AND count(*) FILTER (WHERE drawing_id LIKE 'deferred-%') > 0
+             AND count(*) FILTER (WHERE status = 'done') = (SELECT count(*) FROM buildtrace.changes)
              AND count(*) FILTER (WHERE tenant = '') > 0
              AND count(*) FILTER (WHERE tenant = 'bt_bench_tenant') > 0
              AND NOT EXISTS (SELECT 1 FROM buildtrace.changes c JOIN buildtrace.pairs p USING (pair_id)
                              WHERE c.tenant <> p.tenant)
-            THEN format('insert_bench: %s pipeline pairs inserted (%s as a tenant''s writer), all done with their changes',
-                        count(*), count(*) FILTER (WHERE tenant = 'bt_bench_tenant'))
+            THEN format('insert_bench: %s pipeline pairs inserted (%s as a tenant''s writer, %s deferred and pending), the others all done with their changes',
+                        count(*), count(*) FILTER (WHERE tenant = 'bt_bench_tenant'),
+                        count(*) FILTER (WHERE drawing_id LIKE 'deferred-%'))
             ELSE 'insert_bench: FAILED: pipeline pairs not all processed' END
 FROM buildtrace.pairs;
 SELECT CASE WHEN (SELECT count(*) FROM bench.peer_pairs) = (SELECT count(*) FROM bench.peer_changes)
@@ -118,14 +124,16 @@ WITH m AS (SELECT variant, pair, clients, percentile_cont(0.5) WITHIN GROUP (ORD
            FROM bench.timing GROUP BY 1, 2, 3)
 SELECT p.pair, p.clients,
        round(a.ms::numeric, 3) AS plain_ms, round(p.ms::numeric, 3) AS pipeline_ms, round(c.ms::numeric, 3) AS peer_ms,
-       round(t.ms::numeric, 3) AS tenant_ms,
+       round(t.ms::numeric, 3) AS tenant_ms, round(d.ms::numeric, 3) AS deferred_ms,
        round(a.tps::numeric) AS plain_per_s, round(p.tps::numeric) AS pipeline_per_s, round(c.tps::numeric) AS peer_per_s,
        round((p.ms / a.ms)::numeric, 2) AS "pipeline x plain",
        round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline",
-       round((t.ms / p.ms)::numeric, 2) AS "tenant x pipeline"
+       round((t.ms / p.ms)::numeric, 2) AS "tenant x pipeline",
+       round((d.ms / a.ms)::numeric, 2) AS "deferred x plain"
 FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = 'plain'
          JOIN m c ON c.pair = p.pair AND c.clients = p.clients AND c.variant = 'peer'
          JOIN m t ON t.pair = p.pair AND t.clients = p.clients AND t.variant = 'tenant'
+         JOIN m d ON d.pair = p.pair AND d.clients = p.clients AND d.variant = 'deferred'
 WHERE p.variant = 'pipeline'
 ORDER BY p.pair DESC, p.clients;
 SQL

@@ -8,9 +8,10 @@ SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'buildtrace')
 SELECT ok(NOT has_schema_privilege('public', 'buildtrace', 'CREATE'),
           'PUBLIC cannot create objects in schema buildtrace');
 
--- Every function the extension owns is C, or pins search_path; the one
--- exception is purge(), a procedure that commits, which PostgreSQL does not
--- allow a SET clause: its body qualifies every name instead.
+-- Every function the extension owns is C, or pins search_path; the
+-- exceptions are purge() and work(), procedures that commit, which
+-- PostgreSQL does not allow a SET clause: their bodies qualify every name
+-- instead.
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text
     FROM pg_proc p
@@ -19,7 +20,8 @@ SELECT is_empty($$
     JOIN pg_language l ON l.oid = p.prolang
     WHERE l.lanname NOT IN ('c', 'internal')
       AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
-      AND p.oid <> 'buildtrace.purge(integer, bigint, bigint, bigint)'::regprocedure
+      AND p.oid NOT IN ('buildtrace.purge(integer, bigint, bigint, bigint)'::regprocedure,
+                        'buildtrace.work(integer, integer, bigint)'::regprocedure)
 $$, 'every SQL and PL/pgSQL function pins search_path');
 
 SELECT * FROM finish();

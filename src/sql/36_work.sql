@@ -1,0 +1,255 @@
+
+-- ---------------------------------------------------------------------------
+-- The change pipeline, part 5: deferred processing.
+--
+-- With buildtrace.processing = 'deferred' an INSERT only stores its pairs,
+-- pending. CALL buildtrace.work() diffs them later, through the very triggers
+-- that diff inline pairs (fired by an UPDATE of status), so changes, spikes,
+-- anomalies and rollups come out as inline. Any number of workers may run.
+--
+-- A batch is claimed in a transaction of its own before it is processed
+-- (attempts + 1, next_attempt_at a backoff away), so an attempt counts even
+-- when the worker dies or its processing is rolled back; a pair is due again
+-- after its backoff, and after buildtrace.max_attempts attempts it is failed
+-- and waits in dead_letters. Invalid input is no passing failure: it fails
+-- the pair on the first attempt, as inline.
+--
+-- Order: a drawing's pairs are taken oldest first and only up to its first
+-- pair that is not due, so a claimed pair (not due while it is claimed)
+-- keeps every other worker off the newer pairs of its drawing until it is
+-- processed or its claim runs out; two workers never claim one drawing at
+-- once (an advisory lock while claiming).
+-- ---------------------------------------------------------------------------
+
+-- The worker's processing step: an UPDATE of status from 'pending' to 'done'
+-- fires the pipeline's row and statement triggers, which set the real status.
+CREATE TRIGGER pairs_work_diff
+    BEFORE UPDATE OF status ON buildtrace.pairs
+    FOR EACH ROW
+    WHEN (OLD.status = 'pending' AND NEW.status = 'done')
+    EXECUTE FUNCTION buildtrace._pairs_before_insert();
+
+CREATE TRIGGER pairs_work_processed
+    AFTER UPDATE OF status ON buildtrace.pairs
+    FOR EACH ROW
+    WHEN (OLD.status = 'pending' AND NEW.status <> 'pending')
+    EXECUTE FUNCTION buildtrace._pairs_after_insert_row();
+
+CREATE TRIGGER pairs_work_store
+    AFTER UPDATE OF status ON buildtrace.pairs
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION buildtrace._pairs_after_statement();
+
+-- The queue: pending pairs in order.
+CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pending';
+
+-- The first key of work()'s advisory locks (the second is the drawing's
+-- hash), so that they do not meet other users' advisory locks by chance.
+CREATE FUNCTION buildtrace._work_lock_space()
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN hashtext('buildtrace.work');
+
+-- Takes up to max_pairs due pending pairs, drawing by drawing, oldest
+-- drawing first, skipping drawings another worker is claiming (each taken
+-- drawing is held with an advisory lock until the claim commits). Within a
+-- drawing, pairs are taken in order up to the first one not due.
+CREATE FUNCTION buildtrace._work_take(max_pairs integer)
+RETURNS TABLE (pair_id bigint, drawing_id text, tenant text, attempts integer)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+    n integer;
+    taken integer := 0;
+BEGIN
+    FOR d IN SELECT p.drawing_id
+             FROM buildtrace.pairs p
+             WHERE p.status = 'pending' AND coalesce(p.next_attempt_at, '-infinity') <= now()
+             GROUP BY p.drawing_id
+             ORDER BY min(p.pair_id)
+             LIMIT 1000 LOOP
+        EXIT WHEN taken >= max_pairs;
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(buildtrace._work_lock_space(), hashtext(d.drawing_id));
+        RETURN QUERY
+        SELECT q.pair_id, q.drawing_id, q.tenant, q.attempts
+        FROM (SELECT p.pair_id, p.drawing_id, p.tenant, p.attempts,
+                     bool_and(coalesce(p.next_attempt_at, '-infinity') <= now())
+                         OVER (ORDER BY p.pair_id) AS due
+              FROM buildtrace.pairs p
+              WHERE p.drawing_id = d.drawing_id AND p.status = 'pending'
+              ORDER BY p.pair_id) q
+        WHERE q.due
+        ORDER BY q.pair_id
+        LIMIT max_pairs - taken;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        taken := taken + n;
+    END LOOP;
+END
+$$;
+
+-- Claims taken pairs for one attempt: the ones out of attempts fail (and
+-- wait in dead_letters), the others count one more attempt and are not due
+-- again before a backoff of 2^attempts seconds (at most an hour), whatever
+-- becomes of this one. Returns the pairs to process now.
+CREATE FUNCTION buildtrace._work_claim(pair_ids bigint[])
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_attempts integer := buildtrace.setting('buildtrace.max_attempts'::text)::integer;
+    claimed bigint[];
+BEGIN
+    UPDATE buildtrace.pairs p
+    SET status = 'failed', processed_at = now(),
+        error = jsonb_build_array(jsonb_build_object(
+            'sqlstate', '55000',
+            'message', format('processing gave up after %s attempts', p.attempts),
+            'detail', format('Pair %s of drawing "%s" could not be processed %s times for a passing reason (a lock timeout, a serialization failure, a worker that stopped); buildtrace.max_attempts is %s.',
+                             p.pair_id, p.drawing_id, p.attempts, max_attempts)))
+    WHERE p.pair_id = ANY (pair_ids) AND p.status = 'pending' AND p.attempts >= max_attempts;
+
+    WITH c AS (
+        UPDATE buildtrace.pairs p
+        SET attempts = p.attempts + 1,
+            next_attempt_at = now() + least(interval '1 second' * power(2, p.attempts), interval '1 hour')
+        WHERE p.pair_id = ANY (pair_ids) AND p.status = 'pending'
+        RETURNING p.pair_id)
+    SELECT array_agg(c.pair_id ORDER BY c.pair_id) INTO claimed FROM c;
+    RETURN coalesce(claimed, '{}');
+END
+$$;
+
+-- A claimed pair that cannot be processed for a lasting reason (its drawing
+-- is another tenant's, say): failed with that error, to wait in
+-- dead_letters.
+CREATE FUNCTION buildtrace._work_fail(pair_id bigint, sqlstate text, message text)
+RETURNS void
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    UPDATE buildtrace.pairs p
+    SET status = 'failed', processed_at = now(),
+        error = jsonb_build_array(jsonb_build_object(
+            'sqlstate', _work_fail.sqlstate, 'message', _work_fail.message,
+            'detail', format('Pair %s of drawing "%s" could not be processed.', p.pair_id, p.drawing_id)))
+    WHERE p.pair_id = _work_fail.pair_id AND p.status = 'pending';
+END;
+
+-- Processes claimed pairs one at a time, oldest first: what a batch falls
+-- back to when it failed, so that one pair that cannot be processed fails
+-- alone. A pair that failed for a passing reason (lock timeout,
+-- serialization failure, deadlock) stays claimed, to be tried again after
+-- its backoff, and so do the newer pairs of its drawing.
+CREATE FUNCTION buildtrace._work_one_by_one(pair_ids bigint[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    stalled text[] := '{}';
+    processed bigint := 0;
+BEGIN
+    FOR p IN SELECT q.pair_id, q.drawing_id FROM buildtrace.pairs q
+             WHERE q.pair_id = ANY (pair_ids) ORDER BY q.pair_id LOOP
+        CONTINUE WHEN p.drawing_id = ANY (stalled);
+        BEGIN
+            UPDATE buildtrace.pairs q SET status = 'done'
+            WHERE q.pair_id = p.pair_id AND q.status = 'pending';
+            processed := processed + 1;
+        EXCEPTION
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
+                stalled := stalled || p.drawing_id;
+                RAISE WARNING 'buildtrace.work() will retry pair % of drawing "%"', p.pair_id, p.drawing_id
+                    USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+            WHEN OTHERS THEN
+                PERFORM buildtrace._work_fail(p.pair_id, SQLSTATE, SQLERRM);
+        END;
+    END LOOP;
+    RETURN processed;
+END
+$$;
+
+-- Processes claimed pairs: one statement per tenant (the pipeline stores a
+-- statement's pairs under one tenant), or, if that statement fails, one pair
+-- at a time. Returns the pairs processed.
+CREATE FUNCTION buildtrace._work_process(pair_ids bigint[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    ids bigint[];
+    n bigint;
+    processed bigint := 0;
+BEGIN
+    FOR t, ids IN SELECT p.tenant, array_agg(p.pair_id ORDER BY p.pair_id) FROM buildtrace.pairs p
+                  WHERE p.pair_id = ANY (pair_ids) GROUP BY p.tenant ORDER BY 1 LOOP
+        BEGIN
+            UPDATE buildtrace.pairs p SET status = 'done'
+            WHERE p.pair_id = ANY (ids) AND p.status = 'pending';
+            GET DIAGNOSTICS n = ROW_COUNT;
+        EXCEPTION WHEN OTHERS THEN
+            n := buildtrace._work_one_by_one(ids);
+        END;
+        processed := processed + n;
+    END LOOP;
+    RETURN processed;
+END
+$$;
+
+-- CALL buildtrace.work(max_pairs, max_seconds): processes pending pairs in
+-- batches, each claimed and processed in transactions of their own, until
+-- the queue has nothing due, max_pairs were taken or max_seconds have
+-- passed; returns the pairs processed. Batches are of at most 1,000 pairs.
+--
+-- A procedure, for its commits, which rule out a SET clause: as in purge(),
+-- every name and operator is qualified and the work is done by functions
+-- whose search_path is pinned. Run it as the owner or a superuser (pg_cron's
+-- job, or a client in a loop): row-level security would leave it other
+-- tenants' pairs.
+CREATE PROCEDURE buildtrace.work(max_pairs integer DEFAULT 1000,
+                                 max_seconds integer DEFAULT 60,
+                                 INOUT processed bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    stop_at timestamptz;
+    batch bigint[];
+    taken integer := 0;
+BEGIN
+    IF max_pairs IS NULL OR max_pairs OPERATOR(pg_catalog.<) 1
+       OR max_seconds IS NULL OR max_seconds OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'work limits must be at least 1' USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('Arguments "max_pairs" and "max_seconds" are %s and %s.',
+                                       coalesce(max_pairs::text, 'null'), coalesce(max_seconds::text, 'null'));
+    END IF;
+    stop_at := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+)
+               (max_seconds OPERATOR(pg_catalog.*) interval '1 second');
+    processed := 0;
+    LOOP
+        batch := ARRAY(SELECT t.pair_id FROM buildtrace._work_take(
+                           LEAST(1000, max_pairs OPERATOR(pg_catalog.-) taken)) t);
+        EXIT WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
+        taken := taken OPERATOR(pg_catalog.+) pg_catalog.cardinality(batch);
+        batch := buildtrace._work_claim(batch);
+        COMMIT;
+        processed := processed OPERATOR(pg_catalog.+) buildtrace._work_process(batch);
+        COMMIT;
+        EXIT WHEN taken OPERATOR(pg_catalog.>=) max_pairs
+               OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) stop_at;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
+    'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
+
+REVOKE ALL ON FUNCTION buildtrace._work_lock_space(), buildtrace._work_take(integer),
+    buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint, text, text),
+    buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE buildtrace.work(integer, integer, bigint) FROM PUBLIC;

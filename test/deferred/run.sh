@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Deferred processing (buildtrace.processing = deferred, CALL buildtrace.work()):
+#  1. the same pairs and versions, with spikes and invalid pairs, processed
+#     inline in one database and deferred by two workers at once in another,
+#     give the same statuses, problems, change sets, anomalies, rollup counts
+#     and drawing state;
+#  2. a lock timeout leaves a pair pending, claimed, with its attempt counted
+#     and a backoff; a worker terminated mid-batch leaves its pairs to be
+#     retried; after buildtrace.max_attempts a pair fails into dead_letters;
+#  3. a pair that cannot be processed (a drawing of another tenant) fails
+#     alone: the other pairs of its batch are processed.
+# Runs against the server in the PG* environment, or standalone in a
+# throwaway cluster.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_in_cluster "$0" "$@"
+q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
+fail() { echo "deferred: FAILED: $*"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+for db in bt_inline bt_deferred bt_retry; do
+    dropdb --if-exists "$db" >/dev/null 2>&1
+    createdb "$db"
+    q -d "$db" -c "CREATE EXTENSION buildtrace"
+done
+
+# 1. The same load inline and deferred.
+cat > "$work/load.sql" <<'SQL'
+INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
+SELECT drawing_id, 'job-' || (pair_no % 5), version_a, version_b, 1 + pair_no % 9
+FROM buildtrace.generate_pairs(400, 20, 0.1, 5, 0.05, drawings => 12, spike_at => 20)
+ORDER BY pair_no;
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+SELECT drawing_id, payload, timestamptz '2026-01-01' + version_no * interval '1 minute'
+FROM buildtrace.generate_versions(4, 6, 20, 0.2, 9, spike_at => 4)
+ORDER BY version_no, drawing_id;
+-- one pair per statement too, as an ingestion service sends them
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('single', '[]', '[{"id":"a","type":"wall","x":0,"y":0,"width":1,"height":1}]');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('single', '[{"id":"a","type":"wall","x":0,"y":0,"width":1,"height":1}]', '[]');
+SQL
+q -d bt_inline -f "$work/load.sql"
+PGOPTIONS="-c buildtrace.processing=deferred" q -d bt_deferred -f "$work/load.sql"
+pending=$(q -d bt_deferred -c "SELECT count(*) FILTER (WHERE status = 'pending') || '/' || count(*) FROM buildtrace.pairs")
+[ "${pending%/*}" = "${pending#*/}" ] || fail "deferred inserts processed pairs ($pending pending)"
+[ "$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.changes")" = 0 ] || fail "deferred inserts wrote changes"
+q -d bt_deferred -c "SELECT buildtrace.health() -> 'backlog' ->> 'pending'" | grep -qx "${pending%/*}" ||
+    fail "health() does not report the backlog"
+
+# Two workers at once, in batches of 50 pairs.
+for w in 1 2; do
+    q -d bt_deferred -c "CALL buildtrace.work(100000, 120)" > "$work/worker$w.out" 2>&1 &
+    eval "worker$w=\$!"
+done
+wait "$worker1" || { cat "$work/worker1.out"; fail "worker 1"; }
+wait "$worker2" || { cat "$work/worker2.out"; fail "worker 2"; }
+[ "$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.pairs WHERE status = 'pending'")" = 0 ] ||
+    fail "pairs left pending after work()"
+[ "$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.pairs WHERE attempts <> 1")" = 0 ] ||
+    fail "a pair was processed more than once or never"
+
+compare() {   # what, query: equal in both databases
+    a=$(q -d bt_inline -c "$2" | md5sum) b=$(q -d bt_deferred -c "$2" | md5sum)
+    [ "$a" = "$b" ] || fail "$1 differ between inline and deferred processing"
+    echo "deferred: $1 as inline ($(q -d bt_inline -c "SELECT count(*) FROM ($2) x") rows)"
+}
+compare "pair statuses and problems" \
+    "SELECT pair_id, drawing_id, status, error FROM buildtrace.pairs ORDER BY pair_id"
+compare "change sets" \
+    "SELECT pair_id, diff, summary, total FROM buildtrace.changes ORDER BY pair_id"
+compare "anomalies (spikes, invalid input)" \
+    "SELECT kind, severity, drawing_id, pair_id, details FROM buildtrace.anomalies ORDER BY pair_id, kind"
+compare "rollup counts and reported latencies" \
+    "SELECT drawing_id, sum(pairs), sum(failed), sum(added), sum(removed), sum(moved), sum(resized),
+            sum(retyped), sum(modified), sum(unchanged), sum(rotated), sum(reidentified),
+            buildtrace.bt_sketch_count(buildtrace.bt_sketch_merge(processing_ms)),
+            buildtrace.bt_sketch_merge(reported_latency_ms)::text
+     FROM buildtrace.hourly_rollups GROUP BY drawing_id ORDER BY drawing_id"
+compare "drawing state" \
+    "SELECT drawing_id, last_pair_id, last_total FROM buildtrace.drawing_state ORDER BY drawing_id"
+spikes=$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.anomalies WHERE kind = 'change_spike'")
+[ "$spikes" -gt 0 ] || fail "the load has no change spike to compare"
+
+# 2. Passing failures, a worker that dies, and giving up.
+q -d bt_retry <<'SQL'
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('held', '[]', '[]');
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('held', '[]', '[]');
+SQL
+holder() {    # holds the drawing's state row for $1 seconds
+    q -d bt_retry -c "BEGIN; SELECT 1 FROM buildtrace.drawing_state WHERE drawing_id = 'held' FOR UPDATE;
+                      SELECT pg_sleep($1); COMMIT;" >/dev/null &
+    holder_pid=$!
+    sleep 0.5
+}
+holder 3
+q -d bt_retry -c "SET lock_timeout = '200ms'" -c "CALL buildtrace.work()" > "$work/timeout.out" 2>&1
+grep -q "will retry pair" "$work/timeout.out" || { cat "$work/timeout.out"; fail "no retry warning on a lock timeout"; }
+[ "$(q -d bt_retry -c "SELECT status || ' ' || attempts || ' ' || (next_attempt_at > now())
+                         FROM buildtrace.pairs WHERE pair_id = 2")" = "pending 1 true" ] ||
+    fail "a lock timeout did not leave the pair pending, attempted once, backing off"
+wait "$holder_pid"
+echo "deferred: a lock timeout leaves the pair pending with one attempt and a backoff"
+
+q -d bt_retry -c "UPDATE buildtrace.pairs SET next_attempt_at = NULL WHERE pair_id = 2"
+holder 30
+q -d bt_retry -c "SET application_name = 'bt_dying_worker'" -c "CALL buildtrace.work()" > /dev/null 2>&1 &
+dying=$!
+sleep 1
+q -d bt_retry -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bt_dying_worker'" >/dev/null
+wait "$dying" || true
+kill "$holder_pid" 2>/dev/null || true
+q -d bt_retry -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = 'bt_retry' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder_pid" 2>/dev/null || true
+[ "$(q -d bt_retry -c "SELECT status || ' ' || attempts FROM buildtrace.pairs WHERE pair_id = 2")" = "pending 2" ] ||
+    fail "a worker terminated mid-batch did not leave its pair pending with the attempt counted"
+q -d bt_retry -c "UPDATE buildtrace.pairs SET next_attempt_at = NULL WHERE pair_id = 2"
+q -d bt_retry -c "CALL buildtrace.work()" >/dev/null
+[ "$(q -d bt_retry -c "SELECT status || ' ' || attempts FROM buildtrace.pairs WHERE pair_id = 2")" = "done 3" ] ||
+    fail "the pair a dead worker left was not processed on the next attempt"
+echo "deferred: a worker terminated mid-batch leaves its pair to the next one"
+
+q -d bt_retry <<'SQL'
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('tired', '[]', '[]');
+UPDATE buildtrace.pairs SET attempts = 5 WHERE drawing_id = 'tired';
+CALL buildtrace.work();
+SQL
+[ "$(q -d bt_retry -c "SELECT problems -> 0 ->> 'message' FROM buildtrace.dead_letters WHERE drawing_id = 'tired'")" = \
+  "processing gave up after 5 attempts" ] || fail "a pair out of attempts is not a dead letter"
+echo "deferred: after buildtrace.max_attempts a pair fails into dead_letters"
+
+# 3. One pair that cannot be processed fails alone.
+q -d bt_retry <<'SQL'
+DROP ROLE IF EXISTS bt_deferred_acme;
+CREATE ROLE bt_deferred_acme NOLOGIN IN ROLE buildtrace_tenant;
+SET buildtrace.tenant = 'bt_deferred_acme';
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('acme-1', '[]', '[]');
+RESET buildtrace.tenant;
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('mine-1', '[]', '[]'), ('acme-1', '[]', '[]'), ('mine-2', '[]', '[]');
+CALL buildtrace.work();
+SQL
+got=$(q -d bt_retry -c "SELECT string_agg(drawing_id || ':' || status || coalesce(':' || (error -> 0 ->> 'sqlstate'), ''), ' ' ORDER BY pair_id)
+                        FROM buildtrace.pairs WHERE pair_id > (SELECT pair_id FROM buildtrace.pairs WHERE drawing_id = 'acme-1' ORDER BY pair_id LIMIT 1)")
+[ "$got" = "mine-1:done acme-1:failed:42501 mine-2:done" ] || fail "one bad pair took its batch with it: $got"
+echo "deferred: a pair of another tenant's drawing fails alone, its batch is processed"
+for db in bt_inline bt_deferred bt_retry; do dropdb "$db"; done
+q -d postgres -c "DROP ROLE bt_deferred_acme"
