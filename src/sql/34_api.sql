@@ -24,7 +24,8 @@ EXCEPTION
 END
 $$;
 
--- Counts of a set of pairs after processing, for process()'s message.
+-- Counts of a set of pairs after processing, for process()'s message; the
+-- pending ones (deferred processing) only if there are any.
 CREATE FUNCTION buildtrace._outcome(ids bigint[])
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -32,6 +33,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('%s done, %s failed', count(*) FILTER (WHERE p.status = 'done'),
                   count(*) FILTER (WHERE p.status = 'failed'))
+           || CASE WHEN count(*) FILTER (WHERE p.status = 'pending') > 0
+                   THEN format(', %s pending', count(*) FILTER (WHERE p.status = 'pending')) ELSE '' END
     FROM buildtrace.pairs p
     WHERE p.pair_id = ANY (ids)
 $$;

@@ -90,7 +90,7 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('held', 
 SQL
 holder() {    # holds the drawing's state row for $1 seconds
     q -d bt_retry -c "BEGIN; SELECT 1 FROM buildtrace.drawing_state WHERE drawing_id = 'held' FOR UPDATE;
-                      SELECT pg_sleep($1); COMMIT;" >/dev/null &
+                      SELECT pg_sleep($1); COMMIT;" >/dev/null 2>&1 &
     holder_pid=$!
     sleep 0.5
 }
@@ -122,7 +122,7 @@ q -d bt_retry -c "CALL buildtrace.work()" >/dev/null
     fail "the pair a dead worker left was not processed on the next attempt"
 echo "deferred: a worker terminated mid-batch leaves its pair to the next one"
 
-q -d bt_retry <<'SQL'
+q -d bt_retry >/dev/null <<'SQL'
 SET buildtrace.processing = deferred;
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('tired', '[]', '[]');
 UPDATE buildtrace.pairs SET attempts = 5 WHERE drawing_id = 'tired';
@@ -133,7 +133,8 @@ SQL
 echo "deferred: after buildtrace.max_attempts a pair fails into dead_letters"
 
 # 3. One pair that cannot be processed fails alone.
-q -d bt_retry <<'SQL'
+q -d bt_retry >/dev/null <<'SQL'
+SET client_min_messages = warning;
 DROP ROLE IF EXISTS bt_deferred_acme;
 CREATE ROLE bt_deferred_acme NOLOGIN IN ROLE buildtrace_tenant;
 SET buildtrace.tenant = 'bt_deferred_acme';

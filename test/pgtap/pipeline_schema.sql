@@ -19,8 +19,9 @@ SELECT has_index('buildtrace', 'changes', 'changes_drawing_idx',
                  ARRAY['drawing_id', 'computed_at', 'pair_id'], 'latest change set index');
 
 -- pairs: a BEFORE ROW trigger diffs, an AFTER ROW trigger marks the rows
--- really inserted, a statement trigger stores the results; versions: a
--- statement trigger with a transition table.
+-- really inserted, a statement trigger stores the results, and the same
+-- three on work()'s UPDATE of status; versions: a statement trigger with a
+-- transition table.
 SELECT has_trigger('buildtrace', 'pairs', t, 'pairs has trigger ' || t)
 FROM unnest(ARRAY['pairs_diff', 'pairs_inserted', 'pairs_process']) t;
 SELECT has_trigger('buildtrace', 'versions', 'versions_pair', 'versions has trigger versions_pair');
@@ -30,7 +31,9 @@ SELECT results_eq($$SELECT tgname::text COLLATE "default", tgtype & 1 = 1 AS per
                     WHERE tgrelid IN ('buildtrace.pairs'::regclass, 'buildtrace.versions'::regclass)
                       AND NOT tgisinternal ORDER BY tgname$$,
                   $$VALUES ('pairs_diff', true, true, false), ('pairs_inserted', true, false, false),
-                           ('pairs_process', false, false, false), ('versions_pair', false, false, true)$$,
+                           ('pairs_process', false, false, false), ('pairs_work_diff', true, true, false),
+                           ('pairs_work_processed', true, false, false), ('pairs_work_store', false, false, false),
+                           ('versions_pair', false, false, true)$$,
                   'trigger timing, level and transition tables');
 
 -- SECURITY DEFINER exactly where a comment says why.

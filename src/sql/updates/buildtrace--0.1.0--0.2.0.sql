@@ -2809,6 +2809,21 @@ AS $fn$
     ORDER BY st.d, st.s
 $fn$;
 
+-- Counts of a set of pairs after processing, for process()'s message; the
+-- pending ones (deferred processing) only if there are any.
+CREATE OR REPLACE FUNCTION buildtrace._outcome(ids bigint[])
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s done, %s failed', count(*) FILTER (WHERE p.status = 'done'),
+                  count(*) FILTER (WHERE p.status = 'failed'))
+           || CASE WHEN count(*) FILTER (WHERE p.status = 'pending') > 0
+                   THEN format(', %s pending', count(*) FILTER (WHERE p.status = 'pending')) ELSE '' END
+    FROM buildtrace.pairs p
+    WHERE p.pair_id = ANY (ids)
+$$;
+
 -- Deferred processing (36_work.sql of the install script): the attempts and
 -- backoff of a pending pair, the worker's triggers, work().
 ALTER TABLE buildtrace.pairs
