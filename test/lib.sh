@@ -13,9 +13,11 @@ BT_PACKAGES=(
 )
 # What only the tests need: a real browser for the pictures, and the tools
 # that read what it shows (ImageMagick's pixels, xmllint's XML checks); the
-# Prometheus exporter, promtool (in prometheus) and curl for monitoring.
+# Prometheus exporter, promtool (in prometheus) and curl for monitoring;
+# PL/Proxy for the sharding test.
 BT_TEST_PACKAGES=(chromium fonts-dejavu-core imagemagick libxml2-utils
-                  prometheus-postgres-exporter prometheus curl)
+                  prometheus-postgres-exporter prometheus curl
+                  "postgresql-$BT_PG_MAJOR-plproxy")
 export PG_CONFIG="/usr/lib/postgresql/$BT_PG_MAJOR/bin/pg_config"
 export PATH="/usr/lib/postgresql/$BT_PG_MAJOR/bin:$PATH"
 

@@ -46,6 +46,7 @@ if [ $# -eq 0 ]; then
     done
     part "upgrade from the previous release" bash test/upgrade/run.sh
     part "deferred processing by workers" bash test/deferred/run.sh
+    part "sharding with PL/Proxy" bash test/sharding/run.sh
     part "memory of a 200,000-pair statement" bash test/memory/handover.sh
     part "pictures in a real browser" bash test/browser/run.sh
     part "Prometheus exporter and alerting rules" bash test/monitoring/exporter.sh

@@ -1,0 +1,291 @@
+-- ---------------------------------------------------------------------------
+-- buildtrace across servers with PL/Proxy: the proxy database's functions.
+--
+-- Each shard is a database running buildtrace unchanged; the proxy holds no
+-- data. A drawing lives on one shard, partition hashtext(drawing_id) & (N - 1)
+-- of the N shards of server buildtrace_shards (PL/Proxy wants N a power of
+-- two): the functions that name a drawing run there, the ones that do not
+-- (metrics, health, a job's report) run on every shard and are combined here.
+-- Latency sketches are merged on the proxy with bt_sketch_merge, which is
+-- exact, so the global P95/P99 carry the same error bound as on one server.
+--
+-- Load it into a database that has the plproxy and buildtrace extensions
+-- (buildtrace for the bt_sketch type and its functions; its tables stay
+-- empty), after sharding/setup.sh has made server buildtrace_shards.
+-- ---------------------------------------------------------------------------
+
+CREATE SCHEMA buildtrace_proxy;
+REVOKE ALL ON SCHEMA buildtrace_proxy FROM PUBLIC;
+GRANT USAGE ON SCHEMA buildtrace_proxy TO buildtrace_writer, buildtrace_reader;
+
+-- The shard of a drawing: what RUN ON hashtext(drawing_id) picks.
+CREATE FUNCTION buildtrace_proxy.shard_of(drawing_id text)
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN hashtext(drawing_id) & ((SELECT count(*)::int FROM pg_foreign_server s,
+                                       LATERAL unnest(s.srvoptions) o
+                                WHERE s.srvname = 'buildtrace_shards' AND o LIKE 'p%=%') - 1);
+
+-- Inserts, on the drawing's shard: one pair, or one version (paired there
+-- with the drawing's previous one). Each returns what process() returns.
+CREATE FUNCTION buildtrace_proxy.insert_pair(drawing_id text, version_a jsonb, version_b jsonb,
+                                             job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON hashtext(drawing_id);
+    SELECT buildtrace.process(jsonb_build_object(
+               'job_id', coalesce(job_id, gen_random_uuid()::text),
+               'version_pairs', jsonb_build_array(jsonb_build_object(
+                   'drawing_id', drawing_id, 'version_a', version_a, 'version_b', version_b,
+                   'latency_ms', latency_ms))));
+$$;
+
+CREATE FUNCTION buildtrace_proxy.insert_version(drawing_id text, payload jsonb,
+                                                job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON hashtext(drawing_id);
+    SELECT buildtrace.process(jsonb_build_object(
+               'job_id', coalesce(job_id, gen_random_uuid()::text), 'drawing_id', drawing_id,
+               'jobs', jsonb_build_array(jsonb_build_object('objects', payload, 'latency_ms', latency_ms))));
+$$;
+
+-- A drawing's latest change set, one past change set, its history.
+CREATE FUNCTION buildtrace_proxy.changes(drawing_id text)
+RETURNS jsonb
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON hashtext(drawing_id);
+    SELECT buildtrace.changes(drawing_id);
+$$;
+
+CREATE FUNCTION buildtrace_proxy.changes(drawing_id text, pair_id bigint)
+RETURNS jsonb
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON hashtext(drawing_id);
+    SELECT buildtrace.changes(drawing_id, pair_id);
+$$;
+
+CREATE FUNCTION buildtrace_proxy.history(drawing_id text, since timestamptz DEFAULT NULL,
+                                         until timestamptz DEFAULT NULL)
+RETURNS SETOF buildtrace.drawing_history
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON hashtext(drawing_id);
+    SELECT * FROM buildtrace.history(drawing_id, since, until);
+$$;
+
+-- process(): a pair list is split by drawing, each part sent to its
+-- drawing's shard; job states go to the shard of their drawing ("default"
+-- when they name none). Returns {"job_id", "message", "tasks_created"}, the
+-- message listing each part's.
+CREATE FUNCTION buildtrace_proxy._process_on(drawing_id text, request jsonb)
+RETURNS jsonb
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON hashtext(drawing_id);
+    SELECT buildtrace.process(request);
+$$;
+
+CREATE FUNCTION buildtrace_proxy.process(request jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job text := coalesce(request ->> 'job_id', gen_random_uuid()::text);
+    part record;
+    r jsonb;
+    messages text[] := '{}';
+    tasks bigint := 0;
+BEGIN
+    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
+        FOR part IN SELECT e ->> 'drawing_id' AS drawing_id, jsonb_agg(e ORDER BY o) AS items
+                    FROM jsonb_array_elements(request -> 'version_pairs') WITH ORDINALITY x(e, o)
+                    GROUP BY 1 ORDER BY min(o) LOOP
+            r := buildtrace_proxy._process_on(coalesce(part.drawing_id, ''),
+                     jsonb_build_object('job_id', job, 'version_pairs', part.items));
+            messages := messages || (r ->> 'message');
+            tasks := tasks + (r ->> 'tasks_created')::bigint;
+        END LOOP;
+    ELSE
+        FOR part IN SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default') AS drawing_id,
+                           jsonb_agg(e ORDER BY o) AS items
+                    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request) = 'array' THEN request
+                                                   ELSE request -> 'jobs' END) WITH ORDINALITY x(e, o)
+                    GROUP BY 1 ORDER BY min(o) LOOP
+            r := buildtrace_proxy._process_on(part.drawing_id,
+                     jsonb_build_object('job_id', job, 'drawing_id', part.drawing_id, 'jobs', part.items));
+            messages := messages || (r ->> 'message');
+            tasks := tasks + (r ->> 'tasks_created')::bigint;
+        END LOOP;
+    END IF;
+    RETURN jsonb_build_object('job_id', job, 'message', array_to_string(messages, '; '),
+                              'tasks_created', tasks);
+END
+$$;
+
+-- report(job_id): a job's pairs may sit on every shard; each shard that has
+-- any reports its part, and the parts are joined. An unknown job is
+-- P0002, as on one server.
+CREATE FUNCTION buildtrace_proxy._report_parts(job_id text, max_pairs integer)
+RETURNS SETOF text
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON ALL;
+    SELECT buildtrace.report(job_id, max_pairs)
+    WHERE EXISTS (SELECT 1 FROM buildtrace.pairs p WHERE p.job_id = $1)
+       OR EXISTS (SELECT 1 FROM buildtrace.versions v WHERE v.job_id = $1);
+$$;
+
+CREATE FUNCTION buildtrace_proxy.report(job_id text, max_pairs integer DEFAULT 50)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result text;
+BEGIN
+    SELECT string_agg(t, E'\n\n' ORDER BY t) INTO result
+    FROM buildtrace_proxy._report_parts(report.job_id, max_pairs) t;
+    IF result IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('unknown job "%s"', report.job_id),
+            DETAIL = 'No shard has a pair or version with this job_id.';
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- metrics(since): every shard's hourly totals and sketches over the window,
+-- summed and merged here.
+CREATE FUNCTION buildtrace_proxy._shard_hours(since interval,
+    OUT hour timestamptz, OUT pairs numeric, OUT failed numeric, OUT added numeric,
+    OUT removed numeric, OUT moved numeric, OUT resized numeric, OUT retyped numeric,
+    OUT modified numeric, OUT rotated numeric, OUT reidentified numeric, OUT unchanged numeric,
+    OUT processing_ms buildtrace.bt_sketch, OUT reported_latency_ms buildtrace.bt_sketch)
+RETURNS SETOF record
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON ALL;
+    SELECT r.hour, sum(r.pairs) AS pairs, sum(r.failed) AS failed, sum(r.added) AS added,
+           sum(r.removed) AS removed, sum(r.moved) AS moved, sum(r.resized) AS resized,
+           sum(r.retyped) AS retyped, sum(r.modified) AS modified, sum(r.rotated) AS rotated,
+           sum(r.reidentified) AS reidentified, sum(r.unchanged) AS unchanged,
+           buildtrace.bt_sketch_merge(r.processing_ms) AS processing_ms,
+           buildtrace.bt_sketch_merge(r.reported_latency_ms) AS reported_latency_ms
+    FROM buildtrace.hourly_rollups r
+    WHERE r.hour >= buildtrace._checked_window_start($1, 'metrics')
+    GROUP BY r.hour;
+$$;
+
+CREATE FUNCTION buildtrace_proxy.metrics(since interval DEFAULT interval '24 hours')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    proc     buildtrace.bt_sketch;
+    reported buildtrace.bt_sketch;
+    hourly   jsonb;
+    n_failed numeric;
+    p95      record;
+    p99      record;
+BEGIN
+    WITH s AS MATERIALIZED (SELECT * FROM buildtrace_proxy._shard_hours(since)),
+    h AS (SELECT s.hour, sum(s.pairs) AS pairs, sum(s.failed) AS failed, sum(s.added) AS added,
+                 sum(s.removed) AS removed, sum(s.moved) AS moved, sum(s.resized) AS resized,
+                 sum(s.retyped) AS retyped, sum(s.modified) AS modified, sum(s.rotated) AS rotated,
+                 sum(s.reidentified) AS reidentified, sum(s.unchanged) AS unchanged
+          FROM s GROUP BY s.hour)
+    SELECT (SELECT jsonb_object_agg(to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                    jsonb_build_object('pairs', h.pairs, 'failed', h.failed, 'added', h.added,
+                                                       'removed', h.removed, 'moved', h.moved,
+                                                       'resized', h.resized, 'retyped', h.retyped,
+                                                       'modified', h.modified, 'rotated', h.rotated,
+                                                       'reidentified', h.reidentified, 'unchanged', h.unchanged))
+            FROM h),
+           (SELECT sum(s.failed) FROM s),
+           (SELECT buildtrace.bt_sketch_merge(s.processing_ms) FROM s),
+           (SELECT buildtrace.bt_sketch_merge(s.reported_latency_ms) FROM s)
+    INTO hourly, n_failed, proc, reported;
+    SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95::float8);
+    SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99::float8);
+    RETURN jsonb_build_object(
+        'since', buildtrace._window_start(since),
+        'until', now(),
+        'shards', (SELECT count(*) FROM pg_foreign_server s, LATERAL unnest(s.srvoptions) o
+                   WHERE s.srvname = 'buildtrace_shards' AND o LIKE 'p%=%'),
+        'pairs', coalesce(buildtrace.bt_sketch_count(proc), 0),
+        'hourly_stats', coalesce(hourly, '{}'),
+        'latency_unit', 'ms',
+        'latency_p95', p95.estimate,
+        'latency_p99', p99.estimate,
+        'latency_p95_bounds', jsonb_build_object('lower', p95.lower, 'upper', p95.upper),
+        'latency_p99_bounds', jsonb_build_object('lower', p99.lower, 'upper', p99.upper),
+        'latency_confidence', 0.95,
+        'latency_relative_accuracy', buildtrace.bt_sketch_relative_accuracy(proc),
+        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
+        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8),
+        'data_quality_issues', coalesce(n_failed, 0),
+        -- the merged sketch itself, for checks and for merging further
+        'processing_ms', proc::text);
+END
+$$;
+
+-- health(): every shard's, the worst status with all warnings, anomalies and
+-- backlogs.
+CREATE FUNCTION buildtrace_proxy._shard_health(recent interval)
+RETURNS SETOF jsonb
+LANGUAGE plproxy
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON ALL;
+    SELECT buildtrace.health(recent);
+$$;
+
+CREATE FUNCTION buildtrace_proxy.health(recent interval DEFAULT interval '1 hour')
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH shard AS MATERIALIZED (SELECT h FROM buildtrace_proxy._shard_health(recent) h)
+    SELECT jsonb_build_object(
+               'status', (SELECT CASE max(CASE h ->> 'status' WHEN 'healthy' THEN 0
+                                                              WHEN 'degraded' THEN 1 ELSE 2 END)
+                                 WHEN 0 THEN 'healthy' WHEN 1 THEN 'degraded' ELSE 'unhealthy' END
+                          FROM shard),
+               'warnings', coalesce((SELECT jsonb_agg(w) FROM shard, jsonb_array_elements(h -> 'warnings') w), '[]'),
+               'anomalies', coalesce((SELECT jsonb_agg(a) FROM shard, jsonb_array_elements(h -> 'anomalies') a), '[]'),
+               'backlog', (SELECT jsonb_build_object(
+                                      'pending', sum((h -> 'backlog' ->> 'pending')::bigint),
+                                      'oldest_age_seconds', max((h -> 'backlog' ->> 'oldest_age_seconds')::numeric))
+                           FROM shard),
+               'shards', (SELECT count(*) FROM shard),
+               'checked_at', now())
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA buildtrace_proxy FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text, float8),
+                          buildtrace_proxy.insert_version(text, jsonb, text, float8),
+                          buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(text, jsonb)
+    TO buildtrace_writer;
+GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text), buildtrace_proxy.changes(text, bigint),
+                          buildtrace_proxy.history(text, timestamptz, timestamptz),
+                          buildtrace_proxy.report(text, integer), buildtrace_proxy._report_parts(text, integer),
+                          buildtrace_proxy.metrics(interval), buildtrace_proxy._shard_hours(interval),
+                          buildtrace_proxy.health(interval), buildtrace_proxy._shard_health(interval),
+                          buildtrace_proxy.shard_of(text)
+    TO buildtrace_reader;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Makes database PROXY_DB (which must exist) the PL/Proxy front of buildtrace
+# shards: installs plproxy and buildtrace there, defines server
+# buildtrace_shards with one partition per connection string, in order, and
+# loads sharding/proxy.sql. Each shard is a database with buildtrace
+# installed. PL/Proxy needs a power of two of partitions.
+#
+#   bash sharding/setup.sh PROXY_DB 'host=… dbname=…' 'host=… dbname=…' [...]
+#
+# Credentials: put them in the connection strings or in the proxy server
+# user's .pgpass; the shards' roles decide what the callers may do there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db=$1; shift
+n=$#
+(( n >= 1 && (n & (n - 1)) == 0 )) || { echo "setup: $n shards: PL/Proxy needs 1, 2, 4, 8, ... partitions" >&2; exit 2; }
+options=""
+i=0
+for connstr in "$@"; do
+    options+="${options:+, }partition_$i '${connstr//\'/\'\'}'"
+    i=$((i + 1))
+done
+psql -qX -v ON_ERROR_STOP=1 -d "$db" <<SQL
+CREATE EXTENSION IF NOT EXISTS plproxy;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+DROP SCHEMA IF EXISTS buildtrace_proxy CASCADE;
+DROP SERVER IF EXISTS buildtrace_shards CASCADE;
+CREATE SERVER buildtrace_shards FOREIGN DATA WRAPPER plproxy OPTIONS ($options);
+CREATE USER MAPPING FOR PUBLIC SERVER buildtrace_shards;
+GRANT USAGE ON FOREIGN SERVER buildtrace_shards TO buildtrace_writer, buildtrace_reader;
+\i sharding/proxy.sql
+SQL
+echo "setup: $db routes to $n shard(s)"

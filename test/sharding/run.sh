@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Sharding with PL/Proxy: two shard clusters on loopback behind a proxy
+# database (sharding/setup.sh). 1,200 pairs of 64 drawings go in through the
+# proxy, one call each, and the same pairs straight into one server; then:
+#  - none is lost, each drawing's pairs are on exactly one shard, the one
+#    hashtext(drawing_id) picks, with the statuses and change sets the single
+#    server gave them;
+#  - the proxy's metrics() equal the single server's counts, and its merged
+#    latency sketch is, bit for bit, the sketch of every shard's processing
+#    times (so P95/P99 carry the one-server error bound);
+#  - changes(), history(), report(), health() and process() answer through
+#    the proxy;
+#  - with one shard down, its drawings give a clear connection error while
+#    the other shard's drawings keep working.
+# Runs against the server in the PG* environment (the proxy lives there), or
+# standalone in a throwaway cluster.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+bt_install_deps "postgresql-$BT_PG_MAJOR-plproxy"
+bt_in_cluster "$0" "$@"
+. test/sharding/lib.sh
+q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
+fail() { echo "sharding: FAILED: $*"; exit 1; }
+work=$(mktemp -d)
+trap 'bt_drop_shards; rm -rf "$work"' EXIT
+
+bt_start_shards 2
+for db in bt_proxy bt_single; do
+    dropdb --if-exists "$db" >/dev/null 2>&1
+    createdb "$db"
+done
+q -d bt_single -c "CREATE EXTENSION buildtrace"
+bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[@]}" >/dev/null 2>&1 ||
+    { bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[@]}"; fail "setup"; }
+
+load="SELECT drawing_id, version_a, version_b, 'job-' || (pair_no % 4) AS job_id,
+             (3 + pair_no % 11)::float8 AS latency_ms, pair_no
+      FROM buildtrace.generate_pairs(1200, 20, 0.1, 7, 0.03, drawings => 64)"
+q -d bt_proxy -c "SELECT count(buildtrace_proxy.insert_pair(drawing_id, version_a, version_b, job_id, latency_ms))
+                  FROM ($load ORDER BY pair_no) g" >/dev/null
+q -d bt_single -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, job_id, latency_ms)
+                   SELECT drawing_id, version_a, version_b, job_id, latency_ms FROM ($load) g ORDER BY pair_no"
+
+# Routing: every pair arrived, each drawing on one shard, the hashed one.
+for i in 0 1; do
+    bt_shard_psql "$i" -c "SELECT drawing_id, count(*) FROM buildtrace.pairs GROUP BY 1 ORDER BY 1" > "$work/shard$i"
+done
+total=$(cat "$work/shard0" "$work/shard1" | awk -F'|' '{s += $2} END {print s}')
+[ "$total" = 1200 ] || fail "$total of 1200 pairs on the shards"
+both=$(cut -d'|' -f1 "$work/shard0" "$work/shard1" | sort | uniq -d | wc -l)
+[ "$both" = 0 ] || fail "$both drawings on both shards"
+for i in 0 1; do
+    [ -s "$work/shard$i" ] || fail "shard $i got no drawing"
+    wrong=$(cut -d'|' -f1 "$work/shard$i" | while read -r d; do
+                [ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('$d')")" = "$i" ] || echo "$d"; done | wc -l)
+    [ "$wrong" = 0 ] || fail "$wrong drawings on shard $i are not hashed there"
+done
+echo "sharding: 1200 of 1200 pairs stored; $(wc -l < "$work/shard0") and $(wc -l < "$work/shard1") drawings, each on the shard its hash picks"
+
+# Each pair as on one server: per drawing, in order, the same status and diff.
+per_pair="SELECT p.drawing_id, row_number() OVER (PARTITION BY p.drawing_id ORDER BY p.pair_id), p.status, c.diff
+          FROM buildtrace.pairs p LEFT JOIN buildtrace.changes c USING (pair_id)"
+{ bt_shard_psql 0 -c "$per_pair"; bt_shard_psql 1 -c "$per_pair"; } | sort | md5sum > "$work/sharded.md5"
+q -d bt_single -c "$per_pair" | sort | md5sum > "$work/single.md5"
+cmp -s "$work/sharded.md5" "$work/single.md5" || fail "statuses or change sets differ from one server's"
+echo "sharding: every pair's status and change set equal one server's"
+
+# Merged metrics: counts as on one server; the latency sketch exact.
+counts="SELECT m -> 'pairs', m -> 'data_quality_issues',
+               (SELECT jsonb_agg(v) FROM jsonb_each(m -> 'hourly_stats') x(k, v))"
+[ "$(q -d bt_proxy -c "$counts FROM buildtrace_proxy.metrics() m")" = \
+  "$(q -d bt_single -c "$counts FROM buildtrace.metrics() m")" ] || fail "merged metrics' counts differ from one server's"
+{ bt_shard_psql 0 -c "SELECT processing_us FROM buildtrace.changes"
+  bt_shard_psql 1 -c "SELECT processing_us FROM buildtrace.changes"; } > "$work/processing_us"
+q -d bt_single -c "CREATE TABLE shard_times (processing_us bigint)"
+q -d bt_single -c "\copy shard_times FROM '$work/processing_us'"
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.metrics() ->> 'processing_ms'")" = \
+  "$(q -d bt_single -c "SELECT buildtrace.bt_sketch(processing_us / 1000.0::float8)::text FROM shard_times")" ] ||
+    fail "the merged latency sketch is not the sketch of every shard's processing times"
+echo "sharding: merged metrics count as one server's; the merged latency sketch is exact"
+
+# The rest of the API through the proxy.
+d0=$(head -1 "$work/shard0" | cut -d'|' -f1) d1=$(head -1 "$work/shard1" | cut -d'|' -f1)
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d1') ->> 'drawing_id'")" = "$d1" ] || fail "changes()"
+[ "$(q -d bt_proxy -c "SELECT count(*) FROM buildtrace_proxy.history('$d0')")" = \
+  "$(q -d bt_single -c "SELECT count(*) FROM buildtrace.history('$d0')")" ] || fail "history()"
+q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-1')" | grep -c '^BuildTrace report for job job-1$' | grep -qx 2 ||
+    fail "report() of a job on both shards"
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.health() ->> 'shards'")" = 2 ] || fail "health()"
+q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"version_pairs\": [{\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": []},
+                                                                         {\"drawing_id\": \"$d1\", \"version_a\": [], \"version_b\": []}]}')
+                  ->> 'tasks_created'" | grep -qx 2 || fail "process() across shards"
+echo "sharding: changes, history, report, health and process answer through the proxy"
+
+# One shard down: its drawings fail clearly, the other shard's work.
+bt_stop_shard 1
+if q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d1')" > "$work/down.out" 2>&1; then
+    fail "a drawing of a stopped shard answered"
+fi
+grep -qi "connect" "$work/down.out" || { cat "$work/down.out"; fail "no clear error for a stopped shard"; }
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d0') ->> 'drawing_id'")" = "$d0" ] ||
+    fail "the live shard's drawing did not answer"
+q -d bt_proxy -c "SELECT buildtrace_proxy.insert_pair('$d0', '[]', '[]')" >/dev/null ||
+    fail "insert into the live shard"
+bt_start_shard 1
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d1') ->> 'drawing_id'")" = "$d1" ] ||
+    fail "the restarted shard did not answer"
+echo "sharding: with a shard down, its drawings fail with \"$(head -1 "$work/down.out" | cut -c1-90)\", the others work"
+for db in bt_proxy bt_single; do dropdb "$db"; done
