@@ -18,14 +18,20 @@ CREATE SCHEMA buildtrace_proxy;
 REVOKE ALL ON SCHEMA buildtrace_proxy FROM PUBLIC;
 GRANT USAGE ON SCHEMA buildtrace_proxy TO buildtrace_writer, buildtrace_reader;
 
+-- The number of shards: the partitions of server buildtrace_shards.
+CREATE FUNCTION buildtrace_proxy.shard_count()
+RETURNS integer
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT count(*)::int FROM pg_foreign_server s, LATERAL unnest(s.srvoptions) o
+        WHERE s.srvname = 'buildtrace_shards' AND o LIKE 'partition\_%=%');
+
 -- The shard of a drawing: what RUN ON hashtext(drawing_id) picks.
 CREATE FUNCTION buildtrace_proxy.shard_of(drawing_id text)
 RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN hashtext(drawing_id) & ((SELECT count(*)::int FROM pg_foreign_server s,
-                                       LATERAL unnest(s.srvoptions) o
-                                WHERE s.srvname = 'buildtrace_shards' AND o LIKE 'p%=%') - 1);
+RETURN hashtext(drawing_id) & (buildtrace_proxy.shard_count() - 1);
 
 -- Inserts, on the drawing's shard: one pair, or one version (paired there
 -- with the drawing's previous one). Each returns what process() returns.
@@ -201,8 +207,6 @@ DECLARE
     reported buildtrace.bt_sketch;
     hourly   jsonb;
     n_failed numeric;
-    p95      record;
-    p99      record;
 BEGIN
     WITH s AS MATERIALIZED (SELECT * FROM buildtrace_proxy._shard_hours(since)),
     h AS (SELECT s.hour, sum(s.pairs) AS pairs, sum(s.failed) AS failed, sum(s.added) AS added,
@@ -221,27 +225,16 @@ BEGIN
            (SELECT buildtrace.bt_sketch_merge(s.processing_ms) FROM s),
            (SELECT buildtrace.bt_sketch_merge(s.reported_latency_ms) FROM s)
     INTO hourly, n_failed, proc, reported;
-    SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95::float8);
-    SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99::float8);
     RETURN jsonb_build_object(
         'since', buildtrace._window_start(since),
         'until', now(),
-        'shards', (SELECT count(*) FROM pg_foreign_server s, LATERAL unnest(s.srvoptions) o
-                   WHERE s.srvname = 'buildtrace_shards' AND o LIKE 'p%=%'),
+        'shards', buildtrace_proxy.shard_count(),
         'pairs', coalesce(buildtrace.bt_sketch_count(proc), 0),
         'hourly_stats', coalesce(hourly, '{}'),
-        'latency_unit', 'ms',
-        'latency_p95', p95.estimate,
-        'latency_p99', p99.estimate,
-        'latency_p95_bounds', jsonb_build_object('lower', p95.lower, 'upper', p95.upper),
-        'latency_p99_bounds', jsonb_build_object('lower', p99.lower, 'upper', p99.upper),
-        'latency_confidence', 0.95,
-        'latency_relative_accuracy', buildtrace.bt_sketch_relative_accuracy(proc),
-        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
-        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8),
         'data_quality_issues', coalesce(n_failed, 0),
         -- the merged sketch itself, for checks and for merging further
-        'processing_ms', proc::text);
+        'processing_ms', proc::text)
+        || buildtrace._latency_fields(proc, reported);
 END
 $$;
 
@@ -287,5 +280,5 @@ GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text), buildtrace_proxy.chang
                           buildtrace_proxy.report(text, integer), buildtrace_proxy._report_parts(text, integer),
                           buildtrace_proxy.metrics(interval), buildtrace_proxy._shard_hours(interval),
                           buildtrace_proxy.health(interval), buildtrace_proxy._shard_health(interval),
-                          buildtrace_proxy.shard_of(text)
+                          buildtrace_proxy.shard_of(text), buildtrace_proxy.shard_count()
     TO buildtrace_reader;

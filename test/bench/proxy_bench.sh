@@ -22,12 +22,10 @@ work=$(mktemp -d)
 trap 'bt_drop_shards; rm -rf "$work"' EXIT
 
 bt_start_shards 2
-for db in bt_proxy_bench bt_direct_bench; do
-    dropdb --if-exists "$db" >/dev/null 2>&1
-    createdb "$db"
-done
+bt_make_proxy bt_proxy_bench
+dropdb --if-exists bt_direct_bench >/dev/null 2>&1
+createdb bt_direct_bench
 q -d bt_direct_bench -c "CREATE EXTENSION buildtrace" -c "CREATE TABLE plain (LIKE buildtrace.pairs INCLUDING ALL)"
-bash sharding/setup.sh bt_proxy_bench "${BT_SHARD_CONNSTRS[@]}" >/dev/null 2>&1
 
 # The pair as JSON text: 100 objects, then the same with 30 % moved.
 q -d bt_direct_bench -c "SELECT jsonb_agg(jsonb_build_object('id', 'O' || i, 'type', 'wall', 'x', i, 'y', i % 7,

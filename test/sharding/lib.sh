@@ -2,7 +2,8 @@
 # creates and starts N clusters (buildtrace installed in database "shard" of
 # each, trust on loopback) and sets BT_SHARD_PORTS and BT_SHARD_CONNSTRS;
 # bt_stop_shard I / bt_start_shard I stop and start one; bt_drop_shards drops
-# them all. Call bt_drop_shards from an EXIT trap.
+# them all (call it from an EXIT trap); bt_make_proxy DB makes DB, in the
+# PG* server, their PL/Proxy front (sharding/setup.sh).
 bt_shard_name() { echo "bt_shard_$1"; }
 
 bt_start_shards() {
@@ -38,4 +39,13 @@ bt_drop_shards() {
     for c in $(pg_lsclusters -h | awk '$2 ~ /^bt_shard_/ {print $2}'); do
         pg_dropcluster "$BT_PG_MAJOR" "$c" --stop >/dev/null 2>&1 || true
     done
+}
+
+bt_make_proxy() {
+    local out rc=0
+    dropdb --if-exists "$1" >/dev/null 2>&1
+    createdb "$1"
+    out=$(bash sharding/setup.sh "$1" "${BT_SHARD_CONNSTRS[@]}" 2>&1) || rc=$?
+    [ "$rc" = 0 ] || echo "$out"
+    return "$rc"
 }

@@ -26,13 +26,10 @@ work=$(mktemp -d)
 trap 'bt_drop_shards; rm -rf "$work"' EXIT
 
 bt_start_shards 2
-for db in bt_proxy bt_single; do
-    dropdb --if-exists "$db" >/dev/null 2>&1
-    createdb "$db"
-done
+bt_make_proxy bt_proxy || fail "setup"
+dropdb --if-exists bt_single >/dev/null 2>&1
+createdb bt_single
 q -d bt_single -c "CREATE EXTENSION buildtrace"
-bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[@]}" >/dev/null 2>&1 ||
-    { bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[@]}"; fail "setup"; }
 
 load="SELECT drawing_id, version_a, version_b, 'job-' || (pair_no % 4) AS job_id,
              (3 + pair_no % 11)::float8 AS latency_ms, pair_no
@@ -106,5 +103,5 @@ q -d bt_proxy -c "SELECT buildtrace_proxy.insert_pair('$d0', '[]', '[]')" >/dev/
 bt_start_shard 1
 [ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d1') ->> 'drawing_id'")" = "$d1" ] ||
     fail "the restarted shard did not answer"
-echo "sharding: with a shard down, its drawings fail with \"$(head -1 "$work/down.out" | cut -c1-90)\", the others work"
+echo "sharding: with a shard down, its drawings fail with \"$(head -1 "$work/down.out" | sed 's/^ERROR: *//' | cut -c1-110)\", the others work"
 for db in bt_proxy bt_single; do dropdb "$db"; done

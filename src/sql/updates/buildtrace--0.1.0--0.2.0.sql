@@ -494,6 +494,31 @@ REVOKE ALL ON FUNCTION buildtrace._metrics_jobs(timestamptz), buildtrace._metric
 GRANT EXECUTE ON FUNCTION buildtrace._changed_objects(jsonb), buildtrace._metrics_jobs(timestamptz),
     buildtrace._metrics_data_quality(timestamptz) TO buildtrace_reader;
 
+-- metrics()' latency keys from the merged sketches of processing time and
+-- reported latency: P95/P99 with 95 % bounds, the sketch's relative
+-- accuracy, the reported P95/P99. Also the PL/Proxy front's (sharding/).
+CREATE FUNCTION buildtrace._latency_fields(processing buildtrace.bt_sketch,
+                                           reported buildtrace.bt_sketch)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'latency_unit', 'ms',
+        'latency_p95', p95.estimate,
+        'latency_p99', p99.estimate,
+        'latency_p95_bounds', jsonb_build_object('lower', p95.lower, 'upper', p95.upper),
+        'latency_p99_bounds', jsonb_build_object('lower', p99.lower, 'upper', p99.upper),
+        'latency_confidence', 0.95,
+        'latency_relative_accuracy', buildtrace.bt_sketch_relative_accuracy(processing),
+        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
+        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8))
+    -- a window without pairs has no sketch: its fields are null
+    FROM (SELECT) one
+    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(processing, 0.95::float8) p95 ON true
+    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(processing, 0.99::float8) p99 ON true
+$$;
+
 CREATE OR REPLACE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
@@ -505,8 +530,6 @@ DECLARE
     reported  buildtrace.bt_sketch;
     hourly    jsonb;
     n_failed  bigint;
-    p95       record;
-    p99       record;
     jobs      jsonb;
 BEGIN
     start := buildtrace._checked_window_start(since, 'metrics'::text);
@@ -533,9 +556,6 @@ BEGIN
     INTO proc, reported
     FROM buildtrace.hourly_rollups r
     WHERE r.hour >= start;
-    SELECT * INTO p95 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.95::float8);
-    SELECT * INTO p99 FROM buildtrace.bt_sketch_quantile_bounds(proc, 0.99::float8);
-
     jobs := buildtrace._metrics_jobs(start);
 
     RETURN jsonb_build_object(
@@ -543,18 +563,10 @@ BEGIN
         'until', now(),
         'pairs', coalesce(buildtrace.bt_sketch_count(proc), 0),
         'hourly_stats', coalesce(hourly, '{}'),
-        'latency_unit', 'ms',
-        'latency_p95', p95.estimate,
-        'latency_p99', p99.estimate,
-        'latency_p95_bounds', jsonb_build_object('lower', p95.lower, 'upper', p95.upper),
-        'latency_p99_bounds', jsonb_build_object('lower', p99.lower, 'upper', p99.upper),
-        'latency_confidence', 0.95,
-        'latency_relative_accuracy', buildtrace.bt_sketch_relative_accuracy(proc),
-        'reported_latency_p95', buildtrace.bt_sketch_quantile(reported, 0.95::float8),
-        'reported_latency_p99', buildtrace.bt_sketch_quantile(reported, 0.99::float8),
         'data_quality_issues', coalesce(n_failed, 0),
         'jobs', coalesce(jobs, '[]'),
-        'data_quality', buildtrace._metrics_data_quality(start));
+        'data_quality', buildtrace._metrics_data_quality(start))
+        || buildtrace._latency_fields(proc, reported);
 END
 $$;
 
