@@ -460,7 +460,11 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	/* work()'s statement is nobody's to reject: its pairs are flagged */
 	if (o.diff == NULL && bt_on_invalid == BT_ON_INVALID_REJECT && inserting)
 		reject_pair(&e, &o);
-	result = finished_row(td, c, &o, a, fetched_a, b, fetched_b);
+	/*
+	 * An inserted row takes the fetched versions; work()'s UPDATE keeps the
+	 * stored ones, which are the same, as they are (no second TOAST copy).
+	 */
+	result = finished_row(td, c, &o, a, fetched_a && inserting, b, fetched_b && inserting);
 	hand_over(td, &e, &o, Max(GetCurrentTimestamp() - t0, 0));
 	MemoryContextDelete(rowcxt);
 	return PointerGetDatum(result);
