@@ -2926,14 +2926,12 @@ DECLARE
     max_attempts integer := buildtrace.setting('buildtrace.max_attempts'::text)::integer;
     claimed bigint[];
 BEGIN
-    UPDATE buildtrace.pairs p
-    SET status = 'failed', processed_at = now(),
-        error = jsonb_build_array(jsonb_build_object(
-            'sqlstate', '55000',
-            'message', format('processing gave up after %s attempts', p.attempts),
-            'detail', format('Pair %s of drawing "%s" could not be processed %s times for a passing reason (a lock timeout, a serialization failure, a worker that stopped); buildtrace.max_attempts is %s.',
-                             p.pair_id, p.drawing_id, p.attempts, max_attempts)))
-    WHERE p.pair_id = ANY (pair_ids) AND p.status = 'pending' AND p.attempts >= max_attempts;
+    PERFORM buildtrace._work_fail(
+        ARRAY(SELECT p.pair_id FROM buildtrace.pairs p
+              WHERE p.pair_id = ANY (pair_ids) AND p.status = 'pending'
+                AND p.attempts >= max_attempts),
+        '55000', format('processing gave up after %s attempts', max_attempts),
+        'could not be processed for a passing reason (a lock timeout, a serialization failure, a worker that stopped) as often as buildtrace.max_attempts allows');
 
     WITH c AS (
         UPDATE buildtrace.pairs p
@@ -2946,10 +2944,11 @@ BEGIN
 END
 $$;
 
--- A claimed pair that cannot be processed for a lasting reason (its drawing
--- is another tenant's, say): failed with that error, to wait in
--- dead_letters.
-CREATE FUNCTION buildtrace._work_fail(pair_id bigint, sqlstate text, message text)
+-- Fails claimed pairs that will not be processed, to wait in dead_letters:
+-- out of attempts, or unprocessable for a lasting reason (the drawing is
+-- another tenant's, say). Their problem says why; reason completes "Pair N
+-- of drawing "D" …".
+CREATE FUNCTION buildtrace._work_fail(pair_ids bigint[], sqlstate text, message text, reason text)
 RETURNS void
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -2958,8 +2957,8 @@ BEGIN ATOMIC
     SET status = 'failed', processed_at = now(),
         error = jsonb_build_array(jsonb_build_object(
             'sqlstate', _work_fail.sqlstate, 'message', _work_fail.message,
-            'detail', format('Pair %s of drawing "%s" could not be processed.', p.pair_id, p.drawing_id)))
-    WHERE p.pair_id = _work_fail.pair_id AND p.status = 'pending';
+            'detail', format('Pair %s of drawing "%s" %s.', p.pair_id, p.drawing_id, _work_fail.reason)))
+    WHERE p.pair_id = ANY (_work_fail.pair_ids) AND p.status = 'pending';
 END;
 
 -- Processes claimed pairs one at a time, oldest first: what a batch falls
@@ -2990,7 +2989,7 @@ BEGIN
                 RAISE WARNING 'buildtrace.work() will retry pair % of drawing "%"', p.pair_id, p.drawing_id
                     USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
             WHEN OTHERS THEN
-                PERFORM buildtrace._work_fail(p.pair_id, SQLSTATE, SQLERRM);
+                PERFORM buildtrace._work_fail(ARRAY[p.pair_id], SQLSTATE, SQLERRM, 'could not be processed');
         END;
     END LOOP;
     RETURN processed;
@@ -3073,6 +3072,6 @@ COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
     'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
 
 REVOKE ALL ON FUNCTION buildtrace._work_lock_space(), buildtrace._work_take(integer),
-    buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint, text, text),
+    buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.work(integer, integer, bigint) FROM PUBLIC;
