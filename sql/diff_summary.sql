@@ -54,3 +54,9 @@ SELECT bt_diff('[{"id":"A","type":"post","x":0,"y":0,"width":1,"height":1},{"id"
 SELECT bt_diff('{"a.c":"1","b.c":"2","c.c":"3"}', '{"a.c":"1","b.c":"9","c.c":"8","d.c":"4"}')->>'summary';
 SELECT bt_diff('[{"id":"W1","type":"wall","x":0,"y":0,"width":1,"height":1,"layer":"A"}]',
                '[{"id":"W1","type":"wall","x":0,"y":0,"width":1,"height":1,"layer":"B"}]')->>'summary';
+
+-- Long names and types are cut to 40 bytes with an ellipsis, on a character
+-- boundary, so the summary stays short however long the data's text is.
+SELECT length(s) AS characters, s AS summary
+FROM (SELECT bt_diff(jsonb_build_array(jsonb_build_object('id', 'L1', 'type', repeat('t', 5000), 'x', 0, 'y', 0, 'width', 1, 'height', 1, 'name', repeat('ä', 300))),
+                     jsonb_build_array(jsonb_build_object('id', 'L1', 'type', repeat('u', 5000), 'x', 5, 'y', 0, 'width', 2, 'height', 1, 'name', repeat('ö', 300))))->>'summary') d(s);

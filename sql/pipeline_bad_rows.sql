@@ -1,6 +1,7 @@
 -- One bad pair never costs a statement its good ones: a latency that is no
--- duration, a number beyond float8, nesting beyond the stack each fail their
--- own pair, with a problem and an anomaly, while the other rows are stored.
+-- duration, a number beyond numeric's range, a result beyond jsonb's size
+-- each fail their own pair, with a problem and an anomaly, while the other
+-- rows are stored.  Nesting beyond the stack is no failure.
 -- retry_of and the version links are checked.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS buildtrace;
@@ -39,9 +40,9 @@ copy-good	[{"id":"N","type":"note","x":1,"y":1,"width":1,"height":1}]	[]	5
 SELECT p.drawing_id, p.status, p.error -> 0 ->> 'key' AS key
 FROM buildtrace.pairs p WHERE p.drawing_id LIKE 'copy-%' ORDER BY p.pair_id;
 
--- Nesting beyond the stack while the diff is written: the pair fails, the
--- statement goes on. (The versions parse at the normal limit; the diff runs
--- under a small one.)
+-- Nesting deeper than the stack allows to recurse: the diff copies nested
+-- values as they are stored, so the pair is diffed, under a small stack too.
+-- (The versions parse at the normal limit; the diff runs under a small one.)
 CREATE TEMP TABLE deep AS
 SELECT format('[{"id":"1","type":"w","x":0,"y":0,"width":1,"height":1,"a":%s}]',
               repeat('[', 5000) || repeat(']', 5000))::jsonb AS a,
@@ -54,6 +55,26 @@ RESET max_stack_depth;
 SELECT p.drawing_id, p.status, p.error -> 0 ->> 'sqlstate' AS sqlstate,
        p.error -> 0 ->> 'message' AS message
 FROM buildtrace.pairs p WHERE p.drawing_id IN ('deep', 'after-deep') ORDER BY p.pair_id;
+SELECT c.diff -> 'counts' ->> 'modified' AS modified,
+       c.diff -> 'modified' -> 0 -> 'changed' -> 'a' -> 'to' = d.b -> 0 -> 'a' AS nested_value_kept
+FROM buildtrace.changes c JOIN buildtrace.pairs p USING (pair_id), deep d
+WHERE p.drawing_id = 'deep';
+
+-- A result beyond jsonb's size limit (256 MB) from valid versions of 45 MB
+-- each: one object whose long type is named in five lists.  bt_diff raises
+-- a clean error; in the pipeline the pair fails alone.
+CREATE TEMP TABLE long_type AS
+SELECT jsonb_build_array(jsonb_build_object('id', '1', 'type', 'A' || repeat('t', 45000000),
+                         'x', 0, 'y', 0, 'width', 1, 'height', 1, 'rotation', 0, 'a', 1)) AS a,
+       jsonb_build_array(jsonb_build_object('id', '1', 'type', 'B' || repeat('t', 45000000),
+                         'x', 5, 'y', 0, 'width', 2, 'height', 1, 'rotation', 90, 'a', 2)) AS b;
+SELECT buildtrace.bt_diff(a, b) IS NULL FROM long_type;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'too-large', a, b FROM long_type UNION ALL SELECT 'after-too-large', '[]', '[]';
+SELECT p.drawing_id, p.status, p.error -> 0 ->> 'sqlstate' AS sqlstate,
+       p.error -> 0 ->> 'message' AS message
+FROM buildtrace.pairs p WHERE p.drawing_id IN ('too-large', 'after-too-large') ORDER BY p.pair_id;
+DROP TABLE long_type;
 
 -- In reject mode the bad latency is raised, with the pair named.
 SET buildtrace.on_invalid = 'reject';

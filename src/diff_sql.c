@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "fmgr.h"
@@ -21,189 +22,222 @@
 #include "drawing.h"
 #include "guc.h"
 #include "jsonbuild.h"
+#include "jsonbwrite.h"
 #include "summary.h"
 
 PG_FUNCTION_INFO_V1(bt_diff);
 PG_FUNCTION_INFO_V1(bt_try_diff);
 PG_FUNCTION_INFO_V1(bt_validate);
 
+/*
+ * Each object's keys in jsonb order (shorter first, then bytewise); its
+ * values are written in the same order.  "previous_id", the longest, comes
+ * last, so that leaving it out is writing one key fewer.
+ */
+static const char *const moved_keys[] =
+{"dx", "dy", "id", "to", "from", "type", "distance", "direction", "previous_id"};
+static const char *const resized_keys[] = {"id", "to", "from", "type", "previous_id"};
+static const char *const retyped_keys[] = {"id", "to", "from", "previous_id"};
+static const char *const modified_keys[] = {"id", "type", "changed", "previous_id"};
+static const char *const rotated_keys[] =
+{"id", "to", "from", "type", "delta", "previous_id"};
+static const char *const reidentified_keys[] = {"id", "type", "basis", "previous_id"};
+static const char *const ambiguous_keys[] = {"type", "added", "removed"};
+static const char *const shift_keys[] = {"dx", "dy", "objects", "distance", "direction"};
+static const char *const point_keys[] = {"x", "y"};
+static const char *const size_keys[] = {"width", "height"};
+static const char *const from_to_keys[] = {"to", "from"};
+static const char *const diff_keys[] =
+{"added", "moved", "shift", "counts", "removed", "resized", "retyped",
+"rotated", "summary", "modified", "ambiguous", "reidentified"};
+static const char *const count_keys[] =
+{"added", "moved", "removed", "resized", "retyped", "rotated", "shifted",
+"modified", "ambiguous", "unchanged", "reidentified"};
+
+/* An object with keys, the last of which ("previous_id") only if reidentified. */
 static void
-push_id_type(JsonbParseState **ps, BtFields *o, bool with_type)
+begin_match(BtJsonbWriter *w, const char *const *keys, int nkeys, BtMatch *m)
 {
-	bt_push_key(ps, "id");
-	pushJsonbValue(ps, WJB_VALUE, &o->idval);
-	if (with_type)
-	{
-		bt_push_key(ps, "type");
-		if (o->type)
-			bt_push_string(ps, WJB_VALUE, o->type, o->typelen);
-		else
-			bt_push_null(ps, WJB_VALUE);
-	}
+	bt_jw_begin_object(w, keys, m->reidentified ? nkeys : nkeys - 1);
 }
 
-/* The id under which b has the object, and its id in a if that differs. */
 static void
-push_match_ids(JsonbParseState **ps, BtMatch *m, bool with_type)
+end_match(BtJsonbWriter *w, BtMatch *m)
 {
-	push_id_type(ps, &m->fb, with_type);
 	if (m->reidentified)
-	{
-		bt_push_key(ps, "previous_id");
-		pushJsonbValue(ps, WJB_VALUE, &m->fa.idval);
-	}
+		bt_jw_value(w, &m->fa.idval);
+	bt_jw_end(w);
 }
 
 static void
-push_pair(JsonbParseState **ps, const char *key, const char *k1, Numeric v1,
-		  const char *k2, Numeric v2)
-{
-	bt_push_key(ps, key);
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	bt_push_key(ps, k1);
-	bt_push_numeric(ps, WJB_VALUE, v1);
-	bt_push_key(ps, k2);
-	bt_push_numeric(ps, WJB_VALUE, v2);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
-}
-
-static void
-push_moved(JsonbParseState **ps, BtMatch *m)
-{
-	Numeric		zero = int64_to_numeric(0);
-
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_match_ids(ps, m, true);
-	push_pair(ps, "from", "x", m->fa.x, "y", m->fa.y);
-	push_pair(ps, "to", "x", m->fb.x, "y", m->fb.y);
-	bt_push_key(ps, "dx");
-	bt_push_numeric(ps, WJB_VALUE, m->dx ? m->dx : zero);
-	bt_push_key(ps, "dy");
-	bt_push_numeric(ps, WJB_VALUE, m->dy ? m->dy : zero);
-	bt_push_key(ps, "distance");
-	bt_push_rounded(ps, WJB_VALUE, m->distance);
-	bt_push_key(ps, "direction");
-	bt_push_cstring(ps, WJB_VALUE, bt_direction_names[m->direction]);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
-}
-
-static void
-push_resized(JsonbParseState **ps, BtMatch *m)
-{
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_match_ids(ps, m, true);
-	push_pair(ps, "from", "width", m->fa.width, "height", m->fa.height);
-	push_pair(ps, "to", "width", m->fb.width, "height", m->fb.height);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
-}
-
-static void
-push_type(JsonbParseState **ps, BtFields *o)
+write_type(BtJsonbWriter *w, BtFields *o)
 {
 	if (o->type)
-		bt_push_string(ps, WJB_VALUE, o->type, o->typelen);
+		bt_jw_string(w, o->type, o->typelen);
 	else
-		bt_push_null(ps, WJB_VALUE);
+		bt_jw_null(w);
 }
 
 static void
-push_retyped(JsonbParseState **ps, BtMatch *m)
+write_pair(BtJsonbWriter *w, const char *const *keys, Numeric v1, Numeric v2)
 {
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_match_ids(ps, m, false);
-	bt_push_key(ps, "from");
-	push_type(ps, &m->fa);
-	bt_push_key(ps, "to");
-	push_type(ps, &m->fb);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	bt_jw_begin_object(w, keys, 2);
+	bt_jw_numeric(w, v1);
+	bt_jw_numeric(w, v2);
+	bt_jw_end(w);
+}
+
+static void
+write_moved(BtJsonbWriter *w, BtMatch *m, Numeric zero)
+{
+	begin_match(w, moved_keys, lengthof(moved_keys), m);
+	bt_jw_numeric(w, m->dx ? m->dx : zero);
+	bt_jw_numeric(w, m->dy ? m->dy : zero);
+	bt_jw_value(w, &m->fb.idval);
+	write_pair(w, point_keys, m->fb.x, m->fb.y);
+	write_pair(w, point_keys, m->fa.x, m->fa.y);
+	write_type(w, &m->fb);
+	bt_jw_rounded(w, m->distance);
+	bt_jw_cstring(w, bt_direction_names[m->direction]);
+	end_match(w, m);
+}
+
+static void
+write_resized(BtJsonbWriter *w, BtMatch *m, Numeric zero)
+{
+	begin_match(w, resized_keys, lengthof(resized_keys), m);
+	bt_jw_value(w, &m->fb.idval);
+	write_pair(w, size_keys, m->fb.width, m->fb.height);
+	write_pair(w, size_keys, m->fa.width, m->fa.height);
+	write_type(w, &m->fb);
+	end_match(w, m);
+}
+
+static void
+write_retyped(BtJsonbWriter *w, BtMatch *m, Numeric zero)
+{
+	begin_match(w, retyped_keys, lengthof(retyped_keys), m);
+	bt_jw_value(w, &m->fb.idval);
+	write_type(w, &m->fb);
+	write_type(w, &m->fa);
+	end_match(w, m);
 }
 
 /* A map entry's whole value: its hash, or its attribute object. */
 static void
-push_content(JsonbParseState **ps, BtObject *o)
+write_content(BtJsonbWriter *w, BtObject *o)
 {
-	JsonbValue	v;
-
 	if (o->is_hash)
-		bt_push_string(ps, WJB_VALUE, o->hash, o->hashlen);
+		bt_jw_string(w, o->hash, o->hashlen);
+	else
+		bt_jw_container(w, o->obj, o->objlen);
+}
+
+/* {"from": ..., "to": ...} of one attribute; a side that does not exist is left out. */
+static void
+write_attr_change(BtJsonbWriter *w, BtAttrChange *ch)
+{
+	if (ch->has_from && ch->has_to)
+	{
+		bt_jw_begin_object(w, from_to_keys, 2);
+		bt_jw_value(w, &ch->to);
+		bt_jw_value(w, &ch->from);
+	}
 	else
 	{
-		v.type = jbvBinary;
-		v.val.binary.data = o->obj;
-		v.val.binary.len = o->objlen;
-		pushJsonbValue(ps, WJB_VALUE, &v);
+		bt_jw_begin_object(w, ch->has_to ? from_to_keys : from_to_keys + 1, 1);
+		bt_jw_value(w, ch->has_to ? &ch->to : &ch->from);
 	}
+	bt_jw_end(w);
 }
 
+/*
+ * "changed": the changed attributes (already in key order, from the
+ * comparison), with "content" in its place for a map entry whose hash
+ * changed, unless an attribute has that name.
+ */
 static void
-push_modified(JsonbParseState **ps, BtMatch *m)
+write_changed(BtJsonbWriter *w, BtMatch *m)
 {
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_match_ids(ps, m, true);
-	bt_push_key(ps, "changed");
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	if (m->content)
-	{
-		bt_push_key(ps, "content");
-		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-		bt_push_key(ps, "from");
-		push_content(ps, m->a);
-		bt_push_key(ps, "to");
-		push_content(ps, m->b);
-		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
-	}
+	BtJwKey    *keys = palloc(sizeof(BtJwKey) * (m->nattrs + 1));
+	int			nkeys = 0;
+	int			content_at = -1;
+
 	for (int i = 0; i < m->nattrs; i++)
 	{
-		pushJsonbValue(ps, WJB_KEY, &m->attrs[i].key);
-		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-		/* A side where the key does not exist is left out. */
-		if (m->attrs[i].has_from)
+		JsonbValue *k = &m->attrs[i].key;
+
+		if (m->content && content_at < 0 &&
+			bt_jsonb_key_cmp("content", 7, k->val.string.val, k->val.string.len) <= 0)
 		{
-			bt_push_key(ps, "from");
-			pushJsonbValue(ps, WJB_VALUE, &m->attrs[i].from);
+			if (k->val.string.len != 7 || memcmp(k->val.string.val, "content", 7) != 0)
+			{
+				content_at = nkeys;
+				keys[nkeys++] = (BtJwKey) {"content", 7};
+			}
+			else
+				content_at = INT_MAX;	/* the attribute of that name wins */
 		}
-		if (m->attrs[i].has_to)
-		{
-			bt_push_key(ps, "to");
-			pushJsonbValue(ps, WJB_VALUE, &m->attrs[i].to);
-		}
-		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+		keys[nkeys++] = (BtJwKey) {k->val.string.val, k->val.string.len};
 	}
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	if (m->content && content_at < 0)
+	{
+		content_at = nkeys;
+		keys[nkeys++] = (BtJwKey) {"content", 7};
+	}
+	bt_jw_begin_object_keys(w, keys, nkeys);
+	for (int i = 0, a = 0; i < nkeys; i++)
+	{
+		if (i == content_at)
+		{
+			bt_jw_begin_object(w, from_to_keys, 2);
+			write_content(w, m->b);
+			write_content(w, m->a);
+			bt_jw_end(w);
+		}
+		else
+			write_attr_change(w, &m->attrs[a++]);
+	}
+	bt_jw_end(w);
+	pfree(keys);
 }
 
 static void
-push_rotated(JsonbParseState **ps, BtMatch *m)
+write_modified(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
-	Numeric		zero = int64_to_numeric(0);
+	begin_match(w, modified_keys, lengthof(modified_keys), m);
+	bt_jw_value(w, &m->fb.idval);
+	write_type(w, &m->fb);
+	write_changed(w, m);
+	end_match(w, m);
+}
 
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	push_match_ids(ps, m, true);
-	bt_push_key(ps, "from");
-	bt_push_numeric(ps, WJB_VALUE, m->fa.rotation ? m->fa.rotation : zero);
-	bt_push_key(ps, "to");
-	bt_push_numeric(ps, WJB_VALUE, m->fb.rotation ? m->fb.rotation : zero);
-	bt_push_key(ps, "delta");
-	bt_push_rounded(ps, WJB_VALUE, m->rotation_delta);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+static void
+write_rotated(BtJsonbWriter *w, BtMatch *m, Numeric zero)
+{
+	begin_match(w, rotated_keys, lengthof(rotated_keys), m);
+	bt_jw_value(w, &m->fb.idval);
+	bt_jw_numeric(w, m->fb.rotation ? m->fb.rotation : zero);
+	bt_jw_numeric(w, m->fa.rotation ? m->fa.rotation : zero);
+	write_type(w, &m->fb);
+	bt_jw_rounded(w, m->rotation_delta);
+	end_match(w, m);
 }
 
 /* An object's id as output: as written in an array, the key in a map. */
 static void
-push_object_id(JsonbParseState **ps, JsonbIteratorToken tok, BtObject *o)
+write_object_id(BtJsonbWriter *w, BtObject *o)
 {
 	BtFields	f;
 
 	bt_object_fields(o, &f);
-	pushJsonbValue(ps, tok, &f.idval);
+	bt_jw_value(w, &f.idval);
 }
 
 static void
-push_reidentified(JsonbParseState **ps, BtMatching *mt)
+write_reidentified(BtJsonbWriter *w, BtMatching *mt)
 {
-	bt_push_key(ps, "reidentified");
-	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	bt_jw_begin_array(w, mt->npairs);
 	for (int i = 0; i < mt->npairs; i++)
 	{
 		BtReidentified *r = &mt->pairs[i];
@@ -214,148 +248,171 @@ push_reidentified(JsonbParseState **ps, BtMatching *mt)
 			CHECK_FOR_INTERRUPTS();
 		bt_object_fields(r->a, &fa);
 		bt_object_fields(r->b, &fb);
-		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-		push_id_type(ps, &fb, true);
-		bt_push_key(ps, "previous_id");
-		pushJsonbValue(ps, WJB_VALUE, &fa.idval);
-		bt_push_key(ps, "basis");
-		bt_push_cstring(ps, WJB_VALUE, bt_basis_names[r->basis]);
-		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+		bt_jw_begin_object(w, reidentified_keys, lengthof(reidentified_keys));
+		bt_jw_value(w, &fb.idval);
+		write_type(w, &fb);
+		bt_jw_cstring(w, bt_basis_names[r->basis]);
+		bt_jw_value(w, &fa.idval);
+		bt_jw_end(w);
 	}
-	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+	bt_jw_end(w);
 }
 
 static void
-push_id_list(JsonbParseState **ps, const char *key, BtObject **objs, int n)
+write_id_list(BtJsonbWriter *w, BtObject **objs, int n)
 {
-	bt_push_key(ps, key);
-	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	bt_jw_begin_array(w, n);
 	for (int i = 0; i < n; i++)
-		push_object_id(ps, WJB_ELEM, objs[i]);
-	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+		write_object_id(w, objs[i]);
+	bt_jw_end(w);
 }
 
 static void
-push_ambiguous(JsonbParseState **ps, BtMatching *mt)
+write_ambiguous(BtJsonbWriter *w, BtMatching *mt)
 {
-	bt_push_key(ps, "ambiguous");
-	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	bt_jw_begin_array(w, mt->ngroups);
 	for (int i = 0; i < mt->ngroups; i++)
 	{
 		BtAmbiguous *g = &mt->groups[i];
 		BtFields	first;
 
+		CHECK_FOR_INTERRUPTS();
 		bt_object_fields(g->removed[0], &first);
-		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-		bt_push_key(ps, "type");
-		if (first.type)
-			bt_push_string(ps, WJB_VALUE, first.type, first.typelen);
-		else
-			bt_push_null(ps, WJB_VALUE);
-		push_id_list(ps, "removed", g->removed, g->nremoved);
-		push_id_list(ps, "added", g->added, g->nadded);
-		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+		bt_jw_begin_object(w, ambiguous_keys, lengthof(ambiguous_keys));
+		write_type(w, &first);
+		write_id_list(w, g->added, g->nadded);
+		write_id_list(w, g->removed, g->nremoved);
+		bt_jw_end(w);
 	}
-	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+	bt_jw_end(w);
 }
 
 static void
-push_shift(JsonbParseState **ps, BtDiff *d)
+write_shift(BtJsonbWriter *w, BtDiff *d)
 {
-	bt_push_key(ps, "shift");
 	if (!d->has_shift)
 	{
-		bt_push_null(ps, WJB_VALUE);
+		bt_jw_null(w);
 		return;
 	}
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	bt_push_key(ps, "dx");
-	bt_push_rounded(ps, WJB_VALUE, d->shift_dx);
-	bt_push_key(ps, "dy");
-	bt_push_rounded(ps, WJB_VALUE, d->shift_dy);
-	bt_push_key(ps, "distance");
-	bt_push_rounded(ps, WJB_VALUE, hypot(d->shift_dx, d->shift_dy));
-	bt_push_key(ps, "direction");
-	bt_push_cstring(ps, WJB_VALUE, bt_direction_names[bt_compass(d->shift_dx, d->shift_dy)]);
-	bt_push_key(ps, "objects");
-	bt_push_int(ps, WJB_VALUE, d->nshifted);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	bt_jw_begin_object(w, shift_keys, lengthof(shift_keys));
+	bt_jw_rounded(w, d->shift_dx);
+	bt_jw_rounded(w, d->shift_dy);
+	bt_jw_int(w, d->nshifted);
+	bt_jw_rounded(w, hypot(d->shift_dx, d->shift_dy));
+	bt_jw_cstring(w, bt_direction_names[bt_compass(d->shift_dx, d->shift_dy)]);
+	bt_jw_end(w);
 }
 
-typedef void (*PushMatch) (JsonbParseState **ps, BtMatch *m);
+typedef void (*WriteMatch) (BtJsonbWriter *w, BtMatch *m, Numeric zero);
 
+/* The changed objects with one flag set, in id order; n of them. */
 static void
-push_matches(JsonbParseState **ps, const char *key, BtDiff *d, size_t flag_off,
-			 PushMatch fn)
+write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
+			  WriteMatch fn)
 {
-	bt_push_key(ps, key);
-	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	Numeric		zero = int64_to_numeric(0);
+
+	bt_jw_begin_array(w, n);
 	for (int i = 0; i < d->nchanged; i++)
 	{
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (*((bool *) ((char *) &d->changed[i] + flag_off)))
-			fn(ps, &d->changed[i]);
+			fn(w, &d->changed[i], zero);
 	}
-	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+	bt_jw_end(w);
 }
 
 static void
-push_objects(JsonbParseState **ps, const char *key, BtObject **objs, int n)
+write_objects(BtJsonbWriter *w, BtObject **objs, int n)
 {
-	bt_push_key(ps, key);
-	pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+	bt_jw_begin_array(w, n);
 	for (int i = 0; i < n; i++)
 	{
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		bt_object_push(ps, objs[i]);
+		bt_object_write(w, objs[i]);
 	}
-	pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+	bt_jw_end(w);
 }
 
 static void
-push_count(JsonbParseState **ps, const char *key, int n)
+write_counts(BtJsonbWriter *w, BtDiff *d)
 {
-	bt_push_key(ps, key);
-	bt_push_int(ps, WJB_VALUE, n);
+	bt_jw_begin_object(w, count_keys, lengthof(count_keys));
+	bt_jw_int(w, d->nadded);
+	bt_jw_int(w, d->nmoved);
+	bt_jw_int(w, d->nremoved);
+	bt_jw_int(w, d->nresized);
+	bt_jw_int(w, d->nretyped);
+	bt_jw_int(w, d->nrotated);
+	bt_jw_int(w, d->nshifted);
+	bt_jw_int(w, d->nmodified);
+	bt_jw_int(w, d->matching.nambiguous);
+	bt_jw_int(w, d->nunchanged);
+	bt_jw_int(w, d->matching.npairs);
+	bt_jw_end(w);
 }
 
-static JsonbValue *
-diff_to_jsonb(BtDiff *d)
+/*
+ * The bytes the result certainly holds (the added and removed objects as
+ * stored, and each changed object's type in every list that names it), and
+ * room for the rest, so that the buffer is rarely copied while it grows.
+ * Pages reserved but never written cost nothing.
+ */
+static Size
+diff_size_bounds(BtDiff *d, Size *estimate)
 {
-	JsonbParseState *ps = NULL;
+	Size		at_least = 0;
+	Size		extra = 4096;
 
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	push_objects(&ps, "added", d->added, d->nadded);
-	push_objects(&ps, "removed", d->removed, d->nremoved);
-	push_matches(&ps, "moved", d, offsetof(BtMatch, moved), push_moved);
-	push_matches(&ps, "resized", d, offsetof(BtMatch, resized), push_resized);
-	push_matches(&ps, "retyped", d, offsetof(BtMatch, retyped), push_retyped);
-	push_matches(&ps, "modified", d, offsetof(BtMatch, modified), push_modified);
-	push_matches(&ps, "rotated", d, offsetof(BtMatch, rotated), push_rotated);
-	push_reidentified(&ps, &d->matching);
-	push_ambiguous(&ps, &d->matching);
-	push_shift(&ps, d);
+	for (int i = 0; i < d->nadded; i++)
+		at_least += d->added[i]->objlen;
+	for (int i = 0; i < d->nremoved; i++)
+		at_least += d->removed[i]->objlen;
+	for (int i = 0; i < d->nchanged; i++)
+	{
+		BtMatch    *m = &d->changed[i];
+		int			lists = m->moved + m->resized + m->rotated + m->modified;
 
-	bt_push_key(&ps, "counts");
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	push_count(&ps, "added", d->nadded);
-	push_count(&ps, "removed", d->nremoved);
-	push_count(&ps, "moved", d->nmoved);
-	push_count(&ps, "resized", d->nresized);
-	push_count(&ps, "retyped", d->nretyped);
-	push_count(&ps, "modified", d->nmodified);
-	push_count(&ps, "rotated", d->nrotated);
-	push_count(&ps, "reidentified", d->matching.npairs);
-	push_count(&ps, "ambiguous", d->matching.nambiguous);
-	push_count(&ps, "shifted", d->nshifted);
-	push_count(&ps, "unchanged", d->nunchanged);
-	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		at_least += (Size) lists * m->fb.typelen;
+		if (m->retyped)
+			at_least += (Size) m->fa.typelen + m->fb.typelen;
+		extra += 320 + (Size) m->nattrs * 64;
+	}
+	extra += (Size) (d->nadded + d->nremoved) * 64;
+	extra += (Size) d->matching.npairs * 128 + (Size) d->matching.nambiguous * 48;
+	*estimate = at_least + extra;
+	return at_least;
+}
 
-	bt_push_key(&ps, "summary");
-	bt_push_cstring(&ps, WJB_VALUE, bt_summary(d));
-	return pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+/* The diff's jsonb, allocated in ctx; the scratch work in the current context. */
+static Jsonb *
+diff_to_jsonb(BtDiff *d, MemoryContext ctx)
+{
+	BtJsonbWriter w;
+	MemoryContext old = MemoryContextSwitchTo(ctx);
+	Size		estimate;
+	Size		at_least = diff_size_bounds(d, &estimate);
+
+	bt_jw_init(&w, at_least, estimate);
+	MemoryContextSwitchTo(old);
+	bt_jw_begin_object(&w, diff_keys, lengthof(diff_keys));
+	write_objects(&w, d->added, d->nadded);
+	write_matches(&w, d, d->nmoved, offsetof(BtMatch, moved), write_moved);
+	write_shift(&w, d);
+	write_counts(&w, d);
+	write_objects(&w, d->removed, d->nremoved);
+	write_matches(&w, d, d->nresized, offsetof(BtMatch, resized), write_resized);
+	write_matches(&w, d, d->nretyped, offsetof(BtMatch, retyped), write_retyped);
+	write_matches(&w, d, d->nrotated, offsetof(BtMatch, rotated), write_rotated);
+	bt_jw_cstring(&w, bt_summary(d));
+	write_matches(&w, d, d->nmodified, offsetof(BtMatch, modified), write_modified);
+	write_ambiguous(&w, &d->matching);
+	write_reidentified(&w, &d->matching);
+	bt_jw_end(&w);
+	return bt_jw_finish(&w);
 }
 
 static double
@@ -425,7 +482,6 @@ bt_diff_versions(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
 				b;
 	List	   *problems = NIL;
 	List	  **collect = out ? &problems : NULL;
-	JsonbValue *res = NULL;
 	BtDiff		d;
 	bool		ok;
 	Jsonb	   *result;
@@ -435,12 +491,15 @@ bt_diff_versions(Jsonb *ja, Jsonb *jb, const BtDiffParams *p,
 	old = MemoryContextSwitchTo(scratch);
 	ok = bt_diff_drawings(ja, jb, p, collect, &a, &b, &d);
 	if (ok)
-		res = diff_to_jsonb(&d);
+		result = diff_to_jsonb(&d, old);
 	else
-		res = problems_to_jsonb(problems);
+	{
+		JsonbValue *res = problems_to_jsonb(problems);
 
+		MemoryContextSwitchTo(old);
+		result = JsonbValueToJsonb(res);
+	}
 	MemoryContextSwitchTo(old);
-	result = JsonbValueToJsonb(res);
 	if (out)
 	{
 		memset(out, 0, sizeof(*out));

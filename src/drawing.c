@@ -19,6 +19,7 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -835,44 +836,66 @@ bt_problems_push(JsonbParseState **ps, List *problems, bool with_version)
  * entries as {"id": key, "content": hash} or their attributes plus "id".
  */
 void
-bt_object_push(JsonbParseState **ps, BtObject *o)
+bt_object_write(BtJsonbWriter *w, BtObject *o)
 {
+	static const char *const hash_keys[] = {"id", "content"};
+	BtJwKey    *keys;
+	JsonbValue *vals;
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
 	JsonbValue	v;
+	int			n = 0;
 
 	if (o->index >= 0)
 	{
-		v.type = jbvBinary;
-		v.val.binary.data = o->obj;
-		v.val.binary.len = o->objlen;
-		pushJsonbValue(ps, WJB_ELEM, &v);
+		bt_jw_container(w, o->obj, o->objlen);
 		return;
 	}
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	bt_push_key(ps, "id");
-	bt_push_string(ps, WJB_VALUE, o->id, o->idlen);
 	if (o->is_hash)
 	{
-		bt_push_key(ps, "content");
-		bt_push_string(ps, WJB_VALUE, o->hash, o->hashlen);
+		bt_jw_begin_object(w, hash_keys, 2);
+		bt_jw_string(w, o->id, o->idlen);
+		bt_jw_string(w, o->hash, o->hashlen);
+		bt_jw_end(w);
+		return;
 	}
-	else
+	/* the attributes come in key order; "id" goes in its place */
+	keys = palloc(sizeof(BtJwKey) * (JsonContainerSize(o->obj) + 1));
+	vals = palloc(sizeof(JsonbValue) * (JsonContainerSize(o->obj) + 1));
+	it = JsonbIteratorInit(o->obj);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		it = JsonbIteratorInit(o->obj);
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok != WJB_KEY)
+			continue;
+		if (bt_jsonb_key_cmp(v.val.string.val, v.val.string.len, "id", 2) == 0)
 		{
-			if (tok == WJB_KEY && v.val.string.len == 2 &&
-				memcmp(v.val.string.val, "id", 2) == 0)
-			{
-				tok = JsonbIteratorNext(&it, &v, true);
-				continue;
-			}
-			if (tok == WJB_KEY || tok == WJB_VALUE)
-				pushJsonbValue(ps, tok, &v);
+			JsonbIteratorNext(&it, &v, true);
+			continue;
 		}
+		if (bt_jsonb_key_cmp(v.val.string.val, v.val.string.len, "id", 2) > 0 &&
+			(n == 0 || bt_jsonb_key_cmp(keys[n - 1].s, keys[n - 1].len, "id", 2) < 0))
+		{
+			keys[n] = (BtJwKey) {"id", 2};
+			vals[n].type = jbvString;
+			vals[n].val.string.val = (char *) o->id;
+			vals[n++].val.string.len = o->idlen;
+		}
+		keys[n] = (BtJwKey) {v.val.string.val, v.val.string.len};
+		JsonbIteratorNext(&it, &vals[n++], true);
 	}
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+	if (n == 0 || bt_jsonb_key_cmp(keys[n - 1].s, keys[n - 1].len, "id", 2) < 0)
+	{
+		keys[n] = (BtJwKey) {"id", 2};
+		vals[n].type = jbvString;
+		vals[n].val.string.val = (char *) o->id;
+		vals[n++].val.string.len = o->idlen;
+	}
+	bt_jw_begin_object_keys(w, keys, n);
+	for (int i = 0; i < n; i++)
+		bt_jw_value(w, &vals[i]);
+	bt_jw_end(w);
+	pfree(keys);
+	pfree(vals);
 }
 
 void
@@ -903,9 +926,20 @@ bt_object_fields(BtObject *o, BtFields *f)
 }
 
 char *
+bt_clip_text(const char *s, int len)
+{
+	int			keep;
+
+	if (len <= BT_TEXT_MAX_BYTES)
+		return pnstrdup(s, len);
+	keep = pg_mbcliplen(s, len, BT_TEXT_MAX_BYTES);
+	return psprintf("%.*s…", keep, s);
+}
+
+char *
 bt_type_name(BtFields *f)
 {
-	return f->type ? pnstrdup(f->type, f->typelen) : pstrdup("object");
+	return f->type ? bt_clip_text(f->type, f->typelen) : pstrdup("object");
 }
 
 char *

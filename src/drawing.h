@@ -13,6 +13,7 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
+#include "jsonbwrite.h"
 
 /*
  * One object of a drawing version, kept small because there is one per
@@ -151,11 +152,19 @@ extern bool bt_drawing_read(Jsonb *jb, char version, BtDrawing *out,
 extern void bt_problems_push(JsonbParseState **ps, List *problems,
 							 bool with_version);
 
-/* The object as a jsonb value to output (array form: as written). */
-extern void bt_object_push(JsonbParseState **ps, BtObject *o);
+/* Write the object as output (array form: as written). */
+extern void bt_object_write(BtJsonbWriter *w, BtObject *o);
 
 /* Extract the fields of an object of a version that passed the checks. */
 extern void bt_object_fields(BtObject *o, BtFields *f);
+
+/*
+ * Text of the data as people read it (summaries, pictures): at most
+ * BT_TEXT_MAX_BYTES bytes, cut on a character boundary and marked with an
+ * ellipsis, so that a long name cannot swell a summary.
+ */
+#define BT_TEXT_MAX_BYTES 40
+extern char *bt_clip_text(const char *s, int len);
 
 /* The type as a C string, "object" when the type is absent. */
 extern char *bt_type_name(BtFields *f);

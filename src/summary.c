@@ -311,10 +311,14 @@ object_label(BtObject *o)
 	if (label_key(o, &v) == NULL)
 		return NULL;
 	if (v->type == jbvString && v->val.string.len > 0)
-		return pnstrdup(v->val.string.val, v->val.string.len);
+		return bt_clip_text(v->val.string.val, v->val.string.len);
 	if (v->type == jbvNumeric)
-		return DatumGetCString(DirectFunctionCall1(numeric_out,
-												   NumericGetDatum(v->val.numeric)));
+	{
+		char	   *n = DatumGetCString(DirectFunctionCall1(numeric_out,
+															NumericGetDatum(v->val.numeric)));
+
+		return bt_clip_text(n, strlen(n));
+	}
 	return NULL;
 }
 
@@ -323,7 +327,7 @@ bt_object_name(BtObject *o)
 {
 	char	   *label = object_label(o);
 
-	return label ? label : pnstrdup(o->id, o->idlen);
+	return label ? label : bt_clip_text(o->id, o->idlen);
 }
 
 static SumItem
@@ -482,9 +486,9 @@ add_rename(Summary *sum, BtMatch *m)
 		return false;
 	type = type_words(bt_type_name(&m->fb));
 	type[0] = pg_toupper((unsigned char) type[0]);
-	add_sentence(sum, psprintf("%s %.*s renamed to %.*s.", type,
-							   ch->from.val.string.len, ch->from.val.string.val,
-							   ch->to.val.string.len, ch->to.val.string.val), 1);
+	add_sentence(sum, psprintf("%s %s renamed to %s.", type,
+							   bt_clip_text(ch->from.val.string.val, ch->from.val.string.len),
+							   bt_clip_text(ch->to.val.string.val, ch->to.val.string.len)), 1);
 	return true;
 }
 

@@ -1,0 +1,293 @@
+/*-------------------------------------------------------------------------
+ *
+ * jsonbwrite.c
+ *	  Writing a jsonb value's bytes directly, in final key order.
+ *
+ * The layout is PostgreSQL's (utils/jsonb.h): a container is a header word,
+ * one JEntry per child (an object's keys first, then its values), then the
+ * children's data.  A JEntry holds its child's length, or on every
+ * JB_OFFSET_STRIDE'th child the end offset of that child within the
+ * container's data.  Numerics and nested containers start on a 4-byte
+ * boundary of the whole value; the padding counts as part of the child.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "jsonbuild.h"
+#include "jsonbwrite.h"
+
+/* Bytes written between two interrupt checks. */
+#define BT_JW_CHECK_EVERY (1024 * 1024)
+
+int
+bt_jsonb_key_cmp(const char *a, int alen, const char *b, int blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+static void
+too_large(BtJsonbWriter *w, Size len)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("result exceeds the maximum jsonb size of %u bytes",
+					(unsigned) JENTRY_OFFLENMASK),
+			 errdetail("The result needs at least %zu bytes.", len)));
+}
+
+static void
+reserve(BtJsonbWriter *w, Size n)
+{
+	Size		need = w->len + n;
+
+	if (need - VARHDRSZ > JENTRY_OFFLENMASK)
+		too_large(w, need - VARHDRSZ);
+	if (need > w->cap)
+	{
+		Size		cap = Max(w->cap * 2, need);
+
+		w->buf = repalloc_huge(w->buf, cap);
+		w->cap = cap;
+	}
+	if (w->len - w->checked > BT_JW_CHECK_EVERY)
+	{
+		CHECK_FOR_INTERRUPTS();
+		w->checked = w->len;
+	}
+}
+
+static void
+append(BtJsonbWriter *w, const void *data, Size n)
+{
+	reserve(w, n);
+	memcpy(w->buf + w->len, data, n);
+	w->len += n;
+}
+
+static void
+pad_to_int(BtJsonbWriter *w)
+{
+	int			pad = INTALIGN(w->len) - w->len;
+
+	reserve(w, pad);
+	memset(w->buf + w->len, 0, pad);
+	w->len += pad;
+}
+
+/* Record the child that began at start (before its padding) in its parent. */
+static void
+child_done(BtJsonbWriter *w, uint32 type, Size start)
+{
+	BtJwFrame  *f;
+	Size		total;
+	uint32		entry;
+
+	if (w->depth == 0)
+		elog(ERROR, "jsonb writer: a value outside any container");
+	f = &w->stack[w->depth - 1];
+	if (f->next >= f->nentries)
+		elog(ERROR, "jsonb writer: more children than the %d declared",
+			 f->nentries);
+	total = w->len - f->data;
+	if (total > JENTRY_OFFLENMASK)
+		too_large(w, w->len - VARHDRSZ);
+	if (f->next % JB_OFFSET_STRIDE == 0)
+		entry = type | (uint32) total | JENTRY_HAS_OFF;
+	else
+		entry = type | (uint32) (w->len - start);
+	memcpy(w->buf + f->jentries + sizeof(JEntry) * f->next, &entry,
+		   sizeof(JEntry));
+	f->next++;
+}
+
+void
+bt_jw_init(BtJsonbWriter *w, Size at_least, Size estimate)
+{
+	/* fail before writing anything when the result cannot fit */
+	if (at_least > JENTRY_OFFLENMASK)
+		too_large(w, at_least);
+	w->cap = VARHDRSZ + Min(Max(estimate, 64), (Size) JENTRY_OFFLENMASK + VARHDRSZ);
+	w->buf = MemoryContextAllocHuge(CurrentMemoryContext, w->cap);
+	w->len = VARHDRSZ;
+	w->checked = 0;
+	w->depth = 0;
+}
+
+Jsonb *
+bt_jw_finish(BtJsonbWriter *w)
+{
+	if (w->depth != 0 || w->len == VARHDRSZ)
+		elog(ERROR, "jsonb writer: the value is not complete");
+	SET_VARSIZE(w->buf, w->len);
+	return (Jsonb *) w->buf;
+}
+
+static void
+begin_container(BtJsonbWriter *w, uint32 flags, int count, int nentries)
+{
+	BtJwFrame  *f;
+	Size		start = w->len;
+	uint32		header = (uint32) count | flags;
+
+	if (w->depth >= BT_JW_MAX_DEPTH)
+		elog(ERROR, "jsonb writer: containers nested too deeply");
+	if (w->depth == 0 && w->len != VARHDRSZ)
+		elog(ERROR, "jsonb writer: a second root value");
+	if (count < 0 || count > JB_CMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("number of jsonb elements exceeds the maximum allowed (%d)",
+						JB_CMASK)));
+	pad_to_int(w);
+	append(w, &header, sizeof(header));
+	reserve(w, sizeof(JEntry) * (Size) nentries);
+	f = &w->stack[w->depth++];
+	f->base = start;
+	f->jentries = w->len;
+	w->len += sizeof(JEntry) * (Size) nentries;
+	f->data = w->len;
+	f->nentries = nentries;
+	f->next = 0;
+}
+
+void
+bt_jw_begin_array(BtJsonbWriter *w, int nelems)
+{
+	begin_container(w, JB_FARRAY, nelems, nelems);
+}
+
+void
+bt_jw_begin_object_keys(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
+{
+	begin_container(w, JB_FOBJECT, nkeys, 2 * nkeys);
+	for (int i = 0; i < nkeys; i++)
+	{
+		Size		start = w->len;
+
+		if (i > 0 && bt_jsonb_key_cmp(keys[i - 1].s, keys[i - 1].len,
+									  keys[i].s, keys[i].len) >= 0)
+			elog(ERROR, "jsonb writer: key \"%.*s\" out of order",
+				 keys[i].len, keys[i].s);
+		append(w, keys[i].s, keys[i].len);
+		child_done(w, JENTRY_ISSTRING, start);
+	}
+}
+
+void
+bt_jw_begin_object(BtJsonbWriter *w, const char *const *keys, int nkeys)
+{
+	BtJwKey		k[16];
+
+	if (nkeys > (int) lengthof(k))
+		elog(ERROR, "jsonb writer: too many constant keys");
+	for (int i = 0; i < nkeys; i++)
+	{
+		k[i].s = keys[i];
+		k[i].len = strlen(keys[i]);
+	}
+	bt_jw_begin_object_keys(w, k, nkeys);
+}
+
+void
+bt_jw_end(BtJsonbWriter *w)
+{
+	BtJwFrame  *f;
+
+	if (w->depth == 0)
+		elog(ERROR, "jsonb writer: no container to end");
+	f = &w->stack[w->depth - 1];
+	if (f->next != f->nentries)
+		elog(ERROR, "jsonb writer: %d of %d children written",
+			 f->next, f->nentries);
+	w->depth--;
+	if (w->depth > 0)
+		child_done(w, JENTRY_ISCONTAINER, f->base);
+}
+
+void
+bt_jw_string(BtJsonbWriter *w, const char *s, int len)
+{
+	Size		start = w->len;
+
+	append(w, s, len);
+	child_done(w, JENTRY_ISSTRING, start);
+}
+
+void
+bt_jw_cstring(BtJsonbWriter *w, const char *s)
+{
+	if (s == NULL)
+		bt_jw_null(w);
+	else
+		bt_jw_string(w, s, strlen(s));
+}
+
+void
+bt_jw_null(BtJsonbWriter *w)
+{
+	child_done(w, JENTRY_ISNULL, w->len);
+}
+
+void
+bt_jw_numeric(BtJsonbWriter *w, Numeric n)
+{
+	Size		start = w->len;
+
+	pad_to_int(w);
+	append(w, n, VARSIZE_ANY(n));
+	child_done(w, JENTRY_ISNUMERIC, start);
+}
+
+void
+bt_jw_int(BtJsonbWriter *w, int64 v)
+{
+	bt_jw_numeric(w, int64_to_numeric(v));
+}
+
+void
+bt_jw_rounded(BtJsonbWriter *w, double v)
+{
+	bt_jw_numeric(w, bt_round_numeric(v));
+}
+
+void
+bt_jw_container(BtJsonbWriter *w, JsonbContainer *c, int len)
+{
+	Size		start = w->len;
+
+	pad_to_int(w);
+	append(w, c, len);
+	child_done(w, JENTRY_ISCONTAINER, start);
+}
+
+void
+bt_jw_value(BtJsonbWriter *w, const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			bt_jw_null(w);
+			break;
+		case jbvString:
+			bt_jw_string(w, v->val.string.val, v->val.string.len);
+			break;
+		case jbvNumeric:
+			bt_jw_numeric(w, v->val.numeric);
+			break;
+		case jbvBool:
+			child_done(w, v->val.boolean ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE,
+					   w->len);
+			break;
+		case jbvBinary:
+			bt_jw_container(w, v->val.binary.data, v->val.binary.len);
+			break;
+		default:
+			elog(ERROR, "jsonb writer: unexpected value type %d", (int) v->type);
+	}
+}
