@@ -77,6 +77,11 @@ bt_push_null(JsonbParseState **ps, JsonbIteratorToken tok)
  * as 0.30000000000000004.  Values too large to round (beyond 1e15) already
  * have no fractional noise worth removing; infinities are clamped to the
  * largest double so that the result is always a valid JSON number.
+ *
+ * The result is float8_numeric's: the shortest decimal of at most DBL_DIG
+ * significant digits.  When the rounded value has at most DBL_DIG digits in
+ * all, that decimal is the rounded value itself, which is built from its
+ * digits without printing and parsing (this runs once per moved object).
  */
 Numeric
 bt_round_numeric(double v)
@@ -85,7 +90,21 @@ bt_round_numeric(double v)
 		v = v > 0 ? DBL_MAX : -DBL_MAX;
 	else if (fabs(v) < 1e15)
 	{
-		v = rint(v * BT_ROUND_SCALE) / BT_ROUND_SCALE;
+		double		scaled = rint(v * BT_ROUND_SCALE);
+
+		if (fabs(scaled) < 1e15)	/* at most DBL_DIG digits */
+		{
+			int64		digits = (int64) scaled;
+			int			decimals = BT_DECIMALS;
+
+			while (decimals > 0 && digits % 10 == 0)
+			{
+				digits /= 10;
+				decimals--;
+			}
+			return int64_div_fast_to_numeric(digits, decimals);
+		}
+		v = scaled / BT_ROUND_SCALE;
 		if (v == 0.0)
 			v = 0.0;			/* no "-0" */
 	}

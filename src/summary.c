@@ -51,6 +51,7 @@ typedef struct SumItem
 	int			sub;			/* moved: direction; modified: content? */
 	int			seq;			/* id order */
 	double		amount;			/* moved: distance; rotated: degrees */
+	double		rounded;		/* moved: the distance as written */
 	BtObject   *obj;			/* named by its label or id when written */
 } SumItem;
 
@@ -158,22 +159,45 @@ append_count(StringInfo s, int n, const char *type)
 	appendStringInfo(s, "%d %s", n, n == 1 ? words : plural(words));
 }
 
+/* Decimal places that keep two significant digits of an amount. */
+static int
+amount_decimals(double d)
+{
+	return (d > 0 && !isinf(d)) ? 1 - (int) floor(log10(d)) : 0;
+}
+
+/*
+ * An amount rounded to two significant digits: the value format_amount
+ * writes.  Equal rounded values are written alike, so moves are grouped by
+ * this number without writing each one.
+ */
+static double
+round_amount(double d)
+{
+	int			decimals = amount_decimals(d);
+	double		scale;
+
+	if (!(d > 0) || isinf(d))
+		return d;
+	if (decimals <= 0)
+		return rint(d / pow(10, -decimals)) * pow(10, -decimals);
+	scale = pow(10, decimals);
+	return rint(d * scale) / scale;
+}
+
 /* Two significant digits, no trailing zeros: 2, 0.5, 13, 120, 0.037. */
 static char *
 format_amount(double d)
 {
-	int			decimals;
-	double		scale;
+	int			decimals = amount_decimals(d);
 	char	   *s;
 	char	   *end;
 
 	if (!(d > 0) || isinf(d))
 		return psprintf("%g", d);
-	decimals = 1 - (int) floor(log10(d));
 	if (decimals <= 0)
-		return psprintf("%.0f", rint(d / pow(10, -decimals)) * pow(10, -decimals));
-	scale = pow(10, decimals);
-	s = psprintf("%.*f", decimals, rint(d * scale) / scale);
+		return psprintf("%.0f", round_amount(d));
+	s = psprintf("%.*f", decimals, round_amount(d));
 	end = s + strlen(s) - 1;
 	while (*end == '0')
 		*end-- = '\0';
@@ -340,6 +364,7 @@ item_for(BtObject *o, char *type, int seq)
 	it.sub = 0;
 	it.seq = seq;
 	it.amount = 0;
+	it.rounded = 0;
 	it.obj = o;
 	return it;
 }
@@ -392,7 +417,7 @@ cmp_moves(const void *pa, const void *pb)
 	int			r = (a->sub > b->sub) - (a->sub < b->sub);
 
 	if (r == 0)
-		r = strcmp(a->type2, b->type2); /* the amount as written */
+		r = (a->rounded > b->rounded) - (a->rounded < b->rounded);
 	if (r == 0)
 		r = (a->seq > b->seq) - (a->seq < b->seq);
 	return r;
@@ -442,14 +467,14 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 				start = 0;
 
 	for (int i = 0; i < n; i++)
-		items[i].type2 = format_amount(items[i].amount);
+		items[i].rounded = round_amount(items[i].amount);
 	qsort(items, n, sizeof(SumItem), cmp_moves);
 	for (int i = 1; i <= n; i++)
 	{
 		bool		mixed = false;
 
 		if (i < n && items[i].sub == items[start].sub &&
-			strcmp(items[i].type2, items[start].type2) == 0)
+			items[i].rounded == items[start].rounded)
 			continue;
 		for (int k = start + 1; k < i; k++)
 			mixed |= strcmp(items[k].type, items[start].type) != 0;
@@ -460,8 +485,6 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 				items[left++] = items[k];
 		start = i;
 	}
-	for (int i = 0; i < left; i++)
-		items[i].type2 = "";
 	return left;
 }
 
