@@ -189,17 +189,12 @@ is_core_key(JsonbValue *k)
 		(len == 4 && memcmp(s, "type", 4) == 0);
 }
 
-/* Next non-core key/value pair of an object iterator; false at the end. */
+/* Next non-core key/value pair of an object; false at the end. */
 static bool
-next_attr(JsonbIterator **it, JsonbValue *k, JsonbValue *v)
+next_attr(BtPairCursor *c, JsonbValue *k, JsonbValue *v)
 {
-	JsonbIteratorToken tok;
-
-	while ((tok = JsonbIteratorNext(it, k, true)) != WJB_DONE)
+	while (bt_pairs_next(c, k, v))
 	{
-		if (tok != WJB_KEY)
-			continue;
-		tok = JsonbIteratorNext(it, v, true);
 		if (!is_core_key(k))
 			return true;
 	}
@@ -219,17 +214,22 @@ cmp_keys(JsonbValue *a, JsonbValue *b)
 static void
 compare_attrs(BtMatch *m)
 {
-	JsonbIterator *ia = JsonbIteratorInit(m->a->obj);
-	JsonbIterator *ib = JsonbIteratorInit(m->b->obj);
+	BtPairCursor ia,
+				ib;
 	JsonbValue	ka,
 				va,
 				kb,
 				vb;
-	bool		hasa = next_attr(&ia, &ka, &va);
-	bool		hasb = next_attr(&ib, &kb, &vb);
-	int			cap = 4;
+	bool		hasa,
+				hasb;
+	int			cap = 0;
 
-	m->attrs = palloc(sizeof(BtAttrChange) * cap);
+	bt_pairs_begin(&ia, m->a->obj);
+	bt_pairs_begin(&ib, m->b->obj);
+	hasa = next_attr(&ia, &ka, &va);
+	hasb = next_attr(&ib, &kb, &vb);
+
+	m->attrs = NULL;			/* most changed objects keep their attributes */
 	while (hasa || hasb)
 	{
 		int			c = !hasa ? 1 : !hasb ? -1 : cmp_keys(&ka, &kb);
@@ -250,8 +250,9 @@ compare_attrs(BtMatch *m)
 			ch.to = vb;
 		if (m->nattrs == cap)
 		{
-			cap *= 2;
-			m->attrs = repalloc(m->attrs, sizeof(BtAttrChange) * cap);
+			cap = Max(cap * 2, 4);
+			m->attrs = m->attrs ? repalloc(m->attrs, sizeof(BtAttrChange) * cap) :
+				palloc(sizeof(BtAttrChange) * cap);
 		}
 		m->attrs[m->nattrs++] = ch;
 		if (c <= 0)

@@ -166,6 +166,40 @@ fill_child(JEntry je, const char *base, uint32 off, uint32 len, JsonbValue *v)
 	}
 }
 
+void
+bt_pairs_begin(BtPairCursor *c, JsonbContainer *obj)
+{
+	c->count = JsonContainerSize(obj);
+	c->children = obj->children;
+	c->base = (const char *) (obj->children + c->count * 2);
+	c->next = 0;
+	c->keyoff = 0;
+	/* the values' data follows the keys' */
+	c->valoff = 0;
+	for (uint32 i = 0; i < c->count; i++)
+		JBE_ADVANCE_OFFSET(c->valoff, c->children[i]);
+}
+
+bool
+bt_pairs_next(BtPairCursor *c, JsonbValue *key, JsonbValue *value)
+{
+	uint32		keystart = c->keyoff;
+	uint32		valstart = c->valoff;
+	JEntry		kje,
+				vje;
+
+	if (c->next >= c->count)
+		return false;
+	kje = c->children[c->next];
+	vje = c->children[c->count + c->next];
+	JBE_ADVANCE_OFFSET(c->keyoff, kje);
+	JBE_ADVANCE_OFFSET(c->valoff, vje);
+	c->next++;
+	fill_child(kje, c->base, keystart, c->keyoff - keystart, key);
+	fill_child(vje, c->base, valstart, c->valoff - valstart, value);
+	return true;
+}
+
 /* The keys every object may have; CK_ID is ignored for map entries. */
 typedef enum CoreKey
 {

@@ -155,6 +155,23 @@ extern void bt_problems_push(JsonbParseState **ps, List *problems,
 /* Write the object as output (array form: as written). */
 extern void bt_object_write(BtJsonbWriter *w, BtObject *o);
 
+/*
+ * A walk over an object's keys and values in key order, reading its JEntry
+ * array directly (no JsonbIterator and its allocations).
+ */
+typedef struct BtPairCursor
+{
+	const JEntry *children;
+	const char *base;			/* where the keys' data begins */
+	uint32		count;
+	uint32		next;
+	uint32		keyoff;			/* end of the last key read */
+	uint32		valoff;			/* end of the last value read */
+} BtPairCursor;
+
+extern void bt_pairs_begin(BtPairCursor *c, JsonbContainer *obj);
+extern bool bt_pairs_next(BtPairCursor *c, JsonbValue *key, JsonbValue *value);
+
 /* Extract the fields of an object of a version that passed the checks. */
 extern void bt_object_fields(BtObject *o, BtFields *f);
 

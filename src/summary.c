@@ -494,7 +494,7 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 static bool
 add_rename(Summary *sum, BtMatch *m)
 {
-	BtAttrChange *ch = &m->attrs[0];
+	BtAttrChange *ch = m->nattrs == 1 ? &m->attrs[0] : NULL;
 	JsonbValue *value;
 	char	   *key;
 	char	   *type;
