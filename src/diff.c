@@ -583,9 +583,64 @@ apply_shift(BtDiff *d, const BtDiffParams *p)
 }
 
 static int
-cmp_match(const void *x, const void *y)
+cmp_match_index(const void *x, const void *y, void *arg)
 {
-	return bt_object_id_cmp(((const BtMatch *) x)->b, ((const BtMatch *) y)->b);
+	const BtMatch *changed = arg;
+
+	return bt_object_id_cmp(changed[*(const int *) x].b,
+							changed[*(const int *) y].b);
+}
+
+/*
+ * Put the changed objects in the order of their ids in b.  The id merge
+ * leaves them in that order; re-identified objects and those measured
+ * against a shift come after it.  Entries are large, so the sort orders
+ * their indexes and then moves each entry once, cycle by cycle.
+ */
+static void
+sort_changed(BtDiff *d)
+{
+	BtMatch    *c = d->changed;
+	int			n = d->nchanged;
+	int		   *order;
+	int			i;
+
+	for (i = 1; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (bt_object_id_cmp(c[i - 1].b, c[i].b) > 0)
+			break;
+	}
+	if (i >= n)
+		return;
+	order = palloc_huge(sizeof(int) * n);
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	qsort_arg(order, n, sizeof(int), cmp_match_index, c);
+	for (i = 0; i < n; i++)
+	{
+		BtMatch		first;
+		int			j = i;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (order[i] == i)
+			continue;
+		first = c[i];
+		/* slot j takes entry order[j]; the slot emptied is next */
+		while (order[j] != i)
+		{
+			int			k = order[j];
+
+			c[j] = c[k];
+			order[j] = j;
+			j = k;
+		}
+		c[j] = first;
+		order[j] = j;
+	}
+	pfree(order);
 }
 
 /* Counts per kind from the flags; nmatched objects were compared. */
@@ -620,8 +675,13 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 	memset(out, 0, sizeof(BtDiff));
 	out->added = palloc_huge(sizeof(BtObject *) * Max(b->nobjs, 1));
 	out->removed = palloc_huge(sizeof(BtObject *) * Max(a->nobjs, 1));
-	out->maxchanged = 64;
-	out->changed = palloc(sizeof(BtMatch) * out->maxchanged);
+	/*
+	 * Every changed entry pairs an object of a with one of b, so there are
+	 * at most that many.  Reserving them all at once never copies the list
+	 * as it grows; the pages of entries never written are never touched.
+	 */
+	out->maxchanged = Max(Min(a->nobjs, b->nobjs), 1);
+	out->changed = palloc_huge(sizeof(BtMatch) * out->maxchanged);
 
 	merge_by_id(a, b, out, p, classify_same_id, true);
 	out->nkept_by_id = out->nchanged;
@@ -650,6 +710,6 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 		merge_by_id(a, b, out, p, add_unmoved, false);
 		apply_shift(out, p);
 	}
-	qsort(out->changed, out->nchanged, sizeof(BtMatch), cmp_match);
+	sort_changed(out);
 	count_kinds(out, nmatched);
 }

@@ -34,29 +34,76 @@ PG_FUNCTION_INFO_V1(bt_validate);
  * values are written in the same order.  "previous_id", the longest, comes
  * last, so that leaving it out is writing one key fewer.
  */
-static const char *const moved_keys[] =
-{"dx", "dy", "id", "to", "from", "type", "distance", "direction", "previous_id"};
-static const char *const resized_keys[] = {"id", "to", "from", "type", "previous_id"};
-static const char *const retyped_keys[] = {"id", "to", "from", "previous_id"};
-static const char *const modified_keys[] = {"id", "type", "changed", "previous_id"};
-static const char *const rotated_keys[] =
-{"id", "to", "from", "type", "delta", "previous_id"};
-static const char *const reidentified_keys[] = {"id", "type", "basis", "previous_id"};
-static const char *const ambiguous_keys[] = {"type", "added", "removed"};
-static const char *const shift_keys[] = {"dx", "dy", "objects", "distance", "direction"};
-static const char *const point_keys[] = {"x", "y"};
-static const char *const size_keys[] = {"width", "height"};
-static const char *const from_to_keys[] = {"to", "from"};
-static const char *const diff_keys[] =
-{"added", "moved", "shift", "counts", "removed", "resized", "retyped",
-"rotated", "summary", "modified", "ambiguous", "reidentified"};
-static const char *const count_keys[] =
-{"added", "moved", "removed", "resized", "retyped", "rotated", "shifted",
-"modified", "ambiguous", "unchanged", "reidentified"};
+static const BtJwKey moved_keys[] =
+{
+	BT_JW_KEY("dx"), BT_JW_KEY("dy"), BT_JW_KEY("id"), BT_JW_KEY("to"),
+	BT_JW_KEY("from"), BT_JW_KEY("type"), BT_JW_KEY("distance"),
+	BT_JW_KEY("direction"), BT_JW_KEY("previous_id")
+};
+static const BtJwKey resized_keys[] =
+{
+	BT_JW_KEY("id"), BT_JW_KEY("to"), BT_JW_KEY("from"), BT_JW_KEY("type"),
+	BT_JW_KEY("previous_id")
+};
+static const BtJwKey retyped_keys[] =
+{
+	BT_JW_KEY("id"), BT_JW_KEY("to"), BT_JW_KEY("from"),
+	BT_JW_KEY("previous_id")
+};
+static const BtJwKey modified_keys[] =
+{
+	BT_JW_KEY("id"), BT_JW_KEY("type"), BT_JW_KEY("changed"),
+	BT_JW_KEY("previous_id")
+};
+static const BtJwKey rotated_keys[] =
+{
+	BT_JW_KEY("id"), BT_JW_KEY("to"), BT_JW_KEY("from"), BT_JW_KEY("type"),
+	BT_JW_KEY("delta"), BT_JW_KEY("previous_id")
+};
+static const BtJwKey reidentified_keys[] =
+{
+	BT_JW_KEY("id"), BT_JW_KEY("type"), BT_JW_KEY("basis"),
+	BT_JW_KEY("previous_id")
+};
+static const BtJwKey ambiguous_keys[] =
+{
+	BT_JW_KEY("type"), BT_JW_KEY("added"), BT_JW_KEY("removed")
+};
+static const BtJwKey shift_keys[] =
+{
+	BT_JW_KEY("dx"), BT_JW_KEY("dy"), BT_JW_KEY("objects"),
+	BT_JW_KEY("distance"), BT_JW_KEY("direction")
+};
+static const BtJwKey point_keys[] =
+{
+	BT_JW_KEY("x"), BT_JW_KEY("y")
+};
+static const BtJwKey size_keys[] =
+{
+	BT_JW_KEY("width"), BT_JW_KEY("height")
+};
+static const BtJwKey from_to_keys[] =
+{
+	BT_JW_KEY("to"), BT_JW_KEY("from")
+};
+static const BtJwKey diff_keys[] =
+{
+	BT_JW_KEY("added"), BT_JW_KEY("moved"), BT_JW_KEY("shift"),
+	BT_JW_KEY("counts"), BT_JW_KEY("removed"), BT_JW_KEY("resized"),
+	BT_JW_KEY("retyped"), BT_JW_KEY("rotated"), BT_JW_KEY("summary"),
+	BT_JW_KEY("modified"), BT_JW_KEY("ambiguous"), BT_JW_KEY("reidentified")
+};
+static const BtJwKey count_keys[] =
+{
+	BT_JW_KEY("added"), BT_JW_KEY("moved"), BT_JW_KEY("removed"),
+	BT_JW_KEY("resized"), BT_JW_KEY("retyped"), BT_JW_KEY("rotated"),
+	BT_JW_KEY("shifted"), BT_JW_KEY("modified"), BT_JW_KEY("ambiguous"),
+	BT_JW_KEY("unchanged"), BT_JW_KEY("reidentified")
+};
 
 /* An object with keys, the last of which ("previous_id") only if reidentified. */
 static void
-begin_match(BtJsonbWriter *w, const char *const *keys, int nkeys, BtMatch *m)
+begin_match(BtJsonbWriter *w, const BtJwKey *keys, int nkeys, BtMatch *m)
 {
 	bt_jw_begin_object(w, keys, m->reidentified ? nkeys : nkeys - 1);
 }
@@ -79,7 +126,7 @@ write_type(BtJsonbWriter *w, BtFields *o)
 }
 
 static void
-write_pair(BtJsonbWriter *w, const char *const *keys, Numeric v1, Numeric v2)
+write_pair(BtJsonbWriter *w, const BtJwKey *keys, Numeric v1, Numeric v2)
 {
 	bt_jw_begin_object(w, keys, 2);
 	bt_jw_numeric(w, v1);
@@ -185,7 +232,7 @@ write_changed(BtJsonbWriter *w, BtMatch *m)
 		content_at = nkeys;
 		keys[nkeys++] = (BtJwKey) {"content", 7};
 	}
-	bt_jw_begin_object_keys(w, keys, nkeys);
+	bt_jw_begin_object(w, keys, nkeys);
 	for (int i = 0, a = 0; i < nkeys; i++)
 	{
 		if (i == content_at)

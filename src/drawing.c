@@ -872,7 +872,7 @@ bt_problems_push(JsonbParseState **ps, List *problems, bool with_version)
 void
 bt_object_write(BtJsonbWriter *w, BtObject *o)
 {
-	static const char *const hash_keys[] = {"id", "content"};
+	static const BtJwKey hash_keys[] = {BT_JW_KEY("id"), BT_JW_KEY("content")};
 	BtJwKey    *keys;
 	JsonbValue *vals;
 	JsonbIterator *it;
@@ -924,7 +924,7 @@ bt_object_write(BtJsonbWriter *w, BtObject *o)
 		vals[n].val.string.val = (char *) o->id;
 		vals[n++].val.string.len = o->idlen;
 	}
-	bt_jw_begin_object_keys(w, keys, n);
+	bt_jw_begin_object(w, keys, n);
 	for (int i = 0; i < n; i++)
 		bt_jw_value(w, &vals[i]);
 	bt_jw_end(w);

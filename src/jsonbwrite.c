@@ -163,7 +163,7 @@ bt_jw_begin_array(BtJsonbWriter *w, int nelems)
 }
 
 void
-bt_jw_begin_object_keys(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
+bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
 {
 	begin_container(w, JB_FOBJECT, nkeys, 2 * nkeys);
 	for (int i = 0; i < nkeys; i++)
@@ -177,21 +177,6 @@ bt_jw_begin_object_keys(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
 		append(w, keys[i].s, keys[i].len);
 		child_done(w, JENTRY_ISSTRING, start);
 	}
-}
-
-void
-bt_jw_begin_object(BtJsonbWriter *w, const char *const *keys, int nkeys)
-{
-	BtJwKey		k[16];
-
-	if (nkeys > (int) lengthof(k))
-		elog(ERROR, "jsonb writer: too many constant keys");
-	for (int i = 0; i < nkeys; i++)
-	{
-		k[i].s = keys[i];
-		k[i].len = strlen(keys[i]);
-	}
-	bt_jw_begin_object_keys(w, k, nkeys);
 }
 
 void

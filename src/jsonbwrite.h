@@ -42,12 +42,14 @@ typedef struct BtJsonbWriter
 	BtJwFrame	stack[BT_JW_MAX_DEPTH];
 } BtJsonbWriter;
 
-/* A key given as bytes, for objects whose keys come from the data. */
+/* An object's key; BT_JW_KEY("id") for a constant one. */
 typedef struct BtJwKey
 {
 	const char *s;
 	int			len;
 } BtJwKey;
+
+#define BT_JW_KEY(s) {s, sizeof(s) - 1}
 
 /* jsonb's key order: shorter first, then bytewise. */
 extern int	bt_jsonb_key_cmp(const char *a, int alen, const char *b, int blen);
@@ -61,10 +63,8 @@ extern void bt_jw_init(BtJsonbWriter *w, Size at_least, Size estimate);
 extern Jsonb *bt_jw_finish(BtJsonbWriter *w);
 
 extern void bt_jw_begin_array(BtJsonbWriter *w, int nelems);
-extern void bt_jw_begin_object(BtJsonbWriter *w, const char *const *keys,
+extern void bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys,
 							   int nkeys);
-extern void bt_jw_begin_object_keys(BtJsonbWriter *w, const BtJwKey *keys,
-									int nkeys);
 extern void bt_jw_end(BtJsonbWriter *w);
 
 extern void bt_jw_string(BtJsonbWriter *w, const char *s, int len);
