@@ -26,6 +26,7 @@
 
 #include "diff.h"
 #include "jsonbuild.h"
+#include "sortcheck.h"
 
 const char *const bt_direction_names[8] = {
 	"east", "north-east", "north", "north-west",
@@ -460,6 +461,8 @@ cmp_cell(const void *x, const void *y)
 	const double *a = x;
 	const double *b = y;
 
+	bt_sort_tick();
+
 	if (a[0] != b[0])
 		return a[0] < b[0] ? -1 : 1;
 	return (a[1] > b[1]) - (a[1] < b[1]);
@@ -586,6 +589,8 @@ static int
 cmp_match_index(const void *x, const void *y, void *arg)
 {
 	const BtMatch *changed = arg;
+
+	bt_sort_tick();
 
 	return bt_object_id_cmp(changed[*(const int *) x].b,
 							changed[*(const int *) y].b);

@@ -39,6 +39,7 @@
 
 #include "diff.h"
 #include "matcher.h"
+#include "sortcheck.h"
 #include "unionfind.h"
 
 const char *const bt_basis_names[3] = {"content", "geometry", "nearest"};
@@ -239,6 +240,8 @@ cmp_content_key(const void *x, const void *y)
 	const ContentKey *a = x;
 	const ContentKey *b = y;
 
+	bt_sort_tick();
+
 	if (a->content != b->content)
 		return a->content < b->content ? -1 : 1;
 	return (a->index > b->index) - (a->index < b->index);
@@ -330,6 +333,8 @@ cmp_grid(const void *x, const void *y, void *arg)
 	const Cand *a = &c[*(const int *) x];
 	const Cand *b = &c[*(const int *) y];
 	int			r = cmp_cell(a, b);
+
+	bt_sort_tick();
 
 	return r != 0 ? r : a->order - b->order;
 }
@@ -579,6 +584,8 @@ cmp_group_member(const void *x, const void *y, void *arg)
 	const Cand *a = &c[gx->index];
 	const Cand *b = &c[gy->index];
 
+	bt_sort_tick();
+
 	if (gx->root != gy->root)
 		return gx->root - gy->root;
 	if (a->side != b->side)
@@ -656,6 +663,8 @@ cmp_pair_added(const void *x, const void *y, void *arg)
 {
 	const BtReidentified *a = x;
 	const BtReidentified *b = y;
+
+	bt_sort_tick();
 
 	return bt_object_id_cmp(a->b, b->b);
 }

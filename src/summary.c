@@ -31,6 +31,7 @@
 #include "utils/numeric.h"
 
 #include "guc.h"
+#include "sortcheck.h"
 #include "summary.h"
 
 typedef enum SumKind
@@ -91,6 +92,8 @@ cmp_items(const void *pa, const void *pb)
 	const SumItem *a = pa;
 	const SumItem *b = pb;
 	int			r = strcmp(a->type, b->type);
+
+	bt_sort_tick();
 
 	if (r == 0)
 		r = strcmp(a->type2, b->type2);
@@ -416,6 +419,8 @@ cmp_moves(const void *pa, const void *pb)
 	const SumItem *b = pb;
 	int			r = (a->sub > b->sub) - (a->sub < b->sub);
 
+	bt_sort_tick();
+
 	if (r == 0)
 		r = (a->rounded > b->rounded) - (a->rounded < b->rounded);
 	if (r == 0)
@@ -426,6 +431,8 @@ cmp_moves(const void *pa, const void *pb)
 static int
 cmp_type(const void *pa, const void *pb)
 {
+	bt_sort_tick();
+
 	return strcmp(((const SumItem *) pa)->type, ((const SumItem *) pb)->type);
 }
 

@@ -34,6 +34,7 @@
 #include "utils/memutils.h"
 
 #include "guc.h"
+#include "sortcheck.h"
 #include "summary.h"
 #include "svg.h"
 #include "unionfind.h"
@@ -588,6 +589,8 @@ cmp_cell_entry(const void *x, const void *y)
 {
 	const CellEntry *a = x;
 	const CellEntry *b = y;
+
+	bt_sort_tick();
 
 	if (a->cx != b->cx)
 		return a->cx < b->cx ? -1 : 1;
