@@ -587,6 +587,8 @@ diff_common(FunctionCallInfo fcinfo, bool try)
 {
 	BtDiffParams p;
 	BtDiffOutcome outcome;
+	Jsonb	   *ja;
+	Jsonb	   *jb;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -596,10 +598,16 @@ diff_common(FunctionCallInfo fcinfo, bool try)
 	/* match_geometry: an argument since 0.2.0 (0.1.0's SQL passes four) */
 	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
 		p.match_geometry = PG_GETARG_BOOL(4);
+	/*
+	 * Decompressing a large version takes a while and cannot be cancelled;
+	 * between the two, a cancel need not wait for the second.
+	 */
+	ja = PG_GETARG_JSONB_P(0);
+	CHECK_FOR_INTERRUPTS();
+	jb = PG_GETARG_JSONB_P(1);
 	if (!try)
-		PG_RETURN_JSONB_P(bt_diff_versions(PG_GETARG_JSONB_P(0), PG_GETARG_JSONB_P(1),
-										   &p, NULL));
-	bt_diff_versions(PG_GETARG_JSONB_P(0), PG_GETARG_JSONB_P(1), &p, &outcome);
+		PG_RETURN_JSONB_P(bt_diff_versions(ja, jb, &p, NULL));
+	bt_diff_versions(ja, jb, &p, &outcome);
 	if (outcome.diff)
 		PG_RETURN_JSONB_P(outcome.diff);
 	else

@@ -48,6 +48,7 @@ if [ $# -eq 0 ]; then
     part "deferred processing by workers" bash test/deferred/run.sh
     part "sharding with PL/Proxy" bash test/sharding/run.sh
     part "memory of a 200,000-pair statement" bash test/memory/handover.sh
+    part "cancel during a large diff" bash test/cancel/run.sh
     part "pictures in a real browser" bash test/browser/run.sh
     part "Prometheus exporter and alerting rules" bash test/monitoring/exporter.sh
 else

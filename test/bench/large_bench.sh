@@ -52,10 +52,15 @@ awk -v h="$hwm" -v i="$inputs" -v o="$output" 'BEGIN {
     printf "peak backend memory of the diff (VmHWM) %.0f MB; inputs %.0f MB + output %.0f MB as text = %.0f MB; ratio %.1f (target <= 4)\n",
            h / 1024, i / 1048576, o / 1048576, (i + o) / 1048576, h * 1024 / (i + o) }'
 # The timeouts are fractions of the time of the query they cancel (the diff
-# without its conversion to text), measured on its own.
-start=$(date +%s%N)
-q -c "SELECT buildtrace.bt_diff(a, b) IS NULL FROM big" >/dev/null
-total=$((($(date +%s%N) - start) / 1000000))
+# without its conversion to text), measured on its own: the faster of two
+# runs, so that every point falls inside the diff.
+total=
+for _ in 1 2; do
+    start=$(date +%s%N)
+    q -c "SELECT buildtrace.bt_diff(a, b) IS NULL FROM big" >/dev/null
+    t=$((($(date +%s%N) - start) / 1000000))
+    [ -z "$total" ] || [ "$t" -lt "$total" ] && total=$t
+done
 echo "bt_diff(a, b) IS NULL: $total ms"
 echo
 echo "| statement_timeout | error after | late by |"
