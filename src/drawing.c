@@ -873,11 +873,13 @@ void
 bt_object_write(BtJsonbWriter *w, BtObject *o)
 {
 	static const BtJwKey hash_keys[] = {BT_JW_KEY("id"), BT_JW_KEY("content")};
+	static const BtJwKey id_key = BT_JW_KEY("id");
 	BtJwKey    *keys;
 	JsonbValue *vals;
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
+	JsonbValue	idval;
+	BtPairCursor c;
+	JsonbValue	k;
+	bool		id_placed = false;
 	int			n = 0;
 
 	if (o->index >= 0)
@@ -893,36 +895,34 @@ bt_object_write(BtJsonbWriter *w, BtObject *o)
 		bt_jw_end(w);
 		return;
 	}
-	/* the attributes come in key order; "id" goes in its place */
+	/* the attributes come in key order; the map key goes in as "id" */
+	idval.type = jbvString;
+	idval.val.string.val = (char *) o->id;
+	idval.val.string.len = o->idlen;
 	keys = palloc(sizeof(BtJwKey) * (JsonContainerSize(o->obj) + 1));
 	vals = palloc(sizeof(JsonbValue) * (JsonContainerSize(o->obj) + 1));
-	it = JsonbIteratorInit(o->obj);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	bt_pairs_begin(&c, o->obj);
+	while (bt_pairs_next(&c, &k, &vals[n]))
 	{
-		if (tok != WJB_KEY)
-			continue;
-		if (bt_jsonb_key_cmp(v.val.string.val, v.val.string.len, "id", 2) == 0)
+		int			cmp = bt_jsonb_key_cmp(k.val.string.val, k.val.string.len,
+										   id_key.s, id_key.len);
+
+		if (cmp == 0)
+			continue;			/* equal to the map key (checked on reading) */
+		if (cmp > 0 && !id_placed)
 		{
-			JsonbIteratorNext(&it, &v, true);
-			continue;
+			vals[n + 1] = vals[n];
+			keys[n] = id_key;
+			vals[n++] = idval;
+			id_placed = true;
 		}
-		if (bt_jsonb_key_cmp(v.val.string.val, v.val.string.len, "id", 2) > 0 &&
-			(n == 0 || bt_jsonb_key_cmp(keys[n - 1].s, keys[n - 1].len, "id", 2) < 0))
-		{
-			keys[n] = (BtJwKey) {"id", 2};
-			vals[n].type = jbvString;
-			vals[n].val.string.val = (char *) o->id;
-			vals[n++].val.string.len = o->idlen;
-		}
-		keys[n] = (BtJwKey) {v.val.string.val, v.val.string.len};
-		JsonbIteratorNext(&it, &vals[n++], true);
+		keys[n].s = k.val.string.val;
+		keys[n++].len = k.val.string.len;
 	}
-	if (n == 0 || bt_jsonb_key_cmp(keys[n - 1].s, keys[n - 1].len, "id", 2) < 0)
+	if (!id_placed)
 	{
-		keys[n] = (BtJwKey) {"id", 2};
-		vals[n].type = jbvString;
-		vals[n].val.string.val = (char *) o->id;
-		vals[n++].val.string.len = o->idlen;
+		keys[n] = id_key;
+		vals[n++] = idval;
 	}
 	bt_jw_begin_object(w, keys, n);
 	for (int i = 0; i < n; i++)

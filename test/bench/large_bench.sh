@@ -16,16 +16,8 @@ db=buildtrace_large_bench
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
 createdb "$db"
-q <<SQL
-CREATE EXTENSION buildtrace;
-CREATE TABLE big AS
-SELECT (SELECT jsonb_agg(jsonb_build_object('id', 'E' || i, 'type', 'wall', 'x', i % 1000, 'y', i / 1000,
-                                           'width', 1, 'height', 0.25, 'layer', 'L' || i % 12))
-        FROM generate_series(1, $objects) i) AS a,
-       (SELECT jsonb_agg(jsonb_build_object('id', 'E' || i, 'type', 'wall', 'x', i % 1000 + 0.2 + (i % 7) * 0.3, 'y', i / 1000,
-                                           'width', 1, 'height', 0.25, 'layer', 'L' || i % 12))
-        FROM generate_series(1, $objects) i) AS b;
-SQL
+q -c "CREATE EXTENSION buildtrace"
+q -v objects="$objects" -f test/data/all_moved.sql
 # One session: time the diff (its result made text, to measure it; the time
 # includes that).  Another, fresh one: the diff alone, then the backend's
 # peak memory (text output is PostgreSQL's and doubles its buffer as it

@@ -18,15 +18,7 @@ dropdb --if-exists "$db" >/dev/null
 createdb "$db"
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 q -c 'CREATE EXTENSION buildtrace'
-q <<SQL
-CREATE TABLE big AS
-SELECT (SELECT jsonb_agg(jsonb_build_object('id', 'E' || i, 'type', 'wall', 'x', i % 1000, 'y', i / 1000,
-                                           'width', 1, 'height', 0.25, 'layer', 'L' || i % 12))
-        FROM generate_series(1, $objects) i) AS a,
-       (SELECT jsonb_agg(jsonb_build_object('id', 'E' || i, 'type', 'wall', 'x', i % 1000 + 0.2 + (i % 7) * 0.3, 'y', i / 1000,
-                                           'width', 1, 'height', 0.25, 'layer', 'L' || i % 12))
-        FROM generate_series(1, $objects) i) AS b;
-SQL
+q -v objects="$objects" -f test/data/all_moved.sql
 diff_sql="SELECT buildtrace.bt_diff(a, b) IS NULL FROM big"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
