@@ -288,18 +288,17 @@ write_reidentified(BtJsonbWriter *w, BtMatching *mt)
 	for (int i = 0; i < mt->npairs; i++)
 	{
 		BtReidentified *r = &mt->pairs[i];
-		BtFields	fa,
-					fb;
 
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		bt_object_fields(r->a, &fa);
-		bt_object_fields(r->b, &fb);
 		bt_jw_begin_object(w, reidentified_keys, lengthof(reidentified_keys));
-		bt_jw_value(w, &fb.idval);
-		write_type(w, &fb);
+		bt_jw_value(w, &r->b_id);
+		if (r->type)
+			bt_jw_string(w, r->type, r->typelen);
+		else
+			bt_jw_null(w);
 		bt_jw_cstring(w, bt_basis_names[r->basis]);
-		bt_jw_value(w, &fa.idval);
+		bt_jw_value(w, &r->a_id);
 		bt_jw_end(w);
 	}
 	bt_jw_end(w);

@@ -69,6 +69,8 @@ typedef struct Cand
 	int			argbest;		/* one of them */
 	int			ngeometry;		/* geometry stage: candidates */
 	int			geometry_with;	/* one of them */
+	int			pair_index;		/* added objects: its entry in out->pairs */
+	JsonbValue	idval;			/* the id as written */
 } Cand;
 
 typedef struct Matcher
@@ -89,6 +91,27 @@ typedef struct Matcher
 /* ---------- content ---------- */
 
 /*
+ * A hash of bytes with a seed.  Keys and most values are short, and
+ * hash_bytes_extended's setup costs more than they do: up to eight bytes
+ * are read as one integer and mixed (the length keeps "a" and "a\0" apart).
+ * The hashes only group objects of one diff, so any good mix will do.
+ */
+static inline uint64
+bytes_hash(const void *data, int len, uint64 seed)
+{
+	uint64		v = 0;
+
+	if (len > 8)
+		return hash_bytes_extended((const unsigned char *) data, len, seed);
+	memcpy(&v, data, len);
+	/* splitmix64's finalizer */
+	v ^= (seed << 56) ^ ((uint64) len << 48) ^ UINT64CONST(0x9E3779B97F4A7C15);
+	v = (v ^ (v >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	v = (v ^ (v >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return v ^ (v >> 31);
+}
+
+/*
  * A hash of a number's value, so that 6.0 and 6 hash alike, without
  * hash_numeric's cost: sign, weight and digits, not the display scale.
  */
@@ -100,8 +123,7 @@ numeric_value_hash(Numeric n)
 	if (!bt_numeric_parts(n, &p))
 		return 8;
 	return hash_combine64((uint64) p.negative << 16 | (uint16) p.weight,
-						  hash_bytes_extended((const unsigned char *) p.digits,
-											  p.ndigits * sizeof(int16), 2));
+						  bytes_hash(p.digits, p.ndigits * sizeof(int16), 2));
 }
 
 static uint64
@@ -110,8 +132,7 @@ value_hash(JsonbValue *v)
 	switch (v->type)
 	{
 		case jbvString:
-			return hash_bytes_extended((const unsigned char *) v->val.string.val,
-									   v->val.string.len, 1);
+			return bytes_hash(v->val.string.val, v->val.string.len, 1);
 		case jbvNumeric:
 			return numeric_value_hash(v->val.numeric);
 		case jbvBool:
@@ -132,15 +153,10 @@ is_id_key(JsonbValue *k)
 
 /* Next key/value pair other than the id; false at the end. */
 static bool
-next_non_id(JsonbIterator **it, JsonbValue *k, JsonbValue *v)
+next_non_id(BtPairCursor *c, JsonbValue *k, JsonbValue *v)
 {
-	JsonbIteratorToken tok;
-
-	while ((tok = JsonbIteratorNext(it, k, true)) != WJB_DONE)
+	while (bt_pairs_next(c, k, v))
 	{
-		if (tok != WJB_KEY)
-			continue;
-		(void) JsonbIteratorNext(it, v, true);
 		if (!is_id_key(k))
 			return true;
 	}
@@ -151,21 +167,20 @@ next_non_id(JsonbIterator **it, JsonbValue *k, JsonbValue *v)
 static void
 content_hashes(BtObject *o, uint64 *content, uint64 *attrs)
 {
-	JsonbIterator *it;
+	BtPairCursor it;
 	JsonbValue	k,
 				v;
 
 	*content = *attrs = 0;
 	if (o->is_hash)
 	{
-		*content = hash_bytes_extended((const unsigned char *) o->hash, o->hashlen, 7);
+		*content = bytes_hash(o->hash, o->hashlen, 7);
 		return;
 	}
-	it = JsonbIteratorInit(o->obj);
+	bt_pairs_begin(&it, o->obj);
 	while (next_non_id(&it, &k, &v))
 	{
-		uint64		h = hash_combine64(hash_bytes_extended((const unsigned char *) k.val.string.val,
-														   k.val.string.len, 0),
+		uint64		h = hash_combine64(bytes_hash(k.val.string.val, k.val.string.len, 0),
 									   value_hash(&v));
 
 		*content = hash_combine64(*content, h);
@@ -177,8 +192,8 @@ content_hashes(BtObject *o, uint64 *content, uint64 *attrs)
 static bool
 content_equal(BtObject *a, BtObject *b)
 {
-	JsonbIterator *ia,
-			   *ib;
+	BtPairCursor ia,
+				ib;
 	JsonbValue	ka,
 				va,
 				kb,
@@ -189,8 +204,8 @@ content_equal(BtObject *a, BtObject *b)
 	if (a->is_hash || b->is_hash)
 		return a->is_hash && b->is_hash && a->hashlen == b->hashlen &&
 			memcmp(a->hash, b->hash, a->hashlen) == 0;
-	ia = JsonbIteratorInit(a->obj);
-	ib = JsonbIteratorInit(b->obj);
+	bt_pairs_begin(&ia, a->obj);
+	bt_pairs_begin(&ib, b->obj);
 	for (;;)
 	{
 		hasa = next_non_id(&ia, &ka, &va);
@@ -216,10 +231,15 @@ pair(Matcher *m, int r, int a, BtMatchBasis basis)
 		m->maxpairs *= 2;
 		m->out->pairs = repalloc_huge(m->out->pairs, sizeof(BtReidentified) * m->maxpairs);
 	}
+	m->c[a].pair_index = m->out->npairs;
 	pr = &m->out->pairs[m->out->npairs++];
 	pr->a = m->c[r].o;
 	pr->b = m->c[a].o;
 	pr->basis = basis;
+	pr->a_id = m->c[r].idval;
+	pr->b_id = m->c[a].idval;
+	pr->type = m->c[a].type;
+	pr->typelen = m->c[a].typelen;
 	m->c[r].paired = m->c[a].paired = true;
 }
 
@@ -234,18 +254,21 @@ typedef struct ContentKey
 	int			index;
 } ContentKey;
 
-static int
-cmp_content_key(const void *x, const void *y)
+static inline int
+cmp_content_key(const ContentKey *a, const ContentKey *b)
 {
-	const ContentKey *a = x;
-	const ContentKey *b = y;
-
-	bt_sort_tick();
-
 	if (a->content != b->content)
 		return a->content < b->content ? -1 : 1;
 	return (a->index > b->index) - (a->index < b->index);
 }
+
+#define ST_SORT sort_content_keys
+#define ST_ELEMENT_TYPE ContentKey
+#define ST_COMPARE(a, b) cmp_content_key(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* One group of equal content hash, keys [from, to). */
 static void
@@ -292,7 +315,7 @@ match_content(Matcher *m)
 		keys[i].content = m->c[i].content;
 		keys[i].index = i;
 	}
-	qsort(keys, m->n, sizeof(ContentKey), cmp_content_key);
+	sort_content_keys(keys, m->n);
 	for (int i = 1; i <= m->n; i++)
 	{
 		if (i < m->n && keys[i].content == keys[start].content)
@@ -339,13 +362,20 @@ cmp_grid(const void *x, const void *y, void *arg)
 	return r != 0 ? r : a->order - b->order;
 }
 
+static inline bool
+eligible(Cand *c)
+{
+	return c->placed && !c->paired && !c->ambiguous;
+}
+
 static void
 build_grid(Matcher *m)
 {
 	m->grid = palloc_huge(sizeof(int) * Max(m->n - m->nremoved, 1));
 	m->ngrid = 0;
+	/* objects paired by content take no part in the geometric stages */
 	for (int i = m->nremoved; i < m->n; i++)
-		if (m->c[i].placed && !m->c[i].ambiguous)
+		if (eligible(&m->c[i]))
 			m->grid[m->ngrid++] = i;
 	qsort_arg(m->grid, m->ngrid, sizeof(int), cmp_grid, m->c);
 }
@@ -417,12 +447,6 @@ geometry_candidate(Matcher *m, int r, int a, double d)
 	cr->geometry_with = a;
 	ca->ngeometry++;
 	ca->geometry_with = r;
-}
-
-static inline bool
-eligible(Cand *c)
-{
-	return c->placed && !c->paired && !c->ambiguous;
 }
 
 static void
@@ -549,9 +573,10 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->side = side;
 	c->order = order;
 	content_hashes(o, &c->content, &c->attrs);
+	bt_object_fields(o, &f);
+	c->idval = f.idval;
 	if (o->is_hash)
 		return;
-	bt_object_fields(o, &f);
 	c->type = f.type;
 	c->typelen = f.type ? f.typelen : 0;
 	c->typehash = f.type ? hash_bytes((const unsigned char *) f.type, f.typelen) : 0;
@@ -658,15 +683,25 @@ compact(Cand *c, BtObject **objs, int *n)
 	*n = kept;
 }
 
-static int
-cmp_pair_added(const void *x, const void *y, void *arg)
+/*
+ * The pairs in the id order of their added objects: the added candidates
+ * are in that order, and each is paired at most once.
+ */
+static void
+order_pairs(Matcher *m)
 {
-	const BtReidentified *a = x;
-	const BtReidentified *b = y;
+	BtReidentified *sorted;
+	int			n = 0;
 
-	bt_sort_tick();
-
-	return bt_object_id_cmp(a->b, b->b);
+	if (m->out->npairs == 0)
+		return;
+	sorted = palloc_huge(sizeof(BtReidentified) * m->out->npairs);
+	for (int a = m->nremoved; a < m->n; a++)
+		if (m->c[a].paired)
+			sorted[n++] = m->out->pairs[m->c[a].pair_index];
+	Assert(n == m->out->npairs);
+	pfree(m->out->pairs);
+	m->out->pairs = sorted;
 }
 
 void
@@ -701,7 +736,7 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	match_content(&m);
 	match_places(&m);
 	collect_groups(&m);
-	qsort_arg(out->pairs, out->npairs, sizeof(BtReidentified), cmp_pair_added, NULL);
+	order_pairs(&m);
 	compact(m.c, removed, nremoved);
 	compact(m.c + m.nremoved, added, nadded);
 }

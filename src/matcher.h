@@ -26,6 +26,10 @@ typedef struct BtReidentified
 	BtObject   *a;				/* the removed object */
 	BtObject   *b;				/* the added object it is */
 	BtMatchBasis basis;
+	JsonbValue	a_id;			/* their ids as written, and b's type (NULL */
+	JsonbValue	b_id;			/* when it has none), read once by the */
+	const char *type;			/* matcher for the output */
+	int			typelen;
 } BtReidentified;
 
 /* Objects that cannot be told apart: none of them is paired. */
