@@ -959,6 +959,55 @@ bt_object_fields(BtObject *o, BtFields *f)
 	f->rotation = cv.v[CK_ROTATION] ? cv.v[CK_ROTATION]->val.numeric : NULL;
 }
 
+void
+bt_object_fields_each(BtObject *o, BtFields *f, BtPairFn fn, void *arg)
+{
+	BtPairCursor c;
+	JsonbValue	k,
+				v;
+
+	memset(f, 0, sizeof(BtFields));
+	f->idval.type = jbvString;
+	f->idval.val.string.val = (char *) o->id;
+	f->idval.val.string.len = o->idlen;
+	if (o->is_hash)
+		return;
+	bt_pairs_begin(&c, o->obj);
+	while (bt_pairs_next(&c, &k, &v))
+	{
+		/* the checks on reading made every core value of the right type */
+		switch (core_key(k.val.string.val, k.val.string.len))
+		{
+			case CK_ID:
+				if (o->index >= 0)
+					f->idval = v;
+				continue;
+			case CK_TYPE:
+				f->type = v.val.string.val;
+				f->typelen = v.val.string.len;
+				break;
+			case CK_X:
+				f->x = v.val.numeric;
+				break;
+			case CK_Y:
+				f->y = v.val.numeric;
+				break;
+			case CK_WIDTH:
+				f->width = v.val.numeric;
+				break;
+			case CK_HEIGHT:
+				f->height = v.val.numeric;
+				break;
+			case CK_ROTATION:
+				f->rotation = v.val.numeric;
+				break;
+			default:
+				break;
+		}
+		fn(&k, &v, arg);
+	}
+}
+
 char *
 bt_clip_text(const char *s, int len)
 {

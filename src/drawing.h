@@ -176,6 +176,14 @@ extern bool bt_pairs_next(BtPairCursor *c, JsonbValue *key, JsonbValue *value);
 extern void bt_object_fields(BtObject *o, BtFields *f);
 
 /*
+ * The same, handing every key/value pair but the id to fn as well, in key
+ * order: one walk over the object for callers that look at every pair.
+ */
+typedef void (*BtPairFn) (JsonbValue *key, JsonbValue *value, void *arg);
+extern void bt_object_fields_each(BtObject *o, BtFields *f, BtPairFn fn,
+								  void *arg);
+
+/*
  * Text of the data as people read it (summaries, pictures): at most
  * BT_TEXT_MAX_BYTES bytes, cut on a character boundary and marked with an
  * ellipsis, so that a long name cannot swell a summary.

@@ -99,11 +99,13 @@ typedef struct Matcher
 static inline uint64
 bytes_hash(const void *data, int len, uint64 seed)
 {
+	const unsigned char *p = data;
 	uint64		v = 0;
 
 	if (len > 8)
-		return hash_bytes_extended((const unsigned char *) data, len, seed);
-	memcpy(&v, data, len);
+		return hash_bytes_extended(p, len, seed);
+	for (int i = 0; i < len; i++)
+		v |= (uint64) p[i] << (8 * i);
 	/* splitmix64's finalizer */
 	v ^= (seed << 56) ^ ((uint64) len << 48) ^ UINT64CONST(0x9E3779B97F4A7C15);
 	v = (v ^ (v >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
@@ -164,29 +166,20 @@ next_non_id(BtPairCursor *c, JsonbValue *k, JsonbValue *v)
 }
 
 /* Hashes of everything but the id, and of that less place and size. */
+/*
+ * Fold one key/value pair (not the id) into a candidate's hashes: all of
+ * them into the content hash, all but place, size and turn into attrs.
+ */
 static void
-content_hashes(BtObject *o, uint64 *content, uint64 *attrs)
+hash_pair(JsonbValue *k, JsonbValue *v, void *arg)
 {
-	BtPairCursor it;
-	JsonbValue	k,
-				v;
+	Cand	   *c = arg;
+	uint64		h = hash_combine64(bytes_hash(k->val.string.val, k->val.string.len, 0),
+								   value_hash(v));
 
-	*content = *attrs = 0;
-	if (o->is_hash)
-	{
-		*content = bytes_hash(o->hash, o->hashlen, 7);
-		return;
-	}
-	bt_pairs_begin(&it, o->obj);
-	while (next_non_id(&it, &k, &v))
-	{
-		uint64		h = hash_combine64(bytes_hash(k.val.string.val, k.val.string.len, 0),
-									   value_hash(&v));
-
-		*content = hash_combine64(*content, h);
-		if (!bt_is_place_key(k.val.string.val, k.val.string.len))
-			*attrs = hash_combine64(*attrs, h);
-	}
+	c->content = hash_combine64(c->content, h);
+	if (!bt_is_place_key(k->val.string.val, k->val.string.len))
+		c->attrs = hash_combine64(c->attrs, h);
 }
 
 static bool
@@ -226,11 +219,8 @@ pair(Matcher *m, int r, int a, BtMatchBasis basis)
 {
 	BtReidentified *pr;
 
-	if (m->out->npairs == m->maxpairs)
-	{
-		m->maxpairs *= 2;
-		m->out->pairs = repalloc_huge(m->out->pairs, sizeof(BtReidentified) * m->maxpairs);
-	}
+	if (m->out->npairs >= m->maxpairs)
+		elog(ERROR, "matcher: more pairs than objects on one side");
 	m->c[a].pair_index = m->out->npairs;
 	pr = &m->out->pairs[m->out->npairs++];
 	pr->a = m->c[r].o;
@@ -572,11 +562,14 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->o = o;
 	c->side = side;
 	c->order = order;
-	content_hashes(o, &c->content, &c->attrs);
-	bt_object_fields(o, &f);
+	/* one walk: the fields, and every pair into the content hashes */
+	bt_object_fields_each(o, &f, hash_pair, c);
 	c->idval = f.idval;
 	if (o->is_hash)
+	{
+		c->content = bytes_hash(o->hash, o->hashlen, 7);
 		return;
+	}
 	c->type = f.type;
 	c->typelen = f.type ? f.typelen : 0;
 	c->typehash = f.type ? hash_bytes((const unsigned char *) f.type, f.typelen) : 0;
@@ -722,8 +715,9 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	m.cell = Max(Max(p->distance, p->move_tol), 1e-9);
 	m.c = palloc_huge(sizeof(Cand) * m.n);
 	m.parent = palloc_huge(sizeof(int) * m.n);
-	m.maxpairs = 64;
-	out->pairs = palloc(sizeof(BtReidentified) * m.maxpairs);
+	/* each object is paired at most once: reserve the most there can be */
+	m.maxpairs = Min(*nremoved, *nadded);
+	out->pairs = palloc_huge(sizeof(BtReidentified) * m.maxpairs);
 	for (int i = 0; i < m.n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
