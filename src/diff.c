@@ -126,16 +126,83 @@ bt_numeric_double(Numeric n)
 											  NumericGetDatum(n)));
 }
 
-/* b - a exactly; *d gets it as a double. */
+/* A stored numeric's display scale (decimal places), from its header. */
+static int
+numeric_dscale(Numeric n)
+{
+	uint16		head;
+
+	memcpy(&head, VARDATA_ANY(n), sizeof(head));
+	if ((head & 0xC000) == 0x8000)
+		return (head & 0x1F80) >> 7;
+	return head & 0x3FFF;
+}
+
+/*
+ * A numeric as an integer count of units of 10^-dscale, when it is exact
+ * and small: at most three base-10000 digits, |value| below 10^15 units.
+ */
+static bool
+numeric_units(Numeric n, int dscale, int64 *units)
+{
+	static const int64 pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000,
+	10000000, 100000000, 1000000000, INT64CONST(10000000000),
+	INT64CONST(100000000000), INT64CONST(1000000000000)};
+	BtNumericParts p;
+	int64		m = 0;
+	int			shift;
+
+	if (!bt_numeric_parts(n, &p) || p.ndigits > 3)
+		return false;
+	for (int i = 0; i < p.ndigits; i++)
+		m = m * 10000 + p.digits[i];
+	/* value = m * 10^(4 * (weight + 1 - ndigits)); in units of 10^-dscale */
+	shift = p.ndigits == 0 ? 0 : 4 * (p.weight + 1 - p.ndigits) + dscale;
+	if (shift < 0)
+	{
+		if (-shift >= (int) lengthof(pow10) || m % pow10[-shift] != 0)
+			return false;
+		m /= pow10[-shift];
+	}
+	else if (shift > 0)
+	{
+		if (shift >= (int) lengthof(pow10) || m >= INT64CONST(1000000000000000) / pow10[shift])
+			return false;
+		m *= pow10[shift];
+	}
+	if (m >= INT64CONST(1000000000000000))
+		return false;
+	*units = p.negative ? -m : m;
+	return true;
+}
+
+/*
+ * b - a exactly, with numeric_sub's display scale (the larger of the two);
+ * *d gets it as a double.  Usual coordinates are subtracted as integers of
+ * that scale, without numeric arithmetic; anything else goes to numeric_sub.
+ */
 static Numeric
 numeric_delta(Numeric a, Numeric b, double *d)
 {
+	static const double pow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	int			dscale;
+	int64		ua,
+				ub;
 	Numeric		r;
 
 	if (numeric_bytes_equal(a, b))
 	{
 		*d = 0.0;
 		return NULL;
+	}
+	dscale = Max(numeric_dscale(a), numeric_dscale(b));
+	if (dscale < (int) lengthof(pow10d) &&
+		numeric_units(a, dscale, &ua) && numeric_units(b, dscale, &ub))
+	{
+		/* below 2^53 and one division by an exact power: correctly rounded */
+		*d = (double) (ub - ua) / pow10d[dscale];
+		return int64_div_fast_to_numeric(ub - ua, dscale);
 	}
 	r = numeric_sub_opt_error(b, a, NULL);
 	*d = bt_numeric_double(r);

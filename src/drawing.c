@@ -932,80 +932,73 @@ bt_object_write(BtJsonbWriter *w, BtObject *o)
 	pfree(vals);
 }
 
+/* The id as the key of a map entry; array elements replace it (below). */
+static void
+fields_start(BtObject *o, BtFields *f)
+{
+	memset(f, 0, sizeof(BtFields));
+	f->idval.type = jbvString;
+	f->idval.val.string.val = (char *) o->id;
+	f->idval.val.string.len = o->idlen;
+}
+
+/* The fields from an object's core values (present, as reading checked). */
+static void
+fields_from_core(BtObject *o, CoreValues *cv, BtFields *f)
+{
+	if (o->index >= 0)
+		f->idval = *cv->v[CK_ID];
+	if (cv->v[CK_TYPE])
+	{
+		f->type = cv->v[CK_TYPE]->val.string.val;
+		f->typelen = cv->v[CK_TYPE]->val.string.len;
+	}
+	f->x = cv->v[CK_X]->val.numeric;
+	f->y = cv->v[CK_Y]->val.numeric;
+	f->width = cv->v[CK_WIDTH]->val.numeric;
+	f->height = cv->v[CK_HEIGHT]->val.numeric;
+	f->rotation = cv->v[CK_ROTATION] ? cv->v[CK_ROTATION]->val.numeric : NULL;
+}
+
 void
 bt_object_fields(BtObject *o, BtFields *f)
 {
 	CoreValues	cv;
 
-	memset(f, 0, sizeof(BtFields));
-	/* Map keys are the ids; array elements keep theirs as written. */
-	f->idval.type = jbvString;
-	f->idval.val.string.val = (char *) o->id;
-	f->idval.val.string.len = o->idlen;
+	fields_start(o, f);
 	if (o->is_hash)
 		return;
 	scan_core(o->obj, &cv);
-	if (o->index >= 0)
-		f->idval = *cv.v[CK_ID];
-	if (cv.v[CK_TYPE])
-	{
-		f->type = cv.v[CK_TYPE]->val.string.val;
-		f->typelen = cv.v[CK_TYPE]->val.string.len;
-	}
-	f->x = cv.v[CK_X]->val.numeric;
-	f->y = cv.v[CK_Y]->val.numeric;
-	f->width = cv.v[CK_WIDTH]->val.numeric;
-	f->height = cv.v[CK_HEIGHT]->val.numeric;
-	f->rotation = cv.v[CK_ROTATION] ? cv.v[CK_ROTATION]->val.numeric : NULL;
+	fields_from_core(o, &cv, f);
 }
 
 void
 bt_object_fields_each(BtObject *o, BtFields *f, BtPairFn fn, void *arg)
 {
+	CoreValues	cv;
 	BtPairCursor c;
 	JsonbValue	k,
 				v;
 
-	memset(f, 0, sizeof(BtFields));
-	f->idval.type = jbvString;
-	f->idval.val.string.val = (char *) o->id;
-	f->idval.val.string.len = o->idlen;
+	fields_start(o, f);
 	if (o->is_hash)
 		return;
+	for (int i = 0; i < CK_COUNT; i++)
+		cv.v[i] = NULL;
 	bt_pairs_begin(&c, o->obj);
 	while (bt_pairs_next(&c, &k, &v))
 	{
-		/* the checks on reading made every core value of the right type */
-		switch (core_key(k.val.string.val, k.val.string.len))
+		int			ck = core_key(k.val.string.val, k.val.string.len);
+
+		if (ck >= 0)
 		{
-			case CK_ID:
-				if (o->index >= 0)
-					f->idval = v;
-				continue;
-			case CK_TYPE:
-				f->type = v.val.string.val;
-				f->typelen = v.val.string.len;
-				break;
-			case CK_X:
-				f->x = v.val.numeric;
-				break;
-			case CK_Y:
-				f->y = v.val.numeric;
-				break;
-			case CK_WIDTH:
-				f->width = v.val.numeric;
-				break;
-			case CK_HEIGHT:
-				f->height = v.val.numeric;
-				break;
-			case CK_ROTATION:
-				f->rotation = v.val.numeric;
-				break;
-			default:
-				break;
+			cv.store[ck] = v;
+			cv.v[ck] = &cv.store[ck];
 		}
-		fn(&k, &v, arg);
+		if (ck != CK_ID)
+			fn(&k, &v, arg);
 	}
+	fields_from_core(o, &cv, f);
 }
 
 char *

@@ -1,7 +1,7 @@
 -- Properties of bt_diff, bt_validate and bt_try_diff over the IFC sample
 -- house and 30 random drawing pairs, checked against plain-SQL oracles.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 \set fzk `cat test/data/fzk-haus.json`
@@ -154,6 +154,25 @@ $$, 'bt_try_diff lists exactly the problems bt_validate finds in each version');
 SELECT throws_ok($$ SELECT bt_diff(a, b) FROM broken WHERE p = 1 $$, '22036',
                  'non-numeric value in drawing object', 'bt_diff raises the first problem of version a');
 SELECT lives_ok($$ SELECT bt_try_diff(a, b) FROM broken $$, 'bt_try_diff never raises for bad drawing data');
+
+-- dx and dy are exact, and written as numeric subtraction writes them (the
+-- larger display scale of the two), for coordinates the diff subtracts as
+-- scaled integers and for those it leaves to numeric arithmetic (more
+-- digits, larger scales, far exponents).
+CREATE TEMP TABLE coords ON COMMIT DROP AS
+SELECT v::numeric AS x FROM unnest(ARRAY['0', '0.0', '2.5', '-2.5', '5.0', '0.001', '123456.789', '-0.30',
+    '1e-20', '99999999999.9999', '1234567890123.45', '12345678901234567890', '-7.125000',
+    '0.1', '0.20', '1e10', '3.14159265358979', '1.000000000000001', '-999999999999999',
+    '0.000000000000000123', '42', '-0.5', '10000', '9999.9999']) v;
+SELECT is_empty($$
+  SELECT a.x, b.x, m->>'dx'
+  FROM coords a, coords b,
+       LATERAL (SELECT bt_diff(jsonb_build_array(jsonb_build_object('id', 'P', 'x', a.x, 'y', b.x, 'width', 1, 'height', 1)),
+                               jsonb_build_array(jsonb_build_object('id', 'P', 'x', b.x, 'y', a.x, 'width', 1, 'height', 1)),
+                               0) -> 'moved' -> 0 AS m) d
+  WHERE a.x <> b.x
+    AND (m IS NULL OR m->>'dx' <> (b.x - a.x)::text OR m->>'dy' <> (a.x - b.x)::text)
+$$, 'dx and dy equal numeric subtraction, value and display scale, over 24 x 24 coordinates');
 
 SELECT * FROM finish();
 ROLLBACK;
