@@ -89,3 +89,19 @@ bt_in_cluster() {
     bt_virtualenv buildtrace_test bash "$@"
     exit $?
 }
+
+# For benchmarks, inside the throwaway cluster: with BT_KEEP_FREED_MEMORY=1,
+# restart the server with glibc told to keep freed memory for reuse
+# (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ in the cluster's
+# environment file; pg_ctlcluster passes nothing else). On a VM where a page
+# fault costs microseconds, peers that happen to free and re-fault more
+# memory than others look slower than their work; this takes that out of a
+# comparison, for every variant alike. A no-op otherwise.
+bt_keep_freed_memory() {
+    [ "${BT_KEEP_FREED_MEMORY:-}" = 1 ] || return 0
+    local env=${PG_CLUSTER_CONF_ROOT:-/etc/postgresql}/$BT_PG_MAJOR/regress/environment
+    [ -f "$env" ] || { echo "bt_keep_freed_memory: no cluster environment file $env"; return 1; }
+    printf 'MALLOC_MMAP_THRESHOLD_=67108864\nMALLOC_TRIM_THRESHOLD_=536870912\n' >> "$env"
+    pg_ctlcluster "$BT_PG_MAJOR" regress restart
+    echo "(server restarted with glibc keeping freed memory: BT_KEEP_FREED_MEMORY=1)"
+}

@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 bt_in_cluster "$0" "$@"
+bt_keep_freed_memory
 sizes=${1:-100,1000,10000,100000}
 reps=${2:-15}
 createdb buildtrace_bench 2>/dev/null || true

@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 bt_in_cluster "$0" "$@"
+bt_keep_freed_memory
 seconds=${1:-5}
 rounds=${2:-3}
 clients="1 2"
