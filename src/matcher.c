@@ -165,7 +165,6 @@ next_non_id(BtPairCursor *c, JsonbValue *k, JsonbValue *v)
 	return false;
 }
 
-/* Hashes of everything but the id, and of that less place and size. */
 /*
  * Fold one key/value pair (not the id) into a candidate's hashes: all of
  * them into the content hash, all but place, size and turn into attrs.
