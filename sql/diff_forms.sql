@@ -79,3 +79,12 @@ SELECT d->'counts' AS counts, d->>'summary' AS summary,
        d->'removed'->0->>'name' AS removed
 FROM a, b, LATERAL bt_diff(a.v, b.v) d;
 \x off
+
+-- Map entries written out: "id" takes its place among the keys in jsonb
+-- order (after "ab", before "zz"), and a value that changed between a hash
+-- and an object is one "content" change, whatever its keys are called.
+-- The written jsonb reads back equal to itself reparsed from its text.
+SELECT d -> 'added' AS added, d -> 'modified' AS modified, d = (d::text)::jsonb AS reparses_equal
+FROM bt_diff('{"A": "h1", "B": {"x":1,"y":1,"width":1,"height":1,"content":1,"ab":1}}',
+             '{"A": {"x":1,"y":1,"width":1,"height":1,"content":5,"ab":2,"zz":3}, "B": "h2",
+               "C": {"x":1,"y":1,"width":1,"height":1,"ab":1,"zz":2,"i":0}}') d;
