@@ -26,6 +26,7 @@
 
 #include "diff.h"
 #include "jsonbuild.h"
+#include "jsonbwrite.h"
 #include "sortcheck.h"
 
 const char *const bt_direction_names[8] = {
@@ -269,15 +270,6 @@ next_attr(BtPairCursor *c, JsonbValue *k, JsonbValue *v)
 	return false;
 }
 
-/* jsonb's own key order: shorter first, then bytes. */
-static int
-cmp_keys(JsonbValue *a, JsonbValue *b)
-{
-	if (a->val.string.len != b->val.string.len)
-		return a->val.string.len < b->val.string.len ? -1 : 1;
-	return memcmp(a->val.string.val, b->val.string.val, a->val.string.len);
-}
-
 /* Compare the attributes (non-core keys) of two objects into m. */
 static void
 compare_attrs(BtMatch *m)
@@ -300,7 +292,9 @@ compare_attrs(BtMatch *m)
 	m->attrs = NULL;			/* most changed objects keep their attributes */
 	while (hasa || hasb)
 	{
-		int			c = !hasa ? 1 : !hasb ? -1 : cmp_keys(&ka, &kb);
+		int			c = !hasa ? 1 : !hasb ? -1 :
+			bt_jsonb_key_cmp(ka.val.string.val, ka.val.string.len,
+							 kb.val.string.val, kb.val.string.len);
 		BtAttrChange ch;
 
 		if (c == 0 && bt_values_equal(&va, &vb))

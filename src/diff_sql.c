@@ -8,7 +8,6 @@
  */
 #include "postgres.h"
 
-#include <limits.h>
 #include <math.h>
 
 #include "fmgr.h"
@@ -199,52 +198,36 @@ write_attr_change(BtJsonbWriter *w, BtAttrChange *ch)
 }
 
 /*
- * "changed": the changed attributes (already in key order, from the
- * comparison), with "content" in its place for a map entry whose hash
- * changed, unless an attribute has that name.
+ * "changed": for a map entry whose hash changed (or that turned from a hash
+ * into attributes or back) its whole value as "content"; otherwise the
+ * changed attributes, already in key order from the comparison.  The two
+ * never meet: attributes are compared only between two attribute objects.
  */
 static void
 write_changed(BtJsonbWriter *w, BtMatch *m)
 {
-	BtJwKey    *keys = palloc(sizeof(BtJwKey) * (m->nattrs + 1));
-	int			nkeys = 0;
-	int			content_at = -1;
+	static const BtJwKey content_key[] = {BT_JW_KEY("content")};
+	BtJwKey    *keys;
 
+	if (m->content)
+	{
+		bt_jw_begin_object(w, content_key, 1);
+		bt_jw_begin_object(w, from_to_keys, 2);
+		write_content(w, m->b);
+		write_content(w, m->a);
+		bt_jw_end(w);
+		bt_jw_end(w);
+		return;
+	}
+	keys = palloc(sizeof(BtJwKey) * Max(m->nattrs, 1));
 	for (int i = 0; i < m->nattrs; i++)
 	{
-		JsonbValue *k = &m->attrs[i].key;
-
-		if (m->content && content_at < 0 &&
-			bt_jsonb_key_cmp("content", 7, k->val.string.val, k->val.string.len) <= 0)
-		{
-			if (k->val.string.len != 7 || memcmp(k->val.string.val, "content", 7) != 0)
-			{
-				content_at = nkeys;
-				keys[nkeys++] = (BtJwKey) {"content", 7};
-			}
-			else
-				content_at = INT_MAX;	/* the attribute of that name wins */
-		}
-		keys[nkeys++] = (BtJwKey) {k->val.string.val, k->val.string.len};
+		keys[i].s = m->attrs[i].key.val.string.val;
+		keys[i].len = m->attrs[i].key.val.string.len;
 	}
-	if (m->content && content_at < 0)
-	{
-		content_at = nkeys;
-		keys[nkeys++] = (BtJwKey) {"content", 7};
-	}
-	bt_jw_begin_object(w, keys, nkeys);
-	for (int i = 0, a = 0; i < nkeys; i++)
-	{
-		if (i == content_at)
-		{
-			bt_jw_begin_object(w, from_to_keys, 2);
-			write_content(w, m->b);
-			write_content(w, m->a);
-			bt_jw_end(w);
-		}
-		else
-			write_attr_change(w, &m->attrs[a++]);
-	}
+	bt_jw_begin_object(w, keys, m->nattrs);
+	for (int i = 0; i < m->nattrs; i++)
+		write_attr_change(w, &m->attrs[i]);
 	bt_jw_end(w);
 	pfree(keys);
 }

@@ -111,9 +111,3 @@ bt_round_numeric(double v)
 	return DatumGetNumeric(DirectFunctionCall1(float8_numeric,
 											   Float8GetDatum(v)));
 }
-
-void
-bt_push_rounded(JsonbParseState **ps, JsonbIteratorToken tok, double v)
-{
-	bt_push_numeric(ps, tok, bt_round_numeric(v));
-}

@@ -29,7 +29,5 @@ extern void bt_push_null(JsonbParseState **ps, JsonbIteratorToken tok);
 #define BT_DECIMALS 9
 #define BT_ROUND_SCALE 1e9
 extern Numeric bt_round_numeric(double v);
-extern void bt_push_rounded(JsonbParseState **ps, JsonbIteratorToken tok,
-							double v);
 
 #endif							/* BUILDTRACE_JSONBUILD_H */

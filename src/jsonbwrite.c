@@ -32,7 +32,7 @@ bt_jsonb_key_cmp(const char *a, int alen, const char *b, int blen)
 }
 
 static void
-too_large(BtJsonbWriter *w, Size len)
+too_large(Size len)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -47,7 +47,7 @@ reserve(BtJsonbWriter *w, Size n)
 	Size		need = w->len + n;
 
 	if (need - VARHDRSZ > JENTRY_OFFLENMASK)
-		too_large(w, need - VARHDRSZ);
+		too_large(need - VARHDRSZ);
 	if (need > w->cap)
 	{
 		Size		cap = Max(w->cap * 2, need);
@@ -96,7 +96,7 @@ child_done(BtJsonbWriter *w, uint32 type, Size start)
 			 f->nentries);
 	total = w->len - f->data;
 	if (total > JENTRY_OFFLENMASK)
-		too_large(w, w->len - VARHDRSZ);
+		too_large(w->len - VARHDRSZ);
 	if (f->next % JB_OFFSET_STRIDE == 0)
 		entry = type | (uint32) total | JENTRY_HAS_OFF;
 	else
@@ -111,7 +111,7 @@ bt_jw_init(BtJsonbWriter *w, Size at_least, Size estimate)
 {
 	/* fail before writing anything when the result cannot fit */
 	if (at_least > JENTRY_OFFLENMASK)
-		too_large(w, at_least);
+		too_large(at_least);
 	w->cap = VARHDRSZ + Min(Max(estimate, 64), (Size) JENTRY_OFFLENMASK + VARHDRSZ);
 	w->buf = MemoryContextAllocHuge(CurrentMemoryContext, w->cap);
 	w->len = VARHDRSZ;
