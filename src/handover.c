@@ -277,6 +277,12 @@ bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id, text *te
 	MemoryContextSwitchTo(old);
 }
 
+int64
+bt_handover_inserted(Handover *h)
+{
+	return h->ninserted;
+}
+
 void
 bt_handover_store(Handover *h, Oid store_fn)
 {

@@ -49,6 +49,9 @@ extern void bt_handover_put(Handover *h, Datum *values, bool *nulls);
 extern void bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id,
 									  text *tenant);
 
+/* The number of rows of h's statement really inserted so far. */
+extern int64 bt_handover_inserted(Handover *h);
+
 /*
  * AFTER STATEMENT: make h the one _pairs_pending_drawings,
  * _pairs_pending_tenant and _pairs_take_results read, call the store

@@ -50,8 +50,15 @@ PG_FUNCTION_INFO_V1(bt_pairs_before_insert);
 PG_FUNCTION_INFO_V1(bt_pairs_after_insert_row);
 PG_FUNCTION_INFO_V1(bt_pairs_after_statement);
 
-/* The function that stores a statement's results, with definer rights. */
-#define STORE_FUNCTION "buildtrace._pairs_store_results()"
+/*
+ * The functions that store a statement's results, with definer rights: one
+ * for a statement that inserted a single pair, as an ingestion service
+ * sends them (a few statements planned for one row, each reading the
+ * drawing's state by its key), and one for any other number of pairs (one
+ * set-wise statement planned for thousands).
+ */
+#define STORE_ONE_FUNCTION "buildtrace._pairs_store_one()"
+#define STORE_SET_FUNCTION "buildtrace._pairs_store_results()"
 
 void
 bt_pipeline_init(void)
@@ -513,15 +520,17 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Handover   *h;
+	const char *store;
 	Oid			store_fn;
 
 	check_trigger(fcinfo, "_pairs_after_statement", false, false);
 	h = bt_handover_of(td, false);
 	if (h == NULL)
 		return PointerGetDatum(NULL);
+	store = bt_handover_inserted(h) == 1 ? STORE_ONE_FUNCTION : STORE_SET_FUNCTION;
 	/* By name each time: a syscache lookup, and never a stale OID. */
 	store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-													CStringGetDatum(STORE_FUNCTION)));
+													CStringGetDatum(store)));
 	bt_handover_store(h, store_fn);
 	return PointerGetDatum(NULL);
 }

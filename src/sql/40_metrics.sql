@@ -96,6 +96,36 @@ CREATE AGGREGATE buildtrace._rollup(ok boolean, added integer, removed integer, 
     PARALLEL = SAFE
 );
 
+-- Adds per-drawing totals (of the _rollup aggregate) to the hourly rollups
+-- of the current hour: the rollups' one merge rule, for both store
+-- functions. A row is only written under its drawing's lock, so concurrent
+-- statements add up in turn.
+CREATE FUNCTION buildtrace._add_rollups(tenant text, drawing_ids text[],
+                                        totals buildtrace._rollup_totals[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO buildtrace.hourly_rollups AS r
+        (hour, tenant, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+         modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
+    SELECT date_trunc('hour', now(), 'UTC'), _add_rollups.tenant, t.*
+    FROM unnest(drawing_ids, totals) AS t
+    ON CONFLICT (hour, drawing_id) DO UPDATE
+    SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
+        added = r.added + excluded.added, removed = r.removed + excluded.removed,
+        moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
+        retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
+        unchanged = r.unchanged + excluded.unchanged,
+        processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
+        reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
+                                                       excluded.reported_latency_ms),
+        rotated = r.rotated + excluded.rotated,
+        reidentified = r.reidentified + excluded.reidentified;
+END
+$$;
+
 -- rebuild_rollups(): recomputes every row from changes (done pairs) and pairs
 -- (failed pairs), by the trigger's rule (_rollup). The trigger is the only
 -- thing that maintains the table; use this after restoring changes/pairs
@@ -343,6 +373,7 @@ COMMENT ON FUNCTION buildtrace.metrics(interval) IS
 
 -- _window_start stays executable by everyone: the latency view calls it, and
 -- a view's functions are called with the querying user's privileges.
+REVOKE ALL ON FUNCTION buildtrace._add_rollups(text, text[], buildtrace._rollup_totals[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, integer, integer, integer,
                                           integer, integer, integer, float8, float8),
     buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),

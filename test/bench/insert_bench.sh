@@ -9,7 +9,10 @@
 # = deferred (stored pending, for buildtrace.work()). Pairs: 100 objects with 30 %
 # moved, the same 100 objects twice, and an empty pair. Each (variant, pair,
 # clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
-# latency are printed with the ratios. Not part of the pass/fail suite;
+# latency are printed with the ratios. Then, one client: INSERTs of one pair
+# and of two pairs into a database of few drawings and into one that already
+# holds 100,000 drawings and 20,000 open anomalies, interleaved; the ratio
+# says whether an INSERT's cost grows with what is stored. Not part of the pass/fail suite;
 # BT_INSERT_SMOKE=1 (test/bench/smoke.sh) runs each once for one second with
 # one client and checks the rows arrived and were processed, timing nothing.
 #
@@ -90,6 +93,50 @@ for r in $(seq 1 "$rounds"); do
     done
 done
 
+# Few drawings or many: the same INSERTs into two databases, one of which
+# holds 100,000 other drawings and 20,000 open anomalies.
+for d in few many; do
+    PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-$d"
+    createdb "$db-$d"
+    q -d "$db-$d" -c "CREATE EXTENSION buildtrace"
+done
+q -d "$db-many" <<'SQL'
+INSERT INTO buildtrace.drawing_state (drawing_id, last_pair_id, last_total)
+SELECT 'stored-' || i, NULL, i % 50 FROM generate_series(1, 100000) i;
+INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details)
+SELECT 'missing_upload', 'medium', 'stored-' || i, '{}' FROM generate_series(1, 20000) i;
+ANALYZE;
+SQL
+for p in moved empty; do
+    printf '\\set d random(1, 500)\nINSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES (%s, %s, %s), (%s, %s, %s);\n' \
+        "'drawing-' || :d" "'${pair_a[$p]}'" "'${pair_b[$p]}'" "'other-' || :d" "'${pair_a[$p]}'" "'${pair_b[$p]}'" > "$work/two-$p.sql"
+done
+scale_rounds=$rounds; [ -z "${BT_INSERT_SMOKE:-}" ] || scale_rounds=1
+for r in $(seq 1 "$scale_rounds"); do
+    for p in moved empty; do
+        for shape in one two; do
+            script=$work/pipeline-$p.sql; [ "$shape" = one ] || script=$work/two-$p.sql
+            for d in few many; do
+                q -d "$db-$d" -c "CHECKPOINT"
+                pgbench -n -M extended -c 1 -j 1 -T "$seconds" -f "$script" "$db-$d" > "$work/out" 2>&1 ||
+                    { cat "$work/out"; echo "pgbench failed"; exit 1; }
+                lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$work/out")
+                tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
+                q -c "INSERT INTO bench.timing VALUES ('$shape-$d', '$p', 1, $r, $lat, $tps)"
+            done
+        done
+    done
+done
+for d in few many; do
+    q -d "$db-$d" -c "SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE status = 'done') = count(*)
+                                   AND count(*) = (SELECT count(*) FROM buildtrace.changes)
+                              THEN 'insert_bench: ' || count(*) || ' pairs among $d drawings, all done with their changes'
+                              ELSE 'insert_bench: FAILED: pairs among $d drawings not all processed' END
+                       FROM buildtrace.pairs"
+done | tee "$work/scale_checks"
+! grep -q FAILED "$work/scale_checks" || exit 1
+for d in few many; do PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-$d"; done
+
 # Every pipeline pair was processed (done, a change row each).
 q > "$work/checks" <<'SQL'
 SELECT CASE WHEN count(*) FILTER (WHERE status <> 'done' AND drawing_id NOT LIKE 'deferred-%') = 0
@@ -139,5 +186,18 @@ WHERE p.variant = 'pipeline'
 ORDER BY p.pair DESC, p.clients;
 SQL
 echo 'Targets: empty pair <= 1.5x plain; 100-object pair (moved) <= 1.4x plain and peer / pipeline >= 1.5.'
+echo
+echo "Average latency per INSERT (ms) of one or two pairs, one client, among few drawings and among 100,000 (with 20,000 open anomalies)."
+psql -qX -d "$db" <<'SQL'
+WITH m AS (SELECT variant, pair, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS ms
+           FROM bench.timing WHERE variant LIKE 'one-%' OR variant LIKE 'two-%' GROUP BY 1, 2)
+SELECT f.pair, split_part(f.variant, '-', 1) AS pairs_per_insert,
+       round(f.ms::numeric, 3) AS few_drawings_ms, round(n.ms::numeric, 3) AS many_drawings_ms,
+       round((n.ms / f.ms)::numeric, 2) AS "many / few"
+FROM m f JOIN m n ON n.pair = f.pair AND n.variant = split_part(f.variant, '-', 1) || '-many'
+WHERE f.variant LIKE '%-few'
+ORDER BY f.pair DESC, 2 DESC;
+SQL
+echo 'Target: many / few about 1 (an INSERT costs the same however many drawings are stored).'
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
 psql -qX -d postgres -c "DROP ROLE bt_bench_tenant_writer" -c "DROP ROLE bt_bench_tenant"

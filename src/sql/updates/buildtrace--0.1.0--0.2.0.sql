@@ -191,54 +191,26 @@ SET search_path = pg_catalog, pg_temp
 SET work_mem = '64MB'
 AS $$
 DECLARE
-    factor      float8 := buildtrace.setting('buildtrace.spike_factor'::text)::float8;
-    min_changes integer := buildtrace.setting('buildtrace.spike_min_changes'::text)::integer;
     -- The rows' tenant, not the session's setting, which the statement could
     -- have changed after its last row was checked.
     rows_tenant text := buildtrace._pairs_pending_tenant();
+    -- The statement's drawings: their state rows are read by key, never
+    -- by a scan of drawing_state, which grows with every drawing.
+    drawings    text[] := ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d);
     n_processed bigint;
+    rollup_drawings text[];
+    rollup_totals   buildtrace._rollup_totals[];
 BEGIN
-    PERFORM buildtrace._lock_drawings(
-        ARRAY(SELECT DISTINCT d FROM buildtrace._pairs_pending_drawings() d), rows_tenant);
+    PERFORM buildtrace._lock_drawings(drawings, rows_tenant);
 
     -- One statement does every write, over one materialised set of processed
-    -- rows ("processed"), so a further consumer (such as rollups) is one
-    -- more CTE over the same rows. result is the diff of a processed pair
-    -- and the problems of a failed one, whose counts are NULL. total is
-    -- computed here so that the spike rule's window sort below carries
-    -- narrow rows.
+    -- rows ("processed"). result is the diff of a processed pair and the
+    -- problems of a failed one, whose counts are NULL.
     WITH processed AS MATERIALIZED (
-        SELECT r.*,
-               r.added + r.removed + r.moved + r.resized + r.retyped + r.modified + r.rotated
-                   AS total
-        FROM buildtrace._pairs_take_results() r
+        SELECT r.* FROM buildtrace._pairs_take_results() r
     ),
-    -- Narrow rows for the spike rule; the diff itself is read from
-    -- "processed" only, so it is materialised once.
-    counted AS (
-        SELECT pr.pair_id, pr.drawing_id, pr.total
-        FROM processed pr
-        WHERE pr.ok
-    ),
-    -- The previous processed pair of each done pair: the one before it in
-    -- this statement (pair_id order), else the drawing's last processed pair.
-    -- Only narrow columns go through the window's sort.
-    sequenced AS (
-        SELECT c.pair_id, c.drawing_id, c.total,
-               lag(c.pair_id) OVER w AS batch_prev_pair,
-               lag(c.total) OVER w AS batch_prev_total,
-               lead(c.pair_id) OVER w IS NULL AS is_last
-        FROM counted c
-        WINDOW w AS (PARTITION BY c.drawing_id ORDER BY c.pair_id)
-    ),
-    done AS (
-        SELECT q.*,
-               coalesce(q.batch_prev_pair, s.last_pair_id) AS prev_pair_id,
-               CASE WHEN q.batch_prev_pair IS NULL THEN s.last_total
-                    ELSE q.batch_prev_total END AS prev_total
-        FROM sequenced q
-        JOIN buildtrace.drawing_state s ON s.drawing_id = q.drawing_id
-    ),
+    -- The spike rule reads the changes' total as the table defines it; only
+    -- these narrow rows go through the window's sort.
     ins_changes AS (
         INSERT INTO buildtrace.changes
             (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
@@ -250,6 +222,26 @@ BEGIN
                rows_tenant
         FROM processed pr
         WHERE pr.ok
+        RETURNING pair_id, drawing_id, total
+    ),
+    -- The previous processed pair of each done pair: the one before it in
+    -- this statement (pair_id order), else the drawing's last processed pair.
+    sequenced AS (
+        SELECT c.pair_id, c.drawing_id, c.total,
+               lag(c.pair_id) OVER w AS batch_prev_pair,
+               lag(c.total) OVER w AS batch_prev_total,
+               lead(c.pair_id) OVER w IS NULL AS is_last
+        FROM ins_changes c
+        WINDOW w AS (PARTITION BY c.drawing_id ORDER BY c.pair_id)
+    ),
+    done AS (
+        SELECT q.*,
+               coalesce(q.batch_prev_pair, s.last_pair_id) AS prev_pair_id,
+               CASE WHEN q.batch_prev_pair IS NULL THEN s.last_total
+                    ELSE q.batch_prev_total END AS prev_total
+        FROM sequenced q
+        JOIN buildtrace.drawing_state s ON s.drawing_id = q.drawing_id
+        WHERE s.drawing_id = ANY (drawings)
     ),
     ins_anomalies AS (
         INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, tenant)
@@ -258,64 +250,120 @@ BEGIN
         FROM processed pr
         WHERE NOT pr.ok
         UNION ALL
-        SELECT 'change_spike',
-               CASE WHEN d.total >= 2 * factor * d.prev_total THEN 'high' ELSE 'medium' END,
-               d.drawing_id, d.pair_id,
+        SELECT 'change_spike', sp.severity, d.drawing_id, d.pair_id,
                jsonb_build_object('previous_changes', d.prev_total, 'changes', d.total,
-                                  'factor', factor, 'previous_pair_id', d.prev_pair_id),
+                                  'factor', buildtrace.setting('buildtrace.spike_factor'::text)::float8,
+                                  'previous_pair_id', d.prev_pair_id),
                rows_tenant
         FROM done d
-        WHERE d.prev_total >= min_changes
-          AND d.prev_total > 0
-          AND d.total >= factor * d.prev_total
+        CROSS JOIN LATERAL (SELECT buildtrace._spike_severity(d.prev_total, d.total) AS severity) sp
+        WHERE sp.severity IS NOT NULL
     ),
     -- A retry that was processed (done or failed again) supersedes the failed
     -- pair: that pair's open invalid_input anomaly is resolved, kept as history.
     resolve_retried AS (
         UPDATE buildtrace.anomalies a
         SET resolved_at = now()
-        FROM processed pr
-        WHERE pr.retry_of IS NOT NULL
-          AND a.pair_id = pr.retry_of
+        WHERE a.pair_id = ANY (ARRAY(SELECT pr.retry_of FROM processed pr
+                                     WHERE pr.retry_of IS NOT NULL))
           AND a.kind = 'invalid_input'
           AND a.resolved_at IS NULL
-    ),
-    -- Hourly rollups, by their one rule (the _rollup aggregate,
-    -- 40_metrics.sql): one upsert per drawing of this statement, adding its
-    -- totals to the stored row. That row is only written under the drawing's
-    -- lock taken above, so concurrent statements add up in turn.
-    upd_rollups AS (
-        INSERT INTO buildtrace.hourly_rollups AS r
-            (hour, drawing_id, tenant, pairs, failed, added, removed, moved, resized, retyped,
-             modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
-        SELECT date_trunc('hour', now(), 'UTC'), g.drawing_id, rows_tenant, (g.totals).*
-        FROM (SELECT pr.drawing_id,
-                     buildtrace._rollup(pr.ok, pr.added, pr.removed, pr.moved, pr.resized,
-                                        pr.retyped, pr.modified, pr.unchanged, pr.rotated,
-                                        pr.reidentified, pr.processing_us / 1000.0::float8,
-                                        pr.latency_ms) AS totals
-              FROM processed pr
-              GROUP BY pr.drawing_id) g
-        ON CONFLICT (hour, drawing_id) DO UPDATE
-        SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
-            added = r.added + excluded.added, removed = r.removed + excluded.removed,
-            moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
-            retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
-            unchanged = r.unchanged + excluded.unchanged,
-            processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
-            reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
-                                                           excluded.reported_latency_ms),
-            rotated = r.rotated + excluded.rotated,
-            reidentified = r.reidentified + excluded.reidentified
     ),
     upd_state AS (
         UPDATE buildtrace.drawing_state s
         SET last_pair_id = d.pair_id, last_total = d.total, updated_at = now()
         FROM done d
-        WHERE d.is_last AND s.drawing_id = d.drawing_id
+        WHERE d.is_last AND s.drawing_id = d.drawing_id AND s.drawing_id = ANY (drawings)
+    ),
+    -- Hourly rollups, by their one rule (the _rollup aggregate,
+    -- 40_metrics.sql), added to the stored rows below.
+    drawing_totals AS (
+        SELECT pr.drawing_id,
+               buildtrace._rollup(pr.ok, pr.added, pr.removed, pr.moved, pr.resized,
+                                  pr.retyped, pr.modified, pr.unchanged, pr.rotated,
+                                  pr.reidentified, pr.processing_us / 1000.0::float8,
+                                  pr.latency_ms) AS totals
+        FROM processed pr
+        GROUP BY pr.drawing_id
     )
-    SELECT count(*) INTO n_processed FROM processed;
+    SELECT (SELECT count(*) FROM processed), array_agg(t.drawing_id), array_agg(t.totals)
+    INTO n_processed, rollup_drawings, rollup_totals
+    FROM drawing_totals t;
+    PERFORM buildtrace._add_rollups(rows_tenant, rollup_drawings, rollup_totals);
     RETURN n_processed;
+END
+$$;
+
+-- The change_spike rule is C (_spike_severity, src/spike.c), asked by both
+-- store functions: 'high', 'medium', or NULL for no spike.
+CREATE FUNCTION buildtrace._spike_severity(previous_changes integer, changes integer)
+RETURNS text
+AS 'MODULE_PATHNAME', 'bt_spike_severity'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- What _pairs_store_results does, for a statement that inserted one pair:
+-- a few statements planned for one row, each finding the drawing's rows by
+-- their keys, where the set-wise statement is planned for thousands. The
+-- same rules: the drawing's lock, the table's total, _spike_severity,
+-- _rollup and _add_rollups. Returns 1.
+--
+-- SECURITY DEFINER for the same reason as _pairs_store_results: the writer
+-- role must not write changes, anomalies, rollups or drawing state itself.
+-- search_path is pinned and every name is qualified.
+CREATE FUNCTION buildtrace._pairs_store_one()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rows_tenant text := buildtrace._pairs_pending_tenant();
+    pr          record;
+    prev        record;
+    total       integer;
+    severity    text;
+BEGIN
+    SELECT * INTO STRICT pr FROM buildtrace._pairs_take_results();
+    prev := buildtrace._lock_drawing(pr.drawing_id, rows_tenant);
+    IF pr.ok THEN
+        INSERT INTO buildtrace.changes
+            (pair_id, drawing_id, job_id, diff, summary, added, removed, moved,
+             resized, retyped, modified, unchanged, processing_us, rotated, reidentified,
+             shifted, tenant)
+        VALUES (pr.pair_id, pr.drawing_id, pr.job_id, pr.result, pr.result ->> 'summary',
+                pr.added, pr.removed, pr.moved, pr.resized, pr.retyped, pr.modified,
+                pr.unchanged, pr.processing_us, pr.rotated, pr.reidentified, pr.shifted,
+                rows_tenant)
+        RETURNING changes.total INTO total;
+        UPDATE buildtrace.drawing_state s
+        SET last_pair_id = pr.pair_id, last_total = total, updated_at = now()
+        WHERE s.drawing_id = pr.drawing_id;
+        severity := buildtrace._spike_severity(prev.last_total, total);
+        IF severity IS NOT NULL THEN
+            INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, tenant)
+            VALUES ('change_spike', severity, pr.drawing_id, pr.pair_id,
+                    jsonb_build_object('previous_changes', prev.last_total, 'changes', total,
+                                       'factor', buildtrace.setting('buildtrace.spike_factor'::text)::float8,
+                                       'previous_pair_id', prev.last_pair_id),
+                    rows_tenant);
+        END IF;
+    ELSE
+        INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, tenant)
+        VALUES ('invalid_input', 'high', pr.drawing_id, pr.pair_id,
+                jsonb_build_object('problems', pr.result), rows_tenant);
+    END IF;
+    IF pr.retry_of IS NOT NULL THEN
+        UPDATE buildtrace.anomalies a
+        SET resolved_at = now()
+        WHERE a.pair_id = pr.retry_of
+          AND a.kind = 'invalid_input'
+          AND a.resolved_at IS NULL;
+    END IF;
+    PERFORM buildtrace._add_rollups(rows_tenant, ARRAY[pr.drawing_id], ARRAY[
+        (SELECT buildtrace._rollup(pr.ok, pr.added, pr.removed, pr.moved, pr.resized,
+                                   pr.retyped, pr.modified, pr.unchanged, pr.rotated,
+                                   pr.reidentified, pr.processing_us / 1000.0::float8,
+                                   pr.latency_ms))]);
+    RETURN 1;
 END
 $$;
 
@@ -327,6 +375,8 @@ CREATE TRIGGER pairs_process
 REVOKE ALL ON FUNCTION buildtrace._pairs_take_results() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_after_statement() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._pairs_store_one() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._spike_severity(integer, integer) FROM PUBLIC;
 
 -- The hourly rollups' one rule, the _rollup aggregate (src/rollup.c): the
 -- totals of a set of processed pairs, as a rollup row holds them. A failed
@@ -373,6 +423,38 @@ CREATE AGGREGATE buildtrace._rollup(ok boolean, added integer, removed integer, 
     FINALFUNC = buildtrace._rollup_final,
     PARALLEL = SAFE
 );
+
+-- Adds per-drawing totals (of the _rollup aggregate) to the hourly rollups
+-- of the current hour: the rollups' one merge rule, for both store
+-- functions. A row is only written under its drawing's lock, so concurrent
+-- statements add up in turn.
+CREATE FUNCTION buildtrace._add_rollups(tenant text, drawing_ids text[],
+                                        totals buildtrace._rollup_totals[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO buildtrace.hourly_rollups AS r
+        (hour, tenant, drawing_id, pairs, failed, added, removed, moved, resized, retyped,
+         modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
+    SELECT date_trunc('hour', now(), 'UTC'), _add_rollups.tenant, t.*
+    FROM unnest(drawing_ids, totals) AS t
+    ON CONFLICT (hour, drawing_id) DO UPDATE
+    SET pairs = r.pairs + excluded.pairs, failed = r.failed + excluded.failed,
+        added = r.added + excluded.added, removed = r.removed + excluded.removed,
+        moved = r.moved + excluded.moved, resized = r.resized + excluded.resized,
+        retyped = r.retyped + excluded.retyped, modified = r.modified + excluded.modified,
+        unchanged = r.unchanged + excluded.unchanged,
+        processing_ms = buildtrace.bt_sketch_add(r.processing_ms, excluded.processing_ms),
+        reported_latency_ms = buildtrace.bt_sketch_add(r.reported_latency_ms,
+                                                       excluded.reported_latency_ms),
+        rotated = r.rotated + excluded.rotated,
+        reidentified = r.reidentified + excluded.reidentified;
+END
+$$;
+
+REVOKE ALL ON FUNCTION buildtrace._add_rollups(text, text[], buildtrace._rollup_totals[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, integer, integer, integer,
                                           integer, integer, integer, float8, float8) FROM PUBLIC;
@@ -2205,16 +2287,56 @@ BEGIN
           ORDER BY s.drawing_id
           FOR UPDATE) l;
     IF foreign_drawing IS NOT NULL THEN
-        RAISE EXCEPTION 'drawing "%" belongs to another tenant', foreign_drawing
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('The statement writes as tenant "%s"; drawing ids are unique across tenants.',
-                                  _lock_drawings.tenant),
-                  HINT = 'Use another drawing_id.';
+        PERFORM buildtrace._refuse_foreign_drawing(foreign_drawing, tenant);
     END IF;
 END
 $$;
 
+-- _lock_drawings for the one drawing of a one-pair statement: locks (or
+-- creates) its drawing_state row and returns what the spike rule reads of
+-- it, by its key, however many drawings there are.
+CREATE FUNCTION buildtrace._lock_drawing(drawing text, tenant text,
+                                         OUT last_pair_id bigint, OUT last_total integer)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner text;
+BEGIN
+    -- A row another transaction is creating is waited for by the INSERT and
+    -- read by the second SELECT.
+    FOR i IN 1..2 LOOP
+        SELECT s.tenant, s.last_pair_id, s.last_total INTO owner, last_pair_id, last_total
+        FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing
+        FOR UPDATE;
+        EXIT WHEN FOUND;
+        INSERT INTO buildtrace.drawing_state (drawing_id, tenant) VALUES (drawing, tenant)
+        ON CONFLICT (drawing_id) DO NOTHING;
+    END LOOP;
+    IF owner <> tenant THEN
+        PERFORM buildtrace._refuse_foreign_drawing(drawing, tenant);
+    END IF;
+END
+$$;
+
+-- The error of a statement that names another tenant's drawing.
+CREATE FUNCTION buildtrace._refuse_foreign_drawing(drawing text, tenant text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'drawing "%" belongs to another tenant', drawing
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = format('The statement writes as tenant "%s"; drawing ids are unique across tenants.',
+                              tenant),
+              HINT = 'Use another drawing_id.';
+END
+$$;
+
 REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._lock_drawing(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._refuse_foreign_drawing(text, text) FROM PUBLIC;
 
 CREATE FUNCTION buildtrace._pairs_pending_tenant()
 RETURNS text
