@@ -288,7 +288,8 @@ bt_handover_store(Handover *h, Oid store_fn)
 {
 	Assert(h == innermost);
 	storing = h;
-	OidFunctionCall0(store_fn);
+	if (OidIsValid(store_fn))
+		OidFunctionCall0(store_fn);
 	handover_pop(h);
 }
 

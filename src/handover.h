@@ -55,7 +55,7 @@ extern int64 bt_handover_inserted(Handover *h);
 /*
  * AFTER STATEMENT: make h the one _pairs_pending_drawings,
  * _pairs_pending_tenant and _pairs_take_results read, call the store
- * function, then free h.
+ * function (if valid), then free h.
  */
 extern void bt_handover_store(Handover *h, Oid store_fn);
 

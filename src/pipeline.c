@@ -527,6 +527,12 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 	h = bt_handover_of(td, false);
 	if (h == NULL)
 		return PointerGetDatum(NULL);
+	/* Rows diffed but none inserted (ON CONFLICT DO NOTHING): nothing to store */
+	if (bt_handover_inserted(h) == 0)
+	{
+		bt_handover_store(h, InvalidOid);
+		return PointerGetDatum(NULL);
+	}
 	store = bt_handover_inserted(h) == 1 ? STORE_ONE_FUNCTION : STORE_SET_FUNCTION;
 	/* By name each time: a syscache lookup, and never a stale OID. */
 	store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,

@@ -4,7 +4,7 @@
 -- multi-row INSERTs must leave the same pairs, changes, anomalies, rollups
 -- and drawing state, each way really taking its path.
 BEGIN;
-SELECT plan(8);
+SELECT plan(9);
 
 SET LOCAL track_functions = 'pl';
 SET LOCAL buildtrace.spike_min_changes = 1;
@@ -75,6 +75,19 @@ SELECT results_eq($$SELECT pg_temp.calls('buildtrace._pairs_store_one()') - one,
                    FROM calls_before$$,
                   $$VALUES (0::bigint, 2::bigint)$$,
                   'an INSERT of several pairs is stored by _pairs_store_results');
+
+-- A statement whose rows were all skipped (ON CONFLICT DO NOTHING) calls
+-- neither.
+UPDATE calls_before SET one = pg_temp.calls('buildtrace._pairs_store_one()'),
+                        set = pg_temp.calls('buildtrace._pairs_store_results()');
+INSERT INTO buildtrace.pairs (pair_id, drawing_id, version_a, version_b) OVERRIDING SYSTEM VALUE
+SELECT p.pair_id, p.drawing_id, '[]', '[]' FROM buildtrace.pairs p WHERE p.drawing_id LIKE 'set-%'
+ON CONFLICT (pair_id) DO NOTHING;
+SELECT results_eq($$SELECT pg_temp.calls('buildtrace._pairs_store_one()') - one,
+                          pg_temp.calls('buildtrace._pairs_store_results()') - set
+                   FROM calls_before$$,
+                  $$VALUES (0::bigint, 0::bigint)$$,
+                  'a statement that inserted no pair stores nothing');
 
 -- What a way stored, as lines without ids or times: pairs by drawing and
 -- number within it.
