@@ -78,6 +78,7 @@ CREATE TABLE ack_log (round int, client int, n int, script text, PRIMARY KEY (ro
 ALTER TABLE buildtrace.pairs ALTER COLUMN job_id SET DEFAULT current_setting('crashtest.ack', true);
 ALTER TABLE buildtrace.versions ALTER COLUMN job_id SET DEFAULT current_setting('crashtest.ack', true);
 SQL
+psql -qX -v ON_ERROR_STOP=1 -f test/load/pool.sql
 
 # test/load's scripts, each wrapped into one transaction with its acked row.
 scripts=(pairs versions)

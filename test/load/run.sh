@@ -20,19 +20,8 @@ db=buildtrace_load
 dropdb --if-exists "$db" >/dev/null
 createdb "$db"
 psql -qX -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION buildtrace'
-# The pairs and versions are generated before the clock starts, so that the
-# throughput is the pipeline's, not the simulator's: 1,000 pairs of 60
-# objects (10 % changed, 5 % malformed), and six versions of each of 16
-# drawings.
-psql -qX -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
-CREATE TABLE load_pairs AS
-SELECT pair_no AS n, version_a, version_b FROM buildtrace.generate_pairs(1000, 60, 0.1, 42, 0.05);
-ALTER TABLE load_pairs ADD PRIMARY KEY (n);
-CREATE TABLE load_versions AS
-SELECT d, v.version_no AS v, v.payload
-FROM generate_series(1, 16) d, buildtrace.generate_versions(1, 6, 60, 0.1, d * 7) v;
-ALTER TABLE load_versions ADD PRIMARY KEY (d, v);
-SQL
+# The pairs and versions, generated before the clock starts.
+psql -qX -v ON_ERROR_STOP=1 -d "$db" -f test/load/pool.sql
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
