@@ -77,17 +77,23 @@ for v in $variants; do
 done
 
 q -c "CREATE TABLE bench.timing (variant text, pair text, clients int, round int, latency_ms float8, tps float8)"
+# timed DATABASE SCRIPT CLIENTS VARIANT PAIR ROUND [PGOPTIONS]: one pgbench
+# run with those options, after a CHECKPOINT (the WAL of the run before is
+# written out first, not during this one), its average latency and tps kept
+# in bench.timing.
+timed() {
+    q -d "$1" -c "CHECKPOINT"
+    PGOPTIONS="${7:-}" pgbench -n -M extended -c "$3" -j "$3" -T "$seconds" -f "$2" "$1" > "$work/out" 2>&1 ||
+        { cat "$work/out"; echo "pgbench failed"; exit 1; }
+    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$work/out")
+    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
+    q -c "INSERT INTO bench.timing VALUES ('$4', '$5', $3, $6, $lat, $tps)"
+}
 for r in $(seq 1 "$rounds"); do
     for c in $clients; do
         for p in moved same empty; do
             for v in $variants; do
-                # the WAL of the run before is written out first, not during this one
-                q -c "CHECKPOINT"
-                PGOPTIONS="${options[$v]:-}" pgbench -n -M extended -c "$c" -j "$c" -T "$seconds" -f "$work/$v-$p.sql" "$db" > "$work/out" 2>&1 ||
-                    { cat "$work/out"; echo "pgbench failed"; exit 1; }
-                lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$work/out")
-                tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
-                q -c "INSERT INTO bench.timing VALUES ('$v', '$p', $c, $r, $lat, $tps)"
+                timed "$db" "$work/$v-$p.sql" "$c" "$v" "$p" "$r" "${options[$v]:-}"
             done
         done
     done
@@ -117,12 +123,7 @@ for r in $(seq 1 "$scale_rounds"); do
         for shape in one two; do
             script=$work/pipeline-$p.sql; [ "$shape" = one ] || script=$work/two-$p.sql
             for d in few many; do
-                q -d "$db-$d" -c "CHECKPOINT"
-                pgbench -n -M extended -c 1 -j 1 -T "$seconds" -f "$script" "$db-$d" > "$work/out" 2>&1 ||
-                    { cat "$work/out"; echo "pgbench failed"; exit 1; }
-                lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$work/out")
-                tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
-                q -c "INSERT INTO bench.timing VALUES ('$shape-$d', '$p', 1, $r, $lat, $tps)"
+                timed "$db-$d" "$script" 1 "$shape-$d" "$p" "$r"
             done
         done
     done

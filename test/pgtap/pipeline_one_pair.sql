@@ -32,15 +32,23 @@ INSERT INTO sent VALUES
     (6, 2, 'b', '[]', pg_temp.walls(2), 9, NULL, true),
     (7, 2, 'c', pg_temp.walls(1), pg_temp.walls(21), 11, 'j2', false);
 
-CREATE FUNCTION pg_temp.calls(fn regprocedure) RETURNS bigint LANGUAGE sql AS $$
-    SELECT coalesce(pg_stat_get_xact_function_calls(fn), 0)
+-- Calls of each store function in this transaction since the last mark.
+CREATE TEMP TABLE calls_mark (one bigint, set bigint);
+CREATE FUNCTION pg_temp.store_calls() RETURNS TABLE (one bigint, set bigint) LANGUAGE sql AS $$
+    SELECT coalesce(pg_stat_get_xact_function_calls('buildtrace._pairs_store_one()'::regprocedure), 0),
+           coalesce(pg_stat_get_xact_function_calls('buildtrace._pairs_store_results()'::regprocedure), 0)
+$$;
+CREATE FUNCTION pg_temp.mark_calls() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM calls_mark;
+    INSERT INTO calls_mark SELECT * FROM pg_temp.store_calls();
+$$;
+CREATE FUNCTION pg_temp.calls_since_mark() RETURNS TABLE (one bigint, set bigint) LANGUAGE sql AS $$
+    SELECT c.one - m.one, c.set - m.set FROM pg_temp.store_calls() c, calls_mark m
 $$;
 
 -- One INSERT per pair (statements of a PL/pgSQL block each fire the
 -- statement trigger).
-CREATE TEMP TABLE calls_before AS
-SELECT pg_temp.calls('buildtrace._pairs_store_one()') AS one,
-       pg_temp.calls('buildtrace._pairs_store_results()') AS set;
+SELECT pg_temp.mark_calls();
 DO $$
 DECLARE
     s record;
@@ -54,15 +62,12 @@ BEGIN
     END LOOP;
 END
 $$;
-SELECT results_eq($$SELECT pg_temp.calls('buildtrace._pairs_store_one()') - one,
-                          pg_temp.calls('buildtrace._pairs_store_results()') - set
-                   FROM calls_before$$,
+SELECT results_eq('SELECT * FROM pg_temp.calls_since_mark()',
                   $$VALUES (7::bigint, 0::bigint)$$,
                   'an INSERT of one pair is stored by _pairs_store_one');
 
 -- The same pairs in two multi-row INSERTs.
-UPDATE calls_before SET one = pg_temp.calls('buildtrace._pairs_store_one()'),
-                        set = pg_temp.calls('buildtrace._pairs_store_results()');
+SELECT pg_temp.mark_calls();
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms, job_id)
 SELECT 'set-' || s.drawing, s.a, s.b, s.latency_ms, s.job_id FROM sent s WHERE s.stmt = 1 ORDER BY s.ord;
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms, job_id, retry_of)
@@ -70,22 +75,17 @@ SELECT 'set-' || s.drawing, s.a, s.b, s.latency_ms, s.job_id,
        CASE WHEN s.retry THEN (SELECT p.pair_id FROM buildtrace.pairs p
                                WHERE p.drawing_id = 'set-' || s.drawing AND p.status = 'failed') END
 FROM sent s WHERE s.stmt = 2 ORDER BY s.ord;
-SELECT results_eq($$SELECT pg_temp.calls('buildtrace._pairs_store_one()') - one,
-                          pg_temp.calls('buildtrace._pairs_store_results()') - set
-                   FROM calls_before$$,
+SELECT results_eq('SELECT * FROM pg_temp.calls_since_mark()',
                   $$VALUES (0::bigint, 2::bigint)$$,
                   'an INSERT of several pairs is stored by _pairs_store_results');
 
 -- A statement whose rows were all skipped (ON CONFLICT DO NOTHING) calls
 -- neither.
-UPDATE calls_before SET one = pg_temp.calls('buildtrace._pairs_store_one()'),
-                        set = pg_temp.calls('buildtrace._pairs_store_results()');
+SELECT pg_temp.mark_calls();
 INSERT INTO buildtrace.pairs (pair_id, drawing_id, version_a, version_b) OVERRIDING SYSTEM VALUE
 SELECT p.pair_id, p.drawing_id, '[]', '[]' FROM buildtrace.pairs p WHERE p.drawing_id LIKE 'set-%'
 ON CONFLICT (pair_id) DO NOTHING;
-SELECT results_eq($$SELECT pg_temp.calls('buildtrace._pairs_store_one()') - one,
-                          pg_temp.calls('buildtrace._pairs_store_results()') - set
-                   FROM calls_before$$,
+SELECT results_eq('SELECT * FROM pg_temp.calls_since_mark()',
                   $$VALUES (0::bigint, 0::bigint)$$,
                   'a statement that inserted no pair stores nothing');
 
