@@ -152,8 +152,8 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- Stores what _pairs_before_insert computed for the rows a statement
 -- inserted; called by _pairs_after_statement, which runs after the row
--- triggers, when the statement inserted any number of pairs but one.
--- Returns the number of results stored.
+-- triggers, when the statement inserted two pairs or more. Returns the
+-- number of results stored.
 --
 -- SECURITY DEFINER because the writer role may insert pairs but must not be
 -- able to write changes or anomalies itself: the trigger writes them with
