@@ -520,23 +520,23 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Handover   *h;
-	const char *store;
-	Oid			store_fn;
+	int64		ninserted;
+	Oid			store_fn = InvalidOid;
 
 	check_trigger(fcinfo, "_pairs_after_statement", false, false);
 	h = bt_handover_of(td, false);
 	if (h == NULL)
 		return PointerGetDatum(NULL);
-	/* Rows diffed but none inserted (ON CONFLICT DO NOTHING): nothing to store */
-	if (bt_handover_inserted(h) == 0)
+	/* Rows diffed but none inserted (ON CONFLICT DO NOTHING) store nothing. */
+	ninserted = bt_handover_inserted(h);
+	if (ninserted > 0)
 	{
-		bt_handover_store(h, InvalidOid);
-		return PointerGetDatum(NULL);
+		const char *store = ninserted == 1 ? STORE_ONE_FUNCTION : STORE_SET_FUNCTION;
+
+		/* By name each time: a syscache lookup, and never a stale OID. */
+		store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+														CStringGetDatum(store)));
 	}
-	store = bt_handover_inserted(h) == 1 ? STORE_ONE_FUNCTION : STORE_SET_FUNCTION;
-	/* By name each time: a syscache lookup, and never a stale OID. */
-	store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-													CStringGetDatum(store)));
 	bt_handover_store(h, store_fn);
 	return PointerGetDatum(NULL);
 }
