@@ -12,9 +12,10 @@
 # latency are printed with the ratios. Then, one client: INSERTs of one pair
 # and of two pairs into a database of few drawings and into one that already
 # holds 100,000 drawings and 20,000 open anomalies, interleaved; the ratio
-# says whether an INSERT's cost grows with what is stored. Not part of the pass/fail suite;
-# BT_INSERT_SMOKE=1 (test/bench/smoke.sh) runs each once for one second with
-# one client and checks the rows arrived and were processed, timing nothing.
+# says whether an INSERT's cost grows with what is stored. Not part of the
+# pass/fail suite; BT_INSERT_SMOKE=1 (test/bench/smoke.sh) runs each once
+# for one second with one client and checks the rows arrived and were
+# processed, timing nothing.
 #
 #   bash test/bench/insert_bench.sh [SECONDS [ROUNDS]]    default 5 3
 set -euo pipefail
