@@ -246,36 +246,13 @@ bt_values_equal(JsonbValue *a, JsonbValue *b)
 	return false;
 }
 
-/* id, type, or a key of place, size and rotation (see drawing.h) */
-static inline bool
-is_core_key(JsonbValue *k)
-{
-	const char *s = k->val.string.val;
-	int			len = k->val.string.len;
-
-	return bt_is_place_key(s, len) ||
-		(len == 2 && memcmp(s, "id", 2) == 0) ||
-		(len == 4 && memcmp(s, "type", 4) == 0);
-}
-
-/* Next non-core key/value pair of an object; false at the end. */
-static bool
-next_attr(BtPairCursor *c, JsonbValue *k, JsonbValue *v)
-{
-	while (bt_pairs_next(c, k, v))
-	{
-		if (!is_core_key(k))
-			return true;
-	}
-	return false;
-}
-
-/* Compare the attributes (non-core keys) of two objects into m. */
+/*
+ * Compare the attributes of two objects into m, walking both to their ends
+ * (which fills m->fa and m->fb).
+ */
 static void
-compare_attrs(BtMatch *m)
+compare_attrs(BtMatch *m, BtAttrCursor *ia, BtAttrCursor *ib)
 {
-	BtPairCursor ia,
-				ib;
 	JsonbValue	ka,
 				va,
 				kb,
@@ -284,10 +261,8 @@ compare_attrs(BtMatch *m)
 				hasb;
 	int			cap = 0;
 
-	bt_pairs_begin(&ia, m->a->obj);
-	bt_pairs_begin(&ib, m->b->obj);
-	hasa = next_attr(&ia, &ka, &va);
-	hasb = next_attr(&ib, &kb, &vb);
+	hasa = bt_attrs_next(ia, &ka, &va);
+	hasb = bt_attrs_next(ib, &kb, &vb);
 
 	m->attrs = NULL;			/* most changed objects keep their attributes */
 	while (hasa || hasb)
@@ -299,8 +274,8 @@ compare_attrs(BtMatch *m)
 
 		if (c == 0 && bt_values_equal(&va, &vb))
 		{
-			hasa = next_attr(&ia, &ka, &va);
-			hasb = next_attr(&ib, &kb, &vb);
+			hasa = bt_attrs_next(ia, &ka, &va);
+			hasb = bt_attrs_next(ib, &kb, &vb);
 			continue;
 		}
 		ch.key = c <= 0 ? ka : kb;
@@ -318,9 +293,9 @@ compare_attrs(BtMatch *m)
 		}
 		m->attrs[m->nattrs++] = ch;
 		if (c <= 0)
-			hasa = next_attr(&ia, &ka, &va);
+			hasa = bt_attrs_next(ia, &ka, &va);
 		if (c >= 0)
-			hasb = next_attr(&ib, &kb, &vb);
+			hasb = bt_attrs_next(ib, &kb, &vb);
 	}
 	m->modified = m->nattrs > 0;
 }
@@ -371,14 +346,22 @@ compare_objects(BtMatch *m, const BtDiffParams *p)
 	double		dw,
 				dh;
 
-	bt_object_fields(m->a, a);
-	bt_object_fields(m->b, b);
+	BtAttrCursor ia,
+				ib;
+	JsonbValue	k,
+				v;
+
+	bt_attrs_begin(&ia, m->a, a);
+	bt_attrs_begin(&ib, m->b, b);
 	if (m->a->is_hash || m->b->is_hash)
 	{
 		/* A content hash is only ever equal or not equal. */
+		while (bt_attrs_next(&ia, &k, &v) || bt_attrs_next(&ib, &k, &v))
+			;
 		m->content = m->modified = !identical(m->a, m->b);
 		return m->modified;
 	}
+	compare_attrs(m, &ia, &ib);
 
 	m->retyped = (a->type == NULL) != (b->type == NULL) ||
 		(a->type && (a->typelen != b->typelen ||
@@ -396,8 +379,6 @@ compare_objects(BtMatch *m, const BtDiffParams *p)
 		m->rotation_delta = rotation_delta(a->rotation, b->rotation);
 		m->rotated = exceeds(fabs(m->rotation_delta), p->rotation_tol);
 	}
-
-	compare_attrs(m);
 	return m->moved || m->resized || m->retyped || m->modified || m->rotated;
 }
 

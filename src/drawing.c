@@ -552,9 +552,19 @@ static void
 resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
 {
 	const BtDrawing *like = st->like;
+	const BtObject *o = &objs[key->obj];
 	int			lo = 0,
 				hi = like->nobjs;
 
+	/* usually the changed object is the one expected (or the one after) */
+	for (int j = st->like_next; j < st->like_next + 2 && j < like->nobjs; j++)
+	{
+		if (bt_object_id_cmp(&like->objs[j], o) == 0)
+		{
+			st->like_next = j + 1;
+			return;
+		}
+	}
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
@@ -942,22 +952,37 @@ fields_start(BtObject *o, BtFields *f)
 	f->idval.val.string.len = o->idlen;
 }
 
-/* The fields from an object's core values (present, as reading checked). */
-static void
-fields_from_core(BtObject *o, CoreValues *cv, BtFields *f)
+/* Set the field of core key ck from its value, which reading checked. */
+static inline void
+set_field(BtObject *o, BtFields *f, int ck, JsonbValue *v)
 {
-	if (o->index >= 0)
-		f->idval = *cv->v[CK_ID];
-	if (cv->v[CK_TYPE])
+	switch (ck)
 	{
-		f->type = cv->v[CK_TYPE]->val.string.val;
-		f->typelen = cv->v[CK_TYPE]->val.string.len;
+		case CK_ID:
+			/* a map entry's id is its key, set by fields_start */
+			if (o->index >= 0)
+				f->idval = *v;
+			break;
+		case CK_TYPE:
+			f->type = v->val.string.val;
+			f->typelen = v->val.string.len;
+			break;
+		case CK_X:
+			f->x = v->val.numeric;
+			break;
+		case CK_Y:
+			f->y = v->val.numeric;
+			break;
+		case CK_WIDTH:
+			f->width = v->val.numeric;
+			break;
+		case CK_HEIGHT:
+			f->height = v->val.numeric;
+			break;
+		case CK_ROTATION:
+			f->rotation = v->val.numeric;
+			break;
 	}
-	f->x = cv->v[CK_X]->val.numeric;
-	f->y = cv->v[CK_Y]->val.numeric;
-	f->width = cv->v[CK_WIDTH]->val.numeric;
-	f->height = cv->v[CK_HEIGHT]->val.numeric;
-	f->rotation = cv->v[CK_ROTATION] ? cv->v[CK_ROTATION]->val.numeric : NULL;
 }
 
 void
@@ -969,13 +994,16 @@ bt_object_fields(BtObject *o, BtFields *f)
 	if (o->is_hash)
 		return;
 	scan_core(o->obj, &cv);
-	fields_from_core(o, &cv, f);
+	for (int k = 0; k < CK_COUNT; k++)
+	{
+		if (cv.v[k])
+			set_field(o, f, k, cv.v[k]);
+	}
 }
 
 void
 bt_object_fields_each(BtObject *o, BtFields *f, BtPairFn fn, void *arg)
 {
-	CoreValues	cv;
 	BtPairCursor c;
 	JsonbValue	k,
 				v;
@@ -983,22 +1011,45 @@ bt_object_fields_each(BtObject *o, BtFields *f, BtPairFn fn, void *arg)
 	fields_start(o, f);
 	if (o->is_hash)
 		return;
-	for (int i = 0; i < CK_COUNT; i++)
-		cv.v[i] = NULL;
 	bt_pairs_begin(&c, o->obj);
 	while (bt_pairs_next(&c, &k, &v))
 	{
 		int			ck = core_key(k.val.string.val, k.val.string.len);
 
 		if (ck >= 0)
-		{
-			cv.store[ck] = v;
-			cv.v[ck] = &cv.store[ck];
-		}
+			set_field(o, f, ck, &v);
 		if (ck != CK_ID)
 			fn(&k, &v, arg);
 	}
-	fields_from_core(o, &cv, f);
+}
+
+void
+bt_attrs_begin(BtAttrCursor *c, BtObject *o, BtFields *f)
+{
+	fields_start(o, f);
+	c->o = o;
+	c->f = f;
+	if (o->is_hash)
+	{
+		/* no pairs: the first bt_attrs_next ends the walk */
+		memset(&c->pairs, 0, sizeof(BtPairCursor));
+		return;
+	}
+	bt_pairs_begin(&c->pairs, o->obj);
+}
+
+bool
+bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value)
+{
+	while (bt_pairs_next(&c->pairs, key, value))
+	{
+		int			ck = core_key(key->val.string.val, key->val.string.len);
+
+		if (ck < 0)
+			return true;
+		set_field(c->o, c->f, ck, value);
+	}
+	return false;
 }
 
 char *

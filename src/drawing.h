@@ -184,6 +184,22 @@ extern void bt_object_fields_each(BtObject *o, BtFields *f, BtPairFn fn,
 								  void *arg);
 
 /*
+ * A walk over an object's attributes (its keys other than id, type, place,
+ * size and rotation) in key order that fills its fields on the way: one
+ * pass over the object for a comparison of both.  The fields are complete
+ * once bt_attrs_next has returned false.
+ */
+typedef struct BtAttrCursor
+{
+	BtPairCursor pairs;
+	BtObject   *o;
+	BtFields   *f;
+} BtAttrCursor;
+
+extern void bt_attrs_begin(BtAttrCursor *c, BtObject *o, BtFields *f);
+extern bool bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value);
+
+/*
  * Text of the data as people read it (summaries, pictures): at most
  * BT_TEXT_MAX_BYTES bytes, cut on a character boundary and marked with an
  * ellipsis, so that a long name cannot swell a summary.

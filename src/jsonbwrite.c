@@ -117,6 +117,7 @@ bt_jw_init(BtJsonbWriter *w, Size at_least, Size estimate)
 	w->len = VARHDRSZ;
 	w->checked = 0;
 	w->depth = 0;
+	w->rounded = NULL;
 }
 
 Jsonb *
@@ -162,21 +163,43 @@ bt_jw_begin_array(BtJsonbWriter *w, int nelems)
 	begin_container(w, JB_FARRAY, nelems, nelems);
 }
 
+/*
+ * The keys are written together: their bytes in one copy and their
+ * JEntries directly (the first is an offset, as child_done would make it).
+ */
 void
 bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
 {
-	begin_container(w, JB_FOBJECT, nkeys, 2 * nkeys);
+	BtJwFrame  *f;
+	Size		keybytes = 0;
+	uint32		end = 0;
+
 	for (int i = 0; i < nkeys; i++)
 	{
-		Size		start = w->len;
-
 		if (i > 0 && bt_jsonb_key_cmp(keys[i - 1].s, keys[i - 1].len,
 									  keys[i].s, keys[i].len) >= 0)
 			elog(ERROR, "jsonb writer: key \"%.*s\" out of order",
 				 keys[i].len, keys[i].s);
-		append(w, keys[i].s, keys[i].len);
-		child_done(w, JENTRY_ISSTRING, start);
+		keybytes += keys[i].len;
 	}
+	begin_container(w, JB_FOBJECT, nkeys, 2 * nkeys);
+	reserve(w, keybytes);
+	f = &w->stack[w->depth - 1];
+	for (int i = 0; i < nkeys; i++)
+	{
+		uint32		entry;
+
+		memcpy(w->buf + w->len + end, keys[i].s, keys[i].len);
+		end += keys[i].len;
+		if (i % JB_OFFSET_STRIDE == 0)
+			entry = JENTRY_ISSTRING | end | JENTRY_HAS_OFF;
+		else
+			entry = JENTRY_ISSTRING | (uint32) keys[i].len;
+		memcpy(w->buf + f->jentries + sizeof(JEntry) * i, &entry,
+			   sizeof(JEntry));
+	}
+	w->len += keybytes;
+	f->next = nkeys;
 }
 
 void
@@ -235,10 +258,21 @@ bt_jw_int(BtJsonbWriter *w, int64 v)
 	bt_jw_numeric(w, int64_to_numeric(v));
 }
 
+/*
+ * Objects moved together share their distance: the last rounded number is
+ * kept for the next value that is the same.
+ */
 void
 bt_jw_rounded(BtJsonbWriter *w, double v)
 {
-	bt_jw_numeric(w, bt_round_numeric(v));
+	if (w->rounded == NULL || v != w->rounded_from)
+	{
+		if (w->rounded)
+			pfree(w->rounded);
+		w->rounded = bt_round_numeric(v);
+		w->rounded_from = v;
+	}
+	bt_jw_numeric(w, w->rounded);
 }
 
 void

@@ -40,6 +40,8 @@ typedef struct BtJsonbWriter
 	Size		checked;		/* len at the last interrupt check */
 	int			depth;
 	BtJwFrame	stack[BT_JW_MAX_DEPTH];
+	Numeric		rounded;		/* the last value of bt_jw_rounded, or NULL */
+	double		rounded_from;	/* ... and the double it was rounded from */
 } BtJsonbWriter;
 
 /* An object's key; BT_JW_KEY("id") for a constant one. */
