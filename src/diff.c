@@ -53,131 +53,6 @@ numeric_bytes_equal(Numeric a, Numeric b)
 }
 
 /*
- * The stored form, read as drawing.c's numeric_is_negative reads its first
- * uint16: 0x8000 | sign 0x2000 | scale 0x1F80 | weight 0x007F in the short
- * form; sign and scale in the long form, followed there by an int16
- * weight.  Stored numerics have no leading or trailing zero digits, so
- * sign, weight and digits are the value, whatever the display scale.
- */
-bool
-bt_numeric_parts(Numeric n, BtNumericParts *p)
-{
-	const char *data = VARDATA_ANY(n);
-	int			size = VARSIZE_ANY_EXHDR(n);
-	uint16		head;
-
-	memcpy(&head, data, sizeof(head));
-	if ((head & 0xC000) == 0x8000)
-	{
-		p->negative = (head & 0x2000) != 0;
-		p->weight = (head & 0x0040) ? (int16) (head | ~0x003F) : (int16) (head & 0x003F);
-		p->digits = (const int16 *) (data + sizeof(uint16));
-		p->ndigits = (size - (int) sizeof(uint16)) / (int) sizeof(int16);
-		return true;
-	}
-	if ((head & 0x8000) == 0)
-	{
-		p->negative = (head & 0xC000) == 0x4000;
-		memcpy(&p->weight, data + sizeof(uint16), sizeof(p->weight));
-		p->digits = (const int16 *) (data + 2 * sizeof(uint16));
-		p->ndigits = (size - 2 * (int) sizeof(uint16)) / (int) sizeof(int16);
-		return true;
-	}
-	return false;				/* NaN or infinity */
-}
-
-/*
- * A numeric of at most three base-10000 digits and an exponent within
- * 10000^±5, as a double without going through text: the digits make an
- * integer below 2^53, and one multiplication or division by an exact power
- * of ten rounds once, so the result is the correctly rounded value that
- * strtod gives too.  false for any other numeric.
- */
-static bool
-numeric_double_exact(Numeric n, double *out)
-{
-	static const double pow10000[] = {1.0, 1e4, 1e8, 1e12, 1e16, 1e20};
-	BtNumericParts p;
-	int			exponent;
-	double		m = 0;
-
-	if (!bt_numeric_parts(n, &p) || p.ndigits > 3)
-		return false;
-	for (int i = 0; i < p.ndigits; i++)
-		m = m * 10000 + p.digits[i];
-	exponent = p.weight + 1 - p.ndigits;
-	if (p.ndigits > 0 && (exponent < -5 || exponent > 5))
-		return false;
-	if (p.ndigits > 0)
-		m = exponent >= 0 ? m * pow10000[exponent] : m / pow10000[-exponent];
-	*out = p.negative ? -m : m;
-	return true;
-}
-
-double
-bt_numeric_double(Numeric n)
-{
-	double		d;
-
-	/* the usual coordinate, without numeric_out and strtod */
-	if (numeric_double_exact(n, &d))
-		return d;
-	/* Never fails: values beyond double range become +/-Inf. */
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-											  NumericGetDatum(n)));
-}
-
-/* A stored numeric's display scale (decimal places), from its header. */
-static int
-numeric_dscale(Numeric n)
-{
-	uint16		head;
-
-	memcpy(&head, VARDATA_ANY(n), sizeof(head));
-	if ((head & 0xC000) == 0x8000)
-		return (head & 0x1F80) >> 7;
-	return head & 0x3FFF;
-}
-
-/*
- * A numeric as an integer count of units of 10^-dscale, when it is exact
- * and small: at most three base-10000 digits, |value| below 10^15 units.
- */
-static bool
-numeric_units(Numeric n, int dscale, int64 *units)
-{
-	static const int64 pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000,
-	10000000, 100000000, 1000000000, INT64CONST(10000000000),
-	INT64CONST(100000000000), INT64CONST(1000000000000)};
-	BtNumericParts p;
-	int64		m = 0;
-	int			shift;
-
-	if (!bt_numeric_parts(n, &p) || p.ndigits > 3)
-		return false;
-	for (int i = 0; i < p.ndigits; i++)
-		m = m * 10000 + p.digits[i];
-	/* value = m * 10^(4 * (weight + 1 - ndigits)); in units of 10^-dscale */
-	shift = p.ndigits == 0 ? 0 : 4 * (p.weight + 1 - p.ndigits) + dscale;
-	if (shift < 0)
-	{
-		if (-shift >= (int) lengthof(pow10) || m % pow10[-shift] != 0)
-			return false;
-		m /= pow10[-shift];
-	}
-	else if (shift > 0)
-	{
-		if (shift >= (int) lengthof(pow10) || m >= INT64CONST(1000000000000000) / pow10[shift])
-			return false;
-		m *= pow10[shift];
-	}
-	if (m >= INT64CONST(1000000000000000))
-		return false;
-	*units = p.negative ? -m : m;
-	return true;
-}
-
-/*
  * b - a exactly, with numeric_sub's display scale (the larger of the two);
  * *d gets it as a double.  Usual coordinates are subtracted as integers of
  * that scale, without numeric arithmetic; anything else goes to numeric_sub.
@@ -197,13 +72,13 @@ numeric_delta(Numeric a, Numeric b, double *d)
 		*d = 0.0;
 		return NULL;
 	}
-	dscale = Max(numeric_dscale(a), numeric_dscale(b));
+	dscale = Max(bt_numeric_dscale(a), bt_numeric_dscale(b));
 	if (dscale < (int) lengthof(pow10d) &&
-		numeric_units(a, dscale, &ua) && numeric_units(b, dscale, &ub))
+		bt_numeric_units(a, dscale, &ua) && bt_numeric_units(b, dscale, &ub))
 	{
 		/* below 2^53 and one division by an exact power: correctly rounded */
 		*d = (double) (ub - ua) / pow10d[dscale];
-		return int64_div_fast_to_numeric(ub - ua, dscale);
+		return bt_numeric_from_units(ub - ua, dscale);
 	}
 	r = numeric_sub_opt_error(b, a, NULL);
 	*d = bt_numeric_double(r);

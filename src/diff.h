@@ -10,6 +10,7 @@
 
 #include "drawing.h"
 #include "matcher.h"
+#include "stored_numeric.h"
 
 /* What a diff is asked to report, from the arguments or the settings. */
 typedef struct BtDiffParams
@@ -92,20 +93,7 @@ extern int	bt_compass(double dx, double dy);
 extern void bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p,
 							BtDiff *out);
 
-/* A stored numeric's sign, weight and base-10000 digits: its value. */
-typedef struct BtNumericParts
-{
-	bool		negative;
-	int16		weight;
-	const int16 *digits;
-	int			ndigits;
-} BtNumericParts;
-
-/* false for NaN and infinities, which jsonb never holds */
-extern bool bt_numeric_parts(Numeric n, BtNumericParts *p);
-
-/* Equal JSON values (numbers by value); and a number as a double. */
+/* Equal JSON values (numbers by value). */
 extern bool bt_values_equal(JsonbValue *a, JsonbValue *b);
-extern double bt_numeric_double(Numeric n);
 
 #endif							/* BUILDTRACE_DIFF_H */

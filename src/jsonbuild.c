@@ -14,6 +14,7 @@
 #include "utils/builtins.h"
 
 #include "jsonbuild.h"
+#include "stored_numeric.h"
 
 void
 bt_push_key(JsonbParseState **ps, const char *key)
@@ -102,7 +103,7 @@ bt_round_numeric(double v)
 				digits /= 10;
 				decimals--;
 			}
-			return int64_div_fast_to_numeric(digits, decimals);
+			return bt_numeric_from_units(digits, decimals);
 		}
 		v = scaled / BT_ROUND_SCALE;
 		if (v == 0.0)

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * stored_numeric.h
+ *	  Numbers as jsonb stores them, read and made without numeric
+ *	  arithmetic.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BUILDTRACE_STORED_NUMERIC_H
+#define BUILDTRACE_STORED_NUMERIC_H
+
+#include "utils/numeric.h"
+
+/* A stored numeric's sign, weight and base-10000 digits: its value. */
+typedef struct BtNumericParts
+{
+	bool		negative;
+	int16		weight;
+	const int16 *digits;
+	int			ndigits;
+} BtNumericParts;
+
+/* false for NaN and infinities, which jsonb never holds */
+extern bool bt_numeric_parts(Numeric n, BtNumericParts *p);
+
+/* A number as a double (correctly rounded; beyond range +/-Inf). */
+extern double bt_numeric_double(Numeric n);
+
+/* A stored numeric's display scale (decimal places). */
+extern int	bt_numeric_dscale(Numeric n);
+
+/*
+ * A numeric as an integer count of units of 10^-dscale, when it is exact
+ * and small (at most three base-10000 digits, |value| below 10^15 units);
+ * false otherwise.
+ */
+extern bool bt_numeric_units(Numeric n, int dscale, int64 *units);
+
+/*
+ * units * 10^-dscale as a numeric, stored as numeric.c stores it;
+ * |units| < 10^16, 0 <= dscale <= 15.
+ */
+extern Numeric bt_numeric_from_units(int64 units, int dscale);
+
+#endif							/* BUILDTRACE_STORED_NUMERIC_H */
