@@ -390,7 +390,11 @@ grid_lower(Matcher *m, const Cand *key)
 
 typedef void (*CandidateFn) (Matcher *m, int r, int a, double d);
 
-/* Call fn for every unpaired added object of r's type in r's 3x3 cells. */
+/*
+ * Call fn for every unpaired added object of r's type in r's 3x3 cells.
+ * The grid is sorted by (type, cx, cy), so each column of three cells is
+ * one run of it: one search per column.
+ */
 static void
 each_near(Matcher *m, int r, CandidateFn fn)
 {
@@ -398,21 +402,21 @@ each_near(Matcher *m, int r, CandidateFn fn)
 	Cand		key = *cr;
 
 	for (int64 dx = -1; dx <= 1; dx++)
-		for (int64 dy = -1; dy <= 1; dy++)
+	{
+		key.cx = cr->cx + dx;
+		key.cy = cr->cy - 1;
+		for (int g = grid_lower(m, &key); g < m->ngrid; g++)
 		{
-			key.cx = cr->cx + dx;
-			key.cy = cr->cy + dy;
-			for (int g = grid_lower(m, &key); g < m->ngrid; g++)
-			{
-				Cand	   *ca = &m->c[m->grid[g]];
+			Cand	   *ca = &m->c[m->grid[g]];
 
-				if (cmp_cell(ca, &key) != 0)
-					break;
-				if (ca->paired || !same_type(cr, ca))
-					continue;
-				fn(m, r, m->grid[g], hypot(ca->x - cr->x, ca->y - cr->y));
-			}
+			if (ca->typehash != cr->typehash || ca->cx != key.cx ||
+				ca->cy > cr->cy + 1)
+				break;
+			if (ca->paired || !same_type(cr, ca))
+				continue;
+			fn(m, r, m->grid[g], hypot(ca->x - cr->x, ca->y - cr->y));
 		}
+	}
 }
 
 static inline bool
