@@ -202,10 +202,19 @@ rotation_delta(Numeric a, Numeric b)
 
 /* Distance, direction and whether it counts, of a move (dx, dy). */
 static void
-set_move(BtMatch *m, double dx, double dy, double move_tol)
+set_move(BtDiff *d, BtMatch *m, double dx, double dy, double move_tol)
 {
-	m->distance = hypot(dx, dy);
-	m->direction = bt_compass(dx, dy);
+	/* objects moved together share the vector: keep the last one's */
+	if (!d->last_move.valid || dx != d->last_move.dx || dy != d->last_move.dy)
+	{
+		d->last_move.valid = true;
+		d->last_move.dx = dx;
+		d->last_move.dy = dy;
+		d->last_move.distance = hypot(dx, dy);
+		d->last_move.direction = bt_compass(dx, dy);
+	}
+	m->distance = d->last_move.distance;
+	m->direction = d->last_move.direction;
 	m->moved = exceeds(m->distance, move_tol);
 }
 
@@ -214,7 +223,7 @@ set_move(BtMatch *m, double dx, double dy, double move_tol)
  * matched); returns true if anything changed.
  */
 static bool
-compare_objects(BtMatch *m, const BtDiffParams *p)
+compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 {
 	BtFields   *a = &m->fa;
 	BtFields   *b = &m->fb;
@@ -245,7 +254,7 @@ compare_objects(BtMatch *m, const BtDiffParams *p)
 	m->dx = numeric_delta(a->x, b->x, &m->ddx);
 	m->dy = numeric_delta(a->y, b->y, &m->ddy);
 	if (m->ddx != 0.0 || m->ddy != 0.0)
-		set_move(m, m->ddx, m->ddy, p->move_tol);
+		set_move(d, m, m->ddx, m->ddy, p->move_tol);
 	numeric_delta(a->width, b->width, &dw);
 	numeric_delta(a->height, b->height, &dh);
 	m->resized = exceeds(fabs(dw), p->size_tol) || exceeds(fabs(dh), p->size_tol);
@@ -291,7 +300,7 @@ classify(BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p,
 		m->reidentified = true;
 		m->basis = reid->basis;
 	}
-	if (compare_objects(m, p) || m->ddx != 0.0 || m->ddy != 0.0 || reid)
+	if (compare_objects(d, m, p) || m->ddx != 0.0 || m->ddy != 0.0 || reid)
 		d->nchanged++;
 	else
 		d->nunchanged++;
@@ -368,7 +377,7 @@ add_unmoved(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
 		return;
 	}
 	m = new_match(d, oa, ob);
-	(void) compare_objects(m, p);
+	(void) compare_objects(d, m, p);
 	d->nchanged++;
 }
 
@@ -496,7 +505,7 @@ apply_shift(BtDiff *d, const BtDiffParams *p)
 			m->shifted = true;
 			continue;
 		}
-		set_move(m, rx, ry, p->move_tol);
+		set_move(d, m, rx, ry, p->move_tol);
 		m->dx = numeric_minus(m->dx, sx);
 		m->dy = numeric_minus(m->dy, sy);
 	}

@@ -60,6 +60,16 @@ typedef struct BtMatch
 	BtAttrChange *attrs;
 } BtMatch;
 
+/* The last move vector measured, with its distance and compass point. */
+typedef struct BtLastMove
+{
+	bool		valid;
+	double		dx;
+	double		dy;
+	double		distance;
+	int			direction;
+} BtLastMove;
+
 typedef struct BtDiff
 {
 	BtObject  **added;			/* all lists in id order */
@@ -82,6 +92,7 @@ typedef struct BtDiff
 	double		shift_dy;
 	int			nkept_by_id;	/* changed[] entries of the id merge */
 	int			next_kept;		/* internal to bt_diff_compute */
+	BtLastMove	last_move;		/* internal to bt_diff_compute */
 } BtDiff;
 
 /* Compass points, counter-clockwise from east (y grows to the north). */

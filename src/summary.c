@@ -91,11 +91,11 @@ cmp_items(const void *pa, const void *pb)
 {
 	const SumItem *a = pa;
 	const SumItem *b = pb;
-	int			r = strcmp(a->type, b->type);
+	int			r = a->type == b->type ? 0 : strcmp(a->type, b->type);
 
 	bt_sort_tick();
 
-	if (r == 0)
+	if (r == 0 && a->type2 != b->type2)
 		r = strcmp(a->type2, b->type2);
 	if (r == 0)
 		r = (a->sub > b->sub) - (a->sub < b->sub);
@@ -431,9 +431,12 @@ cmp_moves(const void *pa, const void *pb)
 static int
 cmp_type(const void *pa, const void *pb)
 {
+	const char *a = ((const SumItem *) pa)->type;
+	const char *b = ((const SumItem *) pb)->type;
+
 	bt_sort_tick();
 
-	return strcmp(((const SumItem *) pa)->type, ((const SumItem *) pb)->type);
+	return a == b ? 0 : strcmp(a, b);
 }
 
 /* "1 wall and 2 doors moved about 0.5 m north together (…)." */
@@ -474,7 +477,13 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 				start = 0;
 
 	for (int i = 0; i < n; i++)
-		items[i].rounded = round_amount(items[i].amount);
+	{
+		/* objects moved together come in runs of one distance */
+		if (i > 0 && items[i].amount == items[i - 1].amount)
+			items[i].rounded = items[i - 1].rounded;
+		else
+			items[i].rounded = round_amount(items[i].amount);
+	}
 	qsort(items, n, sizeof(SumItem), cmp_moves);
 	for (int i = 1; i <= n; i++)
 	{
@@ -549,6 +558,8 @@ static int
 changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 {
 	int			n = 0;
+	BtFields   *last = NULL;
+	char	   *last_name = NULL;
 
 	for (int i = 0; i < d->nchanged; i++)
 	{
@@ -560,7 +571,15 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 			continue;
 		if (k == SK_MODIFIED && add_rename(sum, m))
 			continue;
-		items[n] = item_for(m->b, bt_type_name(&m->fb), i);
+		/* changed objects share a few types: reuse the last one's text */
+		if (last == NULL || last->type == NULL || m->fb.type == NULL ||
+			last->typelen != m->fb.typelen ||
+			memcmp(last->type, m->fb.type, m->fb.typelen) != 0)
+		{
+			last = &m->fb;
+			last_name = bt_type_name(&m->fb);
+		}
+		items[n] = item_for(m->b, last_name, i);
 		if (k == SK_MOVED)
 		{
 			items[n].sub = m->direction;
