@@ -335,6 +335,27 @@ write_shift(BtJsonbWriter *w, BtDiff *d)
 
 typedef void (*WriteMatch) (BtJsonbWriter *w, BtMatch *m, Numeric zero);
 
+/*
+ * Writing reads each object's id and numbers again, long after comparing
+ * them; in a large diff they have left the cache by then.  Fetch those of
+ * an entry some entries ahead while writing this one.
+ */
+#define PREFETCH_AHEAD 8
+#ifdef __GNUC__
+#define prefetch(p) __builtin_prefetch(p)
+#else
+#define prefetch(p) ((void) (p))
+#endif
+
+static inline void
+prefetch_match(BtMatch *m)
+{
+	prefetch(m->fb.idval.val.string.val);
+	prefetch(m->fb.x);
+	prefetch(m->fa.x);
+	prefetch(m->fb.type);
+}
+
 /* The changed objects with one flag set, in id order; n of them. */
 static void
 write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
@@ -347,6 +368,8 @@ write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
 	{
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+		if (i + PREFETCH_AHEAD < d->nchanged)
+			prefetch_match(&d->changed[i + PREFETCH_AHEAD]);
 		if (*((bool *) ((char *) &d->changed[i] + flag_off)))
 			fn(w, &d->changed[i], zero);
 	}
