@@ -37,6 +37,17 @@ SELECT p ->> 'version' AS version, p ->> 'index' AS index, p ->> 'id' AS id, p -
 FROM jsonb_array_elements(bt_try_diff(:'a', :'bad') -> 'problems') p;
 SELECT bt_try_diff(:'a', :'bad') = bt_try_diff(pg_temp.as_map(:'a'), :'bad') AS same_problems;
 
+-- An id twice in b, once as a's object unchanged and once changed, in both
+-- orders: b's objects taken from a and the others meet in id order, the
+-- duplicate reported at the later element, as when reading b alone.
+\set dup1 '[{"id":"A","x":1,"y":0,"width":1,"height":1},{"id":"B","x":2,"y":0,"width":1,"height":1},{"id":"B","x":9,"y":0,"width":1,"height":1},{"id":"C","x":3,"y":0,"width":1,"height":1}]'
+\set dup2 '[{"id":"A","x":1,"y":0,"width":1,"height":1},{"id":"B","x":9,"y":0,"width":1,"height":1},{"id":"B","x":2,"y":0,"width":1,"height":1},{"id":"C","x":3,"y":0,"width":1,"height":1}]'
+SELECT v AS b, p ->> 'index' AS index, p ->> 'id' AS id, p ->> 'detail' AS detail
+FROM (VALUES ('dup1', :'dup1'::jsonb), ('dup2', :'dup2'::jsonb)) b(v, doc),
+     jsonb_array_elements(bt_try_diff(:'a', doc) -> 'problems') p;
+SELECT bt_try_diff(:'a', :'dup1') = bt_try_diff(pg_temp.as_map(:'a'), :'dup1')
+   AND bt_try_diff(:'a', :'dup2') = bt_try_diff(pg_temp.as_map(:'a'), :'dup2') AS same_problems;
+
 -- An invalid a is not used: b's copy of a's bad object is reported too.
 SELECT p ->> 'version' AS version, p ->> 'index' AS index, p ->> 'message' AS message
 FROM jsonb_array_elements(bt_try_diff('[{"id":"Q","x":"?","y":0,"width":1,"height":1}]',

@@ -50,6 +50,9 @@ typedef struct ReadState
 	Numeric		zero;
 	const BtDrawing *like;		/* valid earlier version (array form), or NULL */
 	int			like_next;		/* its object expected next */
+	int		   *like_taken;		/* per like object: the object taken from it,
+								 * or -1 */
+	bool		like_twice;		/* a like object was taken twice */
 } ReadState;
 
 static const char *
@@ -606,7 +609,14 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 			continue;
 		}
 		if (st->like && reuse_like(st, o, v.val.binary.data, v.val.binary.len))
+		{
+			/* reuse_like took the like object before like_next */
+			int		   *taken = &st->like_taken[st->like_next - 1];
+
+			st->like_twice |= *taken >= 0;
+			*taken = out->nobjs;
 			accept_object(out);
+		}
 		else if (check_object(st, o, v.val.binary.data, v.val.binary.len, NULL))
 		{
 			accept_object(out);
@@ -726,52 +736,98 @@ radix_sort_prefix(BtIdKey *keys, BtIdKey *tmp, int n)
 }
 
 /*
- * Sort d->byid, filled while reading.  Radix on the prefixes, then runs
- * of equal prefixes that involve an id longer than eight bytes get a
- * comparison sort; other equal prefixes are equal ids, already in objs
- * order as cmp_keys wants.
+ * Sort n keys to objs: radix on the prefixes, then runs of equal prefixes
+ * that involve an id longer than eight bytes get a comparison sort; other
+ * equal prefixes are equal ids, already in objs order as cmp_keys wants.
+ * Returns the sorted keys: keys itself, or a new array (keys freed).
  */
-static void
-sort_objects(BtDrawing *d)
+static BtIdKey *
+sort_id_keys(BtIdKey *keys, int n, BtObject *objs)
 {
-	int			n = d->nobjs;
 	BtIdKey    *tmp,
 			   *sorted;
 	int			i;
 
-	if (d->byid == NULL)
-		d->byid = palloc(sizeof(BtIdKey));
 	/* Exporters often write objects in id order: then there is no work. */
-	for (i = 1; i < n && d->byid[i - 1].prefix < d->byid[i].prefix; i++)
+	for (i = 1; i < n && keys[i - 1].prefix < keys[i].prefix; i++)
 		;
 	if (i >= n)
-		return;
+		return keys;
 	if (n < 64)
 	{
-		sort_keys(d->byid, n, d->objs);
-		return;
+		sort_keys(keys, n, objs);
+		return keys;
 	}
 	tmp = palloc_huge(sizeof(BtIdKey) * n);
-	sorted = radix_sort_prefix(d->byid, tmp, n);
-	if (sorted != d->byid)
-	{
-		pfree(d->byid);
-		d->byid = sorted;
-	}
-	else
-		pfree(tmp);
+	sorted = radix_sort_prefix(keys, tmp, n);
+	pfree(sorted == keys ? tmp : keys);
 	for (int start = 0, j = 1; j <= n; j++)
 	{
 		bool		is_long = false;
 
-		if (j < n && d->byid[j].prefix == d->byid[start].prefix)
+		if (j < n && sorted[j].prefix == sorted[start].prefix)
 			continue;
 		for (int k = start; k < j && j - start > 1 && !is_long; k++)
-			is_long = d->byid[k].idlen > 8;
+			is_long = sorted[k].idlen > 8;
 		if (is_long)
-			sort_keys(d->byid + start, j - start, d->objs);
+			sort_keys(sorted + start, j - start, objs);
 		start = j;
 	}
+	return sorted;
+}
+
+/*
+ * Sort a version read with a like version: the objects taken from it come
+ * in its id order already (each like object was taken once), so only the
+ * others are sorted, and the two runs are merged.
+ */
+static void
+sort_with_like(ReadState *st, BtDrawing *d)
+{
+	const BtDrawing *like = st->like;
+	BtIdKey    *taken = palloc_huge(sizeof(BtIdKey) * Max(d->nobjs, 1));
+	BtIdKey    *rest = palloc_huge(sizeof(BtIdKey) * Max(d->nobjs, 1));
+	int			ntaken = 0,
+				nrest = 0,
+				i = 0,
+				j = 0;
+
+	for (int k = 0; k < like->nobjs; k++)
+	{
+		int			o = st->like_taken[like->byid[k].obj];
+
+		if (o >= 0)
+			taken[ntaken++] = d->byid[o];
+	}
+	for (int k = 0; k < d->nobjs; k++)
+	{
+		if (!d->objs[k].from_like)
+			rest[nrest++] = d->byid[k];
+	}
+	Assert(ntaken + nrest == d->nobjs);
+	rest = sort_id_keys(rest, nrest, d->objs);
+	for (int k = 0; k < d->nobjs; k++)
+	{
+		if (j >= nrest ||
+			(i < ntaken && cmp_keys(&taken[i], &rest[j], d->objs) < 0))
+			d->byid[k] = taken[i++];
+		else
+			d->byid[k] = rest[j++];
+	}
+	pfree(taken);
+	pfree(rest);
+}
+
+/* Sort d->byid, filled while reading. */
+static void
+sort_objects(ReadState *st, BtDrawing *d)
+{
+	if (d->byid == NULL)
+		d->byid = palloc(sizeof(BtIdKey));
+	if (st->like && !st->like_twice)
+		sort_with_like(st, d);
+	else
+		d->byid = sort_id_keys(d->byid, d->nobjs, d->objs);
 }
 
 static void
@@ -810,6 +866,13 @@ bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems,
 	st.zero = int64_to_numeric(0);
 	st.like = like;
 	st.like_next = 0;
+	st.like_twice = false;
+	st.like_taken = NULL;
+	if (like)
+	{
+		st.like_taken = palloc_huge(sizeof(int) * Max(like->nobjs, 1));
+		memset(st.like_taken, -1, sizeof(int) * Max(like->nobjs, 1));
+	}
 	out->objs = NULL;
 	out->byid = NULL;
 	out->nobjs = 0;
@@ -831,7 +894,9 @@ bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems,
 	else
 		read_map(&st, root, out);
 
-	sort_objects(out);
+	sort_objects(&st, out);
+	if (st.like_taken)
+		pfree(st.like_taken);
 	if (!out->map_form)
 		check_duplicates(&st, out);
 
