@@ -364,14 +364,18 @@ write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
 	Numeric		zero = int64_to_numeric(0);
 
 	bt_jw_begin_array(w, n);
-	for (int i = 0; i < d->nchanged; i++)
+	/* the list of a large diff is far larger than the cache: stop early */
+	for (int i = 0, left = n; i < d->nchanged && left > 0; i++)
 	{
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (i + PREFETCH_AHEAD < d->nchanged)
 			prefetch_match(&d->changed[i + PREFETCH_AHEAD]);
 		if (*((bool *) ((char *) &d->changed[i] + flag_off)))
+		{
 			fn(w, &d->changed[i], zero);
+			left--;
+		}
 	}
 	bt_jw_end(w);
 }

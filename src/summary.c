@@ -553,6 +553,27 @@ in_kind(BtMatch *m, SumKind k)
 	}
 }
 
+/* How many changed objects are of kind k. */
+static int
+kind_count(BtDiff *d, SumKind k)
+{
+	switch (k)
+	{
+		case SK_MOVED:
+			return d->nmoved;
+		case SK_RESIZED:
+			return d->nresized;
+		case SK_RETYPED:
+			return d->nretyped;
+		case SK_MODIFIED:
+			return d->nmodified;
+		case SK_ROTATED:
+			return d->nrotated;
+		default:
+			return 0;
+	}
+}
+
 /* The items of kind k among the changed objects; returns how many. */
 static int
 changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
@@ -561,7 +582,8 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 	BtFields   *last = NULL;
 	char	   *last_name = NULL;
 
-	for (int i = 0; i < d->nchanged; i++)
+	/* the list of a large diff is far larger than the cache: stop early */
+	for (int i = 0, left = kind_count(d, k); i < d->nchanged && left > 0; i++)
 	{
 		BtMatch    *m = &d->changed[i];
 
@@ -569,6 +591,7 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 			CHECK_FOR_INTERRUPTS();
 		if (!in_kind(m, k))
 			continue;
+		left--;
 		if (k == SK_MODIFIED && add_rename(sum, m))
 			continue;
 		/* changed objects share a few types: reuse the last one's text */

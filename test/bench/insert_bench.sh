@@ -9,13 +9,15 @@
 # = deferred (stored pending, for buildtrace.work()). Pairs: 100 objects with 30 %
 # moved, the same 100 objects twice, and an empty pair. Each (variant, pair,
 # clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
-# latency are printed with the ratios. Then, one client: INSERTs of one pair
-# and of two pairs into a database of few drawings and into one that already
-# holds 100,000 drawings and 20,000 open anomalies, interleaved; the ratio
-# says whether an INSERT's cost grows with what is stored. Not part of the
-# pass/fail suite; BT_INSERT_SMOKE=1 (test/bench/smoke.sh) runs each once
-# for one second with one client and checks the rows arrived and were
-# processed, timing nothing.
+# latency are printed with the ratios. The first three variants run again
+# with durable commits (fsync = on; the throwaway cluster otherwise runs
+# without, which makes every commit almost free). Then, one client: INSERTs
+# of one pair and of two pairs into a database of few drawings and into one
+# that already holds 100,000 drawings and 20,000 open anomalies,
+# interleaved; the ratio says whether an INSERT's cost grows with what is
+# stored. Not part of the pass/fail suite; BT_INSERT_SMOKE=1
+# (test/bench/smoke.sh) runs each once for one second with one client and
+# checks the rows arrived and were processed, timing nothing.
 #
 #   bash test/bench/insert_bench.sh [SECONDS [ROUNDS]]    default 5 3
 set -euo pipefail
@@ -99,6 +101,26 @@ for r in $(seq 1 "$rounds"); do
         done
     done
 done
+
+# Durable commits: the throwaway cluster runs with fsync = off, which makes
+# every commit almost free; a production server flushes its WAL to disk at
+# each commit, which a plain INSERT pays as well.  The same INSERTs (plain,
+# pipeline, peer) with fsync = on, which a reload turns on.
+if [ -z "${BT_INSERT_SMOKE:-}" ]; then
+    q -c "ALTER SYSTEM SET fsync = on" -c "SELECT pg_reload_conf()" >/dev/null
+    sleep 1
+    [ "$(q -c "SHOW fsync")" = on ] || { echo "insert_bench: could not turn fsync on"; exit 1; }
+    for r in $(seq 1 "$rounds"); do
+        for c in $clients; do
+            for p in moved empty; do
+                for v in plain pipeline peer; do
+                    timed "$db" "$work/$v-$p.sql" "$c" "durable-$v" "$p" "$r"
+                done
+            done
+        done
+    done
+    q -c "ALTER SYSTEM RESET fsync" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 
 # Few drawings or many: the same INSERTs into two databases, one of which
 # holds 100,000 other drawings and 20,000 open anomalies.
@@ -188,6 +210,20 @@ WHERE p.variant = 'pipeline'
 ORDER BY p.pair DESC, p.clients;
 SQL
 echo 'Targets: empty pair <= 1.5x plain; 100-object pair (moved) <= 1.4x plain and peer / pipeline >= 1.5.'
+echo
+echo "The same with durable commits (fsync = on, as in production): average latency per INSERT (ms), median of $rounds rounds."
+psql -qX -d "$db" <<'SQL'
+WITH m AS (SELECT variant, pair, clients, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS ms
+           FROM bench.timing WHERE variant LIKE 'durable-%' GROUP BY 1, 2, 3)
+SELECT p.pair, p.clients,
+       round(a.ms::numeric, 3) AS plain_ms, round(p.ms::numeric, 3) AS pipeline_ms, round(c.ms::numeric, 3) AS peer_ms,
+       round((p.ms / a.ms)::numeric, 2) AS "pipeline x plain",
+       round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline"
+FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = 'durable-plain'
+         JOIN m c ON c.pair = p.pair AND c.clients = p.clients AND c.variant = 'durable-peer'
+WHERE p.variant = 'durable-pipeline'
+ORDER BY p.pair DESC, p.clients;
+SQL
 echo
 echo "Average latency per INSERT (ms) of one or two pairs, one client, among few drawings and among 100,000 (with 20,000 open anomalies)."
 psql -qX -d "$db" <<'SQL'
