@@ -796,11 +796,15 @@ sort_with_like(ReadState *st, BtDrawing *d)
 	{
 		int			o = st->like_taken[like->byid[k].obj];
 
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (o >= 0)
 			taken[ntaken++] = d->byid[o];
 	}
 	for (int k = 0; k < d->nobjs; k++)
 	{
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (!d->objs[k].from_like)
 			rest[nrest++] = d->byid[k];
 	}
@@ -808,6 +812,8 @@ sort_with_like(ReadState *st, BtDrawing *d)
 	rest = sort_id_keys(rest, nrest, d->objs);
 	for (int k = 0; k < d->nobjs; k++)
 	{
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (j >= nrest ||
 			(i < ntaken && cmp_keys(&taken[i], &rest[j], d->objs) < 0))
 			d->byid[k] = taken[i++];
