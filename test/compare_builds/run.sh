@@ -11,7 +11,7 @@
 # not part of the pass/fail suite, whose expected files pin the outputs of
 # chosen pairs.  BASE must have bt_svg and bt_diff's five arguments (0.2.0
 # and later).  BT_COMPARE_SETTINGS (e.g. '-c buildtrace.units=m') runs both
-# builds with other settings.  About 2 minutes on 2 cores; not while
+# builds with other settings.  About 75 s on 2 cores; not while
 # another throwaway cluster of this machine's tests runs.
 #
 #   bash test/compare_builds/run.sh BASE [SEED]    e.g. HEAD~3 0.4242
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 usage() { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
 base=$1
 seed=${2:-0.4242}
 [[ $seed =~ ^-?(0(\.[0-9]+)?|1(\.0*)?)$ ]] || { echo "SEED must be a number from -1 to 1" >&2; exit 2; }
