@@ -287,46 +287,46 @@ scan_core(JsonbContainer *obj, CoreValues *cv)
 }
 
 /*
- * Whether a numeric is negative, without numeric_cmp (whose fmgr call and
- * detoast checks cost more than the rest of reading an object).  PG15 has
- * no public sign macro, so this reads the first uint16 after the varlena
- * header, as numeric.c's NUMERIC_FLAGBITS does: 0x0000 positive long form,
- * 0x4000 negative long form, 0x8000 short form (sign in bit 0x2000),
- * 0xC000 special (NaN, +Inf, -Inf; jsonb admits none of them).  A value
- * the header calls negative (or special) is confirmed with numeric_cmp, so
- * no zero such as -0 or -0.00 is ever reported; sql/diff_errors checks
- * that negative values of both storage forms are.
+ * Whether a numeric may be negative, without numeric_cmp (whose fmgr call
+ * and detoast checks cost more than the rest of reading an object).  PG15
+ * has no public sign macro, so this reads the first uint16 after the
+ * varlena header, as numeric.c's NUMERIC_FLAGBITS does: 0x0000 positive
+ * long form, 0x4000 negative long form, 0x8000 short form (sign in bit
+ * 0x2000), 0xC000 special (NaN, +Inf, -Inf; jsonb admits none of them).
  */
-static bool
-numeric_is_negative(Numeric n, Numeric zero)
+static inline bool
+numeric_maybe_negative(Numeric n)
 {
 	uint16		head = *(const uint16 *) VARDATA_ANY(n);
-	bool		neg;
 
 	switch (head & 0xC000)
 	{
 		case 0x0000:
-			neg = false;
-			break;
+			return false;
 		case 0x8000:
-			neg = (head & 0x2000) != 0;
-			break;
+			return (head & 0x2000) != 0;
 		default:
-			neg = true;			/* negative, or special: ask numeric_cmp */
-			break;
+			return true;		/* negative, or special: ask numeric_cmp */
 	}
-	return neg &&
+}
+
+/*
+ * A value the header calls negative (or special) is confirmed with
+ * numeric_cmp, so no zero such as -0 or -0.00 is ever reported;
+ * sql/diff_errors checks that negative values of both storage forms are.
+ */
+static bool
+numeric_is_negative(Numeric n, Numeric zero)
+{
+	return numeric_maybe_negative(n) &&
 		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
 										  NumericGetDatum(zero))) < 0;
 }
 
-/*
- * One of x, y, width, height, rotation: a JSON number (and not negative
- * for sizes).
- */
-static void
-check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
-			 bool is_size)
+/* Report what is wrong with the value of key, if anything (see below). */
+static pg_noinline void
+number_problem(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
+			   bool is_size)
 {
 	JsonbValue	v;
 	Numeric		n;
@@ -359,6 +359,20 @@ check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 															NumericGetDatum(n)))));
 		return;
 	}
+}
+
+/*
+ * One of x, y, width, height, rotation: a JSON number (and not negative
+ * for sizes).  Five per object: the usual value passes inline.
+ */
+static inline void
+check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
+			 bool is_size)
+{
+	if (likely(vp != NULL && vp->type == jbvNumeric &&
+			   (!is_size || !numeric_maybe_negative(vp->val.numeric))))
+		return;
+	number_problem(st, o, key, vp, is_size);
 }
 
 /*
