@@ -5,7 +5,8 @@
 -- that compared little shows it.
 \set ON_ERROR_STOP on
 \pset pager off
-CREATE TEMP VIEW compared AS
+-- One definition of "differs", which run.sh counts too.
+CREATE VIEW cmp.compared AS
 SELECT c.id, split_part(c.cat, ':', 1) AS category, c.cat, c.svg,
        b.d_res IS DISTINCT FROM t.d_res OR b.d_err IS DISTINCT FROM t.d_err
          OR b.d_size IS DISTINCT FROM t.d_size AS diff_differs,
@@ -20,7 +21,7 @@ SELECT CASE WHEN grouping(category) = 1 THEN 'all' ELSE category END AS category
        count(*) FILTER (WHERE diff_differs) AS bt_diff_differs,
        count(*) FILTER (WHERE try_differs) AS bt_try_diff_differs,
        count(*) FILTER (WHERE svg_differs) AS bt_svg_differs
-FROM compared GROUP BY ROLLUP (category) ORDER BY grouping(category), category;
+FROM cmp.compared GROUP BY ROLLUP (category) ORDER BY grouping(category), category;
 
 -- The length of the common prefix of two texts (a binary search).
 CREATE FUNCTION pg_temp.common_prefix(x text, y text) RETURNS int
@@ -42,7 +43,7 @@ END $$;
 SELECT id, cat, diff_differs, try_differs, svg_differs,
        substr(base_out, greatest(p - 20, 1), 120) AS base, substr(tree_out, greatest(p - 20, 1), 120) AS tree
 FROM (SELECT *, pg_temp.common_prefix(base_out, tree_out) + 1 AS p
-      FROM (SELECT * FROM compared WHERE diff_differs OR try_differs OR svg_differs
+      FROM (SELECT * FROM cmp.compared WHERE diff_differs OR try_differs OR svg_differs
             ORDER BY id LIMIT 20) first_differing) d
 ORDER BY id;
 

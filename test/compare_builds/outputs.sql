@@ -28,35 +28,21 @@ BEGIN
                   t_res text, t_size int, t_err text, s_res text, s_err text)', side);
 END $$;
 
--- A call's result as text with the md5 of its stored bytes, or its error.
+-- A call's result (its text, and its stored size when it is jsonb), or its
+-- error; all NULL for no call.  $1 .. $6: a, b, move and size tolerance,
+-- match_geometry, bt_svg's options (three sets in turn: the default,
+-- narrow without labels, some kinds only).
 CREATE OR REPLACE FUNCTION cmp.outcome(call text, c cmp.cases, OUT res text, OUT size int, OUT err text)
 LANGUAGE plpgsql AS $$
 DECLARE
-  r jsonb;
   st text;
   msg text;
   det text;
 BEGIN
-  EXECUTE call INTO r USING c.a, c.b, c.mt, c.st, c.mg;
-  res := r::text || ' #' || md5(r::bytea);
-  size := pg_column_size(r);
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  err := st || ' | ' || msg || ' | ' || coalesce(det, '');
-END $$;
-
-CREATE OR REPLACE FUNCTION cmp.svg_outcome(call text, c cmp.cases, OUT res text, OUT err text)
-LANGUAGE plpgsql AS $$
-DECLARE
-  st text;
-  msg text;
-  det text;
-BEGIN
-  IF NOT c.svg THEN
+  IF call IS NULL THEN
     RETURN;
   END IF;
-  -- three option sets in turn: the default, narrow without labels, some kinds only
-  EXECUTE call INTO res USING c.a, c.b,
+  EXECUTE call INTO res, size USING c.a, c.b, c.mt, c.st, c.mg,
     (ARRAY['{}', '{"width": 640, "labels": false}',
            '{"clouds": false, "kinds": ["moved", "added", "removed", "reidentified"]}'])[1 + c.id % 3]::jsonb;
 EXCEPTION WHEN OTHERS THEN
@@ -64,15 +50,19 @@ EXCEPTION WHEN OTHERS THEN
   err := st || ' | ' || msg || ' | ' || coalesce(det, '');
 END $$;
 
+-- Every case through this build's three functions.
 DO $$
 DECLARE
   side text := current_setting('compare.side');
+  jsonb_call text := 'SELECT r::text || '' #'' || md5(r::bytea), pg_column_size(r) FROM cmp.%s_%s($1, $2, $3, $4, $5) r';
 BEGIN
   EXECUTE format(
     'INSERT INTO cmp.out_%1$s
      SELECT c.id, d.res, d.size, d.err, t.res, t.size, t.err, s.res, s.err
      FROM cmp.cases c,
-          cmp.outcome(''SELECT cmp.%1$s_diff($1, $2, $3, $4, $5)'', c) d,
-          cmp.outcome(''SELECT cmp.%1$s_try_diff($1, $2, $3, $4, $5)'', c) t,
-          cmp.svg_outcome(''SELECT cmp.%1$s_svg($1, $2, $3)'', c) s', side);
+          cmp.outcome(%2$L, c) d,
+          cmp.outcome(%3$L, c) t,
+          cmp.outcome(CASE WHEN c.svg THEN %4$L END, c) s', side,
+    format(jsonb_call, side, 'diff'), format(jsonb_call, side, 'try_diff'),
+    format('SELECT s, NULL::int FROM cmp.%s_svg($1, $2, $6) s', side));
 END $$;

@@ -35,8 +35,7 @@ if [ -n "${BT_COMPARE_IN_CLUSTER:-}" ]; then
     q -v lib="$BT_COMPARE_BASE_LIB" -v side=base -f "$dir/outputs.sql"
     q -v lib="$BT_COMPARE_TREE_LIB" -v side=tree -f "$dir/outputs.sql"
     q -f "$dir/compare.sql"
-    differing=$(q -At -c "SELECT count(*) FROM cmp.cases c JOIN cmp.out_base b USING (id) JOIN cmp.out_tree t USING (id)
-                          WHERE (b.*)::text IS DISTINCT FROM (t.*)::text")
+    differing=$(q -At -c "SELECT count(*) FROM cmp.compared WHERE diff_differs OR try_differs OR svg_differs")
     if [ "$differing" != 0 ]; then
         echo "compare_builds: $differing pairs differ between $base and the working tree"
         exit 1
