@@ -4,7 +4,10 @@
 -- floor of detoasting both versions (jsonb_array_length(a) +
 -- jsonb_array_length(b)).  Two mixes of changes: light (~11 % of objects
 -- changed in every way) and heavy (30 % moved, 2 % added, 2 % removed).
--- Prints the median of several runs per mix and size.  Run by
+-- Each pair is stored twice: compressed with pglz (the server's default) and,
+-- where the server has lz4, with lz4, as buildtrace's own tables store
+-- versions and pairs; every diff reads the same stored values.
+-- Prints the median of several runs per mix, size and compression.  Run by
 -- test/bench/diff_bench.sh; test/bench/diff_smoke.sql runs it at a tiny size.
 --
 -- psql variables: sizes (comma-separated object counts), reps (runs per
@@ -27,8 +30,9 @@ RESET client_min_messages;
 -- (decompression) the floor measures.  Light: 2 % added, 2 % removed, 3 %
 -- moved, 2 % resized, 1 % retyped, 1 % with a changed attribute.  Heavy:
 -- 30 % moved by (2.5, -1.25), 2 % added, 2 % removed.
-CREATE TEMP TABLE bench_pairs AS
-SELECT m AS mix, s AS n,
+CREATE TEMP TABLE bench_pairs (mix text, n int, stored text, a jsonb COMPRESSION pglz, b jsonb COMPRESSION pglz);
+INSERT INTO bench_pairs
+SELECT m AS mix, s AS n, 'pglz',
        (SELECT jsonb_agg(jsonb_build_object(
                  'id', 'E' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
                  'x', (i % 317) * 0.5, 'y', (i / 317) * 0.5, 'width', 1 + i % 7, 'height', 0.25,
@@ -53,61 +57,89 @@ SELECT m AS mix, s AS n,
         FROM generate_series(1, s) i WHERE i % 50 <> 2)
        END AS b
 FROM unnest(string_to_array(:'sizes', ',')::int[]) s, unnest(ARRAY['light', 'heavy']) m;
+-- The same values again, compressed with lz4: new values (parsed from their
+-- text) are compressed by the column's method; stored ones would be copied
+-- as they are.
+SELECT EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression'
+               AND 'lz4' = ANY (enumvals)) AS has_lz4 \gset
+\if :has_lz4
+ALTER TABLE bench_pairs ALTER COLUMN a SET COMPRESSION lz4, ALTER COLUMN b SET COMPRESSION lz4;
+INSERT INTO bench_pairs SELECT mix, n, 'lz4', a::text::jsonb, b::text::jsonb FROM bench_pairs;
+\endif
+-- Every stored value is compressed as its row says (small ones are not
+-- compressed at all).
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_temp.bench_pairs
+             WHERE pg_column_compression(a) <> stored OR pg_column_compression(b) <> stored) THEN
+    RAISE EXCEPTION 'diff_bench: a pair is not stored with the compression of its row';
+  END IF;
+END $$;
 ANALYZE bench_pairs;
 
 -- Median wall time (ms) of running a query over one pair n times.
-CREATE FUNCTION pg_temp.median_ms(q text, mix text, size int, reps int) RETURNS float8
+CREATE FUNCTION pg_temp.median_ms(q text, mix text, size int, stored text, reps int) RETURNS float8
 LANGUAGE plpgsql AS $$
 DECLARE
   t0 timestamptz;
   times float8[] := '{}';
   dummy text;
 BEGIN
-  EXECUTE q INTO dummy USING mix, size;   -- warm-up
+  EXECUTE q INTO dummy USING mix, size, stored;   -- warm-up
   FOR i IN 1 .. reps LOOP
     t0 := clock_timestamp();
-    EXECUTE q INTO dummy USING mix, size;
+    EXECUTE q INTO dummy USING mix, size, stored;
     times := times || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
   END LOOP;
   RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(times) t);
 END $$;
 
-\set q_bt 'SELECT buildtrace.bt_diff(a, b) IS NOT NULL FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2'
-\set q_same 'SELECT buildtrace.bt_diff(a, a) IS NOT NULL FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2'
-\set q_floor 'SELECT jsonb_array_length(a) + jsonb_array_length(b) FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2'
+\set q_bt 'SELECT buildtrace.bt_diff(a, b) IS NOT NULL FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2 AND stored = $3'
+\set q_same 'SELECT buildtrace.bt_diff(a, a) IS NOT NULL FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2 AND stored = $3'
+\set q_floor 'SELECT jsonb_array_length(a) + jsonb_array_length(b) FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2 AND stored = $3'
 -- The plain-SQL diff: same rules for added, removed and moved (distance >
 -- 0.1), results ordered by id like bt_diff's.  Both diffs build their jsonb
 -- result; neither is converted to text ("IS NOT NULL" keeps it evaluated).
-\set q_sql 'SELECT jsonb_build_object(''added'', coalesce(jsonb_agg(eb ORDER BY eb->>''id'' COLLATE "C") FILTER (WHERE ea IS NULL), ''[]''), ''removed'', coalesce(jsonb_agg(ea ORDER BY ea->>''id'' COLLATE "C") FILTER (WHERE eb IS NULL), ''[]''), ''moved'', coalesce(jsonb_agg(jsonb_build_object(''id'', eb->''id'', ''from'', jsonb_build_object(''x'', ea->''x'', ''y'', ea->''y''), ''to'', jsonb_build_object(''x'', eb->''x'', ''y'', eb->''y''), ''dx'', (eb->>''x'')::numeric - (ea->>''x'')::numeric, ''dy'', (eb->>''y'')::numeric - (ea->>''y'')::numeric)) FILTER (WHERE sqrt(((eb->>''x'')::numeric - (ea->>''x'')::numeric) ^ 2 + ((eb->>''y'')::numeric - (ea->>''y'')::numeric) ^ 2) > 0.1), ''[]'')) IS NOT NULL FROM pg_temp.bench_pairs, LATERAL (SELECT ea, eb FROM jsonb_array_elements(a) ea FULL JOIN jsonb_array_elements(b) eb ON ea->>''id'' = eb->>''id'') j WHERE mix = $1 AND n = $2'
+\set q_sql 'SELECT jsonb_build_object(''added'', coalesce(jsonb_agg(eb ORDER BY eb->>''id'' COLLATE "C") FILTER (WHERE ea IS NULL), ''[]''), ''removed'', coalesce(jsonb_agg(ea ORDER BY ea->>''id'' COLLATE "C") FILTER (WHERE eb IS NULL), ''[]''), ''moved'', coalesce(jsonb_agg(jsonb_build_object(''id'', eb->''id'', ''from'', jsonb_build_object(''x'', ea->''x'', ''y'', ea->''y''), ''to'', jsonb_build_object(''x'', eb->''x'', ''y'', eb->''y''), ''dx'', (eb->>''x'')::numeric - (ea->>''x'')::numeric, ''dy'', (eb->>''y'')::numeric - (ea->>''y'')::numeric)) FILTER (WHERE sqrt(((eb->>''x'')::numeric - (ea->>''x'')::numeric) ^ 2 + ((eb->>''y'')::numeric - (ea->>''y'')::numeric) ^ 2) > 0.1), ''[]'')) IS NOT NULL FROM pg_temp.bench_pairs, LATERAL (SELECT ea, eb FROM jsonb_array_elements(a) ea FULL JOIN jsonb_array_elements(b) eb ON ea->>''id'' = eb->>''id'') j WHERE mix = $1 AND n = $2 AND stored = $3'
 
 -- The two diffs agree on what both report (the plain-SQL moved list is
 -- unordered, so compare its ids as a sorted array).
-CREATE FUNCTION pg_temp.agree(q text, bench_mix text, size int) RETURNS boolean
+CREATE FUNCTION pg_temp.agree(q text, bench_mix text, size int, bench_stored text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE s jsonb; d jsonb;
 BEGIN
-  EXECUTE replace(q, ' IS NOT NULL FROM', ' FROM') INTO s USING bench_mix, size;
-  SELECT buildtrace.bt_diff(a, b) INTO d FROM pg_temp.bench_pairs WHERE mix = bench_mix AND n = size;
+  EXECUTE replace(q, ' IS NOT NULL FROM', ' FROM') INTO s USING bench_mix, size, bench_stored;
+  SELECT buildtrace.bt_diff(a, b) INTO d FROM pg_temp.bench_pairs
+  WHERE mix = bench_mix AND n = size AND stored = bench_stored;
   RETURN s->'added' = d->'added' AND s->'removed' = d->'removed'
      AND ARRAY(SELECT e->>'id' FROM jsonb_array_elements(s->'moved') e ORDER BY e->>'id' COLLATE "C")
        = ARRAY(SELECT e->>'id' FROM jsonb_array_elements(d->'moved') e);
 END $$;
-SELECT mix, n, pg_temp.agree(:'q_sql', mix, n) AS diffs_agree, (d->'counts'->>'added')::int AS added, (d->'counts'->>'removed')::int AS removed,
+CREATE TEMP TABLE bench_checks AS
+SELECT mix, n, stored, pg_temp.agree(:'q_sql', mix, n, stored) AS diffs_agree, (d->'counts'->>'added')::int AS added, (d->'counts'->>'removed')::int AS removed,
        (d->'counts'->>'moved')::int AS moved, (d->'counts'->>'resized')::int AS resized,
        (d->'counts'->>'retyped')::int AS retyped, (d->'counts'->>'modified')::int AS modified, (d->'counts'->>'unchanged')::int AS unchanged
-FROM (SELECT mix, n, buildtrace.bt_diff(a, b) AS d FROM bench_pairs) s ORDER BY mix DESC, n;
+FROM (SELECT mix, n, stored, buildtrace.bt_diff(a, b) AS d FROM bench_pairs) s;
+SELECT * FROM bench_checks ORDER BY mix DESC, n, stored DESC;
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_temp.bench_checks WHERE NOT diffs_agree) THEN
+    RAISE EXCEPTION 'diff_bench: bt_diff and the plain-SQL diff disagree';
+  END IF;
+END $$;
 
+-- The two compressions of a pair are timed one after the other.
 CREATE TEMP TABLE bench_results AS
-SELECT mix, n,
-       pg_temp.median_ms(:'q_bt', mix, n, r) AS bt_diff_ms,
-       pg_temp.median_ms(:'q_same', mix, n, r) AS same_pair_ms,
-       pg_temp.median_ms(:'q_sql', mix, n, r) AS plain_sql_ms,
-       pg_temp.median_ms(:'q_floor', mix, n, r) AS floor_ms
+SELECT mix, n, stored,
+       pg_temp.median_ms(:'q_bt', mix, n, stored, r) AS bt_diff_ms,
+       pg_temp.median_ms(:'q_same', mix, n, stored, r) AS same_pair_ms,
+       pg_temp.median_ms(:'q_sql', mix, n, stored, r) AS plain_sql_ms,
+       pg_temp.median_ms(:'q_floor', mix, n, stored, r) AS floor_ms
 FROM bench_pairs, LATERAL (SELECT CASE WHEN n >= 100000 THEN least(:reps, 5)
                                        WHEN n >= 10000 THEN least(:reps, 9) ELSE :reps END AS r) r
-ORDER BY mix DESC, n;
+ORDER BY mix DESC, n, stored DESC;
 
-SELECT mix, n AS objects,
+SELECT mix, n AS objects, stored,
        round(bt_diff_ms::numeric, 2) AS bt_diff_ms,
        round(same_pair_ms::numeric, 2) AS same_pair_ms,
        round(plain_sql_ms::numeric, 2) AS plain_sql_ms,
@@ -115,5 +147,5 @@ SELECT mix, n AS objects,
        round((bt_diff_ms / same_pair_ms)::numeric, 2) AS bt_diff_over_same,
        round((plain_sql_ms / bt_diff_ms)::numeric, 1) AS sql_over_bt_diff,
        round((bt_diff_ms / floor_ms)::numeric, 2) AS bt_diff_over_floor,
-       round((bt_diff_ms / lag(bt_diff_ms) OVER (PARTITION BY mix ORDER BY n))::numeric, 1) AS growth_vs_previous
-FROM bench_results ORDER BY mix DESC, n;
+       round((bt_diff_ms / lag(bt_diff_ms) OVER (PARTITION BY mix, stored ORDER BY n))::numeric, 1) AS growth_vs_previous
+FROM bench_results ORDER BY mix DESC, stored DESC, n;
