@@ -33,6 +33,16 @@ EXTRA_CLEAN = $(DATA_built) results output_iso regression.diffs regression.out
 WERROR     ?=
 PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter $(WERROR)
 
+# -O3, and link-time optimisation so that the diff's inner loops inline the
+# small functions of other files they call (the pair cursor, the jsonb
+# writer, the numeric helpers): bt_diff takes about a tenth less time
+# (README, Performance). -fno-semantic-interposition lets the compiler
+# inline the module's exported functions within it; nothing outside calls
+# them. "make OPTFLAGS=" builds with the server's flags alone, for a
+# compiler without these options.
+OPTFLAGS   ?= -O3 -flto=auto -fno-semantic-interposition
+PG_CFLAGS  += $(OPTFLAGS)
+
 # BT_ASSERTS=1 compiles buildtrace's Assert()s and state checks in, even
 # against a server built without --enable-cassert (as Debian's is).
 ifdef BT_ASSERTS

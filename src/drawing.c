@@ -198,7 +198,10 @@ bt_pairs_next(BtPairCursor *c, JsonbValue *key, JsonbValue *value)
 	JBE_ADVANCE_OFFSET(c->keyoff, kje);
 	JBE_ADVANCE_OFFSET(c->valoff, vje);
 	c->next++;
-	fill_child(kje, c->base, keystart, c->keyoff - keystart, key);
+	/* an object's keys are always strings */
+	key->type = jbvString;
+	key->val.string.val = (char *) c->base + keystart;
+	key->val.string.len = c->keyoff - keystart;
 	fill_child(vje, c->base, valstart, c->valoff - valstart, value);
 	return true;
 }
