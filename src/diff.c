@@ -247,9 +247,12 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 	}
 	compare_attrs(m, &ia, &ib);
 
-	m->retyped = (a->type == NULL) != (b->type == NULL) ||
-		(a->type && (a->typelen != b->typelen ||
-					 memcmp(a->type, b->type, a->typelen) != 0));
+	/* equal types become one pointer, which later passes read in cache */
+	if (a->type)
+		a->type = bt_type_intern(&d->types, a->type, a->typelen);
+	if (b->type)
+		b->type = bt_type_intern(&d->types, b->type, b->typelen);
+	m->retyped = a->type != b->type;
 
 	m->dx = numeric_delta(a->x, b->x, &m->ddx);
 	m->dy = numeric_delta(a->y, b->y, &m->ddy);

@@ -11,6 +11,7 @@
 #include "drawing.h"
 #include "matcher.h"
 #include "stored_numeric.h"
+#include "typeintern.h"
 
 /* What a diff is asked to report, from the arguments or the settings. */
 typedef struct BtDiffParams
@@ -87,6 +88,7 @@ typedef struct BtDiff
 	int			nshifted;
 	int			nunchanged;
 	BtMatching	matching;		/* re-identified and ambiguous objects */
+	BtTypeIntern types;			/* changed entries' fa.type and fb.type */
 	bool		has_shift;		/* the whole drawing moved by (shift_dx, */
 	double		shift_dx;		/* shift_dy), rounded as output */
 	double		shift_dy;

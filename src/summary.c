@@ -574,13 +574,49 @@ kind_count(BtDiff *d, SumKind k)
 	}
 }
 
+/*
+ * The display names of the last few types of changed objects, by pointer:
+ * the comparison interned the types (typeintern.h), so equal types are one
+ * pointer, and objects in id order cycle through a few types.
+ */
+#define TYPE_NAMES_KEPT 8
+
+typedef struct TypeNames
+{
+	const char *type[TYPE_NAMES_KEPT];
+	char	   *name[TYPE_NAMES_KEPT];
+	int			n;
+	int			next;			/* the entry to replace when all are taken */
+} TypeNames;
+
+static char *
+changed_type_name(TypeNames *tn, BtFields *f)
+{
+	int			i;
+
+	for (i = 0; i < tn->n; i++)
+	{
+		if (tn->type[i] == f->type)
+			return tn->name[i];
+	}
+	if (tn->n < TYPE_NAMES_KEPT)
+		i = tn->n++;
+	else
+	{
+		i = tn->next;
+		tn->next = (tn->next + 1) % TYPE_NAMES_KEPT;
+	}
+	tn->type[i] = f->type;
+	tn->name[i] = bt_type_name(f);
+	return tn->name[i];
+}
+
 /* The items of kind k among the changed objects; returns how many. */
 static int
 changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 {
 	int			n = 0;
-	BtFields   *last = NULL;
-	char	   *last_name = NULL;
+	TypeNames	names = {0};
 
 	/* the list of a large diff is far larger than the cache: stop early */
 	for (int i = 0, left = kind_count(d, k); i < d->nchanged && left > 0; i++)
@@ -594,15 +630,7 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 		left--;
 		if (k == SK_MODIFIED && add_rename(sum, m))
 			continue;
-		/* changed objects share a few types: reuse the last one's text */
-		if (last == NULL || last->type == NULL || m->fb.type == NULL ||
-			last->typelen != m->fb.typelen ||
-			memcmp(last->type, m->fb.type, m->fb.typelen) != 0)
-		{
-			last = &m->fb;
-			last_name = bt_type_name(&m->fb);
-		}
-		items[n] = item_for(m->b, last_name, i);
+		items[n] = item_for(m->b, changed_type_name(&names, &m->fb), i);
 		if (k == SK_MOVED)
 		{
 			items[n].sub = m->direction;

@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * typeintern.c
+ *	  Equal type texts of a diff's changed objects as one pointer.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+
+#include "drawing.h"
+#include "typeintern.h"
+
+static void
+grow(BtTypeIntern *t)
+{
+	int			nslots = t->nslots ? t->nslots * 2 : 16;
+	BtInternedType *slots = palloc0(sizeof(BtInternedType) * nslots);
+
+	for (int i = 0; i < t->nslots; i++)
+	{
+		BtInternedType *e = &t->slots[i];
+		int			j = e->hash & (nslots - 1);
+
+		if (e->text == NULL)
+			continue;
+		while (slots[j].text != NULL)
+			j = (j + 1) & (nslots - 1);
+		slots[j] = *e;
+	}
+	if (t->slots)
+		pfree(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
+}
+
+const char *
+bt_type_intern(BtTypeIntern *t, const char *s, int len)
+{
+	uint32		hash;
+	int			j;
+
+	/* objects changed together are often of one type */
+	if (t->last && t->lastlen == len && memcmp(t->last, s, len) == 0)
+		return t->last;
+	/* at most half full: a probe ends at an empty slot */
+	if (2 * (t->nused + 1) > t->nslots)
+		grow(t);
+	hash = hash_bytes((const unsigned char *) s, len);
+	for (j = hash & (t->nslots - 1); t->slots[j].text != NULL;
+		 j = (j + 1) & (t->nslots - 1))
+	{
+		BtInternedType *e = &t->slots[j];
+
+		if (e->hash == hash && e->len == len && memcmp(e->text, s, len) == 0)
+			break;
+	}
+	if (t->slots[j].text == NULL)
+	{
+		t->slots[j].text = s;
+		t->slots[j].len = len;
+		t->slots[j].hash = hash;
+		t->nused++;
+	}
+	t->last = t->slots[j].text;
+	t->lastlen = len;
+	return t->last;
+}
