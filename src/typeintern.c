@@ -9,7 +9,6 @@
 
 #include "common/hashfn.h"
 
-#include "drawing.h"
 #include "typeintern.h"
 
 static void
