@@ -37,9 +37,10 @@ PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter $(WERROR)
 # small functions of other files they call (the pair cursor, the jsonb
 # writer, the numeric helpers): bt_diff takes about a tenth less time
 # (README, Performance). -fno-semantic-interposition lets the compiler
-# inline the module's exported functions within it; nothing outside calls
-# them. "make OPTFLAGS=" builds with the server's flags alone, for a
-# compiler without these options.
+# inline the module's exported functions into its own callers: a call
+# within the module always means the module's own function, never one of
+# that name in another loaded library. "make OPTFLAGS=" builds with the
+# server's flags alone, for a compiler without these options.
 OPTFLAGS   ?= -O3 -flto=auto -fno-semantic-interposition
 PG_CFLAGS  += $(OPTFLAGS)
 

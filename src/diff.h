@@ -88,7 +88,8 @@ typedef struct BtDiff
 	int			nshifted;
 	int			nunchanged;
 	BtMatching	matching;		/* re-identified and ambiguous objects */
-	BtTypeIntern types;			/* changed entries' fa.type and fb.type */
+	BtTypeIntern types;			/* fa.type and fb.type of the changed entries
+								 * compared attribute by attribute */
 	bool		has_shift;		/* the whole drawing moved by (shift_dx, */
 	double		shift_dx;		/* shift_dy), rounded as output */
 	double		shift_dy;
