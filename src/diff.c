@@ -412,7 +412,9 @@ densest_cell(BtDiff *d, double tol, double cell, double *cx, double *cy)
 	{
 		BtMatch    *m = &d->changed[i];
 
-		if (!exceeds(hypot(m->ddx, m->ddy), tol))
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!exceeds(m->distance, tol))
 			continue;
 		v[2 * n] = rint(m->ddx / cell);
 		v[2 * n + 1] = rint(m->ddy / cell);
@@ -457,7 +459,9 @@ find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 	{
 		BtMatch    *m = &d->changed[i];
 
-		if (exceeds(hypot(m->ddx, m->ddy), tol) &&
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (exceeds(m->distance, tol) &&
 			rint(m->ddx / cell) == cx && rint(m->ddy / cell) == cy)
 		{
 			sx += m->ddx;
@@ -468,8 +472,12 @@ find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 	sx /= k;
 	sy /= k;
 	for (int i = 0; i < d->nchanged; i++)
+	{
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (!exceeds(hypot(d->changed[i].ddx - sx, d->changed[i].ddy - sy), tol))
 			support++;
+	}
 	if (support < 3 || support < p->shift_min_share * nmatched)
 		return;
 	d->has_shift = true;
