@@ -11,8 +11,10 @@
 # clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
 # latency are printed with the ratios. The first three variants run again
 # with durable commits (fsync = on; the throwaway cluster otherwise runs
-# without, which makes every commit almost free). Then, one client: INSERTs
-# of one pair and of two pairs into a database of few drawings and into one
+# without, which makes every commit almost free). Before them, one client,
+# where a one-pair INSERT's time goes: the pipeline with its store step cut
+# short a part at a time against the plain insert. After them, one client:
+# INSERTs of one pair and of two pairs into a database of few drawings and into one
 # that already holds 100,000 drawings and 20,000 open anomalies,
 # interleaved; the ratio says whether an INSERT's cost grows with what is
 # stored. Not part of the pass/fail suite; BT_INSERT_SMOKE=1
@@ -92,6 +94,79 @@ timed() {
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
     q -c "INSERT INTO bench.timing VALUES ('$4', '$5', $3, $6, $lat, $tps)"
 }
+# Where a one-pair INSERT's time goes: the same one-client INSERTs into
+# buildtrace.pairs of a database of their own, with the store step
+# (_pairs_store_one) cut short a part at a time (no rollup upsert, then no
+# drawing_state update, then no drawing lock, then nothing after taking the
+# hand-over: no changes row), against the plain insert. Each cut edits the
+# installed function's text and stops if its part is gone, so a changed
+# store step cannot be measured as a cut it no longer has. It runs first,
+# while no other database of the cluster has a backlog for autovacuum.
+steps="full no-rollup no-state no-lock hand-over-only"
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-steps"
+createdb "$db-steps"
+q -d "$db-steps" <<'SQL'
+CREATE EXTENSION buildtrace;
+CREATE SCHEMA bench;
+CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
+CREATE TABLE bench.store_source AS
+SELECT pg_get_functiondef('buildtrace._pairs_store_one()'::regprocedure) AS src;
+-- Installs _pairs_store_one cut short to the named step: each step drops
+-- one more part of what the one before it kept.
+CREATE FUNCTION bench.store_step(step text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    steps text[] := ARRAY['full', 'no-rollup', 'no-state', 'no-lock', 'hand-over-only'];
+    cut text[] := ARRAY['PERFORM buildtrace\._add_rollups\(.*?\]\);',
+                        'UPDATE buildtrace\.drawing_state s.*?WHERE s\.drawing_id = pr\.drawing_id;',
+                        'prev := buildtrace\._lock_drawing\([^;]*\);',
+                        '(_pairs_take_results\(\);).*(\n    RETURN 1;)'];
+    put text[] := ARRAY['', '',
+                        'SELECT NULL::bigint AS last_pair_id, NULL::integer AS last_total INTO prev;',
+                        '\1\2'];
+    n integer := array_position(steps, step);
+    src text := (SELECT s.src FROM bench.store_source s);
+    shorter text;
+BEGIN
+    IF n IS NULL THEN
+        RAISE EXCEPTION 'insert_bench: no store step "%"', step;
+    END IF;
+    FOR i IN 1 .. n - 1 LOOP
+        shorter := regexp_replace(src, cut[i], put[i]);
+        IF shorter = src THEN
+            RAISE EXCEPTION 'insert_bench: _pairs_store_one has no part left for the cut "%"', steps[i + 1];
+        END IF;
+        src := shorter;
+    END LOOP;
+    EXECUTE src;
+END
+$$;
+SQL
+step_pairs="moved empty"; [ -z "${BT_INSERT_SMOKE:-}" ] || step_pairs=empty
+for r in $(seq 1 "$rounds"); do
+    for p in $step_pairs; do
+        timed "$db-steps" "$work/plain-$p.sql" 1 step-plain "$p" "$r"
+        for s in $steps; do
+            q -d "$db-steps" -c "SELECT bench.store_step('$s')" >/dev/null
+            timed "$db-steps" "$work/pipeline-$p.sql" 1 "step-$s" "$p" "$r"
+        done
+    done
+done
+q -d "$db-steps" -c "SELECT bench.store_step('full')" >/dev/null
+# All done; the cuts took effect: pairs of the last step have no changes
+# row, and pairs of three steps are missing from the rollups.
+q -d "$db-steps" -c "SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE status = 'done') = count(*)
+                                       AND (SELECT count(*) FROM buildtrace.changes) < count(*)
+                                       AND (SELECT sum(pairs) FROM buildtrace.hourly_rollups)
+                                           < (SELECT count(*) FROM buildtrace.changes)
+                                  THEN 'insert_bench: ' || count(*) || ' pairs inserted with the store step cut short, all done, '
+                                       || (SELECT count(*) FROM buildtrace.changes) || ' with changes rows, '
+                                       || (SELECT sum(pairs) FROM buildtrace.hourly_rollups) || ' in the rollups'
+                                  ELSE 'insert_bench: FAILED: the store step cut short: pairs not done, or a cut without effect' END
+                      FROM buildtrace.pairs" | tee "$work/step_checks"
+! grep -q FAILED "$work/step_checks" || exit 1
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-steps"
+
 for r in $(seq 1 "$rounds"); do
     for c in $clients; do
         for p in moved same empty; do
@@ -223,6 +298,24 @@ FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = '
          JOIN m c ON c.pair = p.pair AND c.clients = p.clients AND c.variant = 'durable-peer'
 WHERE p.variant = 'durable-pipeline'
 ORDER BY p.pair DESC, p.clients;
+SQL
+echo
+echo "Where a one-pair INSERT's time goes (one client, fsync off): average latency (ms), median of $rounds rounds, with the store step cut short a part at a time."
+psql -qX -d "$db" <<'SQL'
+WITH m AS (SELECT variant, pair, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS ms
+           FROM bench.timing WHERE variant LIKE 'step-%' GROUP BY 1, 2),
+     s AS (SELECT * FROM unnest(ARRAY['hand-over-only', 'no-lock', 'no-state', 'no-rollup', 'full'],
+                                ARRAY['the row trigger, diff and hand-over',
+                                      '+ the changes row', '+ the drawing lock',
+                                      '+ the drawing_state update', '+ the rollup upsert'])
+                         WITH ORDINALITY AS s(step, adds, ord))
+SELECT m.pair, s.step, s.adds, round(m.ms::numeric, 3) AS ms,
+       round((m.ms - coalesce(lag(m.ms) OVER w, a.ms))::numeric * 1000) AS "adds us",
+       round((m.ms / a.ms)::numeric, 2) AS "x plain"
+FROM m JOIN s ON m.variant = 'step-' || s.step
+       JOIN m a ON a.pair = m.pair AND a.variant = 'step-plain'
+WINDOW w AS (PARTITION BY m.pair ORDER BY s.ord)
+ORDER BY m.pair DESC, s.ord;
 SQL
 echo
 echo "Average latency per INSERT (ms) of one or two pairs, one client, among few drawings and among 100,000 (with 20,000 open anomalies)."
