@@ -14,8 +14,8 @@
 # without, which makes every commit almost free). Before them, one client,
 # where a one-pair INSERT's time goes: the pipeline with its store step cut
 # short a part at a time against the plain insert. After them, one client:
-# INSERTs of one pair and of two pairs into a database of few drawings and into one
-# that already holds 100,000 drawings and 20,000 open anomalies,
+# INSERTs of one pair and of two pairs into a database of few drawings and
+# into one that already holds 100,000 drawings and 20,000 open anomalies,
 # interleaved; the ratio says whether an INSERT's cost grows with what is
 # stored. Not part of the pass/fail suite; BT_INSERT_SMOKE=1
 # (test/bench/smoke.sh) runs each once for one second with one client and
@@ -94,47 +94,47 @@ timed() {
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
     q -c "INSERT INTO bench.timing VALUES ('$4', '$5', $3, $6, $lat, $tps)"
 }
-# Where a one-pair INSERT's time goes: the same one-client INSERTs into
-# buildtrace.pairs of a database of their own, with the store step
-# (_pairs_store_one) cut short a part at a time (no rollup upsert, then no
-# drawing_state update, then no drawing lock, then nothing after taking the
-# hand-over: no changes row), against the plain insert. Each cut edits the
-# installed function's text and stops if its part is gone, so a changed
-# store step cannot be measured as a cut it no longer has. It runs first,
-# while no other database of the cluster has a backlog for autovacuum.
-steps="full no-rollup no-state no-lock hand-over-only"
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-steps"
-createdb "$db-steps"
-q -d "$db-steps" <<'SQL'
-CREATE EXTENSION buildtrace;
-CREATE SCHEMA bench;
-CREATE TABLE bench.plain (LIKE buildtrace.pairs INCLUDING ALL);
+# Where a one-pair INSERT's time goes: one client, the pipeline with its
+# store step (_pairs_store_one) cut short a part at a time (no rollup
+# upsert, then no drawing_state update, then no drawing lock, then nothing
+# after taking the hand-over: no changes row), against the plain insert.
+# Each cut edits the installed function's text and stops if its part is
+# gone, so a changed store step cannot be measured as a cut it no longer
+# has. It runs first, and its rows are truncated afterwards, so the runs
+# below start from empty tables.
+q <<'SQL'
 CREATE TABLE bench.store_source AS
 SELECT pg_get_functiondef('buildtrace._pairs_store_one()'::regprocedure) AS src;
--- Installs _pairs_store_one cut short to the named step: each step drops
--- one more part of what the one before it kept.
+-- The steps in the order of their cuts: each drops what "adds" names,
+-- replacing it by "put".
+CREATE TABLE bench.store_cut (ord int PRIMARY KEY, step text UNIQUE, cut text, put text, adds text);
+INSERT INTO bench.store_cut VALUES
+    (1, 'full', NULL, NULL, '+ the rollup upsert'),
+    (2, 'no-rollup', 'PERFORM buildtrace\._add_rollups\(.*?\]\);', '', '+ the drawing_state update'),
+    (3, 'no-state', 'UPDATE buildtrace\.drawing_state s.*?WHERE s\.drawing_id = pr\.drawing_id;', '',
+     '+ the drawing lock'),
+    (4, 'no-lock', 'prev := buildtrace\._lock_drawing\([^;]*\);',
+     'SELECT NULL::bigint AS last_pair_id, NULL::integer AS last_total INTO prev;', '+ the changes row'),
+    (5, 'hand-over-only', '(_pairs_take_results\(\);).*(\n    RETURN 1;)', '\1\2',
+     'the row trigger, diff and hand-over');
+-- Installs _pairs_store_one cut short to the named step.
 CREATE FUNCTION bench.store_step(step text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    steps text[] := ARRAY['full', 'no-rollup', 'no-state', 'no-lock', 'hand-over-only'];
-    cut text[] := ARRAY['PERFORM buildtrace\._add_rollups\(.*?\]\);',
-                        'UPDATE buildtrace\.drawing_state s.*?WHERE s\.drawing_id = pr\.drawing_id;',
-                        'prev := buildtrace\._lock_drawing\([^;]*\);',
-                        '(_pairs_take_results\(\);).*(\n    RETURN 1;)'];
-    put text[] := ARRAY['', '',
-                        'SELECT NULL::bigint AS last_pair_id, NULL::integer AS last_total INTO prev;',
-                        '\1\2'];
-    n integer := array_position(steps, step);
     src text := (SELECT s.src FROM bench.store_source s);
     shorter text;
+    c record;
 BEGIN
-    IF n IS NULL THEN
+    IF NOT EXISTS (SELECT FROM bench.store_cut k WHERE k.step = store_step.step) THEN
         RAISE EXCEPTION 'insert_bench: no store step "%"', step;
     END IF;
-    FOR i IN 1 .. n - 1 LOOP
-        shorter := regexp_replace(src, cut[i], put[i]);
+    FOR c IN SELECT k.* FROM bench.store_cut k
+             WHERE k.cut IS NOT NULL
+               AND k.ord <= (SELECT t.ord FROM bench.store_cut t WHERE t.step = store_step.step)
+             ORDER BY k.ord LOOP
+        shorter := regexp_replace(src, c.cut, c.put);
         IF shorter = src THEN
-            RAISE EXCEPTION 'insert_bench: _pairs_store_one has no part left for the cut "%"', steps[i + 1];
+            RAISE EXCEPTION 'insert_bench: _pairs_store_one has no part left for the cut "%"', c.step;
         END IF;
         src := shorter;
     END LOOP;
@@ -145,27 +145,28 @@ SQL
 step_pairs="moved empty"; [ -z "${BT_INSERT_SMOKE:-}" ] || step_pairs=empty
 for r in $(seq 1 "$rounds"); do
     for p in $step_pairs; do
-        timed "$db-steps" "$work/plain-$p.sql" 1 step-plain "$p" "$r"
-        for s in $steps; do
-            q -d "$db-steps" -c "SELECT bench.store_step('$s')" >/dev/null
-            timed "$db-steps" "$work/pipeline-$p.sql" 1 "step-$s" "$p" "$r"
+        timed "$db" "$work/plain-$p.sql" 1 step-plain "$p" "$r"
+        for s in $(q -c "SELECT step FROM bench.store_cut ORDER BY ord"); do
+            q -c "SELECT bench.store_step('$s')" >/dev/null
+            timed "$db" "$work/pipeline-$p.sql" 1 "step-$s" "$p" "$r"
         done
     done
 done
-q -d "$db-steps" -c "SELECT bench.store_step('full')" >/dev/null
+q -c "SELECT bench.store_step('full')" >/dev/null
 # All done; the cuts took effect: pairs of the last step have no changes
 # row, and pairs of three steps are missing from the rollups.
-q -d "$db-steps" -c "SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE status = 'done') = count(*)
-                                       AND (SELECT count(*) FROM buildtrace.changes) < count(*)
-                                       AND (SELECT sum(pairs) FROM buildtrace.hourly_rollups)
-                                           < (SELECT count(*) FROM buildtrace.changes)
-                                  THEN 'insert_bench: ' || count(*) || ' pairs inserted with the store step cut short, all done, '
-                                       || (SELECT count(*) FROM buildtrace.changes) || ' with changes rows, '
-                                       || (SELECT sum(pairs) FROM buildtrace.hourly_rollups) || ' in the rollups'
-                                  ELSE 'insert_bench: FAILED: the store step cut short: pairs not done, or a cut without effect' END
-                      FROM buildtrace.pairs" | tee "$work/step_checks"
+q -c "SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE status = 'done') = count(*)
+                       AND (SELECT count(*) FROM buildtrace.changes) < count(*)
+                       AND (SELECT sum(pairs) FROM buildtrace.hourly_rollups)
+                           < (SELECT count(*) FROM buildtrace.changes)
+                  THEN 'insert_bench: ' || count(*) || ' pairs inserted with the store step cut short, all done, '
+                       || (SELECT count(*) FROM buildtrace.changes) || ' with changes rows, '
+                       || (SELECT sum(pairs) FROM buildtrace.hourly_rollups) || ' in the rollups'
+                  ELSE 'insert_bench: FAILED: the store step cut short: pairs not done, or a cut without effect' END
+      FROM buildtrace.pairs" | tee "$work/step_checks"
 ! grep -q FAILED "$work/step_checks" || exit 1
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-steps"
+q -c "TRUNCATE buildtrace.pairs, buildtrace.changes, buildtrace.drawing_state, buildtrace.hourly_rollups,
+               buildtrace.anomalies, bench.plain"
 
 for r in $(seq 1 "$rounds"); do
     for c in $clients; do
@@ -303,19 +304,14 @@ echo
 echo "Where a one-pair INSERT's time goes (one client, fsync off): average latency (ms), median of $rounds rounds, with the store step cut short a part at a time."
 psql -qX -d "$db" <<'SQL'
 WITH m AS (SELECT variant, pair, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS ms
-           FROM bench.timing WHERE variant LIKE 'step-%' GROUP BY 1, 2),
-     s AS (SELECT * FROM unnest(ARRAY['hand-over-only', 'no-lock', 'no-state', 'no-rollup', 'full'],
-                                ARRAY['the row trigger, diff and hand-over',
-                                      '+ the changes row', '+ the drawing lock',
-                                      '+ the drawing_state update', '+ the rollup upsert'])
-                         WITH ORDINALITY AS s(step, adds, ord))
-SELECT m.pair, s.step, s.adds, round(m.ms::numeric, 3) AS ms,
+           FROM bench.timing WHERE variant LIKE 'step-%' GROUP BY 1, 2)
+SELECT m.pair, k.step, k.adds, round(m.ms::numeric, 3) AS ms,
        round((m.ms - coalesce(lag(m.ms) OVER w, a.ms))::numeric * 1000) AS "adds us",
        round((m.ms / a.ms)::numeric, 2) AS "x plain"
-FROM m JOIN s ON m.variant = 'step-' || s.step
+FROM m JOIN bench.store_cut k ON m.variant = 'step-' || k.step
        JOIN m a ON a.pair = m.pair AND a.variant = 'step-plain'
-WINDOW w AS (PARTITION BY m.pair ORDER BY s.ord)
-ORDER BY m.pair DESC, s.ord;
+WINDOW w AS (PARTITION BY m.pair ORDER BY k.ord DESC)
+ORDER BY m.pair DESC, k.ord DESC;
 SQL
 echo
 echo "Average latency per INSERT (ms) of one or two pairs, one client, among few drawings and among 100,000 (with 20,000 open anomalies)."
