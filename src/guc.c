@@ -56,8 +56,9 @@ static const struct config_enum_entry on_invalid_options[] = {
 	{NULL, 0, false}
 };
 
-void
-bt_define_gucs(void)
+/* How bt_diff matches objects, what it counts as a change, and its summary. */
+static void
+define_diff_gucs(void)
 {
 	DefineCustomRealVariable("buildtrace.move_tolerance",
 							 "Distance an object may shift before it counts as moved.",
@@ -73,12 +74,93 @@ bt_define_gucs(void)
 							 0.01, 0.0, 1e15,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 
+	DefineCustomRealVariable("buildtrace.rotation_tolerance",
+							 "Change of rotation, in degrees, an object may have before it counts as rotated.",
+							 NULL,
+							 &bt_rotation_tolerance,
+							 0.5, 0.0, 180.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("buildtrace.match_geometry",
+							 "Pair objects whose id changed by content and geometry.",
+							 "Objects left over on both sides after matching by id are paired when identical apart from the id, in the same place, or each other's nearest neighbour of the same type.",
+							 &bt_match_geometry,
+							 true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.match_distance",
+							 "Farthest two objects of one type may be apart to be paired as nearest neighbours.",
+							 "In drawing units; 1 pairs a door moved half a metre in a drawing in metres.",
+							 &bt_match_distance,
+							 1.0, 0.0, 1e15,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("buildtrace.shift_min_share",
+							 "Share of the matched objects that must move by one vector for a whole-drawing shift.",
+							 "At least three objects must, whatever the share.",
+							 &bt_shift_min_share,
+							 0.5, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("buildtrace.units",
+							   "The word the summary puts after distances.",
+							   "For example \"m\" or \"ft\"; the default, \"units\", reads \"1 unit\" in the singular.",
+							   &bt_units,
+							   "units",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("buildtrace.label_keys",
+							   "Keys whose value names an object in the summary, first present first.",
+							   "A comma-separated list; an object with none of them is named by its id.",
+							   &bt_label_keys,
+							   "name,label,tag",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.summary_max_sentences",
+							"Sentences a summary may have before it is shortened to a headline and the largest groups.",
+							NULL,
+							&bt_summary_max_sentences,
+							8, 3, 1000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+
+}
+
+/* How the pipeline takes pairs in, and which of them it flags. */
+static void
+define_pipeline_gucs(void)
+{
+	/*
+	 * The one setting a session chooses: which of its tenants it acts for.
+	 * Nothing trusts the value as such; the row-level security policies
+	 * check it against the role's membership (buildtrace.current_tenant()).
+	 */
+	DefineCustomStringVariable("buildtrace.tenant",
+							   "The tenant whose drawings this session reads and writes.",
+							   "A role that is a member of buildtrace_tenant; empty for the default tenant of single-tenant use.",
+							   &bt_tenant,
+							   "",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("buildtrace.processing",
+							 "When an inserted pair is diffed.",
+							 "\"inline\" diffs it in the inserting statement; \"deferred\" stores it pending for buildtrace.work().",
+							 &bt_processing,
+							 BT_PROCESSING_INLINE, processing_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
 	DefineCustomEnumVariable("buildtrace.on_invalid",
 							 "What the pipeline does with a pair whose versions are invalid.",
 							 "\"flag\" keeps the row as failed and records an anomaly; \"reject\" raises the error.",
 							 &bt_on_invalid,
 							 BT_ON_INVALID_FLAG, on_invalid_options,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.max_attempts",
+							"Attempts buildtrace.work() makes at a deferred pair before it fails it.",
+							"A pair whose processing failed for a passing reason (a lock timeout, a serialization failure, a worker that died) is retried with backoff until then.",
+							&bt_max_attempts,
+							5, 1, 1000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomRealVariable("buildtrace.spike_factor",
 							 "Ratio of changes to the previous pair that counts as a change spike.",
@@ -94,27 +176,18 @@ bt_define_gucs(void)
 							5, 0, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 
-	DefineCustomEnumVariable("buildtrace.processing",
-							 "When an inserted pair is diffed.",
-							 "\"inline\" diffs it in the inserting statement; \"deferred\" stores it pending for buildtrace.work().",
-							 &bt_processing,
-							 BT_PROCESSING_INLINE, processing_options,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("buildtrace.max_attempts",
-							"Attempts buildtrace.work() makes at a deferred pair before it fails it.",
-							"A pair whose processing failed for a passing reason (a lock timeout, a serialization failure, a worker that died) is retried with backoff until then.",
-							&bt_max_attempts,
-							5, 1, 1000,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-
 	DefineCustomIntVariable("buildtrace.pending_max_age",
 							"Age after which a pair still pending is flagged by check_uploads().",
 							NULL,
 							&bt_pending_max_age,
 							900, 1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+}
 
+/* How long data is kept, and when health() calls the service degraded. */
+static void
+define_upkeep_gucs(void)
+{
 	DefineCustomIntVariable("buildtrace.keep_pairs",
 							"How long processed pairs, their change sets and anomalies are kept.",
 							"purge() removes older ones; 0 keeps them forever.",
@@ -142,67 +215,13 @@ bt_define_gucs(void)
 							 &bt_health_failure_rate,
 							 0.2, 0.0, 1.0,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+}
 
-	DefineCustomBoolVariable("buildtrace.match_geometry",
-							 "Pair objects whose id changed by content and geometry.",
-							 "Objects left over on both sides after matching by id are paired when identical apart from the id, in the same place, or each other's nearest neighbour of the same type.",
-							 &bt_match_geometry,
-							 true,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-
-	DefineCustomRealVariable("buildtrace.match_distance",
-							 "Farthest two objects of one type may be apart to be paired as nearest neighbours.",
-							 "In drawing units; 1 pairs a door moved half a metre in a drawing in metres.",
-							 &bt_match_distance,
-							 1.0, 0.0, 1e15,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-
-	DefineCustomRealVariable("buildtrace.rotation_tolerance",
-							 "Change of rotation, in degrees, an object may have before it counts as rotated.",
-							 NULL,
-							 &bt_rotation_tolerance,
-							 0.5, 0.0, 180.0,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-
-	DefineCustomRealVariable("buildtrace.shift_min_share",
-							 "Share of the matched objects that must move by one vector for a whole-drawing shift.",
-							 "At least three objects must, whatever the share.",
-							 &bt_shift_min_share,
-							 0.5, 0.0, 1.0,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-
-	DefineCustomStringVariable("buildtrace.units",
-							   "The word the summary puts after distances.",
-							   "For example \"m\" or \"ft\"; the default, \"units\", reads \"1 unit\" in the singular.",
-							   &bt_units,
-							   "units",
-							   PGC_SUSET, 0, NULL, NULL, NULL);
-
-	DefineCustomStringVariable("buildtrace.label_keys",
-							   "Keys whose value names an object in the summary, first present first.",
-							   "A comma-separated list; an object with none of them is named by its id.",
-							   &bt_label_keys,
-							   "name,label,tag",
-							   PGC_SUSET, 0, NULL, NULL, NULL);
-
-	/*
-	 * The one setting a session chooses: which of its tenants it acts for.
-	 * Nothing trusts the value as such; the row-level security policies
-	 * check it against the role's membership (buildtrace.current_tenant()).
-	 */
-	DefineCustomStringVariable("buildtrace.tenant",
-							   "The tenant whose drawings this session reads and writes.",
-							   "A role that is a member of buildtrace_tenant; empty for the default tenant of single-tenant use.",
-							   &bt_tenant,
-							   "",
-							   PGC_USERSET, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("buildtrace.summary_max_sentences",
-							"Sentences a summary may have before it is shortened to a headline and the largest groups.",
-							NULL,
-							&bt_summary_max_sentences,
-							8, 3, 1000,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-
+void
+bt_define_gucs(void)
+{
+	define_diff_gucs();
+	define_pipeline_gucs();
+	define_upkeep_gucs();
 	MarkGUCPrefixReserved("buildtrace");
 }
