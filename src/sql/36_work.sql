@@ -218,7 +218,7 @@ CREATE PROCEDURE buildtrace.work(max_pairs integer DEFAULT 1000,
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    stop_at timestamptz;
+    stop_at pg_catalog.timestamptz;
     batch bigint[];
     taken integer := 0;
 BEGIN
@@ -226,7 +226,8 @@ BEGIN
        OR max_seconds IS NULL OR max_seconds OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION 'work limits must be at least 1' USING ERRCODE = '22023',
             DETAIL = pg_catalog.format('Arguments "max_pairs" and "max_seconds" are %s and %s.',
-                                       coalesce(max_pairs::text, 'null'), coalesce(max_seconds::text, 'null'));
+                                       coalesce(max_pairs::pg_catalog.text, 'null'),
+                                       coalesce(max_seconds::pg_catalog.text, 'null'));
     END IF;
     stop_at := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+)
                (max_seconds OPERATOR(pg_catalog.*) interval '1 second');

@@ -60,18 +60,19 @@ CREATE PROCEDURE buildtrace.purge(batch_size integer DEFAULT 10000,
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    what text;
+    what pg_catalog.text;
     keep interval;
     removed bigint;
     n bigint;
 BEGIN
     IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION 'purge batch size must be at least 1' USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('Argument "batch_size" is %s.', coalesce(batch_size::text, 'null'));
+            DETAIL = pg_catalog.format('Argument "batch_size" is %s.', coalesce(batch_size::pg_catalog.text, 'null'));
     END IF;
-    FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::text[] LOOP
-        keep := buildtrace.setting(CASE what WHEN 'versions' THEN 'buildtrace.keep_versions'::text
-                                             ELSE 'buildtrace.keep_pairs'::text END)::interval;
+    FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::pg_catalog.text[] LOOP
+        keep := buildtrace.setting(CASE WHEN what OPERATOR(pg_catalog.=) 'versions'
+                                   THEN 'buildtrace.keep_versions'::pg_catalog.text
+                                   ELSE 'buildtrace.keep_pairs'::pg_catalog.text END)::interval;
         removed := 0;
         IF keep OPERATOR(pg_catalog.>) interval '0' THEN
             LOOP
@@ -81,9 +82,13 @@ BEGIN
                 EXIT WHEN n OPERATOR(pg_catalog.<) batch_size;
             END LOOP;
         END IF;
-        CASE what WHEN 'pairs' THEN pairs := removed;
-                  WHEN 'versions' THEN versions := removed;
-                  ELSE anomalies := removed; END CASE;
+        IF what OPERATOR(pg_catalog.=) 'pairs' THEN
+            pairs := removed;
+        ELSIF what OPERATOR(pg_catalog.=) 'versions' THEN
+            versions := removed;
+        ELSE
+            anomalies := removed;
+        END IF;
     END LOOP;
 END
 $$;

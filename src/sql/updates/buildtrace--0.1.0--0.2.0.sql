@@ -2042,18 +2042,19 @@ CREATE PROCEDURE buildtrace.purge(batch_size integer DEFAULT 10000,
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    what text;
+    what pg_catalog.text;
     keep interval;
     removed bigint;
     n bigint;
 BEGIN
     IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION 'purge batch size must be at least 1' USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('Argument "batch_size" is %s.', coalesce(batch_size::text, 'null'));
+            DETAIL = pg_catalog.format('Argument "batch_size" is %s.', coalesce(batch_size::pg_catalog.text, 'null'));
     END IF;
-    FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::text[] LOOP
-        keep := buildtrace.setting(CASE what WHEN 'versions' THEN 'buildtrace.keep_versions'::text
-                                             ELSE 'buildtrace.keep_pairs'::text END)::interval;
+    FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::pg_catalog.text[] LOOP
+        keep := buildtrace.setting(CASE WHEN what OPERATOR(pg_catalog.=) 'versions'
+                                   THEN 'buildtrace.keep_versions'::pg_catalog.text
+                                   ELSE 'buildtrace.keep_pairs'::pg_catalog.text END)::interval;
         removed := 0;
         IF keep OPERATOR(pg_catalog.>) interval '0' THEN
             LOOP
@@ -2063,9 +2064,13 @@ BEGIN
                 EXIT WHEN n OPERATOR(pg_catalog.<) batch_size;
             END LOOP;
         END IF;
-        CASE what WHEN 'pairs' THEN pairs := removed;
-                  WHEN 'versions' THEN versions := removed;
-                  ELSE anomalies := removed; END CASE;
+        IF what OPERATOR(pg_catalog.=) 'pairs' THEN
+            pairs := removed;
+        ELSIF what OPERATOR(pg_catalog.=) 'versions' THEN
+            versions := removed;
+        ELSE
+            anomalies := removed;
+        END IF;
     END LOOP;
 END
 $$;
@@ -3163,7 +3168,7 @@ CREATE PROCEDURE buildtrace.work(max_pairs integer DEFAULT 1000,
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    stop_at timestamptz;
+    stop_at pg_catalog.timestamptz;
     batch bigint[];
     taken integer := 0;
 BEGIN
@@ -3171,7 +3176,8 @@ BEGIN
        OR max_seconds IS NULL OR max_seconds OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION 'work limits must be at least 1' USING ERRCODE = '22023',
             DETAIL = pg_catalog.format('Arguments "max_pairs" and "max_seconds" are %s and %s.',
-                                       coalesce(max_pairs::text, 'null'), coalesce(max_seconds::text, 'null'));
+                                       coalesce(max_pairs::pg_catalog.text, 'null'),
+                                       coalesce(max_seconds::pg_catalog.text, 'null'));
     END IF;
     stop_at := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+)
                (max_seconds OPERATOR(pg_catalog.*) interval '1 second');
