@@ -17,11 +17,19 @@
  * temporary files, so that one INSERT ... SELECT of any number of pairs
  * holds at most a few times work_mem of results in memory.
  *
- * A statement is known by the address of its result relation's copy of the
- * relation's triggers: every trigger of one statement sees the same copy,
- * and two statements alive at once never share it.  Handovers form a stack
- * because statements nest (a row's SELECT may itself insert pairs): the
- * nested one ends, and pops its handover, before the outer one goes on.
+ * A statement's BEFORE ROW triggers know it by the address of its result
+ * relation's copy of the relation's triggers: every row of one statement
+ * sees the same copy, and two statements alive at once never share it.
+ * Several handovers are alive at once when statements nest (a row's SELECT
+ * may itself insert pairs) and when one query inserts into pairs more than
+ * once (data-modifying WITH clauses).  The second case is why the AFTER
+ * triggers cannot use that key: PostgreSQL fires the AFTER ROW triggers of
+ * all of a query's INSERTs into one table with the first INSERT's copy,
+ * and its AFTER STATEMENT trigger once for all of them.  So an AFTER ROW
+ * trigger finds its row's handover by the row's pair_id, and tags it with
+ * the key it saw; the AFTER STATEMENT trigger, which sees the same key,
+ * stores every handover so tagged together: the query's rows, from however
+ * many INSERTs.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,9 +52,13 @@ PG_FUNCTION_INFO_V1(bt_pairs_take_results);
 PG_FUNCTION_INFO_V1(bt_pairs_pending_drawings);
 PG_FUNCTION_INFO_V1(bt_pairs_pending_tenant);
 
+typedef struct Handover Handover;
+
 struct Handover
 {
-	const Trigger *statement;	/* the statement's trigger array */
+	const Trigger *statement;	/* its BEFORE ROW triggers' trigger array */
+	const Trigger *after_key;	/* its AFTER ROW triggers', once one fired */
+	int			storing;		/* store_level of the group it is in, or 0 */
 	SubTransactionId subxid;	/* subtransaction that created it */
 	MemoryContext cxt;			/* holds this struct and the stores */
 	Tuplestorestate *results;	/* one row per BEFORE ROW call */
@@ -57,14 +69,21 @@ struct Handover
 	text	   *tenant;			/* of the inserted rows; NULL before the
 								 * first and in a table without tenants */
 	int64		ninserted;
-	Handover   *outer;			/* the enclosing statement's, or NULL */
+	int64	   *ids;			/* pair_id of each BEFORE ROW call */
+	int64		nids;
+	int64		maxids;
+	bool		ids_sorted;		/* ascending, as the identity column gives */
+	Handover   *older;			/* the next older live handover, or NULL */
 };
 
-/* The stack of live handovers, innermost first; lives in TopTransactionContext. */
-static Handover *innermost = NULL;
+/* The live handovers, newest first; they live in TopTransactionContext. */
+static Handover *newest = NULL;
 
-/* The handover being stored by bt_handover_store, if any. */
-static Handover *storing = NULL;
+/*
+ * How many groups are being stored, one inside the other (a store can set
+ * off an INSERT into pairs); the innermost is the one served.
+ */
+static int	store_level = 0;
 
 static TupleDesc result_desc = NULL;
 
@@ -78,18 +97,20 @@ handover_free(Handover *h)
 }
 
 static void
-handover_pop(Handover *h)
+handover_remove(Handover *h)
 {
-	Assert(innermost == h);
-	innermost = h->outer;
-	if (storing == h)
-		storing = NULL;
+	Handover  **link = &newest;
+
+	while (*link != h)
+		link = &(*link)->older;
+	*link = h->older;
 	handover_free(h);
 }
 
 /*
- * At commit a handover left over (its statement trigger disabled) closes
- * its temporary files; on abort the resource owner closes them and its
+ * At commit a handover left over (its statement trigger disabled, or an
+ * INSERT whose rows were all skipped in a query of several) closes its
+ * temporary files; on abort the resource owner closes them and its
  * memory goes with TopTransactionContext.
  */
 static void
@@ -97,11 +118,11 @@ handover_xact_end(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
 	{
-		while (innermost != NULL)
-			handover_pop(innermost);
+		while (newest != NULL)
+			handover_remove(newest);
 	}
-	innermost = NULL;
-	storing = NULL;
+	newest = NULL;
+	store_level = 0;
 }
 
 /* Forget the handovers of an aborted subtransaction and those inside it. */
@@ -111,16 +132,17 @@ handover_subxact_end(SubXactEvent event, SubTransactionId mySubid,
 {
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
-	while (innermost != NULL && innermost->subxid >= mySubid)
+	while (newest != NULL && newest->subxid >= mySubid)
 	{
-		Handover   *h = innermost;
+		Handover   *h = newest;
 
 		/* its files were the aborted resource owner's to close */
-		innermost = h->outer;
-		if (storing == h)
-			storing = NULL;
+		newest = h->older;
 		MemoryContextDelete(h->cxt);
 	}
+	store_level = 0;
+	for (Handover *h = newest; h != NULL; h = h->older)
+		store_level = Max(store_level, h->storing);
 }
 
 void
@@ -184,18 +206,20 @@ new_store(void)
 	return tuplestore_begin_heap(false, false, work_mem);
 }
 
-Handover *
-bt_handover_of(TriggerData *td, bool create)
+/* The handover of td's statement, for its BEFORE ROW trigger; made by the first row. */
+static Handover *
+handover_of_statement(TriggerData *td)
 {
 	const Trigger *statement = statement_of(td);
 	MemoryContext cxt,
 				old;
 	Handover   *h;
 
-	if (innermost != NULL && innermost->statement == statement)
-		return innermost;
-	if (!create)
-		return NULL;
+	for (h = newest; h != NULL; h = h->older)
+	{
+		if (h->statement == statement)
+			return h;
+	}
 	cxt = AllocSetContextCreate(TopTransactionContext, "buildtrace handover",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -206,16 +230,62 @@ bt_handover_of(TriggerData *td, bool create)
 	h->results = new_store();
 	h->inserted = new_store();
 	h->drawings = new_store();
-	h->outer = innermost;
-	innermost = h;
+	h->maxids = 16;
+	h->ids = palloc(h->maxids * sizeof(int64));
+	h->ids_sorted = true;
+	h->older = newest;
+	newest = h;
 	MemoryContextSwitchTo(old);
 	return h;
 }
 
 void
-bt_handover_put(Handover *h, Datum *values, bool *nulls)
+bt_handover_put(TriggerData *td, Datum *values, bool *nulls)
 {
+	Handover   *h = handover_of_statement(td);
+	int64		pair_id = DatumGetInt64(values[HO_PAIR_ID]);
+
+	if (h->nids == h->maxids)
+	{
+		h->maxids *= 2;
+		h->ids = repalloc_huge(h->ids, h->maxids * sizeof(int64));
+	}
+	if (h->nids > 0 && pair_id <= h->ids[h->nids - 1])
+		h->ids_sorted = false;
+	h->ids[h->nids++] = pair_id;
 	tuplestore_putvalues(h->results, bt_handover_desc(), values, nulls);
+}
+
+static int
+compare_ids(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Whether h holds a result of pair_id.  Ids given by the identity column
+ * come in ascending order; others (OVERRIDING SYSTEM VALUE) are sorted at
+ * the first question, the results keeping their own order.
+ */
+static bool
+holds_pair(Handover *h, int64 pair_id)
+{
+	if (!h->ids_sorted)
+	{
+		qsort(h->ids, h->nids, sizeof(int64), compare_ids);
+		h->ids_sorted = true;
+	}
+	return bsearch(&pair_id, h->ids, h->nids, sizeof(int64), compare_ids) != NULL;
+}
+
+static bool
+texts_equal(const text *a, const text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
 /*
@@ -231,8 +301,7 @@ same_tenant(Handover *h, int64 pair_id, text *drawing, text *tenant)
 		memcpy(h->tenant, tenant, VARSIZE_ANY(tenant));
 		return;
 	}
-	if (VARSIZE_ANY_EXHDR(h->tenant) == VARSIZE_ANY_EXHDR(tenant) &&
-		memcmp(VARDATA_ANY(h->tenant), VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant)) == 0)
+	if (texts_equal(h->tenant, tenant))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -243,15 +312,37 @@ same_tenant(Handover *h, int64 pair_id, text *drawing, text *tenant)
 			 errhint("Insert each tenant's pairs in a statement of their own.")));
 }
 
+/* The same for the INSERTs of one query, stored together. */
+static void
+same_tenant_of_query(const text *tenant, const text *other)
+{
+	if (texts_equal(tenant, other))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("pairs of one statement must be of one tenant"),
+			 errdetail("The statement inserted pairs of tenants \"%s\" and \"%s\".",
+					   text_to_cstring(tenant), text_to_cstring(other)),
+			 errhint("Insert each tenant's pairs in a statement of their own.")));
+}
+
 void
-bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id, text *tenant)
+bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id, text *tenant)
 {
 	TupleDesc	desc = bt_handover_desc();
 	Datum		values[HO_NCOLS] = {0};
 	bool		nulls[HO_NCOLS];
-	text	   *drawing = DatumGetTextPP(drawing_id);
+	text	   *drawing;
 	MemoryContext old;
+	Handover   *h;
 
+	/* The newest first: a nested statement's rows are marked before the outer's. */
+	for (h = newest; h != NULL && !holds_pair(h, pair_id); h = h->older)
+		CHECK_FOR_INTERRUPTS();
+	if (h == NULL)
+		return;					/* not diffed: the BEFORE trigger did not run */
+	h->after_key = statement_of(td);
+	drawing = DatumGetTextPP(drawing_id);
 	if (tenant != NULL)
 		same_tenant(h, pair_id, drawing, tenant);
 
@@ -262,10 +353,7 @@ bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id, text *te
 	tuplestore_putvalues(h->inserted, desc, values, nulls);
 	h->ninserted++;
 
-	if (h->last_drawing != NULL &&
-		VARSIZE_ANY_EXHDR(h->last_drawing) == VARSIZE_ANY_EXHDR(drawing) &&
-		memcmp(VARDATA_ANY(h->last_drawing), VARDATA_ANY(drawing),
-			   VARSIZE_ANY_EXHDR(drawing)) == 0)
+	if (h->last_drawing != NULL && texts_equal(h->last_drawing, drawing))
 		return;
 	values[HO_DRAWING_ID] = PointerGetDatum(drawing);
 	nulls[HO_DRAWING_ID] = false;
@@ -277,35 +365,67 @@ bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id, text *te
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * The group stored: the handovers whose rows td's query inserted, and the
+ * handover of td's statement if none of its rows was (ON CONFLICT DO
+ * NOTHING), to be freed.  Rows of one query are of one tenant.
+ */
 int64
-bt_handover_inserted(Handover *h)
+bt_handover_collect(TriggerData *td)
 {
-	return h->ninserted;
+	const Trigger *key = statement_of(td);
+	const text *tenant = NULL;
+	int64		ninserted = 0;
+
+	for (Handover *h = newest; h != NULL; h = h->older)
+	{
+		if (h->storing != 0 ||
+			(h->after_key != key && (h->after_key != NULL || h->statement != key)))
+			continue;
+		h->storing = store_level + 1;
+		ninserted += h->ninserted;
+		if (h->tenant == NULL)
+			continue;
+		if (tenant == NULL)
+			tenant = h->tenant;
+		else
+			same_tenant_of_query(tenant, h->tenant);
+	}
+	return ninserted;
 }
 
 void
-bt_handover_store(Handover *h, Oid store_fn)
+bt_handover_store(Oid store_fn)
 {
-	Assert(h == innermost);
-	storing = h;
+	Handover   *h,
+			   *older;
+
+	store_level++;
 	if (OidIsValid(store_fn))
 		OidFunctionCall0(store_fn);
-	handover_pop(h);
+	for (h = newest; h != NULL; h = older)
+	{
+		older = h->older;
+		if (h->storing == store_level)
+			handover_remove(h);
+	}
+	store_level--;
 }
 
 /*
- * The handover the read functions serve: the one being stored, or, when
- * the statement trigger is the SQL function of an install not yet updated
- * to this module's version, which calls them itself, the innermost one if
- * rows of it were inserted.  (Such a trigger cannot tell an enclosing
- * statement's handover from its own: ALTER EXTENSION buildtrace UPDATE.)
+ * Whether the read functions serve h: a member of the group being stored,
+ * or, when the statement trigger is the SQL function of an install not yet
+ * updated to this module's version, which calls them itself, the newest
+ * handover if rows of it were inserted.  (Such a trigger cannot tell an
+ * enclosing statement's handover from its own: ALTER EXTENSION buildtrace
+ * UPDATE.)
  */
-static Handover *
-serving(void)
+static bool
+served(Handover *h)
 {
-	if (storing != NULL)
-		return storing;
-	return innermost != NULL && innermost->ninserted > 0 ? innermost : NULL;
+	if (store_level > 0)
+		return h->storing == store_level;
+	return h == newest && h->ninserted > 0;
 }
 
 /*
@@ -316,21 +436,23 @@ Datum
 bt_pairs_pending_drawings(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Handover   *h = serving();
 	TupleTableSlot *slot;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (h == NULL)
-		return (Datum) 0;
 	slot = MakeSingleTupleTableSlot(bt_handover_desc(), &TTSOpsMinimalTuple);
-	tuplestore_rescan(h->drawings);
-	while (tuplestore_gettupleslot(h->drawings, true, false, slot))
+	for (Handover *h = newest; h != NULL; h = h->older)
 	{
-		bool		isnull;
-		Datum		value = slot_getattr(slot, HO_DRAWING_ID + 1, &isnull);
+		if (!served(h))
+			continue;
+		tuplestore_rescan(h->drawings);
+		while (tuplestore_gettupleslot(h->drawings, true, false, slot))
+		{
+			bool		isnull;
+			Datum		value = slot_getattr(slot, HO_DRAWING_ID + 1, &isnull);
 
-		CHECK_FOR_INTERRUPTS();
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+			CHECK_FOR_INTERRUPTS();
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	return (Datum) 0;
@@ -345,26 +467,15 @@ slot_pair_id(TupleTableSlot *slot)
 }
 
 /*
- * _pairs_take_results(): the results of the inserted rows, in insertion
- * order.  Both stores are in that order, the inserted ids a subsequence of
- * the results' ids, so one merge pass finds them.  A second call for the
- * same statement returns nothing.
+ * The results of h's inserted rows, in insertion order, into rsinfo's
+ * store.  Both stores are in that order, the inserted ids a subsequence of
+ * the results' ids, so one merge pass finds them; both are left at their
+ * end, so that the results are taken once.
  */
-Datum
-bt_pairs_take_results(PG_FUNCTION_ARGS)
+static void
+take_results_of(Handover *h, ReturnSetInfo *rsinfo,
+				TupleTableSlot *result, TupleTableSlot *inserted)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Handover   *h = serving();
-	TupleTableSlot *result,
-			   *inserted;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != HO_NCOLS && rsinfo->setDesc->natts != HO_NCOLS_0_1)
-		elog(ERROR, "_pairs_take_results must return %d columns", HO_NCOLS);
-	if (h == NULL || tuplestore_ateof(h->results))
-		return (Datum) 0;
-	result = MakeSingleTupleTableSlot(bt_handover_desc(), &TTSOpsMinimalTuple);
-	inserted = MakeSingleTupleTableSlot(bt_handover_desc(), &TTSOpsMinimalTuple);
 	while (tuplestore_gettupleslot(h->inserted, true, false, inserted))
 	{
 		int64		want = slot_pair_id(inserted);
@@ -382,13 +493,43 @@ bt_pairs_take_results(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	/* Leave both at their end, so that the results are taken once. */
 	while (tuplestore_gettupleslot(h->results, true, false, result))
 		CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * _pairs_take_results(): the results of the inserted rows, each INSERT's
+ * in insertion order.  A second call for the same statement returns
+ * nothing.
+ */
+Datum
+bt_pairs_take_results(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleTableSlot *result,
+			   *inserted;
+	Handover   *h,
+			   *older;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != HO_NCOLS && rsinfo->setDesc->natts != HO_NCOLS_0_1)
+		elog(ERROR, "_pairs_take_results must return %d columns", HO_NCOLS);
+	result = MakeSingleTupleTableSlot(bt_handover_desc(), &TTSOpsMinimalTuple);
+	inserted = MakeSingleTupleTableSlot(bt_handover_desc(), &TTSOpsMinimalTuple);
+	for (h = newest; h != NULL; h = older)
+	{
+		older = h->older;
+		if (!served(h))
+			continue;
+		take_results_of(h, rsinfo, result, inserted);
+		if (store_level == 0)
+		{
+			handover_remove(h);
+			break;
+		}
+	}
 	ExecDropSingleTupleTableSlot(result);
 	ExecDropSingleTupleTableSlot(inserted);
-	if (storing == NULL && h == innermost)
-		handover_pop(h);
 	return (Datum) 0;
 }
 
@@ -399,10 +540,11 @@ bt_pairs_take_results(PG_FUNCTION_ARGS)
 Datum
 bt_pairs_pending_tenant(PG_FUNCTION_ARGS)
 {
-	Handover   *h = serving();
-
-	if (h == NULL || h->tenant == NULL)
-		PG_RETURN_TEXT_P(cstring_to_text(""));
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(VARDATA_ANY(h->tenant),
-											  VARSIZE_ANY_EXHDR(h->tenant)));
+	for (Handover *h = newest; h != NULL; h = h->older)
+	{
+		if (served(h) && h->tenant != NULL)
+			PG_RETURN_TEXT_P(cstring_to_text_with_len(VARDATA_ANY(h->tenant),
+													  VARSIZE_ANY_EXHDR(h->tenant)));
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(""));
 }

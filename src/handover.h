@@ -28,35 +28,33 @@ enum
 
 #define HO_NCOLS_0_1 (HO_UNCHANGED + 1)
 
-typedef struct Handover Handover;
-
 extern void bt_handover_init(void);
 
 /* The descriptor of a result row (HO_NCOLS columns). */
 extern TupleDesc bt_handover_desc(void);
 
-/* The handover of td's statement; created by its first row when create. */
-extern Handover *bt_handover_of(TriggerData *td, bool create);
-
 /* BEFORE ROW: keep the result of a row about to be inserted. */
-extern void bt_handover_put(Handover *h, Datum *values, bool *nulls);
+extern void bt_handover_put(TriggerData *td, Datum *values, bool *nulls);
 
 /*
  * AFTER ROW: the row of this pair_id, drawing and tenant (NULL in a table
  * without tenants) was really inserted.  A statement's rows are of one
  * tenant: a row of another one is an error.
  */
-extern void bt_handover_mark_inserted(Handover *h, int64 pair_id, Datum drawing_id,
+extern void bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id,
 									  text *tenant);
 
-/* The number of rows of h's statement really inserted so far. */
-extern int64 bt_handover_inserted(Handover *h);
+/*
+ * AFTER STATEMENT: gather the results of the rows td's query inserted, from
+ * every INSERT of it, and return how many there are.
+ */
+extern int64 bt_handover_collect(TriggerData *td);
 
 /*
- * AFTER STATEMENT: make h the one _pairs_pending_drawings,
- * _pairs_pending_tenant and _pairs_take_results read, call the store
- * function (if valid), then free h.
+ * Make what bt_handover_collect gathered the results that
+ * _pairs_pending_drawings, _pairs_pending_tenant and _pairs_take_results
+ * read, call the store function (if valid), then free them.
  */
-extern void bt_handover_store(Handover *h, Oid store_fn);
+extern void bt_handover_store(Oid store_fn);
 
 #endif							/* BUILDTRACE_HANDOVER_H */

@@ -385,7 +385,7 @@ hand_over(TriggerData *td, PairRow *e, BtDiffOutcome *o, int64 processing_us)
 		values[k] = Int32GetDatum(counts[k - HO_ADDED]);
 		nulls[k] = o->diff == NULL;
 	}
-	bt_handover_put(bt_handover_of(td, true), values, nulls);
+	bt_handover_put(td, values, nulls);
 }
 
 /* The row as it will be stored: status, error, and versions fetched once. */
@@ -487,7 +487,6 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	PairColumns *c;
-	Handover   *h;
 	Datum		id,
 				drawing,
 				tenant = (Datum) 0;
@@ -502,9 +501,8 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 	drawing = heap_getattr(trigger_row(td), c->drawing_id, desc, &null_drawing);
 	if (c->tenant > 0)
 		tenant = heap_getattr(trigger_row(td), c->tenant, desc, &null_tenant);
-	h = bt_handover_of(td, false);
-	if (h != NULL && !null_id && !null_drawing)
-		bt_handover_mark_inserted(h, DatumGetInt64(id), drawing,
+	if (!null_id && !null_drawing)
+		bt_handover_mark_inserted(td, DatumGetInt64(id), drawing,
 								  null_tenant ? NULL : DatumGetTextPP(tenant));
 	return PointerGetDatum(NULL);
 }
@@ -519,16 +517,12 @@ Datum
 bt_pairs_after_statement(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	Handover   *h;
 	int64		ninserted;
 	Oid			store_fn = InvalidOid;
 
 	check_trigger(fcinfo, "_pairs_after_statement", false, false);
-	h = bt_handover_of(td, false);
-	if (h == NULL)
-		return PointerGetDatum(NULL);
 	/* Rows diffed but none inserted (ON CONFLICT DO NOTHING) store nothing. */
-	ninserted = bt_handover_inserted(h);
+	ninserted = bt_handover_collect(td);
 	if (ninserted > 0)
 	{
 		const char *store = ninserted == 1 ? STORE_ONE_FUNCTION : STORE_SET_FUNCTION;
@@ -537,6 +531,6 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 		store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
 														CStringGetDatum(store)));
 	}
-	bt_handover_store(h, store_fn);
+	bt_handover_store(store_fn);
 	return PointerGetDatum(NULL);
 }

@@ -4,7 +4,7 @@
 -- subtransactions and nested statements must neither lose a result nor
 -- give one to the wrong row.
 BEGIN;
-SELECT plan(18);
+SELECT plan(20);
 
 CREATE FUNCTION pg_temp.valid(x int) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('id', 'W', 'type', 'wall', 'x', x, 'y', 0,
@@ -93,6 +93,35 @@ VALUES ('ho-nest', pg_temp.valid(0)), ('ho-nest', pg_temp.valid(1)), ('ho-nest',
 SELECT results_eq($$SELECT count(*), sum(c.moved) FROM buildtrace.pairs p
                     JOIN buildtrace.changes c USING (pair_id) WHERE p.drawing_id = 'ho-nest'$$,
                   $$VALUES (2::bigint, 2::bigint)$$, 'pairs made by the versions trigger are stored');
+
+-- One query that inserts into pairs twice (data-modifying WITH clauses):
+-- the row and statement triggers of both fire at the end of the query, and
+-- each statement stores its own rows, whichever began last.
+WITH a AS (INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+           VALUES ('ho-with-1', pg_temp.valid(0), pg_temp.valid(2))),
+     b AS (INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+           VALUES ('ho-with-2', '[]', '"not a drawing"'))
+SELECT 1;
+SELECT results_eq($$SELECT p.drawing_id, p.status, c.moved, a.kind FROM buildtrace.pairs p
+                    LEFT JOIN buildtrace.changes c USING (pair_id)
+                    LEFT JOIN buildtrace.anomalies a USING (pair_id)
+                    WHERE p.drawing_id IN ('ho-with-1', 'ho-with-2') ORDER BY 1$$,
+                  $$VALUES ('ho-with-1'::text, 'done'::text, 1, NULL::text),
+                           ('ho-with-2', 'failed', NULL, 'invalid_input')$$,
+                  'two INSERTs of one query each store their own result');
+-- The outer INSERT reads the rows the inner one returns, so the two
+-- statements' rows alternate.
+WITH a AS (INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+           VALUES ('ho-with-3', pg_temp.valid(0), pg_temp.valid(1)),
+                  ('ho-with-3', pg_temp.valid(1), pg_temp.valid(2))
+           RETURNING version_b)
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'ho-with-4', a.version_b, pg_temp.valid(9) FROM a;
+SELECT results_eq($$SELECT d, (SELECT count(*) FROM buildtrace.changes c WHERE c.drawing_id = d),
+                           (SELECT sum(h.pairs) FROM buildtrace.hourly_rollups h WHERE h.drawing_id = d)::bigint
+                    FROM (VALUES ('ho-with-3'), ('ho-with-4')) v(d) ORDER BY 1$$,
+                  $$VALUES ('ho-with-3'::text, 2::bigint, 2::bigint), ('ho-with-4', 2, 2)$$,
+                  'rows of two INSERTs in alternation each reach their change set and rollup');
 
 -- Versions that INSERT ... SELECT reads from another table's TOAST storage
 -- are fetched once, by the row trigger, and stored as fetched. The stored
