@@ -202,9 +202,15 @@ pair_problem(BtDiffOutcome *o, int sqlerrcode, const char *key,
 
 /* The pair's reported latency is a duration, or none was reported. */
 static bool
+latency_valid(const PairRow *e)
+{
+	return !e->has_latency || (e->latency_ms >= 0 && !isinf(e->latency_ms));
+}
+
+static bool
 check_latency(PairRow *e, BtDiffOutcome *o)
 {
-	if (!e->has_latency || (e->latency_ms >= 0 && !isinf(e->latency_ms)))
+	if (latency_valid(e))
 		return true;
 	pair_problem(o, ERRCODE_INVALID_PARAMETER_VALUE, "latency_ms",
 				 "latency_ms must be a finite number of milliseconds, at least 0",
@@ -422,7 +428,8 @@ finished_row(TriggerData *td, PairColumns *c, BtDiffOutcome *o,
 /*
  * BEFORE INSERT ON pairs FOR EACH ROW, and BEFORE UPDATE when work()
  * processes a deferred pair.  With buildtrace.processing = deferred an
- * inserted pair is only checked and stays pending.
+ * inserted pair is only checked and stays pending, unless its latency
+ * fails it: the table would refuse it pending, and the statement with it.
  */
 Datum
 bt_pairs_before_insert(PG_FUNCTION_ARGS)
@@ -451,7 +458,8 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 		return PointerGetDatum(row);
 	if (inserting && e.has_retry_of)
 		check_retry_of(&e);
-	if (inserting && bt_processing == BT_PROCESSING_DEFERRED)
+	/* A latency that is no duration fails its pair now, deferred or not. */
+	if (inserting && bt_processing == BT_PROCESSING_DEFERRED && latency_valid(&e))
 		return PointerGetDatum(row);
 	/* In the trigger's per-row context, which the new row lives in too. */
 	a = fetch_out_of_line(a, &fetched_a);

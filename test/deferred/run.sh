@@ -39,11 +39,20 @@ ORDER BY version_no, drawing_id;
 -- one pair per statement too, as an ingestion service sends them
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('single', '[]', '[{"id":"a","type":"wall","x":0,"y":0,"width":1,"height":1}]');
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('single', '[{"id":"a","type":"wall","x":0,"y":0,"width":1,"height":1}]', '[]');
+-- a latency that is no duration fails its pair at once, deferred or not,
+-- and the statement's other rows are stored
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)
+VALUES ('clocks', '[]', '[]', 3), ('clocks', '[]', '[]', 'NaN'), ('clocks', '[]', '[]', -1);
 SQL
 q -d bt_inline -f "$work/load.sql"
 PGOPTIONS="-c buildtrace.processing=deferred" q -d bt_deferred -f "$work/load.sql"
-pending=$(q -d bt_deferred -c "SELECT count(*) FILTER (WHERE status = 'pending') || '/' || count(*) FROM buildtrace.pairs")
+pending=$(q -d bt_deferred -c "SELECT count(*) FILTER (WHERE status = 'pending') || '/' ||
+                                     count(*) FILTER (WHERE coalesce(latency_ms >= 0 AND latency_ms < 'Infinity', true))
+                              FROM buildtrace.pairs")
 [ "${pending%/*}" = "${pending#*/}" ] || fail "deferred inserts processed pairs ($pending pending)"
+[ "$(q -d bt_deferred -c "SELECT string_agg(status, ',' ORDER BY pair_id) FROM buildtrace.pairs
+                           WHERE drawing_id = 'clocks'")" = "pending,failed,failed" ] ||
+    fail "deferred inserts did not fail the pairs whose latency is no duration"
 [ "$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.changes")" = 0 ] || fail "deferred inserts wrote changes"
 q -d bt_deferred -c "SELECT buildtrace.health() -> 'backlog' ->> 'pending'" | grep -qx "${pending%/*}" ||
     fail "health() does not report the backlog"
@@ -57,7 +66,9 @@ wait "$worker1" || { cat "$work/worker1.out"; fail "worker 1"; }
 wait "$worker2" || { cat "$work/worker2.out"; fail "worker 2"; }
 [ "$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.pairs WHERE status = 'pending'")" = 0 ] ||
     fail "pairs left pending after work()"
-[ "$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.pairs WHERE attempts <> 1")" = 0 ] ||
+# (the two that failed when inserted were never taken)
+[ "$(q -d bt_deferred -c "SELECT count(*) FROM buildtrace.pairs
+                           WHERE attempts <> 1 AND NOT (drawing_id = 'clocks' AND latency_ms <> 3)")" = 0 ] ||
     fail "a pair was processed more than once or never"
 
 compare() {   # what, query: equal in both databases
