@@ -53,6 +53,15 @@ SELECT 'alpha=0.01 level=0 count=1 zero=0 min=1 max=1 pos=9999999:1 neg='::bt_sk
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=inf max=inf pos=0:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=nan max=nan pos=0:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=18446744073709551615 zero=18446744073709551615 min=0 max=0 pos=0:1 neg='::bt_sketch;
+-- Ranks are exact in double precision: a count above 2^53 is refused, read or
+-- merged; at 2^53 every quantile and bound is found.
+SELECT 'alpha=0.01 level=0 count=9007199254740993 zero=9007199254740993 min=0 max=0 pos= neg='::bt_sketch;
+SELECT q, bt_sketch_quantile_bounds('alpha=0.01 level=0 count=9007199254740992 zero=9007199254740991 min=0 max=1 pos=0:1 neg='::bt_sketch, q)
+FROM unnest(ARRAY[0, 0.5, 1]::float8[]) q;
+SELECT bt_sketch_add('alpha=0.01 level=0 count=9007199254740992 zero=9007199254740992 min=0 max=0 pos= neg='::bt_sketch,
+                     bt_sketch(1.0));
+-- A subnormal minimum and maximum (in the zero bucket) read back as printed.
+SELECT bt_sketch(1e-320)::text AS printed, bt_sketch(1e-320)::text::bt_sketch::text AS read_back;
 
 -- Binary input (bt_sketch_recv), fed through COPY ... (FORMAT binary): a
 -- bytea column's bytes are read back as a bt_sketch column.

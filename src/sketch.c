@@ -364,10 +364,13 @@ bt_sketch_merge(BtSketch *dst, const BtSketch *src)
 		dst->max = Max(dst->max, s->max);
 	}
 	if (pg_add_u64_overflow(dst->count, s->count, &dst->count) ||
-		pg_add_u64_overflow(dst->zero, s->zero, &dst->zero))
+		pg_add_u64_overflow(dst->zero, s->zero, &dst->zero) ||
+		dst->count > BT_SKETCH_MAX_COUNT)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("bt_sketch count out of range")));
+				 errmsg("bt_sketch count out of range"),
+				 errdetail("A bt_sketch counts at most " UINT64_FORMAT " values.",
+						   BT_SKETCH_MAX_COUNT)));
 	bt_sketch_assert_valid(dst);
 }
 
@@ -686,6 +689,9 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 	bt_sketch_init(sk, alpha, mcxt);
 	sk->level = level;
 	sk->count = bt_read_u64(buf);
+	if (sk->count > BT_SKETCH_MAX_COUNT)
+		bt_bad_binary("The total count %llu exceeds " UINT64_FORMAT ".",
+					  (unsigned long long) sk->count, BT_SKETCH_MAX_COUNT);
 	sk->zero = bt_read_u64(buf);
 	sk->min = bt_read_f64(buf);
 	sk->max = bt_read_f64(buf);

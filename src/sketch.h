@@ -43,6 +43,8 @@
 #define BT_SKETCH_MAX_ALPHA		0.5
 #define BT_SKETCH_DEFAULT_ALPHA 0.01
 #define BT_SKETCH_MAX_LEVEL		30
+/* Ranks are computed in double precision, exact up to 2^53. */
+#define BT_SKETCH_MAX_COUNT		(UINT64CONST(1) << 53)
 
 /* One sign's buckets: counts[k] is bucket offset + k. */
 typedef struct BtStore

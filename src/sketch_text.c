@@ -124,7 +124,8 @@ bt_text_parse_float(const char *str, const char **p)
 
 	errno = 0;
 	v = strtod(*p, &end);
-	if (end == *p || errno != 0)
+	/* A subnormal minimum or maximum is printed as such: ERANGE, and kept. */
+	if (end == *p || (errno != 0 && !(errno == ERANGE && v != 0.0 && isfinite(v))))
 		bt_text_error(str, *p, "a number");
 	*p = end;
 	return v;
