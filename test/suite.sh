@@ -46,6 +46,7 @@ if [ $# -eq 0 ]; then
     done
     part "upgrade from the previous release" bash test/upgrade/run.sh
     part "deferred processing by workers" bash test/deferred/run.sh
+    part "backup and restore with pg_dump" bash test/backup/run.sh
     part "sharding with PL/Proxy" bash test/sharding/run.sh
     part "memory of a 200,000-pair statement" bash test/memory/handover.sh
     part "cancel during a large diff" bash test/cancel/run.sh

@@ -76,5 +76,10 @@ described AS (
     FROM members m JOIN pg_description ds ON ds.classoid = m.classid AND ds.objoid = m.objid
     UNION ALL
     SELECT format('schema buildtrace: acl=%s', n.nspacl) FROM pg_namespace n WHERE n.nspname = 'buildtrace'
+    UNION ALL
+    -- what pg_dump dumps of the extension's tables
+    SELECT format('dumped by pg_dump: %s %s', u.rel::regclass, u.cond)
+    FROM pg_extension e, unnest(e.extconfig, e.extcondition) u(rel, cond)
+    WHERE e.extname = 'buildtrace'
 )
 SELECT line FROM described ORDER BY line COLLATE "C";
