@@ -73,6 +73,23 @@ SELECT buildtrace.process('{"version_pairs": [{"version_a": [], "version_b": []}
 SELECT buildtrace.process('{"version_pairs": [17]}');
 SELECT buildtrace.process('{"job_id": {"a": 1}, "version_pairs": []}');
 SELECT buildtrace.process('[{"job_id": "9", "timestamp": "yesterday-ish"}]');
+-- A latency that is no number, or beyond double precision, is named; one
+-- that is no duration is stored, and its pair fails in the pipeline.
+SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "x", "version_a": [], "version_b": []},
+                                              {"drawing_id": "y", "version_a": [], "version_b": [], "latency_ms": "fast"}]}');
+SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "x", "version_a": [], "version_b": [], "latency_ms": 1e400}]}');
+SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "x", "version_a": [], "version_b": [], "latency_ms": {"a": 1}}]}');
+SELECT buildtrace.process('[{"objects": []}, {"job_id": "8", "objects": [], "latency_ms": "slow"}]');
+SELECT buildtrace.process('[{"job_id": "7", "drawing_id": "", "objects": []}]');
+SELECT buildtrace.process('{"job_id": "api-neg", "version_pairs": [{"drawing_id": "api-neg", "version_a": [], "version_b": [], "latency_ms": -3},
+                                              {"drawing_id": "api-neg", "version_a": [], "version_b": [], "latency_ms": "4.5"}]}');
+-- A version string that cannot be stored as JSON (a NUL character, nesting
+-- beyond the stack) is kept as the string, and its pair fails.
+SELECT buildtrace.process(jsonb_build_object('job_id', 'api-bad-json', 'version_pairs', jsonb_build_array(
+    jsonb_build_object('drawing_id', 'api-nul', 'version_a', '[]', 'version_b', '[{"id":"\u0000"}]'),
+    jsonb_build_object('drawing_id', 'api-deep', 'version_a', '[]', 'version_b', repeat('[', 200000)))));
+SELECT drawing_id, status, latency_ms, error -> 0 ->> 'key' AS key, left(error -> 0 ->> 'message', 40) AS message
+FROM buildtrace.pairs WHERE drawing_id IN ('api-neg', 'api-nul', 'api-deep') ORDER BY pair_id;
 SELECT buildtrace.changes('no-such-drawing');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT buildtrace.changes('bad');

@@ -2111,6 +2111,57 @@ $$;
 COMMENT ON FUNCTION buildtrace.schedule(interval) IS
     'Registers buildtrace''s periodic upload checks and purge with pg_cron at the given cadence; idempotent.';
 
+-- process() keeps a version string that cannot be read as JSON for any
+-- reason of its data (not only a syntax error), and checks latency_ms.
+CREATE OR REPLACE FUNCTION buildtrace._json_value(v jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(v) IS DISTINCT FROM 'string' THEN
+        RETURN v;
+    END IF;
+    RETURN (v #>> '{}')::jsonb;
+EXCEPTION
+    -- not JSON text, a character the database cannot hold, nesting beyond
+    -- the stack: the pipeline flags what it got
+    WHEN data_exception OR program_limit_exceeded THEN
+        RETURN v;
+END
+$$;
+
+-- A JSON value as an error detail shows it: at most 40 characters.
+CREATE FUNCTION buildtrace._json_excerpt(v jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN length(v::text) > 40 THEN left(v::text, 40) || '…' ELSE v::text END
+$$;
+
+-- Whether v is a latency process() can store: absent, null, or a number of
+-- milliseconds as a JSON number or string. One that is no duration (NaN,
+-- negative) is stored, and its pair fails in the pipeline.
+CREATE FUNCTION buildtrace._is_latency(v jsonb)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN true;
+    ELSIF jsonb_typeof(v) NOT IN ('number', 'string') THEN
+        RETURN false;
+    END IF;
+    PERFORM (v #>> '{}')::double precision;
+    RETURN true;
+EXCEPTION
+    WHEN data_exception THEN
+        RETURN false;
+END
+$$;
+
 -- process() in parts: the pair list and the job states.
 -- process()'s pair list: every version pair checked, then all inserted
 -- (and so processed) in one statement. Like process(), it runs with the
@@ -2142,6 +2193,11 @@ BEGIN
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
                                 item ->> 'drawing_id',
                                 CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
+        ELSIF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair has an invalid latency_ms',
+                DETAIL = format('Element %s of "version_pairs" (drawing_id %s) has latency_ms %s, not a number of milliseconds.',
+                                i, item ->> 'drawing_id', buildtrace._json_excerpt(item -> 'latency_ms'));
         END IF;
         i := i + 1;
     END LOOP;
@@ -2186,6 +2242,19 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state must be a JSON object',
                 DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
+        END IF;
+        IF item ? 'drawing_id' AND (coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
+                                    OR item ->> 'drawing_id' = '') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'job state has an invalid drawing_id',
+                DETAIL = format('Element %s of the job list (job_id %s) has drawing_id %s; leave it out or send a non-empty one.',
+                                i, coalesce(item ->> 'job_id', 'none'), item -> 'drawing_id');
+        END IF;
+        IF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'job state has an invalid latency_ms',
+                DETAIL = format('Element %s of the job list (job_id %s) has latency_ms %s, not a number of milliseconds.',
+                                i, coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'latency_ms'));
         END IF;
         IF item ? 'timestamp' THEN
             BEGIN
