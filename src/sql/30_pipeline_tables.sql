@@ -187,5 +187,8 @@ GRANT SELECT ON buildtrace.pairs, buildtrace.versions TO buildtrace_writer;
 GRANT INSERT (drawing_id, job_id, version_a, version_b, latency_ms,
               from_version, to_version, retry_of, tenant)
     ON buildtrace.pairs TO buildtrace_writer;
-GRANT INSERT (version_id, drawing_id, job_id, payload, latency_ms, uploaded_at, tenant)
+-- Not version_id: ids are one sequence for every writer and tenant, and a
+-- writer who took the sequence's coming values would make the others'
+-- uploads fail. The owner may still import versions with their ids.
+GRANT INSERT (drawing_id, job_id, payload, latency_ms, uploaded_at, tenant)
     ON buildtrace.versions TO buildtrace_writer;

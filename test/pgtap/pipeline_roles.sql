@@ -1,7 +1,7 @@
 -- Privileges of the pipeline: a writer submits input, a reader reads results,
 -- nobody else gets in; a denied action fails with 42501.
 BEGIN;
-SELECT plan(33);
+SELECT plan(34);
 
 SELECT has_role('buildtrace_writer');
 SELECT has_role('buildtrace_reader');
@@ -35,6 +35,8 @@ SELECT throws_ok($$UPDATE buildtrace.pairs SET status = 'done'$$, '42501', NULL,
 SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, status, processed_at)
                    VALUES ('x', '[]', '[]', 'done', now())$$, '42501', NULL, 'writer cannot set a status');
 SELECT throws_ok($$SELECT * FROM buildtrace.changes$$, '42501', NULL, 'writer cannot read changes directly');
+SELECT throws_ok($$INSERT INTO buildtrace.versions (version_id, drawing_id, payload) VALUES (1000, 'x', '[]')$$,
+                 '42501', NULL, 'writer cannot choose a version_id, which would block other writers');
 SELECT throws_ok($$UPDATE buildtrace.drawing_state SET last_total = 0$$, '42501', NULL,
                  'writer cannot touch drawing state');
 SELECT throws_ok($$SELECT buildtrace._lock_drawings(ARRAY['x'], '')$$, '42501', NULL,

@@ -120,6 +120,10 @@ BEGIN
 END
 $$;
 GRANT INSERT (tenant) ON buildtrace.pairs, buildtrace.versions TO buildtrace_writer;
+-- Writers no longer choose version_id: ids are one sequence for every writer
+-- and tenant, and a writer who took the sequence's coming values would make
+-- the others' uploads fail.
+REVOKE INSERT (version_id) ON buildtrace.versions FROM buildtrace_writer;
 
 CREATE OR REPLACE VIEW buildtrace.hourly_changes AS
 SELECT date_trunc('hour', c.computed_at) AS hour,
