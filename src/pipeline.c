@@ -37,6 +37,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 
 #include "diff_sql.h"
@@ -80,6 +81,8 @@ typedef struct PairColumns
 	int			error;
 	int			processed_at;
 	int			tenant;			/* 0 in a table of 0.1.0, which had none */
+	int			from_version;
+	int			to_version;
 } PairColumns;
 
 /* The row fields of one pair that its result carries. */
@@ -130,6 +133,8 @@ pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 	c->error = column(desc, "error");
 	c->processed_at = column(desc, "processed_at");
 	c->tenant = Max(SPI_fnumber(desc, "tenant"), 0);
+	c->from_version = column(desc, "from_version");
+	c->to_version = column(desc, "to_version");
 	fcinfo->flinfo->fn_extra = c;
 	return c;
 }
@@ -327,6 +332,59 @@ check_retry_of(PairRow *e)
 	SPI_finish();
 }
 
+/*
+ * from_version and to_version must be versions of the pair's drawing, as
+ * their foreign keys say.  PostgreSQL checks the keys without row-level
+ * security, and before the store step refuses another tenant's drawing, so
+ * for a role that row-level security limits they are checked here first,
+ * with its rights: a version of another tenant's drawing is no version at
+ * all to it, and the refusal tells nothing of that drawing's versions.
+ */
+static void
+check_version_links(Relation rel, HeapTuple row, PairColumns *c, PairRow *e)
+{
+	static SPIPlanPtr plan = NULL;
+	static const char *const names[] = {"from_version", "to_version"};
+	const int	cols[] = {c->from_version, c->to_version};
+
+	int			limited = -1;	/* by row-level security; asked once */
+
+	for (int k = 0; k < 2; k++)
+	{
+		bool		isnull;
+		Datum		link = heap_getattr(row, cols[k], RelationGetDescr(rel), &isnull);
+
+		if (isnull)
+			continue;
+		if (limited < 0)
+			limited = check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED;
+		if (!limited)
+			continue;
+		SPI_connect();
+		if (plan == NULL)
+		{
+			plan = SPI_prepare("SELECT FROM buildtrace.versions v"
+							   " WHERE v.version_id OPERATOR(pg_catalog.=) $1"
+							   " AND v.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text",
+							   2, (Oid[]) {INT8OID, TEXTOID});
+			if (plan == NULL)
+				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+		}
+		if (SPI_execute_plan(plan, (Datum[]) {link, PointerGetDatum(e->drawing_id)},
+							 NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("%s must name a version of the pair's drawing", names[k]),
+					 errdetail("Pair " INT64_FORMAT " of drawing \"%s\" has %s " INT64_FORMAT ", which is not one of its versions.",
+							   e->pair_id, text_to_cstring(e->drawing_id), names[k],
+							   DatumGetInt64(link))));
+		SPI_finish();
+	}
+}
+
 /* on_invalid = reject: the pair's first problem, saying which pair. */
 static void
 reject_pair(PairRow *e, BtDiffOutcome *o)
@@ -458,6 +516,8 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 		return PointerGetDatum(row);
 	if (inserting && e.has_retry_of)
 		check_retry_of(&e);
+	if (inserting)
+		check_version_links(td->tg_relation, row, c, &e);
 	/* A latency that is no duration fails its pair now, deferred or not. */
 	if (inserting && bt_processing == BT_PROCESSING_DEFERRED && latency_valid(&e))
 		return PointerGetDatum(row);

@@ -2,7 +2,7 @@
 -- tenant acme, through tables, views and every read function; the default
 -- tenant of single-tenant use works as before.
 BEGIN;
-SELECT plan(46);
+SELECT plan(48);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -81,6 +81,9 @@ SELECT ok(position('A-' IN report_html()) = 0 AND position('B-1' IN report_html(
 RESET ROLE;
 CREATE TEMP TABLE acme_pairs AS SELECT pair_id, status FROM pairs WHERE tenant = 'bt_acme';
 GRANT SELECT ON acme_pairs TO PUBLIC;
+CREATE TEMP TABLE acme_versions AS
+SELECT max(version_id) AS taken, max(version_id) + 1000000 AS free FROM versions WHERE drawing_id = 'A-3';
+GRANT SELECT ON acme_versions TO PUBLIC;
 SET LOCAL ROLE bt_beta_reader;
 SELECT throws_ok(format('SELECT changes(%L, %s)', 'A-1', (SELECT min(pair_id) FROM acme_pairs)),
                  'P0002', NULL, 'changes(drawing_id, pair_id) of acme''s pair: no such change set');
@@ -107,6 +110,16 @@ SELECT is((SELECT count(*) FROM retry_failed((SELECT array_agg(pair_id) FROM acm
 SELECT throws_ok(format('INSERT INTO pairs (drawing_id, version_a, version_b, retry_of) VALUES (%L, %L, %L, %s)',
                         'B-2', '[]', '[]', (SELECT pair_id FROM acme_pairs WHERE status = 'failed')),
                  '23503', NULL, 'a pair cannot claim to retry acme''s failed pair');
+-- The version links' foreign keys are checked without row-level security:
+-- a version of acme's drawing and no version at all are refused alike.
+SELECT throws_ok(format('INSERT INTO pairs (drawing_id, version_a, version_b, from_version) VALUES (%L, %L, %L, %s)',
+                        'A-3', '[]', '[]', (SELECT taken FROM acme_versions)),
+                 '23503', 'from_version must name a version of the pair''s drawing',
+                 'a link to a version of acme''s drawing is refused');
+SELECT throws_ok(format('INSERT INTO pairs (drawing_id, version_a, version_b, to_version) VALUES (%L, %L, %L, %s)',
+                        'A-3', '[]', '[]', (SELECT free FROM acme_versions)),
+                 '23503', 'to_version must name a version of the pair''s drawing',
+                 'as a link to no version at all is: nothing is learnt of acme''s versions');
 SET LOCAL buildtrace.tenant = 'bt_acme';
 SELECT throws_ok($$SELECT count(*) FROM pairs$$, '42501', 'permission denied for tenant "bt_acme"',
                  'a role cannot act for a tenant it is not a member of');
