@@ -285,6 +285,28 @@ diff_guarded(Jsonb *a, Jsonb *b, MemoryContext cxt, BtDiffOutcome *o)
 }
 
 /*
+ * Runs sql, a query of a bigint id ($1) and the pair's drawing ($2), with
+ * the inserting user's rights (row-level security included), preparing it
+ * into *plan the first time; returns the rows found, at most one, which
+ * SPI_tuptable holds.  The caller is connected to SPI.
+ */
+static uint64
+lookup_by_id(SPIPlanPtr *plan, const char *sql, Datum id, text *drawing)
+{
+	if (*plan == NULL)
+	{
+		*plan = SPI_prepare(sql, 2, (Oid[]) {INT8OID, TEXTOID});
+		if (*plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(*plan);
+	}
+	if (SPI_execute_plan(*plan, (Datum[]) {id, PointerGetDatum(drawing)},
+						 NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed");
+	return SPI_processed;
+}
+
+/*
  * retry_of must name a failed pair of the same drawing; the unique index on
  * retry_of lets it be retried once.  Checked with the inserting user's
  * rights, as a foreign key is; every name and operator is qualified.
@@ -297,19 +319,10 @@ check_retry_of(PairRow *e)
 	const char *problem = NULL;
 
 	SPI_connect();
-	if (plan == NULL)
-	{
-		plan = SPI_prepare("SELECT p.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text, p.status"
-						   " FROM buildtrace.pairs p WHERE p.pair_id OPERATOR(pg_catalog.=) $1",
-						   2, (Oid[]) {INT8OID, TEXTOID});
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-	}
-	if (SPI_execute_plan(plan, (Datum[]) {arg, PointerGetDatum(e->drawing_id)},
-						 NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed");
-	if (SPI_processed == 0)
+	if (lookup_by_id(&plan,
+					 "SELECT p.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text, p.status"
+					 " FROM buildtrace.pairs p WHERE p.pair_id OPERATOR(pg_catalog.=) $1",
+					 arg, e->drawing_id) == 0)
 		problem = "does not exist";
 	else
 	{
@@ -361,20 +374,11 @@ check_version_links(Relation rel, HeapTuple row, PairColumns *c, PairRow *e)
 		if (!limited)
 			continue;
 		SPI_connect();
-		if (plan == NULL)
-		{
-			plan = SPI_prepare("SELECT FROM buildtrace.versions v"
-							   " WHERE v.version_id OPERATOR(pg_catalog.=) $1"
-							   " AND v.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text",
-							   2, (Oid[]) {INT8OID, TEXTOID});
-			if (plan == NULL)
-				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-		}
-		if (SPI_execute_plan(plan, (Datum[]) {link, PointerGetDatum(e->drawing_id)},
-							 NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed");
-		if (SPI_processed == 0)
+		if (lookup_by_id(&plan,
+						 "SELECT FROM buildtrace.versions v"
+						 " WHERE v.version_id OPERATOR(pg_catalog.=) $1"
+						 " AND v.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text",
+						 link, e->drawing_id) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("%s must name a version of the pair's drawing", names[k]),
