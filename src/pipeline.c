@@ -212,6 +212,7 @@ latency_valid(const PairRow *e)
 	return !e->has_latency || (e->latency_ms >= 0 && !isinf(e->latency_ms));
 }
 
+/* latency_valid, or the pair's problem in o. */
 static bool
 check_latency(PairRow *e, BtDiffOutcome *o)
 {
@@ -359,7 +360,6 @@ check_version_links(Relation rel, HeapTuple row, PairColumns *c, PairRow *e)
 	static SPIPlanPtr plan = NULL;
 	static const char *const names[] = {"from_version", "to_version"};
 	const int	cols[] = {c->from_version, c->to_version};
-
 	int			limited = -1;	/* by row-level security; asked once */
 
 	for (int k = 0; k < 2; k++)
