@@ -2578,7 +2578,43 @@ ALTER VIEW buildtrace.open_anomalies SET (security_invoker = true);
 ALTER VIEW buildtrace.latency SET (security_invoker = true);
 ALTER VIEW buildtrace.uploads SET (security_invoker = true);
 
-ALTER FUNCTION buildtrace._cron_runs() SECURITY DEFINER;
+-- The last run of each scheduled buildtrace job, or nothing without pg_cron.
+-- SECURITY DEFINER: pg_cron shows a job's runs to the role that scheduled it
+-- only, and health() runs with its caller's rights; this returns the status
+-- of buildtrace's own jobs, which every tenant shares, and nothing else. A
+-- failed run's message may quote any tenant's rows (a key in a DETAIL), so
+-- once tenants exist it goes only to sessions that see every row anyway:
+-- session_user, because current_user here is the function's owner.
+CREATE OR REPLACE FUNCTION buildtrace._cron_runs()
+RETURNS TABLE (job_name text, every interval, scheduled_at timestamptz, last_status text,
+               last_start timestamptz, last_message text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    show_message bool;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    show_message := NOT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles t ON t.oid = m.roleid
+                                WHERE t.rolname = 'buildtrace_tenant')
+                    OR EXISTS (SELECT 1 FROM pg_roles r
+                               WHERE r.rolname = session_user AND (r.rolsuper OR r.rolbypassrls));
+    RETURN QUERY EXECUTE $q$
+        SELECT s.job_name, s.every, s.scheduled_at, r.status, r.start_time,
+               CASE WHEN $1 THEN r.return_message
+                    ELSE 'withheld: a shared job''s message is shown only to roles that see every tenant' END
+        FROM buildtrace.scheduled_jobs s
+        LEFT JOIN cron.job j ON j.jobname = s.job_name
+        LEFT JOIN LATERAL (
+            SELECT d.status, d.start_time, d.return_message
+            FROM cron.job_run_details d
+            WHERE d.jobid = j.jobid AND d.status IN ('succeeded', 'failed')
+            ORDER BY d.start_time DESC LIMIT 1) r ON true
+        ORDER BY s.job_name $q$ USING show_message;
+END
+$$;
 GRANT EXECUTE ON FUNCTION buildtrace._cron_runs() TO buildtrace_reader;
 
 CREATE FUNCTION buildtrace.current_tenant()
