@@ -73,6 +73,10 @@ SELECT buildtrace.process('{"version_pairs": [{"version_a": [], "version_b": []}
 SELECT buildtrace.process('{"version_pairs": [17]}');
 SELECT buildtrace.process('{"job_id": {"a": 1}, "version_pairs": []}');
 SELECT buildtrace.process('[{"job_id": "9", "timestamp": "yesterday-ish"}]');
+SELECT buildtrace.process('[{"job_id": "9", "timestamp": "2024-05-01 10:00 Mars/Base"}]');
+SELECT buildtrace.process('[{"job_id": "9", "timestamp": "2024-05-01 10:00+99:00"}]');
+SELECT buildtrace.process('{"drawing_id": "", "jobs": [{"job_id": "9", "objects": []}]}');
+SELECT buildtrace.process('{"drawing_id": ["x"], "jobs": [{"job_id": "9", "objects": []}]}');
 -- A latency that is no number, or beyond double precision, is named; one
 -- that is no duration is stored, and its pair fails in the pipeline.
 SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "x", "version_a": [], "version_b": []},

@@ -44,6 +44,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
 #include "handover.h"
@@ -61,6 +62,7 @@ struct Handover
 	int			storing;		/* store_level of the group it is in, or 0 */
 	SubTransactionId subxid;	/* subtransaction that created it */
 	MemoryContext cxt;			/* holds this struct and the stores */
+	ResourceOwner owner;		/* holds the stores' temporary files */
 	Tuplestorestate *results;	/* one row per BEFORE ROW call */
 	Tuplestorestate *inserted;	/* pair_id of each AFTER ROW call */
 	Tuplestorestate *drawings;	/* drawing_id of each inserted row, with
@@ -87,12 +89,19 @@ static int	store_level = 0;
 
 static TupleDesc result_desc = NULL;
 
+/*
+ * Close h's temporary files, without writing out what their buffers hold,
+ * and free its memory.  Its own resource owner, under the transaction's,
+ * holds the files: a handover can outlive the statement that made it (a
+ * left-over one until commit), and its files must not be closed under it.
+ */
 static void
 handover_free(Handover *h)
 {
-	tuplestore_end(h->results);
-	tuplestore_end(h->inserted);
-	tuplestore_end(h->drawings);
+	ResourceOwnerRelease(h->owner, RESOURCE_RELEASE_BEFORE_LOCKS, false, false);
+	ResourceOwnerRelease(h->owner, RESOURCE_RELEASE_LOCKS, false, false);
+	ResourceOwnerRelease(h->owner, RESOURCE_RELEASE_AFTER_LOCKS, false, false);
+	ResourceOwnerDelete(h->owner);
 	MemoryContextDelete(h->cxt);
 }
 
@@ -109,9 +118,9 @@ handover_remove(Handover *h)
 
 /*
  * At commit a handover left over (its statement trigger disabled, or an
- * INSERT whose rows were all skipped in a query of several) closes its
- * temporary files; on abort the resource owner closes them and its
- * memory goes with TopTransactionContext.
+ * INSERT whose rows were all skipped in a query of several) is freed; on
+ * abort its resource owner goes with the transaction's, and its memory
+ * with TopTransactionContext.
  */
 static void
 handover_xact_end(XactEvent event, void *arg)
@@ -136,9 +145,8 @@ handover_subxact_end(SubXactEvent event, SubTransactionId mySubid,
 	{
 		Handover   *h = newest;
 
-		/* its files were the aborted resource owner's to close */
 		newest = h->older;
-		MemoryContextDelete(h->cxt);
+		handover_free(h);
 	}
 	store_level = 0;
 	for (Handover *h = newest; h != NULL; h = h->older)
@@ -200,10 +208,17 @@ statement_of(TriggerData *td)
 	return NULL;				/* keep compiler quiet */
 }
 
+/* A store whose temporary files, if it spills, belong to owner. */
 static Tuplestorestate *
-new_store(void)
+new_store(ResourceOwner owner)
 {
-	return tuplestore_begin_heap(false, false, work_mem);
+	ResourceOwner caller = CurrentResourceOwner;
+	Tuplestorestate *store;
+
+	CurrentResourceOwner = owner;
+	store = tuplestore_begin_heap(false, false, work_mem);
+	CurrentResourceOwner = caller;
+	return store;
 }
 
 /* The handover of td's statement, for its BEFORE ROW trigger; made by the first row. */
@@ -227,9 +242,10 @@ handover_of_statement(TriggerData *td)
 	h->statement = statement;
 	h->subxid = GetCurrentSubTransactionId();
 	h->cxt = cxt;
-	h->results = new_store();
-	h->inserted = new_store();
-	h->drawings = new_store();
+	h->owner = ResourceOwnerCreate(TopTransactionResourceOwner, "buildtrace handover");
+	h->results = new_store(h->owner);
+	h->inserted = new_store(h->owner);
+	h->drawings = new_store(h->owner);
 	h->maxids = 16;
 	h->ids = palloc(h->maxids * sizeof(int64));
 	h->ids_sorted = true;
@@ -266,19 +282,38 @@ compare_ids(const void *a, const void *b)
 }
 
 /*
- * Whether h holds a result of pair_id.  Ids given by the identity column
- * come in ascending order; others (OVERRIDING SYSTEM VALUE) are sorted at
- * the first question, the results keeping their own order.
+ * Where h holds pair_id among its sorted ids, or NULL.  Ids given by the
+ * identity column come in ascending order; others (OVERRIDING SYSTEM
+ * VALUE) are sorted at the first question, the results keeping their own
+ * order.
  */
-static bool
-holds_pair(Handover *h, int64 pair_id)
+static const int64 *
+find_pair(Handover *h, int64 pair_id)
 {
 	if (!h->ids_sorted)
 	{
 		qsort(h->ids, h->nids, sizeof(int64), compare_ids);
 		h->ids_sorted = true;
 	}
-	return bsearch(&pair_id, h->ids, h->nids, sizeof(int64), compare_ids) != NULL;
+	return bsearch(&pair_id, h->ids, h->nids, sizeof(int64), compare_ids);
+}
+
+/*
+ * Two rows of one statement given the same pair_id, one of them skipped
+ * (ON CONFLICT DO NOTHING): nothing tells which row's result is the
+ * inserted one's, so the statement is refused rather than store either.
+ */
+static void
+one_row_per_pair(Handover *h, const int64 *found)
+{
+	if ((found > h->ids && found[-1] == *found) ||
+		(found < h->ids + h->nids - 1 && found[1] == *found))
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("pair_id " INT64_FORMAT " is given to more than one row of the statement",
+						*found),
+				 errdetail("One of them was skipped, and buildtrace cannot tell which row's diff to store."),
+				 errhint("Give each row of a statement its own pair_id.")));
 }
 
 static bool
@@ -332,15 +367,17 @@ bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id, text
 	TupleDesc	desc = bt_handover_desc();
 	Datum		values[HO_NCOLS] = {0};
 	bool		nulls[HO_NCOLS];
+	const int64 *found = NULL;
 	text	   *drawing;
 	MemoryContext old;
 	Handover   *h;
 
 	/* The newest first: a nested statement's rows are marked before the outer's. */
-	for (h = newest; h != NULL && !holds_pair(h, pair_id); h = h->older)
+	for (h = newest; h != NULL && (found = find_pair(h, pair_id)) == NULL; h = h->older)
 		CHECK_FOR_INTERRUPTS();
 	if (h == NULL)
 		return;					/* not diffed: the BEFORE trigger did not run */
+	one_row_per_pair(h, found);
 	h->after_key = statement_of(td);
 	drawing = DatumGetTextPP(drawing_id);
 	if (tenant != NULL)

@@ -57,6 +57,13 @@ EXCEPTION
 END
 $$;
 
+-- Whether v can name a drawing: a JSON string or number, not empty.
+CREATE FUNCTION buildtrace._is_drawing_id(v jsonb)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce(jsonb_typeof(v) IN ('string', 'number') AND v #>> '{}' <> '', false);
+
 -- Counts of a set of pairs after processing, for process()'s message; the
 -- pending ones (deferred processing) only if there are any.
 CREATE FUNCTION buildtrace._outcome(ids bigint[])
@@ -91,8 +98,7 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair must be a JSON object',
                 DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
-        ELSIF coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
-              OR item ->> 'drawing_id' = '' THEN
+        ELSIF NOT buildtrace._is_drawing_id(item -> 'drawing_id') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair has no drawing_id',
                 DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
@@ -152,12 +158,11 @@ BEGIN
                 MESSAGE = 'job state must be a JSON object',
                 DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
         END IF;
-        IF item ? 'drawing_id' AND (coalesce(jsonb_typeof(item -> 'drawing_id') NOT IN ('string', 'number'), true)
-                                    OR item ->> 'drawing_id' = '') THEN
+        IF item ? 'drawing_id' AND NOT buildtrace._is_drawing_id(item -> 'drawing_id') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state has an invalid drawing_id',
                 DETAIL = format('Element %s of the job list (job_id %s) has drawing_id %s; leave it out or send a non-empty one.',
-                                i, coalesce(item ->> 'job_id', 'none'), item -> 'drawing_id');
+                                i, coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'drawing_id'));
         END IF;
         IF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -168,7 +173,7 @@ BEGIN
         IF item ? 'timestamp' THEN
             BEGIN
                 PERFORM (item ->> 'timestamp')::timestamptz;
-            EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+            EXCEPTION WHEN data_exception THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
                     MESSAGE = 'job state has an invalid timestamp',
                     DETAIL = format('Element %s of the job list (job_id %s) has timestamp %s.', i,
@@ -225,6 +230,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'process request key "job_id" must be a string or a number',
             DETAIL = format('Got a JSON %s.', jsonb_typeof(request -> 'job_id'));
+    END IF;
+    -- the drawing of job states that name none
+    IF jsonb_typeof(request) = 'object' AND request ? 'drawing_id'
+       AND NOT buildtrace._is_drawing_id(request -> 'drawing_id') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'process request key "drawing_id" must be a non-empty string or a number',
+            DETAIL = format('Got %s.', buildtrace._json_excerpt(request -> 'drawing_id'));
     END IF;
     job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
 

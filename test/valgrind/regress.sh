@@ -16,7 +16,7 @@ command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(settings diff_errors diff_forms diff_kinds diff_order diff_reuse diff_sign diff_summary
                                  diff_tolerance percentile percentile_errors percentile_parallel
-                                 pipeline_pairs pipeline_versions pipeline_spike_rule pipeline_bad_rows
+                                 pipeline_pairs pipeline_versions pipeline_spike_rule pipeline_bad_rows pipeline_handover_files
                                  diff_revisions settings_owner svg)
 exec 9>/tmp/buildtrace-check.lock
 flock 9
