@@ -85,6 +85,29 @@ SELECT e.class, count(*) FROM kinds, pg_temp.elements(bt_svg(a, a)) e GROUP BY 1
 SELECT bt_svg('[]', '[{"id":"<&\"''>","x":0,"y":0,"width":1,"height":1,"name":"a\u0001b & c"}]') AS escaped;
 SELECT xml_is_well_formed_document(bt_svg('[]', '[{"id":"<&\"''>","x":0,"y":0,"width":1,"height":1,"name":"a\u0001b\uffff"}]'))
   AS escaped_well_formed;
+-- Tab, newline and carriage return in an id are kept, as references: each
+-- id finds its own element.
+SELECT (xpath('count(//*[@data-id="a b"])', svg::xml))[1]::text AS space,
+       (xpath(E'count(//*[@data-id="a\tb"])', svg::xml))[1]::text AS tab,
+       (xpath(E'count(//*[@data-id="a\nb"])', svg::xml))[1]::text AS newline,
+       (xpath(E'count(//*[@data-id="a\rb"])', svg::xml))[1]::text AS carriage_return
+FROM (SELECT bt_svg('[]', '[{"id":"a\tb","x":0,"y":0,"width":1,"height":1},{"id":"a b","x":5,"y":0,"width":1,"height":1},
+                            {"id":"a\nb","x":9,"y":0,"width":1,"height":1},{"id":"a\rb","x":13,"y":0,"width":1,"height":1}]',
+                    '{"labels": false}') AS svg) s;
+
+-- A picture costs a bounded number of bytes per object, however large the
+-- object is in pixels: a box whose width is lost in its place's precision
+-- (so the scale comes from its height alone), and 400 large overlapping
+-- changes, each with its own cloud.
+SELECT length(svg) < 20000 AS degenerate_small, xml_is_well_formed_document(svg) AS degenerate_well_formed,
+       svg !~ '="-?[0-9]*\.[^0-9]' AS numbers_well_formed
+FROM (VALUES (bt_svg('[]', '[{"id":"a","x":1e20,"y":0,"width":8000,"height":0.02667}]')),
+             (bt_svg('[]', '[{"id":"b","x":1e20,"y":1,"width":2000,"height":1e-15}]'))) s(svg);
+SELECT length(clouds) - length(no_clouds) < 16384 * 40 AS clouds_bounded
+FROM (SELECT bt_svg('[]', b, '{"width": 20000}') AS clouds, bt_svg('[]', b, '{"width": 20000, "clouds": false}') AS no_clouds
+      FROM (SELECT jsonb_agg(jsonb_build_object('id', 'S' || i, 'x', (i * 7919) % 10000, 'y', (i * 104729) % 10000,
+                                                'width', 3000, 'height', 3000)) AS b
+            FROM generate_series(1, 400) i) v) s;
 
 -- The map form: objects with attributes are drawn, content hashes are not.
 SELECT e.* FROM pg_temp.elements(bt_svg('{"A": {"x": 0, "y": 0, "width": 1, "height": 1}}',
@@ -96,6 +119,9 @@ SELECT bt_svg('{"A": "h1", "B": "h2"}', '{"A": "h1", "B": "h3"}') ~ '2 without g
 SELECT bt_svg('[]', '[]', '[]');
 SELECT bt_svg('[]', '[]', '{"width": 50}');
 SELECT bt_svg('[]', '[]', '{"width": 800.5}');
+SELECT bt_svg('[]', '[]', '{"width": 119.99999999999999999}');
+SELECT bt_svg('[]', '[]', '{"width": 800.0000000000000000001}');
+SELECT bt_svg('[]', '[]', '{"width": 800.000}') ~ '^<svg [^>]*width="800"' AS whole_width_with_zeros;
 SELECT bt_svg('[]', '[]', '{"width": "wide"}');
 SELECT bt_svg('[]', '[]', '{"labels": 1}');
 SELECT bt_svg('[]', '[]', '{"clouds": null}');

@@ -76,6 +76,10 @@ static const char *const style =
 #define CLOUD_CELL 48.0			/* changes closer than about this share a cloud */
 #define CLOUD_PAD 6.0
 #define SCALLOP 12.0
+#define MAX_SCALLOPS 128		/* per side: a larger cloud has larger arcs */
+#define MIN_SCALLOPS 8
+#define SCALLOP_BUDGET 16384	/* arcs of all clouds, past MIN_SCALLOPS a side */
+#define MAX_PX 1e8				/* beyond any picture; keeps put_px exact */
 #define LABEL_CELL 6.0
 #define LABEL_CHAR 6.2			/* average width of a character, pixels */
 #define LABEL_HEIGHT 13.0
@@ -141,8 +145,13 @@ put_px(StringInfo s, double v)
 	char		buf[32];
 	char	   *end = buf + sizeof(buf);
 	char	   *p = end;
-	long		t = lround(v * 10.0);
-	bool		negative = t < 0;
+	long		t;
+	bool		negative;
+
+	/* far outside the picture, where only a degenerate plan puts a shape */
+	v = isnan(v) ? 0.0 : Max(-MAX_PX, Min(v, MAX_PX));
+	t = lround(v * 10.0);
+	negative = t < 0;
 
 	if (negative)
 		t = -t;
@@ -176,7 +185,8 @@ put_attr_px(StringInfo s, const char *name, double v)
 /*
  * Text as XML character data or an attribute value.  Control characters
  * and U+FFFE/U+FFFF, which XML 1.0 does not allow even escaped, become
- * U+FFFD.
+ * U+FFFD; tab, newline and carriage return are written as references, as
+ * an attribute value read back would have them as spaces.
  */
 static void
 put_escaped(StringInfo s, const char *t, int len)
@@ -198,7 +208,13 @@ put_escaped(StringInfo s, const char *t, int len)
 			esc = "&quot;";
 		else if (c == '\'')
 			esc = "&#39;";
-		else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+		else if (c == '\t')
+			esc = "&#9;";
+		else if (c == '\n')
+			esc = "&#10;";
+		else if (c == '\r')
+			esc = "&#13;";
+		else if (c < 0x20)
 			esc = "\xEF\xBF\xBD";
 		else if (c == 0xEF && i + 2 < len && (unsigned char) t[i + 1] == 0xBF &&
 				 ((unsigned char) t[i + 2] & 0xFE) == 0xBE)
@@ -618,15 +634,36 @@ find_cell(CellEntry *e, int n, int32 cx, int32 cy)
 	return lo < n && e[lo].cx == cx && e[lo].cy == cy ? lo : -1;
 }
 
+/*
+ * The number of arcs along a side of len pixels, at most max_arcs: the
+ * clouds cost a bounded number of bytes however large their changes are.
+ */
+static int
+scallops(double len, int max_arcs)
+{
+	return Max(1, Min(max_arcs, (int) rint(len / SCALLOP)));
+}
+
+/* b clipped to the plan, above the legend */
+static PixBox
+clip_to_plan(Picture *pic, PixBox b)
+{
+	b.x0 = Min(Max(b.x0, 0.0), pic->opt->width);
+	b.y0 = Min(Max(b.y0, 0.0), pic->legend_top);
+	b.x1 = Min(Max(b.x1, b.x0), pic->opt->width);
+	b.y1 = Min(Max(b.y1, b.y0), pic->legend_top);
+	return b;
+}
+
 /* A scalloped outline around b, drawn clockwise so the arcs bulge out. */
 static void
-draw_cloud(Picture *pic, PixBox b)
+draw_cloud(Picture *pic, PixBox b, int max_arcs)
 {
 	StringInfo	s = pic->out;
 	double		w = b.x1 - b.x0;
 	double		h = b.y1 - b.y0;
-	int			nx = Max(1, (int) rint(w / SCALLOP));
-	int			ny = Max(1, (int) rint(h / SCALLOP));
+	int			nx = scallops(w, max_arcs);
+	int			ny = scallops(h, max_arcs);
 	double		steps[4][2] = {{w / nx, 0}, {0, h / ny}, {-w / nx, 0}, {0, -h / ny}};
 
 	appendStringInfoString(s, "<path class=\"cloud\" d=\"M");
@@ -696,6 +733,8 @@ static void
 draw_clouds(Picture *pic)
 {
 	int			n;
+	int			nclouds = 0;
+	int			max_arcs;
 	CellEntry  *e = changed_cells(pic, &n);
 	int		   *parent = palloc_huge(sizeof(int) * Max(n, 1));
 	PixBox	   *box = palloc_huge(sizeof(PixBox) * Max(n, 1));
@@ -724,12 +763,20 @@ draw_clouds(Picture *pic)
 		CHECK_FOR_INTERRUPTS();
 
 		if (r == i)
+		{
 			box[r] = p;
+			nclouds++;
+		}
 		box[r].x0 = Min(box[r].x0, p.x0);
 		box[r].y0 = Min(box[r].y0, p.y0);
 		box[r].x1 = Max(box[r].x1, p.x1);
 		box[r].y1 = Max(box[r].y1, p.y1);
 	}
+	/*
+	 * A side gets its cloud's share of the budget, at most MAX_SCALLOPS, and
+	 * at least what a cloud around one or two nearby changes needs anyway.
+	 */
+	max_arcs = Max(MIN_SCALLOPS, Min(MAX_SCALLOPS, SCALLOP_BUDGET / (4 * Max(nclouds, 1))));
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -739,7 +786,7 @@ draw_clouds(Picture *pic)
 		box[i].y0 -= CLOUD_PAD;
 		box[i].x1 += CLOUD_PAD;
 		box[i].y1 += CLOUD_PAD;
-		draw_cloud(pic, box[i]);
+		draw_cloud(pic, clip_to_plan(pic, box[i]), max_arcs);
 	}
 }
 

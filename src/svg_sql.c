@@ -41,10 +41,18 @@ width_option(JsonbValue *v)
 
 	if (v->type == jbvNumeric)
 	{
-		double		d = bt_numeric_double(v->val.numeric);
+		/* the digits as given: a double would round 799.99999999999999999 */
+		char	   *digits = DatumGetCString(DirectFunctionCall1(numeric_out,
+																NumericGetDatum(v->val.numeric)));
+		char	   *end;
+		long		l;
 
-		ok = d == floor(d) && d >= BT_SVG_MIN_WIDTH && d <= BT_SVG_MAX_WIDTH;
-		w = (int) d;
+		errno = 0;
+		l = strtol(digits, &end, 10);
+		if (*end == '.')
+			end += strspn(end + 1, "0") + 1;
+		ok = errno == 0 && *end == '\0' && l >= BT_SVG_MIN_WIDTH && l <= BT_SVG_MAX_WIDTH;
+		w = (int) l;
 	}
 	if (!ok)
 		ereport(ERROR,
@@ -142,6 +150,7 @@ svg_options(Jsonb *jo, BtSvgOptions *opt)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized bt_svg option \"%s\"", name),
+					 errdetail("The options object has a key \"%s\", which is no option of bt_svg.", name),
 					 errhint("The options are " OPTION_NAMES ".")));
 	}
 }

@@ -38,14 +38,14 @@ GRANT EXECUTE ON FUNCTION buildtrace.bt_svg(bigint) TO buildtrace_reader;
 -- ---------------------------------------------------------------------------
 
 -- Text for HTML or XML: the special characters escaped, and the control
--- characters XML does not allow replaced.
+-- characters and U+FFFE, U+FFFF, which XML does not allow, replaced.
 CREATE FUNCTION buildtrace._html(t text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN regexp_replace(replace(replace(replace(replace(replace(
            t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;'),
-       '[\x01-\x08\x0b\x0c\x0e-\x1f]', U&'\FFFD', 'g');
+       '[\x01-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]', U&'\FFFD', 'g');
 
 -- The kinds of change objects are counted by, in the charts' stacking order,
 -- with the colours of bt_svg's pictures (the report's charts and the
@@ -359,14 +359,18 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF (SELECT sum(CASE jsonb_typeof(v) WHEN 'array' THEN jsonb_array_length(v) ELSE 0 END)
+    -- objects in each of bt_diff's forms: a list, {"objects": list}, a map
+    IF (SELECT sum(CASE WHEN jsonb_typeof(v) = 'array' THEN jsonb_array_length(v)
+                        WHEN jsonb_typeof(v -> 'objects') = 'array' THEN jsonb_array_length(v -> 'objects')
+                        WHEN jsonb_typeof(v) = 'object' THEN (SELECT count(*) FROM jsonb_object_keys(v))
+                        ELSE 0 END)
         FROM unnest(ARRAY[a, b]) v) > 20000 THEN
         RETURN '<p class="note">Too large for a thumbnail; draw it with bt_svg.</p>';
     END IF;
     RETURN format('<img alt="%s" src="data:image/svg+xml;base64,%s"/>', buildtrace._html(alt),
                   translate(encode(convert_to(buildtrace.bt_svg(a, b, '{"width": 480, "labels": false}'::jsonb),
                                               'UTF8'), 'base64'), E'\n', ''));
-EXCEPTION WHEN data_exception THEN
+EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
     RETURN format('<p class="note">No picture: %s</p>', buildtrace._html(SQLERRM));
 END
 $$;

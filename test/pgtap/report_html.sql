@@ -2,7 +2,7 @@
 -- the tables hold, with every value from the data escaped; for the reader
 -- role only; clear errors for a bad window.
 BEGIN;
-SELECT plan(18);
+SELECT plan(21);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 \set fzk `cat test/data/fzk-haus.json`
@@ -14,7 +14,7 @@ INSERT INTO pairs (drawing_id, job_id, version_a, version_b, latency_ms)
 SELECT 'RPT-' || drawing_id, 'rpt-job', version_a, version_b, 10
 FROM generate_pairs(16, 12, 0.2, 5, drawings => 8);
 INSERT INTO pairs (drawing_id, version_a, version_b)
-VALUES ('RPT-"bad" & <b>', '[{"id": 1}]', '[]');
+VALUES ('RPT-"bad" & <b>', '[{"id": 1}]', '[]'), (U&'RPT-\FFFF-\FFFE', '[{"id": 1}]', '[]');
 INSERT INTO pairs (drawing_id, version_a, version_b)
 SELECT '<script>alert(1)</script>', :'fzk'::jsonb, jsonb_path_query_array(:'fzk'::jsonb, '$[1 to last]')
 FROM generate_series(1, 3);
@@ -53,6 +53,8 @@ SELECT ok(strpos(html, 'due_at: 2026-01-01, every: 1 hour') > 0, 'anomaly detail
 SELECT ok(strpos(html, format('<tr><td>%s</td><td>RPT-&quot;bad&quot; &amp; &lt;b&gt;</td>',
                               (SELECT pair_id FROM pairs WHERE drawing_id = 'RPT-"bad" & <b>'))) > 0,
           'the dead letter is listed') FROM page;
+SELECT ok(strpos(html, U&'<td>RPT-\FFFD-\FFFD</td>') > 0,
+          'U+FFFE and U+FFFF, which XML does not allow, are replaced') FROM page;
 
 -- The most active drawings, each with the picture of its latest pair.
 SELECT is((SELECT count(*) FROM regexp_matches(html, '<img alt="Changes of ', 'g')),
@@ -63,6 +65,16 @@ SELECT is(convert_from(decode(substring(html FROM 'alt="Changes of &lt;script&gt
           (SELECT bt_svg(version_a, version_b, '{"width": 480, "labels": false}')
            FROM pairs WHERE drawing_id = '<script>alert(1)</script>' LIMIT 1),
           'a thumbnail is the bt_svg picture of the pair') FROM page;
+-- A pair of more than 20,000 objects gets a note, in each form bt_diff reads.
+SELECT is(_thumbnail(v.a, v.b, 'big'),
+          '<p class="note">Too large for a thumbnail; draw it with bt_svg.</p>', 'a large pair, ' || v.form)
+FROM (SELECT 'in map form' AS form, jsonb_object_agg('M' || i, jsonb_build_object('x', i, 'y', 0)) AS a,
+             jsonb_object_agg('M' || i, jsonb_build_object('x', i, 'y', 1)) AS b
+      FROM generate_series(1, 10001) i
+      UNION ALL
+      SELECT 'wrapped in "objects"', jsonb_build_object('objects', jsonb_agg(jsonb_build_object('id', i))),
+             jsonb_build_object('objects', jsonb_agg(jsonb_build_object('id', i)))
+      FROM generate_series(1, 10001) i) v;
 
 -- Only the reader role reads it.
 CREATE ROLE report_reader_tap IN ROLE buildtrace_reader;
