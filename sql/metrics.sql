@@ -128,4 +128,8 @@ SELECT buildtrace.metrics(NULL);
 SELECT buildtrace.metrics('-1 hour');
 SELECT buildtrace.metrics('1 month -40 days');
 SELECT buildtrace.metrics('1000000 years');
+-- health() checks its window the same way.
+SELECT buildtrace.health(NULL);
+SELECT buildtrace.health('-100 years');
+SELECT buildtrace.health('300000 years');
 \set VERBOSITY terse

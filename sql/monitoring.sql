@@ -66,6 +66,8 @@ SELECT e, buildtrace._cron_expression(e::interval)
 FROM unnest(ARRAY['1 minute', '5 minutes', '15 minutes', '1 hour', '6 hours', '1 day']) e;
 SELECT buildtrace._cron_expression('7 minutes');
 SELECT buildtrace._cron_expression('90 seconds');
+SELECT buildtrace._cron_expression('59.5 seconds');
+SELECT buildtrace._cron_expression('5 minutes 0.4 seconds');
 
 -- This regression database has no pg_cron: a clear error with a hint.
 SELECT * FROM buildtrace.schedule('5 minutes');

@@ -57,6 +57,11 @@ SELECT * FROM pg_temp.spikes WHERE drawing_id = 'lowered';
 SET buildtrace.spike_min_changes = 0;
 SELECT pg_temp.submit('zero', 0, 10);
 SELECT count(*) AS zero_spikes FROM pg_temp.spikes WHERE drawing_id = 'zero';
+-- A factor that is no binary fraction: exactly 2.2 times is a spike, and
+-- exactly twice that is high (2.2 * 25 is just above 55 in double precision).
+SET buildtrace.spike_factor = 2.2;
+SELECT pg_temp.submit('fraction', 25, 55, 242);
+SELECT * FROM pg_temp.spikes WHERE drawing_id = 'fraction';
 RESET buildtrace.spike_factor;
 RESET buildtrace.spike_min_changes;
 

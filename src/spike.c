@@ -31,11 +31,18 @@ bt_spike_severity(PG_FUNCTION_ARGS)
 {
 	int32		previous = PG_GETARG_INT32(0);
 	int32		changes = PG_GETARG_INT32(1);
-	double		factor = bt_spike_factor;
+	double		ratio;
 
-	if (previous < bt_spike_min_changes || previous <= 0 ||
-		(double) changes < factor * previous)
+	if (previous < bt_spike_min_changes || previous <= 0)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text((double) changes >= 2 * factor * previous ?
-									 "high" : "medium"));
+
+	/*
+	 * The ratio against the factor, not the changes against factor *
+	 * previous: 2.2 * 25 is 55.000000000000007 in double precision, while
+	 * 55 / 25 rounds to the same double as 2.2, so an exact multiple is one.
+	 */
+	ratio = (double) changes / previous;
+	if (ratio < bt_spike_factor)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(ratio / 2 >= bt_spike_factor ? "high" : "medium"));
 }

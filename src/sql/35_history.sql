@@ -83,8 +83,8 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint)
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.history(text, timestamptz, timestamptz),
+    buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint) FROM PUBLIC;
 GRANT SELECT ON buildtrace.drawing_history TO buildtrace_reader;
 GRANT EXECUTE ON FUNCTION buildtrace.history(text, timestamptz, timestamptz),
                           buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint)

@@ -43,18 +43,12 @@ CREATE TRIGGER pairs_work_store
 -- The queue: pending pairs in order.
 CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pending';
 
--- The first key of work()'s advisory locks (the second is the drawing's
--- hash), so that they do not meet other users' advisory locks by chance.
-CREATE FUNCTION buildtrace._work_lock_space()
-RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN hashtext('buildtrace.work');
-
 -- Takes up to max_pairs due pending pairs, drawing by drawing, oldest
 -- drawing first, skipping drawings another worker is claiming (each taken
--- drawing is held with an advisory lock until the claim commits). Within a
--- drawing, pairs are taken in order up to the first one not due.
+-- drawing's oldest pending pair is locked until the claim commits). Within a
+-- drawing, pairs are taken in order up to the first one not due. A row lock,
+-- not an advisory lock: any role may take an advisory lock, and so stall a
+-- drawing's processing; locking a pair takes the UPDATE privilege.
 CREATE FUNCTION buildtrace._work_take(max_pairs integer)
 RETURNS TABLE (pair_id bigint, drawing_id text, tenant text, attempts integer)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -72,7 +66,11 @@ BEGIN
              ORDER BY min(p.pair_id)
              LIMIT 1000 LOOP
         EXIT WHEN taken >= max_pairs;
-        CONTINUE WHEN NOT pg_try_advisory_xact_lock(buildtrace._work_lock_space(), hashtext(d.drawing_id));
+        CONTINUE WHEN NOT EXISTS (
+            SELECT FROM buildtrace.pairs p
+            WHERE p.pair_id = (SELECT min(o.pair_id) FROM buildtrace.pairs o
+                               WHERE o.drawing_id = d.drawing_id AND o.status = 'pending')
+            FOR NO KEY UPDATE SKIP LOCKED);
         RETURN QUERY
         SELECT q.pair_id, q.drawing_id, q.tenant, q.attempts
         FROM (SELECT p.pair_id, p.drawing_id, p.tenant, p.attempts,
@@ -249,7 +247,7 @@ $$;
 COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
     'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
 
-REVOKE ALL ON FUNCTION buildtrace._work_lock_space(), buildtrace._work_take(integer),
+REVOKE ALL ON FUNCTION buildtrace._work_take(integer),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.work(integer, integer, bigint) FROM PUBLIC;

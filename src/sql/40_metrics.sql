@@ -181,10 +181,10 @@ SET search_path = pg_catalog, pg_temp
 RETURN CASE WHEN span IS NULL THEN '-infinity'::timestamptz
             ELSE date_trunc('hour', now() - span, 'UTC') END;
 
--- The start of the window "the last <since>" of metrics() or report_html()
--- (what names which), or a clear error for a window that is NULL, negative
--- or beyond the timestamp range.
-CREATE FUNCTION buildtrace._checked_window_start(since interval, what text)
+-- The start of the window "the last <since>" of metrics(), report_html() or
+-- health() (what names which, argument names its argument), or a clear error
+-- for a window that is NULL, negative or beyond the timestamp range.
+CREATE FUNCTION buildtrace._checked_window_start(since interval, what text, argument text)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -194,17 +194,17 @@ DECLARE
 BEGIN
     IF since IS NULL THEN
         RAISE EXCEPTION '% window must not be NULL', what USING ERRCODE = '22023',
-            DETAIL = 'Argument "since" is NULL.';
+            DETAIL = format('Argument "%s" is NULL.', argument);
     END IF;
     BEGIN
         start := buildtrace._window_start(since);
     EXCEPTION WHEN datetime_field_overflow THEN
         RAISE EXCEPTION '% window is out of range', what USING ERRCODE = '22023',
-            DETAIL = format('Argument "since" is %s, which reaches beyond the timestamp range.', since);
+            DETAIL = format('Argument "%s" is %s, which reaches beyond the timestamp range.', argument, since);
     END;
     IF now() - since > now() THEN
         RAISE EXCEPTION '% window must not be negative', what USING ERRCODE = '22023',
-            DETAIL = format('Argument "since" is %s.', since);
+            DETAIL = format('Argument "%s" is %s.', argument, since);
     END IF;
     RETURN start;
 END
@@ -331,7 +331,7 @@ DECLARE
     n_failed  bigint;
     jobs      jsonb;
 BEGIN
-    start := buildtrace._checked_window_start(since, 'metrics'::text);
+    start := buildtrace._checked_window_start(since, 'metrics'::text, 'since'::text);
 
     SELECT jsonb_object_agg(to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                             jsonb_build_object('pairs', h.pairs, 'failed', h.failed,

@@ -212,7 +212,7 @@ BEGIN
            as_of, h.tenant
     FROM hours h
     WHERE h.hour_before >= greatest(min_base, 1)
-      AND h.last_hour >= factor * h.hour_before
+      AND h.last_hour::float8 / h.hour_before >= factor
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
                       WHERE a.kind = 'volume_spike'
                         AND a.drawing_id IS NOT DISTINCT FROM h.drawing_id
@@ -240,7 +240,9 @@ BEGIN
                   DETAIL = format('check_uploads() was called with as_of %s.', coalesce(as_of::text, 'NULL'));
     END IF;
     -- Two checks at once would both see "no open anomaly" and record it twice.
-    PERFORM pg_advisory_xact_lock(hashtext('buildtrace.check_uploads'));
+    -- A lock no reader or writer can take (an advisory lock, any role could
+    -- hold and so stall every check), which conflicts with itself.
+    LOCK TABLE buildtrace.upload_expectations IN SHARE UPDATE EXCLUSIVE MODE;
     missing := buildtrace._check_missing(as_of);
     delayed := buildtrace._check_delayed(as_of);
     pending := buildtrace._check_pending(as_of);

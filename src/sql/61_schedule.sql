@@ -54,7 +54,8 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    s bigint := extract(epoch FROM every)::bigint;
+    -- whole seconds only: 59.5 seconds must not round to a minute
+    s bigint := CASE WHEN extract(epoch FROM every) % 1 = 0 THEN extract(epoch FROM every) END;
 BEGIN
     IF s = 60 THEN RETURN '* * * * *';
     ELSIF s > 0 AND s % 60 = 0 AND s < 3600 AND 60 % (s / 60) = 0 THEN

@@ -92,6 +92,7 @@ DECLARE
     r         record;
     over      text[];
 BEGIN
+    PERFORM buildtrace._checked_window_start(recent, 'health'::text, 'recent'::text);
     FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
         IF r.last_status = 'failed' THEN
             unhealthy := true;

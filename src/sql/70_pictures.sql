@@ -443,7 +443,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    start timestamptz := buildtrace._checked_window_start(since, 'report'::text);
+    start timestamptz := buildtrace._checked_window_start(since, 'report'::text, 'since'::text);
 BEGIN
     RETURN buildtrace._report_page(
         format('<h1>buildtrace report</h1><p class="note">From %s to %s UTC (the last %s, in whole hours).</p>',

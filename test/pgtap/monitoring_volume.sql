@@ -1,7 +1,7 @@
 -- Hourly volume spikes from check_uploads(): per drawing and system-wide,
 -- at the spike_factor edge, with the small-baseline floor, once per hour.
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 SET LOCAL buildtrace.spike_min_changes = 5;
 SET LOCAL buildtrace.spike_factor = 10;
 
@@ -49,6 +49,11 @@ SELECT is((buildtrace.check_uploads('2026-02-02 14:30+00') ->> 'volume_spike')::
           '500 vs 499 the hour before is no spike');
 SELECT is((SELECT count(*)::int FROM buildtrace.anomalies WHERE kind = 'volume_spike'), 2,
           'still exactly two volume spikes');
+SET LOCAL buildtrace.spike_factor = 2.2;
+SELECT pg_temp.pair_at('vol-Z', 25, '2026-02-02 15:00+00');
+SELECT pg_temp.pair_at('vol-Z', 55, '2026-02-02 16:00+00');
+SELECT is((buildtrace.check_uploads('2026-02-02 16:30+00') ->> 'volume_spike')::int, 2,
+          'exactly 2.2× is a spike at factor 2.2, for the drawing and the system');
 
 SELECT * FROM finish();
 ROLLBACK;

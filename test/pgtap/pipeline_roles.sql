@@ -1,7 +1,7 @@
 -- Privileges of the pipeline: a writer submits input, a reader reads results,
 -- nobody else gets in; a denied action fails with 42501.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 SELECT has_role('buildtrace_writer');
 SELECT has_role('buildtrace_reader');
@@ -72,6 +72,8 @@ SET LOCAL ROLE buildtrace_tap_nobody;
 SELECT throws_ok($$SELECT * FROM buildtrace.hourly_changes$$, '42501', NULL, 'PUBLIC cannot read views');
 SELECT throws_ok($$SELECT buildtrace.changes('roles-1')$$, '42501', NULL, 'PUBLIC cannot call changes()');
 RESET ROLE;
+SELECT ok(NOT has_function_privilege('public', 'buildtrace.history(text, timestamptz, timestamptz)', 'EXECUTE'),
+          'history() is the reader''s, not PUBLIC''s');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -501,10 +501,10 @@ BEGIN
 END
 $$;
 
--- The start of the window "the last <since>" of metrics() or report_html()
--- (what names which), or a clear error for a window that is NULL, negative
--- or beyond the timestamp range.
-CREATE FUNCTION buildtrace._checked_window_start(since interval, what text)
+-- The start of the window "the last <since>" of metrics(), report_html() or
+-- health() (what names which, argument names its argument), or a clear error
+-- for a window that is NULL, negative or beyond the timestamp range.
+CREATE FUNCTION buildtrace._checked_window_start(since interval, what text, argument text)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -514,17 +514,17 @@ DECLARE
 BEGIN
     IF since IS NULL THEN
         RAISE EXCEPTION '% window must not be NULL', what USING ERRCODE = '22023',
-            DETAIL = 'Argument "since" is NULL.';
+            DETAIL = format('Argument "%s" is NULL.', argument);
     END IF;
     BEGIN
         start := buildtrace._window_start(since);
     EXCEPTION WHEN datetime_field_overflow THEN
         RAISE EXCEPTION '% window is out of range', what USING ERRCODE = '22023',
-            DETAIL = format('Argument "since" is %s, which reaches beyond the timestamp range.', since);
+            DETAIL = format('Argument "%s" is %s, which reaches beyond the timestamp range.', argument, since);
     END;
     IF now() - since > now() THEN
         RAISE EXCEPTION '% window must not be negative', what USING ERRCODE = '22023',
-            DETAIL = format('Argument "since" is %s.', since);
+            DETAIL = format('Argument "%s" is %s.', argument, since);
     END IF;
     RETURN start;
 END
@@ -618,7 +618,7 @@ DECLARE
     n_failed  bigint;
     jobs      jsonb;
 BEGIN
-    start := buildtrace._checked_window_start(since, 'metrics'::text);
+    start := buildtrace._checked_window_start(since, 'metrics'::text, 'since'::text);
 
     SELECT jsonb_object_agg(to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                             jsonb_build_object('pairs', h.pairs, 'failed', h.failed,
@@ -714,7 +714,7 @@ BEGIN
            as_of, h.tenant
     FROM hours h
     WHERE h.hour_before >= greatest(min_base, 1)
-      AND h.last_hour >= factor * h.hour_before
+      AND h.last_hour::float8 / h.hour_before >= factor
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
                       WHERE a.kind = 'volume_spike'
                         AND a.drawing_id IS NOT DISTINCT FROM h.drawing_id
@@ -765,6 +765,7 @@ DECLARE
     r         record;
     over      text[];
 BEGIN
+    PERFORM buildtrace._checked_window_start(recent, 'health'::text, 'recent'::text);
     FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
         IF r.last_status = 'failed' THEN
             unhealthy := true;
@@ -1636,7 +1637,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    start timestamptz := buildtrace._checked_window_start(since, 'report'::text);
+    start timestamptz := buildtrace._checked_window_start(since, 'report'::text, 'since'::text);
 BEGIN
     RETURN buildtrace._report_page(
         format('<h1>buildtrace report</h1><p class="note">From %s to %s UTC (the last %s, in whole hours).</p>',
@@ -1904,8 +1905,8 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint)
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace.history(text, timestamptz, timestamptz),
+    buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint) FROM PUBLIC;
 GRANT SELECT ON buildtrace.drawing_history TO buildtrace_reader;
 GRANT EXECUTE ON FUNCTION buildtrace.history(text, timestamptz, timestamptz),
                           buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint)
@@ -2589,6 +2590,64 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION buildtrace.check_uploads(as_of timestamptz DEFAULT now())
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing record;
+    pending record;
+    delayed int;
+    volume  int;
+BEGIN
+    IF as_of IS NULL OR NOT isfinite(as_of) THEN
+        RAISE EXCEPTION 'as_of must be a finite timestamp'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('check_uploads() was called with as_of %s.', coalesce(as_of::text, 'NULL'));
+    END IF;
+    -- Two checks at once would both see "no open anomaly" and record it twice.
+    -- A lock no reader or writer can take (an advisory lock, any role could
+    -- hold and so stall every check), which conflicts with itself.
+    LOCK TABLE buildtrace.upload_expectations IN SHARE UPDATE EXCLUSIVE MODE;
+    missing := buildtrace._check_missing(as_of);
+    delayed := buildtrace._check_delayed(as_of);
+    pending := buildtrace._check_pending(as_of);
+    volume  := buildtrace._check_volume(as_of);
+    RETURN jsonb_build_object('as_of', as_of,
+                              'missing_upload', missing.recorded,
+                              'missing_upload_resolved', missing.resolved,
+                              'delayed_upload', delayed,
+                              'stale_pending', pending.recorded,
+                              'stale_pending_resolved', pending.resolved,
+                              'volume_spike', volume);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION buildtrace._cron_expression(every interval)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- whole seconds only: 59.5 seconds must not round to a minute
+    s bigint := CASE WHEN extract(epoch FROM every) % 1 = 0 THEN extract(epoch FROM every) END;
+BEGIN
+    IF s = 60 THEN RETURN '* * * * *';
+    ELSIF s > 0 AND s % 60 = 0 AND s < 3600 AND 60 % (s / 60) = 0 THEN
+        RETURN format('*/%s * * * *', s / 60);
+    ELSIF s = 3600 THEN RETURN '0 * * * *';
+    ELSIF s > 0 AND s % 3600 = 0 AND s < 86400 AND 24 % (s / 3600) = 0 THEN
+        RETURN format('0 */%s * * *', s / 3600);
+    ELSIF s = 86400 THEN RETURN '0 0 * * *';
+    END IF;
+    RAISE EXCEPTION 'unsupported schedule interval %', every
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'The interval must be whole minutes dividing an hour, whole hours dividing a day, or one day.',
+              HINT = 'Use for example ''1 minute'', ''5 minutes'', ''1 hour'' or ''1 day''.';
+END
+$$;
+
 ALTER VIEW buildtrace.hourly_changes SET (security_invoker = true);
 ALTER VIEW buildtrace.open_anomalies SET (security_invoker = true);
 ALTER VIEW buildtrace.latency SET (security_invoker = true);
@@ -3118,18 +3177,12 @@ CREATE TRIGGER pairs_work_store
 -- The queue: pending pairs in order.
 CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pending';
 
--- The first key of work()'s advisory locks (the second is the drawing's
--- hash), so that they do not meet other users' advisory locks by chance.
-CREATE FUNCTION buildtrace._work_lock_space()
-RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN hashtext('buildtrace.work');
-
 -- Takes up to max_pairs due pending pairs, drawing by drawing, oldest
 -- drawing first, skipping drawings another worker is claiming (each taken
--- drawing is held with an advisory lock until the claim commits). Within a
--- drawing, pairs are taken in order up to the first one not due.
+-- drawing's oldest pending pair is locked until the claim commits). Within a
+-- drawing, pairs are taken in order up to the first one not due. A row lock,
+-- not an advisory lock: any role may take an advisory lock, and so stall a
+-- drawing's processing; locking a pair takes the UPDATE privilege.
 CREATE FUNCTION buildtrace._work_take(max_pairs integer)
 RETURNS TABLE (pair_id bigint, drawing_id text, tenant text, attempts integer)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -3147,7 +3200,11 @@ BEGIN
              ORDER BY min(p.pair_id)
              LIMIT 1000 LOOP
         EXIT WHEN taken >= max_pairs;
-        CONTINUE WHEN NOT pg_try_advisory_xact_lock(buildtrace._work_lock_space(), hashtext(d.drawing_id));
+        CONTINUE WHEN NOT EXISTS (
+            SELECT FROM buildtrace.pairs p
+            WHERE p.pair_id = (SELECT min(o.pair_id) FROM buildtrace.pairs o
+                               WHERE o.drawing_id = d.drawing_id AND o.status = 'pending')
+            FOR NO KEY UPDATE SKIP LOCKED);
         RETURN QUERY
         SELECT q.pair_id, q.drawing_id, q.tenant, q.attempts
         FROM (SELECT p.pair_id, p.drawing_id, p.tenant, p.attempts,
@@ -3324,7 +3381,7 @@ $$;
 COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
     'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
 
-REVOKE ALL ON FUNCTION buildtrace._work_lock_space(), buildtrace._work_take(integer),
+REVOKE ALL ON FUNCTION buildtrace._work_take(integer),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.work(integer, integer, bigint) FROM PUBLIC;
