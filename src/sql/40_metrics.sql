@@ -162,7 +162,12 @@ BEGIN
                 SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, p.tenant, false,
                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
                 FROM buildtrace.pairs p
-                WHERE p.status = 'failed') x
+                -- as the trigger counts them: failed in the store step, with
+                -- an anomaly; not given up by work() (another tenant's
+                -- drawing, out of attempts), which the rollups never see
+                WHERE p.status = 'failed'
+                  AND EXISTS (SELECT FROM buildtrace.anomalies a
+                              WHERE a.pair_id = p.pair_id AND a.kind = 'invalid_input')) x
           GROUP BY x.hour, x.drawing_id, x.tenant) g;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;

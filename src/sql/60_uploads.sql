@@ -26,10 +26,10 @@ COMMENT ON TABLE buildtrace.upload_expectations IS
 -- Every upload of a drawing: a row of versions, or a pair submitted directly
 -- (pairs made from versions are not counted twice).
 CREATE VIEW buildtrace.uploads WITH (security_invoker = true) AS
-SELECT v.drawing_id, v.uploaded_at, v.version_id, NULL::bigint AS pair_id
+SELECT v.drawing_id, v.uploaded_at, v.version_id, NULL::bigint AS pair_id, v.tenant
 FROM buildtrace.versions v
 UNION ALL
-SELECT p.drawing_id, p.submitted_at, NULL::bigint, p.pair_id
+SELECT p.drawing_id, p.submitted_at, NULL::bigint, p.pair_id, p.tenant
 FROM buildtrace.pairs p
 WHERE p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL;
 COMMENT ON VIEW buildtrace.uploads IS
@@ -38,6 +38,17 @@ COMMENT ON VIEW buildtrace.uploads IS
 CREATE INDEX pairs_drawing_submitted_idx
     ON buildtrace.pairs (drawing_id, submitted_at)
     WHERE from_version IS NULL AND to_version IS NULL AND retry_of IS NULL;
+
+-- The tenant whose uploads an expectation of drawing counts, and under which
+-- its anomalies are filed: the drawing's owner once a pair of it has been
+-- processed (the expectation may be the operator's, of the default tenant),
+-- else the expectation's own.
+CREATE FUNCTION buildtrace._drawing_tenant(drawing text, expectation_tenant text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT s.tenant FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing),
+                expectation_tenant);
 
 -- Each expected drawing's last upload at as_of and when the next is due and late.
 CREATE FUNCTION buildtrace._upload_due(as_of timestamptz)
@@ -54,7 +65,8 @@ BEGIN ATOMIC
     LEFT JOIN LATERAL (
         SELECT max(u.uploaded_at) AS last_upload
         FROM buildtrace.uploads u
-        WHERE u.drawing_id = e.drawing_id AND u.uploaded_at <= as_of) l ON true;
+        WHERE u.drawing_id = e.drawing_id AND u.uploaded_at <= as_of
+          AND u.tenant = buildtrace._drawing_tenant(e.drawing_id, e.tenant)) l ON true;
 END;
 
 -- Overdue drawings: record missing_upload once, escalate to high once a
@@ -89,7 +101,7 @@ BEGIN
            d.drawing_id,
            jsonb_build_object('last_upload_at', d.last_upload, 'due_at', d.due_at,
                               'late_at', d.late_at, 'overdue_by', as_of - d.due_at),
-           as_of, e.tenant
+           as_of, buildtrace._drawing_tenant(d.drawing_id, e.tenant)
     FROM buildtrace._upload_due(as_of) d
     JOIN buildtrace.upload_expectations e ON e.drawing_id = d.drawing_id
     WHERE as_of > d.late_at
@@ -112,7 +124,8 @@ DECLARE
     n int;
 BEGIN
     WITH expected AS (
-        SELECT e.drawing_id, e.every, e.grace, e.since, e.tenant,
+        SELECT e.drawing_id, e.every, e.grace, e.since,
+               buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
                coalesce(e.checked_until, e.since) AS checked_from
         FROM buildtrace.upload_expectations e
         WHERE coalesce(e.checked_until, e.since) < as_of
@@ -122,7 +135,8 @@ BEGIN
                coalesce(lag(u.uploaded_at) OVER w, x.since) AS previous_at
         FROM expected x
         JOIN buildtrace.uploads u
-          ON u.drawing_id = x.drawing_id AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
+          ON u.drawing_id = x.drawing_id AND u.tenant = x.tenant
+             AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
         WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,

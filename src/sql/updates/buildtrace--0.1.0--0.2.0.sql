@@ -494,7 +494,12 @@ BEGIN
                 SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, p.tenant, false,
                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
                 FROM buildtrace.pairs p
-                WHERE p.status = 'failed') x
+                -- as the trigger counts them: failed in the store step, with
+                -- an anomaly; not given up by work() (another tenant's
+                -- drawing, out of attempts), which the rollups never see
+                WHERE p.status = 'failed'
+                  AND EXISTS (SELECT FROM buildtrace.anomalies a
+                              WHERE a.pair_id = p.pair_id AND a.kind = 'invalid_input')) x
           GROUP BY x.hour, x.drawing_id, x.tenant) g;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
@@ -2533,7 +2538,7 @@ BEGIN
            d.drawing_id,
            jsonb_build_object('last_upload_at', d.last_upload, 'due_at', d.due_at,
                               'late_at', d.late_at, 'overdue_by', as_of - d.due_at),
-           as_of, e.tenant
+           as_of, buildtrace._drawing_tenant(d.drawing_id, e.tenant)
     FROM buildtrace._upload_due(as_of) d
     JOIN buildtrace.upload_expectations e ON e.drawing_id = d.drawing_id
     WHERE as_of > d.late_at
@@ -2554,7 +2559,8 @@ DECLARE
     n int;
 BEGIN
     WITH expected AS (
-        SELECT e.drawing_id, e.every, e.grace, e.since, e.tenant,
+        SELECT e.drawing_id, e.every, e.grace, e.since,
+               buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
                coalesce(e.checked_until, e.since) AS checked_from
         FROM buildtrace.upload_expectations e
         WHERE coalesce(e.checked_until, e.since) < as_of
@@ -2564,7 +2570,8 @@ BEGIN
                coalesce(lag(u.uploaded_at) OVER w, x.since) AS previous_at
         FROM expected x
         JOIN buildtrace.uploads u
-          ON u.drawing_id = x.drawing_id AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
+          ON u.drawing_id = x.drawing_id AND u.tenant = x.tenant
+             AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
         WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
@@ -2652,6 +2659,44 @@ ALTER VIEW buildtrace.hourly_changes SET (security_invoker = true);
 ALTER VIEW buildtrace.open_anomalies SET (security_invoker = true);
 ALTER VIEW buildtrace.latency SET (security_invoker = true);
 ALTER VIEW buildtrace.uploads SET (security_invoker = true);
+CREATE OR REPLACE VIEW buildtrace.uploads WITH (security_invoker = true) AS
+SELECT v.drawing_id, v.uploaded_at, v.version_id, NULL::bigint AS pair_id, v.tenant
+FROM buildtrace.versions v
+UNION ALL
+SELECT p.drawing_id, p.submitted_at, NULL::bigint, p.pair_id, p.tenant
+FROM buildtrace.pairs p
+WHERE p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL;
+
+-- The tenant whose uploads an expectation of drawing counts, and under which
+-- its anomalies are filed: the drawing's owner once a pair of it has been
+-- processed (the expectation may be the operator's, of the default tenant),
+-- else the expectation's own.
+CREATE FUNCTION buildtrace._drawing_tenant(drawing text, expectation_tenant text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT s.tenant FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing),
+                expectation_tenant);
+
+-- Each expected drawing's last upload at as_of and when the next is due and late.
+CREATE OR REPLACE FUNCTION buildtrace._upload_due(as_of timestamptz)
+RETURNS TABLE (drawing_id text, last_upload timestamptz, due_at timestamptz,
+               late_at timestamptz, every interval)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT e.drawing_id, l.last_upload,
+           coalesce(l.last_upload, e.since) + e.every,
+           coalesce(l.last_upload, e.since) + e.every + e.grace,
+           e.every
+    FROM buildtrace.upload_expectations e
+    LEFT JOIN LATERAL (
+        SELECT max(u.uploaded_at) AS last_upload
+        FROM buildtrace.uploads u
+        WHERE u.drawing_id = e.drawing_id AND u.uploaded_at <= as_of
+          AND u.tenant = buildtrace._drawing_tenant(e.drawing_id, e.tenant)) l ON true;
+END;
+
 
 -- The last run of each scheduled buildtrace job, or nothing without pg_cron.
 -- SECURITY DEFINER: pg_cron shows a job's runs to the role that scheduled it
