@@ -90,3 +90,10 @@ SELECT jsonb_pretty(bt_try_diff('[{"id":"A","x":0,"y":0,"width":1,"height":1}, 5
                                 '{"objects":[{"id":"B","x":"far","y":0,"width":1,"height":1}]}'));
 SELECT bt_try_diff('7', :'ok');
 SELECT bt_try_diff(:'ok', '[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"A","x":0,"y":0,"width":1,"height":1}]');
+-- A version with more problems than are worth listing (300 empty objects, 5
+-- problems each): the first 1,000 are listed, then one says how many.
+SELECT jsonb_array_length(v) AS listed, v -> 999 ->> 'key' AS last_listed_key, v -> -1 AS count_problem
+FROM (SELECT bt_validate((SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 300))) AS v) s;
+SELECT jsonb_array_length(v) AS listed, v -> 1000 ->> 'detail' AS a_count, v -> -1 ->> 'detail' AS b_count
+FROM (SELECT bt_try_diff((SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 300)),
+                         (SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 250))) -> 'problems' AS v) s;

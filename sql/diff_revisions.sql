@@ -159,6 +159,19 @@ WITH a AS (SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'type', 't' || (i
 SELECT length(s) < 600 AS short, s AS summary
 FROM (SELECT bt_diff(a.v, b.v) ->> 'summary' AS s FROM a, b) x;
 
+-- Objects piled at one place under new ids: a handful is one ambiguous
+-- group; a crowd of more than 128 of a type in a few cells is passed over
+-- by the place stages (nothing tells them apart, and weighing every pair
+-- of them would be quadratic), and reported as added and removed.
+SELECT n, d -> 'counts' ->> 'added' AS added, d -> 'counts' ->> 'removed' AS removed,
+       jsonb_array_length(d -> 'ambiguous') AS ambiguous_groups
+FROM (SELECT n.n, bt_diff(
+          (SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'type', 'door', 'x', 0, 'y', 0,
+                                               'width', 1, 'height', 1, 'k', i)) FROM generate_series(1, n.n) i),
+          (SELECT jsonb_agg(jsonb_build_object('id', 'n' || i, 'type', 'door', 'x', 0, 'y', 0,
+                                               'width', 1, 'height', 1, 'k', -i)) FROM generate_series(1, n.n) i)) d
+      FROM (VALUES (3), (200)) n(n)) x;
+
 -- Bad values of the new settings.
 SET buildtrace.summary_max_sentences = 1;
 SET buildtrace.rotation_tolerance = -1;

@@ -42,6 +42,12 @@
 #define M_ID_DIFFERS "id inside map value differs from its key"
 #define M_DUPLICATE "duplicate id in drawing version"
 
+/*
+ * Problems of one version listed at most; the rest are counted.  A list of
+ * millions (a million empty objects) would cost gigabytes and tell no more.
+ */
+#define MAX_LISTED_PROBLEMS 1000
+
 typedef struct ReadState
 {
 	char		version;
@@ -90,6 +96,11 @@ report(ReadState *st, int index, const char *id, int idlen, const char *key,
 	StringInfoData d;
 	const char *sep = "";
 
+	if (st->problems != NULL && st->nproblems >= MAX_LISTED_PROBLEMS)
+	{
+		st->nproblems++;
+		return;
+	}
 	initStringInfo(&d);
 	if (st->version)
 	{
@@ -127,6 +138,27 @@ report(ReadState *st, int index, const char *id, int idlen, const char *key,
 		*st->problems = lappend(*st->problems, p);
 		st->nproblems++;
 	}
+}
+
+/* After the listed problems, one saying how many more were counted. */
+static void
+report_unlisted(ReadState *st)
+{
+	BtProblem  *p = palloc(sizeof(BtProblem));
+
+	p->version = st->version;
+	p->index = -1;
+	p->id = NULL;
+	p->key = NULL;
+	p->sqlerrcode = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+	p->message = pstrdup("too many problems in drawing version to list");
+	if (st->version)
+		p->detail = psprintf("Version %c has %d problems; the first %d are listed.",
+							 st->version, st->nproblems, MAX_LISTED_PROBLEMS);
+	else
+		p->detail = psprintf("The version has %d problems; the first %d are listed.",
+							 st->nproblems, MAX_LISTED_PROBLEMS);
+	*st->problems = lappend(*st->problems, p);
 }
 
 static bool
@@ -922,6 +954,8 @@ bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems,
 		pfree(st.like_taken);
 	if (!out->map_form)
 		check_duplicates(&st, out);
+	if (st.nproblems > MAX_LISTED_PROBLEMS)
+		report_unlisted(&st);
 
 	return st.nproblems == 0;
 }
@@ -935,6 +969,7 @@ bt_problems_push(JsonbParseState **ps, List *problems, bool with_version)
 	{
 		BtProblem  *p = lfirst(lc);
 
+		CHECK_FOR_INTERRUPTS();
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
 		if (with_version)
 		{

@@ -23,7 +23,8 @@
  * one ambiguous group.  Places are looked up in a grid of cells as large
  * as the search radius, kept as an array sorted by (type, cell), so the
  * work is O(n log n) and the result depends on the two sets of objects,
- * not on their order.  A whole-drawing shift found among the objects that
+ * not on their order; a crowd of one type piled in a few cells is not
+ * matched by place, which would take every pair of its members.  A whole-drawing shift found among the objects that
  * kept their ids is allowed for: added objects are placed back by it.
  *
  *-------------------------------------------------------------------------
@@ -41,6 +42,9 @@
 #include "matcher.h"
 #include "sortcheck.h"
 #include "unionfind.h"
+
+/* candidates in an object's 3x3 cells beyond which its place pairs nothing */
+#define MAX_NEAR_CANDIDATES 128
 
 const char *const bt_basis_names[3] = {"content", "geometry", "nearest"};
 
@@ -391,9 +395,33 @@ grid_lower(Matcher *m, const Cand *key)
 typedef void (*CandidateFn) (Matcher *m, int r, int a, double d);
 
 /*
+ * How many added objects of r's type (and of types sharing its hash) are
+ * in r's 3x3 cells, paired or not: two searches per column of cells.
+ */
+static int
+count_near(Matcher *m, const Cand *cr)
+{
+	Cand		key = *cr;
+	int			n = 0;
+
+	for (int64 dx = -1; dx <= 1; dx++)
+	{
+		key.cx = cr->cx + dx;
+		key.cy = cr->cy + 2;
+		n += grid_lower(m, &key);
+		key.cy = cr->cy - 1;
+		n -= grid_lower(m, &key);
+	}
+	return n;
+}
+
+/*
  * Call fn for every unpaired added object of r's type in r's 3x3 cells.
  * The grid is sorted by (type, cx, cy), so each column of three cells is
- * one run of it: one search per column.
+ * one run of it: one search per column.  A crowd of more than
+ * MAX_NEAR_CANDIDATES (objects piled at one place) is passed over: no place
+ * tells its members apart, and visiting every pair of them would make the
+ * stage quadratic.
  */
 static void
 each_near(Matcher *m, int r, CandidateFn fn)
@@ -401,6 +429,8 @@ each_near(Matcher *m, int r, CandidateFn fn)
 	Cand	   *cr = &m->c[r];
 	Cand		key = *cr;
 
+	if (count_near(m, cr) > MAX_NEAR_CANDIDATES)
+		return;
 	for (int64 dx = -1; dx <= 1; dx++)
 	{
 		key.cx = cr->cx + dx;
@@ -550,8 +580,11 @@ match_places(Matcher *m)
 	}
 	/* The final pass above, over all, made no pair: its ties stand. */
 	for (int r = 0; r < m->nremoved; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		if (eligible(&m->c[r]))
 			each_near(m, r, join_tie);
+	}
 }
 
 /* ---------- setup and results ---------- */
