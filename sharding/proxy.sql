@@ -193,7 +193,7 @@ AS $$
            buildtrace.bt_sketch_merge(r.processing_ms) AS processing_ms,
            buildtrace.bt_sketch_merge(r.reported_latency_ms) AS reported_latency_ms
     FROM buildtrace.hourly_rollups r
-    WHERE r.hour >= buildtrace._checked_window_start($1, 'metrics')
+    WHERE r.hour >= buildtrace._checked_window_start($1, 'metrics'::text, 'since'::text)
     GROUP BY r.hour;
 $$;
 

@@ -47,6 +47,10 @@ SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":true,"height":1
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":1,"height":{"v":1}}]');
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":-0.5,"height":1}]');
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":1,"height":-2}]');
+-- Beyond double precision, in which places, sizes and turns are measured.
+SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":-1e400,"y":0,"width":1,"height":1}]');
+SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":1e400}]');
+SELECT bt_validate('[{"id":"A","x":1.7e308,"y":-1e-400,"width":1e255,"height":1}]') AS within_range;
 -- Type, when present, is a string.
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","type":3,"x":0,"y":0,"width":1,"height":1}]');
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","type":null,"x":0,"y":0,"width":1,"height":1}]');
@@ -58,6 +62,8 @@ SELECT * FROM pg_temp.err('{"A":1}', :'ok');
 SELECT * FROM pg_temp.err('{"A":null}', :'ok');
 SELECT * FROM pg_temp.err('{"A":{"x":0,"y":0,"width":1}}', :'ok');
 SELECT * FROM pg_temp.err('{"A":{"id":"B","x":0,"y":0,"width":1,"height":1}}', :'ok');
+SELECT * FROM pg_temp.err('{"A":{"id":null,"x":0,"y":0,"width":1,"height":1}}', :'ok');
+SELECT * FROM pg_temp.err('{"A":{"id":"","x":0,"y":0,"width":1,"height":1}}', :'ok');
 SELECT * FROM pg_temp.err(:'ok', '{"":"9f2c"}');
 -- Version a is checked before version b.
 SELECT * FROM pg_temp.err('[1]', '[2]');

@@ -1,5 +1,5 @@
 -- One bad pair never costs a statement its good ones: a latency that is no
--- duration, a number beyond numeric's range, a result beyond jsonb's size
+-- duration, a coordinate beyond double precision, a result beyond jsonb's size
 -- each fail their own pair, with a problem and an anomaly, while the other
 -- rows are stored.  Nesting beyond the stack is no failure.
 -- retry_of and the version links are checked.

@@ -89,7 +89,12 @@ int
 bt_compass(double dx, double dy)
 {
 	double		deg = atan2(dy, dx) * 180.0 / M_PI;	/* -180 .. 180 */
-	int			sector = (int) floor(deg / 45.0 + 0.5);
+	int			sector;
+
+	/* a move of overflowing size (infinite both ways) points nowhere: east */
+	if (isnan(deg))
+		return 0;
+	sector = (int) floor(deg / 45.0 + 0.5);
 
 	return (sector + 8) % 8;
 }

@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
@@ -28,6 +30,7 @@
 
 #include "drawing.h"
 #include "jsonbuild.h"
+#include "stored_numeric.h"
 
 /* errmsg texts; errdetail says where and what. */
 #define M_TOP		"drawing version is not a JSON array or object"
@@ -37,6 +40,7 @@
 #define M_NULL		"null value in drawing object"
 #define M_NOT_NUM	"non-numeric value in drawing object"
 #define M_NEGATIVE	"negative size in drawing object"
+#define M_RANGE		"value out of range in drawing object"
 #define M_BAD_ID	"invalid id in drawing object"
 #define M_BAD_TYPE	"invalid type in drawing object"
 #define M_ID_DIFFERS "id inside map value differs from its key"
@@ -346,6 +350,19 @@ numeric_maybe_negative(Numeric n)
 }
 
 /*
+ * Whether a numeric is in the short form, whose weight of at most 63
+ * base-10000 digits keeps it below 1e256: well within double precision.
+ * jsonb stores every numeric that fits in that form so.
+ */
+static inline bool
+numeric_is_short(Numeric n)
+{
+	uint16		head = *(const uint16 *) VARDATA_ANY(n);
+
+	return (head & 0xC000) == 0x8000;
+}
+
+/*
  * A value the header calls negative (or special) is confirmed with
  * numeric_cmp, so no zero such as -0 or -0.00 is ever reported;
  * sql/diff_errors checks that negative values of both storage forms are.
@@ -394,17 +411,23 @@ number_problem(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 															NumericGetDatum(n)))));
 		return;
 	}
+	/* places and sizes are measured in doubles: 1e400 would be infinite */
+	if (!numeric_is_short(n) && isinf(bt_numeric_double(n)))
+		report(st, o->index, o->id, o->idlen, key,
+			   ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, M_RANGE,
+			   psprintf("key \"%s\" is beyond the range of double precision (about 1.8e308).", key));
 }
 
 /*
- * One of x, y, width, height, rotation: a JSON number (and not negative
- * for sizes).  Five per object: the usual value passes inline.
+ * One of x, y, width, height, rotation: a JSON number within double
+ * precision (and not negative for sizes).  Five per object: the usual value
+ * passes inline.
  */
 static inline void
 check_number(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 			 bool is_size)
 {
-	if (likely(vp != NULL && vp->type == jbvNumeric &&
+	if (likely(vp != NULL && vp->type == jbvNumeric && numeric_is_short(vp->val.numeric) &&
 			   (!is_size || !numeric_maybe_negative(vp->val.numeric))))
 		return;
 	number_problem(st, o, key, vp, is_size);
@@ -446,8 +469,9 @@ check_id(ReadState *st, BtObject *o, JsonbValue *v)
 	}
 	if (problem)
 	{
-		report(st, o->index, NULL, 0, "id", code,
-			   v->type == jbvNull ? M_NULL : M_BAD_ID, problem);
+		/* a map entry is named by its key, an element by its index */
+		report(st, o->index, o->index < 0 ? o->id : NULL, o->index < 0 ? o->idlen : 0,
+			   "id", code, v->type == jbvNull ? M_NULL : M_BAD_ID, problem);
 		return false;
 	}
 	return true;
