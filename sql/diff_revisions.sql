@@ -172,6 +172,16 @@ FROM (SELECT n.n, bt_diff(
                                                'width', 1, 'height', 1, 'k', -i)) FROM generate_series(1, n.n) i)) d
       FROM (VALUES (3), (200)) n(n)) x;
 
+-- Content is compared as jsonb: a near copy whose name differs by one
+-- trailing byte is another content, and a nested 1.0 equals 1.
+SELECT d -> 'reidentified' AS reidentified, d -> 'ambiguous' AS ambiguous
+FROM (SELECT bt_diff('[{"id":"A","type":"door","x":0,"y":0,"width":1,"height":1,"name":"door12"}]',
+                     '[{"id":"B","type":"door","x":0,"y":0,"width":1,"height":1,"name":"door12"},
+                       {"id":"C","type":"door","x":0,"y":0,"width":1,"height":1,"name":"door12\u0001"}]') AS d) x;
+SELECT d -> 'reidentified' -> 0 ->> 'basis' AS basis
+FROM (SELECT bt_diff('[{"id":"A","type":"door","x":0,"y":0,"width":1,"height":1,"k":[1.0]}]',
+                     '[{"id":"B","type":"door","x":0,"y":0,"width":1,"height":1,"k":[1]}]') AS d) x;
+
 -- Bad values of the new settings.
 SET buildtrace.summary_max_sentences = 1;
 SET buildtrace.rotation_tolerance = -1;

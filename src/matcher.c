@@ -95,10 +95,12 @@ typedef struct Matcher
 /* ---------- content ---------- */
 
 /*
- * A hash of bytes with a seed.  Keys and most values are short, and
- * hash_bytes_extended's setup costs more than they do: up to eight bytes
- * are read as one integer and mixed (the length keeps "a" and "a\0" apart).
- * The hashes only group objects of one diff, so any good mix will do.
+ * A hash of bytes with a seed (0 to 7).  Keys and most values are short,
+ * and hash_bytes_extended's setup costs more than they do: up to seven
+ * bytes are read as one integer, with the length and the seed in the top
+ * byte, and mixed by a bijection, so no two short values of one seed
+ * collide ("abcdef" and "abcdef\x01" did when the length was folded into
+ * the bytes' bits).  The hashes only group objects of one diff.
  */
 static inline uint64
 bytes_hash(const void *data, int len, uint64 seed)
@@ -106,12 +108,13 @@ bytes_hash(const void *data, int len, uint64 seed)
 	const unsigned char *p = data;
 	uint64		v = 0;
 
-	if (len > 8)
+	if (len > 7)
 		return hash_bytes_extended(p, len, seed);
 	for (int i = 0; i < len; i++)
 		v |= (uint64) p[i] << (8 * i);
 	/* splitmix64's finalizer */
-	v ^= (seed << 56) ^ ((uint64) len << 48) ^ UINT64CONST(0x9E3779B97F4A7C15);
+	v |= (seed << 59) | ((uint64) len << 56);
+	v ^= UINT64CONST(0x9E3779B97F4A7C15);
 	v = (v ^ (v >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
 	v = (v ^ (v >> 27)) * UINT64CONST(0x94D049BB133111EB);
 	return v ^ (v >> 31);
@@ -132,6 +135,31 @@ numeric_value_hash(Numeric n)
 						  bytes_hash(p.digits, p.ndigits * sizeof(int16), 2));
 }
 
+/*
+ * A nested array or object by its values, as jsonb_hash_extended hashes a
+ * document: [1.0] and [1] are equal jsonb, and hash alike (their bytes do
+ * not).
+ */
+static uint64
+container_hash(JsonbContainer *jc)
+{
+	JsonbIterator *it = JsonbIteratorInit(jc);
+	JsonbValue	v;
+	JsonbIteratorToken r;
+	uint64		h = 5;
+
+	while ((r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (r == WJB_BEGIN_ARRAY)
+			h ^= ((uint64) JB_FARRAY) << 32 | JB_FARRAY;
+		else if (r == WJB_BEGIN_OBJECT)
+			h ^= ((uint64) JB_FOBJECT) << 32 | JB_FOBJECT;
+		else if (r == WJB_KEY || r == WJB_VALUE || r == WJB_ELEM)
+			JsonbHashScalarValueExtended(&v, &h, 5);
+	}
+	return h;
+}
+
 static uint64
 value_hash(JsonbValue *v)
 {
@@ -144,8 +172,7 @@ value_hash(JsonbValue *v)
 		case jbvBool:
 			return v->val.boolean ? 3 : 4;
 		case jbvBinary:
-			return hash_bytes_extended((const unsigned char *) v->val.binary.data,
-									   v->val.binary.len, 5);
+			return container_hash(v->val.binary.data);
 		default:
 			return 6;
 	}
