@@ -94,12 +94,49 @@ $$;
 -- drawing's shard; job states go to the shard of their drawing ("default"
 -- when they name none). Returns {"job_id", "message", "tasks_created"}, the
 -- message listing each part's.
-CREATE FUNCTION buildtrace_proxy._process_on(drawing_id text, request jsonb)
+
+-- The drawings a process() request names, as process() reads them.
+CREATE FUNCTION buildtrace_proxy._request_drawings(request jsonb)
+RETURNS SETOF text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(e ->> 'drawing_id', '')
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
+                                   THEN request -> 'version_pairs' END) e
+    UNION ALL
+    SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default')
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array' THEN NULL
+                                   WHEN jsonb_typeof(request) = 'array' THEN request
+                                   WHEN jsonb_typeof(request -> 'jobs') = 'array' THEN request -> 'jobs' END) e
+$$;
+
+-- The shard key of a request of one drawing, or an error: the shard is
+-- chosen from the request itself, so that no caller can send a drawing's
+-- pairs to another drawing's shard.
+CREATE FUNCTION buildtrace_proxy._request_shard_key(request jsonb)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    drawings text[] := ARRAY(SELECT DISTINCT d FROM buildtrace_proxy._request_drawings(request) d);
+BEGIN
+    IF cardinality(drawings) <> 1 THEN
+        RAISE EXCEPTION 'a request for one shard must name one drawing' USING ERRCODE = '22023',
+            DETAIL = format('It names %s drawings.', cardinality(drawings)),
+            HINT = 'Call buildtrace_proxy.process(), which splits a request by drawing.';
+    END IF;
+    RETURN hashtext(drawings[1]);
+END
+$$;
+
+CREATE FUNCTION buildtrace_proxy._process_on(request jsonb)
 RETURNS jsonb
 LANGUAGE plproxy
 AS $$
     CLUSTER 'buildtrace_shards';
-    RUN ON hashtext(drawing_id);
+    RUN ON buildtrace_proxy._request_shard_key(request);
     SELECT buildtrace.process(request);
 $$;
 
@@ -119,8 +156,7 @@ BEGIN
         FOR part IN SELECT e ->> 'drawing_id' AS drawing_id, jsonb_agg(e ORDER BY o) AS items
                     FROM jsonb_array_elements(request -> 'version_pairs') WITH ORDINALITY x(e, o)
                     GROUP BY 1 ORDER BY min(o) LOOP
-            r := buildtrace_proxy._process_on(coalesce(part.drawing_id, ''),
-                     jsonb_build_object('job_id', job, 'version_pairs', part.items));
+            r := buildtrace_proxy._process_on(jsonb_build_object('job_id', job, 'version_pairs', part.items));
             messages := messages || (r ->> 'message');
             tasks := tasks + (r ->> 'tasks_created')::bigint;
         END LOOP;
@@ -130,7 +166,7 @@ BEGIN
                     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request) = 'array' THEN request
                                                    ELSE request -> 'jobs' END) WITH ORDINALITY x(e, o)
                     GROUP BY 1 ORDER BY min(o) LOOP
-            r := buildtrace_proxy._process_on(part.drawing_id,
+            r := buildtrace_proxy._process_on(
                      jsonb_build_object('job_id', job, 'drawing_id', part.drawing_id, 'jobs', part.items));
             messages := messages || (r ->> 'message');
             tasks := tasks + (r ->> 'tasks_created')::bigint;
@@ -273,7 +309,8 @@ $$;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA buildtrace_proxy FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text, float8),
                           buildtrace_proxy.insert_version(text, jsonb, text, float8),
-                          buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(text, jsonb)
+                          buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(jsonb),
+                          buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_drawings(jsonb)
     TO buildtrace_writer;
 GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text), buildtrace_proxy.changes(text, bigint),
                           buildtrace_proxy.history(text, timestamptz, timestamptz),

@@ -88,6 +88,14 @@ q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-1')" | grep -c '^BuildTrac
 q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"version_pairs\": [{\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": []},
                                                                          {\"drawing_id\": \"$d1\", \"version_a\": [], \"version_b\": []}]}')
                   ->> 'tasks_created'" | grep -qx 2 || fail "process() across shards"
+# A request is routed by the drawings it names: one of two drawings cannot be
+# sent to either's shard.
+if q -d bt_proxy -c "SELECT buildtrace_proxy._process_on('{\"version_pairs\": [{\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": []},
+                                                                             {\"drawing_id\": \"$d1\", \"version_a\": [], \"version_b\": []}]}')" \
+        > "$work/route.out" 2>&1; then
+    fail "a request of two drawings was sent to one shard"
+fi
+grep -q 'a request for one shard must name one drawing' "$work/route.out" || fail "routing error: $(cat "$work/route.out")"
 echo "sharding: changes, history, report, health and process answer through the proxy"
 
 # One shard down: its drawings fail clearly, the other shard's work.
