@@ -242,6 +242,19 @@ mean_amount(SumItem *items, int n)
 	return total / n;
 }
 
+/*
+ * The text built in s, kept at its length (a drawing of many types has as
+ * many sentences, and s was given a kilobyte).
+ */
+static char *
+sentence_of(StringInfo s)
+{
+	char	   *text = pstrdup(s->data);
+
+	pfree(s->data);
+	return text;
+}
+
 /* One sentence for a group of n items of the same kind and group. */
 static void
 add_group(Summary *sum, SumKind kind, SumItem *items, int n)
@@ -282,7 +295,7 @@ add_group(Summary *sum, SumKind kind, SumItem *items, int n)
 			break;
 	}
 	append_names(&s, items, n);
-	add_sentence(sum, s.data, n);
+	add_sentence(sum, sentence_of(&s), n);
 }
 
 /* Sort the items of one kind into groups and write a sentence per group. */
@@ -462,7 +475,7 @@ add_together(Summary *sum, SumItem *items, int n)
 	}
 	appendStringInfo(&s, " moved %s together", bt_distance_words(items[0].amount, items[0].sub));
 	append_names(&s, items, n);
-	add_sentence(sum, s.data, n);
+	add_sentence(sum, sentence_of(&s), n);
 }
 
 /*
