@@ -57,6 +57,7 @@ typedef struct Cand
 	bool		paired;
 	bool		ambiguous;		/* identical to another: never paired */
 	bool		placed;			/* has a finite place (geometry stages) */
+	bool		crowded;		/* removed: too many candidates near to weigh */
 	const char *type;
 	int			typelen;
 	uint32		typehash;
@@ -456,7 +457,7 @@ each_near(Matcher *m, int r, CandidateFn fn)
 	Cand	   *cr = &m->c[r];
 	Cand		key = *cr;
 
-	if (count_near(m, cr) > MAX_NEAR_CANDIDATES)
+	if (cr->crowded)
 		return;
 	for (int64 dx = -1; dx <= 1; dx++)
 	{
@@ -592,10 +593,22 @@ join_tie(Matcher *m, int r, int a, double d)
 	}
 }
 
+/* Mark the removed objects whose cells hold a crowd, once for every pass. */
+static void
+mark_crowds(Matcher *m)
+{
+	for (int r = 0; r < m->nremoved; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		m->c[r].crowded = eligible(&m->c[r]) && count_near(m, &m->c[r]) > MAX_NEAR_CANDIDATES;
+	}
+}
+
 static void
 match_places(Matcher *m)
 {
 	build_grid(m);
+	mark_crowds(m);
 	/* equal attributes first, then any */
 	for (int round = 0; round < 2; round++)
 	{

@@ -2690,11 +2690,13 @@ BEGIN ATOMIC
            coalesce(l.last_upload, e.since) + e.every + e.grace,
            e.every
     FROM buildtrace.upload_expectations e
+    -- once per expectation, not once per upload scanned (OFFSET 0 keeps it apart)
+    CROSS JOIN LATERAL (SELECT buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant OFFSET 0) t
     LEFT JOIN LATERAL (
         SELECT max(u.uploaded_at) AS last_upload
         FROM buildtrace.uploads u
         WHERE u.drawing_id = e.drawing_id AND u.uploaded_at <= as_of
-          AND u.tenant = buildtrace._drawing_tenant(e.drawing_id, e.tenant)) l ON true;
+          AND u.tenant = t.tenant) l ON true;
 END;
 
 
