@@ -95,20 +95,25 @@ $$;
 -- when they name none). Returns {"job_id", "message", "tasks_created"}, the
 -- message listing each part's.
 
--- The drawings a process() request names, as process() reads them.
-CREATE FUNCTION buildtrace_proxy._request_drawings(request jsonb)
-RETURNS SETOF text
+-- A process() request split by drawing, as process() reads it: each part's
+-- drawing and its items (pairs, or job states), in the order of their first
+-- item.
+CREATE FUNCTION buildtrace_proxy._request_parts(request jsonb)
+RETURNS TABLE (drawing_id text, items jsonb)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(e ->> 'drawing_id', '')
-    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
-                                   THEN request -> 'version_pairs' END) e
-    UNION ALL
-    SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default')
-    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array' THEN NULL
-                                   WHEN jsonb_typeof(request) = 'array' THEN request
-                                   WHEN jsonb_typeof(request -> 'jobs') = 'array' THEN request -> 'jobs' END) e
+    SELECT p.drawing_id, jsonb_agg(p.e ORDER BY p.o)
+    FROM (SELECT CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
+                      THEN coalesce(x.e ->> 'drawing_id', '')
+                      ELSE coalesce(x.e ->> 'drawing_id', request ->> 'drawing_id', 'default') END AS drawing_id,
+                 x.e, x.o
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
+                                         THEN request -> 'version_pairs'
+                                         WHEN jsonb_typeof(request) = 'array' THEN request
+                                         ELSE request -> 'jobs' END) WITH ORDINALITY x(e, o)) p
+    GROUP BY p.drawing_id
+    ORDER BY min(p.o)
 $$;
 
 -- The shard key of a request of one drawing, or an error: the shard is
@@ -120,7 +125,7 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    drawings text[] := ARRAY(SELECT DISTINCT d FROM buildtrace_proxy._request_drawings(request) d);
+    drawings text[] := ARRAY(SELECT p.drawing_id FROM buildtrace_proxy._request_parts(request) p);
 BEGIN
     IF cardinality(drawings) <> 1 THEN
         RAISE EXCEPTION 'a request for one shard must name one drawing' USING ERRCODE = '22023',
@@ -152,26 +157,14 @@ DECLARE
     messages text[] := '{}';
     tasks bigint := 0;
 BEGIN
-    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
-        FOR part IN SELECT e ->> 'drawing_id' AS drawing_id, jsonb_agg(e ORDER BY o) AS items
-                    FROM jsonb_array_elements(request -> 'version_pairs') WITH ORDINALITY x(e, o)
-                    GROUP BY 1 ORDER BY min(o) LOOP
-            r := buildtrace_proxy._process_on(jsonb_build_object('job_id', job, 'version_pairs', part.items));
-            messages := messages || (r ->> 'message');
-            tasks := tasks + (r ->> 'tasks_created')::bigint;
-        END LOOP;
-    ELSE
-        FOR part IN SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default') AS drawing_id,
-                           jsonb_agg(e ORDER BY o) AS items
-                    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request) = 'array' THEN request
-                                                   ELSE request -> 'jobs' END) WITH ORDINALITY x(e, o)
-                    GROUP BY 1 ORDER BY min(o) LOOP
-            r := buildtrace_proxy._process_on(
-                     jsonb_build_object('job_id', job, 'drawing_id', part.drawing_id, 'jobs', part.items));
-            messages := messages || (r ->> 'message');
-            tasks := tasks + (r ->> 'tasks_created')::bigint;
-        END LOOP;
-    END IF;
+    FOR part IN SELECT * FROM buildtrace_proxy._request_parts(request) LOOP
+        r := buildtrace_proxy._process_on(
+                 CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
+                      THEN jsonb_build_object('job_id', job, 'version_pairs', part.items)
+                      ELSE jsonb_build_object('job_id', job, 'drawing_id', part.drawing_id, 'jobs', part.items) END);
+        messages := messages || (r ->> 'message');
+        tasks := tasks + (r ->> 'tasks_created')::bigint;
+    END LOOP;
     RETURN jsonb_build_object('job_id', job, 'message', array_to_string(messages, '; '),
                               'tasks_created', tasks);
 END
@@ -310,7 +303,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA buildtrace_proxy FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text, float8),
                           buildtrace_proxy.insert_version(text, jsonb, text, float8),
                           buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(jsonb),
-                          buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_drawings(jsonb)
+                          buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_parts(jsonb)
     TO buildtrace_writer;
 GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text), buildtrace_proxy.changes(text, bigint),
                           buildtrace_proxy.history(text, timestamptz, timestamptz),
