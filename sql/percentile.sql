@@ -138,5 +138,15 @@ FROM (SELECT k, bt_sketch((hashint4(k * 1000 + g)::float8 + 2147483649) / 429496
       FROM generate_series(1, 200) k, generate_series(1, 200) g GROUP BY k) t,
      LATERAL bt_sketch_quantile_bounds(s, 0.5) b;
 
+-- Ranks for a count of 2^53 stay about the mean (900.7) +- 1.96 sd (30).
+SELECT lower_rank, upper_rank
+FROM bt_sketch_quantile_bounds('alpha=0.01 level=0 count=9007199254740992 zero=9007199254740992 min=0 max=0 pos= neg=', 1e-13);
+-- -0 is kept as 0, so the sketch does not depend on the order of 0 and -0.
+SELECT bt_sketch(y ORDER BY y::text)::text AS zero_first, bt_sketch(y ORDER BY y::text DESC)::text AS minus_zero_first
+FROM (VALUES ('0'::float8), ('-0')) w(y);
+-- A collapsed sketch reads back as it was written.
+SELECT (s::text)::bt_sketch::text = s::text AS read_back, bt_sketch_relative_accuracy(s) > 0.0001 AS collapsed
+FROM (SELECT bt_sketch(exp(x / 100.0), 0.0001) AS s FROM generate_series(-60000, 60000, 7) x) t;
+
 DROP FUNCTION bt_true_quantile(text, float8);
 DROP TABLE bt_acc, bt_wide;

@@ -52,6 +52,10 @@ SELECT 'alpha=0.01 level=0 count=2 zero=0 min=1 max=1 pos=0:0,2 neg='::bt_sketch
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=1 max=1 pos=9999999:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=inf max=inf pos=0:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=nan max=nan pos=0:1 neg='::bt_sketch;
+-- A collapse level its values do not need: an empty sketch at level 30
+-- would coarsen every sketch merged with it.
+SELECT 'alpha=0.01 level=30 count=0 zero=0 min=0 max=0 pos= neg='::bt_sketch;
+SELECT 'alpha=0.01 level=1 count=2 zero=0 min=1 max=2 pos=1:1;200:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=18446744073709551615 zero=18446744073709551615 min=0 max=0 pos=0:1 neg='::bt_sketch;
 -- Ranks are exact in double precision: a count above 2^53 is refused, read or
 -- merged; at 2^53 every quantile and bound is found.
@@ -104,3 +108,13 @@ SELECT bt_test_recv('\x'::bytea);											-- empty
 
 DROP TABLE bt_recv_in, bt_recv_out, bt_good;
 DROP FUNCTION bt_test_recv(bytea);
+
+-- Many quantiles of a wide sketch: each walks up to 400,000 buckets, and a
+-- statement_timeout lands between two.
+SELECT clock_timestamp() AS started \gset
+SET statement_timeout = '1s';
+SELECT array_length(bt_sketch_quantiles(
+    'alpha=0.0001 level=0 count=2 zero=0 min=1 max=2 pos=0:1;204799:1 neg=',
+    array_fill(0.5::float8, ARRAY[1000000])), 1);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'started' < interval '15 seconds' AS cancelled_in_time;

@@ -12,7 +12,7 @@
  *
  * The binomial CDF is summed exactly over the terms within 12 standard
  * deviations (+ 10) of the mean (outside, the mass is below 1e-30), computed
- * with lgamma.  When that window has more than BT_EXACT_TERMS terms (n p (1-p)
+ * from the ratios of neighbouring terms.  When that window has more than BT_EXACT_TERMS terms (n p (1-p)
  * above about 7e7) the normal approximation l = floor(np - z sd),
  * u = ceil(np + z sd) is used instead.
  *
@@ -60,6 +60,38 @@ bt_normal_upper_quantile(double tail)
 	return (lo + hi) / 2.0;
 }
 
+/* ln(P(B = j + 1) / P(B = j)) for B ~ Binomial(n, p) */
+static inline double
+bt_log_pmf_step(uint64 n, double p, int64 j)
+{
+	return log((double) (n - (uint64) j)) - log((double) j + 1.0) + log(p) - log1p(-p);
+}
+
+/*
+ * ln P(B = j) for j = wlo..whi, less their largest, built term by term from
+ * the ratios of neighbours: lgamma(n + 1) would lose the terms in its
+ * rounding once n passes about 1e12.  The window holds all but 1e-30 of the
+ * mass, so exp(term) / (sum of exp(terms)) is the probability.
+ */
+static double *
+bt_window_log_terms(uint64 n, double p, int64 wlo, int64 whi)
+{
+	int64		k = whi - wlo + 1;
+	double	   *logw = palloc(k * sizeof(double));
+	double		top = 0.0;
+
+	logw[0] = 0.0;
+	for (int64 i = 1; i < k; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		logw[i] = logw[i - 1] + bt_log_pmf_step(n, p, wlo + i - 1);
+		top = Max(top, logw[i]);
+	}
+	for (int64 i = 0; i < k; i++)
+		logw[i] -= top;
+	return logw;
+}
+
 void
 bt_quantile_rank_ci(uint64 n, double p, double conf, int64 *lower, int64 *upper)
 {
@@ -92,19 +124,20 @@ bt_quantile_rank_ci(uint64 n, double p, double conf, int64 *lower, int64 *upper)
 	}
 	else
 	{
-		double		lgn = lgamma(dn + 1.0),
-					lp = log(p),
-					lq = log1p(-p),
+		double	   *logw = bt_window_log_terms(n, p, (int64) wlo, (int64) whi);
+		double		total = 0.0,
 					cdf = 0.0;
 		int64		j;
 
+		for (j = (int64) wlo; j <= (int64) whi; j++)
+			total += exp(logw[j - (int64) wlo]);
 		/* below the window the CDF is < 1e-30, so l >= wlo + 1 if wlo > 0 */
 		*lower = (wlo >= 1.0) ? (int64) wlo : 0;
 		*upper = 0;
 		for (j = (int64) wlo; j <= (int64) whi && j <= (int64) n - 1; j++)
 		{
 			CHECK_FOR_INTERRUPTS();
-			cdf += exp(lgn - lgamma(j + 1.0) - lgamma(dn - j + 1.0) + j * lp + (dn - j) * lq);
+			cdf += exp(logw[j - (int64) wlo]) / total;
 			if (cdf <= tail)
 				*lower = j + 1;
 			if (cdf >= 1.0 - tail)
@@ -113,6 +146,7 @@ bt_quantile_rank_ci(uint64 n, double p, double conf, int64 *lower, int64 *upper)
 				break;
 			}
 		}
+		pfree(logw);
 		/* above the window the CDF is 1 within 1e-30 */
 		if (*upper == 0 && j > (int64) whi && whi + 1.0 <= dn)
 			*upper = (int64) whi + 1;

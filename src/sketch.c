@@ -660,6 +660,31 @@ bt_extreme_consistent(double v, bool neg, bool zero, bool pos, bool is_min)
 }
 
 /*
+ * A sketch collapses only when a store's used range grows past max_buckets,
+ * so at level L > 0 some store's range at level L - 1 was wider than that.
+ * Bucket i of level L holds buckets 2i - 1 and 2i of level L - 1, so a
+ * store whose range is now lo..hi spanned at most 2 (hi - lo) + 2 buckets
+ * then.  A sketch where no store could have (an empty one, say) would
+ * coarsen every sketch merged with it.
+ */
+static bool
+bt_level_needed(const BtSketch *sk)
+{
+	const BtStore *stores[] = {&sk->pos, &sk->neg};
+
+	for (int k = 0; k < 2; k++)
+	{
+		int32		lo,
+					hi;
+
+		if (stores[k]->cap > 0 && bt_store_range(stores[k], &lo, &hi) &&
+			2 * ((int64) hi - lo) + 2 > sk->max_buckets)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Decode and validate everything: a corrupt or hostile value raises 22P03,
  * never crashes or yields a sketch that breaks later invariants.
  */
@@ -698,6 +723,11 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 	if (!isfinite(sk->min) || !isfinite(sk->max) || sk->min > sk->max)
 		bt_bad_binary("The minimum %g and maximum %g must be finite and in order.",
 					  sk->min, sk->max);
+	/* as bt_sketch_add stores them */
+	if (sk->min == 0.0)
+		sk->min = 0.0;
+	if (sk->max == 0.0)
+		sk->max = 0.0;
 	npos = bt_store_decode(sk, &sk->pos, buf, "positive");
 	nneg = bt_store_decode(sk, &sk->neg, buf, "negative");
 	if (buf->cursor != buf->len)
@@ -711,5 +741,7 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 		 !bt_extreme_consistent(sk->max, nneg > 0, sk->zero > 0, npos > 0, false)))
 		bt_bad_binary("The minimum %g and maximum %g do not match the buckets.",
 					  sk->min, sk->max);
+	if (sk->level > 0 && !bt_level_needed(sk))
+		bt_bad_binary("The collapse level %d is higher than the values need.", sk->level);
 	bt_sketch_assert_valid(sk);
 }

@@ -160,6 +160,9 @@ bt_sketch_add(BtSketch *sk, double x)
 {
 	if (unlikely(!isfinite(x)))
 		bt_sketch_reject_value(x);
+	/* -0 is stored as 0, so that the extremes do not depend on the order */
+	if (unlikely(x == 0.0))
+		x = 0.0;
 
 	if (x >= BT_SKETCH_MIN_INDEXABLE)
 		bt_sketch_store_add(sk, &sk->pos, bt_sketch_index(sk, x));
