@@ -46,3 +46,46 @@ CALL buildtrace.purge();
 ROLLBACK;
 RESET buildtrace.keep_pairs;
 RESET buildtrace.keep_versions;
+
+-- A dead letter waits to be retried: purge() keeps it, and removes it once
+-- a retry of it is there. rebuild_rollups() keeps the rollups of the hours
+-- whose pairs purge() removed. Versions: the latest of a drawing uploaded by
+-- now stays, though a later one is dated in the future, so that the next
+-- upload is paired with it.
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.purge_horizon
+         RESTART IDENTITY CASCADE;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES
+    ('H-1', '[]', '[{"id":"A","type":"wall","x":0,"y":0,"width":1,"height":1}]');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('H-1', '[]', '[{"id":"B"}]');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('H-2', '[]', '[]');
+-- H-1's pairs, and their rollup, as if processed 100 days ago.
+UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
+                            submitted_at = submitted_at - interval '100 days'
+WHERE drawing_id = 'H-1';
+UPDATE buildtrace.changes SET computed_at = computed_at - interval '100 days' WHERE drawing_id = 'H-1';
+UPDATE buildtrace.anomalies SET detected_at = detected_at - interval '100 days' WHERE drawing_id = 'H-1';
+UPDATE buildtrace.hourly_rollups SET hour = hour - interval '100 days' WHERE drawing_id = 'H-1';
+CREATE TEMP TABLE rollups_kept AS SELECT * FROM buildtrace.hourly_rollups;
+SET buildtrace.keep_pairs = '30d';
+SET buildtrace.keep_versions = '1h';
+CALL buildtrace.purge();
+SELECT pair_id, drawing_id, status FROM buildtrace.pairs ORDER BY pair_id;
+SELECT pairs_processed_until < now() - interval '99 days' AS horizon_is_the_purged_pair
+FROM buildtrace.purge_horizon;
+SELECT buildtrace.rebuild_rollups() AS rollup_rows_written;
+SELECT count(*) AS rollup_rows_changed
+FROM (SELECT r::text FROM buildtrace.hourly_rollups r EXCEPT SELECT k::text FROM rollups_kept k) d;
+SELECT failed_pair_id, retry_pair_id, status FROM buildtrace.retry_failed();
+CALL buildtrace.purge();
+SELECT pair_id, drawing_id, status, retry_of FROM buildtrace.pairs ORDER BY pair_id;
+
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES
+    ('F', '[]', now() - interval '2 days'), ('F', '[]', now() - interval '1 day'),
+    ('F', '[]', '2999-01-01');
+CALL buildtrace.purge();
+SELECT version_id, uploaded_at > now() AS in_future FROM buildtrace.versions ORDER BY version_id;
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('F', '[]');
+SELECT from_version, to_version FROM buildtrace.pairs WHERE to_version = 4;
+RESET buildtrace.keep_pairs;
+RESET buildtrace.keep_versions;

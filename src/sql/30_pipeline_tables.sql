@@ -20,7 +20,9 @@ CREATE TABLE buildtrace.versions (
     job_id      text,
     payload     jsonb NOT NULL,
     latency_ms  double precision,
-    uploaded_at timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.2.0, finite: the upload checks count from it.
+    uploaded_at timestamptz NOT NULL DEFAULT now()
+                CONSTRAINT versions_uploaded_at_check CHECK (isfinite(uploaded_at)),
     -- Since 0.2.0: whose row this is (see 69_tenants.sql).
     tenant      text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
     -- The target of pairs' from_version and to_version, which must be

@@ -172,7 +172,10 @@ BEGIN
         END IF;
         IF item ? 'timestamp' THEN
             BEGIN
-                PERFORM (item ->> 'timestamp')::timestamptz;
+                -- An upload time is a finite one: the upload checks count from it.
+                IF NOT isfinite((item ->> 'timestamp')::timestamptz) THEN
+                    RAISE EXCEPTION USING ERRCODE = 'datetime_field_overflow';
+                END IF;
             EXCEPTION WHEN data_exception THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
                     MESSAGE = 'job state has an invalid timestamp',

@@ -139,8 +139,9 @@ END;
 -- Processes claimed pairs one at a time, oldest first: what a batch falls
 -- back to when it failed, so that one pair that cannot be processed fails
 -- alone. A pair that failed for a passing reason (lock timeout,
--- serialization failure, deadlock) stays claimed, to be tried again after
--- its backoff, and so do the newer pairs of its drawing.
+-- serialization failure, deadlock, short of memory or disk, an I/O error)
+-- stays claimed, to be tried again after its backoff, and so do the newer
+-- pairs of its drawing.
 CREATE FUNCTION buildtrace._work_one_by_one(pair_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -159,7 +160,8 @@ BEGIN
             WHERE q.pair_id = p.pair_id AND q.status = 'pending';
             processed := processed + 1;
         EXCEPTION
-            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected
+                 OR insufficient_resources OR system_error THEN
                 stalled := stalled || p.drawing_id;
                 RAISE WARNING 'buildtrace.work() will retry pair % of drawing "%"', p.pair_id, p.drawing_id
                     USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
@@ -174,6 +176,11 @@ $$;
 -- Processes claimed pairs: one statement per tenant (the pipeline stores a
 -- statement's pairs under one tenant), or, if that statement fails, one pair
 -- at a time. Returns the pairs processed.
+--
+-- It waits for a drawing's lock a second at most (less if lock_timeout says
+-- so): a transaction that holds the lock and stays open (a writer's upload
+-- to its own drawing, say) then holds up that drawing's pairs only, which
+-- wait for a later attempt, and not every tenant's work.
 CREATE FUNCTION buildtrace._work_process(pair_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -184,7 +191,12 @@ DECLARE
     ids bigint[];
     n bigint;
     processed bigint := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
+    IF caller_lock_timeout::interval = interval '0'
+       OR caller_lock_timeout::interval > interval '1 second' THEN
+        PERFORM set_config('lock_timeout', '1s', true);
+    END IF;
     FOR t, ids IN SELECT p.tenant, array_agg(p.pair_id ORDER BY p.pair_id) FROM buildtrace.pairs p
                   WHERE p.pair_id = ANY (pair_ids) GROUP BY p.tenant ORDER BY 1 LOOP
         BEGIN
@@ -196,6 +208,7 @@ BEGIN
         END;
         processed := processed + n;
     END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     RETURN processed;
 END
 $$;

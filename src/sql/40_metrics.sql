@@ -133,17 +133,22 @@ $$;
 -- that is processing pairs (they hold ROW EXCLUSIVE on the table from the
 -- start of the trigger's statement) and keeps new ones out until commit. Run
 -- it in READ COMMITTED (the default): under REPEATABLE READ the snapshot
--- predates the lock.
+-- predates the lock. The hours up to that of the newest pair purge()
+-- removed keep their rows: their pairs are no longer there to count.
 CREATE FUNCTION buildtrace.rebuild_rollups()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    n bigint;
+    n          bigint;
+    first_hour timestamptz;
 BEGIN
     LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
-    DELETE FROM buildtrace.hourly_rollups;
+    first_hour := coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
+                            FROM buildtrace.purge_horizon h),
+                           '-infinity');
+    DELETE FROM buildtrace.hourly_rollups r WHERE r.hour >= first_hour;
     INSERT INTO buildtrace.hourly_rollups
         (hour, drawing_id, tenant, pairs, failed, added, removed, moved, resized, retyped,
          modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
@@ -168,6 +173,7 @@ BEGIN
                 WHERE p.status = 'failed'
                   AND EXISTS (SELECT FROM buildtrace.anomalies a
                               WHERE a.pair_id = p.pair_id AND a.kind = 'invalid_input')) x
+          WHERE x.hour >= first_hour
           GROUP BY x.hour, x.drawing_id, x.tenant) g;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;

@@ -40,15 +40,18 @@ CREATE INDEX pairs_drawing_submitted_idx
     WHERE from_version IS NULL AND to_version IS NULL AND retry_of IS NULL;
 
 -- The tenant whose uploads an expectation of drawing counts, and under which
--- its anomalies are filed: the drawing's owner once a pair of it has been
--- processed (the expectation may be the operator's, of the default tenant),
--- else the expectation's own.
+-- its anomalies are filed: the expectation's own, or, for an expectation of
+-- the default tenant (the operator's, say), the drawing's owner once a pair
+-- or version of it has been processed. An expectation that names a tenant
+-- never counts, or tells, another tenant's uploads to a drawing of that id.
 CREATE FUNCTION buildtrace._drawing_tenant(drawing text, expectation_tenant text)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN coalesce((SELECT s.tenant FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing),
-                expectation_tenant);
+RETURN CASE WHEN expectation_tenant <> '' THEN expectation_tenant
+            ELSE coalesce((SELECT s.tenant FROM buildtrace.drawing_state s
+                           WHERE s.drawing_id = drawing),
+                          expectation_tenant) END;
 
 -- Each expected drawing's last upload at as_of and when the next is due and late.
 CREATE FUNCTION buildtrace._upload_due(as_of timestamptz)
@@ -67,7 +70,9 @@ BEGIN ATOMIC
     LEFT JOIN LATERAL (
         SELECT max(u.uploaded_at) AS last_upload
         FROM buildtrace.uploads u
-        WHERE u.drawing_id = e.drawing_id AND u.uploaded_at <= as_of
+        -- a pair's submitted_at may be anything its owner wrote
+        WHERE u.drawing_id = e.drawing_id
+          AND u.uploaded_at > '-infinity'::timestamptz AND u.uploaded_at <= as_of
           AND u.tenant = t.tenant) l ON true;
 END;
 

@@ -6,25 +6,53 @@
 -- delete. Hourly rollups stay: they keep the metrics of the purged hours.
 -- ---------------------------------------------------------------------------
 
+-- The newest processed_at of the pairs purge() removed (one row, once it
+-- removed one): the rollups of that hour and earlier ones count pairs that
+-- are gone, so rebuild_rollups() keeps them as they are.
+CREATE TABLE buildtrace.purge_horizon (
+    only_row               boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    pairs_processed_until  timestamptz NOT NULL
+);
+COMMENT ON TABLE buildtrace.purge_horizon IS
+    'Internal: the newest processed_at of a pair purge() removed; rebuild_rollups() keeps the rollups up to its hour.';
+
 -- One batch of at most batch_size rows older than cutoff, oldest first:
--- processed pairs (their changes and anomalies follow by foreign key);
--- versions that are not the latest of their drawing (the next upload is
--- paired with that one); or resolved anomalies of no pair. Returns the
--- rows deleted.
+-- processed pairs (their changes and anomalies follow by foreign key), but
+-- not a dead letter that waits to be retried (it is what was submitted);
+-- versions that are not the latest of their drawing uploaded by now (the
+-- next upload is paired with that one, not with a version dated in the
+-- future); or resolved anomalies of no pair. Returns the rows deleted.
 CREATE FUNCTION buildtrace._purge_batch(what text, cutoff timestamptz, batch_size integer)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    n bigint;
+    n      bigint;
+    newest timestamptz;
 BEGIN
+    -- Rows another transaction holds locked (a writer's pair naming one as
+    -- its retry_of or from_version, say) are left to a later batch.
     CASE what
     WHEN 'pairs' THEN
-        DELETE FROM buildtrace.pairs p
-        WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
-                            WHERE o.processed_at < cutoff
-                            ORDER BY o.pair_id LIMIT batch_size);
+        WITH gone AS (
+            DELETE FROM buildtrace.pairs p
+            WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
+                                WHERE o.processed_at < cutoff
+                                  AND (o.status <> 'failed'
+                                       OR EXISTS (SELECT 1 FROM buildtrace.pairs r
+                                                  WHERE r.retry_of = o.pair_id))
+                                ORDER BY o.pair_id LIMIT batch_size
+                                FOR UPDATE SKIP LOCKED)
+            RETURNING p.processed_at)
+        SELECT count(*), max(gone.processed_at) INTO n, newest FROM gone;
+        IF n > 0 THEN
+            INSERT INTO buildtrace.purge_horizon AS h (pairs_processed_until) VALUES (newest)
+            ON CONFLICT (only_row) DO UPDATE
+            SET pairs_processed_until = greatest(h.pairs_processed_until,
+                                                 excluded.pairs_processed_until);
+        END IF;
+        RETURN n;
     WHEN 'versions' THEN
         DELETE FROM buildtrace.versions v
         WHERE v.version_id IN (
@@ -32,13 +60,16 @@ BEGIN
             WHERE o.uploaded_at < cutoff
               AND EXISTS (SELECT 1 FROM buildtrace.versions l
                           WHERE l.drawing_id = o.drawing_id
-                            AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id))
-            ORDER BY o.version_id LIMIT batch_size);
+                            AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id)
+                            AND l.uploaded_at <= now())
+            ORDER BY o.version_id LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
     WHEN 'anomalies' THEN
         DELETE FROM buildtrace.anomalies a
         WHERE a.anomaly_id IN (SELECT o.anomaly_id FROM buildtrace.anomalies o
                                WHERE o.pair_id IS NULL AND o.resolved_at < cutoff
-                               ORDER BY o.anomaly_id LIMIT batch_size);
+                               ORDER BY o.anomaly_id LIMIT batch_size
+                               FOR UPDATE SKIP LOCKED);
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
@@ -95,5 +126,6 @@ $$;
 COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) IS
     'Removes pairs, versions and resolved anomalies older than buildtrace.keep_pairs / keep_versions, in committed batches; rollups stay.';
 
+REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;

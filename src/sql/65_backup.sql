@@ -19,6 +19,7 @@ SELECT pg_catalog.pg_extension_config_dump('buildtrace.drawing_state', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.hourly_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.upload_expectations', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.scheduled_jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('buildtrace.purge_horizon', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.versions_version_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.pairs_pair_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.anomalies_anomaly_id_seq', '');

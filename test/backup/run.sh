@@ -19,7 +19,8 @@ fail() { echo "backup: FAILED: $*"; exit 1; }
 for db in $src $dst $bad; do dropdb --if-exists "$db" >/dev/null; createdb "$db"; done
 
 # Something of everything: pairs with spikes, a failed pair and its retry,
-# versions, a resolved anomaly, an upload expectation and a missed upload.
+# versions, a resolved anomaly, an upload expectation and a missed upload,
+# a purged pair.
 q -d $src <<'SQL'
 CREATE EXTENSION buildtrace;
 INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
@@ -36,6 +37,10 @@ INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
 VALUES ('expected', interval '1 hour', interval '5 minutes', now() - interval '3 hours');
 SELECT count(*) FROM buildtrace.check_uploads();
 SELECT count(*) FROM buildtrace.resolve_anomalies(ARRAY(SELECT min(anomaly_id) FROM buildtrace.anomalies));
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('purged', '[]', '[]');
+UPDATE buildtrace.pairs SET processed_at = now() - interval '40 days' WHERE drawing_id = 'purged';
+SET buildtrace.keep_pairs = '30d';
+CALL buildtrace.purge();
 SQL
 
 # Every table of the extension and every sequence, one line each.
@@ -57,7 +62,8 @@ q -d $src -f "$work/contents.sql" > "$work/src.txt"
 
 pg_dump -Fc -d $src -f "$work/dump" 2> "$work/dump.err" || { cat "$work/dump.err"; fail "pg_dump"; }
 pg_restore -l "$work/dump" > "$work/toc"
-for t in versions pairs changes anomalies drawing_state hourly_rollups upload_expectations scheduled_jobs; do
+for t in versions pairs changes anomalies drawing_state hourly_rollups upload_expectations scheduled_jobs \
+         purge_horizon; do
     grep -q "TABLE DATA buildtrace $t " "$work/toc" || fail "the dump holds no rows of $t"
 done
 

@@ -8,7 +8,9 @@
 #     and a backoff; a worker terminated mid-batch leaves its pairs to be
 #     retried; after buildtrace.max_attempts a pair fails into dead_letters;
 #  3. a pair that cannot be processed (a drawing of another tenant) fails
-#     alone: the other pairs of its batch are processed.
+#     alone: the other pairs of its batch are processed;
+#  4. a drawing's lock held by a transaction that stays open holds up that
+#     drawing's pairs only.
 # Runs against the server in the PG* environment, or standalone in a
 # throwaway cluster.
 set -euo pipefail
@@ -160,5 +162,27 @@ got=$(q -d bt_retry -c "SELECT string_agg(drawing_id || ':' || status || coalesc
                         FROM buildtrace.pairs WHERE pair_id > (SELECT pair_id FROM buildtrace.pairs WHERE drawing_id = 'acme-1' ORDER BY pair_id LIMIT 1)")
 [ "$got" = "mine-1:done acme-1:failed:42501 mine-2:done" ] || fail "one bad pair took its batch with it: $got"
 echo "deferred: a pair of another tenant's drawing fails alone, its batch is processed"
+# 4. A transaction that holds a drawing's lock and stays open holds up that
+#    drawing's pairs only: work() waits a second for it, not for as long as
+#    it stays open.
+q -d bt_retry >/dev/null <<'SQL'
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('stuck', '[]', '[]');
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('stuck', '[]', '[]'), ('moving', '[]', '[]');
+SQL
+q -d bt_retry -c "BEGIN; SELECT 1 FROM buildtrace.drawing_state WHERE drawing_id = 'stuck' FOR UPDATE;
+                  SELECT pg_sleep(30); COMMIT;" >/dev/null 2>&1 &
+holder_pid=$!
+sleep 0.5
+q -d bt_retry -c "SET statement_timeout = '10s'" -c "CALL buildtrace.work()" > "$work/held.out" 2>&1 ||
+    { cat "$work/held.out"; fail "work() waited for as long as a drawing's lock was held"; }
+got=$(q -d bt_retry -c "SELECT string_agg(drawing_id || ':' || status, ' ' ORDER BY pair_id)
+                        FROM buildtrace.pairs WHERE drawing_id IN ('stuck', 'moving') AND pair_id >
+                            (SELECT min(pair_id) FROM buildtrace.pairs WHERE drawing_id = 'stuck')")
+q -d bt_retry -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = 'bt_retry' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder_pid" 2>/dev/null || true
+[ "$got" = "stuck:pending moving:done" ] || fail "a drawing's lock held open held up other drawings: $got"
+echo "deferred: a drawing's lock held open holds up that drawing's pairs only"
 for db in bt_inline bt_deferred bt_retry; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_deferred_acme"

@@ -2,9 +2,12 @@
 -- drawing counts that tenant's uploads and files its anomalies under it. A
 -- pair one tenant sent into another's drawing while processing was deferred
 -- fails in work(), and counts neither as the other tenant's upload nor in
--- the rollups, which rebuild_rollups() recomputes as they were.
+-- the rollups, which rebuild_rollups() recomputes as they were. Retrying
+-- dead letters refuses such a pair alone, and retries keep their tenant. An
+-- expectation that names its tenant counts that tenant's uploads only, and
+-- no upload time is infinite.
 BEGIN;
-SELECT plan(5);
+SELECT plan(11);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_up_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -46,6 +49,49 @@ SELECT lives_ok('SELECT rebuild_rollups()', 'rebuild_rollups() ignores the pair 
 SELECT set_eq('SELECT hour, drawing_id, tenant, pairs, failed, added, bt_sketch_count(processing_ms) FROM hourly_rollups',
               'SELECT hour, drawing_id, tenant, pairs, failed, added, bt_sketch_count(processing_ms) FROM rollups_before',
               'and recomputes the rollups as the pipeline kept them');
+
+-- beta's own dead letter: retrying beta's dead letters retries it and
+-- refuses the one in acme's drawing, instead of failing both.
+SET LOCAL buildtrace.processing = 'inline';
+SET LOCAL ROLE bt_up_beta_writer;
+SET LOCAL buildtrace.tenant = 'bt_up_beta';
+INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('UP-B', '[]', '[{"id":"broken"}]');
+CREATE TEMP TABLE beta_retries AS SELECT * FROM retry_failed();
+RESET ROLE;
+RESET buildtrace.tenant;
+SELECT set_eq('SELECT p.drawing_id, r.retry_pair_id IS NOT NULL, r.status
+               FROM beta_retries r JOIN pairs p ON p.pair_id = r.failed_pair_id',
+              $$VALUES ('UP-A', false, 'refused'), ('UP-B', true, 'failed')$$,
+              'retry_failed() retries beta''s dead letter and refuses the one in acme''s drawing');
+CREATE TEMP TABLE operator_retries AS SELECT * FROM retry_failed(drawing => 'UP-B');
+SELECT is((SELECT array_agg(tenant) FROM operator_retries r JOIN pairs p ON p.pair_id = r.retry_pair_id),
+          ARRAY['bt_up_beta'], 'a superuser''s retry keeps the dead letter''s tenant');
+
+-- An expectation of acme's that beta's upload to a drawing of that id
+-- neither meets nor tells beta about.
+SET LOCAL ROLE bt_up_beta_writer;
+SET LOCAL buildtrace.tenant = 'bt_up_beta';
+INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('UP-C', '[]', '[]');
+RESET ROLE;
+RESET buildtrace.tenant;
+INSERT INTO upload_expectations (drawing_id, every, since, tenant)
+VALUES ('UP-C', '1 hour', now() - interval '4 hours', 'bt_up_acme');
+SELECT check_uploads();
+SELECT is((SELECT array_agg(tenant || ' ' || (details ->> 'last_upload_at' IS NULL)) FROM anomalies
+           WHERE drawing_id = 'UP-C' AND kind IN ('missing_upload', 'delayed_upload')),
+          ARRAY['bt_up_acme true'], 'acme''s expectation counts acme''s uploads only, and files under acme');
+
+-- Upload times are finite; a pair its owner dated at -infinity stalls no check.
+SET LOCAL ROLE bt_up_beta_writer;
+SET LOCAL buildtrace.tenant = 'bt_up_beta';
+SELECT throws_ok($$INSERT INTO versions (drawing_id, payload, uploaded_at) VALUES ('UP-B', '[]', '-infinity')$$,
+                 '23514', NULL, 'a version uploaded at -infinity is refused');
+SELECT throws_ok($$SELECT process('[{"drawing_id": "UP-B", "timestamp": "infinity", "objects": []}]')$$,
+                 '22007', 'job state has an invalid timestamp', 'process() refuses an infinite timestamp');
+RESET ROLE;
+RESET buildtrace.tenant;
+UPDATE pairs SET submitted_at = '-infinity' WHERE drawing_id = 'UP-A' AND tenant = 'bt_up_acme';
+SELECT lives_ok('SELECT check_uploads(now() + interval ''1 day'')', 'check_uploads() passes over it');
 
 SELECT * FROM finish();
 ROLLBACK;

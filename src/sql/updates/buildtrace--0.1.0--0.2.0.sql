@@ -57,6 +57,22 @@ ALTER TABLE buildtrace.pairs DROP CONSTRAINT pairs_latency_ms_check;
 ALTER TABLE buildtrace.pairs ADD CONSTRAINT pairs_latency_ms_check
     CHECK (status = 'failed' OR (latency_ms >= 0 AND latency_ms < 'Infinity'));
 
+-- Upload times are finite: the upload checks count from them. A database
+-- that holds an infinite one keeps the constraint unvalidated (new rows are
+-- checked), and is told.
+ALTER TABLE buildtrace.versions ADD CONSTRAINT versions_uploaded_at_check
+    CHECK (isfinite(uploaded_at)) NOT VALID;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM buildtrace.versions v WHERE NOT isfinite(v.uploaded_at)) THEN
+        RAISE WARNING 'versions with an infinite uploaded_at are kept; versions_uploaded_at_check is not validated'
+            USING HINT = 'Correct or delete them, then run ALTER TABLE buildtrace.versions VALIDATE CONSTRAINT versions_uploaded_at_check.';
+    ELSE
+        ALTER TABLE buildtrace.versions VALIDATE CONSTRAINT versions_uploaded_at_check;
+    END IF;
+END
+$$;
+
 -- from_version and to_version must be versions of the pair's drawing. A
 -- link to another drawing's version could only have been written by hand
 -- to mislead; it is cleared, and counted.
@@ -465,17 +481,22 @@ REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, in
 
 -- Rollups and metrics with the new counts; calls in functions that run
 -- with their owner's rights name their argument types, so that no overload
--- added later is a better match.
+-- added later is a better match. The hours up to that of the newest pair
+-- purge() removed keep their rows: their pairs are no longer there to count.
 CREATE OR REPLACE FUNCTION buildtrace.rebuild_rollups()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    n bigint;
+    n          bigint;
+    first_hour timestamptz;
 BEGIN
     LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
-    DELETE FROM buildtrace.hourly_rollups;
+    first_hour := coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
+                            FROM buildtrace.purge_horizon h),
+                           '-infinity');
+    DELETE FROM buildtrace.hourly_rollups r WHERE r.hour >= first_hour;
     INSERT INTO buildtrace.hourly_rollups
         (hour, drawing_id, tenant, pairs, failed, added, removed, moved, resized, retyped,
          modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
@@ -500,6 +521,7 @@ BEGIN
                 WHERE p.status = 'failed'
                   AND EXISTS (SELECT FROM buildtrace.anomalies a
                               WHERE a.pair_id = p.pair_id AND a.kind = 'invalid_input')) x
+          WHERE x.hour >= first_hour
           GROUP BY x.hour, x.drawing_id, x.tenant) g;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
@@ -2003,25 +2025,53 @@ GRANT EXECUTE ON FUNCTION buildtrace.prometheus_samples(text) TO buildtrace_moni
 -- delete. Hourly rollups stay: they keep the metrics of the purged hours.
 -- ---------------------------------------------------------------------------
 
+-- The newest processed_at of the pairs purge() removed (one row, once it
+-- removed one): the rollups of that hour and earlier ones count pairs that
+-- are gone, so rebuild_rollups() keeps them as they are.
+CREATE TABLE buildtrace.purge_horizon (
+    only_row               boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    pairs_processed_until  timestamptz NOT NULL
+);
+COMMENT ON TABLE buildtrace.purge_horizon IS
+    'Internal: the newest processed_at of a pair purge() removed; rebuild_rollups() keeps the rollups up to its hour.';
+
 -- One batch of at most batch_size rows older than cutoff, oldest first:
--- processed pairs (their changes and anomalies follow by foreign key);
--- versions that are not the latest of their drawing (the next upload is
--- paired with that one); or resolved anomalies of no pair. Returns the
--- rows deleted.
+-- processed pairs (their changes and anomalies follow by foreign key), but
+-- not a dead letter that waits to be retried (it is what was submitted);
+-- versions that are not the latest of their drawing uploaded by now (the
+-- next upload is paired with that one, not with a version dated in the
+-- future); or resolved anomalies of no pair. Returns the rows deleted.
 CREATE FUNCTION buildtrace._purge_batch(what text, cutoff timestamptz, batch_size integer)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    n bigint;
+    n      bigint;
+    newest timestamptz;
 BEGIN
+    -- Rows another transaction holds locked (a writer's pair naming one as
+    -- its retry_of or from_version, say) are left to a later batch.
     CASE what
     WHEN 'pairs' THEN
-        DELETE FROM buildtrace.pairs p
-        WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
-                            WHERE o.processed_at < cutoff
-                            ORDER BY o.pair_id LIMIT batch_size);
+        WITH gone AS (
+            DELETE FROM buildtrace.pairs p
+            WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
+                                WHERE o.processed_at < cutoff
+                                  AND (o.status <> 'failed'
+                                       OR EXISTS (SELECT 1 FROM buildtrace.pairs r
+                                                  WHERE r.retry_of = o.pair_id))
+                                ORDER BY o.pair_id LIMIT batch_size
+                                FOR UPDATE SKIP LOCKED)
+            RETURNING p.processed_at)
+        SELECT count(*), max(gone.processed_at) INTO n, newest FROM gone;
+        IF n > 0 THEN
+            INSERT INTO buildtrace.purge_horizon AS h (pairs_processed_until) VALUES (newest)
+            ON CONFLICT (only_row) DO UPDATE
+            SET pairs_processed_until = greatest(h.pairs_processed_until,
+                                                 excluded.pairs_processed_until);
+        END IF;
+        RETURN n;
     WHEN 'versions' THEN
         DELETE FROM buildtrace.versions v
         WHERE v.version_id IN (
@@ -2029,13 +2079,16 @@ BEGIN
             WHERE o.uploaded_at < cutoff
               AND EXISTS (SELECT 1 FROM buildtrace.versions l
                           WHERE l.drawing_id = o.drawing_id
-                            AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id))
-            ORDER BY o.version_id LIMIT batch_size);
+                            AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id)
+                            AND l.uploaded_at <= now())
+            ORDER BY o.version_id LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
     WHEN 'anomalies' THEN
         DELETE FROM buildtrace.anomalies a
         WHERE a.anomaly_id IN (SELECT o.anomaly_id FROM buildtrace.anomalies o
                                WHERE o.pair_id IS NULL AND o.resolved_at < cutoff
-                               ORDER BY o.anomaly_id LIMIT batch_size);
+                               ORDER BY o.anomaly_id LIMIT batch_size
+                               FOR UPDATE SKIP LOCKED);
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
@@ -2091,8 +2144,110 @@ $$;
 COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) IS
     'Removes pairs, versions and resolved anomalies older than buildtrace.keep_pairs / keep_versions, in committed batches; rollups stay.';
 
+REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;
+
+-- retry_failed(): a dead letter that cannot be retried is refused alone,
+-- and retries keep their failed pair's tenant.
+-- Inserts the retries of the listed dead letters, all of one tenant, in one
+-- statement, each as a new pair of the failed pair's drawing, payloads and
+-- tenant with retry_of = the failed pair. A dead letter retried meanwhile
+-- (by a concurrent call) is skipped. Returns the new pairs' ids.
+CREATE FUNCTION buildtrace._retry_dead_letters(dead bigint[])
+RETURNS bigint[]
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH ins AS (
+        INSERT INTO buildtrace.pairs
+            (drawing_id, job_id, version_a, version_b, latency_ms,
+             from_version, to_version, retry_of, tenant)
+        SELECT p.drawing_id, p.job_id, p.version_a, p.version_b, p.latency_ms,
+               p.from_version, p.to_version, p.pair_id, p.tenant
+        FROM buildtrace.pairs p
+        WHERE p.pair_id = ANY (_retry_dead_letters.dead)
+          AND p.status = 'failed'
+        ORDER BY p.pair_id
+        ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING
+        RETURNING pairs.pair_id)
+    SELECT coalesce(array_agg(ins.pair_id), '{}') FROM ins;
+END;
+
+-- Retries dead letters (all, or those listed, or those of one drawing) with
+-- their stored payloads, e.g. after a setting or the diff was fixed. Each
+-- retry is a new pair with retry_of = the failed pair, processed by the same
+-- trigger; the failed pair, its problems and its (now resolved) anomaly stay
+-- as history. To retry with corrected data instead, insert the corrected pair
+-- yourself with retry_of set.
+--
+-- One statement per tenant (the pipeline stores a statement's pairs under
+-- one tenant), or, if that statement fails, one dead letter at a time, so
+-- that one that cannot be retried (its drawing is another tenant's, say) is
+-- refused alone, with a warning, and the others are retried. Errors that
+-- passing conditions cause (resources, locks, serialization, shutdown)
+-- end the call instead: calling it again then retries everything.
+CREATE OR REPLACE FUNCTION buildtrace.retry_failed(pair_ids bigint[] DEFAULT NULL,
+                                        drawing text DEFAULT NULL)
+RETURNS TABLE (failed_pair_id bigint, retry_pair_id bigint, status text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenant_dead record;
+    one         bigint;
+    retried     bigint[] := '{}';
+    refused     bigint[] := '{}';
+BEGIN
+    -- dead_letters, spelled out: the writer role has no access to views.
+    FOR tenant_dead IN
+        SELECT array_agg(p.pair_id ORDER BY p.pair_id) AS ids
+        FROM buildtrace.pairs p
+        WHERE p.status = 'failed'
+          AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs r WHERE r.retry_of = p.pair_id)
+          AND (retry_failed.pair_ids IS NULL OR p.pair_id = ANY (retry_failed.pair_ids))
+          AND (retry_failed.drawing IS NULL OR p.drawing_id = retry_failed.drawing)
+        GROUP BY p.tenant
+        ORDER BY p.tenant LOOP
+        BEGIN
+            retried := retried || buildtrace._retry_dead_letters(tenant_dead.ids);
+        EXCEPTION
+            WHEN insufficient_resources OR system_error OR transaction_rollback
+                 OR lock_not_available OR operator_intervention THEN
+                RAISE;
+            WHEN OTHERS THEN
+                FOREACH one IN ARRAY tenant_dead.ids LOOP
+                    BEGIN
+                        retried := retried || buildtrace._retry_dead_letters(ARRAY[one]);
+                    EXCEPTION
+                        WHEN insufficient_resources OR system_error OR transaction_rollback
+                             OR lock_not_available OR operator_intervention THEN
+                            RAISE;
+                        WHEN OTHERS THEN
+                            refused := refused || one;
+                            RAISE WARNING 'dead letter % was not retried', one
+                                USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+                    END;
+                END LOOP;
+        END;
+    END LOOP;
+
+    -- A new statement, so it sees what the trigger wrote.
+    RETURN QUERY
+    SELECT p.retry_of, p.pair_id, p.status
+    FROM buildtrace.pairs p
+    WHERE p.pair_id = ANY (retried)
+    UNION ALL
+    SELECT r, NULL::bigint, 'refused'::text
+    FROM unnest(refused) r
+    ORDER BY 1;
+END
+$$;
+
+REVOKE ALL ON FUNCTION buildtrace._retry_dead_letters(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace._retry_dead_letters(bigint[]) TO buildtrace_writer;
+REVOKE ALL ON FUNCTION buildtrace._retry_dead_letters(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace._retry_dead_letters(bigint[]) TO buildtrace_writer;
 
 -- schedule() also registers the purge.
 CREATE OR REPLACE FUNCTION buildtrace.schedule(every interval DEFAULT interval '5 minutes')
@@ -2277,7 +2432,10 @@ BEGIN
         END IF;
         IF item ? 'timestamp' THEN
             BEGIN
-                PERFORM (item ->> 'timestamp')::timestamptz;
+                -- An upload time is a finite one: the upload checks count from it.
+                IF NOT isfinite((item ->> 'timestamp')::timestamptz) THEN
+                    RAISE EXCEPTION USING ERRCODE = 'datetime_field_overflow';
+                END IF;
             EXCEPTION WHEN data_exception THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
                     MESSAGE = 'job state has an invalid timestamp',
@@ -2668,15 +2826,18 @@ FROM buildtrace.pairs p
 WHERE p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL;
 
 -- The tenant whose uploads an expectation of drawing counts, and under which
--- its anomalies are filed: the drawing's owner once a pair of it has been
--- processed (the expectation may be the operator's, of the default tenant),
--- else the expectation's own.
+-- its anomalies are filed: the expectation's own, or, for an expectation of
+-- the default tenant (the operator's, say), the drawing's owner once a pair
+-- or version of it has been processed. An expectation that names a tenant
+-- never counts, or tells, another tenant's uploads to a drawing of that id.
 CREATE FUNCTION buildtrace._drawing_tenant(drawing text, expectation_tenant text)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN coalesce((SELECT s.tenant FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing),
-                expectation_tenant);
+RETURN CASE WHEN expectation_tenant <> '' THEN expectation_tenant
+            ELSE coalesce((SELECT s.tenant FROM buildtrace.drawing_state s
+                           WHERE s.drawing_id = drawing),
+                          expectation_tenant) END;
 
 -- Each expected drawing's last upload at as_of and when the next is due and late.
 CREATE OR REPLACE FUNCTION buildtrace._upload_due(as_of timestamptz)
@@ -2695,7 +2856,9 @@ BEGIN ATOMIC
     LEFT JOIN LATERAL (
         SELECT max(u.uploaded_at) AS last_upload
         FROM buildtrace.uploads u
-        WHERE u.drawing_id = e.drawing_id AND u.uploaded_at <= as_of
+        -- a pair's submitted_at may be anything its owner wrote
+        WHERE u.drawing_id = e.drawing_id
+          AND u.uploaded_at > '-infinity'::timestamptz AND u.uploaded_at <= as_of
           AND u.tenant = t.tenant) l ON true;
 END;
 
@@ -3320,8 +3483,9 @@ END;
 -- Processes claimed pairs one at a time, oldest first: what a batch falls
 -- back to when it failed, so that one pair that cannot be processed fails
 -- alone. A pair that failed for a passing reason (lock timeout,
--- serialization failure, deadlock) stays claimed, to be tried again after
--- its backoff, and so do the newer pairs of its drawing.
+-- serialization failure, deadlock, short of memory or disk, an I/O error)
+-- stays claimed, to be tried again after its backoff, and so do the newer
+-- pairs of its drawing.
 CREATE FUNCTION buildtrace._work_one_by_one(pair_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -3340,7 +3504,8 @@ BEGIN
             WHERE q.pair_id = p.pair_id AND q.status = 'pending';
             processed := processed + 1;
         EXCEPTION
-            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected
+                 OR insufficient_resources OR system_error THEN
                 stalled := stalled || p.drawing_id;
                 RAISE WARNING 'buildtrace.work() will retry pair % of drawing "%"', p.pair_id, p.drawing_id
                     USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
@@ -3355,6 +3520,11 @@ $$;
 -- Processes claimed pairs: one statement per tenant (the pipeline stores a
 -- statement's pairs under one tenant), or, if that statement fails, one pair
 -- at a time. Returns the pairs processed.
+--
+-- It waits for a drawing's lock a second at most (less if lock_timeout says
+-- so): a transaction that holds the lock and stays open (a writer's upload
+-- to its own drawing, say) then holds up that drawing's pairs only, which
+-- wait for a later attempt, and not every tenant's work.
 CREATE FUNCTION buildtrace._work_process(pair_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -3365,7 +3535,12 @@ DECLARE
     ids bigint[];
     n bigint;
     processed bigint := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
+    IF caller_lock_timeout::interval = interval '0'
+       OR caller_lock_timeout::interval > interval '1 second' THEN
+        PERFORM set_config('lock_timeout', '1s', true);
+    END IF;
     FOR t, ids IN SELECT p.tenant, array_agg(p.pair_id ORDER BY p.pair_id) FROM buildtrace.pairs p
                   WHERE p.pair_id = ANY (pair_ids) GROUP BY p.tenant ORDER BY 1 LOOP
         BEGIN
@@ -3377,6 +3552,7 @@ BEGIN
         END;
         processed := processed + n;
     END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     RETURN processed;
 END
 $$;
@@ -3453,6 +3629,7 @@ SELECT pg_catalog.pg_extension_config_dump('buildtrace.drawing_state', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.hourly_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.upload_expectations', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.scheduled_jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('buildtrace.purge_horizon', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.versions_version_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.pairs_pair_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.anomalies_anomaly_id_seq', '');
