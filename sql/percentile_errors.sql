@@ -33,6 +33,11 @@ SELECT bt_sketch_merge(s) FROM (SELECT bt_sketch(x, 0.01) FROM generate_series(1
 SELECT bt_sketch_add((SELECT bt_sketch(x, 0.01) FROM generate_series(1, 3) x),
                      (SELECT bt_sketch(x, 0.05) FROM generate_series(1, 3) x));
 
+-- Accuracy that changes between rows of a group, in a serial plan too;
+-- a value's own digits in the detail.
+SELECT bt_percentile(x, 0.5, CASE WHEN x < 3 THEN 0.01 ELSE 0.02 END) FROM generate_series(1, 5) x;
+SELECT bt_sketch(x, 0.50000001) FROM generate_series(1, 3) x;
+
 -- Text input: syntax.
 SELECT ''::bt_sketch;
 SELECT 'alpha=0.01'::bt_sketch;

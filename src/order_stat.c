@@ -26,6 +26,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/float.h"
 
 #include "order_stat.h"
 
@@ -38,7 +39,7 @@ bt_check_confidence(double conf)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("confidence must be greater than 0 and less than 1"),
-				 errdetail("The confidence given was %g.", conf)));
+				 errdetail("The confidence given was %s.", float8out_internal(conf))));
 }
 
 /* Upper standard normal quantile: z with P(Z > z) = tail, by bisection. */

@@ -19,6 +19,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 
 #include "order_stat.h"
@@ -130,6 +131,22 @@ bt_alpha_arg(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
+ * Every row of a group must ask for the first row's accuracy: a parallel
+ * plan could not combine sketches of two, so a serial one must not quietly
+ * use the first.
+ */
+static inline void
+bt_check_same_alpha(double first, double given)
+{
+	if (unlikely(given != first))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("relative accuracy must be the same in every row"),
+				 errdetail("The first row gave %s, a later one %s.",
+						   float8out_internal(first), float8out_internal(given))));
+}
+
+/*
  * First row of a group: make the state in the aggregate context.  qarg is
  * the argument holding the quantile(s), or -1 for bt_sketch().
  */
@@ -183,6 +200,8 @@ bt_trans_common(FunctionCallInfo fcinfo, int qarg, int alphaarg)
 	}
 	if (unlikely(st == NULL))
 		st = bt_agg_state_create(fcinfo, qarg, bt_alpha_arg(fcinfo, alphaarg));
+	else if (alphaarg < PG_NARGS())
+		bt_check_same_alpha(st->sk.alpha0, bt_alpha_arg(fcinfo, alphaarg));
 	bt_sketch_add(&st->sk, PG_GETARG_FLOAT8(1));
 	PG_RETURN_POINTER(st);
 }

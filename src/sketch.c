@@ -11,6 +11,7 @@
 #include "common/int.h"
 #include "libpq/pqformat.h"
 #include "port/pg_bswap.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #include "sketch.h"
@@ -27,7 +28,7 @@ bt_sketch_check_alpha(double alpha)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("relative accuracy must be between %g and %g",
 						BT_SKETCH_MIN_ALPHA, BT_SKETCH_MAX_ALPHA),
-				 errdetail("The relative accuracy given was %g.", alpha)));
+				 errdetail("The relative accuracy given was %s.", float8out_internal(alpha))));
 }
 
 void
@@ -37,7 +38,7 @@ bt_sketch_check_q(double q)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("quantile must be between 0 and 1"),
-				 errdetail("The quantile given was %g.", q)));
+				 errdetail("The quantile given was %s.", float8out_internal(q))));
 }
 
 void
@@ -324,8 +325,8 @@ bt_sketch_merge(BtSketch *dst, const BtSketch *src)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot merge bt_sketch values with different relative accuracy"),
-				 errdetail("One sketch was built with relative accuracy %g, the other with %g.",
-						   dst->alpha0, src->alpha0),
+				 errdetail("One sketch was built with relative accuracy %s, the other with %s.",
+						   float8out_internal(dst->alpha0), float8out_internal(src->alpha0)),
 				 errhint("Build every sketch that is to be merged with the same relative accuracy.")));
 	if (src->count == 0)
 		return;
@@ -707,8 +708,8 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 		bt_bad_binary("The format version is %d; this build reads version %d.",
 					  version, BT_SKETCH_FORMAT_VERSION);
 	if (!(alpha >= BT_SKETCH_MIN_ALPHA && alpha <= BT_SKETCH_MAX_ALPHA))
-		bt_bad_binary("The relative accuracy %g is outside %g to %g.",
-					  alpha, BT_SKETCH_MIN_ALPHA, BT_SKETCH_MAX_ALPHA);
+		bt_bad_binary("The relative accuracy %s is outside %g to %g.",
+					  float8out_internal(alpha), BT_SKETCH_MIN_ALPHA, BT_SKETCH_MAX_ALPHA);
 	if (level > BT_SKETCH_MAX_LEVEL)
 		bt_bad_binary("The collapse level %d exceeds %d.", level, BT_SKETCH_MAX_LEVEL);
 	bt_sketch_init(sk, alpha, mcxt);
@@ -721,8 +722,8 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 	sk->min = bt_read_f64(buf);
 	sk->max = bt_read_f64(buf);
 	if (!isfinite(sk->min) || !isfinite(sk->max) || sk->min > sk->max)
-		bt_bad_binary("The minimum %g and maximum %g must be finite and in order.",
-					  sk->min, sk->max);
+		bt_bad_binary("The minimum %s and maximum %s must be finite and in order.",
+					  float8out_internal(sk->min), float8out_internal(sk->max));
 	/* as bt_sketch_add stores them */
 	if (sk->min == 0.0)
 		sk->min = 0.0;
@@ -739,8 +740,8 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 	if (sk->count == 0 ? (sk->min != 0.0 || sk->max != 0.0) :
 		(!bt_extreme_consistent(sk->min, nneg > 0, sk->zero > 0, npos > 0, true) ||
 		 !bt_extreme_consistent(sk->max, nneg > 0, sk->zero > 0, npos > 0, false)))
-		bt_bad_binary("The minimum %g and maximum %g do not match the buckets.",
-					  sk->min, sk->max);
+		bt_bad_binary("The minimum %s and maximum %s do not match the buckets.",
+					  float8out_internal(sk->min), float8out_internal(sk->max));
 	if (sk->level > 0 && !bt_level_needed(sk))
 		bt_bad_binary("The collapse level %d is higher than the values need.", sk->level);
 	bt_sketch_assert_valid(sk);
