@@ -145,6 +145,9 @@ DECLARE
     first_hour timestamptz;
 BEGIN
     LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
+    -- and waits for purge() batches in progress, keeping new ones out, so
+    -- that no pair goes between reading the horizon and counting.
+    LOCK TABLE buildtrace.purge_horizon IN SHARE MODE;
     first_hour := coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
                             FROM buildtrace.purge_horizon h),
                            '-infinity');

@@ -35,6 +35,8 @@ BEGIN
     -- its retry_of or from_version, say) are left to a later batch.
     CASE what
     WHEN 'pairs' THEN
+        -- before deleting: rebuild_rollups() must see the horizon move with it
+        LOCK TABLE buildtrace.purge_horizon IN ROW EXCLUSIVE MODE;
         WITH gone AS (
             DELETE FROM buildtrace.pairs p
             WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o

@@ -83,5 +83,20 @@ if out=$(psql -qXAt -d "$old" -c "ALTER EXTENSION buildtrace UPDATE" 2>&1); then
 fi
 grep -q 'owned by role bt_upgrade_intruder' <<<"$out" || fail "unexpected refusal: $out"
 echo "upgrade: refused in a schema owned by a non-superuser"
+
+# A version uploaded at -infinity (0.1.0 took it) stops the update, which
+# leaves 0.1.0 in place and says how to go on.
+dropdb "$old"; createdb "$old"
+q -d "$old" -c "CREATE EXTENSION buildtrace VERSION '$previous'" \
+    -c "INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES ('inf', '[]', '-infinity')"
+if out=$(psql -qXAt -v VERBOSITY=verbose -d "$old" -c "ALTER EXTENSION buildtrace UPDATE" 2>&1); then
+    fail "update went on with a version uploaded at -infinity"
+fi
+grep -q '23514.*1 versions have an infinite uploaded_at' <<<"$out" || fail "unexpected refusal: $out"
+[ "$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'buildtrace'")" = "$previous" ] ||
+    fail "a refused update left the extension changed"
+q -d "$old" -c "UPDATE buildtrace.versions SET uploaded_at = '2026-01-01' WHERE drawing_id = 'inf'" \
+    -c "ALTER EXTENSION buildtrace UPDATE" || fail "the update after the fix"
+echo "upgrade: refused with a version uploaded at -infinity, done once it is fixed"
 for db in $old $new; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_upgrade_intruder"

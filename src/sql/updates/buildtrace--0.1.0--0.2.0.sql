@@ -58,20 +58,23 @@ ALTER TABLE buildtrace.pairs ADD CONSTRAINT pairs_latency_ms_check
     CHECK (status = 'failed' OR (latency_ms >= 0 AND latency_ms < 'Infinity'));
 
 -- Upload times are finite: the upload checks count from them. A database
--- that holds an infinite one keeps the constraint unvalidated (new rows are
--- checked), and is told.
-ALTER TABLE buildtrace.versions ADD CONSTRAINT versions_uploaded_at_check
-    CHECK (isfinite(uploaded_at)) NOT VALID;
+-- that holds an infinite one is not updated (a constraint left unvalidated
+-- would make its dump fail to restore); the error says what to do.
 DO $$
+DECLARE
+    n bigint;
 BEGIN
-    IF EXISTS (SELECT 1 FROM buildtrace.versions v WHERE NOT isfinite(v.uploaded_at)) THEN
-        RAISE WARNING 'versions with an infinite uploaded_at are kept; versions_uploaded_at_check is not validated'
-            USING HINT = 'Correct or delete them, then run ALTER TABLE buildtrace.versions VALIDATE CONSTRAINT versions_uploaded_at_check.';
-    ELSE
-        ALTER TABLE buildtrace.versions VALIDATE CONSTRAINT versions_uploaded_at_check;
+    SELECT count(*) INTO n FROM buildtrace.versions v WHERE NOT isfinite(v.uploaded_at);
+    IF n > 0 THEN
+        RAISE EXCEPTION 'cannot update buildtrace: % versions have an infinite uploaded_at', n
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'buildtrace 0.2.0 keeps upload times finite; the upload checks count from them.',
+                  HINT = 'Give them a finite uploaded_at, or delete them, then run ALTER EXTENSION buildtrace UPDATE again.';
     END IF;
 END
 $$;
+ALTER TABLE buildtrace.versions ADD CONSTRAINT versions_uploaded_at_check
+    CHECK (isfinite(uploaded_at));
 
 -- from_version and to_version must be versions of the pair's drawing. A
 -- link to another drawing's version could only have been written by hand
@@ -493,6 +496,9 @@ DECLARE
     first_hour timestamptz;
 BEGIN
     LOCK TABLE buildtrace.hourly_rollups IN SHARE ROW EXCLUSIVE MODE;
+    -- and waits for purge() batches in progress, keeping new ones out, so
+    -- that no pair goes between reading the horizon and counting.
+    LOCK TABLE buildtrace.purge_horizon IN SHARE MODE;
     first_hour := coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
                             FROM buildtrace.purge_horizon h),
                            '-infinity');
@@ -2054,6 +2060,8 @@ BEGIN
     -- its retry_of or from_version, say) are left to a later batch.
     CASE what
     WHEN 'pairs' THEN
+        -- before deleting: rebuild_rollups() must see the horizon move with it
+        LOCK TABLE buildtrace.purge_horizon IN ROW EXCLUSIVE MODE;
         WITH gone AS (
             DELETE FROM buildtrace.pairs p
             WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
@@ -3483,9 +3491,8 @@ END;
 -- Processes claimed pairs one at a time, oldest first: what a batch falls
 -- back to when it failed, so that one pair that cannot be processed fails
 -- alone. A pair that failed for a passing reason (lock timeout,
--- serialization failure, deadlock, short of memory or disk, an I/O error)
--- stays claimed, to be tried again after its backoff, and so do the newer
--- pairs of its drawing.
+-- serialization failure, deadlock) stays claimed, to be tried again after
+-- its backoff, and so do the newer pairs of its drawing.
 CREATE FUNCTION buildtrace._work_one_by_one(pair_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -3504,8 +3511,7 @@ BEGIN
             WHERE q.pair_id = p.pair_id AND q.status = 'pending';
             processed := processed + 1;
         EXCEPTION
-            WHEN lock_not_available OR serialization_failure OR deadlock_detected
-                 OR insufficient_resources OR system_error THEN
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
                 stalled := stalled || p.drawing_id;
                 RAISE WARNING 'buildtrace.work() will retry pair % of drawing "%"', p.pair_id, p.drawing_id
                     USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
@@ -3517,14 +3523,48 @@ BEGIN
 END
 $$;
 
+-- Locks the drawings of claimed pairs ahead of processing them, skipping
+-- those another transaction holds (a writer's upload to its own drawing,
+-- left open, say): their pairs stay pending, are not charged the attempt,
+-- and wait for their backoff, so that a held drawing holds up its own pairs
+-- only and not every tenant's work. Returns the pairs to process now.
+CREATE FUNCTION buildtrace._work_lock_drawings(pair_ids bigint[])
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    locked        text[];
+    held_pairs    bigint[];
+    held_drawings text[];
+BEGIN
+    SELECT coalesce(array_agg(l.drawing_id), '{}') INTO locked
+    FROM (SELECT s.drawing_id FROM buildtrace.drawing_state s
+          WHERE s.drawing_id IN (SELECT p.drawing_id FROM buildtrace.pairs p
+                                 WHERE p.pair_id = ANY (pair_ids))
+          ORDER BY s.drawing_id
+          FOR UPDATE SKIP LOCKED) l;
+    WITH held AS (
+        UPDATE buildtrace.pairs p SET attempts = greatest(p.attempts - 1, 0)
+        WHERE p.pair_id = ANY (pair_ids)
+          AND p.drawing_id <> ALL (locked)
+          AND EXISTS (SELECT FROM buildtrace.drawing_state s WHERE s.drawing_id = p.drawing_id)
+        RETURNING p.pair_id, p.drawing_id)
+    SELECT array_agg(h.pair_id), array_agg(DISTINCT h.drawing_id) INTO held_pairs, held_drawings
+    FROM held h;
+    IF held_pairs IS NULL THEN
+        RETURN pair_ids;
+    END IF;
+    RAISE WARNING 'buildtrace.work() will retry % pairs of drawings another transaction holds',
+        cardinality(held_pairs)
+        USING DETAIL = format('Drawings %s.', array_to_string(held_drawings, ', '));
+    RETURN ARRAY(SELECT i FROM unnest(pair_ids) i WHERE i <> ALL (held_pairs) ORDER BY i);
+END
+$$;
+
 -- Processes claimed pairs: one statement per tenant (the pipeline stores a
 -- statement's pairs under one tenant), or, if that statement fails, one pair
 -- at a time. Returns the pairs processed.
---
--- It waits for a drawing's lock a second at most (less if lock_timeout says
--- so): a transaction that holds the lock and stays open (a writer's upload
--- to its own drawing, say) then holds up that drawing's pairs only, which
--- wait for a later attempt, and not every tenant's work.
 CREATE FUNCTION buildtrace._work_process(pair_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -3535,14 +3575,10 @@ DECLARE
     ids bigint[];
     n bigint;
     processed bigint := 0;
-    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
-    IF caller_lock_timeout::interval = interval '0'
-       OR caller_lock_timeout::interval > interval '1 second' THEN
-        PERFORM set_config('lock_timeout', '1s', true);
-    END IF;
     FOR t, ids IN SELECT p.tenant, array_agg(p.pair_id ORDER BY p.pair_id) FROM buildtrace.pairs p
-                  WHERE p.pair_id = ANY (pair_ids) GROUP BY p.tenant ORDER BY 1 LOOP
+                  WHERE p.pair_id = ANY (buildtrace._work_lock_drawings(pair_ids))
+                  GROUP BY p.tenant ORDER BY 1 LOOP
         BEGIN
             UPDATE buildtrace.pairs p SET status = 'done'
             WHERE p.pair_id = ANY (ids) AND p.status = 'pending';
@@ -3552,7 +3588,6 @@ BEGIN
         END;
         processed := processed + n;
     END LOOP;
-    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     RETURN processed;
 END
 $$;
@@ -3606,7 +3641,8 @@ COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
 
 REVOKE ALL ON FUNCTION buildtrace._work_take(integer),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
-    buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]) FROM PUBLIC;
+    buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]),
+    buildtrace._work_lock_drawings(bigint[]) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.work(integer, integer, bigint) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
