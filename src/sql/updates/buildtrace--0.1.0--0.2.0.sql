@@ -3575,10 +3575,10 @@ DECLARE
     ids bigint[];
     n bigint;
     processed bigint := 0;
+    unheld bigint[] := buildtrace._work_lock_drawings(pair_ids);
 BEGIN
     FOR t, ids IN SELECT p.tenant, array_agg(p.pair_id ORDER BY p.pair_id) FROM buildtrace.pairs p
-                  WHERE p.pair_id = ANY (buildtrace._work_lock_drawings(pair_ids))
-                  GROUP BY p.tenant ORDER BY 1 LOOP
+                  WHERE p.pair_id = ANY (unheld) GROUP BY p.tenant ORDER BY 1 LOOP
         BEGIN
             UPDATE buildtrace.pairs p SET status = 'done'
             WHERE p.pair_id = ANY (ids) AND p.status = 'pending';
