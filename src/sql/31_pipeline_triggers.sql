@@ -400,19 +400,26 @@ BEGIN
     -- Concurrent uploads are stamped with their transaction's start time, so
     -- one that waited for the lock above can look older than a version that
     -- another transaction committed meanwhile, and the chain would fork.
-    -- Upload order for versions stamped during this transaction is therefore
-    -- the order they got the drawing's lock: such a version not later than a
-    -- version committed by someone else is re-stamped now. Versions stamped
-    -- before this transaction began (deliberate back-dated imports) keep
-    -- their time and are paired where they belong.
+    -- Upload order for versions stamped during this transaction (from its
+    -- start to now) is therefore the order they got the drawing's lock: such
+    -- a version not later than a version committed by someone else is
+    -- re-stamped now. Versions stamped before this transaction began
+    -- (deliberate back-dated imports) or after now (a client's clock ahead)
+    -- keep their time and are paired where they belong. The latest other
+    -- version is found once per drawing, not once per new version.
+    WITH others AS (
+        SELECT o.drawing_id, max(o.uploaded_at) AS latest
+        FROM buildtrace.versions o
+        WHERE o.drawing_id IN (SELECT nv.drawing_id FROM new_versions nv)
+          AND NOT EXISTS (SELECT 1 FROM new_versions nv WHERE nv.version_id = o.version_id)
+        GROUP BY o.drawing_id)
     UPDATE buildtrace.versions v
     SET uploaded_at = stamp
     FROM new_versions n
+    JOIN others x ON x.drawing_id = n.drawing_id
     WHERE v.version_id = n.version_id
-      AND n.uploaded_at >= now()
-      AND n.uploaded_at <= (SELECT max(o.uploaded_at) FROM buildtrace.versions o
-                            WHERE o.drawing_id = n.drawing_id
-                              AND o.version_id NOT IN (SELECT version_id FROM new_versions));
+      AND n.uploaded_at >= now() AND n.uploaded_at <= stamp
+      AND n.uploaded_at <= x.latest;
 
     INSERT INTO buildtrace.pairs
         (drawing_id, job_id, version_a, version_b, latency_ms, from_version, to_version, tenant)

@@ -27,6 +27,38 @@ BEGIN ATOMIC
     SELECT coalesce(array_agg(ins.pair_id), '{}') FROM ins;
 END;
 
+-- Retries the listed dead letters, all of one tenant, in one statement, or,
+-- if that statement fails, one at a time, so that one that cannot be retried
+-- (its drawing is another tenant's, say) is refused alone, with a warning,
+-- and the others are retried. Errors that passing conditions cause
+-- (resources, locks, serialization, shutdown) end the call instead: calling
+-- it again then retries everything. Adds to retried and refused.
+CREATE FUNCTION buildtrace._retry_group(dead bigint[], INOUT retried bigint[], INOUT refused bigint[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    one bigint;
+BEGIN
+    retried := retried || buildtrace._retry_dead_letters(dead);
+EXCEPTION
+    WHEN insufficient_resources OR system_error OR transaction_rollback
+         OR lock_not_available OR operator_intervention THEN
+        RAISE;
+    WHEN OTHERS THEN
+        IF cardinality(dead) = 1 THEN
+            refused := refused || dead;
+            RAISE WARNING 'dead letter % was not retried', dead[1]
+                USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+        ELSE
+            FOREACH one IN ARRAY dead LOOP
+                SELECT g.retried, g.refused INTO retried, refused
+                FROM buildtrace._retry_group(ARRAY[one], retried, refused) g;
+            END LOOP;
+        END IF;
+END
+$$;
+
 -- Retries dead letters (all, or those listed, or those of one drawing) with
 -- their stored payloads, e.g. after a setting or the diff was fixed. Each
 -- retry is a new pair with retry_of = the failed pair, processed by the same
@@ -34,12 +66,8 @@ END;
 -- as history. To retry with corrected data instead, insert the corrected pair
 -- yourself with retry_of set.
 --
--- One statement per tenant (the pipeline stores a statement's pairs under
--- one tenant), or, if that statement fails, one dead letter at a time, so
--- that one that cannot be retried (its drawing is another tenant's, say) is
--- refused alone, with a warning, and the others are retried. Errors that
--- passing conditions cause (resources, locks, serialization, shutdown)
--- end the call instead: calling it again then retries everything.
+-- One group per tenant (the pipeline stores a statement's pairs under one
+-- tenant); see _retry_group.
 CREATE FUNCTION buildtrace.retry_failed(pair_ids bigint[] DEFAULT NULL,
                                         drawing text DEFAULT NULL)
 RETURNS TABLE (failed_pair_id bigint, retry_pair_id bigint, status text)
@@ -48,7 +76,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tenant_dead record;
-    one         bigint;
     retried     bigint[] := '{}';
     refused     bigint[] := '{}';
 BEGIN
@@ -62,27 +89,8 @@ BEGIN
           AND (retry_failed.drawing IS NULL OR p.drawing_id = retry_failed.drawing)
         GROUP BY p.tenant
         ORDER BY p.tenant LOOP
-        BEGIN
-            retried := retried || buildtrace._retry_dead_letters(tenant_dead.ids);
-        EXCEPTION
-            WHEN insufficient_resources OR system_error OR transaction_rollback
-                 OR lock_not_available OR operator_intervention THEN
-                RAISE;
-            WHEN OTHERS THEN
-                FOREACH one IN ARRAY tenant_dead.ids LOOP
-                    BEGIN
-                        retried := retried || buildtrace._retry_dead_letters(ARRAY[one]);
-                    EXCEPTION
-                        WHEN insufficient_resources OR system_error OR transaction_rollback
-                             OR lock_not_available OR operator_intervention THEN
-                            RAISE;
-                        WHEN OTHERS THEN
-                            refused := refused || one;
-                            RAISE WARNING 'dead letter % was not retried', one
-                                USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
-                    END;
-                END LOOP;
-        END;
+        SELECT g.retried, g.refused INTO retried, refused
+        FROM buildtrace._retry_group(tenant_dead.ids, retried, refused) g;
     END LOOP;
 
     -- A new statement, so it sees what the trigger wrote.
@@ -99,5 +107,7 @@ $$;
 
 REVOKE ALL ON FUNCTION buildtrace._retry_dead_letters(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace._retry_dead_letters(bigint[]) TO buildtrace_writer;
+REVOKE ALL ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) TO buildtrace_writer;
 REVOKE ALL ON FUNCTION buildtrace.retry_failed(bigint[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace.retry_failed(bigint[], text) TO buildtrace_writer;

@@ -2182,6 +2182,38 @@ BEGIN ATOMIC
     SELECT coalesce(array_agg(ins.pair_id), '{}') FROM ins;
 END;
 
+-- Retries the listed dead letters, all of one tenant, in one statement, or,
+-- if that statement fails, one at a time, so that one that cannot be retried
+-- (its drawing is another tenant's, say) is refused alone, with a warning,
+-- and the others are retried. Errors that passing conditions cause
+-- (resources, locks, serialization, shutdown) end the call instead: calling
+-- it again then retries everything. Adds to retried and refused.
+CREATE FUNCTION buildtrace._retry_group(dead bigint[], INOUT retried bigint[], INOUT refused bigint[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    one bigint;
+BEGIN
+    retried := retried || buildtrace._retry_dead_letters(dead);
+EXCEPTION
+    WHEN insufficient_resources OR system_error OR transaction_rollback
+         OR lock_not_available OR operator_intervention THEN
+        RAISE;
+    WHEN OTHERS THEN
+        IF cardinality(dead) = 1 THEN
+            refused := refused || dead;
+            RAISE WARNING 'dead letter % was not retried', dead[1]
+                USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+        ELSE
+            FOREACH one IN ARRAY dead LOOP
+                SELECT g.retried, g.refused INTO retried, refused
+                FROM buildtrace._retry_group(ARRAY[one], retried, refused) g;
+            END LOOP;
+        END IF;
+END
+$$;
+
 -- Retries dead letters (all, or those listed, or those of one drawing) with
 -- their stored payloads, e.g. after a setting or the diff was fixed. Each
 -- retry is a new pair with retry_of = the failed pair, processed by the same
@@ -2189,12 +2221,8 @@ END;
 -- as history. To retry with corrected data instead, insert the corrected pair
 -- yourself with retry_of set.
 --
--- One statement per tenant (the pipeline stores a statement's pairs under
--- one tenant), or, if that statement fails, one dead letter at a time, so
--- that one that cannot be retried (its drawing is another tenant's, say) is
--- refused alone, with a warning, and the others are retried. Errors that
--- passing conditions cause (resources, locks, serialization, shutdown)
--- end the call instead: calling it again then retries everything.
+-- One group per tenant (the pipeline stores a statement's pairs under one
+-- tenant); see _retry_group.
 CREATE OR REPLACE FUNCTION buildtrace.retry_failed(pair_ids bigint[] DEFAULT NULL,
                                         drawing text DEFAULT NULL)
 RETURNS TABLE (failed_pair_id bigint, retry_pair_id bigint, status text)
@@ -2203,7 +2231,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tenant_dead record;
-    one         bigint;
     retried     bigint[] := '{}';
     refused     bigint[] := '{}';
 BEGIN
@@ -2217,27 +2244,8 @@ BEGIN
           AND (retry_failed.drawing IS NULL OR p.drawing_id = retry_failed.drawing)
         GROUP BY p.tenant
         ORDER BY p.tenant LOOP
-        BEGIN
-            retried := retried || buildtrace._retry_dead_letters(tenant_dead.ids);
-        EXCEPTION
-            WHEN insufficient_resources OR system_error OR transaction_rollback
-                 OR lock_not_available OR operator_intervention THEN
-                RAISE;
-            WHEN OTHERS THEN
-                FOREACH one IN ARRAY tenant_dead.ids LOOP
-                    BEGIN
-                        retried := retried || buildtrace._retry_dead_letters(ARRAY[one]);
-                    EXCEPTION
-                        WHEN insufficient_resources OR system_error OR transaction_rollback
-                             OR lock_not_available OR operator_intervention THEN
-                            RAISE;
-                        WHEN OTHERS THEN
-                            refused := refused || one;
-                            RAISE WARNING 'dead letter % was not retried', one
-                                USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
-                    END;
-                END LOOP;
-        END;
+        SELECT g.retried, g.refused INTO retried, refused
+        FROM buildtrace._retry_group(tenant_dead.ids, retried, refused) g;
     END LOOP;
 
     -- A new statement, so it sees what the trigger wrote.
@@ -2254,8 +2262,8 @@ $$;
 
 REVOKE ALL ON FUNCTION buildtrace._retry_dead_letters(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace._retry_dead_letters(bigint[]) TO buildtrace_writer;
-REVOKE ALL ON FUNCTION buildtrace._retry_dead_letters(bigint[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION buildtrace._retry_dead_letters(bigint[]) TO buildtrace_writer;
+REVOKE ALL ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) TO buildtrace_writer;
 
 -- schedule() also registers the purge.
 CREATE OR REPLACE FUNCTION buildtrace.schedule(every interval DEFAULT interval '5 minutes')
@@ -2642,19 +2650,26 @@ BEGIN
     -- Concurrent uploads are stamped with their transaction's start time, so
     -- one that waited for the lock above can look older than a version that
     -- another transaction committed meanwhile, and the chain would fork.
-    -- Upload order for versions stamped during this transaction is therefore
-    -- the order they got the drawing's lock: such a version not later than a
-    -- version committed by someone else is re-stamped now. Versions stamped
-    -- before this transaction began (deliberate back-dated imports) keep
-    -- their time and are paired where they belong.
+    -- Upload order for versions stamped during this transaction (from its
+    -- start to now) is therefore the order they got the drawing's lock: such
+    -- a version not later than a version committed by someone else is
+    -- re-stamped now. Versions stamped before this transaction began
+    -- (deliberate back-dated imports) or after now (a client's clock ahead)
+    -- keep their time and are paired where they belong. The latest other
+    -- version is found once per drawing, not once per new version.
+    WITH others AS (
+        SELECT o.drawing_id, max(o.uploaded_at) AS latest
+        FROM buildtrace.versions o
+        WHERE o.drawing_id IN (SELECT nv.drawing_id FROM new_versions nv)
+          AND NOT EXISTS (SELECT 1 FROM new_versions nv WHERE nv.version_id = o.version_id)
+        GROUP BY o.drawing_id)
     UPDATE buildtrace.versions v
     SET uploaded_at = stamp
     FROM new_versions n
+    JOIN others x ON x.drawing_id = n.drawing_id
     WHERE v.version_id = n.version_id
-      AND n.uploaded_at >= now()
-      AND n.uploaded_at <= (SELECT max(o.uploaded_at) FROM buildtrace.versions o
-                            WHERE o.drawing_id = n.drawing_id
-                              AND o.version_id NOT IN (SELECT version_id FROM new_versions));
+      AND n.uploaded_at >= now() AND n.uploaded_at <= stamp
+      AND n.uploaded_at <= x.latest;
 
     INSERT INTO buildtrace.pairs
         (drawing_id, job_id, version_a, version_b, latency_ms, from_version, to_version, tenant)
