@@ -103,3 +103,13 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 -- An empty list is a valid, empty request.
 SELECT buildtrace.process('{"job_id": "empty", "version_pairs": []}');
 SELECT buildtrace.changes(NULL) IS NULL AS strict;
+
+-- A job state whose paths include one named "state" keeps all its paths; a
+-- state of only "objects" is that map.
+SELECT buildtrace.process('{"job_id": "paths", "drawing_id": "api-paths", "jobs": [
+    {"job_id": "p1", "src/a.c": "9f2c", "state": "77aa"},
+    {"job_id": "p2", "objects": {"src/a.c": "9f2d"}}]}') ->> 'tasks_created' AS states;
+SELECT job_id, payload FROM buildtrace.versions WHERE drawing_id = 'api-paths' ORDER BY version_id;
+-- Pairs and job states in one request are refused, not half taken.
+SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "b1", "version_a": [], "version_b": []}],
+                            "jobs": [{"drawing_id": "b2", "x": "1"}]}');

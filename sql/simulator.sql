@@ -84,6 +84,7 @@ SELECT * FROM buildtrace.generate_pairs(10, change_rate => 0.6);
 SELECT * FROM buildtrace.generate_pairs(10, malformed_rate => 2);
 SELECT * FROM buildtrace.generate_pairs(10, spike_at => 11);
 SELECT * FROM buildtrace.generate_pairs(10, spike_factor => 0.5);
+SELECT * FROM buildtrace.generate_pairs(10, spike_factor => 'NaN');
 SELECT * FROM buildtrace.generate_pairs(10, drawings => 0);
 SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 1);
 SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 2, spike_drawing => 4);

@@ -136,10 +136,24 @@ BEGIN
 END
 $$;
 
+-- The version a job state carries: the map under "objects", "files" or
+-- "state" when that is the state's only key beside job_id, drawing_id,
+-- timestamp and latency_ms and holds an object or array; else the state's
+-- other keys, so that a path named "state" among others stays a path.
+CREATE FUNCTION buildtrace._state_payload(state jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT CASE WHEN (SELECT count(*) FROM jsonb_object_keys(m.map)) = 1
+                         AND jsonb_typeof(m.wrapped) IN ('object', 'array')
+                    THEN m.wrapped ELSE m.map END
+        FROM (SELECT state - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms'] AS map,
+                     coalesce(state -> 'objects', state -> 'files', state -> 'state') AS wrapped) m);
+
 -- process()'s job states: each is a version of its drawing (default
 -- "default", the single build stream of a job list); its objects are under
 -- "objects", "files" or "state", or are all its keys other than the metadata
--- keys. Every state is checked, then all are inserted as versions (which
+-- keys (_state_payload). Every state is checked, then all are inserted as versions (which
 -- pairs them, and so processes the pairs).
 CREATE FUNCTION buildtrace._process_states(job text, request jsonb, items jsonb)
 RETURNS jsonb
@@ -190,8 +204,7 @@ BEGIN
         INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
         SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
                coalesce(e ->> 'job_id', job),
-               coalesce(e -> 'objects', e -> 'files', e -> 'state',
-                        e - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms']),
+               buildtrace._state_payload(e),
                (e ->> 'latency_ms')::double precision,
                coalesce((e ->> 'timestamp')::timestamptz, now())
         FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
@@ -240,6 +253,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'process request key "drawing_id" must be a non-empty string or a number',
             DETAIL = format('Got %s.', buildtrace._json_excerpt(request -> 'drawing_id'));
+    END IF;
+    IF request ? 'version_pairs' AND request ? 'jobs' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'process request must not have both "version_pairs" and "jobs"',
+            DETAIL = 'One request is a list of pairs or a list of job states.',
+            HINT = 'Send them in two requests.';
     END IF;
     job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
 

@@ -487,7 +487,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value given was %s.', coalesce(malformed_rate::text, 'null'));
     END IF;
-    IF spike_factor IS NULL OR spike_factor < 1 OR spike_factor = 'infinity' THEN
+    IF spike_factor IS NULL OR spike_factor < 1 OR spike_factor = 'infinity' OR spike_factor = 'NaN' THEN
         RAISE EXCEPTION 'spike_factor must be a finite number of at least 1'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value given was %s.', coalesce(spike_factor::text, 'null'));

@@ -2156,6 +2156,43 @@ REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;
 
+-- The simulator refuses a spike_factor of NaN (NaN < 1 is false).
+CREATE OR REPLACE FUNCTION buildtrace._sim_check_args(what text, n int, objects int, change_rate float8,
+                                           malformed_rate float8, spike_factor float8)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF n IS NULL OR n < 0 THEN
+        RAISE EXCEPTION '% must be zero or more', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(n::text, 'null'));
+    END IF;
+    IF objects IS NULL OR objects < 1 OR objects > 1000000 THEN
+        RAISE EXCEPTION 'objects must be between 1 and 1000000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(objects::text, 'null'));
+    END IF;
+    IF change_rate IS NULL OR NOT change_rate BETWEEN 0 AND 0.5 THEN
+        RAISE EXCEPTION 'change_rate must be between 0 and 0.5'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(change_rate::text, 'null')),
+                  HINT = 'change_rate is the share of objects each change kind affects; removals cannot exceed half and leave objects to move, resize, retype and edit.';
+    END IF;
+    IF malformed_rate IS NULL OR NOT malformed_rate BETWEEN 0 AND 1 THEN
+        RAISE EXCEPTION 'malformed_rate must be between 0 and 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(malformed_rate::text, 'null'));
+    END IF;
+    IF spike_factor IS NULL OR spike_factor < 1 OR spike_factor = 'infinity' OR spike_factor = 'NaN' THEN
+        RAISE EXCEPTION 'spike_factor must be a finite number of at least 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value given was %s.', coalesce(spike_factor::text, 'null'));
+    END IF;
+END
+$fn$;
+
 -- retry_failed(): a dead letter that cannot be retried is refused alone,
 -- and retries keep their failed pair's tenant.
 -- Inserts the retries of the listed dead letters, all of one tenant, in one
@@ -2412,10 +2449,24 @@ BEGIN
 END
 $$;
 
+-- The version a job state carries: the map under "objects", "files" or
+-- "state" when that is the state's only key beside job_id, drawing_id,
+-- timestamp and latency_ms and holds an object or array; else the state's
+-- other keys, so that a path named "state" among others stays a path.
+CREATE FUNCTION buildtrace._state_payload(state jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT CASE WHEN (SELECT count(*) FROM jsonb_object_keys(m.map)) = 1
+                         AND jsonb_typeof(m.wrapped) IN ('object', 'array')
+                    THEN m.wrapped ELSE m.map END
+        FROM (SELECT state - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms'] AS map,
+                     coalesce(state -> 'objects', state -> 'files', state -> 'state') AS wrapped) m);
+
 -- process()'s job states: each is a version of its drawing (default
 -- "default", the single build stream of a job list); its objects are under
 -- "objects", "files" or "state", or are all its keys other than the metadata
--- keys. Every state is checked, then all are inserted as versions (which
+-- keys (_state_payload). Every state is checked, then all are inserted as versions (which
 -- pairs them, and so processes the pairs).
 CREATE FUNCTION buildtrace._process_states(job text, request jsonb, items jsonb)
 RETURNS jsonb
@@ -2466,8 +2517,7 @@ BEGIN
         INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
         SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
                coalesce(e ->> 'job_id', job),
-               coalesce(e -> 'objects', e -> 'files', e -> 'state',
-                        e - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms']),
+               buildtrace._state_payload(e),
                (e ->> 'latency_ms')::double precision,
                coalesce((e ->> 'timestamp')::timestamptz, now())
         FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
@@ -2516,6 +2566,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'process request key "drawing_id" must be a non-empty string or a number',
             DETAIL = format('Got %s.', buildtrace._json_excerpt(request -> 'drawing_id'));
+    END IF;
+    IF request ? 'version_pairs' AND request ? 'jobs' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'process request must not have both "version_pairs" and "jobs"',
+            DETAIL = 'One request is a list of pairs or a list of job states.',
+            HINT = 'Send them in two requests.';
     END IF;
     job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
 
