@@ -92,9 +92,13 @@ INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES ('ahea
 INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES ('ahead', '[]', '2100-01-01');
 SELECT uploaded_at FROM buildtrace.versions WHERE drawing_id = 'ahead' ORDER BY version_id;
 -- Many versions of one drawing in one statement: the latest other version is
--- found once per drawing (it was once per new version: 12,000 took 25 s).
-SELECT clock_timestamp() AS started \gset
+-- found once per drawing (it was once per new version, each time reading all
+-- of the statement's versions: 3,000 read 9 million rows, 12,000 took 25 s).
+BEGIN;
 INSERT INTO buildtrace.versions (version_id, drawing_id, payload)
-SELECT 100000 + g, 'many', '[]' FROM generate_series(1, 12000) g;
-SELECT clock_timestamp() - :'started' < interval '10 seconds' AS in_time,
-       (SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = 'many') AS pairs;
+SELECT 100000 + g, 'many', '[]' FROM generate_series(1, 3000) g;
+SELECT sum(coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)) < 100000 AS versions_read_linearly,
+       (SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = 'many') AS pairs
+FROM pg_stat_xact_user_tables t
+WHERE t.schemaname = 'buildtrace' AND t.relname = 'versions';
+COMMIT;
