@@ -110,6 +110,11 @@ SELECT buildtrace.process('{"job_id": "paths", "drawing_id": "api-paths", "jobs"
     {"job_id": "p1", "src/a.c": "9f2c", "state": "77aa"},
     {"job_id": "p2", "objects": {"src/a.c": "9f2d"}}]}') ->> 'tasks_created' AS states;
 SELECT job_id, payload FROM buildtrace.versions WHERE drawing_id = 'api-paths' ORDER BY version_id;
+\set SHOW_CONTEXT never
 -- Pairs and job states in one request are refused, not half taken.
 SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "b1", "version_a": [], "version_b": []}],
                             "jobs": [{"drawing_id": "b2", "x": "1"}]}');
+-- An element's job_id is a string or a number, as the request's is.
+SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "j1", "job_id": {"a": 1}, "version_a": [], "version_b": []}]}');
+SELECT buildtrace.process('[{"job_id": [1], "objects": []}]');
+\set SHOW_CONTEXT errors

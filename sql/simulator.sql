@@ -90,3 +90,5 @@ SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 1);
 SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 2, spike_drawing => 4);
 SELECT count(*) FROM buildtrace.generate_pairs(0);
 SELECT count(*) FROM buildtrace.generate_versions(0, 5);
+-- A NULL drawing_prefix is no prefix.
+SELECT DISTINCT drawing_id FROM buildtrace.generate_pairs(1, drawing_prefix => NULL);

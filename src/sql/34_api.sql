@@ -108,6 +108,11 @@ BEGIN
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
                                 item ->> 'drawing_id',
                                 CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
+        ELSIF item ? 'job_id' AND jsonb_typeof(item -> 'job_id') NOT IN ('string', 'number') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair has an invalid job_id',
+                DETAIL = format('Element %s of "version_pairs" (drawing_id %s) has job_id %s; send a string or a number.',
+                                i, item ->> 'drawing_id', buildtrace._json_excerpt(item -> 'job_id'));
         ELSIF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair has an invalid latency_ms',
@@ -171,6 +176,12 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state must be a JSON object',
                 DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
+        END IF;
+        IF item ? 'job_id' AND jsonb_typeof(item -> 'job_id') NOT IN ('string', 'number') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'job state has an invalid job_id',
+                DETAIL = format('Element %s of the job list has job_id %s; send a string or a number.',
+                                i, buildtrace._json_excerpt(item -> 'job_id'));
         END IF;
         IF item ? 'drawing_id' AND NOT buildtrace._is_drawing_id(item -> 'drawing_id') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',

@@ -495,12 +495,12 @@ BEGIN
 END
 $fn$;
 
--- A drawing id: prefix and a number of at least four digits.
+-- A drawing id: prefix (none if NULL) and a number of at least four digits.
 CREATE FUNCTION buildtrace._sim_drawing_id(prefix text, d int)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN prefix || CASE WHEN d < 10000 THEN lpad(d::text, 4, '0') ELSE d::text END;
+RETURN coalesce(prefix, '') || CASE WHEN d < 10000 THEN lpad(d::text, 4, '0') ELSE d::text END;
 
 -- Re-exports and rework on top of the chains: regenerated ids (as a CAD/IFC
 -- re-export makes them), position jitter of the re-identified objects, edited

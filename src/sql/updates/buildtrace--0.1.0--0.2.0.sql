@@ -2156,6 +2156,14 @@ REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;
 
+-- A NULL drawing_prefix is no prefix (the drawing ids were NULL).
+-- A drawing id: prefix (none if NULL) and a number of at least four digits.
+CREATE OR REPLACE FUNCTION buildtrace._sim_drawing_id(prefix text, d int)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce(prefix, '') || CASE WHEN d < 10000 THEN lpad(d::text, 4, '0') ELSE d::text END;
+
 -- The simulator refuses a spike_factor of NaN (NaN < 1 is false).
 CREATE OR REPLACE FUNCTION buildtrace._sim_check_args(what text, n int, objects int, change_rate float8,
                                            malformed_rate float8, spike_factor float8)
@@ -2421,6 +2429,11 @@ BEGIN
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
                                 item ->> 'drawing_id',
                                 CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
+        ELSIF item ? 'job_id' AND jsonb_typeof(item -> 'job_id') NOT IN ('string', 'number') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair has an invalid job_id',
+                DETAIL = format('Element %s of "version_pairs" (drawing_id %s) has job_id %s; send a string or a number.',
+                                i, item ->> 'drawing_id', buildtrace._json_excerpt(item -> 'job_id'));
         ELSIF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair has an invalid latency_ms',
@@ -2484,6 +2497,12 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state must be a JSON object',
                 DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
+        END IF;
+        IF item ? 'job_id' AND jsonb_typeof(item -> 'job_id') NOT IN ('string', 'number') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'job state has an invalid job_id',
+                DETAIL = format('Element %s of the job list has job_id %s; send a string or a number.',
+                                i, buildtrace._json_excerpt(item -> 'job_id'));
         END IF;
         IF item ? 'drawing_id' AND NOT buildtrace._is_drawing_id(item -> 'drawing_id') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
