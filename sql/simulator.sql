@@ -92,3 +92,9 @@ SELECT count(*) FROM buildtrace.generate_pairs(0);
 SELECT count(*) FROM buildtrace.generate_versions(0, 5);
 -- A NULL drawing_prefix is no prefix.
 SELECT DISTINCT drawing_id FROM buildtrace.generate_pairs(1, drawing_prefix => NULL);
+-- Drawings beyond those the pairs use are not built (2^31 - 1 of them took
+-- as long as building them all).
+SET statement_timeout = '20s';
+SELECT count(*) FROM buildtrace.generate_pairs(0, drawings => 2147483647);
+SELECT count(DISTINCT drawing_id) FROM buildtrace.generate_pairs(3, objects => 10, drawings => 2147483647);
+RESET statement_timeout;

@@ -788,7 +788,9 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH c AS MATERIALIZED (
-        SELECT * FROM buildtrace._reexport_chain(nd, (np + nd - 1) / nd + 1, generate_pairs.objects,
+        -- only the drawings the pairs use: pair p is of drawing (p - 1) % nd + 1
+        SELECT * FROM buildtrace._reexport_chain(least(nd, greatest(np, 1)),
+                                                 ((np::int8 + nd - 1) / nd + 1)::int, generate_pairs.objects,
                                                  generate_pairs.change_rate, sd::int,
                                                  (generate_pairs.spike_at - 1) % nd + 1,
                                                  (generate_pairs.spike_at - 1) / nd + 2,
