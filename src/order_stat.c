@@ -12,9 +12,9 @@
  *
  * The binomial CDF is summed exactly over the terms within 12 standard
  * deviations (+ 10) of the mean (outside, the mass is below 1e-30), computed
- * from the ratios of neighbouring terms.  When that window has more than BT_EXACT_TERMS terms (n p (1-p)
- * above about 7e7) the normal approximation l = floor(np - z sd),
- * u = ceil(np + z sd) is used instead.
+ * from the ratios of neighbouring terms.  When that window has more than
+ * BT_EXACT_TERMS terms (n p (1-p) above about 7e7) the normal approximation
+ * l = floor(np - z sd), u = ceil(np + z sd) is used instead.
  *
  * A side that no rank in 1..n can attain at this confidence (small n, extreme
  * p) is reported as 0: the caller shows no bound there.

@@ -724,11 +724,8 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 	if (!isfinite(sk->min) || !isfinite(sk->max) || sk->min > sk->max)
 		bt_bad_binary("The minimum %s and maximum %s must be finite and in order.",
 					  float8out_internal(sk->min), float8out_internal(sk->max));
-	/* as bt_sketch_add stores them */
-	if (sk->min == 0.0)
-		sk->min = 0.0;
-	if (sk->max == 0.0)
-		sk->max = 0.0;
+	sk->min = bt_sketch_unsigned_zero(sk->min);
+	sk->max = bt_sketch_unsigned_zero(sk->max);
 	npos = bt_store_decode(sk, &sk->pos, buf, "positive");
 	nneg = bt_store_decode(sk, &sk->neg, buf, "negative");
 	if (buf->cursor != buf->len)

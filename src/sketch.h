@@ -154,15 +154,23 @@ bt_sketch_store_add(BtSketch *sk, BtStore *st, int32 i)
 		bt_sketch_store_add_slow(sk, st, i);
 }
 
+/*
+ * -0 is kept as 0, wherever a value enters a sketch, so that its extremes do
+ * not depend on the order of a 0 and a -0.
+ */
+static inline double
+bt_sketch_unsigned_zero(double x)
+{
+	return unlikely(x == 0.0) ? 0.0 : x;
+}
+
 /* The per-row path: keep it small, no allocation unless a store grows. */
 static inline void
 bt_sketch_add(BtSketch *sk, double x)
 {
 	if (unlikely(!isfinite(x)))
 		bt_sketch_reject_value(x);
-	/* -0 is stored as 0, so that the extremes do not depend on the order */
-	if (unlikely(x == 0.0))
-		x = 0.0;
+	x = bt_sketch_unsigned_zero(x);
 
 	if (x >= BT_SKETCH_MIN_INDEXABLE)
 		bt_sketch_store_add(sk, &sk->pos, bt_sketch_index(sk, x));
