@@ -88,7 +88,7 @@ numeric_delta(Numeric a, Numeric b, double *d)
 int
 bt_compass(double dx, double dy)
 {
-	double		deg = atan2(dy, dx) * 180.0 / M_PI;	/* -180 .. 180 */
+	double		deg = atan2(dy, dx) * 180.0 / M_PI; /* -180 .. 180 */
 	int			sector;
 
 	/* a move of overflowing size (infinite both ways) points nowhere: east */
@@ -147,11 +147,14 @@ compare_attrs(BtMatch *m, BtAttrCursor *ia, BtAttrCursor *ib)
 	m->attrs = NULL;			/* most changed objects keep their attributes */
 	while (hasa || hasb)
 	{
-		int			c = !hasa ? 1 : !hasb ? -1 :
-			bt_jsonb_key_cmp(ka.val.string.val, ka.val.string.len,
-							 kb.val.string.val, kb.val.string.len);
+		int			c;
 		BtAttrChange ch;
 
+		if (!hasa || !hasb)
+			c = hasa ? -1 : 1;
+		else
+			c = bt_jsonb_key_cmp(ka.val.string.val, ka.val.string.len,
+								 kb.val.string.val, kb.val.string.len);
 		if (c == 0 && bt_values_equal(&va, &vb))
 		{
 			hasa = bt_attrs_next(ia, &ka, &va);
@@ -622,10 +625,11 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 	memset(out, 0, sizeof(BtDiff));
 	out->added = palloc_huge(sizeof(BtObject *) * Max(b->nobjs, 1));
 	out->removed = palloc_huge(sizeof(BtObject *) * Max(a->nobjs, 1));
+
 	/*
-	 * Every changed entry pairs an object of a with one of b, so there are
-	 * at most that many.  Reserving them all at once never copies the list
-	 * as it grows; the pages of entries never written are never touched.
+	 * Every changed entry pairs an object of a with one of b, so there are at
+	 * most that many.  Reserving them all at once never copies the list as it
+	 * grows; the pages of entries never written are never touched.
 	 */
 	out->maxchanged = Max(Min(a->nobjs, b->nobjs), 1);
 	out->changed = palloc_huge(sizeof(BtMatch) * out->maxchanged);

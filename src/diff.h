@@ -54,7 +54,7 @@ typedef struct BtMatch
 	Numeric		dy;				/* to the shift when there is one */
 	double		ddx;			/* the move as stored, in doubles */
 	double		ddy;
-	double		distance;		/* hypot(ddx, ddy), or of the move against a shift */
+	double		distance;		/* hypot(ddx, ddy), or against a shift */
 	int			direction;		/* index into bt_direction_names */
 	double		rotation_delta; /* degrees, in (-180, 180] */
 	int			nattrs;

@@ -607,6 +607,7 @@ diff_common(FunctionCallInfo fcinfo, bool try)
 	/* match_geometry: an argument since 0.2.0 (0.1.0's SQL passes four) */
 	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
 		p.match_geometry = PG_GETARG_BOOL(4);
+
 	/*
 	 * Decompressing a large version takes a while and cannot be cancelled;
 	 * between the two, a cancel need not wait for the second.

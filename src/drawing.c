@@ -288,6 +288,7 @@ scan_core(JsonbContainer *obj, CoreValues *cv)
 	const char *base = (const char *) (ch + count * 2);
 	uint32		off = 0;
 	uint32		valoff;
+
 	/* jsonb keys are unique, so there are at most CK_COUNT core keys */
 	int			found[CK_COUNT];
 	uint32		which[CK_COUNT];
@@ -1012,7 +1013,7 @@ bt_problems_push(JsonbParseState **ps, List *problems, bool with_version)
 		bt_push_key(ps, "key");
 		bt_push_cstring(ps, WJB_VALUE, p->key);
 		bt_push_key(ps, "sqlstate");
-		/* unpack_sql_state() returns a static buffer; the value must outlive it */
+		/* unpack_sql_state() returns a static buffer, which is reused */
 		bt_push_cstring(ps, WJB_VALUE, pstrdup(unpack_sql_state(p->sqlerrcode)));
 		bt_push_key(ps, "message");
 		bt_push_cstring(ps, WJB_VALUE, p->message);
@@ -1207,7 +1208,7 @@ bt_clip_text(const char *s, int len)
 	if (len <= BT_TEXT_MAX_BYTES)
 		return pnstrdup(s, len);
 	keep = pg_mbcliplen(s, len, BT_TEXT_MAX_BYTES);
-	return psprintf("%.*s…", keep, s);
+	return psprintf("%.*s" BT_ELLIPSIS, keep, s);
 }
 
 char *

@@ -207,6 +207,10 @@ extern bool bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value);
 #define BT_TEXT_MAX_BYTES 40
 extern char *bt_clip_text(const char *s, int len);
 
+/* U+2026 and U+00B0 in UTF-8, as escapes: pgindent mangles other bytes */
+#define BT_ELLIPSIS "\342\200\246"
+#define BT_DEGREE "\302\260"
+
 /* The type as a C string, "object" when the type is absent. */
 extern char *bt_type_name(BtFields *f);
 extern char *bt_object_type_name(BtObject *o);

@@ -131,8 +131,8 @@ define_pipeline_gucs(void)
 {
 	/*
 	 * The one setting a session chooses: which of its tenants it acts for.
-	 * Nothing trusts the value as such; the row-level security policies
-	 * check it against the role's membership (buildtrace.current_tenant()).
+	 * Nothing trusts the value as such; the row-level security policies check
+	 * it against the role's membership (buildtrace.current_tenant()).
 	 */
 	DefineCustomStringVariable("buildtrace.tenant",
 							   "The tenant whose drawings this session reads and writes.",

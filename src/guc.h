@@ -12,7 +12,7 @@
 /* What the pipeline does with a pair whose versions are invalid. */
 typedef enum BtOnInvalid
 {
-	BT_ON_INVALID_FLAG,			/* keep the row, mark it failed, record anomaly */
+	BT_ON_INVALID_FLAG,			/* keep the row as failed, with an anomaly */
 	BT_ON_INVALID_REJECT		/* raise the validation error */
 } BtOnInvalid;
 

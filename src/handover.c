@@ -65,11 +65,11 @@ struct Handover
 	ResourceOwner owner;		/* holds the stores' temporary files */
 	Tuplestorestate *results;	/* one row per BEFORE ROW call */
 	Tuplestorestate *inserted;	/* pair_id of each AFTER ROW call */
-	Tuplestorestate *drawings;	/* drawing_id of each inserted row, with
-								 * runs of one drawing stored once */
+	Tuplestorestate *drawings;	/* drawing_id of each inserted row, with runs
+								 * of one drawing stored once */
 	text	   *last_drawing;	/* the last one stored there */
-	text	   *tenant;			/* of the inserted rows; NULL before the
-								 * first and in a table without tenants */
+	text	   *tenant;			/* of the inserted rows; NULL before the first
+								 * and in a table without tenants */
 	int64		ninserted;
 	int64	   *ids;			/* pair_id of each BEFORE ROW call */
 	int64		nids;
@@ -372,7 +372,10 @@ bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id, text
 	MemoryContext old;
 	Handover   *h;
 
-	/* The newest first: a nested statement's rows are marked before the outer's. */
+	/*
+	 * The newest first: a nested statement's rows are marked before the
+	 * outer's.
+	 */
 	for (h = newest; h != NULL && (found = find_pair(h, pair_id)) == NULL; h = h->older)
 		CHECK_FOR_INTERRUPTS();
 	if (h == NULL)

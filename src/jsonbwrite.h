@@ -70,7 +70,7 @@ extern void bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys,
 extern void bt_jw_end(BtJsonbWriter *w);
 
 extern void bt_jw_string(BtJsonbWriter *w, const char *s, int len);
-extern void bt_jw_cstring(BtJsonbWriter *w, const char *s);	/* NULL: null */
+extern void bt_jw_cstring(BtJsonbWriter *w, const char *s); /* NULL: null */
 extern void bt_jw_null(BtJsonbWriter *w);
 extern void bt_jw_numeric(BtJsonbWriter *w, Numeric n);
 extern void bt_jw_int(BtJsonbWriter *w, int64 v);

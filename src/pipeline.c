@@ -294,15 +294,17 @@ diff_guarded(Jsonb *a, Jsonb *b, MemoryContext cxt, BtDiffOutcome *o)
 static uint64
 lookup_by_id(SPIPlanPtr *plan, const char *sql, Datum id, text *drawing)
 {
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		args[2] = {id, PointerGetDatum(drawing)};
+
 	if (*plan == NULL)
 	{
-		*plan = SPI_prepare(sql, 2, (Oid[]) {INT8OID, TEXTOID});
+		*plan = SPI_prepare(sql, 2, argtypes);
 		if (*plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(*plan);
 	}
-	if (SPI_execute_plan(*plan, (Datum[]) {id, PointerGetDatum(drawing)},
-						 NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(*plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed");
 	return SPI_processed;
 }
@@ -539,6 +541,7 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	/* work()'s statement is nobody's to reject: its pairs are flagged */
 	if (o.diff == NULL && bt_on_invalid == BT_ON_INVALID_REJECT && inserting)
 		reject_pair(&e, &o);
+
 	/*
 	 * An inserted row takes the fetched versions; work()'s UPDATE keeps the
 	 * stored ones, which are the same, as they are (no second TOAST copy).

@@ -524,8 +524,7 @@ bt_sketch_encode(const BtSketch *sk, StringInfo buf)
 /* Whether the value being decoded came from text input (sets the errcode). */
 static bool bt_decoding_text = false;
 
-static void
-bt_bad_binary(const char *detail_fmt,...) pg_attribute_printf(1, 2);
+static void bt_bad_binary(const char *detail_fmt,...) pg_attribute_printf(1, 2);
 
 static void
 bt_bad_binary(const char *detail_fmt,...)
@@ -613,6 +612,7 @@ bt_store_decode(BtSketch *sk, BtStore *st, StringInfo buf, const char *which)
 {
 	int32		first = bt_read_i32(buf);
 	int32		n = bt_read_i32(buf);
+
 	/* Largest |bucket| a double can map to (|L| <= 1024), plus slack. */
 	double		limit = ldexp(ceil(1024.0 * sk->multiplier) + 2.0,
 							  -sk->level) + 2.0;

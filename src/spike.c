@@ -37,9 +37,9 @@ bt_spike_severity(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 
 	/*
-	 * The ratio against the factor, not the changes against factor *
-	 * previous: 2.2 * 25 is 55.000000000000007 in double precision, while
-	 * 55 / 25 rounds to the same double as 2.2, so an exact multiple is one.
+	 * The ratio against the factor, not the changes against the factor times
+	 * previous: in double precision 2.2 * 25 is 55.000000000000007, while 55
+	 * / 25 rounds to the same double as 2.2, so an exact multiple counts.
 	 */
 	ratio = (double) changes / previous;
 	if (ratio < bt_spike_factor)

@@ -81,6 +81,7 @@ add_sentence(Summary *sum, char *text, int objects)
 			palloc(sizeof(Sentence) * sum->max);
 	}
 	sum->s[sum->n].text = text;
+
 	sum->s[sum->n].objects = objects;
 	sum->s[sum->n].seq = sum->n;
 	sum->n++;
@@ -274,7 +275,7 @@ add_group(Summary *sum, SumKind kind, SumItem *items, int n)
 			break;
 		case SK_MOVED:
 			appendStringInfo(&s, " moved %s", bt_distance_words(mean_amount(items, n),
-															 items[0].sub));
+																items[0].sub));
 			break;
 		case SK_RESIZED:
 			appendStringInfoString(&s, " resized");
@@ -291,7 +292,7 @@ add_group(Summary *sum, SumKind kind, SumItem *items, int n)
 								   " changed attributes");
 			break;
 		case SK_ROTATED:
-			appendStringInfo(&s, " rotated %s°", format_amount(mean_amount(items, n)));
+			appendStringInfo(&s, " rotated %s" BT_DEGREE, format_amount(mean_amount(items, n)));
 			break;
 	}
 	append_names(&s, items, n);
@@ -393,7 +394,7 @@ add_shift(Summary *sum, BtDiff *d)
 {
 	add_sentence(sum, psprintf("The whole drawing moved %s.",
 							   bt_distance_words(hypot(d->shift_dx, d->shift_dy),
-											  bt_compass(d->shift_dx, d->shift_dy))),
+												 bt_compass(d->shift_dx, d->shift_dy))),
 				 d->nshifted);
 }
 
@@ -748,7 +749,7 @@ assemble(Summary *sum, BtDiff *d)
 	for (int i = 0; i < shown; i++)
 		appendStringInfo(&s, "%s%s", s.len ? " " : "", sum->s[i].text);
 	if (shown < sum->n)
-		appendStringInfo(&s, " … and %d more groups of changes.", sum->n - shown);
+		appendStringInfo(&s, " " BT_ELLIPSIS " and %d more groups of changes.", sum->n - shown);
 	return s.data;
 }
 

@@ -73,12 +73,12 @@ static const char *const style =
 #define MARGIN 24.0
 #define MAX_ASPECT 2.0			/* the plan is at most this many widths tall */
 #define LEGEND_ROW 20.0
-#define CLOUD_CELL 48.0			/* changes closer than about this share a cloud */
+#define CLOUD_CELL 48.0			/* changes about this close share a cloud */
 #define CLOUD_PAD 6.0
 #define SCALLOP 12.0
 #define MAX_SCALLOPS 128		/* per side: a larger cloud has larger arcs */
 #define MIN_SCALLOPS 8
-#define SCALLOP_BUDGET 16384	/* arcs of all clouds, past MIN_SCALLOPS a side */
+#define SCALLOP_BUDGET 16384	/* all clouds' arcs past MIN_SCALLOPS a side */
 #define MAX_PX 1e8				/* beyond any picture; keeps put_px exact */
 #define LABEL_CELL 6.0
 #define LABEL_CHAR 6.2			/* average width of a character, pixels */
@@ -191,7 +191,7 @@ put_attr_px(StringInfo s, const char *name, double v)
 static void
 put_escaped(StringInfo s, const char *t, int len)
 {
-	int			run = 0;			/* start of the bytes that need no escape */
+	int			run = 0;		/* start of the bytes that need no escape */
 
 	for (int i = 0; i < len; i++)
 	{
@@ -424,7 +424,7 @@ half_extent(const Box *b, double *hw, double *hh)
 	double		c = 1.0;
 	double		s = 0.0;
 
-	if (b->rot != 0.0)		/* most objects are not turned: no trigonometry */
+	if (b->rot != 0.0)			/* most objects are not turned */
 	{
 		c = fabs(cos(b->rot * (M_PI / 180.0)));
 		s = fabs(sin(b->rot * (M_PI / 180.0)));
@@ -772,6 +772,7 @@ draw_clouds(Picture *pic)
 		box[r].x1 = Max(box[r].x1, p.x1);
 		box[r].y1 = Max(box[r].y1, p.y1);
 	}
+
 	/*
 	 * A side gets its cloud's share of the budget, at most MAX_SCALLOPS, and
 	 * at least what a cloud around one or two nearby changes needs anyway.
@@ -830,7 +831,7 @@ draw_label(Picture *pic, LabelGrid *g, Shape *sh)
 	int			len = strlen(name);
 	int			chars;
 	PixBox		at = pix_box(pic, &sh->now);
-	PixBox		text;
+	PixBox		spot;
 	double		w;
 	double		right = pic->opt->width - 2;
 
@@ -839,20 +840,20 @@ draw_label(Picture *pic, LabelGrid *g, Shape *sh)
 	w = chars * LABEL_CHAR;
 
 	/* right of the box, else left of it, else over it inside the picture */
-	text.x0 = at.x1 + 2;
-	if (text.x0 + w > right)
-		text.x0 = at.x0 - 2 - w;
-	if (text.x0 < 2)
-		text.x0 = Max(2, Min(at.x0, right - w));
-	text.x1 = text.x0 + w;
-	text.y1 = Max(at.y0 - 1, LABEL_HEIGHT);
-	text.y0 = text.y1 - LABEL_HEIGHT;
-	if (!take_cells(g, text))
+	spot.x0 = at.x1 + 2;
+	if (spot.x0 + w > right)
+		spot.x0 = at.x0 - 2 - w;
+	if (spot.x0 < 2)
+		spot.x0 = Max(2, Min(at.x0, right - w));
+	spot.x1 = spot.x0 + w;
+	spot.y1 = Max(at.y0 - 1, LABEL_HEIGHT);
+	spot.y0 = spot.y1 - LABEL_HEIGHT;
+	if (!take_cells(g, spot))
 		return;
 	appendStringInfoString(pic->out, "<text class=\"label\"");
 	put_ids(pic->out, sh);
-	put_attr_px(pic->out, "x", text.x0);
-	put_attr_px(pic->out, "y", text.y1 - 3);
+	put_attr_px(pic->out, "x", spot.x0);
+	put_attr_px(pic->out, "y", spot.y1 - 3);
 	appendStringInfoChar(pic->out, '>');
 	put_escaped(pic->out, name, len);
 	appendStringInfoString(pic->out, "</text>\n");
@@ -933,6 +934,7 @@ legend(Picture *pic, bool draw)
 		if (!(pic->opt->kinds & KIND(k)) || kind_count(pic->d, k) == 0)
 			continue;
 		text = psprintf("%d %s", kind_count(pic->d, k), kind_words[k]);
+
 		w = 16 + strlen(text) * 7.0 + 14;
 		if (x + w > pic->opt->width - MARGIN && x > MARGIN)
 		{

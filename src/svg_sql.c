@@ -43,7 +43,7 @@ width_option(JsonbValue *v)
 	{
 		/* the digits as given: a double would round 799.99999999999999999 */
 		char	   *digits = DatumGetCString(DirectFunctionCall1(numeric_out,
-																NumericGetDatum(v->val.numeric)));
+																 NumericGetDatum(v->val.numeric)));
 		char	   *end;
 		long		l;
 

@@ -22,9 +22,9 @@ grow(BtTypeIntern *t)
 		BtInternedType *e = &t->slots[i];
 		int			j = e->hash & (nslots - 1);
 
-		if (e->text == NULL)
+		if (e->name == NULL)
 			continue;
-		while (slots[j].text != NULL)
+		while (slots[j].name != NULL)
 			j = (j + 1) & (nslots - 1);
 		slots[j] = *e;
 	}
@@ -47,22 +47,22 @@ bt_type_intern(BtTypeIntern *t, const char *s, int len)
 	if (2 * (t->nused + 1) > t->nslots)
 		grow(t);
 	hash = hash_bytes((const unsigned char *) s, len);
-	for (j = hash & (t->nslots - 1); t->slots[j].text != NULL;
+	for (j = hash & (t->nslots - 1); t->slots[j].name != NULL;
 		 j = (j + 1) & (t->nslots - 1))
 	{
 		BtInternedType *e = &t->slots[j];
 
-		if (e->hash == hash && e->len == len && memcmp(e->text, s, len) == 0)
+		if (e->hash == hash && e->len == len && memcmp(e->name, s, len) == 0)
 			break;
 	}
-	if (t->slots[j].text == NULL)
+	if (t->slots[j].name == NULL)
 	{
-		t->slots[j].text = s;
+		t->slots[j].name = s;
 		t->slots[j].len = len;
 		t->slots[j].hash = hash;
 		t->nused++;
 	}
-	t->last = t->slots[j].text;
+	t->last = t->slots[j].name;
 	t->lastlen = len;
 	return t->last;
 }

@@ -18,7 +18,7 @@
 
 typedef struct BtInternedType
 {
-	const char *text;			/* the first occurrence; not NUL-terminated */
+	const char *name;			/* the first occurrence; not NUL-terminated */
 	int			len;
 	uint32		hash;
 } BtInternedType;

@@ -15,7 +15,7 @@ BT_PACKAGES=(
 # that read what it shows (ImageMagick's pixels, xmllint's XML checks); the
 # Prometheus exporter, promtool (in prometheus) and curl for monitoring;
 # PL/Proxy for the sharding test.
-BT_TEST_PACKAGES=(chromium fonts-dejavu-core imagemagick libxml2-utils
+BT_TEST_PACKAGES=(chromium fonts-dejavu-core imagemagick libxml2-utils pg-bsd-indent
                   prometheus-postgres-exporter prometheus curl
                   "postgresql-$BT_PG_MAJOR-plproxy")
 export PG_CONFIG="/usr/lib/postgresql/$BT_PG_MAJOR/bin/pg_config"

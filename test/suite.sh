@@ -44,6 +44,7 @@ if [ $# -eq 0 ]; then
     for smoke in test/load/smoke.sh test/bench/smoke.sh test/crash/run.sh test/fuzz/run.sh; do
         [ -f "$smoke" ] && part "$smoke" bash "$smoke"
     done
+    part "C sources in pgindent's layout" bash test/meta/indent.sh
     part "upgrade from the previous release" bash test/upgrade/run.sh
     part "deferred processing by workers" bash test/deferred/run.sh
     part "backup and restore with pg_dump" bash test/backup/run.sh
