@@ -2,8 +2,8 @@
 -- buildtrace across servers with PL/Proxy: the proxy database's functions.
 --
 -- Each shard is a database running buildtrace unchanged; the proxy holds no
--- data. A drawing lives on one shard, partition hashtext(drawing_id) & (N - 1)
--- of the N shards of server buildtrace_shards (PL/Proxy wants N a power of
+-- data. A drawing lives on one shard, partition _drawing_key(drawing_id) &
+-- (N - 1) of the N shards of server buildtrace_shards (PL/Proxy wants N a power of
 -- two): the functions that name a drawing run there, the ones that do not
 -- (metrics, health, a job's report) run on every shard and are combined here.
 -- Latency sketches are merged on the proxy with bt_sketch_merge, which is
@@ -12,6 +12,12 @@
 -- Load it into a database that has the plproxy and buildtrace extensions
 -- (buildtrace for the bt_sketch type and its functions; its tables stay
 -- empty), after sharding/setup.sh has made server buildtrace_shards.
+--
+-- Every function pins its search_path, the PL/Proxy ones too: PL/Proxy runs
+-- the RUN ON function with the caller's search_path and rights, so an
+-- unqualified hashtext could be anyone's. The queries sent to the shards
+-- call schema-qualified functions and operators only, so a shard's own
+-- search_path cannot change them.
 -- ---------------------------------------------------------------------------
 
 CREATE SCHEMA buildtrace_proxy;
@@ -26,57 +32,39 @@ SET search_path = pg_catalog, pg_temp
 RETURN (SELECT count(*)::int FROM pg_foreign_server s, LATERAL unnest(s.srvoptions) o
         WHERE s.srvname = 'buildtrace_shards' AND o LIKE 'partition\_%=%');
 
--- The shard of a drawing: what RUN ON hashtext(drawing_id) picks.
+-- The hash that places a drawing, for RUN ON. A NULL drawing id goes where
+-- '' goes, so that changes() and history() of NULL answer as on one server.
+CREATE FUNCTION buildtrace_proxy._drawing_key(drawing_id text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.hashtext(coalesce(drawing_id, ''));
+
+-- The shard of a drawing: the partition its key picks.
 CREATE FUNCTION buildtrace_proxy.shard_of(drawing_id text)
 RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN hashtext(drawing_id) & (buildtrace_proxy.shard_count() - 1);
-
--- Inserts, on the drawing's shard: one pair, or one version (paired there
--- with the drawing's previous one). Each returns what process() returns.
-CREATE FUNCTION buildtrace_proxy.insert_pair(drawing_id text, version_a jsonb, version_b jsonb,
-                                             job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plproxy
-AS $$
-    CLUSTER 'buildtrace_shards';
-    RUN ON hashtext(drawing_id);
-    SELECT buildtrace.process(jsonb_build_object(
-               'job_id', coalesce(job_id, gen_random_uuid()::text),
-               'version_pairs', jsonb_build_array(jsonb_build_object(
-                   'drawing_id', drawing_id, 'version_a', version_a, 'version_b', version_b,
-                   'latency_ms', latency_ms))));
-$$;
-
-CREATE FUNCTION buildtrace_proxy.insert_version(drawing_id text, payload jsonb,
-                                                job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plproxy
-AS $$
-    CLUSTER 'buildtrace_shards';
-    RUN ON hashtext(drawing_id);
-    SELECT buildtrace.process(jsonb_build_object(
-               'job_id', coalesce(job_id, gen_random_uuid()::text), 'drawing_id', drawing_id,
-               'jobs', jsonb_build_array(jsonb_build_object('objects', payload, 'latency_ms', latency_ms))));
-$$;
+RETURN buildtrace_proxy._drawing_key(drawing_id) & (buildtrace_proxy.shard_count() - 1);
 
 -- A drawing's latest change set, one past change set, its history.
 CREATE FUNCTION buildtrace_proxy.changes(drawing_id text)
 RETURNS jsonb
-LANGUAGE plproxy
+LANGUAGE plproxy STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
-    RUN ON hashtext(drawing_id);
+    RUN ON buildtrace_proxy._drawing_key(drawing_id);
     SELECT buildtrace.changes(drawing_id);
 $$;
 
 CREATE FUNCTION buildtrace_proxy.changes(drawing_id text, pair_id bigint)
 RETURNS jsonb
-LANGUAGE plproxy
+LANGUAGE plproxy STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
-    RUN ON hashtext(drawing_id);
+    RUN ON buildtrace_proxy._drawing_key(drawing_id);
     SELECT buildtrace.changes(drawing_id, pair_id);
 $$;
 
@@ -84,16 +72,21 @@ CREATE FUNCTION buildtrace_proxy.history(drawing_id text, since timestamptz DEFA
                                          until timestamptz DEFAULT NULL)
 RETURNS SETOF buildtrace.drawing_history
 LANGUAGE plproxy
+SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
-    RUN ON hashtext(drawing_id);
+    RUN ON buildtrace_proxy._drawing_key(drawing_id);
     SELECT * FROM buildtrace.history(drawing_id, since, until);
 $$;
 
--- process(): a pair list is split by drawing, each part sent to its
--- drawing's shard; job states go to the shard of their drawing ("default"
--- when they name none). Returns {"job_id", "message", "tasks_created"}, the
--- message listing each part's.
+-- process(): the whole request is checked here first, as process() checks
+-- it on one server, so that a bad element stores nothing anywhere; then a
+-- pair list is split by drawing, each part sent to its drawing's shard; job
+-- states go to the shard of their drawing ("default" when they name none).
+-- Each part commits on its shard when it is sent (PL/Proxy has no two-phase
+-- commit): a shard that fails a part, such as one that is down, leaves the
+-- parts sent before it stored. Returns {"job_id", "message",
+-- "tasks_created"}, the message listing each part's.
 
 -- A process() request split by drawing, as process() reads it: each part's
 -- drawing and its items (pairs, or job states), in the order of their first
@@ -132,13 +125,14 @@ BEGIN
             DETAIL = format('It names %s drawings.', cardinality(drawings)),
             HINT = 'Call buildtrace_proxy.process(), which splits a request by drawing.';
     END IF;
-    RETURN hashtext(drawings[1]);
+    RETURN buildtrace_proxy._drawing_key(drawings[1]);
 END
 $$;
 
 CREATE FUNCTION buildtrace_proxy._process_on(request jsonb)
 RETURNS jsonb
 LANGUAGE plproxy
+SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._request_shard_key(request);
@@ -157,6 +151,7 @@ DECLARE
     messages text[] := '{}';
     tasks bigint := 0;
 BEGIN
+    PERFORM buildtrace._check_request(request);
     FOR part IN SELECT * FROM buildtrace_proxy._request_parts(request) LOOP
         r := buildtrace_proxy._process_on(
                  CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
@@ -170,36 +165,65 @@ BEGIN
 END
 $$;
 
+-- Inserts, on the drawing's shard: one pair, or one version (paired there
+-- with the drawing's previous one), as process() of it.
+CREATE FUNCTION buildtrace_proxy.insert_pair(drawing_id text, version_a jsonb, version_b jsonb,
+                                             job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+RETURN buildtrace_proxy.process(jsonb_build_object(
+           'job_id', coalesce(job_id, gen_random_uuid()::text),
+           'version_pairs', jsonb_build_array(jsonb_build_object(
+               'drawing_id', drawing_id, 'version_a', version_a, 'version_b', version_b,
+               'latency_ms', latency_ms))));
+
+CREATE FUNCTION buildtrace_proxy.insert_version(drawing_id text, payload jsonb,
+                                                job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+RETURN buildtrace_proxy.process(jsonb_build_object(
+           'job_id', coalesce(job_id, gen_random_uuid()::text),
+           'jobs', jsonb_build_array(jsonb_build_object(
+               'drawing_id', drawing_id, 'objects', payload, 'latency_ms', latency_ms))));
+
 -- report(job_id): a job's pairs may sit on every shard; each shard that has
--- any reports its part, and the parts are joined. An unknown job is
--- P0002, as on one server.
+-- any reports its part, with its own totals and at most max_pairs pairs, and
+-- the parts follow one line that says so. An unknown job is P0002, as on one
+-- server; a NULL argument gives NULL, as there.
 CREATE FUNCTION buildtrace_proxy._report_parts(job_id text, max_pairs integer)
 RETURNS SETOF text
-LANGUAGE plproxy
+LANGUAGE plproxy STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON ALL;
     SELECT buildtrace.report(job_id, max_pairs)
-    WHERE EXISTS (SELECT 1 FROM buildtrace.pairs p WHERE p.job_id = $1)
-       OR EXISTS (SELECT 1 FROM buildtrace.versions v WHERE v.job_id = $1);
+    WHERE EXISTS (SELECT 1 FROM buildtrace.pairs p WHERE p.job_id OPERATOR(pg_catalog.=) $1)
+       OR EXISTS (SELECT 1 FROM buildtrace.versions v WHERE v.job_id OPERATOR(pg_catalog.=) $1);
 $$;
 
 CREATE FUNCTION buildtrace_proxy.report(job_id text, max_pairs integer DEFAULT 50)
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    result text;
+    parts text[];
 BEGIN
-    SELECT string_agg(t, E'\n\n' ORDER BY t) INTO result
+    -- a part's pointer to the pairs it left out, made to work here
+    SELECT array_agg(replace(t, 'buildtrace.report(', 'buildtrace_proxy.report(') ORDER BY t) INTO parts
     FROM buildtrace_proxy._report_parts(report.job_id, max_pairs) t;
-    IF result IS NULL THEN
+    IF parts IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'no_data_found',
             MESSAGE = format('unknown job "%s"', report.job_id),
             DETAIL = 'No shard has a pair or version with this job_id.';
     END IF;
-    RETURN result;
+    RETURN format('Job %s is on %s shard%s; each part below is one shard''s, with at most %s pair%s.',
+                  report.job_id, cardinality(parts), CASE WHEN cardinality(parts) = 1 THEN '' ELSE 's' END,
+                  max_pairs, CASE WHEN max_pairs = 1 THEN '' ELSE 's' END)
+           || E'\n\n' || array_to_string(parts, E'\n\n');
 END
 $$;
 
@@ -212,17 +236,20 @@ CREATE FUNCTION buildtrace_proxy._shard_hours(since interval,
     OUT processing_ms buildtrace.bt_sketch, OUT reported_latency_ms buildtrace.bt_sketch)
 RETURNS SETOF record
 LANGUAGE plproxy
+SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON ALL;
-    SELECT r.hour, sum(r.pairs) AS pairs, sum(r.failed) AS failed, sum(r.added) AS added,
-           sum(r.removed) AS removed, sum(r.moved) AS moved, sum(r.resized) AS resized,
-           sum(r.retyped) AS retyped, sum(r.modified) AS modified, sum(r.rotated) AS rotated,
-           sum(r.reidentified) AS reidentified, sum(r.unchanged) AS unchanged,
+    SELECT r.hour, pg_catalog.sum(r.pairs) AS pairs, pg_catalog.sum(r.failed) AS failed,
+           pg_catalog.sum(r.added) AS added, pg_catalog.sum(r.removed) AS removed,
+           pg_catalog.sum(r.moved) AS moved, pg_catalog.sum(r.resized) AS resized,
+           pg_catalog.sum(r.retyped) AS retyped, pg_catalog.sum(r.modified) AS modified,
+           pg_catalog.sum(r.rotated) AS rotated, pg_catalog.sum(r.reidentified) AS reidentified,
+           pg_catalog.sum(r.unchanged) AS unchanged,
            buildtrace.bt_sketch_merge(r.processing_ms) AS processing_ms,
            buildtrace.bt_sketch_merge(r.reported_latency_ms) AS reported_latency_ms
     FROM buildtrace.hourly_rollups r
-    WHERE r.hour >= buildtrace._checked_window_start($1, 'metrics'::text, 'since'::text)
+    WHERE r.hour OPERATOR(pg_catalog.>=) buildtrace._checked_window_start($1, 'metrics'::text, 'since'::text)
     GROUP BY r.hour;
 $$;
 
@@ -267,11 +294,13 @@ BEGIN
 END
 $$;
 
--- health(): every shard's, the worst status with all warnings, anomalies and
--- backlogs.
+-- health(): every shard's, the worst status with all warnings, the summed
+-- backlogs, and the 50 newest anomalies of all shards (an anomaly_id is its
+-- shard's).
 CREATE FUNCTION buildtrace_proxy._shard_health(recent interval)
 RETURNS SETOF jsonb
 LANGUAGE plproxy
+SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON ALL;
@@ -290,7 +319,10 @@ AS $$
                                  WHEN 0 THEN 'healthy' WHEN 1 THEN 'degraded' ELSE 'unhealthy' END
                           FROM shard),
                'warnings', coalesce((SELECT jsonb_agg(w) FROM shard, jsonb_array_elements(h -> 'warnings') w), '[]'),
-               'anomalies', coalesce((SELECT jsonb_agg(a) FROM shard, jsonb_array_elements(h -> 'anomalies') a), '[]'),
+               'anomalies', coalesce((SELECT jsonb_agg(n.a ORDER BY n.at DESC)
+                                      FROM (SELECT a, (a ->> 'detected_at')::timestamptz AS at
+                                            FROM shard, jsonb_array_elements(h -> 'anomalies') a
+                                            ORDER BY at DESC LIMIT 50) n), '[]'),
                'backlog', (SELECT jsonb_build_object(
                                       'pending', sum((h -> 'backlog' ->> 'pending')::bigint),
                                       'oldest_age_seconds', max((h -> 'backlog' ->> 'oldest_age_seconds')::numeric))
@@ -303,12 +335,15 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA buildtrace_proxy FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text, float8),
                           buildtrace_proxy.insert_version(text, jsonb, text, float8),
                           buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(jsonb),
-                          buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_parts(jsonb)
+                          buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_parts(jsonb),
+                          buildtrace_proxy._drawing_key(text), buildtrace_proxy.shard_of(text),
+                          buildtrace_proxy.shard_count()
     TO buildtrace_writer;
 GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text), buildtrace_proxy.changes(text, bigint),
                           buildtrace_proxy.history(text, timestamptz, timestamptz),
                           buildtrace_proxy.report(text, integer), buildtrace_proxy._report_parts(text, integer),
                           buildtrace_proxy.metrics(interval), buildtrace_proxy._shard_hours(interval),
                           buildtrace_proxy.health(interval), buildtrace_proxy._shard_health(interval),
-                          buildtrace_proxy.shard_of(text), buildtrace_proxy.shard_count()
+                          buildtrace_proxy.shard_of(text), buildtrace_proxy.shard_count(),
+                          buildtrace_proxy._drawing_key(text)
     TO buildtrace_reader;

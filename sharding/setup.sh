@@ -7,8 +7,13 @@
 #
 #   bash sharding/setup.sh PROXY_DB 'host=… dbname=…' 'host=… dbname=…' [...]
 #
-# Credentials: put them in the connection strings or in the proxy server
-# user's .pgpass; the shards' roles decide what the callers may do there.
+# A connection string names no user and no password: PL/Proxy then connects
+# as the calling role (current_user), so each shard applies that role's own
+# rights and tenant, and no password sits in the server's options, which
+# every role can read. Passwords go in the proxy server's .pgpass (the
+# database server's operating-system user), one line per role. The proxy
+# database's own buildtrace tables take no writes: data goes through
+# buildtrace_proxy only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db=$1; shift
@@ -17,6 +22,10 @@ n=$#
 options=""
 i=0
 for connstr in "$@"; do
+    if [[ " $connstr" =~ [[:space:]](user|password)[[:space:]]*= ]]; then
+        echo "setup: connection string $((i + 1)) names a ${BASH_REMATCH[1]}: leave it out (PL/Proxy connects as the caller; passwords go in .pgpass)" >&2
+        exit 2
+    fi
     options+="${options:+, }partition_$i '${connstr//\'/\'\'}'"
     i=$((i + 1))
 done
@@ -28,6 +37,8 @@ DROP SERVER IF EXISTS buildtrace_shards CASCADE;
 CREATE SERVER buildtrace_shards FOREIGN DATA WRAPPER plproxy OPTIONS ($options);
 CREATE USER MAPPING FOR PUBLIC SERVER buildtrace_shards;
 GRANT USAGE ON FOREIGN SERVER buildtrace_shards TO buildtrace_writer, buildtrace_reader;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA buildtrace
+    FROM buildtrace_writer, buildtrace_reader;
 \i sharding/proxy.sql
 SQL
 echo "setup: $db routes to $n shard(s)"

@@ -25,7 +25,7 @@ bt_start_shards() {
         psql -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d shard \
             -c "CREATE EXTENSION buildtrace" >/dev/null
         BT_SHARD_PORTS+=("$port")
-        BT_SHARD_CONNSTRS+=("host=127.0.0.1 port=$port dbname=shard user=postgres")
+        BT_SHARD_CONNSTRS+=("host=127.0.0.1 port=$port dbname=shard")
         port=$((port + 1))
     done
 }

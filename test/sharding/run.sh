@@ -82,8 +82,11 @@ d0=$(head -1 "$work/shard0" | cut -d'|' -f1) d1=$(head -1 "$work/shard1" | cut -
 [ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d1') ->> 'drawing_id'")" = "$d1" ] || fail "changes()"
 [ "$(q -d bt_proxy -c "SELECT count(*) FROM buildtrace_proxy.history('$d0')")" = \
   "$(q -d bt_single -c "SELECT count(*) FROM buildtrace.history('$d0')")" ] || fail "history()"
-q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-1')" | grep -c '^BuildTrace report for job job-1$' | grep -qx 2 ||
-    fail "report() of a job on both shards"
+q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-1')" > "$work/report.out"
+grep -c '^BuildTrace report for job job-1$' "$work/report.out" | grep -qx 2 &&
+    head -1 "$work/report.out" | grep -qx "Job job-1 is on 2 shards; each part below is one shard's, with at most 50 pairs." &&
+    ! grep -q 'buildtrace\.report(' "$work/report.out" || fail "report() of a job on both shards"
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-1', NULL) IS NULL")" = t ] || fail "report(job, NULL)"
 [ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.health() ->> 'shards'")" = 2 ] || fail "health()"
 q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"version_pairs\": [{\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": []},
                                                                          {\"drawing_id\": \"$d1\", \"version_a\": [], \"version_b\": []}]}')
@@ -97,6 +100,86 @@ if q -d bt_proxy -c "SELECT buildtrace_proxy._process_on('{\"version_pairs\": [{
 fi
 grep -q 'a request for one shard must name one drawing' "$work/route.out" || fail "routing error: $(cat "$work/route.out")"
 echo "sharding: changes, history, report, health and process answer through the proxy"
+
+# Trust. Nothing the caller's search_path holds changes where a drawing goes:
+# a hashtext that sends everything to partition 1 is searched first.
+q -d bt_proxy -c "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'buildtrace_proxy'::regnamespace
+                  AND NOT coalesce(p.proconfig @> '{\"search_path=pg_catalog, pg_temp\"}', false)" | grep -qx 0 ||
+    fail "a buildtrace_proxy function without a pinned search_path"
+n0=$(bt_shard_psql 0 -c "SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = '$d0'")
+q -d bt_proxy -c "CREATE SCHEMA evil" \
+  -c "CREATE FUNCTION evil.hashtext(text) RETURNS integer LANGUAGE sql RETURN 1" \
+  -c "SET search_path = evil, pg_catalog" -c "SELECT buildtrace_proxy.insert_pair('$d0', '[]', '[]')" >/dev/null
+[ "$(bt_shard_psql 0 -c "SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = '$d0'")" = $((n0 + 1)) ] ||
+    fail "a hashtext in the caller's search_path moved a drawing's pair"
+q -d bt_proxy -c "DROP SCHEMA evil CASCADE"
+# A connection string with a user or a password is refused: it would make
+# every caller that login on the shards, and show the password to every role.
+if bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[0]} user=postgres" "${BT_SHARD_CONNSTRS[1]}" 2> "$work/setup.err"; then
+    fail "setup accepted a connection string with a user"
+fi
+grep -q "names a user" "$work/setup.err" || fail "setup's refusal: $(cat "$work/setup.err")"
+# A request is checked whole, as process() checks it on one server, before
+# any part is sent: the same error, and nothing stored on any shard.
+stored() { for i in 0 1; do bt_shard_psql "$i" -c "SELECT count(*) FROM buildtrace.pairs"; done | awk '{ s += $1 } END { print s }'; }
+before=$(stored)
+while IFS= read -r request; do
+    p=$(q -d bt_proxy -c "SELECT buildtrace_proxy.process('$request')" 2>&1 | grep -E '^(ERROR|DETAIL)' || true)
+    s=$(q -d bt_single -c "SELECT buildtrace.process('$request')" 2>&1 | grep -E '^(ERROR|DETAIL)' || true)
+    [ -n "$p" ] && [ "$p" = "$s" ] || fail "process($request) through the proxy: '$p', on one server: '$s'"
+done <<'REQUESTS'
+{}
+"hello"
+{"version_pairs": {"drawing_id": "X-1"}}
+{"version_pairs": [{"drawing_id": "X-1", "version_a": [], "version_b": []}], "jobs": []}
+{"storage_path": "gs://b", "version_pairs": [{"drawing_id": "X-1", "version_a": [], "version_b": []}]}
+{"job_id": {"a": 1}, "version_pairs": [{"drawing_id": "X-1", "version_a": [], "version_b": []}]}
+{"version_pairs": [{"drawing_id": "X-1", "version_a": [], "version_b": []}, {"drawing_id": "Y-1", "version_a": []}]}
+{"jobs": [{"drawing_id": "X-1", "objects": []}, {"drawing_id": "", "objects": []}]}
+REQUESTS
+[ "$(stored)" = "$before" ] || fail "a refused request stored $(( $(stored) - before )) pairs"
+q -d bt_proxy -c "SELECT buildtrace_proxy.insert_pair(NULL, '[]', '[]')" > "$work/null.out" 2>&1 &&
+    fail "insert_pair without a drawing was accepted"
+grep -q 'version pair has no drawing_id' "$work/null.out" || fail "insert_pair without a drawing: $(cat "$work/null.out")"
+# Tenants: the shards see the calling role, so each applies its rights and
+# its default tenant. One tenant cannot write to or read another's drawing.
+for conn in "-d bt_proxy" "-h 127.0.0.1 -p ${BT_SHARD_PORTS[0]} -U postgres -d shard" \
+            "-h 127.0.0.1 -p ${BT_SHARD_PORTS[1]} -U postgres -d shard"; do
+    # shellcheck disable=SC2086
+    psql -qX -v ON_ERROR_STOP=1 $conn -c "
+        DO \$\$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shard_acme') THEN
+                CREATE ROLE shard_acme NOLOGIN IN ROLE buildtrace_tenant;
+                CREATE ROLE shard_acme_ingest LOGIN IN ROLE shard_acme, buildtrace_writer;
+                CREATE ROLE shard_globex NOLOGIN IN ROLE buildtrace_tenant;
+                CREATE ROLE shard_globex_ingest LOGIN IN ROLE shard_globex, buildtrace_writer;
+                CREATE ROLE shard_globex_dash LOGIN IN ROLE shard_globex, buildtrace_reader;
+                ALTER ROLE shard_acme_ingest SET buildtrace.tenant = 'shard_acme';
+                ALTER ROLE shard_globex_ingest SET buildtrace.tenant = 'shard_globex';
+                ALTER ROLE shard_globex_dash SET buildtrace.tenant = 'shard_globex';
+            END IF;
+        END \$\$" >/dev/null || fail "tenant roles"
+done
+as_role() { local role=$1; shift; q -d bt_proxy -c "SET ROLE $role" "$@"; }
+as_role shard_acme_ingest -c "SELECT buildtrace_proxy.insert_pair('T-ACME-1', '[]', '[{\"id\": \"a\"}]')" >/dev/null ||
+    fail "a tenant's writer through the proxy"
+t=$(shard=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-ACME-1')"); bt_shard_psql "$shard" -c "SELECT tenant FROM buildtrace.pairs WHERE drawing_id = 'T-ACME-1'")
+[ "$t" = shard_acme ] || fail "the pair was stored for tenant '$t', not the caller's"
+as_role shard_globex_ingest -c "SELECT buildtrace_proxy.insert_pair('T-ACME-1', '[]', '[]')" > "$work/tenant.out" 2>&1 &&
+    fail "another tenant's writer wrote into the drawing"
+grep -q 'belongs to another tenant' "$work/tenant.out" || fail "tenant refusal: $(cat "$work/tenant.out")"
+as_role shard_globex_dash -c "SELECT buildtrace_proxy.changes('T-ACME-1')" > "$work/tenant.out" 2>&1 &&
+    fail "another tenant's reader read the drawing"
+# The proxy database's own tables take no writes: they would reach no shard.
+as_role shard_acme_ingest -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('T-ACME-2', '[]', '[]')" \
+    > "$work/tenant.out" 2>&1 && fail "a write into the proxy database's pairs"
+grep -q 'permission denied for table pairs' "$work/tenant.out" || fail "proxy table refusal: $(cat "$work/tenant.out")"
+q -d bt_proxy -c "SELECT count(*) FROM jsonb_array_elements(buildtrace_proxy.health() -> 'anomalies') a" |
+    awk '$1 > 50 { exit 1 }' || fail "health() lists more than 50 anomalies"
+for r in shard_globex_dash shard_globex_ingest shard_globex shard_acme_ingest shard_acme; do
+    q -d bt_proxy -c "DROP OWNED BY $r" -c "DROP ROLE $r" >/dev/null 2>&1 || true
+done
+echo "sharding: routing ignores the caller's search_path; setup refuses logins in connection strings; bad requests fail whole, as on one server; each shard applies the caller's role and tenant; the proxy's tables take no writes"
 
 # One shard down: its drawings fail clearly, the other shard's work.
 bt_stop_shard 1

@@ -2402,19 +2402,16 @@ SET search_path = pg_catalog, pg_temp
 RETURN coalesce(jsonb_typeof(v) IN ('string', 'number') AND v #>> '{}' <> '', false);
 
 -- process() in parts: the pair list and the job states.
--- process()'s pair list: every version pair checked, then all inserted
--- (and so processed) in one statement. Like process(), it runs with the
--- caller's rights, so it stays executable by everyone.
-CREATE FUNCTION buildtrace._process_pairs(job text, items jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- The checks of a process() pair list, element by element; raises the first
+-- problem, writes nothing.
+CREATE FUNCTION buildtrace._check_pairs(items jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     item     jsonb;
     i        integer := 0;
-    ids      bigint[];
-    n_pairs  integer;
 BEGIN
     FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
         IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
@@ -2444,7 +2441,21 @@ BEGIN
         END IF;
         i := i + 1;
     END LOOP;
+END
+$$;
 
+-- process()'s pair list, checked: all inserted (and so processed) in one
+-- statement. Like process(), it runs with the caller's rights, so it stays
+-- executable by everyone.
+CREATE FUNCTION buildtrace._process_pairs(job text, items jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ids      bigint[];
+    n_pairs  integer;
+BEGIN
     WITH ins AS (
         INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b, latency_ms)
         SELECT e ->> 'drawing_id', coalesce(e ->> 'job_id', job),
@@ -2478,21 +2489,16 @@ RETURN (SELECT CASE WHEN (SELECT count(*) FROM jsonb_object_keys(m.map)) = 1
         FROM (SELECT state - ARRAY['job_id', 'drawing_id', 'timestamp', 'latency_ms'] AS map,
                      coalesce(state -> 'objects', state -> 'files', state -> 'state') AS wrapped) m);
 
--- process()'s job states: each is a version of its drawing (default
--- "default", the single build stream of a job list); its objects are under
--- "objects", "files" or "state", or are all its keys other than the metadata
--- keys (_state_payload). Every state is checked, then all are inserted as versions (which
--- pairs them, and so processes the pairs).
-CREATE FUNCTION buildtrace._process_states(job text, request jsonb, items jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- The checks of a process() job list, element by element; raises the first
+-- problem, writes nothing.
+CREATE FUNCTION buildtrace._check_states(items jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     item     jsonb;
     i        integer := 0;
-    ids      bigint[];
-    n_pairs  integer;
 BEGIN
     FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
         IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
@@ -2533,7 +2539,24 @@ BEGIN
         END IF;
         i := i + 1;
     END LOOP;
+END
+$$;
 
+-- process()'s job states, checked: each is a version of its drawing (default
+-- "default", the single build stream of a job list); its objects are under
+-- "objects", "files" or "state", or are all its keys other than the metadata
+-- keys (_state_payload). All are inserted as versions in one statement
+-- (which pairs them, and so processes the pairs).
+CREATE FUNCTION buildtrace._process_states(job text, request jsonb, items jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_states integer := jsonb_array_length(items);
+    ids      bigint[];
+    n_pairs  integer;
+BEGIN
     WITH ins AS (
         INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
         SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
@@ -2550,25 +2573,22 @@ BEGIN
     n_pairs := coalesce(cardinality(ids), 0);
     RETURN jsonb_build_object(
         'job_id', job,
-        'message', format('Stored %s job state%s; processed %s pair%s: %s', i,
-                          CASE WHEN i = 1 THEN '' ELSE 's' END, n_pairs,
+        'message', format('Stored %s job state%s; processed %s pair%s: %s', n_states,
+                          CASE WHEN n_states = 1 THEN '' ELSE 's' END, n_pairs,
                           CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
-        'tasks_created', i);
+        'tasks_created', n_states);
 END
 $$;
 
--- POST /process. Accepts the pair list {"version_pairs": [{"drawing_id",
--- "version_a", "version_b"}, ...]} or a list of build job states (a JSON
--- array, or {"jobs": [...]}), stores them, and returns
--- {"job_id", "message", "tasks_created"}. Processing happens in this call
--- (the triggers), so the message says what became of the pairs.
-CREATE OR REPLACE FUNCTION buildtrace.process(request jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- Every check of a process() request, of the request and of each of its
+-- elements: raises the first problem, as process() would, and writes
+-- nothing. The PL/Proxy front runs it before it sends any part of a request
+-- to a shard.
+CREATE FUNCTION buildtrace._check_request(request jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    job      text;
 BEGIN
     IF jsonb_typeof(request) = 'object' AND request ? 'storage_path' THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
@@ -2594,14 +2614,15 @@ BEGIN
             DETAIL = 'One request is a list of pairs or a list of job states.',
             HINT = 'Send them in two requests.';
     END IF;
-    job := coalesce(request ->> 'job_id', gen_random_uuid()::text);
-
     IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
-        RETURN buildtrace._process_pairs(job, request -> 'version_pairs');
+        PERFORM buildtrace._check_pairs(request -> 'version_pairs');
+        RETURN;
     ELSIF jsonb_typeof(request) = 'array' THEN
-        RETURN buildtrace._process_states(job, request, request);
+        PERFORM buildtrace._check_states(request);
+        RETURN;
     ELSIF jsonb_typeof(request -> 'jobs') = 'array' THEN
-        RETURN buildtrace._process_states(job, request, request -> 'jobs');
+        PERFORM buildtrace._check_states(request -> 'jobs');
+        RETURN;
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
         MESSAGE = 'process request needs "version_pairs" or a list of job states',
@@ -2611,6 +2632,29 @@ BEGIN
                                                            FROM jsonb_object_keys(request) k))
                              ELSE '' END),
         HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
+END
+$$;
+
+-- POST /process. Accepts the pair list {"version_pairs": [{"drawing_id",
+-- "version_a", "version_b"}, ...]} or a list of build job states (a JSON
+-- array, or {"jobs": [...]}), checks all of it, stores it, and returns
+-- {"job_id", "message", "tasks_created"}. Processing happens in this call
+-- (the triggers), so the message says what became of the pairs.
+CREATE OR REPLACE FUNCTION buildtrace.process(request jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job      text := coalesce(request ->> 'job_id', gen_random_uuid()::text);
+BEGIN
+    PERFORM buildtrace._check_request(request);
+    IF jsonb_typeof(request -> 'version_pairs') = 'array' THEN
+        RETURN buildtrace._process_pairs(job, request -> 'version_pairs');
+    ELSIF jsonb_typeof(request) = 'array' THEN
+        RETURN buildtrace._process_states(job, request, request);
+    END IF;
+    RETURN buildtrace._process_states(job, request, request -> 'jobs');
 END
 $$;
 
