@@ -31,6 +31,11 @@
  * stores every handover so tagged together: the query's rows, from however
  * many INSERTs.
  *
+ * A key is an address, which a later statement's copy may take once the
+ * executor has freed it.  So a handover watches the memory context its key
+ * lives in, and forgets its keys when that context goes: a handover left
+ * over (see handover_xact_end) is then never taken for a later statement's.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -57,8 +62,10 @@ typedef struct Handover Handover;
 
 struct Handover
 {
-	const Trigger *statement;	/* its BEFORE ROW triggers' trigger array */
+	const Trigger *statement;	/* its BEFORE ROW triggers' trigger array;
+								 * NULL once its query's executor is gone */
 	const Trigger *after_key;	/* its AFTER ROW triggers', once one fired */
+	uint64		serial;			/* tells it from every other handover */
 	int			storing;		/* store_level of the group it is in, or 0 */
 	SubTransactionId subxid;	/* subtransaction that created it */
 	MemoryContext cxt;			/* holds this struct and the stores */
@@ -80,6 +87,14 @@ struct Handover
 
 /* The live handovers, newest first; they live in TopTransactionContext. */
 static Handover *newest = NULL;
+static uint64 last_serial = 0;
+
+/* Held in the memory context of a handover's key, to hear when it goes. */
+typedef struct KeyWatch
+{
+	MemoryContextCallback callback;
+	uint64		serial;
+} KeyWatch;
 
 /*
  * How many groups are being stored, one inside the other (a store can set
@@ -221,6 +236,38 @@ new_store(ResourceOwner owner)
 	return store;
 }
 
+/*
+ * The context of a handover's key is going, and its address with it: the
+ * handover, if it is still alive, can no longer be any statement's.
+ */
+static void
+key_freed(void *arg)
+{
+	uint64		serial = ((KeyWatch *) arg)->serial;
+
+	for (Handover *h = newest; h != NULL; h = h->older)
+	{
+		if (h->serial == serial)
+		{
+			h->statement = NULL;
+			h->after_key = NULL;
+			return;
+		}
+	}
+}
+
+static void
+watch_key(Handover *h)
+{
+	MemoryContext key_cxt = GetMemoryChunkContext((void *) h->statement);
+	KeyWatch   *watch = MemoryContextAlloc(key_cxt, sizeof(KeyWatch));
+
+	watch->serial = h->serial;
+	watch->callback.func = key_freed;
+	watch->callback.arg = watch;
+	MemoryContextRegisterResetCallback(key_cxt, &watch->callback);
+}
+
 /* The handover of td's statement, for its BEFORE ROW trigger; made by the first row. */
 static Handover *
 handover_of_statement(TriggerData *td)
@@ -240,6 +287,7 @@ handover_of_statement(TriggerData *td)
 	old = MemoryContextSwitchTo(cxt);
 	h = palloc0(sizeof(Handover));
 	h->statement = statement;
+	h->serial = ++last_serial;
 	h->subxid = GetCurrentSubTransactionId();
 	h->cxt = cxt;
 	h->owner = ResourceOwnerCreate(TopTransactionResourceOwner, "buildtrace handover");
@@ -252,6 +300,7 @@ handover_of_statement(TriggerData *td)
 	h->older = newest;
 	newest = h;
 	MemoryContextSwitchTo(old);
+	watch_key(h);
 	return h;
 }
 
@@ -376,8 +425,13 @@ bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id, text
 	 * The newest first: a nested statement's rows are marked before the
 	 * outer's.
 	 */
-	for (h = newest; h != NULL && (found = find_pair(h, pair_id)) == NULL; h = h->older)
+	for (h = newest; h != NULL; h = h->older)
+	{
 		CHECK_FOR_INTERRUPTS();
+		/* a handover whose query has ended is no row's of this one */
+		if (h->statement != NULL && (found = find_pair(h, pair_id)) != NULL)
+			break;
+	}
 	if (h == NULL)
 		return;					/* not diffed: the BEFORE trigger did not run */
 	one_row_per_pair(h, found);

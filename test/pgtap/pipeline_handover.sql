@@ -4,7 +4,7 @@
 -- subtransactions and nested statements must neither lose a result nor
 -- give one to the wrong row.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 
 CREATE FUNCTION pg_temp.valid(x int) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('id', 'W', 'type', 'wall', 'x', x, 'y', 0,
@@ -70,6 +70,45 @@ SELECT results_eq($$SELECT p.drawing_id, count(c.pair_id) FROM buildtrace.pairs 
                     LEFT JOIN buildtrace.changes c USING (pair_id)
                     WHERE p.drawing_id IN ('ho-bad', 'ho-good') GROUP BY 1$$,
                   $$VALUES ('ho-good'::text, 1::bigint)$$, 'and stores its own result only');
+
+-- A query of two INSERTs whose second skips its only row leaves that
+-- INSERT's handover until commit. The trigger array it was found by is freed
+-- with the query, and a later query's may take its address: that query
+-- must not take the left-over handover (its store refused under a
+-- savepoint, it would then store nothing, and skip the tenant check, for
+-- every later statement at that address).
+CREATE TEMP TABLE ho_rounds (refused int, stored int);
+INSERT INTO buildtrace.drawing_state (drawing_id, tenant) VALUES ('ho-theirs', 'ho-other');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('ho-leftover', '[]', '7');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+SELECT 'ho-leftover', pg_temp.valid(0), pg_temp.valid(1), min(pair_id)
+FROM buildtrace.pairs WHERE drawing_id = 'ho-leftover';
+DO $$
+DECLARE
+    q text := $q$WITH a AS (INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+                            VALUES ('ho-around', pg_temp.valid(0), pg_temp.valid(1)))
+                 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+                 VALUES ($1, pg_temp.valid(0), pg_temp.valid(1), $2)
+                 ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING$q$;
+    failed bigint := (SELECT min(pair_id) FROM buildtrace.pairs WHERE drawing_id = 'ho-leftover');
+    refused int := 0;
+BEGIN
+    FOR i IN 1..12 LOOP
+        EXECUTE q USING 'ho-leftover', failed;
+        BEGIN
+            EXECUTE q USING 'ho-theirs', NULL::bigint;
+        EXCEPTION WHEN insufficient_privilege THEN
+            refused := refused + 1;
+        END;
+        EXECUTE q USING 'ho-victim-' || i, NULL::bigint;
+    END LOOP;
+    INSERT INTO ho_rounds
+    SELECT refused, count(*) FROM buildtrace.changes WHERE drawing_id LIKE 'ho-victim-%';
+END
+$$;
+SELECT is((SELECT refused FROM ho_rounds), 12,
+          'another tenant''s drawing is refused in every round after a left-over handover');
+SELECT is((SELECT stored FROM ho_rounds), 12, 'and every round''s pair gets its change set');
 
 -- The same inside a PL/pgSQL exception block (a subtransaction).
 DO $$
