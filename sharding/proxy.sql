@@ -88,28 +88,49 @@ $$;
 -- parts sent before it stored. Returns {"job_id", "message",
 -- "tasks_created"}, the message listing each part's.
 
--- A process() request split by drawing, as process() reads it: each part's
--- drawing and its items (pairs, or job states), in the order of their first
--- item.
+-- The items of a process() request, as process() reads it: its pairs, or
+-- its job states.
+CREATE FUNCTION buildtrace_proxy._request_items(request jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array' THEN request -> 'version_pairs'
+            WHEN jsonb_typeof(request) = 'array' THEN request
+            ELSE request -> 'jobs' END;
+
+-- The drawing of each item, by its ordinal (from 0) in the items.
+CREATE FUNCTION buildtrace_proxy._request_drawings(request jsonb)
+RETURNS TABLE (drawing_id text, ordinal integer)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
+                THEN coalesce(x.e ->> 'drawing_id', '')
+                ELSE coalesce(x.e ->> 'drawing_id', request ->> 'drawing_id', 'default') END,
+           (x.o - 1)::integer
+    FROM jsonb_array_elements(buildtrace_proxy._request_items(request)) WITH ORDINALITY x(e, o)
+$$;
+
+-- A process() request split by drawing: each part's drawing and its items,
+-- in the order of their first item. A request of one drawing is one part
+-- holding the items as they are: aggregating large versions again would
+-- cost milliseconds a call.
 CREATE FUNCTION buildtrace_proxy._request_parts(request jsonb)
 RETURNS TABLE (drawing_id text, items jsonb)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT p.drawing_id, jsonb_agg(p.e ORDER BY p.o)
-    FROM (SELECT CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
-                      THEN coalesce(x.e ->> 'drawing_id', '')
-                      ELSE coalesce(x.e ->> 'drawing_id', request ->> 'drawing_id', 'default') END AS drawing_id,
-                 x.e, x.o
-          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
-                                         THEN request -> 'version_pairs'
-                                         WHEN jsonb_typeof(request) = 'array' THEN request
-                                         ELSE request -> 'jobs' END) WITH ORDINALITY x(e, o)) p
-    GROUP BY p.drawing_id
-    ORDER BY min(p.o)
-$$;
-
--- The shard key of a request of one drawing, or an error: the shard is
+    WITH parts AS (
+        SELECT d.drawing_id, array_agg(d.ordinal ORDER BY d.ordinal) AS ordinals
+        FROM buildtrace_proxy._request_drawings(request) d
+        GROUP BY d.drawing_id),
+    whole AS (SELECT buildtrace_proxy._request_items(request) AS items)
+    SELECT p.drawing_id,
+           CASE WHEN (SELECT count(*) FROM parts) = 1 THEN w.items
+                ELSE (SELECT jsonb_agg(w.items -> i ORDER BY i) FROM unnest(p.ordinals) i) END
+    FROM parts p, whole w
+    ORDER BY p.ordinals[1]
+$$;-- The shard key of a request of one drawing, or an error: the shard is
 -- chosen from the request itself, so that no caller can send a drawing's
 -- pairs to another drawing's shard.
 CREATE FUNCTION buildtrace_proxy._request_shard_key(request jsonb)
@@ -118,7 +139,7 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    drawings text[] := ARRAY(SELECT p.drawing_id FROM buildtrace_proxy._request_parts(request) p);
+    drawings text[] := ARRAY(SELECT DISTINCT d.drawing_id FROM buildtrace_proxy._request_drawings(request) d);
 BEGIN
     IF cardinality(drawings) <> 1 THEN
         RAISE EXCEPTION 'a request for one shard must name one drawing' USING ERRCODE = '22023',
@@ -166,27 +187,36 @@ END
 $$;
 
 -- Inserts, on the drawing's shard: one pair, or one version (paired there
--- with the drawing's previous one), as process() of it.
+-- with the drawing's previous one), as process() of it, which checks it
+-- there. One call stores one part, so nothing needs checking ahead here.
 CREATE FUNCTION buildtrace_proxy.insert_pair(drawing_id text, version_a jsonb, version_b jsonb,
                                              job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql VOLATILE
+LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
-RETURN buildtrace_proxy.process(jsonb_build_object(
-           'job_id', coalesce(job_id, gen_random_uuid()::text),
-           'version_pairs', jsonb_build_array(jsonb_build_object(
-               'drawing_id', drawing_id, 'version_a', version_a, 'version_b', version_b,
-               'latency_ms', latency_ms))));
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON buildtrace_proxy._drawing_key(drawing_id);
+    SELECT buildtrace.process(pg_catalog.jsonb_build_object(
+               'job_id', coalesce(job_id, pg_catalog.gen_random_uuid()::pg_catalog.text),
+               'version_pairs', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                   'drawing_id', drawing_id, 'version_a', version_a, 'version_b', version_b,
+                   'latency_ms', latency_ms))));
+$$;
 
 CREATE FUNCTION buildtrace_proxy.insert_version(drawing_id text, payload jsonb,
                                                 job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql VOLATILE
+LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
-RETURN buildtrace_proxy.process(jsonb_build_object(
-           'job_id', coalesce(job_id, gen_random_uuid()::text),
-           'jobs', jsonb_build_array(jsonb_build_object(
-               'drawing_id', drawing_id, 'objects', payload, 'latency_ms', latency_ms))));
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON buildtrace_proxy._drawing_key(drawing_id);
+    SELECT buildtrace.process(pg_catalog.jsonb_build_object(
+               'job_id', coalesce(job_id, pg_catalog.gen_random_uuid()::pg_catalog.text),
+               'jobs', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                   'drawing_id', drawing_id, 'objects', payload, 'latency_ms', latency_ms))));
+$$;
 
 -- report(job_id): a job's pairs may sit on every shard; each shard that has
 -- any reports its part, with its own totals and at most max_pairs pairs, and
@@ -336,6 +366,7 @@ GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text,
                           buildtrace_proxy.insert_version(text, jsonb, text, float8),
                           buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(jsonb),
                           buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_parts(jsonb),
+                          buildtrace_proxy._request_items(jsonb), buildtrace_proxy._request_drawings(jsonb),
                           buildtrace_proxy._drawing_key(text), buildtrace_proxy.shard_of(text),
                           buildtrace_proxy.shard_count()
     TO buildtrace_writer;

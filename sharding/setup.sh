@@ -22,8 +22,12 @@ n=$#
 options=""
 i=0
 for connstr in "$@"; do
-    if [[ " $connstr" =~ [[:space:]](user|password)[[:space:]]*= ]]; then
-        echo "setup: connection string $((i + 1)) names a ${BASH_REMATCH[1]}: leave it out (PL/Proxy connects as the caller; passwords go in .pgpass)" >&2
+    # Also refused: sslpassword, a service (its file may name a user) and
+    # the URI form (user:password@host); so, to be safe, is a quoted value
+    # that merely contains such a word.
+    if [[ " $connstr" =~ [[:space:]](user|password|sslpassword|service)[[:space:]]*= ]] ||
+       [[ "$connstr" == *://* ]]; then
+        echo "setup: connection string $((i + 1)) names a ${BASH_REMATCH[1]:-user in a URI}: leave it out (PL/Proxy connects as the caller; passwords go in .pgpass)" >&2
         exit 2
     fi
     options+="${options:+, }partition_$i '${connstr//\'/\'\'}'"

@@ -118,3 +118,9 @@ SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "b1", "version_a": 
 SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "j1", "job_id": {"a": 1}, "version_a": [], "version_b": []}]}');
 SELECT buildtrace.process('[{"job_id": [1], "objects": []}]');
 \set SHOW_CONTEXT errors
+-- The checks run in an exception block (a subtransaction), which parallel
+-- mode forbids: forced parallel plans leave process() working.
+SET force_parallel_mode = on;
+SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "par-1", "version_a": [], "version_b": [], "latency_ms": 5}]}') ->> 'message' AS pairs;
+SELECT buildtrace.process('[{"drawing_id": "par-2", "objects": [], "latency_ms": "5"}]') ->> 'message' AS states;
+RESET force_parallel_mode;

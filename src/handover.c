@@ -32,9 +32,11 @@
  * many INSERTs.
  *
  * A key is an address, which a later statement's copy may take once the
- * executor has freed it.  So a handover watches the memory context its key
- * lives in, and forgets its keys when that context goes: a handover left
- * over (see handover_xact_end) is then never taken for a later statement's.
+ * executor has freed it.  So a handover watches its statement's executor
+ * memory, and forgets its keys when that goes: a handover left over (see
+ * handover_xact_end) is then never taken for a later statement's.  (The key
+ * itself is not watched: it is worked out from the relation's current
+ * triggers, which a statement can change under its own copy.)
  *
  *-------------------------------------------------------------------------
  */
@@ -89,7 +91,7 @@ struct Handover
 static Handover *newest = NULL;
 static uint64 last_serial = 0;
 
-/* Held in the memory context of a handover's key, to hear when it goes. */
+/* Held in a handover's statement's memory, to hear when it goes. */
 typedef struct KeyWatch
 {
 	MemoryContextCallback callback;
@@ -237,8 +239,9 @@ new_store(ResourceOwner owner)
 }
 
 /*
- * The context of a handover's key is going, and its address with it: the
- * handover, if it is still alive, can no longer be any statement's.
+ * A handover's statement's executor memory is going, and the address of its
+ * key with it: the handover, if still alive, can no longer be any
+ * statement's.
  */
 static void
 key_freed(void *arg)
@@ -257,20 +260,19 @@ key_freed(void *arg)
 }
 
 static void
-watch_key(Handover *h)
+watch_statement(Handover *h, MemoryContext statement_cxt)
 {
-	MemoryContext key_cxt = GetMemoryChunkContext((void *) h->statement);
-	KeyWatch   *watch = MemoryContextAlloc(key_cxt, sizeof(KeyWatch));
+	KeyWatch   *watch = MemoryContextAlloc(statement_cxt, sizeof(KeyWatch));
 
 	watch->serial = h->serial;
 	watch->callback.func = key_freed;
 	watch->callback.arg = watch;
-	MemoryContextRegisterResetCallback(key_cxt, &watch->callback);
+	MemoryContextRegisterResetCallback(statement_cxt, &watch->callback);
 }
 
 /* The handover of td's statement, for its BEFORE ROW trigger; made by the first row. */
 static Handover *
-handover_of_statement(TriggerData *td)
+handover_of_statement(TriggerData *td, MemoryContext statement_cxt)
 {
 	const Trigger *statement = statement_of(td);
 	MemoryContext cxt,
@@ -300,14 +302,15 @@ handover_of_statement(TriggerData *td)
 	h->older = newest;
 	newest = h;
 	MemoryContextSwitchTo(old);
-	watch_key(h);
+	watch_statement(h, statement_cxt);
 	return h;
 }
 
 void
-bt_handover_put(TriggerData *td, Datum *values, bool *nulls)
+bt_handover_put(TriggerData *td, Datum *values, bool *nulls,
+				MemoryContext statement_cxt)
 {
-	Handover   *h = handover_of_statement(td);
+	Handover   *h = handover_of_statement(td, statement_cxt);
 	int64		pair_id = DatumGetInt64(values[HO_PAIR_ID]);
 
 	if (h->nids == h->maxids)

@@ -33,8 +33,12 @@ extern void bt_handover_init(void);
 /* The descriptor of a result row (HO_NCOLS columns). */
 extern TupleDesc bt_handover_desc(void);
 
-/* BEFORE ROW: keep the result of a row about to be inserted. */
-extern void bt_handover_put(TriggerData *td, Datum *values, bool *nulls);
+/*
+ * BEFORE ROW: keep the result of a row about to be inserted.  statement_cxt
+ * is a memory context that goes when the statement's executor does.
+ */
+extern void bt_handover_put(TriggerData *td, Datum *values, bool *nulls,
+							MemoryContext statement_cxt);
 
 /*
  * AFTER ROW: the row of this pair_id, drawing and tenant (NULL in a table

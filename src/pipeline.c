@@ -455,7 +455,13 @@ hand_over(TriggerData *td, PairRow *e, BtDiffOutcome *o, int64 processing_us)
 		values[k] = Int32GetDatum(counts[k - HO_ADDED]);
 		nulls[k] = o->diff == NULL;
 	}
-	bt_handover_put(td, values, nulls);
+
+	/*
+	 * The executor calls a row trigger in its per-tuple context, whose parent
+	 * is the statement's query context: it lives exactly as long as the
+	 * statement.
+	 */
+	bt_handover_put(td, values, nulls, MemoryContextGetParent(CurrentMemoryContext));
 }
 
 /* The row as it will be stored: status, error, and versions fetched once. */

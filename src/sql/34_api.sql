@@ -10,7 +10,7 @@
 -- string, so the pipeline flags it instead of process() losing the request.
 CREATE FUNCTION buildtrace._json_value(v jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -37,10 +37,12 @@ $$;
 
 -- Whether v is a latency process() can store: absent, null, or a number of
 -- milliseconds as a JSON number or string. One that is no duration (NaN,
--- negative) is stored, and its pair fails in the pipeline.
+-- negative) is stored, and its pair fails in the pipeline. PARALLEL UNSAFE,
+-- as are _json_value and the checks that call it: an exception block starts
+-- a subtransaction, which parallel mode forbids.
 CREATE FUNCTION buildtrace._is_latency(v jsonb)
 RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -83,7 +85,7 @@ $$;
 -- problem, writes nothing.
 CREATE FUNCTION buildtrace._check_pairs(items jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -170,7 +172,7 @@ RETURN (SELECT CASE WHEN (SELECT count(*) FROM jsonb_object_keys(m.map)) = 1
 -- problem, writes nothing.
 CREATE FUNCTION buildtrace._check_states(items jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -263,7 +265,7 @@ $$;
 -- to a shard.
 CREATE FUNCTION buildtrace._check_request(request jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

@@ -355,7 +355,7 @@ $$;
 -- drawn.
 CREATE FUNCTION buildtrace._thumbnail(a jsonb, b jsonb, alt text)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

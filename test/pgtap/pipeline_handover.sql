@@ -4,7 +4,7 @@
 -- subtransactions and nested statements must neither lose a result nor
 -- give one to the wrong row.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 CREATE FUNCTION pg_temp.valid(x int) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('id', 'W', 'type', 'wall', 'x', x, 'y', 0,
@@ -109,6 +109,28 @@ $$;
 SELECT is((SELECT refused FROM ho_rounds), 12,
           'another tenant''s drawing is refused in every round after a left-over handover');
 SELECT is((SELECT stored FROM ho_rounds), 12, 'and every round''s pair gets its change set');
+
+-- A trigger of the user's that adds a trigger to pairs in mid-statement:
+-- the statement's copy of the triggers no longer matches the table's, which
+-- the hand-over must survive (it once read memory by a position taken from
+-- the table's list, and crashed the server).
+CREATE FUNCTION pg_temp.add_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'a_added') THEN
+        EXECUTE 'CREATE TRIGGER a_added BEFORE INSERT ON buildtrace.pairs
+                 FOR EACH ROW EXECUTE FUNCTION pg_temp.skip_none()';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE FUNCTION pg_temp.skip_none() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER a_adds BEFORE INSERT ON buildtrace.pairs FOR EACH ROW EXECUTE FUNCTION pg_temp.add_trigger();
+SELECT lives_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+                  VALUES ('ho-ddl', pg_temp.valid(0), pg_temp.valid(3)), ('ho-ddl', pg_temp.valid(3), pg_temp.valid(5))$$,
+                'a statement whose row adds a trigger to pairs runs');
+SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id = 'ho-ddl'), 2::bigint,
+          'and stores both rows'' change sets');
+DROP TRIGGER a_adds ON buildtrace.pairs;
+DROP TRIGGER a_added ON buildtrace.pairs;
 
 -- The same inside a PL/pgSQL exception block (a subtransaction).
 DO $$

@@ -170,6 +170,7 @@ as_role shard_globex_ingest -c "SELECT buildtrace_proxy.insert_pair('T-ACME-1', 
 grep -q 'belongs to another tenant' "$work/tenant.out" || fail "tenant refusal: $(cat "$work/tenant.out")"
 as_role shard_globex_dash -c "SELECT buildtrace_proxy.changes('T-ACME-1')" > "$work/tenant.out" 2>&1 &&
     fail "another tenant's reader read the drawing"
+grep -q 'unknown drawing' "$work/tenant.out" || fail "tenant reader refusal: $(cat "$work/tenant.out")"
 # The proxy database's own tables take no writes: they would reach no shard.
 as_role shard_acme_ingest -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('T-ACME-2', '[]', '[]')" \
     > "$work/tenant.out" 2>&1 && fail "a write into the proxy database's pairs"

@@ -1584,7 +1584,7 @@ $$;
 -- drawn.
 CREATE FUNCTION buildtrace._thumbnail(a jsonb, b jsonb, alt text)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -2347,7 +2347,7 @@ COMMENT ON FUNCTION buildtrace.schedule(interval) IS
 -- reason of its data (not only a syntax error), and checks latency_ms.
 CREATE OR REPLACE FUNCTION buildtrace._json_value(v jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -2377,7 +2377,7 @@ $$;
 -- negative) is stored, and its pair fails in the pipeline.
 CREATE FUNCTION buildtrace._is_latency(v jsonb)
 RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -2406,7 +2406,7 @@ RETURN coalesce(jsonb_typeof(v) IN ('string', 'number') AND v #>> '{}' <> '', fa
 -- problem, writes nothing.
 CREATE FUNCTION buildtrace._check_pairs(items jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -2493,7 +2493,7 @@ RETURN (SELECT CASE WHEN (SELECT count(*) FROM jsonb_object_keys(m.map)) = 1
 -- problem, writes nothing.
 CREATE FUNCTION buildtrace._check_states(items jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -2586,7 +2586,7 @@ $$;
 -- to a shard.
 CREATE FUNCTION buildtrace._check_request(request jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
