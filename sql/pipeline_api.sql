@@ -123,4 +123,7 @@ SELECT buildtrace.process('[{"job_id": [1], "objects": []}]');
 SET force_parallel_mode = on;
 SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "par-1", "version_a": [], "version_b": [], "latency_ms": 5}]}') ->> 'message' AS pairs;
 SELECT buildtrace.process('[{"drawing_id": "par-2", "objects": [], "latency_ms": "5"}]') ->> 'message' AS states;
+-- The same for the readers' functions that check their window.
+SELECT buildtrace.health() ? 'status' AS health, buildtrace.metrics() ? 'pairs' AS metrics,
+       buildtrace.report_html() LIKE '<!DOCTYPE html>%' AS report_html;
 RESET force_parallel_mode;

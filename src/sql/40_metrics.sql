@@ -200,7 +200,7 @@ RETURN CASE WHEN span IS NULL THEN '-infinity'::timestamptz
 -- for a window that is NULL, negative or beyond the timestamp range.
 CREATE FUNCTION buildtrace._checked_window_start(since interval, what text, argument text)
 RETURNS timestamptz
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -178,7 +178,7 @@ $$;
 -- The health status and its warnings.
 CREATE FUNCTION buildtrace._report_health()
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('<section id="health"><h2>Health <span class="status %1$s">%1$s</span></h2>%2$s</section>',
@@ -378,7 +378,7 @@ $$;
 -- The latest change set of each of the six most active drawings.
 CREATE FUNCTION buildtrace._report_drawings(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH active AS (

@@ -539,7 +539,7 @@ $$;
 -- for a window that is NULL, negative or beyond the timestamp range.
 CREATE FUNCTION buildtrace._checked_window_start(since interval, what text, argument text)
 RETURNS timestamptz
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1407,7 +1407,7 @@ $$;
 -- The health status and its warnings.
 CREATE FUNCTION buildtrace._report_health()
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('<section id="health"><h2>Health <span class="status %1$s">%1$s</span></h2>%2$s</section>',
@@ -1607,7 +1607,7 @@ $$;
 -- The latest change set of each of the six most active drawings.
 CREATE FUNCTION buildtrace._report_drawings(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH active AS (
