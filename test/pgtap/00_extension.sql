@@ -1,6 +1,6 @@
 -- The extension's shape: schema, privileges, function hygiene.
 BEGIN;
-SELECT plan(4);
+SELECT plan(5);
 
 SELECT has_schema('buildtrace');
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'buildtrace'),
@@ -23,6 +23,21 @@ SELECT is_empty($$
       AND p.oid NOT IN ('buildtrace.purge(integer, bigint, bigint, bigint)'::regprocedure,
                         'buildtrace.work(integer, integer, bigint)'::regprocedure)
 $$, 'every SQL and PL/pgSQL function pins search_path');
+
+-- An exception block starts a subtransaction, which a parallel worker
+-- cannot: no function that reaches one, itself or through the functions it
+-- calls, may be PARALLEL SAFE (a forced parallel plan would then fail).
+SELECT is_empty($$
+    WITH RECURSIVE f AS (
+        SELECT p.oid, p.proname, p.proparallel, p.prosrc FROM pg_proc p
+        JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'buildtrace'),
+    reaches AS (
+        SELECT f.oid, f.proname FROM f WHERE f.prosrc ~* '\mEXCEPTION\s+WHEN\M'
+        UNION
+        SELECT g.oid, g.proname FROM f g JOIN reaches r ON g.prosrc ~ ('buildtrace\.' || r.proname || '\('))
+    SELECT f.oid::regprocedure FROM reaches r JOIN f USING (oid) WHERE f.proparallel = 's'
+$$, 'no PARALLEL SAFE function reaches an exception block');
 
 SELECT * FROM finish();
 ROLLBACK;
