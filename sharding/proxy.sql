@@ -3,9 +3,10 @@
 --
 -- Each shard is a database running buildtrace unchanged; the proxy holds no
 -- data. A drawing lives on one shard, partition _drawing_key(drawing_id) &
--- (N - 1) of the N shards of server buildtrace_shards (PL/Proxy wants N a power of
--- two): the functions that name a drawing run there, the ones that do not
--- (metrics, health, a job's report) run on every shard and are combined here.
+-- (N - 1) of the N shards of server buildtrace_shards (PL/Proxy wants N a
+-- power of two): the functions that name a drawing run there, the ones that
+-- do not (metrics, health, a job's report) run on every shard and are
+-- combined here.
 -- Latency sketches are merged on the proxy with bt_sketch_merge, which is
 -- exact, so the global P95/P99 carry the same error bound as on one server.
 --
@@ -130,7 +131,9 @@ AS $$
                 ELSE (SELECT jsonb_agg(w.items -> i ORDER BY i) FROM unnest(p.ordinals) i) END
     FROM parts p, whole w
     ORDER BY p.ordinals[1]
-$$;-- The shard key of a request of one drawing, or an error: the shard is
+$$;
+
+-- The shard key of a request of one drawing, or an error: the shard is
 -- chosen from the request itself, so that no caller can send a drawing's
 -- pairs to another drawing's shard.
 CREATE FUNCTION buildtrace_proxy._request_shard_key(request jsonb)
