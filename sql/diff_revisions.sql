@@ -187,3 +187,38 @@ SET buildtrace.summary_max_sentences = 1;
 SET buildtrace.rotation_tolerance = -1;
 SET buildtrace.match_distance = -1;
 SET buildtrace.shift_min_share = 1.5;
+RESET buildtrace.summary_max_sentences;
+
+-- Moves just past the tolerance in four directions average to no move: no
+-- shift, and the objects whose attributes alone changed did not go with one.
+SELECT d -> 'shift' AS shift, d -> 'counts' ->> 'moved' AS moved, d ->> 'summary' AS summary
+FROM (SELECT bt_diff(
+    '[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":5,"y":0,"width":1,"height":1},
+      {"id":"C","x":0,"y":5,"width":1,"height":1},{"id":"D","x":5,"y":5,"width":1,"height":1},
+      {"id":"E","x":9,"y":0,"width":1,"height":1,"k":1},{"id":"F","x":9,"y":5,"width":1,"height":1,"k":1},
+      {"id":"G","x":9,"y":9,"width":1,"height":1,"k":1},{"id":"H","x":0,"y":9,"width":1,"height":1,"k":1}]',
+    '[{"id":"A","x":0.09,"y":0.09,"width":1,"height":1},{"id":"B","x":4.91,"y":-0.09,"width":1,"height":1},
+      {"id":"C","x":-0.09,"y":5.09,"width":1,"height":1},{"id":"D","x":4.91,"y":4.91,"width":1,"height":1},
+      {"id":"E","x":9,"y":0,"width":1,"height":1,"k":2},{"id":"F","x":9,"y":5,"width":1,"height":1,"k":2},
+      {"id":"G","x":9,"y":9,"width":1,"height":1,"k":2},{"id":"H","x":0,"y":9,"width":1,"height":1,"k":2}]',
+    match_geometry => false) AS d) s;
+-- Two groups of three as large, moved 1 and 1.18 east: the nearer is the
+-- shift, and the diff the other way round finds its opposite.
+WITH v AS (SELECT '[{"id":"A1","x":0,"y":0,"width":1,"height":1},{"id":"A2","x":5,"y":0,"width":1,"height":1},
+                    {"id":"A3","x":9,"y":0,"width":1,"height":1},{"id":"B1","x":0,"y":9,"width":1,"height":1},
+                    {"id":"B2","x":5,"y":9,"width":1,"height":1},{"id":"B3","x":9,"y":9,"width":1,"height":1}]'::jsonb AS a,
+                  '[{"id":"A1","x":1,"y":0,"width":1,"height":1},{"id":"A2","x":6,"y":0,"width":1,"height":1},
+                    {"id":"A3","x":10,"y":0,"width":1,"height":1},{"id":"B1","x":1.18,"y":9,"width":1,"height":1},
+                    {"id":"B2","x":6.18,"y":9,"width":1,"height":1},{"id":"B3","x":10.18,"y":9,"width":1,"height":1}]'::jsonb AS b)
+SELECT bt_diff(a, b) ->> 'summary' AS a_to_b, bt_diff(b, a) ->> 'summary' AS b_to_a FROM v;
+-- A turn of 10^20 degrees is 280 degrees: to 90 is 170 degrees.
+SELECT bt_diff('[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":1e20}]',
+               '[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":90}]') -> 'rotated' AS rotated;
+-- Huge amounts in two significant digits; an empty type reads "object";
+-- plurals of capitals; one object under a new id.
+SELECT bt_diff('[{"id":"A","x":1e300,"y":0,"width":1,"height":1}]',
+               '[{"id":"A","x":-1e300,"y":0,"width":1,"height":1}]') ->> 'summary' AS huge;
+SELECT bt_diff('[]', '[{"id":"1","type":"","x":0,"y":0,"width":1,"height":1},{"id":"2","type":"","x":5,"y":0,"width":1,"height":1},
+                       {"id":"3","type":"BOX","x":9,"y":0,"width":1,"height":1},{"id":"4","type":"BOX","x":9,"y":5,"width":1,"height":1}]') ->> 'summary' AS types;
+SELECT bt_diff('[{"id":"A","type":"wall","x":0,"y":0,"width":4,"height":0.2}]',
+               '[{"id":"B","type":"wall","x":0,"y":0,"width":4,"height":0.2}]') ->> 'summary' AS one_new_id;

@@ -193,13 +193,29 @@ identical(BtObject *a, BtObject *b)
 	return a->objlen == b->objlen && memcmp(a->obj, b->obj, a->objlen) == 0;
 }
 
+/*
+ * An angle reduced to (-360, 360) degrees; absent is 0.  Past a billion
+ * degrees a double holds too few of the angle's digits to reduce it, so the
+ * exact value is reduced instead.
+ */
+static double
+angle_mod_360(Numeric a)
+{
+	double		v;
+
+	if (a == NULL)
+		return 0.0;
+	v = bt_numeric_double(a);
+	if (fabs(v) < 1e9)
+		return fmod(v, 360.0);
+	return bt_numeric_double(numeric_mod_opt_error(a, int64_to_numeric(360), NULL));
+}
+
 /* The turn from rotation a to b, in (-180, 180] degrees; absent is 0. */
 static double
 rotation_delta(Numeric a, Numeric b)
 {
-	double		from = a ? bt_numeric_double(a) : 0.0;
-	double		to = b ? bt_numeric_double(b) : 0.0;
-	double		d = fmod(to - from, 360.0);
+	double		d = fmod(angle_mod_360(b) - angle_mod_360(a), 360.0);
 
 	if (d <= -180.0)
 		d += 360.0;
@@ -407,7 +423,9 @@ cmp_cell(const void *x, const void *y)
 
 /*
  * The densest cell of the moves beyond the tolerance, in a grid of twice
- * the tolerance; false if no cell holds three.
+ * the tolerance; false if no cell holds three.  Of cells that hold as many,
+ * the one nearest the origin wins, so that the diff of b against a finds the
+ * opposite shift; two as near (opposite moves) are no shift at all.
  */
 static bool
 densest_cell(BtDiff *d, double tol, double cell, double *cx, double *cy)
@@ -415,6 +433,9 @@ densest_cell(BtDiff *d, double tol, double cell, double *cx, double *cy)
 	double	   *v = palloc_huge(sizeof(double) * 2 * Max(d->nchanged, 1));
 	int			n = 0,
 				bestlen = 0;
+	double		bx = 0,
+				by = 0;
+	bool		tied = false;
 
 	for (int i = 0; i < d->nchanged; i++)
 	{
@@ -431,17 +452,25 @@ densest_cell(BtDiff *d, double tol, double cell, double *cx, double *cy)
 	qsort(v, n, sizeof(double) * 2, cmp_cell);
 	for (int i = 0, j; i < n; i = j)
 	{
+		double		reach;
+
 		for (j = i; j < n && cmp_cell(&v[2 * i], &v[2 * j]) == 0; j++)
 			;
-		if (j - i > bestlen)
+		reach = hypot(v[2 * i], v[2 * i + 1]);
+		if (j - i == bestlen && reach == hypot(bx, by))
+			tied = true;
+		else if (j - i > bestlen || (j - i == bestlen && reach < hypot(bx, by)))
 		{
 			bestlen = j - i;
-			*cx = v[2 * i];
-			*cy = v[2 * i + 1];
+			bx = v[2 * i];
+			by = v[2 * i + 1];
+			tied = false;
 		}
 	}
 	pfree(v);
-	return bestlen >= 3;
+	*cx = bx;
+	*cy = by;
+	return bestlen >= 3 && !tied;
 }
 
 /*
@@ -479,6 +508,9 @@ find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 	}
 	sx /= k;
 	sy /= k;
+	/* moves just past the tolerance can average to no move at all */
+	if (!exceeds(hypot(sx, sy), tol))
+		return;
 	for (int i = 0; i < d->nchanged; i++)
 	{
 		if ((i & 0x3FFF) == 0)

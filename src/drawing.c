@@ -1214,7 +1214,7 @@ bt_clip_text(const char *s, int len)
 char *
 bt_type_name(BtFields *f)
 {
-	return f->type ? bt_clip_text(f->type, f->typelen) : pstrdup("object");
+	return f->type && f->typelen > 0 ? bt_clip_text(f->type, f->typelen) : pstrdup("object");
 }
 
 char *

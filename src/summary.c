@@ -117,23 +117,30 @@ ends_with(const char *w, const char *suffix)
 /*
  * Simple English plurals: class -> classes, box -> boxes, gallery ->
  * galleries, storey -> storeys; a word already ending in a single "s"
- * (stairs, columns) is taken to be plural already.
+ * (stairs, columns) is taken to be plural already.  Endings are matched
+ * in either case, and a word ending in a capital gets capitals: BOXES.
  */
 static char *
 plural(const char *w)
 {
 	size_t		n = strlen(w);
+	char	   *lower;
+	bool		caps;
 
 	if (n == 0)
 		return pstrdup(w);
-	if (ends_with(w, "ss") || ends_with(w, "x") || ends_with(w, "z") ||
-		ends_with(w, "ch") || ends_with(w, "sh"))
-		return psprintf("%ses", w);
-	if (ends_with(w, "s"))
+	lower = pstrdup(w);
+	for (char *c = lower; *c; c++)
+		*c = pg_ascii_tolower((unsigned char) *c);
+	caps = w[n - 1] >= 'A' && w[n - 1] <= 'Z';
+	if (ends_with(lower, "ss") || ends_with(lower, "x") || ends_with(lower, "z") ||
+		ends_with(lower, "ch") || ends_with(lower, "sh"))
+		return psprintf("%s%s", w, caps ? "ES" : "es");
+	if (ends_with(lower, "s"))
 		return pstrdup(w);
-	if (n >= 2 && w[n - 1] == 'y' && strchr("aeiouAEIOU", w[n - 2]) == NULL)
-		return psprintf("%.*sies", (int) n - 1, w);
-	return psprintf("%ss", w);
+	if (n >= 2 && lower[n - 1] == 'y' && strchr("aeiou", lower[n - 2]) == NULL)
+		return psprintf("%.*s%s", (int) n - 1, w, caps ? "IES" : "ies");
+	return psprintf("%s%s", w, caps ? "S" : "s");
 }
 
 /* A type as words: curtain_wall -> curtain wall. */
@@ -199,6 +206,9 @@ format_amount(double d)
 
 	if (!(d > 0) || isinf(d))
 		return psprintf("%g", d);
+	/* past what a reader counts digits of: 1.2e+20 */
+	if (d >= 1e15)
+		return psprintf("%.2g", d);
 	if (decimals <= 0)
 		return psprintf("%.0f", round_amount(d));
 	s = psprintf("%.*f", decimals, round_amount(d));
@@ -413,14 +423,15 @@ add_matching(Summary *sum, BtMatching *mt)
 			kept++;
 	}
 	if (kept > 0)
-		add_sentence(sum, psprintf("%d %s kept %s geometry under new ids.", kept,
-								   kept == 1 ? "object" : "objects",
-								   kept == 1 ? "its" : "their"), kept);
+		add_sentence(sum, psprintf(kept == 1 ? "%d object kept its geometry under a new id." :
+								   "%d objects kept their geometry under new ids.", kept), kept);
 	if (near > 0)
-		add_sentence(sum, psprintf("%d %s found again nearby under new ids.", near,
-								   near == 1 ? "object was" : "objects were"), near);
+		add_sentence(sum, psprintf(near == 1 ? "%d object was found again nearby under a new id." :
+								   "%d objects were found again nearby under new ids.", near), near);
 	if (mt->nambiguous > 0)
-		add_sentence(sum, psprintf("%d objects could not be told apart from others of their type.",
+		add_sentence(sum, psprintf(mt->nambiguous == 1 ?
+								   "%d object could not be told apart from others of its type." :
+								   "%d objects could not be told apart from others of their type.",
 								   mt->nambiguous), mt->nambiguous);
 }
 
