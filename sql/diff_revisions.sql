@@ -222,3 +222,25 @@ SELECT bt_diff('[]', '[{"id":"1","type":"","x":0,"y":0,"width":1,"height":1},{"i
                        {"id":"3","type":"BOX","x":9,"y":0,"width":1,"height":1},{"id":"4","type":"BOX","x":9,"y":5,"width":1,"height":1}]') ->> 'summary' AS types;
 SELECT bt_diff('[{"id":"A","type":"wall","x":0,"y":0,"width":4,"height":0.2}]',
                '[{"id":"B","type":"wall","x":0,"y":0,"width":4,"height":0.2}]') ->> 'summary' AS one_new_id;
+-- A label that starts with its type is not given the type twice.
+SELECT bt_diff('[{"id":"r5","type":"room","x":9,"y":9,"width":4,"height":4,"name":"Room 5"}]',
+               '[{"id":"r5","type":"room","x":9,"y":9,"width":4,"height":4,"name":"Kueche"}]') ->> 'summary' AS rename;
+-- Objects exactly the tolerance apart are found wherever they lie (the grid
+-- once put 3.3 and 4.4 two cells of 1.1 apart).
+SELECT x0, x1, bt_diff(format('[{"id":"r","type":"door","x":%s,"y":0,"width":1,"height":1}]', x0)::jsonb,
+                       format('[{"id":"a","type":"door","x":%s,"y":0,"width":1,"height":1}]', x1)::jsonb,
+                       move_tolerance => 1.1) -> 'reidentified' AS reidentified
+FROM (VALUES (2.2, 3.3), (3.3, 4.4)) v(x0, x1);
+-- A chain of doors, removed and added in turn with growing gaps, pairs from
+-- one end, a pass at a time; the two the passes leave are not ambiguous.
+WITH g AS (SELECT k, sum(CASE WHEN k = 0 THEN 0 WHEN k <= 32 THEN 0.39 + 0.01 * k ELSE 0.71 END)
+                         OVER (ORDER BY k) AS x
+           FROM generate_series(0, 33) k),
+     v AS (SELECT jsonb_agg(jsonb_build_object('id', 'R' || k / 2, 'type', 'door', 'x', x, 'y', 0,
+                                               'width', 0.2, 'height', 0.2)) FILTER (WHERE k % 2 = 0) AS a,
+                  jsonb_agg(jsonb_build_object('id', 'A' || k / 2, 'type', 'door', 'x', x, 'y', 0,
+                                               'width', 0.2, 'height', 0.2)) FILTER (WHERE k % 2 = 1) AS b
+           FROM g)
+SELECT d -> 'counts' ->> 'reidentified' AS reidentified, d -> 'ambiguous' AS ambiguous,
+       jsonb_array_length(d -> 'added') AS added, jsonb_array_length(d -> 'removed') AS removed
+FROM (SELECT bt_diff(a, b) AS d FROM v) s;

@@ -46,6 +46,13 @@
 /* candidates in an object's 3x3 cells beyond which its place pairs nothing */
 #define MAX_NEAR_CANDIDATES 128
 
+/*
+ * Grid cells are this much wider than the farthest pairing: two objects
+ * that far apart, the tolerance's own epsilon included, then always lie in
+ * neighbouring cells, whatever the rounding of their coordinates.
+ */
+#define CELL_MARGIN (1 + 1e-6)
+
 const char *const bt_basis_names[3] = {"content", "geometry", "nearest"};
 
 /* One leftover object, removed (side 0) or added (side 1). */
@@ -548,9 +555,13 @@ nearest_candidate(Matcher *m, int r, int a, double d)
 	note_nearest(&m->c[a], r, d);
 }
 
-/* One pass of the nearest stage; the number of pairs it made. */
+/*
+ * One pass of the nearest stage: every object's nearest candidates, and,
+ * if pair_them, the pairs of mutual only nearest ones; the number of pairs
+ * it made.
+ */
 static int
-match_nearest_once(Matcher *m)
+match_nearest_once(Matcher *m, bool pair_them)
 {
 	int			made = 0;
 
@@ -562,6 +573,8 @@ match_nearest_once(Matcher *m)
 		if (eligible(&m->c[r]))
 			each_near(m, r, nearest_candidate);
 	}
+	if (!pair_them)
+		return 0;
 	for (int a = m->nremoved; a < m->n; a++)
 	{
 		Cand	   *ca = &m->c[a];
@@ -607,6 +620,8 @@ mark_crowds(Matcher *m)
 static void
 match_places(Matcher *m)
 {
+	int			made = 0;
+
 	build_grid(m);
 	mark_crowds(m);
 	/* equal attributes first, then any */
@@ -615,10 +630,17 @@ match_places(Matcher *m)
 		m->same_attrs = round == 0;
 		match_geometry(m);
 		/* Each pass may free a nearest neighbour for another object. */
-		for (int pass = 0; pass < 8 && match_nearest_once(m) > 0; pass++)
+		for (int pass = 0; pass < 8 && (made = match_nearest_once(m, true)) > 0; pass++)
 			;
 	}
-	/* The final pass above, over all, made no pair: its ties stand. */
+
+	/*
+	 * The ties are those of a pass that made no pair.  When the last pass
+	 * still made pairs (the pass limit), the nearest candidates are taken
+	 * once more, without pairing, so that none is a paired object's.
+	 */
+	if (made > 0)
+		(void) match_nearest_once(m, false);
 	for (int r = 0; r < m->nremoved; r++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -654,7 +676,8 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->w = bt_numeric_double(f.width);
 	c->h = bt_numeric_double(f.height);
 	/* a place too far out for a grid cell takes part in content only */
-	c->placed = fabs(c->x / m->cell) < 1e15 && fabs(c->y / m->cell) < 1e15 &&
+	c->placed = fabs(c->x / m->cell) * CELL_MARGIN < 1e15 &&
+		fabs(c->y / m->cell) * CELL_MARGIN < 1e15 &&
 		isfinite(c->w) && isfinite(c->h);
 	if (c->placed)
 	{
@@ -788,7 +811,8 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	m.out = out;
 	m.nremoved = *nremoved;
 	m.n = *nremoved + *nadded;
-	m.cell = Max(Max(p->distance, p->move_tol), 1e-9);
+
+	m.cell = Max(Max(p->distance, p->move_tol), 1e-9) * CELL_MARGIN;
 	m.c = palloc_huge(sizeof(Cand) * m.n);
 	m.parent = palloc_huge(sizeof(int) * m.n);
 	/* each object is paired at most once: reserve the most there can be */

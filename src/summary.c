@@ -539,6 +539,8 @@ add_rename(Summary *sum, BtMatch *m)
 	JsonbValue *value;
 	char	   *key;
 	char	   *type;
+	char	   *from;
+	size_t		typelen;
 
 	if (m->nattrs != 1 || m->content || m->moved || m->resized || m->retyped ||
 		m->rotated || !ch->has_from || !ch->has_to ||
@@ -550,8 +552,13 @@ add_rename(Summary *sum, BtMatch *m)
 		return false;
 	type = type_words(bt_type_name(&m->fb));
 	type[0] = pg_toupper((unsigned char) type[0]);
-	add_sentence(sum, psprintf("%s %s renamed to %s.", type,
-							   bt_clip_text(ch->from.val.string.val, ch->from.val.string.len),
+	from = bt_clip_text(ch->from.val.string.val, ch->from.val.string.len);
+	/* a label that starts with its type ("Room 5") is not given it twice */
+	typelen = strlen(type);
+	if (pg_strncasecmp(from, type, typelen) == 0 &&
+		(from[typelen] == ' ' || from[typelen] == '\0'))
+		type = "";
+	add_sentence(sum, psprintf("%s%s%s renamed to %s.", type, *type ? " " : "", from,
 							   bt_clip_text(ch->to.val.string.val, ch->to.val.string.len)), 1);
 	return true;
 }
