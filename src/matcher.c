@@ -811,7 +811,6 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	m.out = out;
 	m.nremoved = *nremoved;
 	m.n = *nremoved + *nadded;
-
 	m.cell = Max(Max(p->distance, p->move_tol), 1e-9) * CELL_MARGIN;
 	m.c = palloc_huge(sizeof(Cand) * m.n);
 	m.parent = palloc_huge(sizeof(int) * m.n);
