@@ -406,13 +406,17 @@ BEGIN
     -- re-stamped now. Versions stamped before this transaction began
     -- (deliberate back-dated imports) or after now (a client's clock ahead)
     -- keep their time and are paired where they belong. The latest other
-    -- version is found once per drawing, not once per new version.
-    WITH others AS (
-        SELECT o.drawing_id, max(o.uploaded_at) AS latest
-        FROM buildtrace.versions o
-        WHERE o.drawing_id IN (SELECT nv.drawing_id FROM new_versions nv)
-          AND NOT EXISTS (SELECT 1 FROM new_versions nv WHERE nv.version_id = o.version_id)
-        GROUP BY o.drawing_id)
+    -- version is found once per drawing, from the newest down the index,
+    -- not by reading the drawing's whole history.
+    WITH others AS MATERIALIZED (
+        SELECT d.drawing_id,
+               (SELECT o.uploaded_at FROM buildtrace.versions o
+                WHERE o.drawing_id = d.drawing_id
+                  -- a hashed subplan: the statement's own versions are skipped
+                  -- at a probe each, however many it inserted
+                  AND o.version_id NOT IN (SELECT nv.version_id FROM new_versions nv)
+                ORDER BY o.uploaded_at DESC LIMIT 1) AS latest
+        FROM (SELECT DISTINCT nv.drawing_id FROM new_versions nv) d)
     UPDATE buildtrace.versions v
     SET uploaded_at = stamp
     FROM new_versions n
