@@ -48,36 +48,64 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN buildtrace_proxy._drawing_key(drawing_id) & (buildtrace_proxy.shard_count() - 1);
 
+-- The tenant a call acts for on the shards. A shard sees the calling role
+-- (see setup.sh), but not this session's settings: every function that
+-- sends a query takes the tenant as its last argument, by default this
+-- session's buildtrace.tenant, and its query sets it, for that query's
+-- transaction only, before anything else runs there (in a subquery of its
+-- own, which the rest of the query reads from or joins laterally, so that
+-- no policy check runs first). The shard checks it as one server checks a
+-- SET: the role must be a member of the tenant. An empty tenant leaves the
+-- role's default on the shard.
+CREATE FUNCTION buildtrace_proxy.session_tenant()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce(pg_catalog.current_setting('buildtrace.tenant', true), '');
+
 -- A drawing's latest change set, one past change set, its history.
-CREATE FUNCTION buildtrace_proxy.changes(drawing_id text)
+CREATE FUNCTION buildtrace_proxy.changes(drawing_id text,
+                                         tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS jsonb
 LANGUAGE plproxy STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._drawing_key(drawing_id);
-    SELECT buildtrace.changes(drawing_id);
+    SELECT buildtrace.changes(drawing_id)
+    FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant;
 $$;
 
-CREATE FUNCTION buildtrace_proxy.changes(drawing_id text, pair_id bigint)
+CREATE FUNCTION buildtrace_proxy.changes(drawing_id text, pair_id bigint,
+                                         tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS jsonb
 LANGUAGE plproxy STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._drawing_key(drawing_id);
-    SELECT buildtrace.changes(drawing_id, pair_id);
+    SELECT buildtrace.changes(drawing_id, pair_id)
+    FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant;
 $$;
 
 CREATE FUNCTION buildtrace_proxy.history(drawing_id text, since timestamptz DEFAULT NULL,
-                                         until timestamptz DEFAULT NULL)
+                                         until timestamptz DEFAULT NULL,
+                                         tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS SETOF buildtrace.drawing_history
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._drawing_key(drawing_id);
-    SELECT * FROM buildtrace.history(drawing_id, since, until);
+    SELECT (h.entry).*
+    FROM (SELECT buildtrace.history(drawing_id, since, until) AS entry
+          FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                            THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+                OFFSET 0) AS as_tenant) h;
 $$;
 
 -- process(): the whole request is checked here first, as process() checks
@@ -153,14 +181,18 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION buildtrace_proxy._process_on(request jsonb)
+CREATE FUNCTION buildtrace_proxy._process_on(request jsonb,
+                                             tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS jsonb
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._request_shard_key(request);
-    SELECT buildtrace.process(request);
+    SELECT buildtrace.process(request)
+    FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant;
 $$;
 
 CREATE FUNCTION buildtrace_proxy.process(request jsonb)
@@ -193,7 +225,8 @@ $$;
 -- with the drawing's previous one), as process() of it, which checks it
 -- there. One call stores one part, so nothing needs checking ahead here.
 CREATE FUNCTION buildtrace_proxy.insert_pair(drawing_id text, version_a jsonb, version_b jsonb,
-                                             job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
+                                             job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL,
+                                             tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS jsonb
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
@@ -204,11 +237,15 @@ AS $$
                'job_id', coalesce(job_id, pg_catalog.gen_random_uuid()::pg_catalog.text),
                'version_pairs', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                    'drawing_id', drawing_id, 'version_a', version_a, 'version_b', version_b,
-                   'latency_ms', latency_ms))));
+                   'latency_ms', latency_ms))))
+    FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant;
 $$;
 
 CREATE FUNCTION buildtrace_proxy.insert_version(drawing_id text, payload jsonb,
-                                                job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL)
+                                                job_id text DEFAULT NULL, latency_ms float8 DEFAULT NULL,
+                                                tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS jsonb
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
@@ -218,23 +255,33 @@ AS $$
     SELECT buildtrace.process(pg_catalog.jsonb_build_object(
                'job_id', coalesce(job_id, pg_catalog.gen_random_uuid()::pg_catalog.text),
                'jobs', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-                   'drawing_id', drawing_id, 'objects', payload, 'latency_ms', latency_ms))));
+                   'drawing_id', drawing_id, 'objects', payload, 'latency_ms', latency_ms))))
+    FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant;
 $$;
 
 -- report(job_id): a job's pairs may sit on every shard; each shard that has
 -- any reports its part, with its own totals and at most max_pairs pairs, and
 -- the parts follow one line that says so. An unknown job is P0002, as on one
 -- server; a NULL argument gives NULL, as there.
-CREATE FUNCTION buildtrace_proxy._report_parts(job_id text, max_pairs integer)
+CREATE FUNCTION buildtrace_proxy._report_parts(job_id text, max_pairs integer,
+                                               tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS SETOF text
 LANGUAGE plproxy STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON ALL;
-    SELECT buildtrace.report(job_id, max_pairs)
-    WHERE EXISTS (SELECT 1 FROM buildtrace.pairs p WHERE p.job_id OPERATOR(pg_catalog.=) $1)
-       OR EXISTS (SELECT 1 FROM buildtrace.versions v WHERE v.job_id OPERATOR(pg_catalog.=) $1);
+    SELECT r.part
+    FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM buildtrace.pairs p WHERE p.job_id OPERATOR(pg_catalog.=) $1)
+                        OR EXISTS (SELECT 1 FROM buildtrace.versions v WHERE v.job_id OPERATOR(pg_catalog.=) $1)
+                      THEN buildtrace.report(job_id, max_pairs) END AS part
+          FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                            THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+                OFFSET 0) AS as_tenant
+          OFFSET 0) r
+    WHERE r.part IS NOT NULL;
 $$;
 
 CREATE FUNCTION buildtrace_proxy.report(job_id text, max_pairs integer DEFAULT 50)
@@ -263,6 +310,7 @@ $$;
 -- metrics(since): every shard's hourly totals and sketches over the window,
 -- summed and merged here.
 CREATE FUNCTION buildtrace_proxy._shard_hours(since interval,
+    tenant text DEFAULT buildtrace_proxy.session_tenant(),
     OUT hour timestamptz, OUT pairs numeric, OUT failed numeric, OUT added numeric,
     OUT removed numeric, OUT moved numeric, OUT resized numeric, OUT retyped numeric,
     OUT modified numeric, OUT rotated numeric, OUT reidentified numeric, OUT unchanged numeric,
@@ -281,8 +329,14 @@ AS $$
            pg_catalog.sum(r.unchanged) AS unchanged,
            buildtrace.bt_sketch_merge(r.processing_ms) AS processing_ms,
            buildtrace.bt_sketch_merge(r.reported_latency_ms) AS reported_latency_ms
-    FROM buildtrace.hourly_rollups r
-    WHERE r.hour OPERATOR(pg_catalog.>=) buildtrace._checked_window_start($1, 'metrics'::text, 'since'::text)
+    FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant,
+         LATERAL (SELECT * FROM buildtrace.hourly_rollups h
+                  WHERE h.hour OPERATOR(pg_catalog.>=)
+                            buildtrace._checked_window_start($1, 'metrics'::text, 'since'::text)
+                    AND as_tenant.tenant_set IS NOT DISTINCT FROM as_tenant.tenant_set
+                  OFFSET 0) r
     GROUP BY r.hour;
 $$;
 
@@ -330,14 +384,18 @@ $$;
 -- health(): every shard's, the worst status with all warnings, the summed
 -- backlogs, and the 50 newest anomalies of all shards (an anomaly_id is its
 -- shard's).
-CREATE FUNCTION buildtrace_proxy._shard_health(recent interval)
+CREATE FUNCTION buildtrace_proxy._shard_health(recent interval,
+                                               tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS SETOF jsonb
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON ALL;
-    SELECT buildtrace.health(recent);
+    SELECT buildtrace.health(recent)
+    FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant;
 $$;
 
 CREATE FUNCTION buildtrace_proxy.health(recent interval DEFAULT interval '1 hour')
@@ -365,19 +423,19 @@ AS $$
 $$;
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA buildtrace_proxy FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text, float8),
-                          buildtrace_proxy.insert_version(text, jsonb, text, float8),
-                          buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(jsonb),
+GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text, float8, text),
+                          buildtrace_proxy.insert_version(text, jsonb, text, float8, text),
+                          buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(jsonb, text),
                           buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_parts(jsonb),
                           buildtrace_proxy._request_items(jsonb), buildtrace_proxy._request_drawings(jsonb),
                           buildtrace_proxy._drawing_key(text), buildtrace_proxy.shard_of(text),
-                          buildtrace_proxy.shard_count()
+                          buildtrace_proxy.shard_count(), buildtrace_proxy.session_tenant()
     TO buildtrace_writer;
-GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text), buildtrace_proxy.changes(text, bigint),
-                          buildtrace_proxy.history(text, timestamptz, timestamptz),
-                          buildtrace_proxy.report(text, integer), buildtrace_proxy._report_parts(text, integer),
-                          buildtrace_proxy.metrics(interval), buildtrace_proxy._shard_hours(interval),
-                          buildtrace_proxy.health(interval), buildtrace_proxy._shard_health(interval),
+GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text, text), buildtrace_proxy.changes(text, bigint, text),
+                          buildtrace_proxy.history(text, timestamptz, timestamptz, text),
+                          buildtrace_proxy.report(text, integer), buildtrace_proxy._report_parts(text, integer, text),
+                          buildtrace_proxy.metrics(interval), buildtrace_proxy._shard_hours(interval, text),
+                          buildtrace_proxy.health(interval), buildtrace_proxy._shard_health(interval, text),
                           buildtrace_proxy.shard_of(text), buildtrace_proxy.shard_count(),
-                          buildtrace_proxy._drawing_key(text)
+                          buildtrace_proxy._drawing_key(text), buildtrace_proxy.session_tenant()
     TO buildtrace_reader;

@@ -157,6 +157,9 @@ for conn in "-d bt_proxy" "-h 127.0.0.1 -p ${BT_SHARD_PORTS[0]} -U postgres -d s
                 ALTER ROLE shard_acme_ingest SET buildtrace.tenant = 'shard_acme';
                 ALTER ROLE shard_globex_ingest SET buildtrace.tenant = 'shard_globex';
                 ALTER ROLE shard_globex_dash SET buildtrace.tenant = 'shard_globex';
+                -- a service acting for both, with no default
+                CREATE ROLE shard_both_service LOGIN IN ROLE shard_acme, shard_globex,
+                                                              buildtrace_writer, buildtrace_reader;
             END IF;
         END \$\$" >/dev/null || fail "tenant roles"
 done
@@ -171,16 +174,53 @@ grep -q 'belongs to another tenant' "$work/tenant.out" || fail "tenant refusal: 
 as_role shard_globex_dash -c "SELECT buildtrace_proxy.changes('T-ACME-1')" > "$work/tenant.out" 2>&1 &&
     fail "another tenant's reader read the drawing"
 grep -q 'unknown drawing' "$work/tenant.out" || fail "tenant reader refusal: $(cat "$work/tenant.out")"
+# A session's tenant reaches the shards, call by call: a service of both
+# tenants, with no default, acts for the one it SETs on the proxy, and for
+# none once it RESETs it (the shard's connection keeps nothing between calls).
+both() { q -d bt_proxy -c "SET ROLE shard_both_service" "$@"; }
+both -c "SET buildtrace.tenant = 'shard_globex'" \
+     -c "SELECT buildtrace_proxy.insert_pair('T-GLOBEX-1', '[]', '[{\"id\": \"g\", \"type\": \"door\", \"x\": 1, \"y\": 2, \"width\": 1, \"height\": 2}]', 'job-globex')" \
+     -c "RESET buildtrace.tenant" -c "SELECT buildtrace_proxy.insert_pair('T-GLOBEX-2', '[]', '[]')" \
+     > "$work/tenant.out" 2>&1 && fail "a service of two tenants wrote with no tenant set"
+grep -q 'buildtrace.tenant is not set' "$work/tenant.out" || fail "no tenant after RESET: $(cat "$work/tenant.out")"
+t=$(shard=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-GLOBEX-1')"); bt_shard_psql "$shard" -c "SELECT string_agg(drawing_id || ':' || tenant, ',') FROM buildtrace.pairs WHERE drawing_id LIKE 'T-GLOBEX-%'")
+[ "$t" = T-GLOBEX-1:shard_globex ] || fail "the session's tenant on the shard: '$t'"
+# Every kind of call acts as the session's tenant, policies included (the
+# tenant is set on the shard before any policy check runs there).
+as_tenant() { both -c "SET buildtrace.tenant = '$1'" -c "$2"; }
+r=$(as_tenant shard_globex "SELECT concat_ws(' ', buildtrace_proxy.metrics('1 hour') ->> 'pairs',
+                                             buildtrace_proxy.metrics('1 hour') ->> 'data_quality_issues',
+                                             (SELECT count(*) FROM buildtrace_proxy.history('T-GLOBEX-1')),
+                                             buildtrace_proxy.changes('T-GLOBEX-1') ->> 'drawing_id',
+                                             split_part(buildtrace_proxy.report('job-globex'), ';', 1),
+                                             buildtrace_proxy.health() ->> 'shards')") ||
+    fail "the session's tenant through the proxy's read functions"
+[ "$r" = "1 0 1 T-GLOBEX-1 Job job-globex is on 1 shard 2" ] || fail "as shard_globex: '$r'"
+# (acme's one pair, T-ACME-1, failed: its object lacks the required keys)
+r=$(as_tenant shard_acme "SELECT concat_ws(' ', buildtrace_proxy.metrics('1 hour') ->> 'pairs',
+                                           buildtrace_proxy.metrics('1 hour') ->> 'data_quality_issues',
+                                           (SELECT count(*) FROM buildtrace_proxy.history('T-GLOBEX-1')))") ||
+    fail "another tenant's session through the proxy's read functions"
+[ "$r" = "0 1 0" ] || fail "as shard_acme: '$r'"
+as_tenant shard_acme "SELECT buildtrace_proxy.changes('T-GLOBEX-1')" > "$work/tenant.out" 2>&1 &&
+    fail "another tenant's session read the drawing"
+grep -q 'unknown drawing' "$work/tenant.out" || fail "tenant session refusal: $(cat "$work/tenant.out")"
+as_tenant shard_acme "SELECT buildtrace_proxy.report('job-globex')" > "$work/tenant.out" 2>&1 &&
+    fail "another tenant's session read the job"
+grep -q 'unknown job' "$work/tenant.out" || fail "tenant session job refusal: $(cat "$work/tenant.out")"
+as_tenant shard_acme "SELECT buildtrace_proxy.insert_pair('T-ACME-3', '[]', '[]', tenant => 'shard_initech')" \
+    > "$work/tenant.out" 2>&1 && fail "a call for a tenant the role is not a member of"
+grep -q 'tenant "shard_initech" does not exist' "$work/tenant.out" || fail "unknown tenant: $(cat "$work/tenant.out")"
 # The proxy database's own tables take no writes: they would reach no shard.
 as_role shard_acme_ingest -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('T-ACME-2', '[]', '[]')" \
     > "$work/tenant.out" 2>&1 && fail "a write into the proxy database's pairs"
 grep -q 'permission denied for table pairs' "$work/tenant.out" || fail "proxy table refusal: $(cat "$work/tenant.out")"
 q -d bt_proxy -c "SELECT count(*) FROM jsonb_array_elements(buildtrace_proxy.health() -> 'anomalies') a" |
     awk '$1 > 50 { exit 1 }' || fail "health() lists more than 50 anomalies"
-for r in shard_globex_dash shard_globex_ingest shard_globex shard_acme_ingest shard_acme; do
+for r in shard_both_service shard_globex_dash shard_globex_ingest shard_globex shard_acme_ingest shard_acme; do
     q -d bt_proxy -c "DROP OWNED BY $r" -c "DROP ROLE $r" >/dev/null 2>&1 || true
 done
-echo "sharding: routing ignores the caller's search_path; setup refuses logins in connection strings; bad requests fail whole, as on one server; each shard applies the caller's role and tenant; the proxy's tables take no writes"
+echo "sharding: routing ignores the caller's search_path; setup refuses logins in connection strings; bad requests fail whole, as on one server; each shard applies the caller's role and tenant, a session's SET tenant included; the proxy's tables take no writes"
 
 # One shard down: its drawings fail clearly, the other shard's work.
 bt_stop_shard 1
