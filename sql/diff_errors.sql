@@ -103,3 +103,12 @@ FROM (SELECT bt_validate((SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 
 SELECT jsonb_array_length(v) AS listed, v -> 1000 ->> 'detail' AS a_count, v -> -1 ->> 'detail' AS b_count
 FROM (SELECT bt_try_diff((SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 300)),
                          (SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 250))) -> 'problems' AS v) s;
+
+-- An id is named in problems and errors cut to 200 bytes, on a character
+-- boundary, with an ellipsis: a hostile id of megabytes cannot swell what
+-- is stored of a failed pair, nor the server log. The index still locates
+-- the object.
+SELECT p ->> 'index' AS index, octet_length(p ->> 'id') AS id_bytes, right(p ->> 'id', 2) AS id_ends,
+       octet_length(p ->> 'detail') AS detail_bytes
+FROM (SELECT bt_validate(jsonb_build_array(jsonb_build_object('id', repeat('€', 1000000), 'x', 'bad'))) -> 0 AS p) s;
+SELECT bt_diff('[]', jsonb_build_array(jsonb_build_object('id', repeat('ab', 120), 'x', 0)));

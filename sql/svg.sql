@@ -109,6 +109,12 @@ FROM (SELECT bt_svg('[]', b, '{"width": 20000}') AS clouds, bt_svg('[]', b, '{"w
                                                 'width', 3000, 'height', 3000)) AS b
             FROM generate_series(1, 400) i) v) s;
 
+-- Without ids: the same picture, its data-id and data-previous-id left out.
+SELECT (xpath('count(//*[@data-id])', with_ids::xml))[1]::text AS with_ids,
+       (xpath('count(//*[@data-id or @data-previous-id])', without::xml))[1]::text AS without_ids,
+       regexp_replace(with_ids, ' data-(previous-)?id="[^"]*"', '', 'g') = without AS otherwise_same
+FROM (SELECT bt_svg(a, b) AS with_ids, bt_svg(a, b, '{"ids": false}') AS without FROM kinds) s;
+
 -- The map form: objects with attributes are drawn, content hashes are not.
 SELECT e.* FROM pg_temp.elements(bt_svg('{"A": {"x": 0, "y": 0, "width": 1, "height": 1}}',
                                          '{"A": {"x": 2, "y": 0, "width": 1, "height": 1}}')) e;
@@ -125,6 +131,7 @@ SELECT bt_svg('[]', '[]', '{"width": 800.000}') ~ '^<svg [^>]*width="800"' AS wh
 SELECT bt_svg('[]', '[]', '{"width": "wide"}');
 SELECT bt_svg('[]', '[]', '{"labels": 1}');
 SELECT bt_svg('[]', '[]', '{"clouds": null}');
+SELECT bt_svg('[]', '[]', '{"ids": "no"}');
 SELECT bt_svg('[]', '[]', '{"kinds": "added"}');
 SELECT bt_svg('[]', '[]', '{"kinds": ["added", "renamed"]}');
 SELECT bt_svg('[]', '[]', '{"kinds": [1]}');

@@ -99,12 +99,14 @@ report(ReadState *st, int index, const char *id, int idlen, const char *key,
 {
 	StringInfoData d;
 	const char *sep = "";
+	char	   *shown_id;
 
 	if (st->problems != NULL && st->nproblems >= MAX_LISTED_PROBLEMS)
 	{
 		st->nproblems++;
 		return;
 	}
+	shown_id = id ? bt_clip_id(id, idlen) : NULL;
 	initStringInfo(&d);
 	if (st->version)
 	{
@@ -114,10 +116,10 @@ report(ReadState *st, int index, const char *id, int idlen, const char *key,
 	if (index >= 0)
 		appendStringInfo(&d, "%s%s %d", sep, *sep ? "element" : "Element", index);
 	if (index >= 0 && id)
-		appendStringInfo(&d, " (id \"%.*s\")", idlen, id);
+		appendStringInfo(&d, " (id \"%s\")", shown_id);
 	else if (id)
-		appendStringInfo(&d, "%s%s \"%.*s\"", sep, *sep ? "object" : "Object",
-						 idlen, id);
+		appendStringInfo(&d, "%s%s \"%s\"", sep, *sep ? "object" : "Object",
+						 shown_id);
 	if (index < 0 && id == NULL)
 		appendStringInfo(&d, "%s %s", st->version ? "" : "The version", what);
 	else
@@ -134,7 +136,7 @@ report(ReadState *st, int index, const char *id, int idlen, const char *key,
 
 		p->version = st->version;
 		p->index = index;
-		p->id = id ? pnstrdup(id, idlen) : NULL;
+		p->id = shown_id;
 		p->key = key;
 		p->sqlerrcode = sqlerrcode;
 		p->message = pstrdup(message);
@@ -524,7 +526,8 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 				(inner.idlen != o->idlen || memcmp(inner.id, o->id, o->idlen) != 0))
 				report(st, o->index, o->id, o->idlen, "id",
 					   ERRCODE_INVALID_PARAMETER_VALUE, M_ID_DIFFERS,
-					   psprintf("key \"id\" is \"%.*s\".", inner.idlen, inner.id));
+					   psprintf("key \"id\" is \"%s\".",
+								bt_clip_id(inner.id, inner.idlen)));
 		}
 	}
 	if (!idok)
@@ -1200,15 +1203,27 @@ bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value)
 	return false;
 }
 
-char *
-bt_clip_text(const char *s, int len)
+static char *
+clip(const char *s, int len, int max_bytes)
 {
 	int			keep;
 
-	if (len <= BT_TEXT_MAX_BYTES)
+	if (len <= max_bytes)
 		return pnstrdup(s, len);
-	keep = pg_mbcliplen(s, len, BT_TEXT_MAX_BYTES);
+	keep = pg_mbcliplen(s, len, max_bytes);
 	return psprintf("%.*s" BT_ELLIPSIS, keep, s);
+}
+
+char *
+bt_clip_text(const char *s, int len)
+{
+	return clip(s, len, BT_TEXT_MAX_BYTES);
+}
+
+char *
+bt_clip_id(const char *id, int len)
+{
+	return clip(id, len, BT_ID_MAX_BYTES);
 }
 
 char *

@@ -207,6 +207,16 @@ extern bool bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value);
 #define BT_TEXT_MAX_BYTES 40
 extern char *bt_clip_text(const char *s, int len);
 
+/*
+ * An object's id as a problem or an error names it: at most BT_ID_MAX_BYTES,
+ * cut and marked the same way, so that a hostile id of megabytes cannot
+ * swell the problems stored with a failed pair, its anomaly, what health()
+ * and report_html() show of them, or the server log.  The element's index
+ * still locates it; real ids (GUIDs, paths) are far shorter.
+ */
+#define BT_ID_MAX_BYTES 200
+extern char *bt_clip_id(const char *id, int len);
+
 /* U+2026 and U+00B0 in UTF-8, as escapes: pgindent mangles other bytes */
 #define BT_ELLIPSIS "\342\200\246"
 #define BT_DEGREE "\302\260"

@@ -243,10 +243,18 @@ put_classes(StringInfo s, const char *first, uint32 kinds)
 			appendStringInfo(s, " %s", bt_svg_kind_names[k]);
 }
 
-/* data-id, and data-previous-id when the object was re-identified */
+/*
+ * data-id, and data-previous-id when the object was re-identified; none
+ * without the ids option (a picture shown as an image has no use for them,
+ * and a long id would be repeated in every element of its object).
+ */
 static void
-put_ids(StringInfo s, Shape *sh)
+put_ids(Picture *pic, Shape *sh)
 {
+	StringInfo	s = pic->out;
+
+	if (!pic->opt->ids)
+		return;
 	appendStringInfoString(s, " data-id=\"");
 	put_escaped(s, sh->obj->id, sh->obj->idlen);
 	appendStringInfoChar(s, '"');
@@ -446,7 +454,7 @@ extend(Picture *pic, Shape *s, const Box *b)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("drawing object is out of range for a picture"),
 				 errdetail("Object \"%s\" has a place, size or rotation beyond double precision.",
-						   pnstrdup(s->obj->id, s->obj->idlen))));
+						   bt_clip_id(s->obj->id, s->obj->idlen))));
 	pic->minx = Min(pic->minx, b->cx - hw);
 	pic->maxx = Max(pic->maxx, b->cx + hw);
 	pic->miny = Min(pic->miny, b->cy - hh);
@@ -538,7 +546,7 @@ draw_rect(Picture *pic, Shape *sh, const char *cls, uint32 kinds, const Box *b)
 	appendStringInfoString(s, "<rect class=\"");
 	put_classes(s, cls, kinds);
 	appendStringInfoChar(s, '"');
-	put_ids(s, sh);
+	put_ids(pic, sh);
 	put_attr_px(s, "x", x - w / 2);
 	put_attr_px(s, "y", y - h / 2);
 	put_attr_px(s, "width", w);
@@ -563,7 +571,7 @@ draw_arrow(Picture *pic, Shape *sh)
 	StringInfo	s = pic->out;
 
 	appendStringInfoString(s, "<line class=\"arrow moved\"");
-	put_ids(s, sh);
+	put_ids(pic, sh);
 	put_attr_px(s, "x1", px_x(pic, sh->old->cx));
 	put_attr_px(s, "y1", px_y(pic, sh->old->cy));
 	put_attr_px(s, "x2", px_x(pic, sh->now.cx));
@@ -851,7 +859,7 @@ draw_label(Picture *pic, LabelGrid *g, Shape *sh)
 	if (!take_cells(g, spot))
 		return;
 	appendStringInfoString(pic->out, "<text class=\"label\"");
-	put_ids(pic->out, sh);
+	put_ids(pic, sh);
 	put_attr_px(pic->out, "x", spot.x0);
 	put_attr_px(pic->out, "y", spot.y1 - 3);
 	appendStringInfoChar(pic->out, '>');

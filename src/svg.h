@@ -41,6 +41,7 @@ typedef struct BtSvgOptions
 {
 	int			width;			/* of the whole picture, pixels */
 	bool		labels;			/* name the changed objects */
+	bool		ids;			/* data-id on every element, for scripts */
 	bool		clouds;			/* revision clouds around clusters */
 	uint32		kinds;			/* (1 << BtSvgKind) for each kind shown */
 } BtSvgOptions;

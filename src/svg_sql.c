@@ -22,7 +22,7 @@
 
 PG_FUNCTION_INFO_V1(bt_svg);
 
-#define OPTION_NAMES "width, labels, clouds and kinds"
+#define OPTION_NAMES "width, labels, clouds, ids and kinds"
 
 /* A JSON value as text, for an error's detail. */
 static char *
@@ -121,6 +121,7 @@ svg_options(Jsonb *jo, BtSvgOptions *opt)
 
 	opt->width = 800;
 	opt->labels = true;
+	opt->ids = true;
 	opt->clouds = true;
 	opt->kinds = BT_SVG_ALL_KINDS;
 	if (!JB_ROOT_IS_OBJECT(jo))
@@ -144,6 +145,8 @@ svg_options(Jsonb *jo, BtSvgOptions *opt)
 			opt->labels = bool_option(name, &v);
 		else if (strcmp(name, "clouds") == 0)
 			opt->clouds = bool_option(name, &v);
+		else if (strcmp(name, "ids") == 0)
+			opt->ids = bool_option(name, &v);
 		else if (strcmp(name, "kinds") == 0)
 			opt->kinds = kinds_option(&v);
 		else

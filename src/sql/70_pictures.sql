@@ -368,7 +368,7 @@ BEGIN
         RETURN '<p class="note">Too large for a thumbnail; draw it with bt_svg.</p>';
     END IF;
     RETURN format('<img alt="%s" src="data:image/svg+xml;base64,%s"/>', buildtrace._html(alt),
-                  translate(encode(convert_to(buildtrace.bt_svg(a, b, '{"width": 480, "labels": false}'::jsonb),
+                  translate(encode(convert_to(buildtrace.bt_svg(a, b, '{"width": 480, "labels": false, "ids": false}'::jsonb),
                                               'UTF8'), 'base64'), E'\n', ''));
 EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
     RETURN format('<p class="note">No picture: %s</p>', buildtrace._html(SQLERRM));

@@ -2,7 +2,7 @@
 -- the tables hold, with every value from the data escaped; for the reader
 -- role only; clear errors for a bad window.
 BEGIN;
-SELECT plan(21);
+SELECT plan(23);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 \set fzk `cat test/data/fzk-haus.json`
@@ -62,7 +62,7 @@ SELECT is((SELECT count(*) FROM regexp_matches(html, '<img alt="Changes of ', 'g
           'one picture per active drawing, at most six') FROM page;
 SELECT is(convert_from(decode(substring(html FROM 'alt="Changes of &lt;script&gt;alert\(1\)&lt;/script&gt;" src="data:image/svg\+xml;base64,([^"]*)"'),
                               'base64'), 'UTF8'),
-          (SELECT bt_svg(version_a, version_b, '{"width": 480, "labels": false}')
+          (SELECT bt_svg(version_a, version_b, '{"width": 480, "labels": false, "ids": false}')
            FROM pairs WHERE drawing_id = '<script>alert(1)</script>' LIMIT 1),
           'a thumbnail is the bt_svg picture of the pair') FROM page;
 -- A pair of more than 20,000 objects gets a note, in each form bt_diff reads.
@@ -75,6 +75,19 @@ FROM (SELECT 'in map form' AS form, jsonb_object_agg('M' || i, jsonb_build_objec
       SELECT 'wrapped in "objects"', jsonb_build_object('objects', jsonb_agg(jsonb_build_object('id', i))),
              jsonb_build_object('objects', jsonb_agg(jsonb_build_object('id', i)))
       FROM generate_series(1, 10001) i) v;
+
+-- A hostile writer's id of 100 kB, moved, does not swell a thumbnail (it
+-- would be in every element of its object, escaped, then in base64); one
+-- of a megabyte in a failed pair is stored, and so shown in the dead
+-- letters and health(), cut to 200 bytes.
+SELECT cmp_ok(length(_thumbnail(jsonb_build_array(jsonb_build_object('id', repeat('"', 100000), 'x', 0, 'y', 0, 'width', 1, 'height', 1)),
+                                jsonb_build_array(jsonb_build_object('id', repeat('"', 100000), 'x', 9, 'y', 0, 'width', 1, 'height', 1)),
+                                'long id')),
+              '<', 5000, 'a thumbnail does not repeat a long id');
+INSERT INTO pairs (drawing_id, version_a, version_b)
+VALUES ('RPT-long-id', jsonb_build_array(jsonb_build_object('id', repeat('"', 1000000), 'x', 'bad')), '[]');
+SELECT cmp_ok(octet_length(error::text), '<', 5000, 'a failed pair stores a long id cut short')
+FROM pairs WHERE drawing_id = 'RPT-long-id';
 
 -- Only the reader role reads it.
 CREATE ROLE report_reader_tap IN ROLE buildtrace_reader;

@@ -1228,7 +1228,7 @@ AS 'MODULE_PATHNAME', 'bt_svg'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION buildtrace.bt_svg(jsonb, jsonb, jsonb) IS
-'A standalone SVG picture of bt_diff(a, b): unchanged objects grey, added green, removed red, moved purple with an arrow from the old place, resized, retyped, modified and rotated orange, re-identified blue; revision clouds, a legend, a scale bar and a north arrow. Options: width (pixels), labels, clouds, kinds.';
+'A standalone SVG picture of bt_diff(a, b): unchanged objects grey, added green, removed red, moved purple with an arrow from the old place, resized, retyped, modified and rotated orange, re-identified blue; revision clouds, a legend, a scale bar and a north arrow. Options: width (pixels), labels, clouds, ids, kinds.';
 
 -- The picture of a stored pair of the caller's tenant (it runs with the
 -- caller's rights).
@@ -1597,7 +1597,7 @@ BEGIN
         RETURN '<p class="note">Too large for a thumbnail; draw it with bt_svg.</p>';
     END IF;
     RETURN format('<img alt="%s" src="data:image/svg+xml;base64,%s"/>', buildtrace._html(alt),
-                  translate(encode(convert_to(buildtrace.bt_svg(a, b, '{"width": 480, "labels": false}'::jsonb),
+                  translate(encode(convert_to(buildtrace.bt_svg(a, b, '{"width": 480, "labels": false, "ids": false}'::jsonb),
                                               'UTF8'), 'base64'), E'\n', ''));
 EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
     RETURN format('<p class="note">No picture: %s</p>', buildtrace._html(SQLERRM));
