@@ -23,7 +23,8 @@ bt_in_cluster "$0" "$@"
 q() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 fail() { echo "sharding: FAILED: $*"; exit 1; }
 work=$(mktemp -d)
-trap 'bt_drop_shards; rm -rf "$work"' EXIT
+hung_pid=""
+trap '[ -z "$hung_pid" ] || kill -CONT "$hung_pid" 2>/dev/null; bt_drop_shards; rm -rf "$work"' EXIT
 
 bt_start_shards 2
 bt_make_proxy bt_proxy || fail "setup"
@@ -236,4 +237,19 @@ bt_start_shard 1
 [ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d1') ->> 'drawing_id'")" = "$d1" ] ||
     fail "the restarted shard did not answer"
 echo "sharding: with a shard down, its drawings fail with \"$(head -1 "$work/down.out" | sed 's/^ERROR: *//' | cut -c1-110)\", the others work"
+
+# A shard whose host does not answer: its postmaster stopped (SIGSTOP), so
+# connections are accepted by the kernel and then hang. PL/Proxy connects
+# asynchronously and ignores libpq's connect_timeout; the caller's
+# statement_timeout ends the call.
+hung_pid=$(head -1 "$(pg_lsclusters -h | awk -v c="$(bt_shard_name 1)" '$2 == c {print $6}')/postmaster.pid")
+kill -STOP "$hung_pid"
+start=$(date +%s)
+q -d bt_proxy -c "SET statement_timeout = '2s'" -c "SELECT buildtrace_proxy.changes('$d1')" > "$work/hung.out" 2>&1 &&
+    fail "a drawing of a hung shard answered"
+took=$(( $(date +%s) - start ))
+kill -CONT "$hung_pid"; hung_pid=""
+grep -q 'canceling statement due to statement timeout' "$work/hung.out" || fail "hung shard: $(cat "$work/hung.out")"
+(( took <= 10 )) || fail "a call to a hung shard took ${took} s with statement_timeout 2 s"
+echo "sharding: a call to a hung shard ends at the caller's statement_timeout (${took} s for 2 s)"
 for db in bt_proxy bt_single; do dropdb "$db"; done
