@@ -340,6 +340,63 @@ AS $$
     GROUP BY r.hour;
 $$;
 
+-- Each shard's jobs and data quality over the window, as metrics() lists
+-- them there: a job's pairs may be on every shard, a drawing's are on one.
+CREATE FUNCTION buildtrace_proxy._shard_jobs_and_quality(since interval,
+    tenant text DEFAULT buildtrace_proxy.session_tenant(),
+    OUT jobs jsonb, OUT data_quality jsonb)
+RETURNS SETOF record
+LANGUAGE plproxy
+SET search_path = pg_catalog, pg_temp
+AS $$
+    CLUSTER 'buildtrace_shards';
+    RUN ON ALL;
+    SELECT buildtrace._metrics_jobs(w.start) AS jobs, buildtrace._metrics_data_quality(w.start) AS data_quality
+    FROM (SELECT buildtrace._checked_window_start($1, 'metrics'::text, 'since'::text) AS start
+          FROM (SELECT CASE WHEN tenant OPERATOR(pg_catalog.<>) ''
+                      THEN pg_catalog.set_config('buildtrace.tenant', tenant, true) END AS tenant_set
+          OFFSET 0) AS as_tenant
+          OFFSET 0) w;
+$$;
+
+-- The shards' jobs as one server lists them: each job once, its pairs and
+-- totals summed, its largest latency and its last processing time; oldest
+-- first.
+CREATE FUNCTION buildtrace_proxy._merge_jobs(parts jsonb[])
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
+               'total_added', j.total_added, 'total_removed', j.total_removed,
+               'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
+               'processed_at', j.processed_at)
+           ORDER BY j.processed_at, j.job_id), '[]')
+    FROM (SELECT e ->> 'job_id' AS job_id, max((e ->> 'latency_ms')::float8) AS latency_ms,
+                 sum((e ->> 'pairs')::numeric) AS pairs,
+                 sum((e ->> 'total_added')::numeric) AS total_added,
+                 sum((e ->> 'total_removed')::numeric) AS total_removed,
+                 sum((e ->> 'total_modified')::numeric) AS total_modified,
+                 sum((e ->> 'total_unchanged')::numeric) AS total_unchanged,
+                 max((e ->> 'processed_at')::timestamptz) AS processed_at
+          FROM unnest(parts) p, jsonb_array_elements(p) e
+          GROUP BY 1) j
+$$;
+
+-- The shards' data quality as one server lists it: a drawing is on one
+-- shard, so each shard's 50 lowest scores hold the 50 lowest of all.
+CREATE FUNCTION buildtrace_proxy._merge_data_quality(parts jsonb[])
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(q.e ORDER BY q.score, q.drawing_id), '[]')
+    FROM (SELECT e, (e ->> 'score')::numeric AS score, e ->> 'drawing_id' AS drawing_id
+          FROM unnest(parts) p, jsonb_array_elements(p) e
+          ORDER BY 2, 3 LIMIT 50) q
+$$;
+
 CREATE FUNCTION buildtrace_proxy.metrics(since interval DEFAULT interval '24 hours')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -350,7 +407,13 @@ DECLARE
     reported buildtrace.bt_sketch;
     hourly   jsonb;
     n_failed numeric;
+    jobs     jsonb;
+    quality  jsonb;
 BEGIN
+    SELECT buildtrace_proxy._merge_jobs(array_agg(s.jobs)),
+           buildtrace_proxy._merge_data_quality(array_agg(s.data_quality))
+    INTO jobs, quality
+    FROM buildtrace_proxy._shard_jobs_and_quality(since) s;
     WITH s AS MATERIALIZED (SELECT * FROM buildtrace_proxy._shard_hours(since)),
     h AS (SELECT s.hour, sum(s.pairs) AS pairs, sum(s.failed) AS failed, sum(s.added) AS added,
                  sum(s.removed) AS removed, sum(s.moved) AS moved, sum(s.resized) AS resized,
@@ -375,6 +438,8 @@ BEGIN
         'pairs', coalesce(buildtrace.bt_sketch_count(proc), 0),
         'hourly_stats', coalesce(hourly, '{}'),
         'data_quality_issues', coalesce(n_failed, 0),
+        'jobs', jobs,
+        'data_quality', quality,
         -- the merged sketch itself, for checks and for merging further
         'processing_ms', proc::text)
         || buildtrace._latency_fields(proc, reported);
@@ -435,6 +500,8 @@ GRANT EXECUTE ON FUNCTION buildtrace_proxy.changes(text, text), buildtrace_proxy
                           buildtrace_proxy.history(text, timestamptz, timestamptz, text),
                           buildtrace_proxy.report(text, integer), buildtrace_proxy._report_parts(text, integer, text),
                           buildtrace_proxy.metrics(interval), buildtrace_proxy._shard_hours(interval, text),
+                          buildtrace_proxy._shard_jobs_and_quality(interval, text),
+                          buildtrace_proxy._merge_jobs(jsonb[]), buildtrace_proxy._merge_data_quality(jsonb[]),
                           buildtrace_proxy.health(interval), buildtrace_proxy._shard_health(interval, text),
                           buildtrace_proxy.shard_of(text), buildtrace_proxy.shard_count(),
                           buildtrace_proxy._drawing_key(text), buildtrace_proxy.session_tenant()

@@ -5,9 +5,10 @@
 #  - none is lost, each drawing's pairs are on exactly one shard, the one
 #    hashtext(drawing_id) picks, with the statuses and change sets the single
 #    server gave them;
-#  - the proxy's metrics() equal the single server's counts, and its merged
-#    latency sketch is, bit for bit, the sketch of every shard's processing
-#    times (so P95/P99 carry the one-server error bound);
+#  - the proxy's metrics() equal the single server's counts, jobs and data
+#    quality, and its merged latency sketch is, bit for bit, the sketch of
+#    every shard's processing times (so P95/P99 carry the one-server error
+#    bound);
 #  - changes(), history(), report(), health() and process() answer through
 #    the proxy;
 #  - with one shard down, its drawings give a clear connection error while
@@ -66,7 +67,9 @@ echo "sharding: every pair's status and change set equal one server's"
 
 # Merged metrics: counts as on one server; the latency sketch exact.
 counts="SELECT m -> 'pairs', m -> 'data_quality_issues',
-               (SELECT jsonb_agg(v) FROM jsonb_each(m -> 'hourly_stats') x(k, v))"
+               (SELECT jsonb_agg(v) FROM jsonb_each(m -> 'hourly_stats') x(k, v)),
+               (SELECT jsonb_agg(j - 'processed_at' ORDER BY j ->> 'job_id') FROM jsonb_array_elements(m -> 'jobs') j),
+               m -> 'data_quality'"
 [ "$(q -d bt_proxy -c "$counts FROM buildtrace_proxy.metrics() m")" = \
   "$(q -d bt_single -c "$counts FROM buildtrace.metrics() m")" ] || fail "merged metrics' counts differ from one server's"
 { bt_shard_psql 0 -c "SELECT processing_us FROM buildtrace.changes"
