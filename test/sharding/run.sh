@@ -219,6 +219,15 @@ grep -q 'tenant "shard_initech" does not exist' "$work/tenant.out" || fail "unkn
 as_role shard_acme_ingest -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('T-ACME-2', '[]', '[]')" \
     > "$work/tenant.out" 2>&1 && fail "a write into the proxy database's pairs"
 grep -q 'permission denied for table pairs' "$work/tenant.out" || fail "proxy table refusal: $(cat "$work/tenant.out")"
+# setup.sh run again changes the server in place: a user mapping made for
+# a role (say with its password) stays, and the proxy still routes.
+q -d bt_proxy -c "CREATE USER MAPPING FOR shard_acme_ingest SERVER buildtrace_shards"
+bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[@]}" >/dev/null || fail "setup run again"
+[ "$(q -d bt_proxy -c "SELECT count(*) FROM pg_user_mappings WHERE srvname = 'buildtrace_shards'")" = 2 ] ||
+    fail "setup run again dropped user mappings"
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('T-GLOBEX-1') ->> 'drawing_id'")" = T-GLOBEX-1 ] ||
+    fail "the proxy after setup run again"
+q -d bt_proxy -c "DROP USER MAPPING FOR shard_acme_ingest SERVER buildtrace_shards"
 q -d bt_proxy -c "SELECT count(*) FROM jsonb_array_elements(buildtrace_proxy.health() -> 'anomalies') a" |
     awk '$1 > 50 { exit 1 }' || fail "health() lists more than 50 anomalies"
 for r in shard_both_service shard_globex_dash shard_globex_ingest shard_globex shard_acme_ingest shard_acme; do
