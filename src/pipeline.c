@@ -24,8 +24,12 @@
 #include <math.h>
 
 #include "access/detoast.h"
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -33,11 +37,14 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "diff_sql.h"
@@ -61,6 +68,9 @@ PG_FUNCTION_INFO_V1(bt_pairs_after_statement);
 #define STORE_ONE_FUNCTION "buildtrace._pairs_store_one()"
 #define STORE_SET_FUNCTION "buildtrace._pairs_store_results()"
 
+/* Claims a deferred pair's drawing for its tenant, with definer rights. */
+#define CLAIM_FUNCTION "buildtrace._claim_drawing(text,text)"
+
 void
 bt_pipeline_init(void)
 {
@@ -83,6 +93,8 @@ typedef struct PairColumns
 	int			tenant;			/* 0 in a table of 0.1.0, which had none */
 	int			from_version;
 	int			to_version;
+	text	   *claimed;		/* the drawing the AFTER ROW trigger claimed
+								 * last, in fn_mcxt, or NULL */
 } PairColumns;
 
 /* The row fields of one pair that its result carries. */
@@ -135,6 +147,7 @@ pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 	c->tenant = Max(SPI_fnumber(desc, "tenant"), 0);
 	c->from_version = column(desc, "from_version");
 	c->to_version = column(desc, "to_version");
+	c->claimed = NULL;
 	fcinfo->flinfo->fn_extra = c;
 	return c;
 }
@@ -558,9 +571,103 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	return PointerGetDatum(result);
 }
 
+/* Whether a row's status is pending: a deferred pair, inserted for work(). */
+static bool
+is_pending(HeapTuple row, TupleDesc desc, PairColumns *c)
+{
+	bool		isnull;
+	text	   *status = DatumGetTextPP(heap_getattr(row, c->status, desc, &isnull));
+
+	return !isnull && VARSIZE_ANY_EXHDR(status) == strlen("pending") &&
+		memcmp(VARDATA_ANY(status), "pending", strlen("pending")) == 0;
+}
+
+static bool
+texts_equal(Datum a, Datum b)
+{
+	return DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID, a, b));
+}
+
+/*
+ * Whether drawing_state, read by its key in the statement's snapshot, says
+ * that drawing is tenant's: what a deferred pair's drawing mostly is.  Read
+ * here, without the claim function, whose call through SQL costs a third
+ * of a plain insert; a drawing not found or of another tenant is the claim
+ * function's to settle.
+ */
+static bool
+drawing_is_tenants(Relation pairs, Datum drawing, Datum tenant)
+{
+	Oid			state_oid = get_relname_relid("drawing_state", RelationGetNamespace(pairs));
+	Oid			key_oid = get_relname_relid("drawing_state_pkey", RelationGetNamespace(pairs));
+	Relation	state;
+	TupleDesc	desc;
+	AttrNumber	drawing_att,
+				tenant_att;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		is_tenants = false;
+
+	if (!OidIsValid(state_oid) || !OidIsValid(key_oid))
+		return false;
+	state = table_open(state_oid, AccessShareLock);
+	desc = RelationGetDescr(state);
+	drawing_att = get_attnum(state_oid, "drawing_id");
+	tenant_att = get_attnum(state_oid, "tenant");
+	if (drawing_att != InvalidAttrNumber && tenant_att != InvalidAttrNumber)
+	{
+		/* compared in the key's collation, the column's */
+		ScanKeyEntryInitialize(&key, 0, drawing_att, BTEqualStrategyNumber, InvalidOid,
+							   TupleDescAttr(desc, drawing_att - 1)->attcollation,
+							   F_TEXTEQ, drawing);
+		scan = systable_beginscan(state, key_oid, true, GetActiveSnapshot(), 1, &key);
+		if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		owner = heap_getattr(tuple, tenant_att, desc, &isnull);
+
+			is_tenants = !isnull && texts_equal(owner, tenant);
+		}
+		systable_endscan(scan);
+	}
+	table_close(state, AccessShareLock);
+	return is_tenants;
+}
+
+/*
+ * A deferred pair's drawing, claimed for the pair's tenant now, as
+ * processing the pair inline would: the drawing belongs to the tenant whose
+ * pair or version named it first, and work() finds its drawing_state row
+ * in place (a row another transaction was still creating would make it
+ * wait).  A drawing of another tenant is refused here, the statement with
+ * it.  Runs of rows of one drawing claim it once.
+ */
+static void
+claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
+			  Datum drawing, Datum tenant)
+{
+	Oid			claim_fn;
+	MemoryContext old;
+
+	if (c->claimed != NULL && texts_equal(PointerGetDatum(c->claimed), drawing))
+		return;
+	if (!drawing_is_tenants(pairs, drawing, tenant))
+	{
+		claim_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+														CStringGetDatum(CLAIM_FUNCTION)));
+		OidFunctionCall2(claim_fn, drawing, tenant);
+	}
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	if (c->claimed != NULL)
+		pfree(c->claimed);
+	c->claimed = (text *) pg_detoast_datum_copy((struct varlena *) DatumGetPointer(drawing));
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * AFTER INSERT (or work()'s UPDATE) ON pairs FOR EACH ROW: the row is in,
- * its result may go.
+ * its result may go; a deferred pair's drawing is claimed.
  */
 Datum
 bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
@@ -585,6 +692,9 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 	if (!null_id && !null_drawing)
 		bt_handover_mark_inserted(td, DatumGetInt64(id), drawing,
 								  null_tenant ? NULL : DatumGetTextPP(tenant));
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !null_drawing && !null_tenant &&
+		is_pending(trigger_row(td), desc, c))
+		claim_drawing(fcinfo, td->tg_relation, c, drawing, tenant);
 	return PointerGetDatum(NULL);
 }
 

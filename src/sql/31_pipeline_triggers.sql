@@ -88,6 +88,37 @@ BEGIN
 END
 $$;
 
+-- Claims the drawing of a deferred pair (buildtrace.processing = deferred)
+-- for the pair's tenant when the pair is inserted, as processing it inline
+-- would: creates its drawing_state row, or refuses a drawing of another
+-- tenant. It takes no row lock: work() locks the drawing when it processes
+-- the pair, and finds the row in place, committed with the pair.
+--
+-- SECURITY DEFINER, called by the pairs row trigger (src/pipeline.c) the
+-- way the store functions are: the writer role must not write
+-- drawing_state itself. search_path is pinned and every name is qualified.
+CREATE FUNCTION buildtrace._claim_drawing(drawing text, tenant text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner text;
+BEGIN
+    -- Mostly the drawing is known: one read. A row another transaction is
+    -- creating is waited for by the INSERT and read by the second SELECT.
+    SELECT s.tenant INTO owner FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing;
+    IF NOT FOUND THEN
+        INSERT INTO buildtrace.drawing_state (drawing_id, tenant) VALUES (drawing, tenant)
+        ON CONFLICT (drawing_id) DO NOTHING;
+        SELECT s.tenant INTO owner FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing;
+    END IF;
+    IF owner <> tenant THEN
+        PERFORM buildtrace._refuse_foreign_drawing(drawing, tenant);
+    END IF;
+END
+$$;
+
 -- BEFORE INSERT ON pairs, per row, in C (src/pipeline.c): diffs the pair,
 -- sets status, error and processed_at on the row before it is written, and
 -- keeps the result (diff or problems, counts, processing time) in the
@@ -461,5 +492,6 @@ REVOKE ALL ON FUNCTION buildtrace._pairs_store_results() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._pairs_store_one() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._lock_drawing(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._refuse_foreign_drawing(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._claim_drawing(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._spike_severity(integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._versions_after_insert() FROM PUBLIC;

@@ -10,7 +10,7 @@
 #  3. a pair that cannot be processed (a drawing of another tenant) fails
 #     alone: the other pairs of its batch are processed;
 #  4. a drawing's lock held by a transaction that stays open holds up that
-#     drawing's pairs only.
+#     drawing's pairs only, a drawing first named by a deferred pair too.
 # Runs against the server in the PG* environment, or standalone in a
 # throwaway cluster.
 set -euo pipefail
@@ -155,12 +155,16 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('acme-1'
 RESET buildtrace.tenant;
 SET buildtrace.processing = deferred;
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
-VALUES ('mine-1', '[]', '[]'), ('acme-1', '[]', '[]'), ('mine-2', '[]', '[]');
+VALUES ('mine-1', '[]', '[]'), ('acme-2', '[]', '[]'), ('mine-2', '[]', '[]');
+-- A deferred pair claims its drawing when inserted, so a pair into acme's
+-- drawing is refused then; the owner giving the drawing to acme afterwards
+-- makes one that work() cannot process.
+UPDATE buildtrace.drawing_state SET tenant = 'bt_deferred_acme' WHERE drawing_id = 'acme-2';
 CALL buildtrace.work();
 SQL
 got=$(q -d bt_retry -c "SELECT string_agg(drawing_id || ':' || status || coalesce(':' || (error -> 0 ->> 'sqlstate'), ''), ' ' ORDER BY pair_id)
                         FROM buildtrace.pairs WHERE pair_id > (SELECT pair_id FROM buildtrace.pairs WHERE drawing_id = 'acme-1' ORDER BY pair_id LIMIT 1)")
-[ "$got" = "mine-1:done acme-1:failed:42501 mine-2:done" ] || fail "one bad pair took its batch with it: $got"
+[ "$got" = "mine-1:done acme-2:failed:42501 mine-2:done" ] || fail "one bad pair took its batch with it: $got"
 echo "deferred: a pair of another tenant's drawing fails alone, its batch is processed"
 # 4. A transaction that holds a drawing's lock and stays open holds up that
 #    drawing's pairs only, which stay pending and are not charged the
@@ -186,5 +190,27 @@ q -d bt_retry -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 wait "$holder_pid" 2>/dev/null || true
 [ "$got" = "stuck:pending:0 moving:done:1" ] || fail "a drawing's lock held open held up other drawings: $got"
 echo "deferred: a drawing's lock held open holds up that drawing's pairs only"
+# The same for a drawing that a deferred pair named first, held by an upload
+# of a version left open: the pair claimed the drawing when it was
+# inserted, so work() finds its row in place and passes over it, instead of
+# waiting to create it (and holding its whole batch).
+q -d bt_retry >/dev/null <<'SQL'
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('fresh', '[]', '[]');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('other', '[]', '[]');
+SQL
+q -d bt_retry -c "BEGIN; INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('fresh', '[]');
+                  SELECT pg_sleep(30); COMMIT;" >/dev/null 2>&1 &
+holder_pid=$!
+sleep 0.5
+q -d bt_retry -c "SET statement_timeout = '10s'" -c "CALL buildtrace.work()" > "$work/held.out" 2>&1 ||
+    { cat "$work/held.out"; fail "work() waited for an upload to a new drawing left open"; }
+got=$(q -d bt_retry -c "SELECT string_agg(drawing_id || ':' || status, ' ' ORDER BY pair_id)
+                        FROM buildtrace.pairs WHERE drawing_id IN ('fresh', 'other')")
+q -d bt_retry -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE datname = 'bt_retry' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder_pid" 2>/dev/null || true
+[ "$got" = "fresh:pending other:done" ] || fail "an upload to a new drawing left open held up others: $got"
+echo "deferred: an upload left open to a drawing a deferred pair named first holds up that drawing's pairs only"
 for db in bt_inline bt_deferred bt_retry; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_deferred_acme"

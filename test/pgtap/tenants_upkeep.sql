@@ -1,13 +1,15 @@
 -- Upkeep across tenants. An expectation the operator wrote for a tenant's
 -- drawing counts that tenant's uploads and files its anomalies under it. A
--- pair one tenant sent into another's drawing while processing was deferred
--- fails in work(), and counts neither as the other tenant's upload nor in
--- the rollups, which rebuild_rollups() recomputes as they were. Retrying
--- dead letters refuses such a pair alone, and retries keep their tenant. An
--- expectation that names its tenant counts that tenant's uploads only, and
--- no upload time is infinite.
+-- pair one tenant sends into another's drawing while processing is deferred
+-- is refused when inserted, and a deferred pair claims a new drawing for its
+-- tenant. One that work() cannot process (its drawing given to another
+-- tenant since) fails there, and counts neither as the other tenant's
+-- upload nor in the rollups, which rebuild_rollups() recomputes as they
+-- were. Retrying dead letters refuses such a pair alone, and retries keep
+-- their tenant. An expectation that names its tenant counts that tenant's
+-- uploads only, and no upload time is infinite.
 BEGIN;
-SELECT plan(11);
+SELECT plan(13);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_up_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -28,13 +30,27 @@ SELECT check_uploads();
 SELECT is((SELECT array_agg(tenant) FROM anomalies WHERE kind = 'missing_upload' AND drawing_id = 'UP-A'),
           ARRAY['bt_up_acme'], 'the operator''s expectation files its anomaly under the drawing''s tenant');
 
--- beta sends a pair into UP-A while processing is deferred; work() fails it.
+-- beta sends a pair into UP-A while processing is deferred: refused when
+-- inserted, as inline. A deferred pair claims a new drawing for its tenant
+-- then, so beta's deferred pair in UP-D keeps acme out of it, before work()
+-- has run, even for a tenant name that sorts first.
 SET LOCAL buildtrace.processing = 'deferred';
 SET LOCAL ROLE bt_up_beta_writer;
 SET LOCAL buildtrace.tenant = 'bt_up_beta';
-INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('UP-A', '[]', '[]');
+SELECT throws_ok($$INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('UP-A', '[]', '[]')$$,
+                 '42501', 'drawing "UP-A" belongs to another tenant',
+                 'a deferred pair into another tenant''s drawing is refused when inserted');
+INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('UP-D', '[]', '[]');
+SET LOCAL ROLE bt_up_acme_writer;
+SET LOCAL buildtrace.tenant = 'bt_up_acme';
+SELECT throws_ok($$INSERT INTO versions (drawing_id, payload) VALUES ('UP-D', '[]')$$,
+                 '42501', 'drawing "UP-D" belongs to another tenant',
+                 'a drawing a deferred pair named first is its tenant''s');
 RESET ROLE;
 RESET buildtrace.tenant;
+-- A pair work() cannot process: the owner gave its drawing to acme after it
+-- was inserted.
+UPDATE drawing_state SET tenant = 'bt_up_acme' WHERE drawing_id = 'UP-D';
 SELECT _work_process(ARRAY(SELECT pair_id FROM pairs WHERE tenant = 'bt_up_beta'));
 SELECT is((SELECT status || ' ' || (error -> 0 ->> 'sqlstate') FROM pairs WHERE tenant = 'bt_up_beta'),
           'failed 42501', 'work() fails beta''s pair in acme''s drawing');
@@ -61,7 +77,7 @@ RESET ROLE;
 RESET buildtrace.tenant;
 SELECT set_eq('SELECT p.drawing_id, r.retry_pair_id IS NOT NULL, r.status
                FROM beta_retries r JOIN pairs p ON p.pair_id = r.failed_pair_id',
-              $$VALUES ('UP-A', false, 'refused'), ('UP-B', true, 'failed')$$,
+              $$VALUES ('UP-D', false, 'refused'), ('UP-B', true, 'failed')$$,
               'retry_failed() retries beta''s dead letter and refuses the one in acme''s drawing');
 CREATE TEMP TABLE operator_retries AS SELECT * FROM retry_failed(drawing => 'UP-B');
 SELECT is((SELECT array_agg(tenant) FROM operator_retries r JOIN pairs p ON p.pair_id = r.retry_pair_id),
