@@ -150,3 +150,14 @@ FROM (SELECT bt_sketch(exp(x / 100.0), 0.0001) AS s FROM generate_series(-60000,
 
 DROP FUNCTION bt_true_quantile(text, float8);
 DROP TABLE bt_acc, bt_wide;
+
+-- A bucket at the bottom of the normal range: its representative is within
+-- the accuracy of the value (the reciprocals of its bounds overflowed, and
+-- the estimate was 0), with zeros, negatives and a collapsed sketch.
+SELECT v AS value, abs(est - v) / abs(v) <= acc AS within_accuracy, acc > 0.29 AS collapsed
+FROM (SELECT v, bt_percentile(x, 0.5, 0.29) AS est,
+             bt_sketch_relative_accuracy(bt_sketch(x, 0.29)) AS acc
+      FROM (VALUES (2.2250738585072014e-308::float8), (-2.2250738585072014e-308)) m(v),
+           LATERAL (VALUES (0::float8), (v), (sign(v) * 1e308)) z(x)
+      GROUP BY v) s
+ORDER BY v;

@@ -123,3 +123,13 @@ SELECT array_length(bt_sketch_quantiles(
     array_fill(0.5::float8, ARRAY[1000000])), 1);
 RESET statement_timeout;
 SELECT clock_timestamp() - :'started' < interval '15 seconds' AS cancelled_in_time;
+
+-- The quantiles, like the accuracy, are the same in every row of a group:
+-- a parallel plan could not combine partial aggregates of two, so a serial
+-- one refuses a later row that asks for others. Equal values from a column
+-- are fine.
+SELECT bt_percentile(x, CASE WHEN x < 5 THEN 0.1 ELSE 0.9 END) FROM generate_series(1, 10) x;
+SELECT bt_percentile(x, CASE WHEN x < 5 THEN ARRAY[0.1, 0.5] ELSE ARRAY[0.1, 0.9] END) FROM generate_series(1, 10) x;
+SELECT bt_percentile(x, CASE WHEN x < 5 THEN 0.5 END) FROM generate_series(1, 10) x;
+SELECT bt_percentile(x, q) AS median, bt_percentile(x, qs) AS quartiles
+FROM (SELECT x, 0.5::float8 AS q, ARRAY[0.25, 0.75]::float8[] AS qs FROM generate_series(1, 10) x) s;

@@ -178,8 +178,56 @@ bt_agg_state_create(FunctionCallInfo fcinfo, int qarg, double alpha)
 		if (!st->qnulls[0])
 			bt_sketch_check_q(st->qs[0]);
 	}
+	st->qvaries = qarg >= 0 && !get_fn_expr_arg_stable(fcinfo->flinfo, qarg);
 	MemoryContextSwitchTo(old);
 	return st;
+}
+
+/* Whether two states ask for the same quantiles. */
+static bool
+bt_qspec_equal(const BtAggState *a, const BtAggState *b)
+{
+	if (a->qkind != b->qkind || a->qnull != b->qnull || a->nq != b->nq)
+		return false;
+	for (int i = 0; i < a->nq; i++)
+		if (a->qnulls[i] != b->qnulls[i] || (!a->qnulls[i] && a->qs[i] != b->qs[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Every row of a group must ask for the first row's quantiles, as for the
+ * accuracy: a parallel plan refuses to combine partial aggregates of two,
+ * so a serial one must not quietly answer for the first.  Only a quantile
+ * argument that can vary (a column, a volatile expression) is read again.
+ */
+static void
+bt_check_same_quantiles(const BtAggState *st, FunctionCallInfo fcinfo, int qarg)
+{
+	BtAggState	given = *st;
+	bool		isnull = PG_ARGISNULL(qarg);
+	double		q;
+
+	given.qnull = false;
+	if (st->qkind == BT_Q_ARRAY)
+	{
+		given.qnull = isnull;
+		given.nq = 0;
+		if (!isnull)
+			given.nq = bt_read_quantiles(PG_GETARG_ARRAYTYPE_P(qarg), &given.qs, &given.qnulls);
+	}
+	else
+	{
+		q = isnull ? 0.0 : PG_GETARG_FLOAT8(qarg);
+		given.qs = &q;
+		given.qnulls = &isnull;
+	}
+	if (!bt_qspec_equal(st, &given))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("quantiles must be the same in every row"),
+				 errdetail("A later row of the group asks for other quantiles than the first."),
+				 errhint("Give bt_percentile a constant quantile, or one per group.")));
 }
 
 /*
@@ -200,8 +248,13 @@ bt_trans_common(FunctionCallInfo fcinfo, int qarg, int alphaarg)
 	}
 	if (unlikely(st == NULL))
 		st = bt_agg_state_create(fcinfo, qarg, bt_alpha_arg(fcinfo, alphaarg));
-	else if (alphaarg < PG_NARGS())
-		bt_check_same_alpha(st->sk.alpha0, bt_alpha_arg(fcinfo, alphaarg));
+	else
+	{
+		if (alphaarg < PG_NARGS())
+			bt_check_same_alpha(st->sk.alpha0, bt_alpha_arg(fcinfo, alphaarg));
+		if (unlikely(st->qvaries))
+			bt_check_same_quantiles(st, fcinfo, qarg);
+	}
 	bt_sketch_add(&st->sk, PG_GETARG_FLOAT8(1));
 	PG_RETURN_POINTER(st);
 }
@@ -241,17 +294,6 @@ bt_sketch_merge_trans(PG_FUNCTION_ARGS)
 		st = bt_agg_state_create(fcinfo, -1, in.alpha0);
 	bt_sketch_merge(&st->sk, &in);
 	PG_RETURN_POINTER(st);
-}
-
-static bool
-bt_qspec_equal(const BtAggState *a, const BtAggState *b)
-{
-	if (a->qkind != b->qkind || a->qnull != b->qnull || a->nq != b->nq)
-		return false;
-	for (int i = 0; i < a->nq; i++)
-		if (a->qnulls[i] != b->qnulls[i] || (!a->qnulls[i] && a->qs[i] != b->qs[i]))
-			return false;
-	return true;
 }
 
 static BtAggState *

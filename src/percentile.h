@@ -24,6 +24,8 @@ typedef struct BtAggState
 	int			nq;
 	double	   *qs;				/* nq quantiles, from the first row */
 	bool	   *qnulls;
+	bool		qvaries;		/* the quantile argument is no constant: each
+								 * row's is checked against the first's */
 } BtAggState;
 
 /* The bt_sketch datum of a sketch, in CurrentMemoryContext. */

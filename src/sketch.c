@@ -111,16 +111,22 @@ bt_approx_log2_inverse(double a)
 /*
  * Magnitudes covered by bucket i at the sketch's level: (*lo, *hi], and the
  * representative 2 lo hi / (lo + hi), within (r - 1) / (r + 1) <= alpha of
- * both ends, r = hi / lo <= gamma.
+ * both ends, r = hi / lo <= gamma.  The reciprocals of a bucket near
+ * DBL_MIN overflow: there it is lo times a factor in [1, 2), which cannot.
  */
 static double
 bt_bucket_bounds(const BtSketch *sk, int32 i, double *lo, double *hi)
 {
+	double		reciprocals;
+
 	*lo = bt_approx_log2_inverse(ldexp((double) i - 1.0, sk->level) / sk->multiplier);
 	*hi = bt_approx_log2_inverse(ldexp((double) i, sk->level) / sk->multiplier);
 	/* the top bucket reaches past DBL_MAX, but no finite value does */
 	*hi = Min(*hi, DBL_MAX);
-	return 2.0 / (1.0 / *lo + 1.0 / *hi);
+	reciprocals = 1.0 / *lo + 1.0 / *hi;
+	if (isfinite(reciprocals))
+		return 2.0 / reciprocals;
+	return *lo * (2.0 / (1.0 + *lo / *hi));
 }
 
 /* Lowest and highest non-empty bucket; false when the store is empty. */
