@@ -17,6 +17,7 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -147,6 +148,25 @@ bt_check_same_alpha(double first, double given)
 }
 
 /*
+ * Whether aggregate argument argno (1 is the first after the state) can
+ * differ between rows: no constant and no parameter of the query.  Read
+ * from the Aggref, since an aggregate's transition function sees its
+ * arguments as the executor's placeholders.
+ */
+static bool
+bt_arg_varies(FunctionCallInfo fcinfo, int argno)
+{
+	Aggref	   *aggref = AggGetAggref(fcinfo);
+	Node	   *arg;
+
+	if (aggref == NULL || argno < 1 || argno > list_length(aggref->args))
+		return true;
+	arg = (Node *) ((TargetEntry *) list_nth(aggref->args, argno - 1))->expr;
+	return !(IsA(arg, Const) ||
+			 (IsA(arg, Param) && ((Param *) arg)->paramkind == PARAM_EXTERN));
+}
+
+/*
  * First row of a group: make the state in the aggregate context.  qarg is
  * the argument holding the quantile(s), or -1 for bt_sketch().
  */
@@ -178,7 +198,7 @@ bt_agg_state_create(FunctionCallInfo fcinfo, int qarg, double alpha)
 		if (!st->qnulls[0])
 			bt_sketch_check_q(st->qs[0]);
 	}
-	st->qvaries = qarg >= 0 && !get_fn_expr_arg_stable(fcinfo->flinfo, qarg);
+	st->qvaries = qarg >= 0 && bt_arg_varies(fcinfo, qarg);
 	MemoryContextSwitchTo(old);
 	return st;
 }
