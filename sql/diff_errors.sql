@@ -112,3 +112,11 @@ SELECT p ->> 'index' AS index, octet_length(p ->> 'id') AS id_bytes, right(p ->>
        octet_length(p ->> 'detail') AS detail_bytes
 FROM (SELECT bt_validate(jsonb_build_array(jsonb_build_object('id', repeat('€', 1000000), 'x', 'bad'))) -> 0 AS p) s;
 SELECT bt_diff('[]', jsonb_build_array(jsonb_build_object('id', repeat('ab', 120), 'x', 0)));
+
+-- A number as an id is its text, at most 200 characters: jsonb stores
+-- 1e131000 in a few bytes, and its text took 131 kB of memory per object.
+SELECT length(n::text) AS printed,
+       bt_validate(jsonb_build_array(jsonb_build_object('id', n, 'x', 0, 'y', 0, 'width', 1, 'height', 1))) -> 0 ->> 'detail' AS problem
+FROM (VALUES (1e199), (1e200), (-1e198), (-1e199), (('0.' || repeat('1', 198))::numeric),
+             (('0.' || repeat('1', 199))::numeric), (1e131000)) v(n);
+SELECT bt_diff('[]', '[{"id": 1e131000, "x": 0, "y": 0, "width": 1, "height": 1}]');

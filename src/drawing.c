@@ -451,6 +451,9 @@ check_id(ReadState *st, BtObject *o, JsonbValue *v)
 		o->id = v->val.string.val;
 		o->idlen = v->val.string.len;
 	}
+	else if (v->type == jbvNumeric &&
+			 bt_numeric_text_length(v->val.numeric) > BT_ID_MAX_BYTES)
+		problem = psprintf("key \"id\" is a number of more than %d characters.", BT_ID_MAX_BYTES);
 	else if (v->type == jbvNumeric)
 	{
 		char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out,

@@ -102,6 +102,25 @@ bt_numeric_dscale(Numeric n)
 	return head & 0x3FFF;
 }
 
+int
+bt_numeric_text_length(Numeric n)
+{
+	BtNumericParts p;
+	int			dscale = bt_numeric_dscale(n);
+	int			length;
+	int16		first;
+
+	if (!bt_numeric_parts(n, &p))
+		return strlen("-Infinity");
+	length = (p.negative ? 1 : 0) + (dscale > 0 ? 1 + dscale : 0);
+	if (p.weight < 0 || p.ndigits == 0)
+		return length + 1;		/* "0" before the point */
+	/* the first digit without its leading zeros, four for each after it */
+	memcpy(&first, p.digits, sizeof(first));
+	return length + (first >= 1000 ? 4 : first >= 100 ? 3 : first >= 10 ? 2 : 1) +
+		4 * p.weight;
+}
+
 /*
  * A numeric as an integer count of units of 10^-dscale, when it is exact
  * and small: at most three base-10000 digits, |value| below 10^15 units.

@@ -30,6 +30,12 @@ extern double bt_numeric_double(Numeric n);
 extern int	bt_numeric_dscale(Numeric n);
 
 /*
+ * How many characters numeric_out prints for n, without printing it: a few
+ * bytes of jsonb may print as 131,000 digits.
+ */
+extern int	bt_numeric_text_length(Numeric n);
+
+/*
  * A numeric as an integer count of units of 10^-dscale, when it is exact
  * and small (at most three base-10000 digits, |value| below 10^15 units);
  * false otherwise.
