@@ -2,7 +2,7 @@
 -- tenant acme, through tables, views and every read function; the default
 -- tenant of single-tenant use works as before.
 BEGIN;
-SELECT plan(52);
+SELECT plan(53);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -129,6 +129,9 @@ SELECT throws_ok($$SELECT count(*) FROM pairs$$, '42501', 'buildtrace.tenant is 
 SET LOCAL buildtrace.tenant = 'buildtrace_writer';
 SELECT throws_ok($$SELECT count(*) FROM pairs$$, '42704', 'tenant "buildtrace_writer" does not exist',
                  'only members of buildtrace_tenant are tenants');
+SET LOCAL buildtrace.tenant = 'bt_beta_writer';
+SELECT throws_ok($$SELECT count(*) FROM pairs$$, '42704', 'tenant "bt_beta_writer" does not exist',
+                 'a tenant''s user, a member of buildtrace_tenant through it, is no tenant of its own');
 
 -- acme's rows are as they were, and acme's reader sees them.
 SET LOCAL ROLE bt_acme_reader;

@@ -3100,11 +3100,14 @@ BEGIN
         END IF;
         RETURN '';
     END IF;
-    IF tenant = 'buildtrace_tenant'
-       OR NOT EXISTS (SELECT 1 FROM pg_roles r
-                      WHERE r.rolname = tenant AND pg_has_role(r.oid, 'buildtrace_tenant', 'MEMBER')) THEN
+    -- A direct member: a tenant's users are members of buildtrace_tenant
+    -- through it, and must not pass for tenants of their own.
+    IF NOT EXISTS (SELECT 1 FROM pg_auth_members m
+                   JOIN pg_roles r ON r.oid = m.member
+                   JOIN pg_roles t ON t.oid = m.roleid
+                   WHERE r.rolname = tenant AND t.rolname = 'buildtrace_tenant') THEN
         RAISE EXCEPTION 'tenant "%" does not exist', tenant USING ERRCODE = 'undefined_object',
-            DETAIL = 'A tenant is a role that is a member of buildtrace_tenant.';
+            DETAIL = 'A tenant is a role that is a direct member of buildtrace_tenant.';
     END IF;
     IF NOT pg_has_role(current_user, tenant, 'MEMBER') THEN
         RAISE EXCEPTION 'permission denied for tenant "%"', tenant USING ERRCODE = 'insufficient_privilege',
