@@ -87,5 +87,30 @@ CALL buildtrace.purge();
 SELECT version_id, uploaded_at > now() AS in_future FROM buildtrace.versions ORDER BY version_id;
 INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('F', '[]');
 SELECT from_version, to_version FROM buildtrace.pairs WHERE to_version = 4;
+
+-- A drawing's latest pair sent directly stays (its last upload, which the
+-- upload check measures the next one against), however old. A retried dead
+-- letter goes with its retries once every one is old enough, and not before:
+-- a retry whose dead letter went would read as an upload of its own.
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.purge_horizon
+         RESTART IDENTITY CASCADE;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('U-1', '[]', '[]'), ('U-1', '[]', '[]');                  -- 1, 2
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('R-1', '[]', '[{"id":"B"}]'), ('R-2', '[]', '[{"id":"B"}]'); -- 3, 4 failed
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+VALUES ('R-1', '[]', '[]', 3);                                      -- 5 retries 3
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+VALUES ('R-2', '[]', '[]', 4);                                      -- 6 retries 4
+UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
+                            submitted_at = submitted_at - interval '100 days'
+WHERE pair_id <> 6;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('R-1', '[]', '[]'), ('R-2', '[]', '[]');                    -- 7, 8 newer uploads
+SET buildtrace.keep_pairs = '30d';
+CALL buildtrace.purge();
+SELECT pair_id, drawing_id, status, retry_of FROM buildtrace.pairs ORDER BY pair_id;
+
 RESET buildtrace.keep_pairs;
 RESET buildtrace.keep_versions;

@@ -130,12 +130,21 @@ AS $$
 DECLARE
     n int;
 BEGIN
-    WITH expected AS (
-        SELECT e.drawing_id, e.every, e.grace, e.since,
-               buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
-               coalesce(e.checked_until, e.since) AS checked_from
-        FROM buildtrace.upload_expectations e
-        WHERE coalesce(e.checked_until, e.since) < as_of
+    -- Once per expectation (MATERIALIZED: inlined, the tenant was looked up
+    -- once per upload), and from the last upload already checked, which the
+    -- first new one is measured against: a check costs what arrived since
+    -- the last one, not every upload since the expectation began.
+    WITH expected AS MATERIALIZED (
+        SELECT t.*,
+               coalesce((SELECT max(u.uploaded_at) FROM buildtrace.uploads u
+                         WHERE u.drawing_id = t.drawing_id AND u.tenant = t.tenant
+                           AND u.uploaded_at > t.since AND u.uploaded_at <= t.checked_from),
+                        t.since) AS scan_from
+        FROM (SELECT e.drawing_id, e.every, e.grace, e.since,
+                     buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
+                     coalesce(e.checked_until, e.since) AS checked_from
+              FROM buildtrace.upload_expectations e
+              WHERE coalesce(e.checked_until, e.since) < as_of) t
     ), ordered AS (
         SELECT u.drawing_id, u.uploaded_at, u.version_id, u.pair_id, x.every, x.grace,
                x.checked_from, x.tenant,
@@ -143,7 +152,8 @@ BEGIN
         FROM expected x
         JOIN buildtrace.uploads u
           ON u.drawing_id = x.drawing_id AND u.tenant = x.tenant
-             AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
+             AND u.uploaded_at > x.since AND u.uploaded_at >= x.scan_from
+             AND u.uploaded_at <= as_of
         WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
@@ -188,7 +198,9 @@ BEGIN
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at,
                                       tenant)
     SELECT 'stale_pending', 'high', p.drawing_id, p.pair_id,
-           jsonb_build_object('submitted_at', p.submitted_at, 'age', as_of - p.submitted_at,
+           jsonb_build_object('submitted_at', p.submitted_at,
+                              -- a time its owner wrote may be infinite: no age
+                              'age', CASE WHEN isfinite(p.submitted_at) THEN as_of - p.submitted_at END,
                               'max_age', max_age),
            as_of, p.tenant
     FROM buildtrace.pairs p

@@ -40,8 +40,9 @@ BEGIN
     WHEN 'pending_pairs' THEN
         RETURN QUERY SELECT NULL::text, count(*)::float8 FROM buildtrace.pairs p WHERE p.status = 'pending';
     WHEN 'pending_oldest_age_seconds' THEN
+        -- a time its owner wrote may be infinite: no age
         RETURN QUERY SELECT NULL::text, coalesce(extract(epoch FROM now() - min(p.submitted_at)), 0)::float8
-                     FROM buildtrace.pairs p WHERE p.status = 'pending';
+                     FROM buildtrace.pairs p WHERE p.status = 'pending' AND isfinite(p.submitted_at);
     WHEN 'dead_letters' THEN
         RETURN QUERY SELECT NULL::text, count(*)::float8 FROM buildtrace.dead_letters;
     WHEN 'open_anomalies' THEN            -- by kind, every kind present

@@ -150,7 +150,8 @@ BEGIN
         'warnings', to_jsonb(warnings),
         -- the queue of deferred processing (and any pair not processed yet)
         'backlog', jsonb_build_object('pending', n_pending,
-                                      'oldest_age_seconds', round(extract(epoch FROM now() - oldest), 3)),
+                                      'oldest_age_seconds', CASE WHEN isfinite(oldest)
+                                                                     THEN round(extract(epoch FROM now() - oldest), 3) END),
         'anomalies', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'anomaly_id', a.anomaly_id, 'type', a.kind, 'severity', a.severity,

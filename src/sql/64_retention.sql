@@ -16,9 +16,40 @@ CREATE TABLE buildtrace.purge_horizon (
 COMMENT ON TABLE buildtrace.purge_horizon IS
     'Internal: the newest processed_at of a pair purge() removed; rebuild_rollups() keeps the rollups up to its hour.';
 
+-- The retries of the given pairs, and theirs, and so on: each with when it
+-- was processed, its status, and whether it was retried in turn.
+CREATE FUNCTION buildtrace._retries(pair_ids bigint[])
+RETURNS TABLE (pair_id bigint, processed_at timestamptz, status text, retried boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE chain AS (
+        SELECT r.pair_id, r.processed_at, r.status FROM buildtrace.pairs r
+        WHERE r.retry_of = ANY (pair_ids)
+        UNION ALL
+        SELECT r.pair_id, r.processed_at, r.status FROM buildtrace.pairs r
+        JOIN chain c ON r.retry_of = c.pair_id)
+    SELECT c.pair_id, c.processed_at, c.status,
+           EXISTS (SELECT 1 FROM buildtrace.pairs n WHERE n.retry_of = c.pair_id)
+    FROM chain c
+$$;
+
+-- Whether a dead letter may be purged with its retries: it was retried, and
+-- every retry was processed before cutoff and is no dead letter waiting in
+-- turn.
+CREATE FUNCTION buildtrace._retries_purgeable(pair_id bigint, cutoff timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[pair_id]))
+       AND NOT EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[pair_id]) r
+                       WHERE NOT (r.processed_at < cutoff AND (r.status <> 'failed' OR r.retried)));
+
 -- One batch of at most batch_size rows older than cutoff, oldest first:
 -- processed pairs (their changes and anomalies follow by foreign key), but
--- not a dead letter that waits to be retried (it is what was submitted);
+-- not a dead letter that waits to be retried (it is what was submitted),
+-- nor a drawing's latest pair sent directly (its last upload, as below); a
+-- retried dead letter goes with its retries;
 -- versions that are not the latest of their drawing uploaded by now (the
 -- next upload is paired with that one, not with a version dated in the
 -- future); or resolved anomalies of no pair. Returns the rows deleted.
@@ -37,15 +68,31 @@ BEGIN
     WHEN 'pairs' THEN
         -- before deleting: rebuild_rollups() must see the horizon move with it
         LOCK TABLE buildtrace.purge_horizon IN ROW EXCLUSIVE MODE;
-        WITH gone AS (
+        WITH batch AS (
+            SELECT o.pair_id FROM buildtrace.pairs o
+            WHERE o.processed_at < cutoff
+              -- a retry goes with the pair it retries, and a retried dead
+              -- letter once its retries may go: a retry whose dead letter
+              -- went would read as an upload of its own
+              AND o.retry_of IS NULL
+              AND (o.status <> 'failed' OR buildtrace._retries_purgeable(o.pair_id, cutoff))
+              -- a drawing's latest pair sent directly is its last upload,
+              -- which check_uploads() measures the next one against
+              AND NOT (o.from_version IS NULL AND o.to_version IS NULL
+                       AND NOT EXISTS (
+                           SELECT 1 FROM buildtrace.pairs l
+                           WHERE l.drawing_id = o.drawing_id
+                             AND l.from_version IS NULL AND l.to_version IS NULL
+                             AND l.retry_of IS NULL
+                             AND (l.submitted_at, l.pair_id) > (o.submitted_at, o.pair_id)
+                             AND l.submitted_at <= now()))
+            ORDER BY o.pair_id LIMIT batch_size
+            FOR UPDATE SKIP LOCKED
+        ), gone AS (
             DELETE FROM buildtrace.pairs p
-            WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
-                                WHERE o.processed_at < cutoff
-                                  AND (o.status <> 'failed'
-                                       OR EXISTS (SELECT 1 FROM buildtrace.pairs r
-                                                  WHERE r.retry_of = o.pair_id))
-                                ORDER BY o.pair_id LIMIT batch_size
-                                FOR UPDATE SKIP LOCKED)
+            WHERE p.pair_id IN (SELECT b.pair_id FROM batch b)
+               OR p.pair_id IN (SELECT r.pair_id
+                                FROM buildtrace._retries(ARRAY(SELECT b.pair_id FROM batch b)) r)
             RETURNING p.processed_at)
         SELECT count(*), max(gone.processed_at) INTO n, newest FROM gone;
         IF n > 0 THEN
@@ -130,4 +177,6 @@ COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) IS
 
 REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._retries(bigint[]),
+    buildtrace._retries_purgeable(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;

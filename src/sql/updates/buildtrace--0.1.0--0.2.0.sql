@@ -706,7 +706,9 @@ BEGIN
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at,
                                       tenant)
     SELECT 'stale_pending', 'high', p.drawing_id, p.pair_id,
-           jsonb_build_object('submitted_at', p.submitted_at, 'age', as_of - p.submitted_at,
+           jsonb_build_object('submitted_at', p.submitted_at,
+                              -- a time its owner wrote may be infinite: no age
+                              'age', CASE WHEN isfinite(p.submitted_at) THEN as_of - p.submitted_at END,
                               'max_age', max_age),
            as_of, p.tenant
     FROM buildtrace.pairs p
@@ -856,7 +858,8 @@ BEGIN
         'warnings', to_jsonb(warnings),
         -- the queue of deferred processing (and any pair not processed yet)
         'backlog', jsonb_build_object('pending', n_pending,
-                                      'oldest_age_seconds', round(extract(epoch FROM now() - oldest), 3)),
+                                      'oldest_age_seconds', CASE WHEN isfinite(oldest)
+                                                                     THEN round(extract(epoch FROM now() - oldest), 3) END),
         'anomalies', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'anomaly_id', a.anomaly_id, 'type', a.kind, 'severity', a.severity,
@@ -1988,8 +1991,9 @@ BEGIN
     WHEN 'pending_pairs' THEN
         RETURN QUERY SELECT NULL::text, count(*)::float8 FROM buildtrace.pairs p WHERE p.status = 'pending';
     WHEN 'pending_oldest_age_seconds' THEN
+        -- a time its owner wrote may be infinite: no age
         RETURN QUERY SELECT NULL::text, coalesce(extract(epoch FROM now() - min(p.submitted_at)), 0)::float8
-                     FROM buildtrace.pairs p WHERE p.status = 'pending';
+                     FROM buildtrace.pairs p WHERE p.status = 'pending' AND isfinite(p.submitted_at);
     WHEN 'dead_letters' THEN
         RETURN QUERY SELECT NULL::text, count(*)::float8 FROM buildtrace.dead_letters;
     WHEN 'open_anomalies' THEN            -- by kind, every kind present
@@ -2043,9 +2047,40 @@ CREATE TABLE buildtrace.purge_horizon (
 COMMENT ON TABLE buildtrace.purge_horizon IS
     'Internal: the newest processed_at of a pair purge() removed; rebuild_rollups() keeps the rollups up to its hour.';
 
+-- The retries of the given pairs, and theirs, and so on: each with when it
+-- was processed, its status, and whether it was retried in turn.
+CREATE FUNCTION buildtrace._retries(pair_ids bigint[])
+RETURNS TABLE (pair_id bigint, processed_at timestamptz, status text, retried boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE chain AS (
+        SELECT r.pair_id, r.processed_at, r.status FROM buildtrace.pairs r
+        WHERE r.retry_of = ANY (pair_ids)
+        UNION ALL
+        SELECT r.pair_id, r.processed_at, r.status FROM buildtrace.pairs r
+        JOIN chain c ON r.retry_of = c.pair_id)
+    SELECT c.pair_id, c.processed_at, c.status,
+           EXISTS (SELECT 1 FROM buildtrace.pairs n WHERE n.retry_of = c.pair_id)
+    FROM chain c
+$$;
+
+-- Whether a dead letter may be purged with its retries: it was retried, and
+-- every retry was processed before cutoff and is no dead letter waiting in
+-- turn.
+CREATE FUNCTION buildtrace._retries_purgeable(pair_id bigint, cutoff timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[pair_id]))
+       AND NOT EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[pair_id]) r
+                       WHERE NOT (r.processed_at < cutoff AND (r.status <> 'failed' OR r.retried)));
+
 -- One batch of at most batch_size rows older than cutoff, oldest first:
 -- processed pairs (their changes and anomalies follow by foreign key), but
--- not a dead letter that waits to be retried (it is what was submitted);
+-- not a dead letter that waits to be retried (it is what was submitted),
+-- nor a drawing's latest pair sent directly (its last upload, as below); a
+-- retried dead letter goes with its retries;
 -- versions that are not the latest of their drawing uploaded by now (the
 -- next upload is paired with that one, not with a version dated in the
 -- future); or resolved anomalies of no pair. Returns the rows deleted.
@@ -2064,15 +2099,31 @@ BEGIN
     WHEN 'pairs' THEN
         -- before deleting: rebuild_rollups() must see the horizon move with it
         LOCK TABLE buildtrace.purge_horizon IN ROW EXCLUSIVE MODE;
-        WITH gone AS (
+        WITH batch AS (
+            SELECT o.pair_id FROM buildtrace.pairs o
+            WHERE o.processed_at < cutoff
+              -- a retry goes with the pair it retries, and a retried dead
+              -- letter once its retries may go: a retry whose dead letter
+              -- went would read as an upload of its own
+              AND o.retry_of IS NULL
+              AND (o.status <> 'failed' OR buildtrace._retries_purgeable(o.pair_id, cutoff))
+              -- a drawing's latest pair sent directly is its last upload,
+              -- which check_uploads() measures the next one against
+              AND NOT (o.from_version IS NULL AND o.to_version IS NULL
+                       AND NOT EXISTS (
+                           SELECT 1 FROM buildtrace.pairs l
+                           WHERE l.drawing_id = o.drawing_id
+                             AND l.from_version IS NULL AND l.to_version IS NULL
+                             AND l.retry_of IS NULL
+                             AND (l.submitted_at, l.pair_id) > (o.submitted_at, o.pair_id)
+                             AND l.submitted_at <= now()))
+            ORDER BY o.pair_id LIMIT batch_size
+            FOR UPDATE SKIP LOCKED
+        ), gone AS (
             DELETE FROM buildtrace.pairs p
-            WHERE p.pair_id IN (SELECT o.pair_id FROM buildtrace.pairs o
-                                WHERE o.processed_at < cutoff
-                                  AND (o.status <> 'failed'
-                                       OR EXISTS (SELECT 1 FROM buildtrace.pairs r
-                                                  WHERE r.retry_of = o.pair_id))
-                                ORDER BY o.pair_id LIMIT batch_size
-                                FOR UPDATE SKIP LOCKED)
+            WHERE p.pair_id IN (SELECT b.pair_id FROM batch b)
+               OR p.pair_id IN (SELECT r.pair_id
+                                FROM buildtrace._retries(ARRAY(SELECT b.pair_id FROM batch b)) r)
             RETURNING p.processed_at)
         SELECT count(*), max(gone.processed_at) INTO n, newest FROM gone;
         IF n > 0 THEN
@@ -2156,6 +2207,8 @@ COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) IS
 
 REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._retries(bigint[]),
+    buildtrace._retries_purgeable(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;
 
 -- A NULL drawing_prefix is no prefix (the drawing ids were NULL).
@@ -2896,12 +2949,21 @@ AS $$
 DECLARE
     n int;
 BEGIN
-    WITH expected AS (
-        SELECT e.drawing_id, e.every, e.grace, e.since,
-               buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
-               coalesce(e.checked_until, e.since) AS checked_from
-        FROM buildtrace.upload_expectations e
-        WHERE coalesce(e.checked_until, e.since) < as_of
+    -- Once per expectation (MATERIALIZED: inlined, the tenant was looked up
+    -- once per upload), and from the last upload already checked, which the
+    -- first new one is measured against: a check costs what arrived since
+    -- the last one, not every upload since the expectation began.
+    WITH expected AS MATERIALIZED (
+        SELECT t.*,
+               coalesce((SELECT max(u.uploaded_at) FROM buildtrace.uploads u
+                         WHERE u.drawing_id = t.drawing_id AND u.tenant = t.tenant
+                           AND u.uploaded_at > t.since AND u.uploaded_at <= t.checked_from),
+                        t.since) AS scan_from
+        FROM (SELECT e.drawing_id, e.every, e.grace, e.since,
+                     buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
+                     coalesce(e.checked_until, e.since) AS checked_from
+              FROM buildtrace.upload_expectations e
+              WHERE coalesce(e.checked_until, e.since) < as_of) t
     ), ordered AS (
         SELECT u.drawing_id, u.uploaded_at, u.version_id, u.pair_id, x.every, x.grace,
                x.checked_from, x.tenant,
@@ -2909,7 +2971,8 @@ BEGIN
         FROM expected x
         JOIN buildtrace.uploads u
           ON u.drawing_id = x.drawing_id AND u.tenant = x.tenant
-             AND u.uploaded_at > x.since AND u.uploaded_at <= as_of
+             AND u.uploaded_at > x.since AND u.uploaded_at >= x.scan_from
+             AND u.uploaded_at <= as_of
         WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
