@@ -9,7 +9,7 @@
 -- their tenant. An expectation that names its tenant counts that tenant's
 -- uploads only, and no upload time is infinite.
 BEGIN;
-SELECT plan(13);
+SELECT plan(15);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_up_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -108,6 +108,27 @@ RESET ROLE;
 RESET buildtrace.tenant;
 UPDATE pairs SET submitted_at = '-infinity' WHERE drawing_id = 'UP-A' AND tenant = 'bt_up_acme';
 SELECT lives_ok('SELECT check_uploads(now() + interval ''1 day'')', 'check_uploads() passes over it');
+-- So does a pending pair its owner dated at -infinity: it has no age.
+SET LOCAL buildtrace.processing = 'deferred';
+INSERT INTO pairs (drawing_id, version_a, version_b, submitted_at) VALUES ('UP-E', '[]', '[]', '-infinity');
+SELECT lives_ok($$SELECT check_uploads(), health(), prometheus_samples('pending_oldest_age_seconds'),
+                         prometheus_samples('health_status')$$,
+                'a pending pair dated -infinity stalls no check, health() or sample');
+RESET buildtrace.processing;
+
+-- A check reads what arrived since the last one: the tenant of each
+-- expected drawing is looked up once per expectation, not once per upload.
+INSERT INTO upload_expectations (drawing_id, every, since) VALUES ('UP-F', '1 minute', now() - interval '1 day');
+INSERT INTO versions (drawing_id, payload, uploaded_at)
+SELECT 'UP-F', '[]', now() - interval '1 day' + i * interval '20 seconds' FROM generate_series(1, 2000) i;
+SET LOCAL track_functions = 'all';
+CREATE TEMP TABLE tenant_calls AS
+SELECT coalesce((SELECT calls FROM pg_stat_xact_user_functions
+                 WHERE schemaname = 'buildtrace' AND funcname = '_drawing_tenant'), 0) AS before;
+SELECT check_uploads();
+SELECT cmp_ok((SELECT calls FROM pg_stat_xact_user_functions
+               WHERE schemaname = 'buildtrace' AND funcname = '_drawing_tenant') - (SELECT before FROM tenant_calls),
+              '<', 100::bigint, 'a check looks up each expected drawing''s tenant a few times, not once per upload');
 
 SELECT * FROM finish();
 ROLLBACK;
