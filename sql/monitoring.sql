@@ -61,6 +61,20 @@ RESET buildtrace.pending_max_age;
 SELECT buildtrace.check_uploads(NULL);
 SELECT buildtrace.check_uploads('infinity');
 
+-- Expectations whose sums of times would go back or out of range, which
+-- made every check fail: refused.
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('bad-1', '1 month -29 days', '0', '2026-02-01 00:00+00');
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('bad-2', '1 hour', '100000000 years', '2026-01-01 00:00+00');
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('bad-3', '1 hour', '0', '-infinity');
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('bad-4', '1 day -1 second', '0', '2026-01-01 00:00+00');
+SELECT buildtrace._is_period(i) AS is_period, i
+FROM unnest(ARRAY['0', '1 month', '1 month 2 days 03:04:05', '100 years', '100 years 1 second',
+                  '1 month -1 day', '-1 month 40 days', '1 day -00:00:01', '-1 second']::interval[]) i;
+
 -- Cron expressions for cadences, and the ones refused.
 SELECT e, buildtrace._cron_expression(e::interval)
 FROM unnest(ARRAY['1 minute', '5 minutes', '15 minutes', '1 hour', '6 hours', '1 day']) e;

@@ -8,6 +8,18 @@
 -- is idempotent: running it twice for the same as_of records nothing new.
 -- ---------------------------------------------------------------------------
 
+-- Whether an interval goes forward, whatever date it is added to (no part
+-- of it negative: '1 month -29 days' goes back from February 1), and by at
+-- most a century, so that the checks' sums of times and periods stay in
+-- range.
+CREATE FUNCTION buildtrace._is_period(i interval)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN i >= interval '0' AND i <= interval '100 years'
+       AND extract(year FROM i) >= 0 AND extract(month FROM i) >= 0 AND extract(day FROM i) >= 0
+       AND i - date_trunc('day', i) >= interval '0';
+
 -- Which drawings should receive uploads, and how often.
 CREATE TABLE buildtrace.upload_expectations (
     drawing_id     text PRIMARY KEY CHECK (drawing_id <> ''),
@@ -18,7 +30,12 @@ CREATE TABLE buildtrace.upload_expectations (
     -- Uploads up to here have been checked for lateness (internal watermark).
     checked_until  timestamptz,
     -- Since 0.2.0: whose row this is (see 69_tenants.sql).
-    tenant         text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), '')
+    tenant         text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
+    -- Since 0.2.0: one row must not make the checks fail for every drawing.
+    CONSTRAINT upload_expectations_period_check
+        CHECK (buildtrace._is_period(every) AND buildtrace._is_period(grace)),
+    CONSTRAINT upload_expectations_since_check
+        CHECK (since > '-infinity' AND since < '10000-01-01')
 );
 COMMENT ON TABLE buildtrace.upload_expectations IS
     'Drawings expected to receive an upload every "every", late after "grace" more.';

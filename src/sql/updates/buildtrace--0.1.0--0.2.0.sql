@@ -76,6 +76,41 @@ $$;
 ALTER TABLE buildtrace.versions ADD CONSTRAINT versions_uploaded_at_check
     CHECK (isfinite(uploaded_at));
 
+-- Whether an interval goes forward, whatever date it is added to (no part
+-- of it negative: '1 month -29 days' goes back from February 1), and by at
+-- most a century, so that the checks' sums of times and periods stay in
+-- range.
+CREATE FUNCTION buildtrace._is_period(i interval)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN i >= interval '0' AND i <= interval '100 years'
+       AND extract(year FROM i) >= 0 AND extract(month FROM i) >= 0 AND extract(day FROM i) >= 0
+       AND i - date_trunc('day', i) >= interval '0';
+
+-- An expectation's period, grace and start keep the checks' sums of times
+-- in range and going forward: one row made them fail for every drawing.
+DO $$
+DECLARE
+    n bigint;
+BEGIN
+    SELECT count(*) INTO n FROM buildtrace.upload_expectations e
+    WHERE NOT (buildtrace._is_period(e.every) AND buildtrace._is_period(e.grace)
+               AND e.since > '-infinity' AND e.since < '10000-01-01');
+    IF n > 0 THEN
+        RAISE EXCEPTION 'cannot update buildtrace: % upload expectations have a period, grace or start out of range', n
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'buildtrace 0.2.0 wants periods and graces of no negative part and at most 100 years, and a start before the year 10000.',
+                  HINT = 'Correct or delete them, then run ALTER EXTENSION buildtrace UPDATE again.';
+    END IF;
+END
+$$;
+ALTER TABLE buildtrace.upload_expectations
+    ADD CONSTRAINT upload_expectations_period_check
+        CHECK (buildtrace._is_period(every) AND buildtrace._is_period(grace)),
+    ADD CONSTRAINT upload_expectations_since_check
+        CHECK (since > '-infinity' AND since < '10000-01-01');
+
 -- from_version and to_version must be versions of the pair's drawing. A
 -- link to another drawing's version could only have been written by hand
 -- to mislead; it is cleared, and counted.
