@@ -35,9 +35,12 @@ BEGIN
         RAISE EXCEPTION 'pg_cron lives in database "%", not in "%"', coalesce(cron_db, 'postgres'), current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'pg_cron can only be managed from the database named by cron.database_name.',
-                  HINT = format('In database %I run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
-                                coalesce(cron_db, 'postgres'), 'buildtrace-check-uploads', '*/5 * * * *',
-                                'SELECT buildtrace.check_uploads()', current_database());
+                  -- a job name of this database's own: pg_cron keeps one job
+                  -- per name and user, in the database it was first made for
+                  HINT = format('In database %I run: SELECT cron.schedule_in_database(%L, %L, %L, %L); likewise a job %L for %L.',
+                                coalesce(cron_db, 'postgres'), 'buildtrace-check-uploads-' || current_database(),
+                                '*/5 * * * *', 'SELECT buildtrace.check_uploads()', current_database(),
+                                'buildtrace-purge-' || current_database(), 'CALL buildtrace.purge()');
     ELSE
         RAISE EXCEPTION 'pg_cron is preloaded but the extension is not created in this database'
             USING ERRCODE = 'object_not_in_prerequisite_state',

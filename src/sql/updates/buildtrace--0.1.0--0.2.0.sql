@@ -57,6 +57,43 @@ ALTER TABLE buildtrace.pairs DROP CONSTRAINT pairs_latency_ms_check;
 ALTER TABLE buildtrace.pairs ADD CONSTRAINT pairs_latency_ms_check
     CHECK (status = 'failed' OR (latency_ms >= 0 AND latency_ms < 'Infinity'));
 
+-- Since 0.2.0 its hint names a job of this database's own.
+-- Raises a clear error when pg_cron cannot be used from this database.
+CREATE OR REPLACE FUNCTION buildtrace._require_cron()
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    preloaded bool := current_setting('shared_preload_libraries') ~ '(^|[ ,])pg_cron($|[ ,])';
+    cron_db   text := current_setting('cron.database_name', true);
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    IF NOT preloaded THEN
+        RAISE EXCEPTION 'pg_cron is not installed'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'shared_preload_libraries does not include pg_cron.',
+                  HINT = 'Install postgresql-15-cron, add pg_cron to shared_preload_libraries, set cron.database_name, restart, and run CREATE EXTENSION pg_cron; or call buildtrace.check_uploads() from another scheduler.';
+    ELSIF coalesce(cron_db, 'postgres') <> current_database() THEN
+        RAISE EXCEPTION 'pg_cron lives in database "%", not in "%"', coalesce(cron_db, 'postgres'), current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'pg_cron can only be managed from the database named by cron.database_name.',
+                  -- a job name of this database's own: pg_cron keeps one job
+                  -- per name and user, in the database it was first made for
+                  HINT = format('In database %I run: SELECT cron.schedule_in_database(%L, %L, %L, %L); likewise a job %L for %L.',
+                                coalesce(cron_db, 'postgres'), 'buildtrace-check-uploads-' || current_database(),
+                                '*/5 * * * *', 'SELECT buildtrace.check_uploads()', current_database(),
+                                'buildtrace-purge-' || current_database(), 'CALL buildtrace.purge()');
+    ELSE
+        RAISE EXCEPTION 'pg_cron is preloaded but the extension is not created in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run CREATE EXTENSION pg_cron;';
+    END IF;
+END
+$$;
+
 -- Upload times are finite: the upload checks count from them. A database
 -- that holds an infinite one is not updated (a constraint left unvalidated
 -- would make its dump fail to restore); the error says what to do.
