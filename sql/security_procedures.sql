@@ -21,10 +21,12 @@ CREATE FUNCTION public.hostile_int4lt(a integer, b integer) RETURNS boolean
 LANGUAGE sql AS $$ SELECT public.bt_hostile('integer <') AND a OPERATOR(pg_catalog.<) b $$;
 CREATE OPERATOR public.< (LEFTARG = integer, RIGHTARG = integer, FUNCTION = public.hostile_int4lt);
 
--- A pair to purge and a deferred pair to work on.
+-- A pair to purge (not its drawing's last upload) and a deferred pair to
+-- work on.
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
 VALUES ('H-1', '[]', '[{"id":"A","type":"wall","x":0,"y":0,"width":1,"height":1}]');
 UPDATE buildtrace.pairs SET processed_at = now() - interval '100 days';
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('H-1', '[]', '[]');
 SET buildtrace.processing = deferred;
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('H-2', '[]', '[]');
 RESET buildtrace.processing;

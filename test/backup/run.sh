@@ -39,6 +39,8 @@ SELECT count(*) FROM buildtrace.check_uploads();
 SELECT count(*) FROM buildtrace.resolve_anomalies(ARRAY(SELECT min(anomaly_id) FROM buildtrace.anomalies));
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('purged', '[]', '[]');
 UPDATE buildtrace.pairs SET processed_at = now() - interval '40 days' WHERE drawing_id = 'purged';
+-- a later upload, so that the old pair is not the drawing's last one
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('purged', '[]', '[]');
 SET buildtrace.keep_pairs = '30d';
 CALL buildtrace.purge();
 SQL
