@@ -94,7 +94,9 @@ typedef struct PairColumns
 	int			from_version;
 	int			to_version;
 	text	   *claimed;		/* the drawing the AFTER ROW trigger claimed
-								 * last, in fn_mcxt, or NULL */
+								 * last, and for which tenant, in fn_mcxt, or
+								 * NULL */
+	text	   *claimed_for;
 } PairColumns;
 
 /* The row fields of one pair that its result carries. */
@@ -148,6 +150,7 @@ pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 	c->from_version = column(desc, "from_version");
 	c->to_version = column(desc, "to_version");
 	c->claimed = NULL;
+	c->claimed_for = NULL;
 	fcinfo->flinfo->fn_extra = c;
 	return c;
 }
@@ -641,7 +644,7 @@ drawing_is_tenants(Relation pairs, Datum drawing, Datum tenant)
  * pair or version named it first, and work() finds its drawing_state row
  * in place (a row another transaction was still creating would make it
  * wait).  A drawing of another tenant is refused here, the statement with
- * it.  Runs of rows of one drawing claim it once.
+ * it.  Runs of rows of one drawing and tenant claim it once.
  */
 static void
 claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
@@ -650,7 +653,8 @@ claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
 	Oid			claim_fn;
 	MemoryContext old;
 
-	if (c->claimed != NULL && texts_equal(PointerGetDatum(c->claimed), drawing))
+	if (c->claimed != NULL && texts_equal(PointerGetDatum(c->claimed), drawing) &&
+		texts_equal(PointerGetDatum(c->claimed_for), tenant))
 		return;
 	if (!drawing_is_tenants(pairs, drawing, tenant))
 	{
@@ -660,8 +664,12 @@ claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
 	}
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	if (c->claimed != NULL)
+	{
 		pfree(c->claimed);
+		pfree(c->claimed_for);
+	}
 	c->claimed = (text *) pg_detoast_datum_copy((struct varlena *) DatumGetPointer(drawing));
+	c->claimed_for = (text *) pg_detoast_datum_copy((struct varlena *) DatumGetPointer(tenant));
 	MemoryContextSwitchTo(old);
 }
 
