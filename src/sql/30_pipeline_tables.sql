@@ -149,6 +149,8 @@ COMMENT ON TABLE buildtrace.anomalies IS
 CREATE INDEX anomalies_open_idx ON buildtrace.anomalies (detected_at) WHERE resolved_at IS NULL;
 CREATE INDEX anomalies_drawing_idx ON buildtrace.anomalies (drawing_id, detected_at);
 CREATE INDEX anomalies_pair_idx ON buildtrace.anomalies (pair_id) WHERE pair_id IS NOT NULL;
+-- Since 0.2.0: anomalies detected in a window, for the Prometheus samples.
+CREATE INDEX anomalies_detected_idx ON buildtrace.anomalies (detected_at);
 
 -- Per-drawing pipeline state. Its row is the lock that serialises concurrent
 -- statements on one drawing (see the triggers), and it holds the last

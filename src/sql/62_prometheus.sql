@@ -52,6 +52,15 @@ BEGIN
                           'stale_pending', 'volume_spike']) k(kind)
         LEFT JOIN buildtrace.anomalies a ON a.kind = k.kind AND a.resolved_at IS NULL
         GROUP BY k.kind;
+    WHEN 'anomalies_last_hour' THEN       -- by kind, every kind present
+        -- detected in the window, open or not: a delayed upload is recorded
+        -- resolved (the upload did come), and alerts only through this
+        RETURN QUERY
+        SELECT k.kind, count(a.anomaly_id)::float8
+        FROM unnest(ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
+                          'stale_pending', 'volume_spike']) k(kind)
+        LEFT JOIN buildtrace.anomalies a ON a.kind = k.kind AND a.detected_at >= recent
+        GROUP BY k.kind;
     WHEN 'processing_latency_ms', 'processing_latency_ms_lower', 'processing_latency_ms_upper' THEN
         RETURN QUERY                      -- by quantile
         SELECT q.q::text, CASE family WHEN 'processing_latency_ms' THEN b.estimate

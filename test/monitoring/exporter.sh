@@ -73,6 +73,10 @@ expect 'buildtrace_objects_changed_last_hour{kind="moved"}' "$(q -c "SELECT sum(
 expect 'buildtrace_dead_letters' "$(q -c "SELECT count(*) FROM buildtrace.dead_letters")"
 expect 'buildtrace_open_anomalies{kind="missing_upload"}' 2
 expect 'buildtrace_open_anomalies{kind="invalid_input"}' "$(q -c "SELECT count(*) FROM buildtrace.anomalies WHERE kind = 'invalid_input' AND resolved_at IS NULL")"
+expect 'buildtrace_anomalies_last_hour{kind="missing_upload"}' \
+    "$(q -c "SELECT count(*) FROM buildtrace.anomalies WHERE kind = 'missing_upload' AND detected_at >= buildtrace._window_start('1 hour')")"
+expect 'buildtrace_anomalies_last_hour{kind="invalid_input"}' \
+    "$(q -c "SELECT count(*) FROM buildtrace.anomalies WHERE kind = 'invalid_input' AND detected_at >= buildtrace._window_start('1 hour')")"
 expect 'buildtrace_pending_pairs' 0
 expect 'buildtrace_health_status' 2
 p95=$(q -c "SELECT p95 FROM buildtrace.latency WHERE period = 'last hour'")

@@ -57,6 +57,9 @@ ALTER TABLE buildtrace.pairs DROP CONSTRAINT pairs_latency_ms_check;
 ALTER TABLE buildtrace.pairs ADD CONSTRAINT pairs_latency_ms_check
     CHECK (status = 'failed' OR (latency_ms >= 0 AND latency_ms < 'Infinity'));
 
+-- Anomalies detected in a window, for the Prometheus samples.
+CREATE INDEX anomalies_detected_idx ON buildtrace.anomalies (detected_at);
+
 -- Since 0.2.0 its hint names a job of this database's own.
 -- Raises a clear error when pg_cron cannot be used from this database.
 CREATE OR REPLACE FUNCTION buildtrace._require_cron()
@@ -2074,6 +2077,15 @@ BEGIN
         FROM unnest(ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
                           'stale_pending', 'volume_spike']) k(kind)
         LEFT JOIN buildtrace.anomalies a ON a.kind = k.kind AND a.resolved_at IS NULL
+        GROUP BY k.kind;
+    WHEN 'anomalies_last_hour' THEN       -- by kind, every kind present
+        -- detected in the window, open or not: a delayed upload is recorded
+        -- resolved (the upload did come), and alerts only through this
+        RETURN QUERY
+        SELECT k.kind, count(a.anomaly_id)::float8
+        FROM unnest(ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
+                          'stale_pending', 'volume_spike']) k(kind)
+        LEFT JOIN buildtrace.anomalies a ON a.kind = k.kind AND a.detected_at >= recent
         GROUP BY k.kind;
     WHEN 'processing_latency_ms', 'processing_latency_ms_lower', 'processing_latency_ms_upper' THEN
         RETURN QUERY                      -- by quantile
