@@ -2045,6 +2045,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     recent timestamptz := buildtrace._window_start(interval '1 hour');
+    -- every kind has a sample, 0 when there is none
+    anomaly_kinds text[] := ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
+                                  'stale_pending', 'volume_spike'];
 BEGIN
     CASE family
     WHEN 'pairs_last_hour' THEN           -- by outcome
@@ -2074,8 +2077,7 @@ BEGIN
     WHEN 'open_anomalies' THEN            -- by kind, every kind present
         RETURN QUERY
         SELECT k.kind, count(a.anomaly_id)::float8
-        FROM unnest(ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
-                          'stale_pending', 'volume_spike']) k(kind)
+        FROM unnest(anomaly_kinds) k(kind)
         LEFT JOIN buildtrace.anomalies a ON a.kind = k.kind AND a.resolved_at IS NULL
         GROUP BY k.kind;
     WHEN 'anomalies_last_hour' THEN       -- by kind, every kind present
@@ -2083,8 +2085,7 @@ BEGIN
         -- resolved (the upload did come), and alerts only through this
         RETURN QUERY
         SELECT k.kind, count(a.anomaly_id)::float8
-        FROM unnest(ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
-                          'stale_pending', 'volume_spike']) k(kind)
+        FROM unnest(anomaly_kinds) k(kind)
         LEFT JOIN buildtrace.anomalies a ON a.kind = k.kind AND a.detected_at >= recent
         GROUP BY k.kind;
     WHEN 'processing_latency_ms', 'processing_latency_ms_lower', 'processing_latency_ms_upper' THEN
