@@ -108,6 +108,14 @@ UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
 WHERE pair_id <> 6;
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
 VALUES ('R-1', '[]', '[]'), ('R-2', '[]', '[]');                    -- 7, 8 newer uploads
+-- a dead letter whose retry is still pending (deferred) stays with it
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('R-3', '[]', '[{"id":"B"}]'); -- 9
+UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
+                            submitted_at = submitted_at - interval '100 days' WHERE pair_id = 9;
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of) VALUES ('R-3', '[]', '[]', 9); -- 10
+RESET buildtrace.processing;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('R-3', '[]', '[]'); -- 11
 SET buildtrace.keep_pairs = '30d';
 CALL buildtrace.purge();
 SELECT pair_id, drawing_id, status, retry_of FROM buildtrace.pairs ORDER BY pair_id;

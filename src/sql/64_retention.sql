@@ -35,15 +35,15 @@ AS $$
 $$;
 
 -- Whether a dead letter may be purged with its retries: it was retried, and
--- every retry was processed before cutoff and is no dead letter waiting in
--- turn.
+-- every retry was processed before cutoff (a pending one, not processed
+-- yet, keeps the chain) and is no dead letter waiting in turn.
 CREATE FUNCTION buildtrace._retries_purgeable(pair_id bigint, cutoff timestamptz)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[pair_id]))
-       AND NOT EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[pair_id]) r
-                       WHERE NOT (r.processed_at < cutoff AND (r.status <> 'failed' OR r.retried)));
+RETURN (SELECT coalesce(bool_and(coalesce(r.processed_at < cutoff, false)
+                                 AND (r.status <> 'failed' OR r.retried)), false)
+        FROM buildtrace._retries(ARRAY[pair_id]) r);
 
 -- One batch of at most batch_size rows older than cutoff, oldest first:
 -- processed pairs (their changes and anomalies follow by foreign key), but
