@@ -97,6 +97,11 @@ typedef struct PairColumns
 								 * last, and for which tenant, in fn_mcxt, or
 								 * NULL */
 	text	   *claimed_for;
+	Oid			state_rel;		/* drawing_state and its key, looked up at the
+								 * first claim; InvalidOid before */
+	Oid			state_key;
+	AttrNumber	state_drawing;
+	AttrNumber	state_tenant;
 } PairColumns;
 
 /* The row fields of one pair that its result carries. */
@@ -151,6 +156,7 @@ pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 	c->to_version = column(desc, "to_version");
 	c->claimed = NULL;
 	c->claimed_for = NULL;
+	c->state_rel = InvalidOid;
 	fcinfo->flinfo->fn_extra = c;
 	return c;
 }
@@ -596,44 +602,44 @@ texts_equal(Datum a, Datum b)
  * that drawing is tenant's: what a deferred pair's drawing mostly is.  Read
  * here, without the claim function, whose call through SQL costs a third
  * of a plain insert; a drawing not found or of another tenant is the claim
- * function's to settle.
+ * function's to settle.  The table's OIDs and columns are looked up once
+ * per statement.
  */
 static bool
-drawing_is_tenants(Relation pairs, Datum drawing, Datum tenant)
+drawing_is_tenants(Relation pairs, PairColumns *c, Datum drawing, Datum tenant)
 {
-	Oid			state_oid = get_relname_relid("drawing_state", RelationGetNamespace(pairs));
-	Oid			key_oid = get_relname_relid("drawing_state_pkey", RelationGetNamespace(pairs));
 	Relation	state;
 	TupleDesc	desc;
-	AttrNumber	drawing_att,
-				tenant_att;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	bool		is_tenants = false;
 
-	if (!OidIsValid(state_oid) || !OidIsValid(key_oid))
-		return false;
-	state = table_open(state_oid, AccessShareLock);
-	desc = RelationGetDescr(state);
-	drawing_att = get_attnum(state_oid, "drawing_id");
-	tenant_att = get_attnum(state_oid, "tenant");
-	if (drawing_att != InvalidAttrNumber && tenant_att != InvalidAttrNumber)
+	if (!OidIsValid(c->state_rel))
 	{
-		/* compared in the key's collation, the column's */
-		ScanKeyEntryInitialize(&key, 0, drawing_att, BTEqualStrategyNumber, InvalidOid,
-							   TupleDescAttr(desc, drawing_att - 1)->attcollation,
-							   F_TEXTEQ, drawing);
-		scan = systable_beginscan(state, key_oid, true, GetActiveSnapshot(), 1, &key);
-		if (HeapTupleIsValid(tuple = systable_getnext(scan)))
-		{
-			bool		isnull;
-			Datum		owner = heap_getattr(tuple, tenant_att, desc, &isnull);
-
-			is_tenants = !isnull && texts_equal(owner, tenant);
-		}
-		systable_endscan(scan);
+		c->state_rel = get_relname_relid("drawing_state", RelationGetNamespace(pairs));
+		c->state_key = get_relname_relid("drawing_state_pkey", RelationGetNamespace(pairs));
+		c->state_drawing = get_attnum(c->state_rel, "drawing_id");
+		c->state_tenant = get_attnum(c->state_rel, "tenant");
 	}
+	if (!OidIsValid(c->state_rel) || !OidIsValid(c->state_key) ||
+		c->state_drawing == InvalidAttrNumber || c->state_tenant == InvalidAttrNumber)
+		return false;
+	state = table_open(c->state_rel, AccessShareLock);
+	desc = RelationGetDescr(state);
+	/* compared in the key's collation, the column's */
+	ScanKeyEntryInitialize(&key, 0, c->state_drawing, BTEqualStrategyNumber, InvalidOid,
+						   TupleDescAttr(desc, c->state_drawing - 1)->attcollation,
+						   F_TEXTEQ, drawing);
+	scan = systable_beginscan(state, c->state_key, true, GetActiveSnapshot(), 1, &key);
+	if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		owner = heap_getattr(tuple, c->state_tenant, desc, &isnull);
+
+		is_tenants = !isnull && texts_equal(owner, tenant);
+	}
+	systable_endscan(scan);
 	table_close(state, AccessShareLock);
 	return is_tenants;
 }
@@ -656,7 +662,7 @@ claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
 	if (c->claimed != NULL && texts_equal(PointerGetDatum(c->claimed), drawing) &&
 		texts_equal(PointerGetDatum(c->claimed_for), tenant))
 		return;
-	if (!drawing_is_tenants(pairs, drawing, tenant))
+	if (!drawing_is_tenants(pairs, c, drawing, tenant))
 	{
 		claim_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
 														CStringGetDatum(CLAIM_FUNCTION)));
