@@ -12,13 +12,15 @@
 -- when the worker dies or its processing is rolled back; a pair is due again
 -- after its backoff, and after buildtrace.max_attempts attempts it is failed
 -- and waits in dead_letters. Invalid input is no passing failure: it fails
--- the pair on the first attempt, as inline.
+-- the pair on the first attempt, as inline. A pair whose attempt came to
+-- nothing is claimed alone the next time, so that one pair that stops its
+-- worker every time is not charged with its batch.
 --
 -- Order: a drawing's pairs are taken oldest first and only up to its first
 -- pair that is not due, so a claimed pair (not due while it is claimed)
 -- keeps every other worker off the newer pairs of its drawing until it is
 -- processed or its claim runs out; two workers never claim one drawing at
--- once (an advisory lock while claiming).
+-- once (its oldest pending pair is locked while claiming).
 -- ---------------------------------------------------------------------------
 
 -- The worker's processing step: an UPDATE of status from 'pending' to 'done'
@@ -85,6 +87,33 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
         taken := taken + n;
     END LOOP;
+END
+$$;
+
+-- The next batch to claim: the pairs _work_take takes, cut before the first
+-- pair tried before whose attempt came to nothing (its worker was
+-- terminated, crashed or cancelled, or a passing failure), which comes as a
+-- batch of its own. Whatever stops a worker stops its whole batch, which
+-- every attempt is charged to: a pair that stopped its worker once is
+-- therefore claimed alone, so that if it stops the next one too, it is
+-- charged alone and fails alone after buildtrace.max_attempts, instead of
+-- taking the good pairs of its batch with it.
+CREATE FUNCTION buildtrace._work_next_batch(max_pairs integer)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    batch bigint[];
+    first_tried bigint;
+BEGIN
+    SELECT array_agg(t.pair_id ORDER BY t.n), min(t.n) FILTER (WHERE t.attempts > 0)
+    INTO batch, first_tried
+    FROM buildtrace._work_take(max_pairs) WITH ORDINALITY AS t(pair_id, drawing_id, tenant, attempts, n);
+    IF first_tried IS NOT NULL THEN
+        batch := batch[1 : greatest(first_tried - 1, 1)];
+    END IF;
+    RETURN coalesce(batch, '{}');
 END
 $$;
 
@@ -271,8 +300,7 @@ BEGIN
                (max_seconds OPERATOR(pg_catalog.*) interval '1 second');
     processed := 0;
     LOOP
-        batch := ARRAY(SELECT t.pair_id FROM buildtrace._work_take(
-                           LEAST(1000, max_pairs OPERATOR(pg_catalog.-) taken)) t);
+        batch := buildtrace._work_next_batch(LEAST(1000, max_pairs OPERATOR(pg_catalog.-) taken));
         EXIT WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
         taken := taken OPERATOR(pg_catalog.+) pg_catalog.cardinality(batch);
         batch := buildtrace._work_claim(batch);
@@ -287,7 +315,7 @@ $$;
 COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
     'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
 
-REVOKE ALL ON FUNCTION buildtrace._work_take(integer),
+REVOKE ALL ON FUNCTION buildtrace._work_take(integer), buildtrace._work_next_batch(integer),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]),
     buildtrace._work_lock_drawings(bigint[]) FROM PUBLIC;

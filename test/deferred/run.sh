@@ -10,7 +10,10 @@
 #  3. a pair that cannot be processed (a drawing of another tenant) fails
 #     alone: the other pairs of its batch are processed;
 #  4. a drawing's lock held by a transaction that stays open holds up that
-#     drawing's pairs only, a drawing first named by a deferred pair too.
+#     drawing's pairs only, a drawing first named by a deferred pair too;
+#  5. a pair that stops its worker every time fails alone after
+#     buildtrace.max_attempts: the other pairs of its batch are charged once
+#     with it, then processed.
 # Runs against the server in the PG* environment, or standalone in a
 # throwaway cluster.
 set -euo pipefail
@@ -22,7 +25,7 @@ fail() { echo "deferred: FAILED: $*"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for db in bt_inline bt_deferred bt_retry; do
+for db in bt_inline bt_deferred bt_retry bt_poison; do
     dropdb --if-exists "$db" >/dev/null 2>&1
     createdb "$db"
     q -d "$db" -c "CREATE EXTENSION buildtrace"
@@ -212,5 +215,36 @@ q -d bt_retry -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 wait "$holder_pid" 2>/dev/null || true
 [ "$got" = "fresh:pending other:done" ] || fail "an upload to a new drawing left open held up others: $got"
 echo "deferred: an upload left open to a drawing a deferred pair named first holds up that drawing's pairs only"
-for db in bt_inline bt_deferred bt_retry; do dropdb "$db"; done
+# 5. A pair that stops its worker every time (here a trigger of the user's
+#    that terminates the session; a crash, a cancel or a statement_timeout
+#    alike). Each run of work() stands for a worker started anew, its pairs'
+#    backoff run out.
+q -d bt_poison >/dev/null <<'SQL'
+CREATE FUNCTION stop_worker() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.drawing_id = 'poison' AND NEW.status = 'done' THEN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+        PERFORM pg_sleep(10);   -- the termination lands here
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER a_stop_worker BEFORE UPDATE OF status ON buildtrace.pairs
+    FOR EACH ROW EXECUTE FUNCTION stop_worker();
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('ok-1', '[]', '[]'), ('poison', '[]', '[]'), ('ok-2', '[]', '[]'),
+       ('ok-1', '[]', '[]'), ('ok-3', '[]', '[]');
+SQL
+for run in 1 2 3 4 5 6 7; do
+    q -d bt_poison -c "UPDATE buildtrace.pairs SET next_attempt_at = NULL WHERE status = 'pending'"
+    q -d bt_poison -c "CALL buildtrace.work()" >/dev/null 2>&1 || true
+done
+got=$(q -d bt_poison -c "SELECT string_agg(drawing_id || ':' || status || ':' || attempts, ' ' ORDER BY pair_id)
+                         FROM buildtrace.pairs")
+[ "$got" = "ok-1:done:2 poison:failed:5 ok-2:done:2 ok-1:done:2 ok-3:done:2" ] ||
+    fail "a pair that stops its worker took its batch with it: $got"
+[ "$(q -d bt_poison -c "SELECT problems -> 0 ->> 'message' FROM buildtrace.dead_letters")" = \
+  "processing gave up after 5 attempts" ] || fail "the pair that stops its worker is not the one dead letter"
+echo "deferred: a pair that stops its worker every time fails alone, its batch is processed"
+for db in bt_inline bt_deferred bt_retry bt_poison; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_deferred_acme"

@@ -3763,6 +3763,33 @@ BEGIN
 END
 $$;
 
+-- The next batch to claim: the pairs _work_take takes, cut before the first
+-- pair tried before whose attempt came to nothing (its worker was
+-- terminated, crashed or cancelled, or a passing failure), which comes as a
+-- batch of its own. Whatever stops a worker stops its whole batch, which
+-- every attempt is charged to: a pair that stopped its worker once is
+-- therefore claimed alone, so that if it stops the next one too, it is
+-- charged alone and fails alone after buildtrace.max_attempts, instead of
+-- taking the good pairs of its batch with it.
+CREATE FUNCTION buildtrace._work_next_batch(max_pairs integer)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    batch bigint[];
+    first_tried bigint;
+BEGIN
+    SELECT array_agg(t.pair_id ORDER BY t.n), min(t.n) FILTER (WHERE t.attempts > 0)
+    INTO batch, first_tried
+    FROM buildtrace._work_take(max_pairs) WITH ORDINALITY AS t(pair_id, drawing_id, tenant, attempts, n);
+    IF first_tried IS NOT NULL THEN
+        batch := batch[1 : greatest(first_tried - 1, 1)];
+    END IF;
+    RETURN coalesce(batch, '{}');
+END
+$$;
+
 -- Claims taken pairs for one attempt: the ones out of attempts fail (and
 -- wait in dead_letters), the others count one more attempt and are not due
 -- again before a backoff of 2^attempts seconds (at most an hour), whatever
@@ -3946,8 +3973,7 @@ BEGIN
                (max_seconds OPERATOR(pg_catalog.*) interval '1 second');
     processed := 0;
     LOOP
-        batch := ARRAY(SELECT t.pair_id FROM buildtrace._work_take(
-                           LEAST(1000, max_pairs OPERATOR(pg_catalog.-) taken)) t);
+        batch := buildtrace._work_next_batch(LEAST(1000, max_pairs OPERATOR(pg_catalog.-) taken));
         EXIT WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
         taken := taken OPERATOR(pg_catalog.+) pg_catalog.cardinality(batch);
         batch := buildtrace._work_claim(batch);
@@ -3962,7 +3988,7 @@ $$;
 COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
     'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
 
-REVOKE ALL ON FUNCTION buildtrace._work_take(integer),
+REVOKE ALL ON FUNCTION buildtrace._work_take(integer), buildtrace._work_next_batch(integer),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]),
     buildtrace._work_lock_drawings(bigint[]) FROM PUBLIC;
