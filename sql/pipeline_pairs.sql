@@ -97,7 +97,24 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('', '[]'
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('x', NULL, '[]');
 INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('weird', 'low');
 INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('volume_spike', 'urgent');
+-- Ids of at most 2000 bytes: a longer one is a check violation that names
+-- its column, not btree's index row error, however well it compresses.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES (repeat('d', 2001), '[]', '[]');
+INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b) VALUES ('x', repeat('j', 2001), '[]', '[]');
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES (repeat('é', 1001), '[]');
+INSERT INTO buildtrace.versions (drawing_id, job_id, payload) VALUES ('x', repeat('j', 2001), '[]');
+INSERT INTO buildtrace.upload_expectations (drawing_id, every) VALUES (repeat('d', 2001), '1 day');
+\set VERBOSITY sqlstate
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT string_agg(md5(g::text), ''), '[]', '[]' FROM generate_series(1, 300) g;
 \set VERBOSITY default
+INSERT INTO buildtrace.pairs (drawing_id, job_id, version_a, version_b)
+VALUES (repeat('d', 2000), repeat('j', 2000), '[]', '[]');
+INSERT INTO buildtrace.versions (drawing_id, job_id, payload)
+VALUES (repeat('v', 2000), repeat('j', 2000), '[]');
+SELECT octet_length(drawing_id), octet_length(job_id), status FROM buildtrace.pairs
+WHERE drawing_id = repeat('d', 2000);
+SELECT octet_length(drawing_id) FROM buildtrace.versions WHERE drawing_id = repeat('v', 2000);
 
 -- Large versions that INSERT ... SELECT reads from another table's TOAST
 -- storage, compressed (a) or not (b): diffed and stored exactly as read.

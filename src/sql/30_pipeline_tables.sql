@@ -27,7 +27,12 @@ CREATE TABLE buildtrace.versions (
     tenant      text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
     -- The target of pairs' from_version and to_version, which must be
     -- versions of the pair's own drawing.
-    CONSTRAINT versions_version_drawing_key UNIQUE (version_id, drawing_id)
+    CONSTRAINT versions_version_drawing_key UNIQUE (version_id, drawing_id),
+    -- Since 0.2.0: ids of at most 2000 bytes, the same in pairs and
+    -- upload_expectations, so that every index entry of one fits (btree
+    -- refuses entries over 2704 bytes, with an error that names no column).
+    CONSTRAINT versions_drawing_id_length CHECK (octet_length(drawing_id) <= 2000),
+    CONSTRAINT versions_job_id_length CHECK (octet_length(job_id) <= 2000)
 );
 COMMENT ON TABLE buildtrace.versions IS
     'Uploaded versions of a drawing; each one after the first creates a pair with its predecessor by upload order.';
@@ -71,6 +76,9 @@ CREATE TABLE buildtrace.pairs (
     -- instead of the statement, so it is allowed on failed pairs only.
     CONSTRAINT pairs_latency_ms_check
         CHECK (status = 'failed' OR (latency_ms >= 0 AND latency_ms < 'Infinity')),
+    -- Since 0.2.0: as in versions.
+    CONSTRAINT pairs_drawing_id_length CHECK (octet_length(drawing_id) <= 2000),
+    CONSTRAINT pairs_job_id_length CHECK (octet_length(job_id) <= 2000),
     CONSTRAINT pairs_from_version_fkey FOREIGN KEY (from_version, drawing_id)
         REFERENCES buildtrace.versions (version_id, drawing_id) ON DELETE SET NULL (from_version),
     CONSTRAINT pairs_to_version_fkey FOREIGN KEY (to_version, drawing_id)

@@ -35,7 +35,9 @@ CREATE TABLE buildtrace.upload_expectations (
     CONSTRAINT upload_expectations_period_check
         CHECK (buildtrace._is_period(every) AND buildtrace._is_period(grace)),
     CONSTRAINT upload_expectations_since_check
-        CHECK (since > '-infinity' AND since < '10000-01-01')
+        CHECK (since > '-infinity' AND since < '10000-01-01'),
+    -- Since 0.2.0: as in versions.
+    CONSTRAINT upload_expectations_drawing_id_length CHECK (octet_length(drawing_id) <= 2000)
 );
 COMMENT ON TABLE buildtrace.upload_expectations IS
     'Drawings expected to receive an upload every "every", late after "grace" more.';

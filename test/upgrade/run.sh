@@ -98,5 +98,20 @@ grep -q '23514.*1 versions have an infinite uploaded_at' <<<"$out" || fail "unex
 q -d "$old" -c "UPDATE buildtrace.versions SET uploaded_at = '2026-01-01' WHERE drawing_id = 'inf'" \
     -c "ALTER EXTENSION buildtrace UPDATE" || fail "the update after the fix"
 echo "upgrade: refused with a version uploaded at -infinity, done once it is fixed"
+
+# So does a drawing id longer than 2000 bytes (0.1.0 took one that
+# compresses into an index entry).
+dropdb "$old"; createdb "$old"
+q -d "$old" -c "CREATE EXTENSION buildtrace VERSION '$previous'" \
+    -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES (repeat('d', 2001), '[]', '[]')"
+if out=$(psql -qXAt -v VERBOSITY=verbose -d "$old" -c "ALTER EXTENSION buildtrace UPDATE" 2>&1); then
+    fail "update went on with a drawing id of 2001 bytes"
+fi
+grep -q '23514.*1 rows have a drawing_id or job_id longer than 2000 bytes' <<<"$out" || fail "unexpected refusal: $out"
+q -d "$old" -c "SET session_replication_role = replica" \
+    -c "UPDATE buildtrace.pairs SET drawing_id = repeat('d', 2000)" \
+    -c "UPDATE buildtrace.changes SET drawing_id = repeat('d', 2000)" \
+    -c "ALTER EXTENSION buildtrace UPDATE" || fail "the update after the fix"
+echo "upgrade: refused with a drawing id over 2000 bytes, done once it is shortened"
 for db in $old $new; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_upgrade_intruder"

@@ -116,6 +116,37 @@ $$;
 ALTER TABLE buildtrace.versions ADD CONSTRAINT versions_uploaded_at_check
     CHECK (isfinite(uploaded_at));
 
+-- Drawing and job ids of at most 2000 bytes, so that every index entry of
+-- one fits: btree refuses an entry over 2704 bytes with an error that names
+-- no column. A database that holds a longer one is not updated.
+DO $$
+DECLARE
+    n bigint;
+BEGIN
+    SELECT (SELECT count(*) FROM buildtrace.versions v
+            WHERE octet_length(v.drawing_id) > 2000 OR octet_length(v.job_id) > 2000)
+         + (SELECT count(*) FROM buildtrace.pairs p
+            WHERE octet_length(p.drawing_id) > 2000 OR octet_length(p.job_id) > 2000)
+         + (SELECT count(*) FROM buildtrace.upload_expectations e
+            WHERE octet_length(e.drawing_id) > 2000)
+    INTO n;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'cannot update buildtrace: % rows have a drawing_id or job_id longer than 2000 bytes', n
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'buildtrace 0.2.0 keeps ids in versions, pairs and upload_expectations to at most 2000 bytes.',
+                  HINT = 'Shorten or delete them, then run ALTER EXTENSION buildtrace UPDATE again.';
+    END IF;
+END
+$$;
+ALTER TABLE buildtrace.versions
+    ADD CONSTRAINT versions_drawing_id_length CHECK (octet_length(drawing_id) <= 2000),
+    ADD CONSTRAINT versions_job_id_length CHECK (octet_length(job_id) <= 2000);
+ALTER TABLE buildtrace.pairs
+    ADD CONSTRAINT pairs_drawing_id_length CHECK (octet_length(drawing_id) <= 2000),
+    ADD CONSTRAINT pairs_job_id_length CHECK (octet_length(job_id) <= 2000);
+ALTER TABLE buildtrace.upload_expectations
+    ADD CONSTRAINT upload_expectations_drawing_id_length CHECK (octet_length(drawing_id) <= 2000);
+
 -- Whether an interval goes forward, whatever date it is added to (no part
 -- of it negative: '1 month -29 days' goes back from February 1), and by at
 -- most a century, so that the checks' sums of times and periods stay in
