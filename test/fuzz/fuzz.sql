@@ -14,9 +14,9 @@ CREATE SCHEMA fz;
 CREATE TABLE fz.allow (sqlstate_like text PRIMARY KEY, why text NOT NULL);
 INSERT INTO fz.allow VALUES
     ('22%',   'data exception: invalid drawing or sketch, bad JSON text, number out of range'),
-    ('54000', 'program_limit_exceeded: a value or index row too large'),
+    ('54000', 'program_limit_exceeded: a value too large'),
     ('54001', 'statement_too_complex: nesting deeper than the stack allows'),
-    ('23514', 'check_violation: pairs.latency_ms < 0 or drawing_id = '''''),
+    ('23514', 'check_violation: drawing_id = '''' or longer than 2000 bytes'),
     ('23502', 'not_null_violation: a NULL version or drawing_id');
 
 -- Calls per target and SQLSTATE ('ok' for success), with one message each.
