@@ -115,11 +115,20 @@ DECLARE
     name text;
 BEGIN
     PERFORM buildtrace._require_cron();
-    FOR name IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname LIKE ''buildtrace-%'' ORDER BY jobname' LOOP
+    -- The jobs schedule() registered, and no other: a deferred worker's job
+    -- is named buildtrace-work-N by the README's advice. pg_cron's
+    -- unschedule by name finds the calling user's job of that name.
+    FOR name IN EXECUTE 'SELECT j.jobname FROM cron.job j
+                         WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+                           AND j.username = current_user AND j.database = current_database()
+                         ORDER BY j.jobname' LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING name;
         n := n + 1;
     END LOOP;
-    DELETE FROM buildtrace.scheduled_jobs;
+    -- A job another user registered runs on, and health() keeps watching it.
+    EXECUTE 'DELETE FROM buildtrace.scheduled_jobs s
+             WHERE NOT EXISTS (SELECT FROM cron.job j
+                               WHERE j.jobname = s.job_name AND j.database = current_database())';
     RETURN n;
 END
 $$;

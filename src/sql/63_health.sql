@@ -41,11 +41,13 @@ BEGIN
                CASE WHEN $1 THEN r.return_message
                     ELSE 'withheld: a shared job''s message is shown only to roles that see every tenant' END
         FROM buildtrace.scheduled_jobs s
-        LEFT JOIN cron.job j ON j.jobname = s.job_name
+        -- the latest run of a job of that name in this database (pg_cron
+        -- keeps one per name and user, each in its own database)
         LEFT JOIN LATERAL (
             SELECT d.status, d.start_time, d.return_message
-            FROM cron.job_run_details d
-            WHERE d.jobid = j.jobid AND d.status IN ('succeeded', 'failed')
+            FROM cron.job j JOIN cron.job_run_details d ON d.jobid = j.jobid
+            WHERE j.jobname = s.job_name AND j.database = current_database()
+              AND d.status IN ('succeeded', 'failed')
             ORDER BY d.start_time DESC LIMIT 1) r ON true
         ORDER BY s.job_name $q$ USING show_message;
 END

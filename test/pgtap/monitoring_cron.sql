@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(12);
+SELECT plan(15);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -59,8 +59,29 @@ SELECT is((SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jo
 SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%has not run%',
           'health() sees the scheduled jobs have run');
 
+-- Jobs that are not schedule()'s: a deferred worker's, named as the README
+-- advises, and another user's job of the same name for another database.
+SELECT cron.schedule('buildtrace-work-1', '0 0 1 1 *', 'CALL buildtrace.work()');
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_cron_other;
+RESET client_min_messages;
+CREATE ROLE bt_cron_other LOGIN;
+SELECT cron.schedule_in_database('buildtrace-purge', '0 0 1 1 *', 'SELECT 1', 'postgres', 'bt_cron_other');
+SELECT is((SELECT string_agg(coalesce(c.last_status, 'no run'), ',') FROM buildtrace._cron_runs() c
+           WHERE c.job_name = 'buildtrace-purge'), 'succeeded',
+          'health() reads the purge job of this database once, with its run');
+
 SELECT is(buildtrace.unschedule(), 2, 'unschedule() removes the jobs');
 SELECT is(buildtrace.unschedule(), 0, 'unschedule() again is a no-op');
+SELECT is((SELECT string_agg(format('%s|%s|%s', jobname, username, database), ';' ORDER BY jobname)
+           FROM cron.job WHERE jobname LIKE 'buildtrace-%'),
+          'buildtrace-purge|bt_cron_other|postgres;buildtrace-work-1|' || current_user || '|' || current_database(),
+          'unschedule() leaves the jobs schedule() did not register');
+SELECT is((SELECT count(*)::int FROM buildtrace.scheduled_jobs), 0,
+          'unschedule() forgets the jobs it removed');
+SELECT cron.unschedule('buildtrace-work-1');
+SELECT cron.unschedule(jobid) FROM cron.job WHERE username = 'bt_cron_other';
+DROP ROLE bt_cron_other;
 
 DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
 DELETE FROM buildtrace.upload_expectations WHERE drawing_id = 'cron-test';

@@ -2512,6 +2512,39 @@ $$;
 COMMENT ON FUNCTION buildtrace.schedule(interval) IS
     'Registers buildtrace''s periodic upload checks and purge with pg_cron at the given cadence; idempotent.';
 
+-- Since 0.2.0: only the jobs schedule() registered (scheduled_jobs), the
+-- calling user's in this database; 0.1.0 removed every buildtrace-* job,
+-- a deferred worker's too.
+CREATE OR REPLACE FUNCTION buildtrace.unschedule()
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int := 0;
+    name text;
+BEGIN
+    PERFORM buildtrace._require_cron();
+    -- The jobs schedule() registered, and no other: a deferred worker's job
+    -- is named buildtrace-work-N by the README's advice. pg_cron's
+    -- unschedule by name finds the calling user's job of that name.
+    FOR name IN EXECUTE 'SELECT j.jobname FROM cron.job j
+                         WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+                           AND j.username = current_user AND j.database = current_database()
+                         ORDER BY j.jobname' LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING name;
+        n := n + 1;
+    END LOOP;
+    -- A job another user registered runs on, and health() keeps watching it.
+    EXECUTE 'DELETE FROM buildtrace.scheduled_jobs s
+             WHERE NOT EXISTS (SELECT FROM cron.job j
+                               WHERE j.jobname = s.job_name AND j.database = current_database())';
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION buildtrace.unschedule() IS
+    'Removes the pg_cron jobs schedule() registered; returns how many; idempotent.';
+
 -- process() keeps a version string that cannot be read as JSON for any
 -- reason of its data (not only a syntax error), and checks latency_ms.
 CREATE OR REPLACE FUNCTION buildtrace._json_value(v jsonb)
@@ -3250,11 +3283,13 @@ BEGIN
                CASE WHEN $1 THEN r.return_message
                     ELSE 'withheld: a shared job''s message is shown only to roles that see every tenant' END
         FROM buildtrace.scheduled_jobs s
-        LEFT JOIN cron.job j ON j.jobname = s.job_name
+        -- the latest run of a job of that name in this database (pg_cron
+        -- keeps one per name and user, each in its own database)
         LEFT JOIN LATERAL (
             SELECT d.status, d.start_time, d.return_message
-            FROM cron.job_run_details d
-            WHERE d.jobid = j.jobid AND d.status IN ('succeeded', 'failed')
+            FROM cron.job j JOIN cron.job_run_details d ON d.jobid = j.jobid
+            WHERE j.jobname = s.job_name AND j.database = current_database()
+              AND d.status IN ('succeeded', 'failed')
             ORDER BY d.start_time DESC LIMIT 1) r ON true
         ORDER BY s.job_name $q$ USING show_message;
 END
