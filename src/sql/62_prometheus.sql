@@ -74,6 +74,9 @@ BEGIN
     WHEN 'check_last_run_age_seconds' THEN -- by scheduled job
         RETURN QUERY SELECT c.job_name, extract(epoch FROM now() - greatest(c.last_start, c.scheduled_at))::float8
                      FROM buildtrace._cron_runs() c;
+    WHEN 'check_interval_seconds' THEN    -- by scheduled job: its cadence
+        RETURN QUERY SELECT c.job_name, extract(epoch FROM c.every)::float8
+                     FROM buildtrace._cron_runs() c;
     WHEN 'health_status' THEN             -- 0 healthy, 1 degraded, 2 unhealthy
         RETURN QUERY SELECT NULL::text, CASE buildtrace.health() ->> 'status' WHEN 'healthy' THEN 0
                                                                          WHEN 'degraded' THEN 1 ELSE 2 END::float8;

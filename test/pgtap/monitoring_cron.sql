@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(15);
+SELECT plan(16);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -14,6 +14,10 @@ SELECT is((SELECT string_agg(format('%s|%s|%s', jobname, schedule, command), ';'
           'buildtrace-check-uploads|* * * * *|SELECT buildtrace.check_uploads();'
           'buildtrace-purge|* * * * *|CALL buildtrace.purge()',
           'two cron jobs, at the latest cadence');
+SELECT is((SELECT string_agg(label || '=' || value, ',' ORDER BY label)
+           FROM buildtrace.prometheus_samples('check_interval_seconds')),
+          'buildtrace-check-uploads=60,buildtrace-purge=60',
+          'Prometheus gets each job''s cadence, for the not-running rule');
 SELECT throws_ok($$SELECT buildtrace.schedule('7 minutes')$$, '22023', NULL,
                  'an interval cron cannot express is refused');
 
