@@ -129,6 +129,19 @@ SELECT pg_sleep(1.1);
 SELECT status FROM mon_health();                              -- unhealthy
 RESET buildtrace.pending_max_age;
 
+-- An upload stamped before a check ran and committed after it (its
+-- transaction was still open) is checked for lateness by the next check.
+DELETE FROM buildtrace.upload_expectations;
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('mon-C', '1 hour', '10 minutes', '2026-01-07 08:00+00');
+SELECT buildtrace.check_uploads('2026-01-07 09:30+00') ->> 'missing_upload' AS missing;
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+VALUES ('mon-C', '[]', '2026-01-07 09:25+00');
+SELECT buildtrace.check_uploads('2026-01-07 09:35+00') ->> 'delayed_upload' AS delayed;
+SELECT buildtrace.check_uploads('2026-01-07 09:40+00') ->> 'delayed_upload' AS delayed_again;
+SELECT kind, severity, resolved_at, details - 'grace' - 'version_id' AS details
+FROM buildtrace.anomalies WHERE drawing_id = 'mon-C' ORDER BY anomaly_id;
+
 -- Clean up so the rest of the suite starts empty.
 DELETE FROM buildtrace.anomalies;
 DELETE FROM buildtrace.pairs;

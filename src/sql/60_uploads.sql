@@ -153,6 +153,12 @@ BEGIN
     -- once per upload), and from the last upload already checked, which the
     -- first new one is measured against: a check costs what arrived since
     -- the last one, not every upload since the expectation began.
+    --
+    -- "Since the last one" reaches an hour further back: an upload is
+    -- stamped when its transaction starts and seen when it commits, so one
+    -- still open while the last check ran is older than that check and was
+    -- not seen by it. Uploads checked twice are recorded once (the NOT
+    -- EXISTS below).
     WITH expected AS MATERIALIZED (
         SELECT t.*,
                coalesce((SELECT max(u.uploaded_at) FROM buildtrace.uploads u
@@ -161,7 +167,7 @@ BEGIN
                         t.since) AS scan_from
         FROM (SELECT e.drawing_id, e.every, e.grace, e.since,
                      buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
-                     coalesce(e.checked_until, e.since) AS checked_from
+                     greatest(coalesce(e.checked_until, e.since) - interval '1 hour', e.since) AS checked_from
               FROM buildtrace.upload_expectations e
               WHERE coalesce(e.checked_until, e.since) < as_of) t
     ), ordered AS (
