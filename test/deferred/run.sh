@@ -13,7 +13,9 @@
 #     drawing's pairs only, a drawing first named by a deferred pair too;
 #  5. a pair that stops its worker every time fails alone after
 #     buildtrace.max_attempts: the other pairs of its batch are charged once
-#     with it, then processed.
+#     with it, then processed;
+#  6. a thousand drawings whose oldest pair another worker has claimed do
+#     not hide a drawing with a due pair.
 # Runs against the server in the PG* environment, or standalone in a
 # throwaway cluster.
 set -euo pipefail
@@ -246,5 +248,21 @@ got=$(q -d bt_poison -c "SELECT string_agg(drawing_id || ':' || status || ':' ||
 [ "$(q -d bt_poison -c "SELECT problems -> 0 ->> 'message' FROM buildtrace.dead_letters")" = \
   "processing gave up after 5 attempts" ] || fail "the pair that stops its worker is not the one dead letter"
 echo "deferred: a pair that stops its worker every time fails alone, its batch is processed"
+
+# 6. Two pairs in each of 1,001 drawings; the first pair of the first 1,000
+#    claimed by another worker (not due for an hour): the next worker takes
+#    the due pairs of the last drawing, not nothing.
+q -d bt_poison >/dev/null <<'SQL'
+DROP TRIGGER a_stop_worker ON buildtrace.pairs;
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'w-' || d, '[]', '[]' FROM generate_series(1, 1001) d, generate_series(1, 2) n ORDER BY d, n;
+UPDATE buildtrace.pairs p SET attempts = 1, next_attempt_at = now() + interval '1 hour'
+WHERE p.pair_id IN (SELECT min(o.pair_id) FROM buildtrace.pairs o WHERE o.drawing_id LIKE 'w-%'
+                    GROUP BY o.drawing_id ORDER BY 1 LIMIT 1000);
+SQL
+got=$(q -d bt_poison -c "SELECT string_agg(drawing_id, ',') FROM buildtrace._work_take(10)")
+[ "$got" = "w-1001,w-1001" ] || fail "drawings whose oldest pair is claimed hid a due drawing: '$got'"
+echo "deferred: drawings whose oldest pair is claimed elsewhere do not hide one that is due"
 for db in bt_inline bt_deferred bt_retry bt_poison; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_deferred_acme"

@@ -3809,10 +3809,14 @@ DECLARE
     n integer;
     taken integer := 0;
 BEGIN
+    -- Drawings whose oldest pending pair is due: the newer pairs of one
+    -- whose oldest is claimed by another worker or backing off cannot be
+    -- taken, and a thousand such drawings would hide every other.
     FOR d IN SELECT p.drawing_id
              FROM buildtrace.pairs p
-             WHERE p.status = 'pending' AND coalesce(p.next_attempt_at, '-infinity') <= now()
+             WHERE p.status = 'pending'
              GROUP BY p.drawing_id
+             HAVING min(p.pair_id) = min(p.pair_id) FILTER (WHERE coalesce(p.next_attempt_at, '-infinity') <= now())
              ORDER BY min(p.pair_id)
              LIMIT 1000 LOOP
         EXIT WHEN taken >= max_pairs;
