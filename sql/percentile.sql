@@ -113,8 +113,8 @@ FROM (SELECT g > 0 AS k, bt_sketch(x) AS s FROM bt_wide GROUP BY 1
 -- Text round trip is lossless.
 SELECT dist, bt_sketch(x)::text::bt_sketch::text = bt_sketch(x)::text AS text_round_trip
 FROM bt_acc GROUP BY dist ORDER BY dist;
-SELECT 'alpha=0.01 level=0 count=7 zero=1 min=0 max=140 pos=1:2,0,3;249:1 neg=' ::bt_sketch;
-SELECT bt_sketch_quantiles('alpha=0.01 level=0 count=7 zero=1 min=0 max=140 pos=1:2,0,3;249:1 neg=', ARRAY[0, 0.5, 1]);
+SELECT 'alpha=0.01 level=0 count=7 zero=1 min=0 max=140 pos=1:2,0,3;250:1 neg=' ::bt_sketch;
+SELECT bt_sketch_quantiles('alpha=0.01 level=0 count=7 zero=1 min=0 max=140 pos=1:2,0,3;250:1 neg=', ARRAY[0, 0.5, 1]);
 
 -- Error bounds: the order-statistic ranks for n = 10,000, p = 0.99 at 95 %
 -- are 9,880 .. 9,920, and the interval contains the sample quantile.

@@ -53,6 +53,14 @@ SELECT 'alpha=0.7 level=0 count=0 zero=0 min=0 max=0 pos= neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=3 zero=0 min=1 max=1 pos=0:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=2 max=1 pos=0:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=-1 max=-1 pos=0:1 neg='::bt_sketch;
+-- Each extreme lies in its extreme bucket (140 is in bucket 250, 5 is not in
+-- bucket 0), else the quantiles clamped to it would be wrong.
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=1 max=140 pos=0:1;249:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=5 max=140 pos=0:1;250:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=-140 max=-1 pos= neg=0:1;249:1'::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=-140 max=-5 pos= neg=0:1;250:1'::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=2 zero=0 min=-140 max=-1 pos= neg=0:1;250:1'::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=3 zero=1 min=-140 max=140 pos=250:1 neg=250:1'::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=2 zero=0 min=1 max=1 pos=0:0,2 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=1 max=1 pos=9999999:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=inf max=inf pos=0:1 neg='::bt_sketch;
@@ -119,7 +127,7 @@ DROP FUNCTION bt_test_recv(bytea);
 SELECT clock_timestamp() AS started \gset
 SET statement_timeout = '1s';
 SELECT array_length(bt_sketch_quantiles(
-    'alpha=0.0001 level=0 count=2 zero=0 min=1 max=2 pos=0:1;204799:1 neg=',
+    'alpha=0.0001 level=0 count=2 zero=0 min=1 max=4.1125e17 pos=0:1;204799:1 neg=',
     array_fill(0.5::float8, ARRAY[1000000])), 1);
 RESET statement_timeout;
 SELECT clock_timestamp() - :'started' < interval '15 seconds' AS cancelled_in_time;

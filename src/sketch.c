@@ -667,6 +667,35 @@ bt_extreme_consistent(double v, bool neg, bool zero, bool pos, bool is_min)
 }
 
 /*
+ * Whether the extremes lie in the extreme buckets: the minimum in the
+ * negative store's highest bucket, else (no zeros) the positive store's
+ * lowest; the maximum in the positive store's highest, else the negative
+ * store's lowest.  Decoded stores begin and end with a used bucket.  Only
+ * called once bt_extreme_consistent holds, so each extreme is indexable
+ * where it is looked up.
+ */
+static bool
+bt_extremes_in_buckets(const BtSketch *sk)
+{
+	const BtStore *pos = &sk->pos;
+	const BtStore *neg = &sk->neg;
+
+	if (neg->cap > 0 &&
+		bt_sketch_index(sk, -sk->min) != neg->offset + neg->cap - 1)
+		return false;
+	if (neg->cap == 0 && sk->zero == 0 &&
+		bt_sketch_index(sk, sk->min) != pos->offset)
+		return false;
+	if (pos->cap > 0 &&
+		bt_sketch_index(sk, sk->max) != pos->offset + pos->cap - 1)
+		return false;
+	if (pos->cap == 0 && sk->zero == 0 &&
+		bt_sketch_index(sk, -sk->max) != neg->offset)
+		return false;
+	return true;
+}
+
+/*
  * A sketch collapses only when a store's used range grows past max_buckets,
  * so at level L > 0 some store's range at level L - 1 was wider than that.
  * Bucket i of level L holds buckets 2i - 1 and 2i of level L - 1, so a
@@ -740,12 +769,13 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 		pg_add_u64_overflow(parts, sk->zero, &parts) || parts != sk->count)
 		bt_bad_binary("The bucket counts do not add up to the total count %llu.",
 					  (unsigned long long) sk->count);
-	if (sk->count == 0 ? (sk->min != 0.0 || sk->max != 0.0) :
-		(!bt_extreme_consistent(sk->min, nneg > 0, sk->zero > 0, npos > 0, true) ||
-		 !bt_extreme_consistent(sk->max, nneg > 0, sk->zero > 0, npos > 0, false)))
-		bt_bad_binary("The minimum %s and maximum %s do not match the buckets.",
-					  float8out_internal(sk->min), float8out_internal(sk->max));
 	if (sk->level > 0 && !bt_level_needed(sk))
 		bt_bad_binary("The collapse level %d is higher than the values need.", sk->level);
+	if (sk->count == 0 ? (sk->min != 0.0 || sk->max != 0.0) :
+		(!bt_extreme_consistent(sk->min, nneg > 0, sk->zero > 0, npos > 0, true) ||
+		 !bt_extreme_consistent(sk->max, nneg > 0, sk->zero > 0, npos > 0, false) ||
+		 !bt_extremes_in_buckets(sk)))
+		bt_bad_binary("The minimum %s and maximum %s do not match the buckets.",
+					  float8out_internal(sk->min), float8out_internal(sk->max));
 	bt_sketch_assert_valid(sk);
 }
