@@ -429,11 +429,11 @@ bt_sketch_rank_value(const BtSketch *sk, uint64 rank)
 	elog(ERROR, "bt_sketch rank %llu not found", (unsigned long long) rank);
 
 found:
-	/* the extremes are known exactly */
+	/* the extremes are known exactly, and so are their bounds */
 	if (rank == 0)
-		r.estimate = sk->min;
+		r.estimate = r.lower = r.upper = sk->min;
 	else if (rank == sk->count - 1)
-		r.estimate = sk->max;
+		r.estimate = r.lower = r.upper = sk->max;
 	r.estimate = Max(sk->min, Min(sk->max, r.estimate));
 	r.lower = Max(sk->min, Min(sk->max, r.lower));
 	r.upper = Max(sk->min, Min(sk->max, r.upper));
