@@ -44,6 +44,11 @@ PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter $(WERROR)
 OPTFLAGS   ?= -O3 -flto=auto -fno-semantic-interposition
 PG_CFLAGS  += $(OPTFLAGS)
 
+# No fused multiply-adds (compilers for aarch64 fuse by default): a sketch's
+# bucket of a value comes from a polynomial, and must be the same on every
+# machine for sketches to merge bit for bit wherever they were made.
+PG_CFLAGS  += -ffp-contract=off
+
 # BT_ASSERTS=1 compiles buildtrace's Assert()s and state checks in, even
 # against a server built without --enable-cassert (as Debian's is).
 ifdef BT_ASSERTS

@@ -141,6 +141,18 @@ SELECT buildtrace.check_uploads('2026-01-07 09:35+00') ->> 'delayed_upload' AS d
 SELECT buildtrace.check_uploads('2026-01-07 09:40+00') ->> 'delayed_upload' AS delayed_again;
 SELECT kind, severity, resolved_at, details - 'grace' - 'version_id' AS details
 FROM buildtrace.anomalies WHERE drawing_id = 'mon-C' ORDER BY anomaly_id;
+-- One late period is recorded once: an upload seen late that comes before
+-- one already recorded late for the same due time adds nothing.
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('mon-E', '1 hour', '0', '2026-01-08 00:00+00');
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+VALUES ('mon-E', '[]', '2026-01-08 01:00+00'), ('mon-E', '[]', '2026-01-08 02:25+00');
+SELECT buildtrace.check_uploads('2026-01-08 02:30+00') ->> 'delayed_upload' AS delayed;
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+VALUES ('mon-E', '[]', '2026-01-08 02:20+00');
+SELECT buildtrace.check_uploads('2026-01-08 03:00+00') ->> 'delayed_upload' AS delayed_again;
+SELECT count(*) AS delayed_uploads FROM buildtrace.anomalies
+WHERE drawing_id = 'mon-E' AND kind = 'delayed_upload';
 
 -- Clean up so the rest of the suite starts empty.
 DELETE FROM buildtrace.anomalies;

@@ -667,6 +667,20 @@ bt_extreme_consistent(double v, bool neg, bool zero, bool pos, bool is_min)
 }
 
 /*
+ * Whether magnitude m lies in bucket i, or in a neighbour of it: a build
+ * that rounds the bucket polynomial differently (fused multiply-adds, say)
+ * may put a value within an ulp of a bucket edge into the next bucket, and
+ * its sketches must still read.
+ */
+static bool
+bt_in_bucket(const BtSketch *sk, double m, int32 i)
+{
+	int64		d = (int64) bt_sketch_index(sk, m) - i;
+
+	return d >= -1 && d <= 1;
+}
+
+/*
  * Whether the extremes lie in the extreme buckets: the minimum in the
  * negative store's highest bucket, else (no zeros) the positive store's
  * lowest; the maximum in the positive store's highest, else the negative
@@ -680,17 +694,13 @@ bt_extremes_in_buckets(const BtSketch *sk)
 	const BtStore *pos = &sk->pos;
 	const BtStore *neg = &sk->neg;
 
-	if (neg->cap > 0 &&
-		bt_sketch_index(sk, -sk->min) != neg->offset + neg->cap - 1)
+	if (neg->cap > 0 && !bt_in_bucket(sk, -sk->min, neg->offset + neg->cap - 1))
 		return false;
-	if (neg->cap == 0 && sk->zero == 0 &&
-		bt_sketch_index(sk, sk->min) != pos->offset)
+	if (neg->cap == 0 && sk->zero == 0 && !bt_in_bucket(sk, sk->min, pos->offset))
 		return false;
-	if (pos->cap > 0 &&
-		bt_sketch_index(sk, sk->max) != pos->offset + pos->cap - 1)
+	if (pos->cap > 0 && !bt_in_bucket(sk, sk->max, pos->offset + pos->cap - 1))
 		return false;
-	if (pos->cap == 0 && sk->zero == 0 &&
-		bt_sketch_index(sk, -sk->max) != neg->offset)
+	if (pos->cap == 0 && sk->zero == 0 && !bt_in_bucket(sk, -sk->max, neg->offset))
 		return false;
 	return true;
 }

@@ -157,8 +157,9 @@ BEGIN
     -- "Since the last one" reaches an hour further back: an upload is
     -- stamped when its transaction starts and seen when it commits, so one
     -- still open while the last check ran is older than that check and was
-    -- not seen by it. Uploads checked twice are recorded once (the NOT
-    -- EXISTS below).
+    -- not seen by it. A late period is recorded once (the NOT EXISTS below):
+    -- an upload checked twice, or one seen late that comes before an upload
+    -- already recorded late for the same due time, adds nothing.
     WITH expected AS MATERIALIZED (
         SELECT t.*,
                coalesce((SELECT max(u.uploaded_at) FROM buildtrace.uploads u
@@ -193,7 +194,8 @@ BEGIN
       AND o.uploaded_at > o.previous_at + o.every + o.grace
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
                       WHERE a.kind = 'delayed_upload' AND a.drawing_id = o.drawing_id
-                        AND (a.details ->> 'upload_at')::timestamptz = o.uploaded_at)
+                        AND ((a.details ->> 'upload_at')::timestamptz = o.uploaded_at
+                             OR (a.details ->> 'due_at')::timestamptz = o.previous_at + o.every))
     ORDER BY o.drawing_id, o.uploaded_at;
     GET DIAGNOSTICS n = ROW_COUNT;
 

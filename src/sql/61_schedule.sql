@@ -83,6 +83,7 @@ AS $$
 DECLARE
     expr text := buildtrace._cron_expression(every);
     j record;
+    other_roles text;
 BEGIN
     PERFORM buildtrace._require_cron();
     INSERT INTO buildtrace.scheduled_jobs AS s (job_name, every, command)
@@ -91,6 +92,20 @@ BEGIN
     ON CONFLICT ON CONSTRAINT scheduled_jobs_pkey
     DO UPDATE SET every = excluded.every, command = excluded.command,
                   scheduled_at = excluded.scheduled_at;
+    -- pg_cron keeps a job per name and user: scheduled by a second role, the
+    -- checks and purge would run twice, at two cadences, and health() could
+    -- not tell which one scheduled_jobs describes.
+    EXECUTE 'SELECT string_agg(DISTINCT j.username::text, '', '') FROM cron.job j
+             WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+               AND j.database = current_database() AND j.username <> current_user'
+        INTO other_roles;
+    IF other_roles IS NOT NULL THEN
+        RAISE EXCEPTION 'buildtrace''s jobs in this database are scheduled by role %', other_roles
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'pg_cron keeps one job per name and user; a second role''s jobs would run the checks and the purge twice.',
+                  HINT = format('Call buildtrace.unschedule() as %s first, or call schedule() as %s.',
+                                other_roles, other_roles);
+    END IF;
 
     FOR j IN SELECT s.job_name, s.command FROM buildtrace.scheduled_jobs s ORDER BY s.job_name LOOP
         job_name := j.job_name;

@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(16);
+SELECT plan(17);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -18,6 +18,17 @@ SELECT is((SELECT string_agg(label || '=' || value, ',' ORDER BY label)
            FROM buildtrace.prometheus_samples('check_interval_seconds')),
           'buildtrace-check-uploads=60,buildtrace-purge=60',
           'Prometheus gets each job''s cadence, for the not-running rule');
+-- A second role's schedule() is refused: its jobs would run beside these.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_cron_admin2;
+RESET client_min_messages;
+CREATE ROLE bt_cron_admin2 SUPERUSER LOGIN;
+SET ROLE bt_cron_admin2;
+SELECT throws_ok($$SELECT buildtrace.schedule('1 hour')$$, '42710',
+                 'buildtrace''s jobs in this database are scheduled by role ' || session_user,
+                 'a second role cannot schedule the jobs again');
+RESET ROLE;
+DROP ROLE bt_cron_admin2;
 SELECT throws_ok($$SELECT buildtrace.schedule('7 minutes')$$, '22023', NULL,
                  'an interval cron cannot express is refused');
 

@@ -134,7 +134,7 @@ BEGIN
         RAISE EXCEPTION 'cannot update buildtrace: % rows have a drawing_id or job_id longer than 2000 bytes', n
             USING ERRCODE = 'check_violation',
                   DETAIL = 'buildtrace 0.2.0 keeps ids in versions, pairs and upload_expectations to at most 2000 bytes.',
-                  HINT = 'Shorten or delete them, then run ALTER EXTENSION buildtrace UPDATE again.';
+                  HINT = 'Delete those versions, pairs (their change sets go with them) and expectations, or give such a drawing a shorter id in every table that names it (changes, anomalies, drawing_state and hourly_rollups too), then run ALTER EXTENSION buildtrace UPDATE again.';
     END IF;
 END
 $$;
@@ -2493,6 +2493,7 @@ AS $$
 DECLARE
     expr text := buildtrace._cron_expression(every);
     j record;
+    other_roles text;
 BEGIN
     PERFORM buildtrace._require_cron();
     INSERT INTO buildtrace.scheduled_jobs AS s (job_name, every, command)
@@ -2501,6 +2502,20 @@ BEGIN
     ON CONFLICT ON CONSTRAINT scheduled_jobs_pkey
     DO UPDATE SET every = excluded.every, command = excluded.command,
                   scheduled_at = excluded.scheduled_at;
+    -- pg_cron keeps a job per name and user: scheduled by a second role, the
+    -- checks and purge would run twice, at two cadences, and health() could
+    -- not tell which one scheduled_jobs describes.
+    EXECUTE 'SELECT string_agg(DISTINCT j.username::text, '', '') FROM cron.job j
+             WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+               AND j.database = current_database() AND j.username <> current_user'
+        INTO other_roles;
+    IF other_roles IS NOT NULL THEN
+        RAISE EXCEPTION 'buildtrace''s jobs in this database are scheduled by role %', other_roles
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'pg_cron keeps one job per name and user; a second role''s jobs would run the checks and the purge twice.',
+                  HINT = format('Call buildtrace.unschedule() as %s first, or call schedule() as %s.',
+                                other_roles, other_roles);
+    END IF;
 
     FOR j IN SELECT s.job_name, s.command FROM buildtrace.scheduled_jobs s ORDER BY s.job_name LOOP
         job_name := j.job_name;
@@ -3109,8 +3124,9 @@ BEGIN
     -- "Since the last one" reaches an hour further back: an upload is
     -- stamped when its transaction starts and seen when it commits, so one
     -- still open while the last check ran is older than that check and was
-    -- not seen by it. Uploads checked twice are recorded once (the NOT
-    -- EXISTS below).
+    -- not seen by it. A late period is recorded once (the NOT EXISTS below):
+    -- an upload checked twice, or one seen late that comes before an upload
+    -- already recorded late for the same due time, adds nothing.
     WITH expected AS MATERIALIZED (
         SELECT t.*,
                coalesce((SELECT max(u.uploaded_at) FROM buildtrace.uploads u
@@ -3145,7 +3161,8 @@ BEGIN
       AND o.uploaded_at > o.previous_at + o.every + o.grace
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
                       WHERE a.kind = 'delayed_upload' AND a.drawing_id = o.drawing_id
-                        AND (a.details ->> 'upload_at')::timestamptz = o.uploaded_at)
+                        AND ((a.details ->> 'upload_at')::timestamptz = o.uploaded_at
+                             OR (a.details ->> 'due_at')::timestamptz = o.previous_at + o.every))
     ORDER BY o.drawing_id, o.uploaded_at;
     GET DIAGNOSTICS n = ROW_COUNT;
 
@@ -3799,6 +3816,11 @@ CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pen
 -- drawing, pairs are taken in order up to the first one not due. A row lock,
 -- not an advisory lock: any role may take an advisory lock, and so stall a
 -- drawing's processing; locking a pair takes the UPDATE privilege.
+--
+-- Every drawing with a due pair is a candidate, but only one whose oldest
+-- pending pair is due yields pairs: the newer pairs of a drawing whose oldest
+-- is claimed by another worker or backing off wait for it, however many such
+-- drawings come first.
 CREATE FUNCTION buildtrace._work_take(max_pairs integer)
 RETURNS TABLE (pair_id bigint, drawing_id text, tenant text, attempts integer)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -3809,21 +3831,17 @@ DECLARE
     n integer;
     taken integer := 0;
 BEGIN
-    -- Drawings whose oldest pending pair is due: the newer pairs of one
-    -- whose oldest is claimed by another worker or backing off cannot be
-    -- taken, and a thousand such drawings would hide every other.
     FOR d IN SELECT p.drawing_id
              FROM buildtrace.pairs p
-             WHERE p.status = 'pending'
+             WHERE p.status = 'pending' AND coalesce(p.next_attempt_at, '-infinity') <= now()
              GROUP BY p.drawing_id
-             HAVING min(p.pair_id) = min(p.pair_id) FILTER (WHERE coalesce(p.next_attempt_at, '-infinity') <= now())
-             ORDER BY min(p.pair_id)
-             LIMIT 1000 LOOP
+             ORDER BY min(p.pair_id) LOOP
         EXIT WHEN taken >= max_pairs;
         CONTINUE WHEN NOT EXISTS (
             SELECT FROM buildtrace.pairs p
             WHERE p.pair_id = (SELECT min(o.pair_id) FROM buildtrace.pairs o
                                WHERE o.drawing_id = d.drawing_id AND o.status = 'pending')
+              AND coalesce(p.next_attempt_at, '-infinity') <= now()
             FOR NO KEY UPDATE SKIP LOCKED);
         RETURN QUERY
         SELECT q.pair_id, q.drawing_id, q.tenant, q.attempts
@@ -3842,30 +3860,53 @@ BEGIN
 END
 $$;
 
--- The next batch to claim: the pairs _work_take takes, cut before the first
--- pair tried before whose attempt came to nothing (its worker was
--- terminated, crashed or cancelled, or a passing failure), which comes as a
--- batch of its own. Whatever stops a worker stops its whole batch, which
+-- The next batch to claim, from the pairs _work_take takes: "fresh", the
+-- pairs before the first one tried before whose attempt came to nothing
+-- (its worker was terminated, crashed or cancelled, or a passing failure);
+-- or, when the batch begins with such a pair, "tried", the tried pairs
+-- taken, each to be taken again, claimed and processed alone
+-- (_work_take_one). Whatever stops a worker stops its whole batch, which
 -- every attempt is charged to: a pair that stopped its worker once is
 -- therefore claimed alone, so that if it stops the next one too, it is
 -- charged alone and fails alone after buildtrace.max_attempts, instead of
 -- taking the good pairs of its batch with it.
-CREATE FUNCTION buildtrace._work_next_batch(max_pairs integer)
+CREATE FUNCTION buildtrace._work_next_batch(max_pairs integer, OUT fresh bigint[], OUT tried bigint[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    taken bigint[];
+    first_tried bigint;
+BEGIN
+    SELECT array_agg(t.pair_id ORDER BY t.n), min(t.n) FILTER (WHERE t.attempts > 0),
+           array_agg(t.pair_id ORDER BY t.n) FILTER (WHERE t.attempts > 0)
+    INTO taken, first_tried, tried
+    FROM buildtrace._work_take(max_pairs) WITH ORDINALITY AS t(pair_id, drawing_id, tenant, attempts, n);
+    fresh := coalesce(taken[1 : coalesce(first_tried - 1, cardinality(taken))], '{}');
+    IF first_tried IS DISTINCT FROM 1 THEN
+        tried := '{}';
+    END IF;
+END
+$$;
+
+-- Takes one pair again, alone: if it is still pending and due, is the
+-- oldest pending pair of its drawing, and no other worker is claiming it.
+CREATE FUNCTION buildtrace._work_take_one(pair_id bigint)
 RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    batch bigint[];
-    first_tried bigint;
+    taken bigint;
 BEGIN
-    SELECT array_agg(t.pair_id ORDER BY t.n), min(t.n) FILTER (WHERE t.attempts > 0)
-    INTO batch, first_tried
-    FROM buildtrace._work_take(max_pairs) WITH ORDINALITY AS t(pair_id, drawing_id, tenant, attempts, n);
-    IF first_tried IS NOT NULL THEN
-        batch := batch[1 : greatest(first_tried - 1, 1)];
-    END IF;
-    RETURN coalesce(batch, '{}');
+    SELECT p.pair_id INTO taken
+    FROM buildtrace.pairs p
+    WHERE p.pair_id = _work_take_one.pair_id AND p.status = 'pending'
+      AND coalesce(p.next_attempt_at, '-infinity') <= now()
+      AND p.pair_id = (SELECT min(o.pair_id) FROM buildtrace.pairs o
+                       WHERE o.drawing_id = p.drawing_id AND o.status = 'pending')
+    FOR NO KEY UPDATE SKIP LOCKED;
+    RETURN CASE WHEN taken IS NULL THEN '{}' ELSE ARRAY[taken] END;
 END
 $$;
 
@@ -4039,6 +4080,9 @@ AS $$
 DECLARE
     stop_at pg_catalog.timestamptz;
     batch bigint[];
+    tried bigint[];
+    one bigint;
+    taken_again integer;
     taken integer := 0;
 BEGIN
     IF max_pairs IS NULL OR max_pairs OPERATOR(pg_catalog.<) 1
@@ -4052,13 +4096,35 @@ BEGIN
                (max_seconds OPERATOR(pg_catalog.*) interval '1 second');
     processed := 0;
     LOOP
-        batch := buildtrace._work_next_batch(LEAST(1000, max_pairs OPERATOR(pg_catalog.-) taken));
-        EXIT WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
-        taken := taken OPERATOR(pg_catalog.+) pg_catalog.cardinality(batch);
-        batch := buildtrace._work_claim(batch);
-        COMMIT;
-        processed := processed OPERATOR(pg_catalog.+) buildtrace._work_process(batch);
-        COMMIT;
+        SELECT b.fresh, b.tried INTO batch, tried
+        FROM buildtrace._work_next_batch(LEAST(1000, max_pairs OPERATOR(pg_catalog.-) taken)) b;
+        IF pg_catalog.cardinality(batch) OPERATOR(pg_catalog.>) 0 THEN
+            taken := taken OPERATOR(pg_catalog.+) pg_catalog.cardinality(batch);
+            batch := buildtrace._work_claim(batch);
+            COMMIT;
+            processed := processed OPERATOR(pg_catalog.+) buildtrace._work_process(batch);
+            COMMIT;
+        ELSE
+            EXIT WHEN pg_catalog.cardinality(tried) OPERATOR(pg_catalog.=) 0;
+            -- Pairs whose attempt came to nothing: one claim and one
+            -- processing transaction each (see _work_next_batch).
+            COMMIT;
+            taken_again := 0;
+            FOREACH one IN ARRAY tried LOOP
+                batch := buildtrace._work_take_one(one);
+                CONTINUE WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
+                taken_again := taken_again OPERATOR(pg_catalog.+) 1;
+                taken := taken OPERATOR(pg_catalog.+) 1;
+                batch := buildtrace._work_claim(batch);
+                COMMIT;
+                processed := processed OPERATOR(pg_catalog.+) buildtrace._work_process(batch);
+                COMMIT;
+                EXIT WHEN taken OPERATOR(pg_catalog.>=) max_pairs
+                       OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) stop_at;
+            END LOOP;
+            -- none could be taken again: another worker has them
+            EXIT WHEN taken_again OPERATOR(pg_catalog.=) 0;
+        END IF;
         EXIT WHEN taken OPERATOR(pg_catalog.>=) max_pairs
                OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) stop_at;
     END LOOP;
@@ -4068,6 +4134,7 @@ COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
     'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
 
 REVOKE ALL ON FUNCTION buildtrace._work_take(integer), buildtrace._work_next_batch(integer),
+    buildtrace._work_take_one(bigint),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]),
     buildtrace._work_lock_drawings(bigint[]) FROM PUBLIC;
