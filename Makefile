@@ -59,6 +59,9 @@ PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The JIT's bitcode too: without fused multiply-adds (see PG_CFLAGS).
+BITCODE_CFLAGS += -ffp-contract=off
+
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
 

@@ -42,8 +42,12 @@ CREATE TRIGGER pairs_work_store
     FOR EACH STATEMENT
     EXECUTE FUNCTION buildtrace._pairs_after_statement();
 
--- The queue: pending pairs in order.
+-- The queue: pending pairs in order, and a drawing's pending pairs (its
+-- oldest, whether a pair is it), which a drawing's history of done pairs
+-- would otherwise make workers read through. Inline pairs are never
+-- pending when written, so neither index costs their INSERT anything.
 CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pending';
+CREATE INDEX pairs_pending_drawing_idx ON buildtrace.pairs (drawing_id, pair_id) WHERE status = 'pending';
 
 -- Takes up to max_pairs due pending pairs, drawing by drawing, oldest
 -- drawing first, skipping drawings another worker is claiming (each taken
@@ -51,11 +55,6 @@ CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pen
 -- drawing, pairs are taken in order up to the first one not due. A row lock,
 -- not an advisory lock: any role may take an advisory lock, and so stall a
 -- drawing's processing; locking a pair takes the UPDATE privilege.
---
--- Every drawing with a due pair is a candidate, but only one whose oldest
--- pending pair is due yields pairs: the newer pairs of a drawing whose oldest
--- is claimed by another worker or backing off wait for it, however many such
--- drawings come first.
 CREATE FUNCTION buildtrace._work_take(max_pairs integer)
 RETURNS TABLE (pair_id bigint, drawing_id text, tenant text, attempts integer)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -66,11 +65,16 @@ DECLARE
     n integer;
     taken integer := 0;
 BEGIN
+    -- Drawings whose oldest pending pair is due: the newer pairs of one
+    -- whose oldest is claimed by another worker or backing off wait for it,
+    -- and a thousand such drawings would hide every other.
     FOR d IN SELECT p.drawing_id
              FROM buildtrace.pairs p
-             WHERE p.status = 'pending' AND coalesce(p.next_attempt_at, '-infinity') <= now()
+             WHERE p.status = 'pending'
              GROUP BY p.drawing_id
-             ORDER BY min(p.pair_id) LOOP
+             HAVING min(p.pair_id) = min(p.pair_id) FILTER (WHERE coalesce(p.next_attempt_at, '-infinity') <= now())
+             ORDER BY min(p.pair_id)
+             LIMIT 1000 LOOP
         EXIT WHEN taken >= max_pairs;
         CONTINUE WHEN NOT EXISTS (
             SELECT FROM buildtrace.pairs p
@@ -317,7 +321,6 @@ DECLARE
     batch bigint[];
     tried bigint[];
     one bigint;
-    taken_again integer;
     taken integer := 0;
 BEGIN
     IF max_pairs IS NULL OR max_pairs OPERATOR(pg_catalog.<) 1
@@ -344,11 +347,10 @@ BEGIN
             -- Pairs whose attempt came to nothing: one claim and one
             -- processing transaction each (see _work_next_batch).
             COMMIT;
-            taken_again := 0;
             FOREACH one IN ARRAY tried LOOP
+                -- (another worker may have taken it since)
                 batch := buildtrace._work_take_one(one);
                 CONTINUE WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
-                taken_again := taken_again OPERATOR(pg_catalog.+) 1;
                 taken := taken OPERATOR(pg_catalog.+) 1;
                 batch := buildtrace._work_claim(batch);
                 COMMIT;
@@ -357,8 +359,6 @@ BEGIN
                 EXIT WHEN taken OPERATOR(pg_catalog.>=) max_pairs
                        OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) stop_at;
             END LOOP;
-            -- none could be taken again: another worker has them
-            EXIT WHEN taken_again OPERATOR(pg_catalog.=) 0;
         END IF;
         EXIT WHEN taken OPERATOR(pg_catalog.>=) max_pairs
                OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) stop_at;

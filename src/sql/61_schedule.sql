@@ -75,6 +75,24 @@ BEGIN
 END
 $$;
 
+-- The roles whose pg_cron jobs in this database bear the names of
+-- scheduled_jobs, one row per job. SECURITY DEFINER: pg_cron shows a role its
+-- own jobs only, and schedule() and unschedule() must see every role's jobs
+-- of these names to refuse a second set and to know which remain. It
+-- returns job names and role names, nothing else; search_path is pinned.
+CREATE FUNCTION buildtrace._cron_jobs()
+RETURNS TABLE (job_name text, username text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE
+        'SELECT j.jobname::text, j.username::text FROM cron.job j
+         WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+           AND j.database = current_database()';
+END
+$$;
+
 CREATE FUNCTION buildtrace.schedule(every interval DEFAULT interval '5 minutes')
 RETURNS TABLE (job_name text, cron_schedule text, command text, jobid bigint)
 LANGUAGE plpgsql VOLATILE
@@ -95,15 +113,13 @@ BEGIN
     -- pg_cron keeps a job per name and user: scheduled by a second role, the
     -- checks and purge would run twice, at two cadences, and health() could
     -- not tell which one scheduled_jobs describes.
-    EXECUTE 'SELECT string_agg(DISTINCT j.username::text, '', '') FROM cron.job j
-             WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
-               AND j.database = current_database() AND j.username <> current_user'
-        INTO other_roles;
+    SELECT string_agg(DISTINCT c.username, ', ' ORDER BY c.username) INTO other_roles
+    FROM buildtrace._cron_jobs() c WHERE c.username <> current_user;
     IF other_roles IS NOT NULL THEN
         RAISE EXCEPTION 'buildtrace''s jobs in this database are scheduled by role %', other_roles
             USING ERRCODE = 'duplicate_object',
                   DETAIL = 'pg_cron keeps one job per name and user; a second role''s jobs would run the checks and the purge twice.',
-                  HINT = format('Call buildtrace.unschedule() as %s first, or call schedule() as %s.',
+                  HINT = format('Call buildtrace.unschedule() as a superuser (it removes every role''s) or as %s first, or call schedule() as %s.',
                                 other_roles, other_roles);
     END IF;
 
@@ -127,28 +143,28 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n int := 0;
-    name text;
+    job bigint;
 BEGIN
     PERFORM buildtrace._require_cron();
     -- The jobs schedule() registered, and no other: a deferred worker's job
-    -- is named buildtrace-work-N by the README's advice. pg_cron's
-    -- unschedule by name finds the calling user's job of that name.
-    FOR name IN EXECUTE 'SELECT j.jobname FROM cron.job j
-                         WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
-                           AND j.username = current_user AND j.database = current_database()
-                         ORDER BY j.jobname' LOOP
-        EXECUTE 'SELECT cron.unschedule($1)' USING name;
+    -- is named buildtrace-work-N by the README's advice. Removed by id, as
+    -- the caller may: a superuser every role's (a dropped role's too), any
+    -- other role its own, the only ones pg_cron shows it.
+    FOR job IN EXECUTE 'SELECT j.jobid FROM cron.job j
+                        WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+                          AND j.database = current_database()
+                        ORDER BY j.jobid' LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING job;
         n := n + 1;
     END LOOP;
-    -- A job another user registered runs on, and health() keeps watching it.
-    EXECUTE 'DELETE FROM buildtrace.scheduled_jobs s
-             WHERE NOT EXISTS (SELECT FROM cron.job j
-                               WHERE j.jobname = s.job_name AND j.database = current_database())';
+    -- A job another role registered runs on, and health() keeps watching it.
+    DELETE FROM buildtrace.scheduled_jobs s
+    WHERE s.job_name NOT IN (SELECT c.job_name FROM buildtrace._cron_jobs() c);
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION buildtrace.unschedule() IS
     'Removes the pg_cron jobs schedule() registered; returns how many; idempotent.';
 
-REVOKE ALL ON FUNCTION buildtrace._require_cron(), buildtrace.schedule(interval),
+REVOKE ALL ON FUNCTION buildtrace._require_cron(), buildtrace._cron_jobs(), buildtrace.schedule(interval),
     buildtrace.unschedule() FROM PUBLIC;

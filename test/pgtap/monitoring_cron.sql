@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(17);
+SELECT plan(21);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -97,6 +97,24 @@ SELECT is((SELECT count(*)::int FROM buildtrace.scheduled_jobs), 0,
 SELECT cron.unschedule('buildtrace-work-1');
 SELECT cron.unschedule(jobid) FROM cron.job WHERE username = 'bt_cron_other';
 DROP ROLE bt_cron_other;
+
+-- Jobs another role scheduled, the role since dropped, stop schedule(); a
+-- superuser's unschedule() removes them.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_cron_gone;
+RESET client_min_messages;
+CREATE ROLE bt_cron_gone SUPERUSER LOGIN;
+SET ROLE bt_cron_gone;
+SELECT is((SELECT count(*)::int FROM buildtrace.schedule('1 hour')), 2, 'another role schedules the jobs');
+RESET ROLE;
+DROP ROLE bt_cron_gone;
+SELECT throws_ok($$SELECT buildtrace.schedule('5 minutes')$$, '42710',
+                 'buildtrace''s jobs in this database are scheduled by role bt_cron_gone',
+                 'a dropped role''s jobs stop schedule(), which names the role');
+SELECT is(buildtrace.unschedule(), 2, 'a superuser''s unschedule() removes a dropped role''s jobs');
+SELECT is((SELECT count(*)::int FROM cron.job
+           WHERE jobname IN ('buildtrace-check-uploads', 'buildtrace-purge')), 0,
+          'no job of these names is left');
 
 DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
 DELETE FROM buildtrace.upload_expectations WHERE drawing_id = 'cron-test';

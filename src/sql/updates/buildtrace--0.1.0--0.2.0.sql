@@ -2485,6 +2485,26 @@ REVOKE ALL ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) FRO
 GRANT EXECUTE ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) TO buildtrace_writer;
 
 -- schedule() also registers the purge.
+-- The roles whose pg_cron jobs in this database bear the names of
+-- scheduled_jobs, one row per job. SECURITY DEFINER: pg_cron shows a role its
+-- own jobs only, and schedule() and unschedule() must see every role's jobs
+-- of these names to refuse a second set and to know which remain. It
+-- returns job names and role names, nothing else; search_path is pinned.
+CREATE FUNCTION buildtrace._cron_jobs()
+RETURNS TABLE (job_name text, username text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE
+        'SELECT j.jobname::text, j.username::text FROM cron.job j
+         WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+           AND j.database = current_database()';
+END
+$$;
+
+REVOKE ALL ON FUNCTION buildtrace._cron_jobs() FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION buildtrace.schedule(every interval DEFAULT interval '5 minutes')
 RETURNS TABLE (job_name text, cron_schedule text, command text, jobid bigint)
 LANGUAGE plpgsql VOLATILE
@@ -2505,15 +2525,13 @@ BEGIN
     -- pg_cron keeps a job per name and user: scheduled by a second role, the
     -- checks and purge would run twice, at two cadences, and health() could
     -- not tell which one scheduled_jobs describes.
-    EXECUTE 'SELECT string_agg(DISTINCT j.username::text, '', '') FROM cron.job j
-             WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
-               AND j.database = current_database() AND j.username <> current_user'
-        INTO other_roles;
+    SELECT string_agg(DISTINCT c.username, ', ' ORDER BY c.username) INTO other_roles
+    FROM buildtrace._cron_jobs() c WHERE c.username <> current_user;
     IF other_roles IS NOT NULL THEN
         RAISE EXCEPTION 'buildtrace''s jobs in this database are scheduled by role %', other_roles
             USING ERRCODE = 'duplicate_object',
                   DETAIL = 'pg_cron keeps one job per name and user; a second role''s jobs would run the checks and the purge twice.',
-                  HINT = format('Call buildtrace.unschedule() as %s first, or call schedule() as %s.',
+                  HINT = format('Call buildtrace.unschedule() as a superuser (it removes every role''s) or as %s first, or call schedule() as %s.',
                                 other_roles, other_roles);
     END IF;
 
@@ -2540,23 +2558,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n int := 0;
-    name text;
+    job bigint;
 BEGIN
     PERFORM buildtrace._require_cron();
     -- The jobs schedule() registered, and no other: a deferred worker's job
-    -- is named buildtrace-work-N by the README's advice. pg_cron's
-    -- unschedule by name finds the calling user's job of that name.
-    FOR name IN EXECUTE 'SELECT j.jobname FROM cron.job j
-                         WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
-                           AND j.username = current_user AND j.database = current_database()
-                         ORDER BY j.jobname' LOOP
-        EXECUTE 'SELECT cron.unschedule($1)' USING name;
+    -- is named buildtrace-work-N by the README's advice. Removed by id, as
+    -- the caller may: a superuser every role's (a dropped role's too), any
+    -- other role its own, the only ones pg_cron shows it.
+    FOR job IN EXECUTE 'SELECT j.jobid FROM cron.job j
+                        WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+                          AND j.database = current_database()
+                        ORDER BY j.jobid' LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING job;
         n := n + 1;
     END LOOP;
-    -- A job another user registered runs on, and health() keeps watching it.
-    EXECUTE 'DELETE FROM buildtrace.scheduled_jobs s
-             WHERE NOT EXISTS (SELECT FROM cron.job j
-                               WHERE j.jobname = s.job_name AND j.database = current_database())';
+    -- A job another role registered runs on, and health() keeps watching it.
+    DELETE FROM buildtrace.scheduled_jobs s
+    WHERE s.job_name NOT IN (SELECT c.job_name FROM buildtrace._cron_jobs() c);
     RETURN n;
 END
 $$;
@@ -3807,8 +3825,12 @@ CREATE TRIGGER pairs_work_store
     FOR EACH STATEMENT
     EXECUTE FUNCTION buildtrace._pairs_after_statement();
 
--- The queue: pending pairs in order.
+-- The queue: pending pairs in order, and a drawing's pending pairs (its
+-- oldest, whether a pair is it), which a drawing's history of done pairs
+-- would otherwise make workers read through. Inline pairs are never
+-- pending when written, so neither index costs their INSERT anything.
 CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pending';
+CREATE INDEX pairs_pending_drawing_idx ON buildtrace.pairs (drawing_id, pair_id) WHERE status = 'pending';
 
 -- Takes up to max_pairs due pending pairs, drawing by drawing, oldest
 -- drawing first, skipping drawings another worker is claiming (each taken
@@ -3816,11 +3838,6 @@ CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pen
 -- drawing, pairs are taken in order up to the first one not due. A row lock,
 -- not an advisory lock: any role may take an advisory lock, and so stall a
 -- drawing's processing; locking a pair takes the UPDATE privilege.
---
--- Every drawing with a due pair is a candidate, but only one whose oldest
--- pending pair is due yields pairs: the newer pairs of a drawing whose oldest
--- is claimed by another worker or backing off wait for it, however many such
--- drawings come first.
 CREATE FUNCTION buildtrace._work_take(max_pairs integer)
 RETURNS TABLE (pair_id bigint, drawing_id text, tenant text, attempts integer)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -3831,11 +3848,16 @@ DECLARE
     n integer;
     taken integer := 0;
 BEGIN
+    -- Drawings whose oldest pending pair is due: the newer pairs of one
+    -- whose oldest is claimed by another worker or backing off wait for it,
+    -- and a thousand such drawings would hide every other.
     FOR d IN SELECT p.drawing_id
              FROM buildtrace.pairs p
-             WHERE p.status = 'pending' AND coalesce(p.next_attempt_at, '-infinity') <= now()
+             WHERE p.status = 'pending'
              GROUP BY p.drawing_id
-             ORDER BY min(p.pair_id) LOOP
+             HAVING min(p.pair_id) = min(p.pair_id) FILTER (WHERE coalesce(p.next_attempt_at, '-infinity') <= now())
+             ORDER BY min(p.pair_id)
+             LIMIT 1000 LOOP
         EXIT WHEN taken >= max_pairs;
         CONTINUE WHEN NOT EXISTS (
             SELECT FROM buildtrace.pairs p
@@ -4082,7 +4104,6 @@ DECLARE
     batch bigint[];
     tried bigint[];
     one bigint;
-    taken_again integer;
     taken integer := 0;
 BEGIN
     IF max_pairs IS NULL OR max_pairs OPERATOR(pg_catalog.<) 1
@@ -4109,11 +4130,10 @@ BEGIN
             -- Pairs whose attempt came to nothing: one claim and one
             -- processing transaction each (see _work_next_batch).
             COMMIT;
-            taken_again := 0;
             FOREACH one IN ARRAY tried LOOP
+                -- (another worker may have taken it since)
                 batch := buildtrace._work_take_one(one);
                 CONTINUE WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
-                taken_again := taken_again OPERATOR(pg_catalog.+) 1;
                 taken := taken OPERATOR(pg_catalog.+) 1;
                 batch := buildtrace._work_claim(batch);
                 COMMIT;
@@ -4122,8 +4142,6 @@ BEGIN
                 EXIT WHEN taken OPERATOR(pg_catalog.>=) max_pairs
                        OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) stop_at;
             END LOOP;
-            -- none could be taken again: another worker has them
-            EXIT WHEN taken_again OPERATOR(pg_catalog.=) 0;
         END IF;
         EXIT WHEN taken OPERATOR(pg_catalog.>=) max_pairs
                OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>=) stop_at;
