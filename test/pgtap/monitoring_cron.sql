@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(21);
+SELECT plan(23);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -115,6 +115,18 @@ SELECT is(buildtrace.unschedule(), 2, 'a superuser''s unschedule() removes a dro
 SELECT is((SELECT count(*)::int FROM cron.job
            WHERE jobname IN ('buildtrace-check-uploads', 'buildtrace-purge')), 0,
           'no job of these names is left');
+-- So does a job of such a name that another role made by hand, before any
+-- schedule(); a superuser's unschedule() removes it.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_cron_hand;
+RESET client_min_messages;
+CREATE ROLE bt_cron_hand LOGIN;
+SELECT cron.schedule_in_database('buildtrace-purge', '0 0 1 1 *', 'SELECT 1', current_database(), 'bt_cron_hand');
+SELECT throws_ok($$SELECT buildtrace.schedule('5 minutes')$$, '42710',
+                 'buildtrace''s jobs in this database are scheduled by role bt_cron_hand',
+                 'a hand-made job of these names stops schedule()');
+SELECT is(buildtrace.unschedule(), 1, 'a superuser''s unschedule() removes it, though schedule() never ran');
+DROP ROLE bt_cron_hand;
 
 DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
 DELETE FROM buildtrace.upload_expectations WHERE drawing_id = 'cron-test';

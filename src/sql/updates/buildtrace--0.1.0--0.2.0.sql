@@ -2485,8 +2485,18 @@ REVOKE ALL ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) FRO
 GRANT EXECUTE ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) TO buildtrace_writer;
 
 -- schedule() also registers the purge.
+-- The jobs schedule() registers, named and commanded in this one place.
+CREATE FUNCTION buildtrace._cron_job_specs()
+RETURNS TABLE (job_name text, command text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('buildtrace-check-uploads', 'SELECT buildtrace.check_uploads()'),
+           ('buildtrace-purge', 'CALL buildtrace.purge()')
+$$;
+
 -- The roles whose pg_cron jobs in this database bear the names of
--- scheduled_jobs, one row per job. SECURITY DEFINER: pg_cron shows a role its
+-- schedule()'s jobs or of scheduled_jobs, one row per job. SECURITY DEFINER: pg_cron shows a role its
 -- own jobs only, and schedule() and unschedule() must see every role's jobs
 -- of these names to refuse a second set and to know which remain. It
 -- returns job names and role names, nothing else; search_path is pinned.
@@ -2498,12 +2508,13 @@ AS $$
 BEGIN
     RETURN QUERY EXECUTE
         'SELECT j.jobname::text, j.username::text FROM cron.job j
-         WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+         WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c
+                             UNION SELECT s.job_name FROM buildtrace.scheduled_jobs s)
            AND j.database = current_database()';
 END
 $$;
 
-REVOKE ALL ON FUNCTION buildtrace._cron_jobs() FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._cron_job_specs(), buildtrace._cron_jobs() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION buildtrace.schedule(every interval DEFAULT interval '5 minutes')
 RETURNS TABLE (job_name text, cron_schedule text, command text, jobid bigint)
@@ -2517,8 +2528,7 @@ DECLARE
 BEGIN
     PERFORM buildtrace._require_cron();
     INSERT INTO buildtrace.scheduled_jobs AS s (job_name, every, command)
-    VALUES ('buildtrace-check-uploads', every, 'SELECT buildtrace.check_uploads()'),
-           ('buildtrace-purge', every, 'CALL buildtrace.purge()')
+    SELECT c.job_name, schedule.every, c.command FROM buildtrace._cron_job_specs() c
     ON CONFLICT ON CONSTRAINT scheduled_jobs_pkey
     DO UPDATE SET every = excluded.every, command = excluded.command,
                   scheduled_at = excluded.scheduled_at;
@@ -2566,7 +2576,8 @@ BEGIN
     -- the caller may: a superuser every role's (a dropped role's too), any
     -- other role its own, the only ones pg_cron shows it.
     FOR job IN EXECUTE 'SELECT j.jobid FROM cron.job j
-                        WHERE j.jobname IN (SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+                        WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c
+                                            UNION SELECT s.job_name FROM buildtrace.scheduled_jobs s)
                           AND j.database = current_database()
                         ORDER BY j.jobid' LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING job;
