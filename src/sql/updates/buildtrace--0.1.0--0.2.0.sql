@@ -2496,10 +2496,11 @@ AS $$
 $$;
 
 -- The roles whose pg_cron jobs in this database bear the names of
--- schedule()'s jobs or of scheduled_jobs, one row per job. SECURITY DEFINER: pg_cron shows a role its
--- own jobs only, and schedule() and unschedule() must see every role's jobs
--- of these names to refuse a second set and to know which remain. It
--- returns job names and role names, nothing else; search_path is pinned.
+-- schedule()'s jobs or of scheduled_jobs, one row per job. SECURITY
+-- DEFINER: pg_cron shows a role its own jobs only, and schedule() and
+-- unschedule() must see every role's jobs of these names to refuse a second
+-- set and to know which remain. It returns job names and role names,
+-- nothing else; search_path is pinned.
 CREATE FUNCTION buildtrace._cron_jobs()
 RETURNS TABLE (job_name text, username text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
