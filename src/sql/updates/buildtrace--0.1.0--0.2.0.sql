@@ -3844,6 +3844,27 @@ CREATE TRIGGER pairs_work_store
 CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pending';
 CREATE INDEX pairs_pending_drawing_idx ON buildtrace.pairs (drawing_id, pair_id) WHERE status = 'pending';
 
+-- Locks a drawing's oldest pending pair and returns it, if the pair is due
+-- and no other worker is claiming it; else NULL. A worker takes a drawing's
+-- pairs only behind this lock, which it holds until its claim commits.
+CREATE FUNCTION buildtrace._work_lock_oldest(drawing_id text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    oldest bigint;
+BEGIN
+    SELECT p.pair_id INTO oldest
+    FROM buildtrace.pairs p
+    WHERE p.pair_id = (SELECT min(o.pair_id) FROM buildtrace.pairs o
+                       WHERE o.drawing_id = _work_lock_oldest.drawing_id AND o.status = 'pending')
+      AND coalesce(p.next_attempt_at, '-infinity') <= now()
+    FOR NO KEY UPDATE SKIP LOCKED;
+    RETURN oldest;
+END
+$$;
+
 -- Takes up to max_pairs due pending pairs, drawing by drawing, oldest
 -- drawing first, skipping drawings another worker is claiming (each taken
 -- drawing's oldest pending pair is locked until the claim commits). Within a
@@ -3871,12 +3892,7 @@ BEGIN
              ORDER BY min(p.pair_id)
              LIMIT 1000 LOOP
         EXIT WHEN taken >= max_pairs;
-        CONTINUE WHEN NOT EXISTS (
-            SELECT FROM buildtrace.pairs p
-            WHERE p.pair_id = (SELECT min(o.pair_id) FROM buildtrace.pairs o
-                               WHERE o.drawing_id = d.drawing_id AND o.status = 'pending')
-              AND coalesce(p.next_attempt_at, '-infinity') <= now()
-            FOR NO KEY UPDATE SKIP LOCKED);
+        CONTINUE WHEN buildtrace._work_lock_oldest(d.drawing_id) IS NULL;
         RETURN QUERY
         SELECT q.pair_id, q.drawing_id, q.tenant, q.attempts
         FROM (SELECT p.pair_id, p.drawing_id, p.tenant, p.attempts,
@@ -3931,16 +3947,14 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    taken bigint;
+    drawing text;
 BEGIN
-    SELECT p.pair_id INTO taken
-    FROM buildtrace.pairs p
-    WHERE p.pair_id = _work_take_one.pair_id AND p.status = 'pending'
-      AND coalesce(p.next_attempt_at, '-infinity') <= now()
-      AND p.pair_id = (SELECT min(o.pair_id) FROM buildtrace.pairs o
-                       WHERE o.drawing_id = p.drawing_id AND o.status = 'pending')
-    FOR NO KEY UPDATE SKIP LOCKED;
-    RETURN CASE WHEN taken IS NULL THEN '{}' ELSE ARRAY[taken] END;
+    SELECT p.drawing_id INTO drawing
+    FROM buildtrace.pairs p WHERE p.pair_id = _work_take_one.pair_id AND p.status = 'pending';
+    IF FOUND AND buildtrace._work_lock_oldest(drawing) = pair_id THEN
+        RETURN ARRAY[pair_id];
+    END IF;
+    RETURN '{}';
 END
 $$;
 
@@ -4164,7 +4178,7 @@ COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
     'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
 
 REVOKE ALL ON FUNCTION buildtrace._work_take(integer), buildtrace._work_next_batch(integer),
-    buildtrace._work_take_one(bigint),
+    buildtrace._work_lock_oldest(text), buildtrace._work_take_one(bigint),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]),
     buildtrace._work_lock_drawings(bigint[]) FROM PUBLIC;
