@@ -85,20 +85,21 @@ AS $$
            ('buildtrace-purge', 'CALL buildtrace.purge()')
 $$;
 
--- The roles whose pg_cron jobs in this database bear the names of
--- schedule()'s jobs or of scheduled_jobs, one row per job. SECURITY
--- DEFINER: pg_cron shows a role its own jobs only, and schedule() and
--- unschedule() must see every role's jobs of these names to refuse a second
--- set and to know which remain. It returns job names and role names,
+-- The pg_cron jobs in this database that bear the names of schedule()'s
+-- jobs or of scheduled_jobs, whichever role's: the one place that says
+-- which jobs are buildtrace's. SECURITY DEFINER: pg_cron shows a role its
+-- own jobs only, and schedule(), unschedule() and health() must see every
+-- role's jobs of these names, to refuse a second set, to remove a dropped
+-- role's and to read their runs. It returns ids, job names and role names,
 -- nothing else; search_path is pinned.
 CREATE FUNCTION buildtrace._cron_jobs()
-RETURNS TABLE (job_name text, username text)
+RETURNS TABLE (jobid bigint, job_name text, username text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE
-        'SELECT j.jobname::text, j.username::text FROM cron.job j
+        'SELECT j.jobid, j.jobname::text, j.username::text FROM cron.job j
          WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c
                              UNION SELECT s.job_name FROM buildtrace.scheduled_jobs s)
            AND j.database = current_database()';
@@ -160,12 +161,11 @@ BEGIN
     -- The jobs schedule() registered, and no other: a deferred worker's job
     -- is named buildtrace-work-N by the README's advice. Removed by id, as
     -- the caller may: a superuser every role's (a dropped role's too), any
-    -- other role its own, the only ones pg_cron shows it.
-    FOR job IN EXECUTE 'SELECT j.jobid FROM cron.job j
-                        WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c
-                                            UNION SELECT s.job_name FROM buildtrace.scheduled_jobs s)
-                          AND j.database = current_database()
-                        ORDER BY j.jobid' LOOP
+    -- other role its own.
+    FOR job IN SELECT c.jobid FROM buildtrace._cron_jobs() c
+               WHERE c.username = current_user
+                  OR (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user)
+               ORDER BY c.jobid LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING job;
         n := n + 1;
     END LOOP;

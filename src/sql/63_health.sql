@@ -45,9 +45,8 @@ BEGIN
         -- keeps one per name and user, each in its own database)
         LEFT JOIN LATERAL (
             SELECT d.status, d.start_time, d.return_message
-            FROM cron.job j JOIN cron.job_run_details d ON d.jobid = j.jobid
-            WHERE j.jobname = s.job_name AND j.database = current_database()
-              AND d.status IN ('succeeded', 'failed')
+            FROM buildtrace._cron_jobs() j JOIN cron.job_run_details d ON d.jobid = j.jobid
+            WHERE j.job_name = s.job_name AND d.status IN ('succeeded', 'failed')
             ORDER BY d.start_time DESC LIMIT 1) r ON true
         ORDER BY s.job_name $q$ USING show_message;
 END
