@@ -55,6 +55,7 @@
 #include "utils/tuplestore.h"
 
 #include "handover.h"
+#include "text_equal.h"
 
 PG_FUNCTION_INFO_V1(bt_pairs_take_results);
 PG_FUNCTION_INFO_V1(bt_pairs_pending_drawings);
@@ -368,13 +369,6 @@ one_row_per_pair(Handover *h, const int64 *found)
 				 errhint("Give each row of a statement its own pair_id.")));
 }
 
-static bool
-texts_equal(const text *a, const text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
 /*
  * The first row sets the statement's tenant, which its results, anomalies
  * and rollups are stored under; every other row must be of it.
@@ -388,7 +382,7 @@ same_tenant(Handover *h, int64 pair_id, text *drawing, text *tenant)
 		memcpy(h->tenant, tenant, VARSIZE_ANY(tenant));
 		return;
 	}
-	if (texts_equal(h->tenant, tenant))
+	if (bt_text_equal(PointerGetDatum(h->tenant), PointerGetDatum(tenant)))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -403,7 +397,7 @@ same_tenant(Handover *h, int64 pair_id, text *drawing, text *tenant)
 static void
 same_tenant_of_query(const text *tenant, const text *other)
 {
-	if (texts_equal(tenant, other))
+	if (bt_text_equal(PointerGetDatum(tenant), PointerGetDatum(other)))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -450,7 +444,8 @@ bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id, text
 	tuplestore_putvalues(h->inserted, desc, values, nulls);
 	h->ninserted++;
 
-	if (h->last_drawing != NULL && texts_equal(h->last_drawing, drawing))
+	if (h->last_drawing != NULL &&
+		bt_text_equal(PointerGetDatum(h->last_drawing), PointerGetDatum(drawing)))
 		return;
 	values[HO_DRAWING_ID] = PointerGetDatum(drawing);
 	nulls[HO_DRAWING_ID] = false;

@@ -29,7 +29,6 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -53,6 +52,7 @@
 #include "handover.h"
 #include "jsonbuild.h"
 #include "pipeline.h"
+#include "text_equal.h"
 
 PG_FUNCTION_INFO_V1(bt_pairs_before_insert);
 PG_FUNCTION_INFO_V1(bt_pairs_after_insert_row);
@@ -591,12 +591,6 @@ is_pending(HeapTuple row, TupleDesc desc, PairColumns *c)
 		memcmp(VARDATA_ANY(status), "pending", strlen("pending")) == 0;
 }
 
-static bool
-texts_equal(Datum a, Datum b)
-{
-	return DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID, a, b));
-}
-
 /*
  * Whether drawing_state, read by its key in the statement's snapshot, says
  * that drawing is tenant's: what a deferred pair's drawing mostly is.  Read
@@ -637,7 +631,7 @@ drawing_is_tenants(Relation pairs, PairColumns *c, Datum drawing, Datum tenant)
 		bool		isnull;
 		Datum		owner = heap_getattr(tuple, c->state_tenant, desc, &isnull);
 
-		is_tenants = !isnull && texts_equal(owner, tenant);
+		is_tenants = !isnull && bt_text_equal(owner, tenant);
 	}
 	systable_endscan(scan);
 	table_close(state, AccessShareLock);
@@ -659,8 +653,8 @@ claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
 	Oid			claim_fn;
 	MemoryContext old;
 
-	if (c->claimed != NULL && texts_equal(PointerGetDatum(c->claimed), drawing) &&
-		texts_equal(PointerGetDatum(c->claimed_for), tenant))
+	if (c->claimed != NULL && bt_text_equal(PointerGetDatum(c->claimed), drawing) &&
+		bt_text_equal(PointerGetDatum(c->claimed_for), tenant))
 		return;
 	if (!drawing_is_tenants(pairs, c, drawing, tenant))
 	{
