@@ -60,3 +60,6 @@ SELECT bt_diff('[{"id":"W1","type":"wall","x":0,"y":0,"width":1,"height":1,"laye
 SELECT length(s) AS characters, s AS summary
 FROM (SELECT bt_diff(jsonb_build_array(jsonb_build_object('id', 'L1', 'type', repeat('t', 5000), 'x', 0, 'y', 0, 'width', 1, 'height', 1, 'name', repeat('ä', 300))),
                      jsonb_build_array(jsonb_build_object('id', 'L1', 'type', repeat('u', 5000), 'x', 5, 'y', 0, 'width', 2, 'height', 1, 'name', repeat('ö', 300))))->>'summary') d(s);
+-- A type cut short takes no plural ending after its ellipsis.
+SELECT bt_diff('[]', jsonb_build_array(jsonb_build_object('id', 'Y1', 'type', repeat('long', 20), 'x', 0, 'y', 0, 'width', 1, 'height', 1),
+                                       jsonb_build_object('id', 'Y2', 'type', repeat('long', 20), 'x', 1, 'y', 0, 'width', 1, 'height', 1)))->>'summary' AS summary;

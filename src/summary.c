@@ -119,6 +119,7 @@ ends_with(const char *w, const char *suffix)
  * galleries, storey -> storeys; a word already ending in a single "s"
  * (stairs, columns) is taken to be plural already.  Endings are matched
  * in either case, and a word ending in a capital gets capitals: BOXES.
+ * A word cut short (ending in the ellipsis) is left as it is.
  */
 static char *
 plural(const char *w)
@@ -127,7 +128,7 @@ plural(const char *w)
 	char	   *lower;
 	bool		caps;
 
-	if (n == 0)
+	if (n == 0 || ends_with(w, BT_ELLIPSIS))
 		return pstrdup(w);
 	lower = pstrdup(w);
 	for (char *c = lower; *c; c++)
