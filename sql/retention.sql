@@ -46,6 +46,10 @@ CALL buildtrace.purge();
 ROLLBACK;
 RESET buildtrace.keep_pairs;
 RESET buildtrace.keep_versions;
+-- the same with nothing to remove (both kept forever)
+BEGIN;
+CALL buildtrace.purge();
+ROLLBACK;
 
 -- A dead letter waits to be retried: purge() keeps it, and removes it once
 -- a retry of it is there. rebuild_rollups() keeps the rollups of the hours

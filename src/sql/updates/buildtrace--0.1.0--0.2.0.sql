@@ -2298,6 +2298,10 @@ BEGIN
         RAISE EXCEPTION 'purge batch size must be at least 1' USING ERRCODE = '22023',
             DETAIL = pg_catalog.format('Argument "batch_size" is %s.', coalesce(batch_size::pg_catalog.text, 'null'));
     END IF;
+    -- Refused inside a transaction block (2D000) whether or not there is
+    -- anything to remove: its commits would end the caller's transaction,
+    -- and a SET LOCAL of keep_pairs with it, halfway.
+    COMMIT;
     FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::pg_catalog.text[] LOOP
         keep := buildtrace.setting(CASE WHEN what OPERATOR(pg_catalog.=) 'versions'
                                    THEN 'buildtrace.keep_versions'::pg_catalog.text
