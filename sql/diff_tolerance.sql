@@ -41,7 +41,18 @@ RESET buildtrace.size_tolerance;
 SELECT bt_diff('[{"id":"P","x":0,"y":0,"width":1,"height":1}]', '[{"id":"P","x":1.5,"y":2,"width":1,"height":1}]', 2.5)->'counts'->>'moved' AS at_2_5,
        bt_diff('[{"id":"P","x":0,"y":0,"width":1,"height":1}]', '[{"id":"P","x":1.5,"y":2,"width":1,"height":1}]', 2.4999999)->'counts'->>'moved' AS above;
 
--- Tolerances must be non-negative numbers.
+-- Tolerances are numbers from 0 to 1e15, as the settings.
 SELECT bt_diff('[]', '[]', -1);
 SELECT bt_diff('[]', '[]', NULL, 'NaN');
 SELECT bt_try_diff('[]', '[]', -0.5);
+SELECT bt_diff('[]', '[]', 'Infinity');
+SELECT bt_diff('[]', '[]', 1e15)->'counts'->>'moved' AS at_the_largest;
+-- (A regression here once looped for ever: a timeout turns that into a diff.)
+SET statement_timeout = '20s';
+-- At the largest tolerance, moves that overflow double precision (dx
+-- infinite as a double) are measured and end: they make a shift.
+SELECT bt_diff('[{"id":"A","x":1e308,"y":0,"width":1,"height":1},{"id":"B","x":1e308,"y":0,"width":1,"height":1},{"id":"C","x":1e308,"y":0,"width":1,"height":1}]',
+               '[{"id":"A","x":-1e308,"y":0,"width":1,"height":1},{"id":"B","x":-1e308,"y":0,"width":1,"height":1},{"id":"C","x":-1e308,"y":0,"width":1,"height":1}]',
+               1e15) -> 'counts' AS counts;
+SELECT bt_diff('[{"id":"A","x":1e308,"y":0,"width":1,"height":1}]', '[{"id":"A","x":-1e308,"y":0,"width":1,"height":1}]', 1e308);
+RESET statement_timeout;

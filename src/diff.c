@@ -454,7 +454,8 @@ densest_cell(BtDiff *d, double tol, double cell, double *cx, double *cy)
 	{
 		double		reach;
 
-		for (j = i; j < n && cmp_cell(&v[2 * i], &v[2 * j]) == 0; j++)
+		/* a cell holds at least its first move, whatever it compares as */
+		for (j = i + 1; j < n && cmp_cell(&v[2 * i], &v[2 * j]) == 0; j++)
 			;
 		reach = hypot(v[2 * i], v[2 * i + 1]);
 		if (j - i == bestlen && reach == hypot(bx, by))

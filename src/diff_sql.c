@@ -479,10 +479,11 @@ tolerance_arg(FunctionCallInfo fcinfo, int argno, double guc, const char *name)
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return guc;
 	t = PG_GETARG_FLOAT8(argno);
-	if (isnan(t) || t < 0)
+	/* the setting's range: past it a tolerance means nothing, and overflows */
+	if (!(t >= 0 && t <= BT_TOLERANCE_MAX))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a non-negative number", name),
+				 errmsg("%s must be a number from 0 to %g", name, BT_TOLERANCE_MAX),
 				 errdetail("The value given was %g.", t)));
 	return t;
 }

@@ -64,14 +64,14 @@ define_diff_gucs(void)
 							 "Distance an object may shift before it counts as moved.",
 							 "A move of at most this distance (in drawing units) is not reported.",
 							 &bt_move_tolerance,
-							 0.1, 0.0, 1e15,
+							 0.1, 0.0, BT_TOLERANCE_MAX,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomRealVariable("buildtrace.size_tolerance",
 							 "Change in width or height an object may have before it counts as resized.",
 							 "A size change of at most this amount (in drawing units) is not reported.",
 							 &bt_size_tolerance,
-							 0.01, 0.0, 1e15,
+							 0.01, 0.0, BT_TOLERANCE_MAX,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomRealVariable("buildtrace.rotation_tolerance",

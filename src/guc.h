@@ -23,6 +23,9 @@ typedef enum BtProcessing
 	BT_PROCESSING_DEFERRED		/* later, by buildtrace.work() */
 } BtProcessing;
 
+/* The largest move or size tolerance, as a setting or a bt_diff argument. */
+#define BT_TOLERANCE_MAX 1e15
+
 extern double bt_move_tolerance;
 extern double bt_size_tolerance;
 extern int	bt_on_invalid;
