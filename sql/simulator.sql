@@ -85,6 +85,11 @@ SELECT * FROM buildtrace.generate_pairs(10, malformed_rate => 2);
 SELECT * FROM buildtrace.generate_pairs(10, spike_at => 11);
 SELECT * FROM buildtrace.generate_pairs(10, spike_factor => 0.5);
 SELECT * FROM buildtrace.generate_pairs(10, spike_factor => 'NaN');
+-- a spike that would add more objects than a drawing may have (it once
+-- overflowed an integer); without a spike the same factor is fine
+SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor => 1e8);
+SELECT count(*) FROM buildtrace.generate_versions(1, 2, spike_at => 2, spike_factor => 1e8);
+SELECT count(*) FROM buildtrace.generate_pairs(2, spike_factor => 1e8);
 SELECT * FROM buildtrace.generate_pairs(10, drawings => 0);
 SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 1);
 SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 2, spike_drawing => 4);

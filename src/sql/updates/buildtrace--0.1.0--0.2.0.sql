@@ -1112,6 +1112,15 @@ DECLARE
     state jsonb;
     r jsonb;
 BEGIN
+    -- The spike step adds its changes as new objects (_sim_plan): no more
+    -- than a drawing may have.
+    IF p_spike_step IS NOT NULL AND p_spike_factor * 6 * p_rate * p_objects > 1000000 THEN
+        RAISE EXCEPTION 'spike_factor is too large for this drawing size'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The spike would add %s objects (spike_factor %s × 6 change kinds × change_rate %s × objects %s), more than 1000000.',
+                                  ceil(p_spike_factor * 6 * p_rate * p_objects), p_spike_factor, p_rate, p_objects),
+                  HINT = 'Lower spike_factor, change_rate or objects.';
+    END IF;
     IF p_reidentify = 0 AND p_jitter = 0 AND p_rotate = 0 AND p_shift_dx = 0 AND p_shift_dy = 0 THEN
         RETURN QUERY SELECT * FROM buildtrace._sim_chain(p_drawings, p_versions, p_objects, p_rate, p_seed,
                                                           p_spike_drawing, p_spike_step, p_spike_factor);
