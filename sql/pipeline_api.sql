@@ -117,6 +117,24 @@ SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "b1", "version_a": 
 -- An element's job_id is a string or a number, as the request's is.
 SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "j1", "job_id": {"a": 1}, "version_a": [], "version_b": []}]}');
 SELECT buildtrace.process('[{"job_id": [1], "objects": []}]');
+-- An id longer than the tables take (2000 bytes) is refused with where it
+-- is, and nothing of the request is written; a number counts by its digits.
+SELECT count(*) AS pairs_before FROM buildtrace.pairs \gset
+SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
+    jsonb_build_object('drawing_id', 'long-ok', 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb),
+    jsonb_build_object('drawing_id', 'long-1', 'job_id', repeat('j', 3000), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb))));
+SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
+    jsonb_build_object('drawing_id', repeat('d', 2001), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb))));
+SELECT buildtrace.process('[{"job_id": "long-2", "drawing_id": 1e2500, "objects": []}]');
+SELECT buildtrace.process(jsonb_build_object('job_id', repeat('j', 2001), 'jobs', '[{"objects": []}]'::jsonb));
+SELECT count(*) - :pairs_before AS pairs_written FROM buildtrace.pairs;
+SELECT count(*) AS long_versions FROM buildtrace.versions WHERE job_id = 'long-2';
+-- 2000 bytes exactly is an id like any other
+SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
+    jsonb_build_object('drawing_id', repeat('e', 2000), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb)))) ->> 'message' AS at_2000;
+-- A request that is no request says what it got.
+SELECT buildtrace.process('{}');
+SELECT buildtrace.process(NULL);
 \set SHOW_CONTEXT errors
 -- The checks run in an exception block (a subtransaction), which parallel
 -- mode forbids: forced parallel plans leave process() working.

@@ -2635,6 +2635,25 @@ AS $$
     SELECT CASE WHEN length(v::text) > 40 THEN left(v::text, 40) || '…' ELSE v::text END
 $$;
 
+-- An id of a process() request that the tables cannot store is refused with
+-- where it is (the place, such as 'Element 3 of "version_pairs"'), before
+-- anything is written: at most 2000 bytes, as the *_drawing_id_length and
+-- *_job_id_length checks of pairs and versions say.
+CREATE FUNCTION buildtrace._check_id_length(what text, v jsonb, place text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF octet_length(v #>> '{}') > 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('process request %s is longer than 2000 bytes', what),
+            DETAIL = format('%s has a %s of %s bytes, %s.', place, what, octet_length(v #>> '{}'),
+                            buildtrace._json_excerpt(v));
+    END IF;
+END
+$$;
+
 -- Whether v is a latency process() can store: absent, null, or a number of
 -- milliseconds as a JSON number or string. One that is no duration (NaN,
 -- negative) is stored, and its pair fails in the pipeline.
@@ -2685,7 +2704,12 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair has no drawing_id',
                 DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
-        ELSIF NOT (item ? 'version_a' AND item ? 'version_b') THEN
+        END IF;
+        PERFORM buildtrace._check_id_length('drawing_id', item -> 'drawing_id',
+                                            format('Element %s of "version_pairs"', i));
+        PERFORM buildtrace._check_id_length('job_id', item -> 'job_id',
+                                            format('Element %s of "version_pairs"', i));
+        IF NOT (item ? 'version_a' AND item ? 'version_b') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair needs version_a and version_b',
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
@@ -2781,6 +2805,8 @@ BEGIN
                 DETAIL = format('Element %s of the job list (job_id %s) has drawing_id %s; leave it out or send a non-empty one.',
                                 i, coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'drawing_id'));
         END IF;
+        PERFORM buildtrace._check_id_length('job_id', item -> 'job_id', format('Element %s of the job list', i));
+        PERFORM buildtrace._check_id_length('drawing_id', item -> 'drawing_id', format('Element %s of the job list', i));
         IF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state has an invalid latency_ms',
@@ -2797,7 +2823,7 @@ BEGIN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
                     MESSAGE = 'job state has an invalid timestamp',
                     DETAIL = format('Element %s of the job list (job_id %s) has timestamp %s.', i,
-                                    coalesce(item ->> 'job_id', 'none'), item -> 'timestamp');
+                                    coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'timestamp'));
             END;
         END IF;
         i := i + 1;
@@ -2871,6 +2897,8 @@ BEGIN
             MESSAGE = 'process request key "drawing_id" must be a non-empty string or a number',
             DETAIL = format('Got %s.', buildtrace._json_excerpt(request -> 'drawing_id'));
     END IF;
+    PERFORM buildtrace._check_id_length('job_id', request -> 'job_id', 'The request');
+    PERFORM buildtrace._check_id_length('drawing_id', request -> 'drawing_id', 'The request');
     IF request ? 'version_pairs' AND request ? 'jobs' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'process request must not have both "version_pairs" and "jobs"',
@@ -2889,11 +2917,13 @@ BEGIN
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
         MESSAGE = 'process request needs "version_pairs" or a list of job states',
-        DETAIL = format('Got a JSON %s%s.', coalesce(jsonb_typeof(request), 'null'),
-                        CASE WHEN jsonb_typeof(request) = 'object'
-                             THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
-                                                           FROM jsonb_object_keys(request) k))
-                             ELSE '' END),
+        DETAIL = CASE WHEN request IS NULL THEN 'Got NULL.'
+                      WHEN request = '{}' THEN 'Got an empty JSON object.'
+                      ELSE format('Got a JSON %s%s.', jsonb_typeof(request),
+                                  CASE WHEN jsonb_typeof(request) = 'object'
+                                       THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
+                                                                     FROM jsonb_object_keys(request) k))
+                                       ELSE '' END) END,
         HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
 END
 $$;
