@@ -60,6 +60,8 @@ RESET buildtrace.pending_max_age;
 -- Bad arguments.
 SELECT buildtrace.check_uploads(NULL);
 SELECT buildtrace.check_uploads('infinity');
+SELECT buildtrace.check_uploads('4714-11-24 00:00:00+00 BC');
+SELECT buildtrace.check_uploads('10000-01-01 00:00:00+00');
 
 -- Expectations whose sums of times would go back or out of range, which
 -- made every check fail: refused.
