@@ -47,6 +47,8 @@ SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":true,"height":1
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":1,"height":{"v":1}}]');
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":-0.5,"height":1}]');
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":1,"height":-2}]');
+-- a negative size of many digits is cut in the detail, as long text is
+SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":-1e-16383,"height":1}]');
 -- Beyond double precision, in which places, sizes and turns are measured.
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":-1e400,"y":0,"width":1,"height":1}]');
 SELECT * FROM pg_temp.err(:'ok', '[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":1e400}]');

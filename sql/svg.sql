@@ -136,6 +136,9 @@ SELECT bt_svg('[]', '[]', '{"kinds": "added"}');
 SELECT bt_svg('[]', '[]', '{"kinds": ["added", "renamed"]}');
 SELECT bt_svg('[]', '[]', '{"kinds": [1]}');
 SELECT bt_svg('[]', '[]', '{"colour": "red"}');
+-- long keys and values are cut in messages, as long text in summaries is
+SELECT bt_svg('[]', '[]', jsonb_build_object(repeat('k', 5000), 1));
+SELECT bt_svg('[]', '[]', jsonb_build_object('labels', repeat('v', 5000)));
 SELECT bt_svg('[{"id": "A"}]', '[]');
 SELECT bt_svg('[]', '[{"id":"far","x":1.5e308,"y":0,"width":1e308,"height":1}]');
 SELECT bt_svg('[]', '[{"id":"east","x":1e308,"y":0,"width":1,"height":1},{"id":"west","x":-1e308,"y":0,"width":1,"height":1}]');

@@ -65,6 +65,15 @@ typedef struct ReadState
 	bool		like_twice;		/* a like object was taken twice */
 } ReadState;
 
+/* A number as a detail shows it: its digits, cut as long text is. */
+static char *
+numeric_text_clipped(Numeric n)
+{
+	char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+
+	return bt_clip_text(s, strlen(s));
+}
+
 static const char *
 describe(JsonbValue *v)
 {
@@ -410,8 +419,7 @@ number_problem(ReadState *st, BtObject *o, const char *key, JsonbValue *vp,
 		report(st, o->index, o->id, o->idlen, key,
 			   ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, M_NEGATIVE,
 			   psprintf("key \"%s\" is %s, but sizes must not be negative.", key,
-						DatumGetCString(DirectFunctionCall1(numeric_out,
-															NumericGetDatum(n)))));
+						numeric_text_clipped(n)));
 		return;
 	}
 	/* places and sizes are measured in doubles: 1e400 would be infinite */

@@ -24,13 +24,22 @@ PG_FUNCTION_INFO_V1(bt_svg);
 
 #define OPTION_NAMES "width, labels, clouds, ids and kinds"
 
-/* A JSON value as text, for an error's detail. */
+/* A JSON value as text, for an error's detail: cut as long text is. */
 static char *
 value_text(JsonbValue *v)
 {
 	Jsonb	   *j = JsonbValueToJsonb(v);
+	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
 
-	return JsonbToCString(NULL, &j->root, VARSIZE(j));
+	return bt_clip_text(s, strlen(s));
+}
+
+static char *
+options_text(Jsonb *jo)
+{
+	char	   *s = JsonbToCString(NULL, &jo->root, VARSIZE(jo));
+
+	return bt_clip_text(s, strlen(s));
 }
 
 static int
@@ -129,7 +138,7 @@ svg_options(Jsonb *jo, BtSvgOptions *opt)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bt_svg options must be a JSON object"),
 				 errdetail("The options given are %s.",
-						   JsonbToCString(NULL, &jo->root, VARSIZE(jo)))));
+						   options_text(jo))));
 	it = JsonbIteratorInit(&jo->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
@@ -137,7 +146,7 @@ svg_options(Jsonb *jo, BtSvgOptions *opt)
 
 		if (tok != WJB_KEY)
 			continue;
-		name = pnstrdup(k.val.string.val, k.val.string.len);
+		name = bt_clip_text(k.val.string.val, k.val.string.len);
 		(void) JsonbIteratorNext(&it, &v, true);
 		if (strcmp(name, "width") == 0)
 			opt->width = width_option(&v);
