@@ -163,3 +163,7 @@ DELETE FROM buildtrace.versions;
 DELETE FROM buildtrace.upload_expectations;
 DROP FUNCTION mon_anomalies();
 DROP FUNCTION mon_health();
+
+-- An unknown sample family (or none) is 22023, saying what a family is.
+SELECT * FROM buildtrace.prometheus_samples('pairs');
+SELECT * FROM buildtrace.prometheus_samples(NULL);

@@ -127,7 +127,9 @@ bt_alpha_arg(FunctionCallInfo fcinfo, int argno)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("relative accuracy must not be null")));
+				 errmsg("relative accuracy must not be null"),
+				 errdetail("The aggregate's argument relative_accuracy is NULL in a row."),
+				 errhint("Leave the argument out for the default, %g.", BT_SKETCH_DEFAULT_ALPHA)));
 	return PG_GETARG_FLOAT8(argno);
 }
 

@@ -2147,7 +2147,8 @@ BEGIN
         RETURN QUERY SELECT NULL::text, CASE buildtrace.health() ->> 'status' WHEN 'healthy' THEN 0
                                                                          WHEN 'degraded' THEN 1 ELSE 2 END::float8;
     ELSE
-        RAISE EXCEPTION 'unknown Prometheus sample family "%"', family USING ERRCODE = '22023',
+        RAISE EXCEPTION 'unknown Prometheus sample family %', coalesce('"' || family || '"', 'NULL') USING ERRCODE = '22023',
+            DETAIL = 'A family is the name of a buildtrace series without "buildtrace_", such as "pending_pairs".',
             HINT = 'The families are the queries of monitoring/postgres-exporter-queries.yaml.';
     END CASE;
 END
