@@ -43,6 +43,22 @@ $$;
 COMMENT ON FUNCTION buildtrace.history(text, timestamptz, timestamptz) IS
     'The processed pairs of a drawing, oldest first, optionally within [since, until).';
 
+-- Where a pair the caller asked for stands, as an error's detail: its
+-- drawing and status, or that the caller can see no such pair. It runs with
+-- the caller's rights, so another tenant's pair reads as none.
+CREATE FUNCTION buildtrace._pair_standing(pair_id bigint)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT format('Pair %s is of drawing %s and %s.', p.pair_id,
+                               buildtrace._json_excerpt(to_jsonb(p.drawing_id)),
+                               CASE p.status WHEN 'pending' THEN 'waits to be processed'
+                                             WHEN 'failed' THEN 'failed'
+                                             ELSE 'was processed' END)
+                 FROM buildtrace.pairs p WHERE p.pair_id = _pair_standing.pair_id),
+                format('There is no pair %s that you can see: never made, purged, or of another tenant.',
+                       _pair_standing.pair_id));
+
 -- GET /changes?drawing_id=…&pair_id=…: one past change set of a drawing, in
 -- the shape of changes(drawing_id).
 CREATE FUNCTION buildtrace.changes(drawing_id text, pair_id bigint)
@@ -59,6 +75,7 @@ BEGIN
     IF result IS NULL THEN
         RAISE EXCEPTION 'drawing "%" has no change set of pair %', changes.drawing_id, changes.pair_id
             USING ERRCODE = 'no_data_found',
+                  DETAIL = buildtrace._pair_standing(changes.pair_id),
                   HINT = 'buildtrace.history(drawing_id) lists the processed pairs of a drawing.';
     END IF;
     RETURN result;
@@ -78,6 +95,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pair % is not a failed pair', dead_letter_payloads.pair_id
             USING ERRCODE = 'no_data_found',
+                  DETAIL = buildtrace._pair_standing(dead_letter_payloads.pair_id),
                   HINT = 'buildtrace.dead_letters lists the failed pairs.';
     END IF;
 END

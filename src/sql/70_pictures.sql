@@ -18,6 +18,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pair % does not exist', bt_svg.pair_id
             USING ERRCODE = 'no_data_found',
+                  DETAIL = buildtrace._pair_standing(bt_svg.pair_id),
                   HINT = 'Pairs are numbered by pair_id in buildtrace.pairs.';
     END IF;
     RETURN result;

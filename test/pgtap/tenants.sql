@@ -2,7 +2,7 @@
 -- tenant acme, through tables, views and every read function; the default
 -- tenant of single-tenant use works as before.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -84,11 +84,25 @@ GRANT SELECT ON acme_pairs TO PUBLIC;
 CREATE TEMP TABLE acme_versions AS
 SELECT max(version_id) AS taken, max(version_id) + 1000000 AS free FROM versions WHERE drawing_id = 'A-3';
 GRANT SELECT ON acme_versions TO PUBLIC;
+-- The DETAIL of the error a statement raises.
+CREATE FUNCTION pg_temp.error_detail(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE detail text;
+BEGIN
+    EXECUTE q;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN detail;
+END $$;
 SET LOCAL ROLE bt_beta_reader;
 SELECT throws_ok(format('SELECT changes(%L, %s)', 'A-1', (SELECT min(pair_id) FROM acme_pairs)),
                  'P0002', NULL, 'changes(drawing_id, pair_id) of acme''s pair: no such change set');
 SELECT throws_ok(format('SELECT dead_letter_payloads(%s)', (SELECT pair_id FROM acme_pairs WHERE status = 'failed')),
                  'P0002', NULL, 'dead_letter_payloads(): acme''s failed pair is not there');
+SELECT is(pg_temp.error_detail(format('SELECT dead_letter_payloads(%s)', (SELECT pair_id FROM acme_pairs WHERE status = 'failed'))),
+          format('There is no pair %s that you can see: never made, purged, or of another tenant.',
+                 (SELECT pair_id FROM acme_pairs WHERE status = 'failed')),
+          'dead_letter_payloads(): the detail tells nothing of acme''s pair');
 SELECT throws_ok(format('SELECT bt_svg(%s::bigint)', (SELECT min(pair_id) FROM acme_pairs)),
                  'P0002', NULL, 'bt_svg(pair_id): acme''s pair does not exist');
 SELECT throws_ok($$SELECT prometheus_samples('pending_pairs')$$, '42501', NULL,
