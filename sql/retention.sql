@@ -50,6 +50,22 @@ RESET buildtrace.keep_versions;
 BEGIN;
 CALL buildtrace.purge();
 ROLLBACK;
+-- A calling procedure's SET LOCAL holds for the whole purge: purge() reads
+-- the settings before its first commit ends the caller's transaction.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('R-9', '[]', '[]');
+UPDATE buildtrace.pairs SET processed_at = now() - interval '40 days' WHERE drawing_id = 'R-9';
+SET buildtrace.keep_pairs = '30d';
+CREATE PROCEDURE purge_keeping_all(INOUT removed bigint DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+DECLARE v bigint; a bigint;
+BEGIN
+    SET LOCAL buildtrace.keep_pairs = '0';
+    CALL buildtrace.purge(10000, removed, v, a);
+END $$;
+CALL purge_keeping_all();
+SELECT count(*) AS r9_pairs_kept FROM buildtrace.pairs WHERE drawing_id = 'R-9';
+DROP PROCEDURE purge_keeping_all;
+RESET buildtrace.keep_pairs;
 
 -- A dead letter waits to be retried: purge() keeps it, and removes it once
 -- a retry of it is there. rebuild_rollups() keeps the rollups of the hours

@@ -142,6 +142,8 @@ AS $$
 DECLARE
     what pg_catalog.text;
     keep interval;
+    keep_pairs interval;
+    keep_versions interval;
     removed bigint;
     n bigint;
 BEGIN
@@ -149,14 +151,15 @@ BEGIN
         RAISE EXCEPTION 'purge batch size must be at least 1' USING ERRCODE = '22023',
             DETAIL = pg_catalog.format('Argument "batch_size" is %s.', coalesce(batch_size::pg_catalog.text, 'null'));
     END IF;
+    -- The settings as the caller's transaction has them (a calling
+    -- procedure's SET LOCAL among them): the first commit ends it.
+    keep_pairs := buildtrace.setting('buildtrace.keep_pairs'::pg_catalog.text)::interval;
+    keep_versions := buildtrace.setting('buildtrace.keep_versions'::pg_catalog.text)::interval;
     -- Refused inside a transaction block (2D000) whether or not there is
-    -- anything to remove: its commits would end the caller's transaction,
-    -- and a SET LOCAL of keep_pairs with it, halfway.
+    -- anything to remove, not only when there is.
     COMMIT;
     FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::pg_catalog.text[] LOOP
-        keep := buildtrace.setting(CASE WHEN what OPERATOR(pg_catalog.=) 'versions'
-                                   THEN 'buildtrace.keep_versions'::pg_catalog.text
-                                   ELSE 'buildtrace.keep_pairs'::pg_catalog.text END)::interval;
+        keep := CASE WHEN what OPERATOR(pg_catalog.=) 'versions' THEN keep_versions ELSE keep_pairs END;
         removed := 0;
         IF keep OPERATOR(pg_catalog.>) interval '0' THEN
             LOOP
