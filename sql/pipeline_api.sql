@@ -118,8 +118,8 @@ SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "b1", "version_a": 
 SELECT buildtrace.process('{"version_pairs": [{"drawing_id": "j1", "job_id": {"a": 1}, "version_a": [], "version_b": []}]}');
 SELECT buildtrace.process('[{"job_id": [1], "objects": []}]');
 -- An id longer than the tables take (2000 bytes) is refused with where it
--- is, and nothing of the request is written; a number counts by its digits.
-SELECT count(*) AS pairs_before FROM buildtrace.pairs \gset
+-- is, before the element's other checks quote it; a number counts by its
+-- digits, a value of another type is no id.
 SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
     jsonb_build_object('drawing_id', 'long-ok', 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb),
     jsonb_build_object('drawing_id', 'long-1', 'job_id', repeat('j', 3000), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb))));
@@ -127,14 +127,16 @@ SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
     jsonb_build_object('drawing_id', repeat('d', 2001), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb))));
 SELECT buildtrace.process('[{"job_id": "long-2", "drawing_id": 1e2500, "objects": []}]');
 SELECT buildtrace.process(jsonb_build_object('job_id', repeat('j', 2001), 'jobs', '[{"objects": []}]'::jsonb));
-SELECT count(*) - :pairs_before AS pairs_written FROM buildtrace.pairs;
-SELECT count(*) AS long_versions FROM buildtrace.versions WHERE job_id = 'long-2';
+SELECT buildtrace.process(jsonb_build_array(jsonb_build_object('job_id', repeat('J', 100000), 'drawing_id', '')));
+SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(jsonb_build_object(
+    'drawing_id', 'd1', 'job_id', jsonb_build_array(repeat('x', 2500)), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb))));
 -- 2000 bytes exactly is an id like any other
 SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
     jsonb_build_object('drawing_id', repeat('e', 2000), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb)))) ->> 'message' AS at_2000;
--- A request that is no request says what it got.
+-- A request that is no request says what it got, its keys cut short.
 SELECT buildtrace.process('{}');
 SELECT buildtrace.process(NULL);
+SELECT buildtrace.process(jsonb_build_object(repeat('k', 100000), 1));
 \set SHOW_CONTEXT errors
 -- The checks run in an exception block (a subtransaction), which parallel
 -- mode forbids: forced parallel plans leave process() working.

@@ -38,14 +38,16 @@ $$;
 -- An id of a process() request that the tables cannot store is refused with
 -- where it is (the place, such as 'Element 3 of "version_pairs"'), before
 -- anything is written: at most 2000 bytes, as the *_drawing_id_length and
--- *_job_id_length checks of pairs and versions say.
+-- *_job_id_length checks of pairs and versions say. Checked before the other
+-- checks of its element, whose details quote the ids; a value of another
+-- type is no id, and theirs to refuse.
 CREATE FUNCTION buildtrace._check_id_length(what text, v jsonb, place text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF octet_length(v #>> '{}') > 2000 THEN
+    IF jsonb_typeof(v) IN ('string', 'number') AND octet_length(v #>> '{}') > 2000 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('process request %s is longer than 2000 bytes', what),
             DETAIL = format('%s has a %s of %s bytes, %s.', place, what, octet_length(v #>> '{}'),
@@ -116,16 +118,16 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair must be a JSON object',
                 DETAIL = format('Element %s of "version_pairs" is a JSON %s.', i, jsonb_typeof(item));
-        ELSIF NOT buildtrace._is_drawing_id(item -> 'drawing_id') THEN
-            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                MESSAGE = 'version pair has no drawing_id',
-                DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
         END IF;
         PERFORM buildtrace._check_id_length('drawing_id', item -> 'drawing_id',
                                             format('Element %s of "version_pairs"', i));
         PERFORM buildtrace._check_id_length('job_id', item -> 'job_id',
                                             format('Element %s of "version_pairs"', i));
-        IF NOT (item ? 'version_a' AND item ? 'version_b') THEN
+        IF NOT buildtrace._is_drawing_id(item -> 'drawing_id') THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'version pair has no drawing_id',
+                DETAIL = format('Element %s of "version_pairs" needs a non-empty "drawing_id".', i);
+        ELSIF NOT (item ? 'version_a' AND item ? 'version_b') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair needs version_a and version_b',
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
@@ -209,6 +211,8 @@ BEGIN
                 MESSAGE = 'job state must be a JSON object',
                 DETAIL = format('Element %s of the job list is a JSON %s.', i, jsonb_typeof(item));
         END IF;
+        PERFORM buildtrace._check_id_length('job_id', item -> 'job_id', format('Element %s of the job list', i));
+        PERFORM buildtrace._check_id_length('drawing_id', item -> 'drawing_id', format('Element %s of the job list', i));
         IF item ? 'job_id' AND jsonb_typeof(item -> 'job_id') NOT IN ('string', 'number') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state has an invalid job_id',
@@ -221,8 +225,6 @@ BEGIN
                 DETAIL = format('Element %s of the job list (job_id %s) has drawing_id %s; leave it out or send a non-empty one.',
                                 i, coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'drawing_id'));
         END IF;
-        PERFORM buildtrace._check_id_length('job_id', item -> 'job_id', format('Element %s of the job list', i));
-        PERFORM buildtrace._check_id_length('drawing_id', item -> 'drawing_id', format('Element %s of the job list', i));
         IF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state has an invalid latency_ms',
@@ -337,8 +339,10 @@ BEGIN
                       WHEN request = '{}' THEN 'Got an empty JSON object.'
                       ELSE format('Got a JSON %s%s.', jsonb_typeof(request),
                                   CASE WHEN jsonb_typeof(request) = 'object'
-                                       THEN format(' with keys %s', (SELECT string_agg(k, ', ' ORDER BY k)
-                                                                     FROM jsonb_object_keys(request) k))
+                                       THEN format(' with keys %s', (SELECT CASE WHEN length(l) > 200
+                                                                                 THEN left(l, 200) || '…' ELSE l END
+                                                                     FROM (SELECT string_agg(k, ', ' ORDER BY k) AS l
+                                                                           FROM jsonb_object_keys(request) k) ks))
                                        ELSE '' END) END,
         HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
 END
