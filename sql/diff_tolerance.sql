@@ -46,8 +46,10 @@ SELECT bt_diff('[]', '[]', -1);
 SELECT bt_diff('[]', '[]', NULL, 'NaN');
 SELECT bt_try_diff('[]', '[]', -0.5);
 SELECT bt_diff('[]', '[]', 'Infinity');
+SELECT bt_diff('[]', '[]', 1.000000000000001e15);
 SELECT bt_diff('[]', '[]', 1e15)->'counts'->>'moved' AS at_the_largest;
--- (A regression here once looped for ever: a timeout turns that into a diff.)
+-- (A tolerance of 1e308 once looped for ever in the search for a shift: the
+-- timeout turns that into a diff of this test's output.)
 SET statement_timeout = '20s';
 -- At the largest tolerance, moves that overflow double precision (dx
 -- infinite as a double) are measured and end: they make a shift.

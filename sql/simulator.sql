@@ -90,6 +90,9 @@ SELECT * FROM buildtrace.generate_pairs(10, spike_factor => 'NaN');
 SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor => 1e8);
 SELECT count(*) FROM buildtrace.generate_versions(1, 2, spike_at => 2, spike_factor => 1e8);
 SELECT count(*) FROM buildtrace.generate_pairs(2, spike_factor => 1e8);
+SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor => 1e308);
+-- a spike of no changes adds nothing, however large its factor
+SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor => 1e308, change_rate => 0);
 SELECT * FROM buildtrace.generate_pairs(10, drawings => 0);
 SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 1);
 SELECT * FROM buildtrace.generate_versions(3, 5, spike_at => 2, spike_drawing => 4);

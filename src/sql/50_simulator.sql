@@ -138,7 +138,8 @@ AS $fn$
          -- spike_factor times the expected change count of a normal step
          -- (6 kinds, each a share r of the objects)
          LATERAL (SELECT CASE WHEN (a).spike_step IS NULL THEN 0
-                              ELSE ceil((a).spike_factor * 6 * (a).rate * (a).objects)::int END AS n_spike) ns
+                              ELSE ceil((a).spike_factor::numeric * 6 * (a).rate::numeric * (a).objects)::int
+                              END AS n_spike) ns
 $fn$;
 
 -- Per drawing: its hash, grid spacing, column size, wall thicknesses (mm).
@@ -665,11 +666,14 @@ DECLARE
 BEGIN
     -- The spike step adds its changes as new objects (_sim_plan): no more
     -- than a drawing may have.
-    IF p_spike_step IS NOT NULL AND p_spike_factor * 6 * p_rate * p_objects > 1000000 THEN
+    -- (in numeric: a factor near 1e308 would overflow a double)
+    IF p_spike_step IS NOT NULL
+       AND p_spike_factor::numeric * 6 * p_rate::numeric * p_objects > 1000000 THEN
         RAISE EXCEPTION 'spike_factor is too large for this drawing size'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The spike would add %s objects (spike_factor %s × 6 change kinds × change_rate %s × objects %s), more than 1000000.',
-                                  ceil(p_spike_factor * 6 * p_rate * p_objects), p_spike_factor, p_rate, p_objects),
+                                  trim(to_char(ceil(p_spike_factor::numeric * 6 * p_rate::numeric * p_objects), '9.9EEEE')),
+                                  p_spike_factor, p_rate, p_objects),
                   HINT = 'Lower spike_factor, change_rate or objects.';
     END IF;
     IF p_reidentify = 0 AND p_jitter = 0 AND p_rotate = 0 AND p_shift_dx = 0 AND p_shift_dy = 0 THEN

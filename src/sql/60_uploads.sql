@@ -299,12 +299,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('check_uploads() was called with as_of %s.', coalesce(as_of::text, 'NULL'));
     END IF;
-    -- the windows reach hours before as_of, and the expectations' dates
-    -- are of the years 1 to 9999 too
+    -- the windows reach hours before as_of: far from timestamptz's ends
     IF as_of < '0001-01-01 00:00:00+00' OR as_of >= '10000-01-01 00:00:00+00' THEN
-        RAISE EXCEPTION 'as_of must be a time in the years 1 to 9999'
+        RAISE EXCEPTION 'as_of must be a time in the years 1 to 9999 (UTC)'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('check_uploads() was called with as_of %s.', as_of);
+                  DETAIL = format('check_uploads() was called with as_of %s UTC.', as_of AT TIME ZONE 'UTC');
     END IF;
     -- Two checks at once would both see "no open anomaly" and record it twice.
     -- A lock no reader or writer can take (an advisory lock, any role could

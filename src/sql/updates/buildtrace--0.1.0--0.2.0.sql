@@ -1114,11 +1114,14 @@ DECLARE
 BEGIN
     -- The spike step adds its changes as new objects (_sim_plan): no more
     -- than a drawing may have.
-    IF p_spike_step IS NOT NULL AND p_spike_factor * 6 * p_rate * p_objects > 1000000 THEN
+    -- (in numeric: a factor near 1e308 would overflow a double)
+    IF p_spike_step IS NOT NULL
+       AND p_spike_factor::numeric * 6 * p_rate::numeric * p_objects > 1000000 THEN
         RAISE EXCEPTION 'spike_factor is too large for this drawing size'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The spike would add %s objects (spike_factor %s × 6 change kinds × change_rate %s × objects %s), more than 1000000.',
-                                  ceil(p_spike_factor * 6 * p_rate * p_objects), p_spike_factor, p_rate, p_objects),
+                                  trim(to_char(ceil(p_spike_factor::numeric * 6 * p_rate::numeric * p_objects), '9.9EEEE')),
+                                  p_spike_factor, p_rate, p_objects),
                   HINT = 'Lower spike_factor, change_rate or objects.';
     END IF;
     IF p_reidentify = 0 AND p_jitter = 0 AND p_rotate = 0 AND p_shift_dx = 0 AND p_shift_dy = 0 THEN
@@ -3289,12 +3292,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('check_uploads() was called with as_of %s.', coalesce(as_of::text, 'NULL'));
     END IF;
-    -- the windows reach hours before as_of, and the expectations' dates
-    -- are of the years 1 to 9999 too
+    -- the windows reach hours before as_of: far from timestamptz's ends
     IF as_of < '0001-01-01 00:00:00+00' OR as_of >= '10000-01-01 00:00:00+00' THEN
-        RAISE EXCEPTION 'as_of must be a time in the years 1 to 9999'
+        RAISE EXCEPTION 'as_of must be a time in the years 1 to 9999 (UTC)'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('check_uploads() was called with as_of %s.', as_of);
+                  DETAIL = format('check_uploads() was called with as_of %s UTC.', as_of AT TIME ZONE 'UTC');
     END IF;
     -- Two checks at once would both see "no open anomaly" and record it twice.
     -- A lock no reader or writer can take (an advisory lock, any role could
@@ -3600,7 +3602,8 @@ AS $fn$
          -- spike_factor times the expected change count of a normal step
          -- (6 kinds, each a share r of the objects)
          LATERAL (SELECT CASE WHEN (a).spike_step IS NULL THEN 0
-                              ELSE ceil((a).spike_factor * 6 * (a).rate * (a).objects)::int END AS n_spike) ns
+                              ELSE ceil((a).spike_factor::numeric * 6 * (a).rate::numeric * (a).objects)::int
+                              END AS n_spike) ns
 $fn$;
 
 -- Per drawing: its hash, grid spacing, column size, wall thicknesses (mm).
