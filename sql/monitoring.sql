@@ -84,6 +84,7 @@ SELECT buildtrace._cron_expression('7 minutes');
 SELECT buildtrace._cron_expression('90 seconds');
 SELECT buildtrace._cron_expression('59.5 seconds');
 SELECT buildtrace._cron_expression('5 minutes 0.4 seconds');
+SELECT buildtrace._cron_expression(NULL);
 
 -- This regression database has no pg_cron: a clear error with a hint.
 SELECT * FROM buildtrace.schedule('5 minutes');

@@ -142,6 +142,8 @@ SELECT bt_svg('[]', '[]', jsonb_build_object('labels', repeat('v', 5000)));
 SELECT bt_svg('[{"id": "A"}]', '[]');
 SELECT bt_svg('[]', '[{"id":"far","x":1.5e308,"y":0,"width":1e308,"height":1}]');
 SELECT bt_svg('[]', '[{"id":"east","x":1e308,"y":0,"width":1,"height":1},{"id":"west","x":-1e308,"y":0,"width":1,"height":1}]');
+SELECT bt_svg('[{"id":"mid","x":0,"y":0,"width":1,"height":1}]',
+              '[{"id":"north","x":0,"y":1e308,"width":1,"height":1},{"id":"mid","x":0,"y":0,"width":1,"height":1},{"id":"south","x":0,"y":-1e308,"width":1,"height":1}]');
 SELECT bt_svg(NULL, '[]') IS NULL AS null_gives_null;
 
 -- A stored pair, drawn for the reader role.

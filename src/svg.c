@@ -127,6 +127,10 @@ typedef struct Picture
 				maxx,
 				miny,
 				maxy;			/* extent in drawing units */
+	Shape	   *at_minx,		/* the shapes that reach the extent's edges */
+			   *at_maxx,
+			   *at_miny,
+			   *at_maxy;
 	double		scale;			/* pixels per drawing unit */
 	double		ox;				/* pixel x of minx */
 	double		legend_top;
@@ -455,10 +459,42 @@ extend(Picture *pic, Shape *s, const Box *b)
 				 errmsg("drawing object is out of range for a picture"),
 				 errdetail("Object \"%s\" has a place, size or rotation beyond double precision.",
 						   bt_clip_id(s->obj->id, s->obj->idlen))));
-	pic->minx = Min(pic->minx, b->cx - hw);
-	pic->maxx = Max(pic->maxx, b->cx + hw);
-	pic->miny = Min(pic->miny, b->cy - hh);
-	pic->maxy = Max(pic->maxy, b->cy + hh);
+	if (b->cx - hw < pic->minx)
+	{
+		pic->minx = b->cx - hw;
+		pic->at_minx = s;
+	}
+	if (b->cx + hw > pic->maxx)
+	{
+		pic->maxx = b->cx + hw;
+		pic->at_maxx = s;
+	}
+	if (b->cy - hh < pic->miny)
+	{
+		pic->miny = b->cy - hh;
+		pic->at_miny = s;
+	}
+	if (b->cy + hh > pic->maxy)
+	{
+		pic->maxy = b->cy + hh;
+		pic->at_maxy = s;
+	}
+}
+
+/* The plan's extent overflows: name the two objects at its ends. */
+static void
+extent_error(Picture *pic, bool across)
+{
+	Shape	   *lo = across ? pic->at_minx : pic->at_miny;
+	Shape	   *hi = across ? pic->at_maxx : pic->at_maxy;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("drawing is too large for a picture"),
+			 errdetail("Objects \"%s\" and \"%s\" are further apart in %s than double precision can hold.",
+					   bt_clip_id(lo->obj->id, lo->obj->idlen),
+					   bt_clip_id(hi->obj->id, hi->obj->idlen),
+					   across ? "x" : "y")));
 }
 
 /*
@@ -476,6 +512,7 @@ place_plan(Picture *pic)
 
 	pic->minx = pic->miny = INFINITY;
 	pic->maxx = pic->maxy = -INFINITY;
+	pic->at_minx = pic->at_maxx = pic->at_miny = pic->at_maxy = NULL;
 	for (int i = 0; i < pic->nshapes; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -488,10 +525,7 @@ place_plan(Picture *pic)
 	ww = pic->maxx - pic->minx;
 	wh = pic->maxy - pic->miny;
 	if (!isfinite(ww) || !isfinite(wh))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("drawing is too large for a picture"),
-				 errdetail("Its objects span more than double precision can hold.")));
+		extent_error(pic, !isfinite(ww));
 	sx = ww > 0 ? plan_w / ww : INFINITY;
 	sy = wh > 0 ? (MAX_ASPECT * pic->opt->width) / wh : INFINITY;
 	pic->scale = Min(sx, sy);

@@ -68,7 +68,7 @@ BEGIN
         RETURN format('0 */%s * * *', s / 3600);
     ELSIF s = 86400 THEN RETURN '0 0 * * *';
     END IF;
-    RAISE EXCEPTION 'unsupported schedule interval %', every
+    RAISE EXCEPTION 'unsupported schedule interval %', coalesce(quote_literal(every), 'NULL')
         USING ERRCODE = 'invalid_parameter_value',
               DETAIL = 'The interval must be whole minutes dividing an hour, whole hours dividing a day, or one day.',
               HINT = 'Use for example ''1 minute'', ''5 minutes'', ''1 hour'' or ''1 day''.';
