@@ -51,21 +51,32 @@ BEGIN;
 CALL buildtrace.purge();
 ROLLBACK;
 -- A calling procedure's SET LOCAL holds for the whole purge: purge() reads
--- the settings before its first commit ends the caller's transaction.
-INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('R-9', '[]', '[]');
-UPDATE buildtrace.pairs SET processed_at = now() - interval '40 days' WHERE drawing_id = 'R-9';
+-- both settings before its first commit ends the caller's transaction. The
+-- caller keeps every pair (for 1000 days: a batch runs and commits) and every
+-- version; the session's own settings would remove an old pair and an old
+-- version of R-9 (neither is its drawing's latest).
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('R-9', '[]', '[]'), ('R-9', '[]', '[]');
+UPDATE buildtrace.pairs SET processed_at = now() - interval '40 days'
+WHERE pair_id = (SELECT min(pair_id) FROM buildtrace.pairs WHERE drawing_id = 'R-9');
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES
+    ('R-9', '[]', now() - interval '40 days'), ('R-9', '[]', now());
 SET buildtrace.keep_pairs = '30d';
-CREATE PROCEDURE purge_keeping_all(INOUT removed bigint DEFAULT NULL)
+SET buildtrace.keep_versions = '30d';
+CREATE PROCEDURE purge_keeping_all(INOUT removed_pairs bigint DEFAULT NULL,
+                                   INOUT removed_versions bigint DEFAULT NULL)
 LANGUAGE plpgsql AS $$
-DECLARE v bigint; a bigint;
+DECLARE a bigint;
 BEGIN
-    SET LOCAL buildtrace.keep_pairs = '0';
-    CALL buildtrace.purge(10000, removed, v, a);
+    SET LOCAL buildtrace.keep_pairs = '1000d';
+    SET LOCAL buildtrace.keep_versions = '0';
+    CALL buildtrace.purge(10000, removed_pairs, removed_versions, a);
 END $$;
 CALL purge_keeping_all();
-SELECT count(*) AS r9_pairs_kept FROM buildtrace.pairs WHERE drawing_id = 'R-9';
+SELECT (SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = 'R-9') AS r9_pairs,
+       (SELECT count(*) FROM buildtrace.versions WHERE drawing_id = 'R-9') AS r9_versions;
 DROP PROCEDURE purge_keeping_all;
 RESET buildtrace.keep_pairs;
+RESET buildtrace.keep_versions;
 
 -- A dead letter waits to be retried: purge() keeps it, and removes it once
 -- a retry of it is there. rebuild_rollups() keeps the rollups of the hours
