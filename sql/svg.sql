@@ -144,6 +144,11 @@ SELECT bt_svg('[]', '[{"id":"far","x":1.5e308,"y":0,"width":1e308,"height":1}]')
 SELECT bt_svg('[]', '[{"id":"east","x":1e308,"y":0,"width":1,"height":1},{"id":"west","x":-1e308,"y":0,"width":1,"height":1}]');
 SELECT bt_svg('[{"id":"mid","x":0,"y":0,"width":1,"height":1}]',
               '[{"id":"north","x":0,"y":1e308,"width":1,"height":1},{"id":"mid","x":0,"y":0,"width":1,"height":1},{"id":"south","x":0,"y":-1e308,"width":1,"height":1}]');
+-- one object moved from one end to the other; one at its old place; one too wide
+SELECT bt_svg('[{"id":"m","x":-1e308,"y":0,"width":1,"height":1}]', '[{"id":"m","x":1e308,"y":0,"width":1,"height":1}]');
+SELECT bt_svg('[{"id":"A","x":-1e308,"y":0,"width":1,"height":1},{"id":"B","x":1e308,"y":0,"width":1,"height":1}]',
+              '[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":1e308,"y":0,"width":1,"height":1}]');
+SELECT bt_svg('[]', '[{"id":"W","x":-2.99376046430208e+294,"y":0,"width":1.7976931348623157e308,"height":1}]');
 SELECT bt_svg(NULL, '[]') IS NULL AS null_gives_null;
 
 -- A stored pair, drawn for the reader role.

@@ -115,6 +115,13 @@ typedef struct Shape
 	Box		   *old;			/* moved or rotated: drawn too; else NULL */
 } Shape;
 
+/* The box of a shape that reaches an edge of the plan's extent. */
+typedef struct EdgeBox
+{
+	Shape	   *shape;
+	bool		old;			/* its earlier place (moved or rotated) */
+} EdgeBox;
+
 typedef struct Picture
 {
 	const BtSvgOptions *opt;
@@ -127,10 +134,10 @@ typedef struct Picture
 				maxx,
 				miny,
 				maxy;			/* extent in drawing units */
-	Shape	   *at_minx,		/* the shapes that reach the extent's edges */
-			   *at_maxx,
-			   *at_miny,
-			   *at_maxy;
+	EdgeBox		at_minx,		/* the boxes that reach the extent's edges */
+				at_maxx,
+				at_miny,
+				at_maxy;
 	double		scale;			/* pixels per drawing unit */
 	double		ox;				/* pixel x of minx */
 	double		legend_top;
@@ -450,6 +457,7 @@ extend(Picture *pic, Shape *s, const Box *b)
 {
 	double		hw,
 				hh;
+	EdgeBox		e;
 
 	half_extent(b, &hw, &hh);
 	if (!isfinite(b->cx - hw) || !isfinite(b->cx + hw) ||
@@ -459,42 +467,66 @@ extend(Picture *pic, Shape *s, const Box *b)
 				 errmsg("drawing object is out of range for a picture"),
 				 errdetail("Object \"%s\" has a place, size or rotation beyond double precision.",
 						   bt_clip_id(s->obj->id, s->obj->idlen))));
+	e.shape = s;
+	e.old = b == s->old;
 	if (b->cx - hw < pic->minx)
 	{
 		pic->minx = b->cx - hw;
-		pic->at_minx = s;
+		pic->at_minx = e;
 	}
 	if (b->cx + hw > pic->maxx)
 	{
 		pic->maxx = b->cx + hw;
-		pic->at_maxx = s;
+		pic->at_maxx = e;
 	}
 	if (b->cy - hh < pic->miny)
 	{
 		pic->miny = b->cy - hh;
-		pic->at_miny = s;
+		pic->at_miny = e;
 	}
 	if (b->cy + hh > pic->maxy)
 	{
 		pic->maxy = b->cy + hh;
-		pic->at_maxy = s;
+		pic->at_maxy = e;
 	}
 }
 
-/* The plan's extent overflows: name the two objects at its ends. */
+/* An edge's object for a detail: its id, and which place of it. */
+static char *
+edge_name(const EdgeBox *e)
+{
+	return psprintf("\"%s\"%s", bt_clip_id(e->shape->obj->id, e->shape->obj->idlen),
+					e->old ? " (its earlier place)" : "");
+}
+
+/*
+ * The plan's extent overflows: name what reaches its two ends, one object
+ * (at one place or two) or two.
+ */
 static void
 extent_error(Picture *pic, bool across)
 {
-	Shape	   *lo = across ? pic->at_minx : pic->at_miny;
-	Shape	   *hi = across ? pic->at_maxx : pic->at_maxy;
+	const EdgeBox *lo = across ? &pic->at_minx : &pic->at_miny;
+	const EdgeBox *hi = across ? &pic->at_maxx : &pic->at_maxy;
+	const char *axis = across ? "x" : "y";
 
+	if (lo->shape == hi->shape && lo->old == hi->old)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("drawing is too large for a picture"),
+				 errdetail("Object %s spans more in %s than double precision can hold.",
+						   edge_name(lo), axis)));
+	if (lo->shape == hi->shape)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("drawing is too large for a picture"),
+				 errdetail("Object \"%s\" moved further in %s than double precision can hold.",
+						   bt_clip_id(lo->shape->obj->id, lo->shape->obj->idlen), axis)));
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("drawing is too large for a picture"),
-			 errdetail("Objects \"%s\" and \"%s\" are further apart in %s than double precision can hold.",
-					   bt_clip_id(lo->obj->id, lo->obj->idlen),
-					   bt_clip_id(hi->obj->id, hi->obj->idlen),
-					   across ? "x" : "y")));
+			 errdetail("Objects %s and %s are further apart in %s than double precision can hold.",
+					   edge_name(lo), edge_name(hi), axis)));
 }
 
 /*
@@ -512,7 +544,7 @@ place_plan(Picture *pic)
 
 	pic->minx = pic->miny = INFINITY;
 	pic->maxx = pic->maxy = -INFINITY;
-	pic->at_minx = pic->at_maxx = pic->at_miny = pic->at_maxy = NULL;
+	pic->at_minx.shape = pic->at_maxx.shape = pic->at_miny.shape = pic->at_maxy.shape = NULL;
 	for (int i = 0; i < pic->nshapes; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
