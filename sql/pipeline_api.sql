@@ -130,6 +130,8 @@ SELECT buildtrace.process(jsonb_build_object('job_id', repeat('j', 2001), 'jobs'
 SELECT buildtrace.process(jsonb_build_array(jsonb_build_object('job_id', repeat('J', 100000), 'drawing_id', '')));
 SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(jsonb_build_object(
     'drawing_id', 'd1', 'job_id', jsonb_build_array(repeat('x', 2500)), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb))));
+-- an id of up to 2000 bytes is quoted in other details as an excerpt
+SELECT buildtrace.process(jsonb_build_array(jsonb_build_object('drawing_id', 'ok', 'job_id', repeat('j', 2000), 'latency_ms', 'x')));
 -- 2000 bytes exactly is an id like any other
 SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
     jsonb_build_object('drawing_id', repeat('e', 2000), 'version_a', '[]'::jsonb, 'version_b', '[]'::jsonb)))) ->> 'message' AS at_2000;
@@ -137,6 +139,9 @@ SELECT buildtrace.process(jsonb_build_object('version_pairs', jsonb_build_array(
 SELECT buildtrace.process('{}');
 SELECT buildtrace.process(NULL);
 SELECT buildtrace.process(jsonb_build_object(repeat('k', 100000), 1));
+-- an array of strings is a list of job states with bad elements, not a
+-- request with both keys
+SELECT buildtrace.process('["jobs", "version_pairs"]');
 \set SHOW_CONTEXT errors
 -- The checks run in an exception block (a subtransaction), which parallel
 -- mode forbids: forced parallel plans leave process() working.

@@ -91,6 +91,8 @@ SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor =>
 SELECT count(*) FROM buildtrace.generate_versions(1, 2, spike_at => 2, spike_factor => 1e8);
 SELECT count(*) FROM buildtrace.generate_pairs(2, spike_factor => 1e8);
 SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor => 1e308);
+-- just past the limit: the detail counts as the plan would
+SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor => 16667);
 -- a spike of no changes adds nothing, however large its factor
 SELECT count(*) FROM buildtrace.generate_pairs(2, spike_at => 2, spike_factor => 1e308, change_rate => 0);
 SELECT * FROM buildtrace.generate_pairs(10, drawings => 0);

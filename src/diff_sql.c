@@ -10,10 +10,10 @@
 
 #include <math.h>
 
+#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -485,7 +485,7 @@ tolerance_arg(FunctionCallInfo fcinfo, int argno, double guc, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a number from 0 to %g", name, BT_TOLERANCE_MAX),
-				 errdetail("The value given was %s.", float8out_internal(t))));
+				 errdetail("The value given was %s.", double_to_shortest_decimal(t))));
 	return t;
 }
 

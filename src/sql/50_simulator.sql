@@ -138,8 +138,9 @@ AS $fn$
          -- spike_factor times the expected change count of a normal step
          -- (6 kinds, each a share r of the objects)
          LATERAL (SELECT CASE WHEN (a).spike_step IS NULL THEN 0
-                              ELSE ceil((a).spike_factor::numeric * 6 * (a).rate::numeric * (a).objects)::int
-                              END AS n_spike) ns
+                              -- none at a rate of 0 (a huge factor times 6 would overflow)
+                              WHEN (a).rate = 0 THEN 0
+                              ELSE ceil((a).spike_factor * 6 * (a).rate * (a).objects)::int END AS n_spike) ns
 $fn$;
 
 -- Per drawing: its hash, grid spacing, column size, wall thicknesses (mm).
@@ -664,15 +665,18 @@ DECLARE
     state jsonb;
     r jsonb;
 BEGIN
-    -- The spike step adds its changes as new objects (_sim_plan): no more
-    -- than a drawing may have.
-    -- (in numeric: a factor near 1e308 would overflow a double)
-    IF p_spike_step IS NOT NULL
-       AND p_spike_factor::numeric * 6 * p_rate::numeric * p_objects > 1000000 THEN
+    -- The spike step adds its changes as new objects, as many as _sim_plan
+    -- counts (the same expression): no more than a drawing may have. Past
+    -- 1e300 the count would overflow a double, and is far too large anyway.
+    IF p_spike_step IS NOT NULL AND p_rate > 0
+       AND (CASE WHEN p_spike_factor > 1e300 THEN true
+                 ELSE ceil(p_spike_factor * 6 * p_rate * p_objects) > 1000000 END) THEN
         RAISE EXCEPTION 'spike_factor is too large for this drawing size'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The spike would add %s objects (spike_factor %s × 6 change kinds × change_rate %s × objects %s), more than 1000000.',
-                                  trim(to_char(ceil(p_spike_factor::numeric * 6 * p_rate::numeric * p_objects), '9.9EEEE')),
+                                  CASE WHEN p_spike_factor > 1e300
+                                       THEN trim(to_char(p_spike_factor::numeric * 6 * p_rate::numeric * p_objects, '9.9EEEE'))
+                                       ELSE ceil(p_spike_factor * 6 * p_rate * p_objects)::text END,
                                   p_spike_factor, p_rate, p_objects),
                   HINT = 'Lower spike_factor, change_rate or objects.';
     END IF;

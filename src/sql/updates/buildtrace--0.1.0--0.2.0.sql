@@ -1112,15 +1112,18 @@ DECLARE
     state jsonb;
     r jsonb;
 BEGIN
-    -- The spike step adds its changes as new objects (_sim_plan): no more
-    -- than a drawing may have.
-    -- (in numeric: a factor near 1e308 would overflow a double)
-    IF p_spike_step IS NOT NULL
-       AND p_spike_factor::numeric * 6 * p_rate::numeric * p_objects > 1000000 THEN
+    -- The spike step adds its changes as new objects, as many as _sim_plan
+    -- counts (the same expression): no more than a drawing may have. Past
+    -- 1e300 the count would overflow a double, and is far too large anyway.
+    IF p_spike_step IS NOT NULL AND p_rate > 0
+       AND (CASE WHEN p_spike_factor > 1e300 THEN true
+                 ELSE ceil(p_spike_factor * 6 * p_rate * p_objects) > 1000000 END) THEN
         RAISE EXCEPTION 'spike_factor is too large for this drawing size'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The spike would add %s objects (spike_factor %s × 6 change kinds × change_rate %s × objects %s), more than 1000000.',
-                                  trim(to_char(ceil(p_spike_factor::numeric * 6 * p_rate::numeric * p_objects), '9.9EEEE')),
+                                  CASE WHEN p_spike_factor > 1e300
+                                       THEN trim(to_char(p_spike_factor::numeric * 6 * p_rate::numeric * p_objects, '9.9EEEE'))
+                                       ELSE ceil(p_spike_factor * 6 * p_rate * p_objects)::text END,
                                   p_spike_factor, p_rate, p_objects),
                   HINT = 'Lower spike_factor, change_rate or objects.';
     END IF;
@@ -2636,13 +2639,22 @@ EXCEPTION
 END
 $$;
 
+-- Text as an error detail shows it: at most 40 characters.
+CREATE FUNCTION buildtrace._text_excerpt(t text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN length(t) > 40 THEN left(t, 40) || '…' ELSE t END
+$$;
+
 -- A JSON value as an error detail shows it: at most 40 characters.
 CREATE FUNCTION buildtrace._json_excerpt(v jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN length(v::text) > 40 THEN left(v::text, 40) || '…' ELSE v::text END
+    SELECT buildtrace._text_excerpt(v::text)
 $$;
 
 -- An id of a process() request that the tables cannot store is refused with
@@ -2741,18 +2753,18 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair needs version_a and version_b',
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) lacks "%s".', i,
-                                item ->> 'drawing_id',
+                                buildtrace._text_excerpt(item ->> 'drawing_id'),
                                 CASE WHEN item ? 'version_a' THEN 'version_b' ELSE 'version_a' END);
         ELSIF item ? 'job_id' AND jsonb_typeof(item -> 'job_id') NOT IN ('string', 'number') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair has an invalid job_id',
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) has job_id %s; send a string or a number.',
-                                i, item ->> 'drawing_id', buildtrace._json_excerpt(item -> 'job_id'));
+                                i, buildtrace._text_excerpt(item ->> 'drawing_id'), buildtrace._json_excerpt(item -> 'job_id'));
         ELSIF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'version pair has an invalid latency_ms',
                 DETAIL = format('Element %s of "version_pairs" (drawing_id %s) has latency_ms %s, not a number of milliseconds.',
-                                i, item ->> 'drawing_id', buildtrace._json_excerpt(item -> 'latency_ms'));
+                                i, buildtrace._text_excerpt(item ->> 'drawing_id'), buildtrace._json_excerpt(item -> 'latency_ms'));
         END IF;
         i := i + 1;
     END LOOP;
@@ -2833,13 +2845,13 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state has an invalid drawing_id',
                 DETAIL = format('Element %s of the job list (job_id %s) has drawing_id %s; leave it out or send a non-empty one.',
-                                i, coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'drawing_id'));
+                                i, buildtrace._text_excerpt(coalesce(item ->> 'job_id', 'none')), buildtrace._json_excerpt(item -> 'drawing_id'));
         END IF;
         IF NOT buildtrace._is_latency(item -> 'latency_ms') THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = 'job state has an invalid latency_ms',
                 DETAIL = format('Element %s of the job list (job_id %s) has latency_ms %s, not a number of milliseconds.',
-                                i, coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'latency_ms'));
+                                i, buildtrace._text_excerpt(coalesce(item ->> 'job_id', 'none')), buildtrace._json_excerpt(item -> 'latency_ms'));
         END IF;
         IF item ? 'timestamp' THEN
             BEGIN
@@ -2851,7 +2863,7 @@ BEGIN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format',
                     MESSAGE = 'job state has an invalid timestamp',
                     DETAIL = format('Element %s of the job list (job_id %s) has timestamp %s.', i,
-                                    coalesce(item ->> 'job_id', 'none'), buildtrace._json_excerpt(item -> 'timestamp'));
+                                    buildtrace._text_excerpt(coalesce(item ->> 'job_id', 'none')), buildtrace._json_excerpt(item -> 'timestamp'));
             END;
         END IF;
         i := i + 1;
@@ -2927,7 +2939,8 @@ BEGIN
     END IF;
     PERFORM buildtrace._check_id_length('job_id', request -> 'job_id', 'The request');
     PERFORM buildtrace._check_id_length('drawing_id', request -> 'drawing_id', 'The request');
-    IF request ? 'version_pairs' AND request ? 'jobs' THEN
+    -- (on an array, ? asks for string elements: only an object has keys)
+    IF jsonb_typeof(request) = 'object' AND request ? 'version_pairs' AND request ? 'jobs' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'process request must not have both "version_pairs" and "jobs"',
             DETAIL = 'One request is a list of pairs or a list of job states.',
@@ -3602,8 +3615,9 @@ AS $fn$
          -- spike_factor times the expected change count of a normal step
          -- (6 kinds, each a share r of the objects)
          LATERAL (SELECT CASE WHEN (a).spike_step IS NULL THEN 0
-                              ELSE ceil((a).spike_factor::numeric * 6 * (a).rate::numeric * (a).objects)::int
-                              END AS n_spike) ns
+                              -- none at a rate of 0 (a huge factor times 6 would overflow)
+                              WHEN (a).rate = 0 THEN 0
+                              ELSE ceil((a).spike_factor * 6 * (a).rate * (a).objects)::int END AS n_spike) ns
 $fn$;
 
 -- Per drawing: its hash, grid spacing, column size, wall thicknesses (mm).
