@@ -390,7 +390,10 @@ AS $fn$
         GROUP BY d, s
     ),
     changed AS (
-        SELECT d, s, jsonb_object_agg(kind, ids) AS truth
+        -- json_object_agg, then jsonb: PostgreSQL 15's jsonb_object_agg copies
+        -- each string of a value with a scan to the end of the value's text,
+        -- quadratic in a list of a million ids (a minute that no cancel stops)
+        SELECT d, s, json_object_agg(kind, ids)::jsonb AS truth
         FROM (SELECT d, s, kind, jsonb_agg(id ORDER BY id COLLATE "C") AS ids
               FROM states,
                    LATERAL (VALUES ('added', birth = s), ('removed', rm AND nrm = 1),
@@ -631,7 +634,8 @@ SELECT jsonb_build_object(
     'truth', truth
              || '{"added": [], "removed": [], "moved": [], "resized": [], "retyped": [],
                   "modified": [], "rotated": []}'::jsonb
-             || (SELECT coalesce(jsonb_object_agg(k, ids), '{}')
+             -- (json_object_agg: see _sim_chain's truth)
+             || (SELECT coalesce(json_object_agg(k, ids)::jsonb, '{}')
                  FROM (SELECT k, jsonb_agg(id ORDER BY id COLLATE "C") AS ids FROM lists GROUP BY k) l)
              || jsonb_build_object(
                     'reidentified', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id_b, 'previous_id', id_a)
