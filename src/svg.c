@@ -509,24 +509,21 @@ extent_error(Picture *pic, bool across)
 	const EdgeBox *lo = across ? &pic->at_minx : &pic->at_miny;
 	const EdgeBox *hi = across ? &pic->at_maxx : &pic->at_maxy;
 	const char *axis = across ? "x" : "y";
+	char	   *detail;
 
 	if (lo->shape == hi->shape && lo->old == hi->old)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("drawing is too large for a picture"),
-				 errdetail("Object %s spans more in %s than double precision can hold.",
-						   edge_name(lo), axis)));
-	if (lo->shape == hi->shape)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("drawing is too large for a picture"),
-				 errdetail("Object \"%s\" moved further in %s than double precision can hold.",
-						   bt_clip_id(lo->shape->obj->id, lo->shape->obj->idlen), axis)));
+		detail = psprintf("Object %s spans more in %s than double precision can hold.",
+						  edge_name(lo), axis);
+	else if (lo->shape == hi->shape)
+		detail = psprintf("Object \"%s\" moved further in %s than double precision can hold.",
+						  bt_clip_id(lo->shape->obj->id, lo->shape->obj->idlen), axis);
+	else
+		detail = psprintf("Objects %s and %s are further apart in %s than double precision can hold.",
+						  edge_name(lo), edge_name(hi), axis);
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("drawing is too large for a picture"),
-			 errdetail("Objects %s and %s are further apart in %s than double precision can hold.",
-					   edge_name(lo), edge_name(hi), axis)));
+			 errdetail_internal("%s", detail)));
 }
 
 /*

@@ -349,10 +349,9 @@ BEGIN
                       WHEN request = '{}' THEN 'Got an empty JSON object.'
                       ELSE format('Got a JSON %s%s.', jsonb_typeof(request),
                                   CASE WHEN jsonb_typeof(request) = 'object'
-                                       THEN format(' with keys %s', (SELECT CASE WHEN length(l) > 200
-                                                                                 THEN left(l, 200) || '…' ELSE l END
-                                                                     FROM (SELECT string_agg(k, ', ' ORDER BY k) AS l
-                                                                           FROM jsonb_object_keys(request) k) ks))
+                                       THEN format(' with keys %s',
+                                                   (SELECT buildtrace._text_excerpt(string_agg(k, ', ' ORDER BY k))
+                                                    FROM jsonb_object_keys(request) k))
                                        ELSE '' END) END,
         HINT = 'Send {"version_pairs": [{"drawing_id", "version_a", "version_b"}]} or [{"job_id", "timestamp", "latency_ms", "objects"}].';
 END
