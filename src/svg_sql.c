@@ -24,22 +24,19 @@ PG_FUNCTION_INFO_V1(bt_svg);
 
 #define OPTION_NAMES "width, labels, clouds, ids and kinds"
 
-/* A JSON value as text, for an error's detail: cut as long text is. */
+/* A jsonb value as text, for an error's detail: cut as long text is. */
 static char *
-value_text(JsonbValue *v)
+jsonb_text(Jsonb *j)
 {
-	Jsonb	   *j = JsonbValueToJsonb(v);
 	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
 
 	return bt_clip_text(s, strlen(s));
 }
 
 static char *
-options_text(Jsonb *jo)
+value_text(JsonbValue *v)
 {
-	char	   *s = JsonbToCString(NULL, &jo->root, VARSIZE(jo));
-
-	return bt_clip_text(s, strlen(s));
+	return jsonb_text(JsonbValueToJsonb(v));
 }
 
 static int
@@ -138,7 +135,7 @@ svg_options(Jsonb *jo, BtSvgOptions *opt)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bt_svg options must be a JSON object"),
 				 errdetail("The options given are %s.",
-						   options_text(jo))));
+						   jsonb_text(jo))));
 	it = JsonbIteratorInit(&jo->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
