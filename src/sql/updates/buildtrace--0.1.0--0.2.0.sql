@@ -1113,18 +1113,16 @@ DECLARE
     state jsonb;
     r jsonb;
 BEGIN
-    -- The spike step adds its changes as new objects, as many as _sim_plan
-    -- counts (the same expression): no more than a drawing may have. Past
-    -- 1e300 the count would overflow a double, and is far too large anyway.
-    IF p_spike_step IS NOT NULL AND p_rate > 0
-       AND (CASE WHEN p_spike_factor > 1e300 THEN true
-                 ELSE ceil(p_spike_factor * 6 * p_rate * p_objects) > 1000000 END) THEN
+    -- The spike step adds its changes as new objects: no more than a
+    -- drawing may have.
+    IF p_spike_step IS NOT NULL
+       AND buildtrace._sim_spike_objects(p_spike_factor, p_rate, p_objects) > 1000000 THEN
         RAISE EXCEPTION 'spike_factor is too large for this drawing size'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The spike would add %s objects (spike_factor %s × 6 change kinds × change_rate %s × objects %s), more than 1000000.',
                                   CASE WHEN p_spike_factor > 1e300
                                        THEN trim(to_char(p_spike_factor::numeric * 6 * p_rate::numeric * p_objects, '9.9EEEE'))
-                                       ELSE ceil(p_spike_factor * 6 * p_rate * p_objects)::text END,
+                                       ELSE buildtrace._sim_spike_objects(p_spike_factor, p_rate, p_objects)::text END,
                                   p_spike_factor, p_rate, p_objects),
                   HINT = 'Lower spike_factor, change_rate or objects.';
     END IF;
@@ -3602,6 +3600,19 @@ AS $fn$
          '{suspended,exposed,plaster}')) dm(family, types, an, d1, d2, d3) USING (family)
 $fn$;
 
+-- How many objects the spike step adds: enough to reach spike_factor times
+-- the expected change count of a normal step (6 kinds, each a share r of
+-- the objects); none at a rate of 0, and infinitely many past a factor of
+-- 1e300, where the product would overflow a double. The one rule for
+-- _reexport_chain's check and _sim_plan's count.
+CREATE FUNCTION buildtrace._sim_spike_objects(spike_factor float8, rate float8, objects int)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN rate = 0 THEN 0
+            WHEN spike_factor > 1e300 THEN 'Infinity'::float8
+            ELSE ceil(spike_factor * 6 * rate * objects) END;
+
 -- What every drawing of a chain shares: the grid, the objects the spike
 -- step adds, and the added-object slots per step.
 CREATE FUNCTION buildtrace._sim_plan(a buildtrace._sim_args)
@@ -3611,13 +3622,10 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
     SELECT g.nx, g.ny, ns.n_spike, greatest((a).objects, ns.n_spike)
     FROM buildtrace._sim_grid((a).objects) g,
-         -- the spike step adds enough objects on its own to reach
-         -- spike_factor times the expected change count of a normal step
-         -- (6 kinds, each a share r of the objects)
+         -- the objects the spike step adds on its own
          LATERAL (SELECT CASE WHEN (a).spike_step IS NULL THEN 0
-                              -- none at a rate of 0 (a huge factor times 6 would overflow)
-                              WHEN (a).rate = 0 THEN 0
-                              ELSE ceil((a).spike_factor * 6 * (a).rate * (a).objects)::int END AS n_spike) ns
+                              ELSE buildtrace._sim_spike_objects((a).spike_factor, (a).rate, (a).objects)::int
+                         END AS n_spike) ns
 $fn$;
 
 -- Per drawing: its hash, grid spacing, column size, wall thicknesses (mm).
