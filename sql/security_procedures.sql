@@ -37,6 +37,11 @@ SET search_path = public, pg_catalog;
 SELECT 'a'::text = 'a' AS probe, now()::timestamptz IS NOT NULL AS probe;
 SELECT what, count(*) FROM public.bt_hostile_calls GROUP BY what ORDER BY what;
 TRUNCATE public.bt_hostile_calls;
+-- A deferred INSERT claims its drawing by the claim function's exact
+-- signature, whatever "text" names on this search_path.
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('H-3', '[]', '[]');
+RESET buildtrace.processing;
 CALL buildtrace.work();
 CALL buildtrace.purge();
 CALL buildtrace.purge(NULL);

@@ -69,7 +69,7 @@ PG_FUNCTION_INFO_V1(bt_pairs_after_statement);
 #define STORE_SET_FUNCTION "buildtrace._pairs_store_results()"
 
 /* Claims a deferred pair's drawing for its tenant, with definer rights. */
-#define CLAIM_FUNCTION "buildtrace._claim_drawing(text,text)"
+#define CLAIM_FUNCTION "buildtrace._claim_drawing(pg_catalog.text,pg_catalog.text)"
 
 void
 bt_pipeline_init(void)
