@@ -37,6 +37,14 @@ SELECT drawing_id, status, version_b FROM buildtrace.pairs WHERE drawing_id = 'p
 -- The latest change set of p1 is its second pair: D1 moved.
 SELECT c -> 'pair_id' AS pair_id, c -> 'counts' AS counts, c -> 'moved' -> 0 ->> 'id' AS moved
 FROM buildtrace.changes('p1') c;
+-- The drawing's state names its latest change set; if that one is deleted by
+-- hand, the newest by computed_at (ties by pair_id) is the latest.
+BEGIN;
+DELETE FROM buildtrace.changes c USING buildtrace.drawing_state s
+WHERE s.drawing_id = 'p1' AND c.pair_id = s.last_pair_id;
+SELECT c -> 'pair_id' AS pair_id, c -> 'added' -> 0 ->> 'id' AS added
+FROM buildtrace.changes('p1') c;
+ROLLBACK;
 
 -- Seed 003's job states: a map of file paths to content hashes plus
 -- metadata. Each state is a version of the "default" drawing; the first has

@@ -416,9 +416,28 @@ SET search_path = pg_catalog, pg_temp
 RETURN c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pair_id,
                                     'job_id', c.job_id, 'computed_at', c.computed_at);
 
+-- The latest change set of a drawing: that of the pair diffed last under the
+-- drawing's lock, which drawing_state records and the spike rule compares
+-- with. computed_at, the start of the processing transaction, can order two
+-- overlapping transactions the other way. A change set whose pair the state
+-- does not name (a pair deleted by hand) falls back to the newest
+-- computed_at, ties broken by pair_id. NULL when the drawing has none.
+-- Runs with the caller's rights: row-level security applies.
+CREATE FUNCTION buildtrace._latest_change_set(drawing_id text)
+RETURNS buildtrace.changes
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT c FROM buildtrace.drawing_state s
+                 JOIN buildtrace.changes c ON c.pair_id = s.last_pair_id
+                 WHERE s.drawing_id = _latest_change_set.drawing_id
+                   AND c.drawing_id = _latest_change_set.drawing_id),
+                (SELECT c FROM buildtrace.changes c
+                 WHERE c.drawing_id = _latest_change_set.drawing_id
+                 ORDER BY c.computed_at DESC, c.pair_id DESC
+                 LIMIT 1));
+
 -- GET /changes?drawing_id=…: the latest change set of a drawing (the diff's
--- keys, plus drawing_id, pair_id, job_id and computed_at). "Latest" is the
--- most recently processed pair, ties broken by pair_id.
+-- keys, plus drawing_id, pair_id, job_id and computed_at).
 --
 -- Like every read function it runs with the caller's rights, so row-level
 -- security (69_tenants.sql) shows it the caller's tenant's drawings only.
@@ -431,10 +450,8 @@ DECLARE
     result jsonb;
 BEGIN
     SELECT buildtrace._change_set(c) INTO result
-    FROM buildtrace.changes c
-    WHERE c.drawing_id = changes.drawing_id
-    ORDER BY c.computed_at DESC, c.pair_id DESC
-    LIMIT 1;
+    FROM buildtrace._latest_change_set(changes.drawing_id) c
+    WHERE c.pair_id IS NOT NULL;
     IF result IS NULL THEN
         PERFORM buildtrace._no_changes(changes.drawing_id);
     END IF;

@@ -186,7 +186,7 @@ BEGIN
     WITH c AS (
         UPDATE buildtrace.pairs p
         SET attempts = p.attempts + 1,
-            next_attempt_at = now() + least(interval '1 second' * power(2, p.attempts), interval '1 hour')
+            next_attempt_at = now() + least(interval '1 second' * power(2, least(p.attempts, 12)), interval '1 hour')
         WHERE p.pair_id = ANY (pair_ids) AND p.status = 'pending'
         RETURNING p.pair_id)
     SELECT array_agg(c.pair_id ORDER BY c.pair_id) INTO claimed FROM c;

@@ -23,9 +23,12 @@
 
 -- The tenant this role acts for: buildtrace.tenant, checked. It must name a
 -- tenant role (a direct member of buildtrace_tenant) that the current role
--- is a member of; a role that is a member
--- of a tenant must name one, so that it cannot fall back to the default
--- tenant's rows. The policies call it once per statement.
+-- is a member of. A role that is a member of a tenant must name one, so that
+-- it cannot fall back to the default tenant's rows; so must a login that is,
+-- whatever role it has SET ROLE to (a tenant's login is also a member of
+-- buildtrace_writer or buildtrace_reader, which belong to no tenant). A
+-- superuser is bound by no policy and may. The policies call it once per
+-- statement.
 CREATE FUNCTION buildtrace.current_tenant()
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -33,15 +36,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tenant text := coalesce(current_setting('buildtrace.tenant', true), '');
+    who    name;
 BEGIN
     IF tenant = '' THEN
-        IF pg_has_role(current_user, 'buildtrace_tenant', 'MEMBER')
-           AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
-            RAISE EXCEPTION 'buildtrace.tenant is not set' USING ERRCODE = 'insufficient_privilege',
-                DETAIL = format('Role "%s" is a member of a tenant and must say which tenant it acts for.',
-                                current_user),
-                HINT = 'SET buildtrace.tenant to the name of the tenant role.';
-        END IF;
+        FOREACH who IN ARRAY ARRAY[current_user, session_user] LOOP
+            IF pg_has_role(who, 'buildtrace_tenant', 'MEMBER')
+               AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = who) THEN
+                RAISE EXCEPTION 'buildtrace.tenant is not set' USING ERRCODE = 'insufficient_privilege',
+                    DETAIL = format('Role "%s" is a member of a tenant and must say which tenant it acts for.',
+                                    who),
+                    HINT = 'SET buildtrace.tenant to the name of the tenant role.';
+            END IF;
+        END LOOP;
         RETURN '';
     END IF;
     -- A direct member: a tenant's users are members of buildtrace_tenant
@@ -82,5 +88,5 @@ $$;
 -- The reader reads the tables, and the views and functions over them with
 -- its own rights: the policies show it its tenant's rows.
 GRANT SELECT ON buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
-                buildtrace.hourly_rollups, buildtrace.upload_expectations
+                buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.upload_expectations
     TO buildtrace_reader;

@@ -403,10 +403,7 @@ AS $$
                                       '' ORDER BY a.pairs DESC, a.drawing_id) || '</div>',
                            '<p>No pairs processed in this window.</p>'))
     FROM active a
-    CROSS JOIN LATERAL (SELECT c.pair_id, c.computed_at, c.summary
-                        FROM buildtrace.changes c
-                        WHERE c.drawing_id = a.drawing_id
-                        ORDER BY c.computed_at DESC, c.pair_id DESC LIMIT 1) c
+    CROSS JOIN LATERAL buildtrace._latest_change_set(a.drawing_id) c
     JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
 $$;
 

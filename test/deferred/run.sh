@@ -7,6 +7,7 @@
 #  2. a lock timeout leaves a pair pending, claimed, with its attempt counted
 #     and a backoff; a worker terminated mid-batch leaves its pairs to be
 #     retried; after buildtrace.max_attempts a pair fails into dead_letters;
+#     a pair's backoff stays in range however many attempts it has had;
 #  3. a pair that cannot be processed (a drawing of another tenant) fails
 #     alone: the other pairs of its batch are processed;
 #  4. a drawing's lock held by a transaction that stays open holds up that
@@ -149,6 +150,20 @@ SQL
 [ "$(q -d bt_retry -c "SELECT problems -> 0 ->> 'message' FROM buildtrace.dead_letters WHERE drawing_id = 'tired'")" = \
   "processing gave up after 5 attempts" ] || fail "a pair out of attempts is not a dead letter"
 echo "deferred: after buildtrace.max_attempts a pair fails into dead_letters"
+
+# A pair with many attempts behind it (max_attempts allows up to 1000) is
+# claimed with the backoff's cap, not an interval out of range that would
+# stop every later run of work().
+q -d bt_retry >/dev/null <<'SQL'
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('persistent', '[]', '[]');
+UPDATE buildtrace.pairs SET attempts = 60 WHERE drawing_id = 'persistent';
+SET buildtrace.max_attempts = 100;
+CALL buildtrace.work();
+SQL
+[ "$(q -d bt_retry -c "SELECT status || ' ' || attempts FROM buildtrace.pairs WHERE drawing_id = 'persistent'")" = \
+  "done 61" ] || fail "a pair with 60 attempts behind it was not processed"
+echo "deferred: a pair's 61st attempt backs off by the hour's cap"
 
 # 3. One pair that cannot be processed fails alone.
 q -d bt_retry >/dev/null <<'SQL'

@@ -1,7 +1,7 @@
 -- Privileges of the pipeline: a writer submits input, a reader reads results,
 -- nobody else gets in; a denied action fails with 42501.
 BEGIN;
-SELECT plan(35);
+SELECT plan(36);
 
 SELECT has_role('buildtrace_writer');
 SELECT has_role('buildtrace_reader');
@@ -59,8 +59,10 @@ SELECT matches(buildtrace.report('roles-job'), '^BuildTrace report for job roles
 SELECT throws_ok($$INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('x', '[]', '[]')$$,
                  '42501', NULL, 'reader cannot insert pairs');
 SELECT throws_ok($$SELECT buildtrace.process('{"version_pairs": []}')$$, '42501', NULL, 'reader cannot call process');
-SELECT throws_ok($$SELECT * FROM buildtrace.drawing_state$$, '42501', NULL,
-                 'reader cannot read the pipeline''s internal state');
+SELECT lives_ok($$SELECT * FROM buildtrace.drawing_state$$,
+                'reader reads drawing_state, which names the latest change set');
+SELECT throws_ok($$UPDATE buildtrace.drawing_state SET last_pair_id = NULL$$, '42501', NULL,
+                 'reader cannot change the pipeline''s state');
 SELECT throws_ok($$UPDATE buildtrace.anomalies SET resolved_at = now()$$, '42501', NULL,
                  'reader cannot resolve anomalies');
 SELECT throws_ok($$SELECT * FROM buildtrace.retry_failed()$$, '42501', NULL, 'reader cannot retry');

@@ -2,7 +2,7 @@
 -- tenant acme, through tables, views and every read function; the default
 -- tenant of single-tenant use works as before.
 BEGIN;
-SELECT plan(54);
+SELECT plan(60);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -58,6 +58,8 @@ SELECT is((SELECT array_agg(DISTINCT drawing_id) FROM anomalies), ARRAY['B-2'], 
 SELECT is((SELECT array_agg(drawing_id ORDER BY drawing_id) FROM hourly_rollups), ARRAY['B-1', 'B-2'],
           'hourly_rollups: beta''s only');
 SELECT is((SELECT count(*) FROM upload_expectations), 0::bigint, 'upload_expectations: none of acme''s');
+SELECT is((SELECT array_agg(drawing_id ORDER BY drawing_id) FROM drawing_state), ARRAY['B-1', 'B-2'],
+          'drawing_state: beta''s only');
 SELECT is((SELECT array_agg(drawing_id) FROM dead_letters), ARRAY['B-2'], 'view dead_letters');
 SELECT is((SELECT array_agg(drawing_id) FROM open_anomalies), ARRAY['B-2'], 'view open_anomalies');
 SELECT is((SELECT array_agg(drawing_id ORDER BY drawing_id) FROM drawing_history), ARRAY['B-1', 'B-2'],
@@ -176,6 +178,31 @@ SELECT throws_ok($$INSERT INTO versions (drawing_id, payload, tenant)
                    VALUES ('S-1', '[]', 'bt_acme'), ('S-2', '[]', 'bt_beta')$$,
                  '0A000', 'versions of one statement must be of one tenant',
                  'and so are its versions');
+
+-- A tenant's login that SETs ROLE to the group role it writes or reads
+-- through, which belongs to no tenant, must still name its tenant, and can
+-- act for none as that role: no way to the default tenant's rows.
+SET LOCAL SESSION AUTHORIZATION bt_acme_writer;
+SET LOCAL ROLE buildtrace_writer;
+RESET buildtrace.tenant;
+SELECT throws_ok($$SELECT count(*) FROM pairs$$, '42501', 'buildtrace.tenant is not set',
+                 'a tenant''s login cannot fall back to the default tenant through SET ROLE');
+SELECT throws_ok($$INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('D-1', '[]', '[]')$$,
+                 '42501', 'buildtrace.tenant is not set',
+                 'nor write into a drawing of the default tenant');
+SET LOCAL buildtrace.tenant = 'bt_acme';
+SELECT throws_ok($$SELECT count(*) FROM pairs$$, '42501', 'permission denied for tenant "bt_acme"',
+                 'nor act for its tenant as the group role');
+SET LOCAL SESSION AUTHORIZATION bt_acme_reader;
+SET LOCAL ROLE buildtrace_reader;
+RESET buildtrace.tenant;
+SELECT throws_ok($$SELECT count(*) FROM changes$$, '42501', 'buildtrace.tenant is not set',
+                 'nor can a tenant''s reader login');
+RESET ROLE;
+SET LOCAL buildtrace.tenant = 'bt_acme';
+SELECT is((SELECT count(*) FROM pairs WHERE tenant = ''), 0::bigint,
+          'as itself, for its tenant, it sees none of the default tenant''s rows');
+RESET SESSION AUTHORIZATION;
 
 -- A failed run of a scheduled job, which every tenant shares: its message can
 -- quote any tenant's rows, so a session bound to a tenant learns that it

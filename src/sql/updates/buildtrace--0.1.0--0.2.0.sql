@@ -1728,6 +1728,26 @@ EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
 END
 $$;
 
+-- The latest change set of a drawing: that of the pair diffed last under the
+-- drawing's lock, which drawing_state records and the spike rule compares
+-- with. computed_at, the start of the processing transaction, can order two
+-- overlapping transactions the other way. A change set whose pair the state
+-- does not name (a pair deleted by hand) falls back to the newest
+-- computed_at, ties broken by pair_id. NULL when the drawing has none.
+-- Runs with the caller's rights: row-level security applies.
+CREATE FUNCTION buildtrace._latest_change_set(drawing_id text)
+RETURNS buildtrace.changes
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT c FROM buildtrace.drawing_state s
+                 JOIN buildtrace.changes c ON c.pair_id = s.last_pair_id
+                 WHERE s.drawing_id = _latest_change_set.drawing_id
+                   AND c.drawing_id = _latest_change_set.drawing_id),
+                (SELECT c FROM buildtrace.changes c
+                 WHERE c.drawing_id = _latest_change_set.drawing_id
+                 ORDER BY c.computed_at DESC, c.pair_id DESC
+                 LIMIT 1));
+
 -- The latest change set of each of the six most active drawings.
 CREATE FUNCTION buildtrace._report_drawings(start timestamptz)
 RETURNS text
@@ -1755,10 +1775,7 @@ AS $$
                                       '' ORDER BY a.pairs DESC, a.drawing_id) || '</div>',
                            '<p>No pairs processed in this window.</p>'))
     FROM active a
-    CROSS JOIN LATERAL (SELECT c.pair_id, c.computed_at, c.summary
-                        FROM buildtrace.changes c
-                        WHERE c.drawing_id = a.drawing_id
-                        ORDER BY c.computed_at DESC, c.pair_id DESC LIMIT 1) c
+    CROSS JOIN LATERAL buildtrace._latest_change_set(a.drawing_id) c
     JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
 $$;
 
@@ -1850,8 +1867,7 @@ RETURN c.diff || jsonb_build_object('drawing_id', c.drawing_id, 'pair_id', c.pai
                                     'job_id', c.job_id, 'computed_at', c.computed_at);
 
 -- GET /changes?drawing_id=…: the latest change set of a drawing (the diff's
--- keys, plus drawing_id, pair_id, job_id and computed_at). "Latest" is the
--- most recently processed pair, ties broken by pair_id.
+-- keys, plus drawing_id, pair_id, job_id and computed_at).
 --
 -- Like every read function it runs with the caller's rights, so row-level
 -- security shows it the caller's tenant's drawings only.
@@ -1864,10 +1880,8 @@ DECLARE
     result jsonb;
 BEGIN
     SELECT buildtrace._change_set(c) INTO result
-    FROM buildtrace.changes c
-    WHERE c.drawing_id = changes.drawing_id
-    ORDER BY c.computed_at DESC, c.pair_id DESC
-    LIMIT 1;
+    FROM buildtrace._latest_change_set(changes.drawing_id) c
+    WHERE c.pair_id IS NOT NULL;
     IF result IS NULL THEN
         PERFORM buildtrace._no_changes(changes.drawing_id);
     END IF;
@@ -3448,15 +3462,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tenant text := coalesce(current_setting('buildtrace.tenant', true), '');
+    who    name;
 BEGIN
     IF tenant = '' THEN
-        IF pg_has_role(current_user, 'buildtrace_tenant', 'MEMBER')
-           AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
-            RAISE EXCEPTION 'buildtrace.tenant is not set' USING ERRCODE = 'insufficient_privilege',
-                DETAIL = format('Role "%s" is a member of a tenant and must say which tenant it acts for.',
-                                current_user),
-                HINT = 'SET buildtrace.tenant to the name of the tenant role.';
-        END IF;
+        FOREACH who IN ARRAY ARRAY[current_user, session_user] LOOP
+            IF pg_has_role(who, 'buildtrace_tenant', 'MEMBER')
+               AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = who) THEN
+                RAISE EXCEPTION 'buildtrace.tenant is not set' USING ERRCODE = 'insufficient_privilege',
+                    DETAIL = format('Role "%s" is a member of a tenant and must say which tenant it acts for.',
+                                    who),
+                    HINT = 'SET buildtrace.tenant to the name of the tenant role.';
+            END IF;
+        END LOOP;
         RETURN '';
     END IF;
     -- A direct member: a tenant's users are members of buildtrace_tenant
@@ -3497,7 +3514,7 @@ $$;
 -- The reader reads the tables, and the views and functions over them with
 -- its own rights: the policies show it its tenant's rows.
 GRANT SELECT ON buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
-                buildtrace.hourly_rollups, buildtrace.upload_expectations
+                buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.upload_expectations
     TO buildtrace_reader;
 
 -- The simulator's version chains in stages, each a function of its own; the
@@ -4085,7 +4102,7 @@ BEGIN
     WITH c AS (
         UPDATE buildtrace.pairs p
         SET attempts = p.attempts + 1,
-            next_attempt_at = now() + least(interval '1 second' * power(2, p.attempts), interval '1 hour')
+            next_attempt_at = now() + least(interval '1 second' * power(2, least(p.attempts, 12)), interval '1 hour')
         WHERE p.pair_id = ANY (pair_ids) AND p.status = 'pending'
         RETURNING p.pair_id)
     SELECT array_agg(c.pair_id ORDER BY c.pair_id) INTO claimed FROM c;
