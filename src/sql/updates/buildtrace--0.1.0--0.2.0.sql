@@ -3257,9 +3257,7 @@ BEGIN
     -- already recorded late for the same due time, adds nothing.
     WITH expected AS MATERIALIZED (
         SELECT t.*,
-               coalesce((SELECT max(u.uploaded_at) FROM buildtrace.uploads u
-                         WHERE u.drawing_id = t.drawing_id AND u.tenant = t.tenant
-                           AND u.uploaded_at > t.since AND u.uploaded_at <= t.checked_from),
+               coalesce(buildtrace._last_upload(t.drawing_id, t.tenant, t.since, t.checked_from),
                         t.since) AS scan_from
         FROM (SELECT e.drawing_id, e.every, e.grace, e.since,
                      buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant,
@@ -3271,10 +3269,14 @@ BEGIN
                x.checked_from, x.tenant,
                coalesce(lag(u.uploaded_at) OVER w, x.since) AS previous_at
         FROM expected x
-        JOIN buildtrace.uploads u
-          ON u.drawing_id = x.drawing_id AND u.tenant = x.tenant
-             AND u.uploaded_at > x.since AND u.uploaded_at >= x.scan_from
-             AND u.uploaded_at <= as_of
+        -- each drawing's new uploads by its indexes (OFFSET 0: not a join
+        -- with every upload of every drawing)
+        CROSS JOIN LATERAL (
+            SELECT u.* FROM buildtrace.uploads u
+            WHERE u.drawing_id = x.drawing_id AND u.tenant = x.tenant
+              AND u.uploaded_at > x.since AND u.uploaded_at >= x.scan_from
+              AND u.uploaded_at <= as_of
+            OFFSET 0) u
         WINDOW w AS (PARTITION BY u.drawing_id ORDER BY u.uploaded_at, u.version_id, u.pair_id)
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
@@ -3391,6 +3393,26 @@ RETURN CASE WHEN expectation_tenant <> '' THEN expectation_tenant
                            WHERE s.drawing_id = drawing),
                           expectation_tenant) END;
 
+-- The newest upload of a drawing by a tenant in (after, until]: the newer of
+-- its newest version and its newest pair sent directly (the uploads view's
+-- two branches), each read backwards on its index, one entry each. A max()
+-- over the view reads every upload the drawing ever had.
+CREATE FUNCTION buildtrace._last_upload(drawing text, tenant text, after timestamptz,
+                                        until timestamptz)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN greatest((SELECT v.uploaded_at FROM buildtrace.versions v
+                 WHERE v.drawing_id = drawing AND v.tenant = _last_upload.tenant
+                   AND v.uploaded_at > after AND v.uploaded_at <= until
+                 ORDER BY v.uploaded_at DESC LIMIT 1),
+                (SELECT p.submitted_at FROM buildtrace.pairs p
+                 WHERE p.drawing_id = drawing AND p.tenant = _last_upload.tenant
+                   AND p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL
+                   AND p.submitted_at > after AND p.submitted_at <= until
+                 ORDER BY p.submitted_at DESC LIMIT 1));
+REVOKE ALL ON FUNCTION buildtrace._last_upload(text, text, timestamptz, timestamptz) FROM PUBLIC;
+
 -- Each expected drawing's last upload at as_of and when the next is due and late.
 CREATE OR REPLACE FUNCTION buildtrace._upload_due(as_of timestamptz)
 RETURNS TABLE (drawing_id text, last_upload timestamptz, due_at timestamptz,
@@ -3405,13 +3427,9 @@ BEGIN ATOMIC
     FROM buildtrace.upload_expectations e
     -- once per expectation, not once per upload scanned (OFFSET 0 keeps it apart)
     CROSS JOIN LATERAL (SELECT buildtrace._drawing_tenant(e.drawing_id, e.tenant) AS tenant OFFSET 0) t
-    LEFT JOIN LATERAL (
-        SELECT max(u.uploaded_at) AS last_upload
-        FROM buildtrace.uploads u
-        -- a pair's submitted_at may be anything its owner wrote
-        WHERE u.drawing_id = e.drawing_id
-          AND u.uploaded_at > '-infinity'::timestamptz AND u.uploaded_at <= as_of
-          AND u.tenant = t.tenant) l ON true;
+    -- (after '-infinity': a pair's submitted_at may be anything its owner wrote)
+    CROSS JOIN LATERAL (SELECT buildtrace._last_upload(e.drawing_id, t.tenant, '-infinity'::timestamptz,
+                                                       as_of) AS last_upload) l;
 END;
 
 

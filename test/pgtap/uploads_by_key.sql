@@ -1,0 +1,45 @@
+-- What a run of check_uploads() costs must not grow with the uploads kept:
+-- it reads each expected drawing's newest upload, and the uploads since the
+-- last run, by their indexes (a max() over the uploads view read every
+-- upload of every expected drawing, four times a run). Checked with the
+-- transaction's counters of rows read, for a drawing with a year of hourly
+-- uploads: a handful, not thousands.
+BEGIN;
+SELECT plan(3);
+
+-- A year of uploads of ub-1, versions and pairs sent directly, stored as a
+-- restore would (no trigger makes pairs of the versions).
+SET LOCAL session_replication_role = replica;
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
+SELECT 'ub-1', '[]', now() - interval '1 year' + i * interval '1 hour' FROM generate_series(1, 3000) i;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, submitted_at, status, processed_at)
+SELECT 'ub-1', '[]', '[]', now() - interval '1 year' + i * interval '1 hour' + interval '30 minutes',
+       'done', now()
+FROM generate_series(1, 3000) i;
+RESET session_replication_role;
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, since)
+VALUES ('ub-1', '1 hour', now() - interval '1 year');
+ANALYZE buildtrace.versions, buildtrace.pairs;
+
+-- The first run reads the whole year once, for late uploads.
+SELECT is((buildtrace.check_uploads(now() - interval '2 hours') ->> 'delayed_upload')::int, 0,
+          'a year of uploads every half hour: none late');
+
+CREATE FUNCTION pg_temp.rows_read() RETURNS TABLE (relname name, n bigint) LANGUAGE sql AS $$
+    SELECT t.relname, coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)
+    FROM pg_stat_xact_user_tables t
+    WHERE t.schemaname = 'buildtrace' AND t.relname IN ('versions', 'pairs')
+    ORDER BY 1
+$$;
+CREATE TEMP TABLE read_before AS SELECT * FROM pg_temp.rows_read();
+
+-- One more version, an hour later: the next run reads a handful of rows.
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES ('ub-1', '[]', now());
+SELECT is((buildtrace.check_uploads(now() + interval '1 minute') ->> 'missing_upload')::int, 0,
+          'the drawing is not missing an upload');
+SELECT is_empty($$SELECT r.relname, r.n - b.n AS n FROM pg_temp.rows_read() r JOIN read_before b USING (relname)
+                  WHERE r.n - b.n >= 100$$,
+                'a later run reads a handful of the 6,000 stored uploads');
+
+SELECT * FROM finish();
+ROLLBACK;
