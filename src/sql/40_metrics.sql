@@ -258,26 +258,35 @@ RETURN (SELECT count(DISTINCT e ->> 'id')
         FROM unnest(ARRAY['moved', 'resized', 'retyped', 'modified']) k,
              jsonb_array_elements(diff -> k) e);
 
+-- The functions that read a window from its start are PL/pgSQL planned with
+-- the start's value (force_custom_plan): a SQL function's queries are planned
+-- without it, as if a third of every table were in the window, and read all
+-- of the rollups, pairs and anomalies whatever the window.
+--
 -- metrics()' data quality: per drawing with pairs since start, its pairs,
 -- failed pairs and late or missing uploads, and a score: valid pairs over
 -- pairs plus late or missing uploads (1 is perfect). The 50 lowest scores.
 CREATE FUNCTION buildtrace._metrics_data_quality(start timestamptz)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('drawing_id', q.drawing_id, 'pairs', q.pairs,
-                                                 'failed', q.failed, 'late_uploads', q.late,
-                                                 'score', q.score)
-                              ORDER BY q.score, q.drawing_id), '[]')
-    FROM (SELECT r.drawing_id, r.done + r.failed AS pairs, r.failed, coalesce(a.late, 0) AS late,
-                 round(r.done::numeric / (r.done + r.failed + coalesce(a.late, 0)), 4) AS score
-          FROM (SELECT h.drawing_id, sum(h.pairs) AS done, sum(h.failed) AS failed
-                FROM buildtrace.hourly_rollups h WHERE h.hour >= start GROUP BY h.drawing_id) r
-          LEFT JOIN (SELECT n.drawing_id, count(*) AS late FROM buildtrace.anomalies n
-                     WHERE n.kind IN ('missing_upload', 'delayed_upload') AND n.detected_at >= start
-                     GROUP BY n.drawing_id) a USING (drawing_id)
-          ORDER BY 5, 1 LIMIT 50) q
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object('drawing_id', q.drawing_id, 'pairs', q.pairs,
+                                                     'failed', q.failed, 'late_uploads', q.late,
+                                                     'score', q.score)
+                                  ORDER BY q.score, q.drawing_id), '[]')
+        FROM (SELECT r.drawing_id, r.done + r.failed AS pairs, r.failed, coalesce(a.late, 0) AS late,
+                     round(r.done::numeric / (r.done + r.failed + coalesce(a.late, 0)), 4) AS score
+              FROM (SELECT h.drawing_id, sum(h.pairs) AS done, sum(h.failed) AS failed
+                    FROM buildtrace.hourly_rollups h WHERE h.hour >= start GROUP BY h.drawing_id) r
+              LEFT JOIN (SELECT n.drawing_id, count(*) AS late FROM buildtrace.anomalies n
+                         WHERE n.kind IN ('missing_upload', 'delayed_upload') AND n.detected_at >= start
+                         GROUP BY n.drawing_id) a USING (drawing_id)
+              ORDER BY 5, 1 LIMIT 50) q);
+END
 $$;
 
 -- metrics()' jobs: each job with pairs processed since start, oldest first,
@@ -285,23 +294,27 @@ $$;
 -- job still counts) and totals over its done pairs in the window.
 CREATE FUNCTION buildtrace._metrics_jobs(start timestamptz)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
-               'total_added', j.total_added, 'total_removed', j.total_removed,
-               'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
-               'processed_at', j.processed_at)
-           ORDER BY j.processed_at, j.job_id), '[]')
-    FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
-                 sum(c.added) AS total_added, sum(c.removed) AS total_removed,
-                 sum(buildtrace._changed_objects(c.diff)) AS total_modified,
-                 sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
-          FROM buildtrace.changes c
-          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
-          WHERE c.computed_at >= start AND c.job_id IS NOT NULL
-          GROUP BY c.job_id) j
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
+                   'total_added', j.total_added, 'total_removed', j.total_removed,
+                   'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
+                   'processed_at', j.processed_at)
+               ORDER BY j.processed_at, j.job_id), '[]')
+        FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
+                     sum(c.added) AS total_added, sum(c.removed) AS total_removed,
+                     sum(buildtrace._changed_objects(c.diff)) AS total_modified,
+                     sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
+              FROM buildtrace.changes c
+              JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+              WHERE c.computed_at >= start AND c.job_id IS NOT NULL
+              GROUP BY c.job_id) j);
+END
 $$;
 
 -- metrics()' latency keys from the merged sketches of processing time and
@@ -336,6 +349,7 @@ CREATE FUNCTION buildtrace.metrics(since interval DEFAULT interval '24 hours')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     start     timestamptz;

@@ -200,82 +200,97 @@ AS $$
                            date_trunc('hour', now(), 'UTC'), interval '1 hour')
 $$;
 
+-- The report's sections that read a window are PL/pgSQL planned with its
+-- start's value, as metrics()' are (40_metrics.sql).
+--
 -- Objects changed per kind since start, from the rollups, in buckets of
 -- unit ('hour' or 'day', UTC): the data of the report's bar charts.
 CREATE FUNCTION buildtrace._report_change_counts(start timestamptz, unit text)
 RETURNS TABLE (bucket timestamptz, counts jsonb)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    SELECT date_trunc(unit, r.hour, 'UTC'),
-           jsonb_build_object('added', sum(r.added), 'removed', sum(r.removed), 'moved', sum(r.moved),
-                              'resized', sum(r.resized), 'retyped', sum(r.retyped),
-                              'modified', sum(r.modified), 'rotated', sum(r.rotated),
-                              'reidentified', sum(r.reidentified))
-    FROM buildtrace.hourly_rollups r
-    WHERE r.hour >= start
-    GROUP BY 1
+BEGIN
+    RETURN QUERY
+        SELECT date_trunc(unit, r.hour, 'UTC'),
+               jsonb_build_object('added', sum(r.added), 'removed', sum(r.removed), 'moved', sum(r.moved),
+                                  'resized', sum(r.resized), 'retyped', sum(r.retyped),
+                                  'modified', sum(r.modified), 'rotated', sum(r.rotated),
+                                  'reidentified', sum(r.reidentified))
+        FROM buildtrace.hourly_rollups r
+        WHERE r.hour >= start
+        GROUP BY 1;
+END
 $$;
 
 -- Totals of the window, and changes per hour (the last 7 days at most) and
 -- per day, from the hourly rollups.
 CREATE FUNCTION buildtrace._report_changes(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH hours AS (
-        SELECT h.hour, coalesce(c.counts, '{}') AS counts
-        FROM buildtrace._report_hours(start) h(hour)
-        LEFT JOIN buildtrace._report_change_counts(start, 'hour') c ON c.bucket = h.hour),
-    days AS (
-        SELECT c.bucket AS day, c.counts FROM buildtrace._report_change_counts(start, 'day') c),
-    totals AS (
-        SELECT coalesce(sum(r.pairs), 0) AS pairs, coalesce(sum(r.failed), 0) AS failed,
-               count(DISTINCT r.drawing_id) AS drawings,
-               coalesce(sum(r.added + r.removed + r.moved + r.resized + r.retyped + r.modified + r.rotated), 0) AS changed
-        FROM buildtrace.hourly_rollups r WHERE r.hour >= start)
-    SELECT format('<section id="changes"><h2>Changes</h2>'
-                  '<p class="totals"><b>%s</b> pairs processed, <b>%s</b> failed, <b>%s</b> drawings, '
-                  '<b>%s</b> object changes.</p>'
-                  '<h3>Per hour (UTC)</h3>%s<h3>Per day (UTC)</h3>%s%s</section>',
-                  t.pairs, t.failed, t.drawings, t.changed,
-                  buildtrace._bar_chart('Changes per hour by kind',
-                      (SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(hour AT TIME ZONE 'UTC', 'DD HH24:00'))
-                                        ORDER BY hour) FROM hours)),
-                  buildtrace._bar_chart('Changes per day by kind',
-                      coalesce((SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
-                                                 ORDER BY day) FROM days), '[]')),
-                  (SELECT '<p class="legend">' || string_agg(format('<span style="color:%s">&#9632;</span> %s',
-                                                                   k.colour, k.kind), ' ' ORDER BY k.ord) || '</p>'
-                   FROM buildtrace._chart_kinds() k))
-    FROM totals t
+BEGIN
+    RETURN (
+        WITH hours AS (
+            SELECT h.hour, coalesce(c.counts, '{}') AS counts
+            FROM buildtrace._report_hours(start) h(hour)
+            LEFT JOIN buildtrace._report_change_counts(start, 'hour') c ON c.bucket = h.hour),
+        days AS (
+            SELECT c.bucket AS day, c.counts FROM buildtrace._report_change_counts(start, 'day') c),
+        totals AS (
+            SELECT coalesce(sum(r.pairs), 0) AS pairs, coalesce(sum(r.failed), 0) AS failed,
+                   count(DISTINCT r.drawing_id) AS drawings,
+                   coalesce(sum(r.added + r.removed + r.moved + r.resized + r.retyped + r.modified + r.rotated), 0) AS changed
+            FROM buildtrace.hourly_rollups r WHERE r.hour >= start)
+        SELECT format('<section id="changes"><h2>Changes</h2>'
+                      '<p class="totals"><b>%s</b> pairs processed, <b>%s</b> failed, <b>%s</b> drawings, '
+                      '<b>%s</b> object changes.</p>'
+                      '<h3>Per hour (UTC)</h3>%s<h3>Per day (UTC)</h3>%s%s</section>',
+                      t.pairs, t.failed, t.drawings, t.changed,
+                      buildtrace._bar_chart('Changes per hour by kind',
+                          (SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(hour AT TIME ZONE 'UTC', 'DD HH24:00'))
+                                            ORDER BY hour) FROM hours)),
+                      buildtrace._bar_chart('Changes per day by kind',
+                          coalesce((SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
+                                                     ORDER BY day) FROM days), '[]')),
+                      (SELECT '<p class="legend">' || string_agg(format('<span style="color:%s">&#9632;</span> %s',
+                                                                       k.colour, k.kind), ' ' ORDER BY k.ord) || '</p>'
+                       FROM buildtrace._chart_kinds() k))
+        FROM totals t);
+END
 $$;
 
 -- Processing latency per hour with its bounds, from the rollups' sketches.
 CREATE FUNCTION buildtrace._report_latency(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH hours AS (
-        SELECT h.hour, s.sketch
-        FROM buildtrace._report_hours(start) h(hour)
-        LEFT JOIN LATERAL (SELECT buildtrace.bt_sketch_merge(r.processing_ms) AS sketch
-                           FROM buildtrace.hourly_rollups r WHERE r.hour = h.hour) s ON true)
-    SELECT format('<section id="latency"><h2>Processing latency</h2>%s'
-                  '<p class="note">Lines are the estimates; bands are their 95 %% bounds.</p></section>',
-                  buildtrace._latency_chart('Processing latency per hour (ms): P50, P95, P99',
-                      jsonb_agg(jsonb_build_object(
-                                    'label', to_char(h.hour AT TIME ZONE 'UTC', 'DD HH24:00'),
-                                    'p50', q50.estimate, 'p95', q95.estimate, 'p99', q99.estimate,
-                                    'p95_lower', q95.lower, 'p95_upper', q95.upper,
-                                    'p99_lower', q99.lower, 'p99_upper', q99.upper)
-                                ORDER BY h.hour)))
-    FROM hours h
-    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.5::float8) q50 ON true
-    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.95::float8) q95 ON true
-    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.99::float8) q99 ON true
+BEGIN
+    RETURN (
+        WITH hours AS (
+            SELECT h.hour, s.sketch
+            FROM buildtrace._report_hours(start) h(hour)
+            LEFT JOIN LATERAL (SELECT buildtrace.bt_sketch_merge(r.processing_ms) AS sketch
+                               FROM buildtrace.hourly_rollups r WHERE r.hour = h.hour) s ON true)
+        SELECT format('<section id="latency"><h2>Processing latency</h2>%s'
+                      '<p class="note">Lines are the estimates; bands are their 95 %% bounds.</p></section>',
+                      buildtrace._latency_chart('Processing latency per hour (ms): P50, P95, P99',
+                          jsonb_agg(jsonb_build_object(
+                                        'label', to_char(h.hour AT TIME ZONE 'UTC', 'DD HH24:00'),
+                                        'p50', q50.estimate, 'p95', q95.estimate, 'p99', q99.estimate,
+                                        'p95_lower', q95.lower, 'p95_upper', q95.upper,
+                                        'p99_lower', q99.lower, 'p99_upper', q99.upper)
+                                    ORDER BY h.hour)))
+        FROM hours h
+        LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.5::float8) q50 ON true
+        LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.95::float8) q95 ON true
+        LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.99::float8) q99 ON true);
+END
 $$;
 
 -- A table of rows (each an array of cells, already HTML), the first 50 of
@@ -379,32 +394,36 @@ $$;
 -- The latest change set of each of the six most active drawings.
 CREATE FUNCTION buildtrace._report_drawings(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH active AS (
-        SELECT r.drawing_id, sum(r.pairs) AS pairs
-        FROM buildtrace.hourly_rollups r
-        WHERE r.hour >= start AND r.pairs > 0
-        GROUP BY r.drawing_id
-        ORDER BY sum(r.pairs) DESC, r.drawing_id
-        LIMIT 6)
-    SELECT format('<section id="drawings"><h2>Most active drawings</h2>%s</section>',
-                  coalesce('<div class="drawings">' ||
-                           string_agg(format('<div class="drawing"><h3>%s</h3>'
-                                             '<p class="note">%s in the window; latest: pair %s at %s UTC.</p>'
-                                             '<p>%s</p>%s</div>',
-                                             buildtrace._html(a.drawing_id),
-                                             a.pairs || CASE WHEN a.pairs = 1 THEN ' pair' ELSE ' pairs' END, c.pair_id,
-                                             to_char(c.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
-                                             buildtrace._html(c.summary),
-                                             buildtrace._thumbnail(p.version_a, p.version_b,
-                                                                   'Changes of ' || a.drawing_id)),
-                                      '' ORDER BY a.pairs DESC, a.drawing_id) || '</div>',
-                           '<p>No pairs processed in this window.</p>'))
-    FROM active a
-    CROSS JOIN LATERAL buildtrace._latest_change_set(a.drawing_id) c
-    JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+BEGIN
+    RETURN (
+        WITH active AS (
+            SELECT r.drawing_id, sum(r.pairs) AS pairs
+            FROM buildtrace.hourly_rollups r
+            WHERE r.hour >= start AND r.pairs > 0
+            GROUP BY r.drawing_id
+            ORDER BY sum(r.pairs) DESC, r.drawing_id
+            LIMIT 6)
+        SELECT format('<section id="drawings"><h2>Most active drawings</h2>%s</section>',
+                      coalesce('<div class="drawings">' ||
+                               string_agg(format('<div class="drawing"><h3>%s</h3>'
+                                                 '<p class="note">%s in the window; latest: pair %s at %s UTC.</p>'
+                                                 '<p>%s</p>%s</div>',
+                                                 buildtrace._html(a.drawing_id),
+                                                 a.pairs || CASE WHEN a.pairs = 1 THEN ' pair' ELSE ' pairs' END, c.pair_id,
+                                                 to_char(c.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+                                                 buildtrace._html(c.summary),
+                                                 buildtrace._thumbnail(p.version_a, p.version_b,
+                                                                       'Changes of ' || a.drawing_id)),
+                                          '' ORDER BY a.pairs DESC, a.drawing_id) || '</div>',
+                               '<p>No pairs processed in this window.</p>'))
+        FROM active a
+        CROSS JOIN LATERAL buildtrace._latest_change_set(a.drawing_id) c
+        JOIN buildtrace.pairs p ON p.pair_id = c.pair_id);
+END
 $$;
 
 CREATE FUNCTION buildtrace._report_page(body text)

@@ -674,21 +674,25 @@ $$;
 -- pairs plus late or missing uploads (1 is perfect). The 50 lowest scores.
 CREATE FUNCTION buildtrace._metrics_data_quality(start timestamptz)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('drawing_id', q.drawing_id, 'pairs', q.pairs,
-                                                 'failed', q.failed, 'late_uploads', q.late,
-                                                 'score', q.score)
-                              ORDER BY q.score, q.drawing_id), '[]')
-    FROM (SELECT r.drawing_id, r.done + r.failed AS pairs, r.failed, coalesce(a.late, 0) AS late,
-                 round(r.done::numeric / (r.done + r.failed + coalesce(a.late, 0)), 4) AS score
-          FROM (SELECT h.drawing_id, sum(h.pairs) AS done, sum(h.failed) AS failed
-                FROM buildtrace.hourly_rollups h WHERE h.hour >= start GROUP BY h.drawing_id) r
-          LEFT JOIN (SELECT n.drawing_id, count(*) AS late FROM buildtrace.anomalies n
-                     WHERE n.kind IN ('missing_upload', 'delayed_upload') AND n.detected_at >= start
-                     GROUP BY n.drawing_id) a USING (drawing_id)
-          ORDER BY 5, 1 LIMIT 50) q
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object('drawing_id', q.drawing_id, 'pairs', q.pairs,
+                                                     'failed', q.failed, 'late_uploads', q.late,
+                                                     'score', q.score)
+                                  ORDER BY q.score, q.drawing_id), '[]')
+        FROM (SELECT r.drawing_id, r.done + r.failed AS pairs, r.failed, coalesce(a.late, 0) AS late,
+                     round(r.done::numeric / (r.done + r.failed + coalesce(a.late, 0)), 4) AS score
+              FROM (SELECT h.drawing_id, sum(h.pairs) AS done, sum(h.failed) AS failed
+                    FROM buildtrace.hourly_rollups h WHERE h.hour >= start GROUP BY h.drawing_id) r
+              LEFT JOIN (SELECT n.drawing_id, count(*) AS late FROM buildtrace.anomalies n
+                         WHERE n.kind IN ('missing_upload', 'delayed_upload') AND n.detected_at >= start
+                         GROUP BY n.drawing_id) a USING (drawing_id)
+              ORDER BY 5, 1 LIMIT 50) q);
+END
 $$;
 
 -- metrics()' jobs: each job with pairs processed since start, oldest first,
@@ -696,23 +700,27 @@ $$;
 -- job still counts) and totals over its done pairs in the window.
 CREATE FUNCTION buildtrace._metrics_jobs(start timestamptz)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
-               'total_added', j.total_added, 'total_removed', j.total_removed,
-               'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
-               'processed_at', j.processed_at)
-           ORDER BY j.processed_at, j.job_id), '[]')
-    FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
-                 sum(c.added) AS total_added, sum(c.removed) AS total_removed,
-                 sum(buildtrace._changed_objects(c.diff)) AS total_modified,
-                 sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
-          FROM buildtrace.changes c
-          JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
-          WHERE c.computed_at >= start AND c.job_id IS NOT NULL
-          GROUP BY c.job_id) j
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'job_id', j.job_id, 'latency_ms', j.latency_ms, 'pairs', j.pairs,
+                   'total_added', j.total_added, 'total_removed', j.total_removed,
+                   'total_modified', j.total_modified, 'total_unchanged', j.total_unchanged,
+                   'processed_at', j.processed_at)
+               ORDER BY j.processed_at, j.job_id), '[]')
+        FROM (SELECT c.job_id, max(p.latency_ms) AS latency_ms, count(*) AS pairs,
+                     sum(c.added) AS total_added, sum(c.removed) AS total_removed,
+                     sum(buildtrace._changed_objects(c.diff)) AS total_modified,
+                     sum(c.unchanged) AS total_unchanged, max(c.computed_at) AS processed_at
+              FROM buildtrace.changes c
+              JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+              WHERE c.computed_at >= start AND c.job_id IS NOT NULL
+              GROUP BY c.job_id) j);
+END
 $$;
 REVOKE ALL ON FUNCTION buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz)
     FROM PUBLIC;
@@ -748,6 +756,7 @@ CREATE OR REPLACE FUNCTION buildtrace.metrics(since interval DEFAULT interval '2
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     start     timestamptz;
@@ -1556,78 +1565,90 @@ $$;
 -- unit ('hour' or 'day', UTC): the data of the report's bar charts.
 CREATE FUNCTION buildtrace._report_change_counts(start timestamptz, unit text)
 RETURNS TABLE (bucket timestamptz, counts jsonb)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    SELECT date_trunc(unit, r.hour, 'UTC'),
-           jsonb_build_object('added', sum(r.added), 'removed', sum(r.removed), 'moved', sum(r.moved),
-                              'resized', sum(r.resized), 'retyped', sum(r.retyped),
-                              'modified', sum(r.modified), 'rotated', sum(r.rotated),
-                              'reidentified', sum(r.reidentified))
-    FROM buildtrace.hourly_rollups r
-    WHERE r.hour >= start
-    GROUP BY 1
+BEGIN
+    RETURN QUERY
+        SELECT date_trunc(unit, r.hour, 'UTC'),
+               jsonb_build_object('added', sum(r.added), 'removed', sum(r.removed), 'moved', sum(r.moved),
+                                  'resized', sum(r.resized), 'retyped', sum(r.retyped),
+                                  'modified', sum(r.modified), 'rotated', sum(r.rotated),
+                                  'reidentified', sum(r.reidentified))
+        FROM buildtrace.hourly_rollups r
+        WHERE r.hour >= start
+        GROUP BY 1;
+END
 $$;
 
 -- Totals of the window, and changes per hour (the last 7 days at most) and
 -- per day, from the hourly rollups.
 CREATE FUNCTION buildtrace._report_changes(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH hours AS (
-        SELECT h.hour, coalesce(c.counts, '{}') AS counts
-        FROM buildtrace._report_hours(start) h(hour)
-        LEFT JOIN buildtrace._report_change_counts(start, 'hour') c ON c.bucket = h.hour),
-    days AS (
-        SELECT c.bucket AS day, c.counts FROM buildtrace._report_change_counts(start, 'day') c),
-    totals AS (
-        SELECT coalesce(sum(r.pairs), 0) AS pairs, coalesce(sum(r.failed), 0) AS failed,
-               count(DISTINCT r.drawing_id) AS drawings,
-               coalesce(sum(r.added + r.removed + r.moved + r.resized + r.retyped + r.modified + r.rotated), 0) AS changed
-        FROM buildtrace.hourly_rollups r WHERE r.hour >= start)
-    SELECT format('<section id="changes"><h2>Changes</h2>'
-                  '<p class="totals"><b>%s</b> pairs processed, <b>%s</b> failed, <b>%s</b> drawings, '
-                  '<b>%s</b> object changes.</p>'
-                  '<h3>Per hour (UTC)</h3>%s<h3>Per day (UTC)</h3>%s%s</section>',
-                  t.pairs, t.failed, t.drawings, t.changed,
-                  buildtrace._bar_chart('Changes per hour by kind',
-                      (SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(hour AT TIME ZONE 'UTC', 'DD HH24:00'))
-                                        ORDER BY hour) FROM hours)),
-                  buildtrace._bar_chart('Changes per day by kind',
-                      coalesce((SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
-                                                 ORDER BY day) FROM days), '[]')),
-                  (SELECT '<p class="legend">' || string_agg(format('<span style="color:%s">&#9632;</span> %s',
-                                                                   k.colour, k.kind), ' ' ORDER BY k.ord) || '</p>'
-                   FROM buildtrace._chart_kinds() k))
-    FROM totals t
+BEGIN
+    RETURN (
+        WITH hours AS (
+            SELECT h.hour, coalesce(c.counts, '{}') AS counts
+            FROM buildtrace._report_hours(start) h(hour)
+            LEFT JOIN buildtrace._report_change_counts(start, 'hour') c ON c.bucket = h.hour),
+        days AS (
+            SELECT c.bucket AS day, c.counts FROM buildtrace._report_change_counts(start, 'day') c),
+        totals AS (
+            SELECT coalesce(sum(r.pairs), 0) AS pairs, coalesce(sum(r.failed), 0) AS failed,
+                   count(DISTINCT r.drawing_id) AS drawings,
+                   coalesce(sum(r.added + r.removed + r.moved + r.resized + r.retyped + r.modified + r.rotated), 0) AS changed
+            FROM buildtrace.hourly_rollups r WHERE r.hour >= start)
+        SELECT format('<section id="changes"><h2>Changes</h2>'
+                      '<p class="totals"><b>%s</b> pairs processed, <b>%s</b> failed, <b>%s</b> drawings, '
+                      '<b>%s</b> object changes.</p>'
+                      '<h3>Per hour (UTC)</h3>%s<h3>Per day (UTC)</h3>%s%s</section>',
+                      t.pairs, t.failed, t.drawings, t.changed,
+                      buildtrace._bar_chart('Changes per hour by kind',
+                          (SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(hour AT TIME ZONE 'UTC', 'DD HH24:00'))
+                                            ORDER BY hour) FROM hours)),
+                      buildtrace._bar_chart('Changes per day by kind',
+                          coalesce((SELECT jsonb_agg(counts || jsonb_build_object('label', to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD'))
+                                                     ORDER BY day) FROM days), '[]')),
+                      (SELECT '<p class="legend">' || string_agg(format('<span style="color:%s">&#9632;</span> %s',
+                                                                       k.colour, k.kind), ' ' ORDER BY k.ord) || '</p>'
+                       FROM buildtrace._chart_kinds() k))
+        FROM totals t);
+END
 $$;
 
 -- Processing latency per hour with its bounds, from the rollups' sketches.
 CREATE FUNCTION buildtrace._report_latency(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH hours AS (
-        SELECT h.hour, s.sketch
-        FROM buildtrace._report_hours(start) h(hour)
-        LEFT JOIN LATERAL (SELECT buildtrace.bt_sketch_merge(r.processing_ms) AS sketch
-                           FROM buildtrace.hourly_rollups r WHERE r.hour = h.hour) s ON true)
-    SELECT format('<section id="latency"><h2>Processing latency</h2>%s'
-                  '<p class="note">Lines are the estimates; bands are their 95 %% bounds.</p></section>',
-                  buildtrace._latency_chart('Processing latency per hour (ms): P50, P95, P99',
-                      jsonb_agg(jsonb_build_object(
-                                    'label', to_char(h.hour AT TIME ZONE 'UTC', 'DD HH24:00'),
-                                    'p50', q50.estimate, 'p95', q95.estimate, 'p99', q99.estimate,
-                                    'p95_lower', q95.lower, 'p95_upper', q95.upper,
-                                    'p99_lower', q99.lower, 'p99_upper', q99.upper)
-                                ORDER BY h.hour)))
-    FROM hours h
-    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.5::float8) q50 ON true
-    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.95::float8) q95 ON true
-    LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.99::float8) q99 ON true
+BEGIN
+    RETURN (
+        WITH hours AS (
+            SELECT h.hour, s.sketch
+            FROM buildtrace._report_hours(start) h(hour)
+            LEFT JOIN LATERAL (SELECT buildtrace.bt_sketch_merge(r.processing_ms) AS sketch
+                               FROM buildtrace.hourly_rollups r WHERE r.hour = h.hour) s ON true)
+        SELECT format('<section id="latency"><h2>Processing latency</h2>%s'
+                      '<p class="note">Lines are the estimates; bands are their 95 %% bounds.</p></section>',
+                      buildtrace._latency_chart('Processing latency per hour (ms): P50, P95, P99',
+                          jsonb_agg(jsonb_build_object(
+                                        'label', to_char(h.hour AT TIME ZONE 'UTC', 'DD HH24:00'),
+                                        'p50', q50.estimate, 'p95', q95.estimate, 'p99', q99.estimate,
+                                        'p95_lower', q95.lower, 'p95_upper', q95.upper,
+                                        'p99_lower', q99.lower, 'p99_upper', q99.upper)
+                                    ORDER BY h.hour)))
+        FROM hours h
+        LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.5::float8) q50 ON true
+        LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.95::float8) q95 ON true
+        LEFT JOIN LATERAL buildtrace.bt_sketch_quantile_bounds(h.sketch, 0.99::float8) q99 ON true);
+END
 $$;
 
 -- A table of rows (each an array of cells, already HTML), the first 50 of
@@ -1751,32 +1772,36 @@ RETURN coalesce((SELECT c FROM buildtrace.drawing_state s
 -- The latest change set of each of the six most active drawings.
 CREATE FUNCTION buildtrace._report_drawings(start timestamptz)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH active AS (
-        SELECT r.drawing_id, sum(r.pairs) AS pairs
-        FROM buildtrace.hourly_rollups r
-        WHERE r.hour >= start AND r.pairs > 0
-        GROUP BY r.drawing_id
-        ORDER BY sum(r.pairs) DESC, r.drawing_id
-        LIMIT 6)
-    SELECT format('<section id="drawings"><h2>Most active drawings</h2>%s</section>',
-                  coalesce('<div class="drawings">' ||
-                           string_agg(format('<div class="drawing"><h3>%s</h3>'
-                                             '<p class="note">%s in the window; latest: pair %s at %s UTC.</p>'
-                                             '<p>%s</p>%s</div>',
-                                             buildtrace._html(a.drawing_id),
-                                             a.pairs || CASE WHEN a.pairs = 1 THEN ' pair' ELSE ' pairs' END, c.pair_id,
-                                             to_char(c.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
-                                             buildtrace._html(c.summary),
-                                             buildtrace._thumbnail(p.version_a, p.version_b,
-                                                                   'Changes of ' || a.drawing_id)),
-                                      '' ORDER BY a.pairs DESC, a.drawing_id) || '</div>',
-                           '<p>No pairs processed in this window.</p>'))
-    FROM active a
-    CROSS JOIN LATERAL buildtrace._latest_change_set(a.drawing_id) c
-    JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+BEGIN
+    RETURN (
+        WITH active AS (
+            SELECT r.drawing_id, sum(r.pairs) AS pairs
+            FROM buildtrace.hourly_rollups r
+            WHERE r.hour >= start AND r.pairs > 0
+            GROUP BY r.drawing_id
+            ORDER BY sum(r.pairs) DESC, r.drawing_id
+            LIMIT 6)
+        SELECT format('<section id="drawings"><h2>Most active drawings</h2>%s</section>',
+                      coalesce('<div class="drawings">' ||
+                               string_agg(format('<div class="drawing"><h3>%s</h3>'
+                                                 '<p class="note">%s in the window; latest: pair %s at %s UTC.</p>'
+                                                 '<p>%s</p>%s</div>',
+                                                 buildtrace._html(a.drawing_id),
+                                                 a.pairs || CASE WHEN a.pairs = 1 THEN ' pair' ELSE ' pairs' END, c.pair_id,
+                                                 to_char(c.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+                                                 buildtrace._html(c.summary),
+                                                 buildtrace._thumbnail(p.version_a, p.version_b,
+                                                                       'Changes of ' || a.drawing_id)),
+                                          '' ORDER BY a.pairs DESC, a.drawing_id) || '</div>',
+                               '<p>No pairs processed in this window.</p>'))
+        FROM active a
+        CROSS JOIN LATERAL buildtrace._latest_change_set(a.drawing_id) c
+        JOIN buildtrace.pairs p ON p.pair_id = c.pair_id);
+END
 $$;
 
 CREATE FUNCTION buildtrace._report_page(body text)
