@@ -16,6 +16,14 @@ CREATE TABLE buildtrace.purge_horizon (
 COMMENT ON TABLE buildtrace.purge_horizon IS
     'Internal: the newest processed_at of a pair purge() removed; rebuild_rollups() keeps the rollups up to its hour.';
 
+-- What a purge looks up, by index: the pairs processed before its cutoff,
+-- and the pairs made of a version it deletes (whose from_version or
+-- to_version the foreign keys set to NULL). Without them every run read
+-- every pair kept, and every version deleted every pair of its drawing.
+CREATE INDEX pairs_processed_idx ON buildtrace.pairs (processed_at);
+CREATE INDEX pairs_from_version_idx ON buildtrace.pairs (from_version) WHERE from_version IS NOT NULL;
+CREATE INDEX pairs_to_version_idx ON buildtrace.pairs (to_version) WHERE to_version IS NOT NULL;
+
 -- The retries of the given pairs, and theirs, and so on: each with when it
 -- was processed, its status, and whether it was retried in turn.
 CREATE FUNCTION buildtrace._retries(pair_ids bigint[])
@@ -89,10 +97,13 @@ BEGIN
             ORDER BY o.pair_id LIMIT batch_size
             FOR UPDATE SKIP LOCKED
         ), gone AS (
+            -- one array of both lists, found by key: an OR of two IN lists
+            -- read every pair kept
             DELETE FROM buildtrace.pairs p
-            WHERE p.pair_id IN (SELECT b.pair_id FROM batch b)
-               OR p.pair_id IN (SELECT r.pair_id
-                                FROM buildtrace._retries(ARRAY(SELECT b.pair_id FROM batch b)) r)
+            WHERE p.pair_id = ANY (ARRAY(SELECT b.pair_id FROM batch b
+                                         UNION ALL
+                                         SELECT r.pair_id
+                                         FROM buildtrace._retries(ARRAY(SELECT b.pair_id FROM batch b)) r))
             RETURNING p.processed_at)
         SELECT count(*), max(gone.processed_at) INTO n, newest FROM gone;
         IF n > 0 THEN
