@@ -136,8 +136,35 @@ BEGIN
 END
 $$;
 
+-- pg_cron keeps a row for every run of every job and removes none: 576 a day
+-- for buildtrace's two jobs at five minutes, which health() and every
+-- Prometheus scrape search for each job's latest run. purge() removes the
+-- runs of buildtrace's jobs in this database that ended more than a week
+-- ago (health() reads the latest run only); other jobs' runs are their
+-- owners'. A role other than a superuser removes its own jobs' runs only
+-- (pg_cron's row policy). Nothing without pg_cron.
+CREATE FUNCTION buildtrace._purge_cron_runs()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN 0;
+    END IF;
+    EXECUTE 'DELETE FROM cron.job_run_details d
+             WHERE d.jobid IN (SELECT j.jobid FROM buildtrace._cron_jobs() j)
+               AND d.end_time < now() - interval ''7 days''';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
 -- Removes what the settings no longer keep, batch_size rows a transaction,
--- and returns how many of each it removed. pg_cron runs it at the checks'
+-- and returns how many of each it removed; then the week-old runs of
+-- buildtrace's pg_cron jobs. pg_cron runs it at the checks'
 -- cadence once schedule() is called, so each run removes little.
 --
 -- A procedure, for its commits, which rule out a SET clause: instead every
@@ -188,13 +215,16 @@ BEGIN
             anomalies := removed;
         END IF;
     END LOOP;
+    PERFORM buildtrace._purge_cron_runs();
+    COMMIT;
 END
 $$;
 COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) IS
-    'Removes pairs, versions and resolved anomalies older than buildtrace.keep_pairs / keep_versions, in committed batches; rollups stay.';
+    'Removes pairs, versions and resolved anomalies older than buildtrace.keep_pairs / keep_versions, in committed batches, then buildtrace''s pg_cron job runs older than a week; rollups stay.';
 
 REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer),
+    buildtrace._purge_cron_runs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._retries(bigint[]),
     buildtrace._retries_purgeable(bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;

@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(23);
+SELECT plan(24);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -73,6 +73,15 @@ SELECT is((SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jo
           'succeeded', 'pg_cron ran purge(), a procedure that commits, and it succeeded');
 SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%has not run%',
           'health() sees the scheduled jobs have run');
+
+-- purge() removes the week-old runs of its own and the checks' jobs.
+INSERT INTO cron.job_run_details (jobid, command, status, return_message, start_time, end_time)
+SELECT j.jobid, j.command, 'succeeded', 'old', now() - interval '8 days', now() - interval '8 days'
+FROM cron.job j WHERE j.jobname IN ('buildtrace-check-uploads', 'buildtrace-purge');
+CALL buildtrace.purge();
+SELECT is((SELECT count(*)::int FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+           WHERE j.jobname LIKE 'buildtrace-%' AND d.return_message = 'old'), 0,
+          'purge() removes the runs of buildtrace''s jobs that ended more than a week ago');
 
 -- Jobs that are not schedule()'s: a deferred worker's, named as the README
 -- advises, and another user's job of the same name for another database.
