@@ -157,6 +157,28 @@ SELECT buildtrace.check_uploads('2026-01-08 03:00+00') ->> 'delayed_upload' AS d
 SELECT count(*) AS delayed_uploads FROM buildtrace.anomalies
 WHERE drawing_id = 'mon-E' AND kind = 'delayed_upload';
 
+-- An expectation removed: its drawing's open missing upload, which no
+-- upload would ever resolve, is resolved by the next check (mon-E's, still
+-- expected, stays open).
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('mon-F', '1 hour', '0', '2026-01-09 00:00+00');
+SELECT buildtrace.check_uploads('2026-01-09 01:30+00') ->> 'missing_upload' AS missing;
+DELETE FROM buildtrace.upload_expectations WHERE drawing_id = 'mon-F';
+SELECT buildtrace.check_uploads('2026-01-09 01:35+00') ->> 'missing_upload_resolved' AS resolved;
+SELECT resolved_at, details ->> 'resolved_because' AS resolved_because
+FROM buildtrace.anomalies WHERE drawing_id = 'mon-F';
+
+-- Periods are counted in UTC, whatever the session's time zone: a daily
+-- upload expected from 05:00 UTC on the day New York's clocks went forward
+-- (00:00 there) is due at 05:00 UTC the next day, not at 04:00 (00:00 there
+-- again, 23 hours later).
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('mon-G', '1 day', '0', '2024-03-10 05:00+00');
+SET timezone = 'America/New_York';
+SELECT buildtrace.check_uploads('2024-03-11 04:45+00') ->> 'missing_upload' AS missing_seen_from_new_york;
+SELECT buildtrace.check_uploads('2024-03-11 05:05+00') ->> 'missing_upload' AS missing_after_a_day;
+SET timezone = 'UTC';
+
 -- Clean up so the rest of the suite starts empty.
 DELETE FROM buildtrace.anomalies;
 DELETE FROM buildtrace.pairs;

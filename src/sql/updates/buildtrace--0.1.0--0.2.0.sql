@@ -3265,6 +3265,8 @@ CREATE OR REPLACE FUNCTION buildtrace._check_missing(as_of timestamptz, OUT reco
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    n int;
 BEGIN
     -- Resolve: an upload arrived after the one the anomaly was waiting on.
     UPDATE buildtrace.anomalies a
@@ -3276,6 +3278,16 @@ BEGIN
       AND d.last_upload IS NOT NULL
       AND d.last_upload > coalesce((a.details ->> 'last_upload_at')::timestamptz, '-infinity');
     GET DIAGNOSTICS resolved = ROW_COUNT;
+
+    -- Resolve: the drawing is expected no more (its expectation deleted); no
+    -- upload would ever resolve it.
+    UPDATE buildtrace.anomalies a
+    SET resolved_at = greatest(a.detected_at, as_of),
+        details = a.details || jsonb_build_object('resolved_because', 'no longer expected')
+    WHERE a.kind = 'missing_upload' AND a.resolved_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.upload_expectations e WHERE e.drawing_id = a.drawing_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    resolved := resolved + n;
 
     -- Escalate a still-open one once the drawing is a whole period later still.
     UPDATE buildtrace.anomalies a
@@ -3370,10 +3382,14 @@ BEGIN
 END
 $$;
 
+-- Periods are counted in UTC (TimeZone below): a day is 24 hours and a
+-- month ends at UTC midnight, whatever zone pg_cron's or a caller's session
+-- has, so the same as_of records the same anomalies from any session.
 CREATE OR REPLACE FUNCTION buildtrace.check_uploads(as_of timestamptz DEFAULT now())
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
 AS $$
 DECLARE
     missing record;
