@@ -174,7 +174,7 @@ CREATE TABLE buildtrace.drawing_state (
     tenant            text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), '')
 );
 COMMENT ON TABLE buildtrace.drawing_state IS
-    'Internal: per-drawing lock row and last processed pair for the change-spike rule.';
+    'Per-drawing lock row and last pair processed successfully, for the change-spike rule and changes(drawing_id).';
 
 -- Drawings and diffs are stored compressed with lz4 where the server was
 -- built with it (Debian's is): the default, pglz, took about a third of the

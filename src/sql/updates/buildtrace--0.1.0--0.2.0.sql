@@ -2361,10 +2361,18 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
         RETURN 0;
     END IF;
-    EXECUTE 'DELETE FROM cron.job_run_details d
-             WHERE d.jobid IN (SELECT j.jobid FROM buildtrace._cron_jobs() j)
-               AND d.end_time < now() - interval ''7 days''';
-    GET DIAGNOSTICS n = ROW_COUNT;
+    -- Where pg_cron's DELETE privilege was taken from the role, the purge
+    -- itself, committed already, must not be reported as a failed run.
+    BEGIN
+        EXECUTE 'DELETE FROM cron.job_run_details d
+                 WHERE d.jobid IN (SELECT j.jobid FROM buildtrace._cron_jobs() j)
+                   AND d.end_time < now() - interval ''7 days''';
+        GET DIAGNOSTICS n = ROW_COUNT;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'could not remove old runs of buildtrace''s pg_cron jobs: %', SQLERRM
+            USING HINT = 'GRANT DELETE ON cron.job_run_details to the role that runs purge().';
+        n := 0;
+    END;
     RETURN n;
 END
 $$;
@@ -3617,6 +3625,8 @@ $$;
 GRANT SELECT ON buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
                 buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.upload_expectations
     TO buildtrace_reader;
+COMMENT ON TABLE buildtrace.drawing_state IS
+    'Per-drawing lock row and last pair processed successfully, for the change-spike rule and changes(drawing_id).';
 
 -- The simulator's version chains in stages, each a function of its own; the
 -- chains are the same, value for value.
