@@ -13,17 +13,7 @@ INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details)
 SELECT 'missing_upload', 'medium', 'bk-stored-' || i, '{}' FROM generate_series(1, 5000) i;
 ANALYZE buildtrace.drawing_state, buildtrace.anomalies;
 
-CREATE FUNCTION pg_temp.rows_read() RETURNS TABLE (relname name, n bigint) LANGUAGE sql AS $$
-    SELECT t.relname, coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)
-    FROM pg_stat_xact_user_tables t
-    WHERE t.schemaname = 'buildtrace' AND t.relname IN ('drawing_state', 'anomalies')
-    ORDER BY 1
-$$;
-CREATE TEMP TABLE read_before AS SELECT * FROM pg_temp.rows_read();
-CREATE FUNCTION pg_temp.rows_read_since() RETURNS TABLE (relname name, n bigint) LANGUAGE sql AS $$
-    SELECT r.relname, r.n - coalesce(b.n, 0)
-    FROM pg_temp.rows_read() r LEFT JOIN read_before b USING (relname)
-$$;
+\ir include/rows_read.psql
 
 -- One pair per INSERT: a new drawing, the same drawing again, a failed
 -- pair and its retry.
@@ -34,19 +24,20 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
 SELECT 'bk-b', '[]', '[]', p.pair_id FROM buildtrace.pairs p WHERE p.drawing_id = 'bk-b';
 SELECT is((SELECT count(*) FROM buildtrace.anomalies WHERE drawing_id = 'bk-b' AND resolved_at IS NOT NULL),
           1::bigint, 'the retried pair''s anomaly is resolved');
-SELECT is_empty('SELECT * FROM pg_temp.rows_read_since() WHERE n >= 100',
+SELECT is_empty($$SELECT * FROM pg_temp.rows_read_since()
+                  WHERE relname IN ('drawing_state', 'anomalies') AND n >= 100$$,
                 'one-pair INSERTs read a handful of rows of drawing_state and anomalies');
 
 -- Several pairs per INSERT, a retry among them.
-DELETE FROM read_before;
-INSERT INTO read_before SELECT * FROM pg_temp.rows_read();
+SELECT pg_temp.rows_read_mark();
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('bk-c', '[]', '7'), ('bk-d', '[]', '[]');
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
 SELECT 'bk-c', '[]'::jsonb, '[]'::jsonb, p.pair_id FROM buildtrace.pairs p WHERE p.drawing_id = 'bk-c'
 UNION ALL SELECT 'bk-a', '[]', '[]', NULL;
 SELECT is((SELECT count(*) FROM buildtrace.anomalies WHERE drawing_id = 'bk-c' AND resolved_at IS NOT NULL),
           1::bigint, 'the retried pair''s anomaly is resolved');
-SELECT is_empty('SELECT * FROM pg_temp.rows_read_since() WHERE n >= 100',
+SELECT is_empty($$SELECT * FROM pg_temp.rows_read_since()
+                  WHERE relname IN ('drawing_state', 'anomalies') AND n >= 100$$,
                 'multi-row INSERTs read a handful of rows of drawing_state and anomalies');
 
 SELECT * FROM finish();

@@ -26,21 +26,17 @@ FROM generate_series(2, 2000) i;
 RESET session_replication_role;
 ANALYZE buildtrace.pairs, buildtrace.versions;
 
-CREATE FUNCTION pg_temp.pairs_read() RETURNS bigint LANGUAGE sql AS $$
-    SELECT coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)
-    FROM pg_stat_xact_user_tables t WHERE t.schemaname = 'buildtrace' AND t.relname = 'pairs'
-$$;
-CREATE TEMP TABLE read_before AS SELECT pg_temp.pairs_read() AS n;
+\ir include/rows_read.psql
 
 SELECT is(buildtrace._purge_batch('pairs', now() - interval '30 days', 10000), 5::bigint,
           'a batch removes the five old pairs');
-SELECT cmp_ok(pg_temp.pairs_read() - (SELECT n FROM read_before), '<', 500::bigint,
+SELECT cmp_ok((SELECT n FROM pg_temp.rows_read_since() WHERE relname = 'pairs'), '<', 500::bigint,
               'and reads a handful of the 22,000 pairs kept');
 
-UPDATE read_before SET n = pg_temp.pairs_read();
+SELECT pg_temp.rows_read_mark();
 SELECT is(buildtrace._purge_batch('versions', now() - interval '2990 days', 10000), 9::bigint,
           'a batch removes the nine oldest versions');
-SELECT cmp_ok(pg_temp.pairs_read() - (SELECT n FROM read_before), '<', 500::bigint,
+SELECT cmp_ok((SELECT n FROM pg_temp.rows_read_since() WHERE relname = 'pairs'), '<', 500::bigint,
               'and reads a handful of the pairs made of versions to unlink them');
 
 SELECT * FROM finish();

@@ -25,20 +25,14 @@ ANALYZE buildtrace.versions, buildtrace.pairs;
 SELECT is((buildtrace.check_uploads(now() - interval '2 hours') ->> 'delayed_upload')::int, 0,
           'a year of uploads every half hour: none late');
 
-CREATE FUNCTION pg_temp.rows_read() RETURNS TABLE (relname name, n bigint) LANGUAGE sql AS $$
-    SELECT t.relname, coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)
-    FROM pg_stat_xact_user_tables t
-    WHERE t.schemaname = 'buildtrace' AND t.relname IN ('versions', 'pairs')
-    ORDER BY 1
-$$;
-CREATE TEMP TABLE read_before AS SELECT * FROM pg_temp.rows_read();
+\ir include/rows_read.psql
 
 -- One more version, an hour later: the next run reads a handful of rows.
 INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES ('ub-1', '[]', now());
 SELECT is((buildtrace.check_uploads(now() + interval '1 minute') ->> 'missing_upload')::int, 0,
           'the drawing is not missing an upload');
-SELECT is_empty($$SELECT r.relname, r.n - b.n AS n FROM pg_temp.rows_read() r JOIN read_before b USING (relname)
-                  WHERE r.n - b.n >= 100$$,
+SELECT is_empty($$SELECT * FROM pg_temp.rows_read_since()
+                  WHERE relname IN ('versions', 'pairs') AND n >= 100$$,
                 'a later run reads a handful of the 6,000 stored uploads');
 
 SELECT * FROM finish();
