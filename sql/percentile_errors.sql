@@ -53,6 +53,10 @@ SELECT 'alpha=0.7 level=0 count=0 zero=0 min=0 max=0 pos= neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=3 zero=0 min=1 max=1 pos=0:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=2 max=1 pos=0:1 neg='::bt_sketch;
 SELECT 'alpha=0.01 level=0 count=1 zero=0 min=-1 max=-1 pos=0:1 neg='::bt_sketch;
+-- One value is both extremes: of a sketch of one value whose extremes
+-- differed, readers reported the minimum and merges kept the maximum.
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=42.5 max=42.9 pos=190:1 neg='::bt_sketch;
+SELECT 'alpha=0.01 level=0 count=1 zero=0 min=42.5 max=42.5 pos=190:1 neg='::bt_sketch;
 -- Each extreme lies in its extreme bucket (140 is in bucket 250, 5 is not in
 -- bucket 0), else the quantiles clamped to it would be wrong; or in the next
 -- one (249), as a build that rounds differently may place a value at an edge.

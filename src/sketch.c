@@ -787,5 +787,9 @@ bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt, bool from_tex
 		 !bt_extremes_in_buckets(sk)))
 		bt_bad_binary("The minimum %s and maximum %s do not match the buckets.",
 					  float8out_internal(sk->min), float8out_internal(sk->max));
+	/* one value is both extremes: readers report the one, merges keep both */
+	if (sk->count == 1 && sk->min != sk->max)
+		bt_bad_binary("A sketch of one value has the minimum %s and the maximum %s.",
+					  float8out_internal(sk->min), float8out_internal(sk->max));
 	bt_sketch_assert_valid(sk);
 }

@@ -156,16 +156,19 @@ BEGIN
     END IF;
     -- Where pg_cron's DELETE privilege was taken from the role, the purge
     -- itself, committed already, must not be reported as a failed run.
-    BEGIN
-        EXECUTE 'DELETE FROM cron.job_run_details d
-                 WHERE d.jobid IN (SELECT j.jobid FROM buildtrace._cron_jobs() j)
-                   AND d.end_time < now() - interval ''7 days''';
-        GET DIAGNOSTICS n = ROW_COUNT;
-    EXCEPTION WHEN insufficient_privilege THEN
-        RAISE WARNING 'could not remove old runs of buildtrace''s pg_cron jobs: %', SQLERRM
-            USING HINT = 'GRANT DELETE ON cron.job_run_details to the role that runs purge().';
-        n := 0;
-    END;
+    -- (Checked ahead, not caught: an exception block would keep every
+    -- function that reaches this one from being parallel safe.)
+    IF NOT has_schema_privilege('cron', 'USAGE')
+       OR NOT has_table_privilege('cron.job_run_details', 'DELETE') THEN
+        RAISE WARNING 'could not remove old runs of buildtrace''s pg_cron jobs'
+            USING DETAIL = format('Role %I may not delete from cron.job_run_details.', current_user),
+                  HINT = 'GRANT DELETE ON cron.job_run_details to the role that runs purge().';
+        RETURN 0;
+    END IF;
+    EXECUTE 'DELETE FROM cron.job_run_details d
+             WHERE d.jobid IN (SELECT j.jobid FROM buildtrace._cron_jobs() j)
+               AND d.end_time < now() - interval ''7 days''';
+    GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
