@@ -3,7 +3,7 @@
 -- has the /metrics shape with per-job fields and values, bounds bracket estimates,
 -- bad windows fail with 22023, and only the reader may read.
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 
 SELECT has_table('buildtrace', 'hourly_rollups', 'table buildtrace.hourly_rollups');
 SELECT col_is_pk('buildtrace', 'hourly_rollups', ARRAY['hour', 'drawing_id'], 'one rollup row per hour and drawing');
@@ -148,6 +148,18 @@ SELECT is((SELECT j - 'processed_at' FROM jsonb_array_elements(buildtrace.metric
           '{"job_id": "tap-no-latency", "latency_ms": null, "pairs": 1, "total_added": 1, "total_removed": 0,
             "total_modified": 0, "total_unchanged": 0}'::jsonb,
           'a job without a reported latency is listed, latency_ms null');
+
+-- Windows are counted back in UTC, as the rollups' hours are: a span of
+-- months gives the same start from a session in New York as from one in UTC
+-- (whatever the date, one of these spans crosses a change of New York's
+-- clocks, which moved the start by an hour).
+SET LOCAL timezone = 'UTC';
+CREATE TEMP TABLE window_starts AS
+SELECT span, buildtrace._window_start(span) AS utc_start
+FROM unnest(ARRAY['3 months', '6 months', '9 months']::interval[]) span;
+SET LOCAL timezone = 'America/New_York';
+SELECT is_empty($$SELECT span FROM window_starts WHERE buildtrace._window_start(span) <> utc_start$$,
+                'a window''s start does not depend on the session''s time zone');
 
 SELECT * FROM finish();
 ROLLBACK;

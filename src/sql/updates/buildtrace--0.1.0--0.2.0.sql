@@ -640,6 +640,19 @@ BEGIN
 END
 $$;
 
+-- Start of the rollup window for "the last <span>": the UTC hour containing
+-- now() - span, so the window always covers at least span (up to one hour
+-- more, as rollups have hour granularity). NULL span: everything. The span
+-- is counted back in UTC (TimeZone below), as the rollups' hours are: a day
+-- is 24 hours also across a change of the session zone's clocks.
+CREATE OR REPLACE FUNCTION buildtrace._window_start(span interval)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+RETURN CASE WHEN span IS NULL THEN '-infinity'::timestamptz
+            ELSE date_trunc('hour', now() - span, 'UTC') END;
+
 -- The start of the window "the last <since>" of metrics(), report_html() or
 -- health() (what names which, argument names its argument), or a clear error
 -- for a window that is NULL, negative or beyond the timestamp range.
