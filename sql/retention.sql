@@ -65,11 +65,11 @@ SET buildtrace.keep_versions = '30d';
 CREATE PROCEDURE purge_keeping_all(INOUT removed_pairs bigint DEFAULT NULL,
                                    INOUT removed_versions bigint DEFAULT NULL)
 LANGUAGE plpgsql AS $$
-DECLARE a bigint;
+DECLARE a bigint; r bigint;
 BEGIN
     SET LOCAL buildtrace.keep_pairs = '1000d';
     SET LOCAL buildtrace.keep_versions = '0';
-    CALL buildtrace.purge(10000, removed_pairs, removed_versions, a);
+    CALL buildtrace.purge(10000, removed_pairs, removed_versions, a, r);
 END $$;
 CALL purge_keeping_all();
 SELECT (SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = 'R-9') AS r9_pairs,
@@ -153,3 +153,80 @@ SELECT pair_id, drawing_id, status, retry_of FROM buildtrace.pairs ORDER BY pair
 
 RESET buildtrace.keep_pairs;
 RESET buildtrace.keep_versions;
+
+-- Dead letters go once buildtrace.keep_dead_letters allows, and no earlier
+-- than keep_pairs: a dead letter no retry fixed (never retried, or every
+-- retry failed as well) once it and its retries are older than both; not one
+-- whose retry failed recently or is pending, not its drawing's latest pair
+-- sent directly (its last upload), not a recent one.
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.purge_horizon
+         RESTART IDENTITY CASCADE;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'D-' || d, '[]', '[{"id":"B"}]' FROM generate_series(1, 6) d;  -- 1..6 failed
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+VALUES ('D-2', '[]', '[{"id":"B"}]', 2), ('D-3', '[]', '[{"id":"B"}]', 3);  -- 7, 8 fail again
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+VALUES ('D-4', '[]', '[{"id":"B"}]', 4);                              -- 9 pending
+RESET buildtrace.processing;
+UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
+                            submitted_at = submitted_at - interval '100 days'
+WHERE pair_id NOT IN (6, 8, 9);
+UPDATE buildtrace.pairs SET processed_at = processed_at - interval '10 days' WHERE pair_id = 8;
+-- a newer upload of each drawing but D-5, whose dead letter is its last
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'D-' || d, '[]', '[]' FROM generate_series(1, 6) d WHERE d <> 5;  -- 10..14
+SELECT pair_id, drawing_id FROM buildtrace.dead_letters ORDER BY pair_id;
+SET buildtrace.keep_pairs = '30d';
+CALL buildtrace.purge();
+SELECT count(*) AS dead_letters_kept_by_default FROM buildtrace.dead_letters;
+SET buildtrace.keep_dead_letters = '60d';
+RESET buildtrace.keep_pairs;
+CALL buildtrace.purge();
+SELECT count(*) AS dead_letters_kept_while_pairs_are FROM buildtrace.dead_letters;
+SET buildtrace.keep_pairs = '30d';
+CALL buildtrace.purge();
+SELECT pair_id, drawing_id, status, retry_of FROM buildtrace.pairs ORDER BY pair_id;
+SELECT count(*) AS anomalies_of_purged_pairs FROM buildtrace.anomalies WHERE pair_id IN (1, 2, 7);
+RESET buildtrace.keep_pairs;
+RESET buildtrace.keep_dead_letters;
+
+-- Rollups go once buildtrace.keep_rollups allows, and only those of hours
+-- before the purge horizon's hour, whose pairs purge() removed (a later
+-- hour's could be rebuilt from its pairs). K-mid's first pair, 50 days old,
+-- is the newest purged; K-70's only pair stays (its last upload), but its
+-- hour is before the horizon's. K-mid's own hour is the horizon's: it stays.
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.purge_horizon
+         RESTART IDENTITY CASCADE;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('K-old', '[]', '[]'), ('K-old', '[]', '[]'), ('K-70', '[]', '[]'),
+       ('K-55', '[]', '[]'), ('K-55', '[]', '[]'),
+       ('K-mid', '[]', '[]'), ('K-mid', '[]', '[]'), ('K-new', '[]', '[]');
+CREATE TEMP TABLE ages (drawing_id text, age interval);
+INSERT INTO ages VALUES ('K-old', '100 days'), ('K-70', '70 days'), ('K-55', '55 days'),
+                        ('K-mid', '50 days');
+UPDATE buildtrace.pairs p SET processed_at = processed_at - a.age, submitted_at = submitted_at - a.age
+FROM ages a WHERE a.drawing_id = p.drawing_id;
+UPDATE buildtrace.changes c SET computed_at = computed_at - a.age FROM ages a WHERE a.drawing_id = c.drawing_id;
+UPDATE buildtrace.hourly_rollups r SET hour = hour - a.age FROM ages a WHERE a.drawing_id = r.drawing_id;
+-- without a horizon (no pair purged yet) every hour's rollups stay
+SET buildtrace.keep_rollups = '1h';
+CALL buildtrace.purge();
+SELECT count(*) AS rollups_kept_without_horizon FROM buildtrace.hourly_rollups;
+SET buildtrace.keep_pairs = '30d';
+RESET buildtrace.keep_rollups;
+CALL buildtrace.purge();
+SELECT drawing_id, pairs FROM buildtrace.hourly_rollups ORDER BY hour;
+SET buildtrace.keep_rollups = '60d';
+CALL buildtrace.purge();
+SELECT drawing_id, pairs FROM buildtrace.hourly_rollups ORDER BY hour;
+SET buildtrace.keep_rollups = '1h';
+CALL buildtrace.purge(1);
+SELECT drawing_id, pairs FROM buildtrace.hourly_rollups ORDER BY hour;
+-- and rebuild_rollups() writes none of them again
+SELECT buildtrace.rebuild_rollups() AS rollup_rows_written;
+SELECT drawing_id, pairs FROM buildtrace.hourly_rollups ORDER BY hour;
+RESET buildtrace.keep_pairs;
+RESET buildtrace.keep_rollups;

@@ -32,6 +32,8 @@ double		bt_spike_factor = 10.0;
 int			bt_spike_min_changes = 5;
 int			bt_keep_pairs = 0;
 int			bt_keep_versions = 0;
+int			bt_keep_dead_letters = 0;
+int			bt_keep_rollups = 0;
 double		bt_health_p99_ms = 1000.0;
 double		bt_health_failure_rate = 0.2;
 int			bt_pending_max_age = 900;
@@ -199,6 +201,20 @@ define_upkeep_gucs(void)
 							"How long uploaded versions are kept (the latest of each drawing always is).",
 							"purge() removes older ones; 0 keeps them forever.",
 							&bt_keep_versions,
+							0, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.keep_dead_letters",
+							"How long a dead letter that no retry has fixed is kept.",
+							"purge() removes older ones with their failed retries; 0 keeps them until retried or deleted.",
+							&bt_keep_dead_letters,
+							0, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("buildtrace.keep_rollups",
+							"How long hourly rollups are kept once their hour's pairs are purged.",
+							"purge() removes the rollups of older hours before its horizon; 0 keeps them forever.",
+							&bt_keep_rollups,
 							0, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 

@@ -36,6 +36,8 @@ extern int	bt_spike_min_changes;
 extern int	bt_pending_max_age;
 extern int	bt_keep_pairs;
 extern int	bt_keep_versions;
+extern int	bt_keep_dead_letters;
+extern int	bt_keep_rollups;
 extern double bt_health_p99_ms;
 extern double bt_health_failure_rate;
 extern bool bt_match_geometry;

@@ -3,7 +3,9 @@
 -- Retention: pairs (with their change sets and anomalies) and versions older
 -- than buildtrace.keep_pairs / buildtrace.keep_versions go away in batches,
 -- each batch its own transaction, so that inserts never wait behind a long
--- delete. Hourly rollups stay: they keep the metrics of the purged hours.
+-- delete. Dead letters go only once buildtrace.keep_dead_letters allows it;
+-- hourly rollups keep the metrics of purged hours until
+-- buildtrace.keep_rollups ends them.
 -- ---------------------------------------------------------------------------
 
 -- The newest processed_at of the pairs purge() removed (one row, once it
@@ -23,6 +25,11 @@ COMMENT ON TABLE buildtrace.purge_horizon IS
 CREATE INDEX pairs_processed_idx ON buildtrace.pairs (processed_at);
 CREATE INDEX pairs_from_version_idx ON buildtrace.pairs (from_version) WHERE from_version IS NOT NULL;
 CREATE INDEX pairs_to_version_idx ON buildtrace.pairs (to_version) WHERE to_version IS NOT NULL;
+-- And the versions uploaded before its cutoff, and the resolved anomalies
+-- of no pair (upload checks, volume spikes): a scan of each table before.
+CREATE INDEX versions_uploaded_idx ON buildtrace.versions (uploaded_at);
+CREATE INDEX anomalies_resolved_unpaired_idx ON buildtrace.anomalies (resolved_at)
+    WHERE pair_id IS NULL AND resolved_at IS NOT NULL;
 
 -- The retries of the given pairs, and theirs, and so on: each with when it
 -- was processed, its status, and whether it was retried in turn.
@@ -53,15 +60,29 @@ RETURN (SELECT coalesce(bool_and(coalesce(r.processed_at < cutoff, false)
                                  AND (r.status <> 'failed' OR r.retried)), false)
         FROM buildtrace._retries(ARRAY[pair_id]) r);
 
+-- Whether a dead letter may go as one no retry fixed: every retry of it, if
+-- any, failed as well, before cutoff (a pending one keeps the chain).
+CREATE FUNCTION buildtrace._retries_failed_before(pair_id bigint, cutoff timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT coalesce(bool_and(coalesce(r.processed_at < cutoff, false) AND r.status = 'failed'), true)
+        FROM buildtrace._retries(ARRAY[pair_id]) r);
+
 -- One batch of at most batch_size rows older than cutoff, oldest first:
 -- processed pairs (their changes and anomalies follow by foreign key), but
--- not a dead letter that waits to be retried (it is what was submitted),
--- nor a drawing's latest pair sent directly (its last upload, as below); a
+-- not a dead letter that waits to be retried (it is what was submitted)
+-- unless it and its retries all failed before dead_letters_cutoff, nor a
+-- drawing's latest pair sent directly (its last upload, as below); a
 -- retried dead letter goes with its retries;
 -- versions that are not the latest of their drawing uploaded by now (the
 -- next upload is paired with that one, not with a version dated in the
--- future); or resolved anomalies of no pair. Returns the rows deleted.
-CREATE FUNCTION buildtrace._purge_batch(what text, cutoff timestamptz, batch_size integer)
+-- future); resolved anomalies of no pair; or the rollups of hours before
+-- both cutoff and the purge horizon's hour (a later hour may still have
+-- pairs, whose rollups rebuild_rollups() would write again). Returns the
+-- rows deleted.
+CREATE FUNCTION buildtrace._purge_batch(what text, cutoff timestamptz, batch_size integer,
+                                        dead_letters_cutoff timestamptz DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -69,6 +90,7 @@ AS $$
 DECLARE
     n      bigint;
     newest timestamptz;
+    horizon_hour timestamptz;
 BEGIN
     -- Rows another transaction holds locked (a writer's pair naming one as
     -- its retry_of or from_version, say) are left to a later batch.
@@ -83,7 +105,10 @@ BEGIN
               -- letter once its retries may go: a retry whose dead letter
               -- went would read as an upload of its own
               AND o.retry_of IS NULL
-              AND (o.status <> 'failed' OR buildtrace._retries_purgeable(o.pair_id, cutoff))
+              AND (o.status <> 'failed'
+                   OR buildtrace._retries_purgeable(o.pair_id, cutoff)
+                   OR (o.processed_at < dead_letters_cutoff
+                       AND buildtrace._retries_failed_before(o.pair_id, dead_letters_cutoff)))
               -- a drawing's latest pair sent directly is its last upload,
               -- which check_uploads() measures the next one against
               AND NOT (o.from_version IS NULL AND o.to_version IS NULL
@@ -122,14 +147,27 @@ BEGIN
                           WHERE l.drawing_id = o.drawing_id
                             AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id)
                             AND l.uploaded_at <= now())
-            ORDER BY o.version_id LIMIT batch_size
+            ORDER BY o.uploaded_at, o.version_id LIMIT batch_size
             FOR UPDATE SKIP LOCKED);
     WHEN 'anomalies' THEN
         DELETE FROM buildtrace.anomalies a
         WHERE a.anomaly_id IN (SELECT o.anomaly_id FROM buildtrace.anomalies o
                                WHERE o.pair_id IS NULL AND o.resolved_at < cutoff
-                               ORDER BY o.anomaly_id LIMIT batch_size
+                               ORDER BY o.resolved_at, o.anomaly_id LIMIT batch_size
                                FOR UPDATE SKIP LOCKED);
+    WHEN 'rollups' THEN
+        SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') INTO horizon_hour
+        FROM buildtrace.purge_horizon h;
+        -- no pair purged yet: every hour's rollups can be rebuilt
+        IF horizon_hour IS NULL THEN
+            RETURN 0;
+        END IF;
+        DELETE FROM buildtrace.hourly_rollups r
+        WHERE (r.hour, r.drawing_id) IN (
+            SELECT o.hour, o.drawing_id FROM buildtrace.hourly_rollups o
+            WHERE o.hour < cutoff AND o.hour < horizon_hour
+            ORDER BY o.hour, o.drawing_id LIMIT batch_size
+            FOR UPDATE SKIP LOCKED);
     END CASE;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
@@ -185,7 +223,8 @@ $$;
 CREATE PROCEDURE buildtrace.purge(batch_size integer DEFAULT 10000,
                                   INOUT pairs bigint DEFAULT NULL,
                                   INOUT versions bigint DEFAULT NULL,
-                                  INOUT anomalies bigint DEFAULT NULL)
+                                  INOUT anomalies bigint DEFAULT NULL,
+                                  INOUT rollups bigint DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -193,6 +232,9 @@ DECLARE
     keep interval;
     keep_pairs interval;
     keep_versions interval;
+    keep_dead_letters interval;
+    keep_rollups interval;
+    dead_letters_cutoff pg_catalog.timestamptz;
     removed bigint;
     n bigint;
 BEGIN
@@ -204,15 +246,28 @@ BEGIN
     -- procedure's SET LOCAL among them): the first commit ends it.
     keep_pairs := buildtrace.setting('buildtrace.keep_pairs'::pg_catalog.text)::interval;
     keep_versions := buildtrace.setting('buildtrace.keep_versions'::pg_catalog.text)::interval;
+    keep_dead_letters := buildtrace.setting('buildtrace.keep_dead_letters'::pg_catalog.text)::interval;
+    keep_rollups := buildtrace.setting('buildtrace.keep_rollups'::pg_catalog.text)::interval;
+    IF keep_dead_letters OPERATOR(pg_catalog.>) interval '0' THEN
+        dead_letters_cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) keep_dead_letters;
+    END IF;
     -- Refused inside a transaction block (2D000) whether or not there is
     -- anything to remove, not only when there is.
     COMMIT;
-    FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies']::pg_catalog.text[] LOOP
-        keep := CASE WHEN what OPERATOR(pg_catalog.=) 'versions' THEN keep_versions ELSE keep_pairs END;
+    -- rollups last: the pairs' batches move the horizon they stop at
+    FOREACH what IN ARRAY ARRAY['pairs', 'versions', 'anomalies', 'rollups']::pg_catalog.text[] LOOP
+        IF what OPERATOR(pg_catalog.=) 'versions' THEN
+            keep := keep_versions;
+        ELSIF what OPERATOR(pg_catalog.=) 'rollups' THEN
+            keep := keep_rollups;
+        ELSE
+            keep := keep_pairs;
+        END IF;
         removed := 0;
         IF keep OPERATOR(pg_catalog.>) interval '0' THEN
             LOOP
-                n := buildtrace._purge_batch(what, pg_catalog.now() OPERATOR(pg_catalog.-) keep, batch_size);
+                n := buildtrace._purge_batch(what, pg_catalog.now() OPERATOR(pg_catalog.-) keep,
+                                             batch_size, dead_letters_cutoff);
                 removed := removed OPERATOR(pg_catalog.+) n;
                 COMMIT;
                 EXIT WHEN n OPERATOR(pg_catalog.<) batch_size;
@@ -222,20 +277,23 @@ BEGIN
             pairs := removed;
         ELSIF what OPERATOR(pg_catalog.=) 'versions' THEN
             versions := removed;
-        ELSE
+        ELSIF what OPERATOR(pg_catalog.=) 'anomalies' THEN
             anomalies := removed;
+        ELSE
+            rollups := removed;
         END IF;
     END LOOP;
     PERFORM buildtrace._purge_cron_runs();
     COMMIT;
 END
 $$;
-COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) IS
-    'Removes pairs, versions and resolved anomalies older than buildtrace.keep_pairs / keep_versions, in committed batches, then buildtrace''s pg_cron job runs older than a week; rollups stay.';
+COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint, bigint) IS
+    'Removes pairs, versions, resolved anomalies, dead letters and rollups older than buildtrace.keep_pairs / keep_versions / keep_dead_letters / keep_rollups, in committed batches, then buildtrace''s pg_cron job runs older than a week.';
 
 REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer),
+REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer, timestamptz),
     buildtrace._purge_cron_runs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._retries(bigint[]),
-    buildtrace._retries_purgeable(bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint) FROM PUBLIC;
+    buildtrace._retries_purgeable(bigint, timestamptz),
+    buildtrace._retries_failed_before(bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint, bigint) FROM PUBLIC;

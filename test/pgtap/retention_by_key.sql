@@ -1,10 +1,11 @@
 -- What a purge costs must follow what it removes, not what is kept: it
--- finds the pairs processed before its cutoff by processed_at, and the pairs
--- made of each version it deletes by version. Checked with the
+-- finds the pairs processed before its cutoff by processed_at, the pairs
+-- made of each version it deletes by version, and old versions and resolved
+-- anomalies by their times. Checked with the
 -- transaction's counters of rows read, among 20,000 pairs kept and a drawing
 -- of 2,000 versions and the pairs made of them: a handful, not thousands.
 BEGIN;
-SELECT plan(4);
+SELECT plan(7);
 
 -- Stored as a restore would (no trigger runs): 20,000 recent pairs, five
 -- old ones of a drawing that has a newer pair, and a drawing of 2,000
@@ -23,8 +24,13 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, from_version, to
                               submitted_at, status, processed_at)
 SELECT 'rk-v', '[]', '[]', 900000 + i - 1, 900000 + i, now(), 'done', now()
 FROM generate_series(2, 2000) i;
+-- and 5,000 resolved anomalies of no pair, three of them old
+INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, detected_at, resolved_at)
+SELECT 'missing_upload', 'medium', 'rk-a', now() - interval '101 days',
+       now() - CASE WHEN i <= 3 THEN interval '100 days' ELSE interval '1 day' END
+FROM generate_series(1, 5000) i;
 RESET session_replication_role;
-ANALYZE buildtrace.pairs, buildtrace.versions;
+ANALYZE buildtrace.pairs, buildtrace.versions, buildtrace.anomalies;
 
 \ir include/rows_read.psql
 
@@ -38,6 +44,14 @@ SELECT is(buildtrace._purge_batch('versions', now() - interval '2990 days', 1000
           'a batch removes the nine oldest versions');
 SELECT cmp_ok((SELECT n FROM pg_temp.rows_read_since() WHERE relname = 'pairs'), '<', 500::bigint,
               'and reads a handful of the pairs made of versions to unlink them');
+SELECT cmp_ok((SELECT n FROM pg_temp.rows_read_since() WHERE relname = 'versions'), '<', 500::bigint,
+              'and a handful of the 2,000 versions');
+
+SELECT pg_temp.rows_read_mark();
+SELECT is(buildtrace._purge_batch('anomalies', now() - interval '30 days', 10000), 3::bigint,
+          'a batch removes the three old resolved anomalies');
+SELECT cmp_ok((SELECT n FROM pg_temp.rows_read_since() WHERE relname = 'anomalies'), '<', 500::bigint,
+              'and reads a handful of the 5,000 kept');
 
 SELECT * FROM finish();
 ROLLBACK;
