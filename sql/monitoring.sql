@@ -122,11 +122,18 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('mon-D',
 DELETE FROM buildtrace.anomalies;
 SELECT * FROM mon_health();                                   -- degraded
 DELETE FROM buildtrace.pairs;
--- A fresh pending pair degrades; a stale one makes it unhealthy.
+-- A fresh pending pair is a warning, whatever the caller's processing
+-- setting (the writers' decides whether a backlog is expected); a stale one
+-- makes it unhealthy.
 SET session_replication_role = replica;
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('mon-P', '[]', '[]');
 SET session_replication_role = DEFAULT;
-SELECT status FROM mon_health();                              -- degraded
+SELECT status, (SELECT count(*) FROM jsonb_array_elements_text(warnings) w
+                WHERE w LIKE '1 pair pending, the oldest since %') AS pending_warnings
+FROM mon_health();                                            -- healthy, a warning
+SET buildtrace.processing = deferred;
+SELECT status FROM mon_health();                              -- the same
+RESET buildtrace.processing;
 SET buildtrace.pending_max_age = 1;
 SELECT pg_sleep(1.1);
 SELECT status FROM mon_health();                              -- unhealthy

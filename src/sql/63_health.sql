@@ -6,10 +6,13 @@
 --   unhealthy  a scheduled check failed on its last run; pairs pending longer
 --              than buildtrace.pending_max_age; or an open high-severity
 --              anomaly detected within the window.
---   degraded   any other open medium/high anomaly; dead letters; pairs
---              pending at all (with buildtrace.processing = inline); a
+--   degraded   any other open medium/high anomaly; dead letters; a
 --              scheduled check with no run for twice its cadence (and at
 --              least 2 minutes).
+--
+-- Pairs pending for less than buildtrace.pending_max_age are a warning
+-- only: whether a backlog is expected depends on the writers' processing
+-- setting (a role's, say), not on the caller's.
 --   healthy    otherwise (open low-severity anomalies are only warnings).
 -- ---------------------------------------------------------------------------
 
@@ -111,9 +114,6 @@ BEGIN
     IF n_pending > 0 THEN
         IF oldest < now() - max_age THEN
             unhealthy := true;
-        ELSIF buildtrace.setting('buildtrace.processing'::text) = 'inline' THEN
-            -- a deferred pair waits for work() as a matter of course
-            degraded := true;
         END IF;
         warnings := warnings || format('%s pair%s pending, the oldest since %s.', n_pending,
                                        CASE WHEN n_pending = 1 THEN '' ELSE 's' END, oldest);

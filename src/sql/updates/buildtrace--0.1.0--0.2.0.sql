@@ -946,9 +946,6 @@ BEGIN
     IF n_pending > 0 THEN
         IF oldest < now() - max_age THEN
             unhealthy := true;
-        ELSIF buildtrace.setting('buildtrace.processing'::text) = 'inline' THEN
-            -- a deferred pair waits for work() as a matter of course
-            degraded := true;
         END IF;
         warnings := warnings || format('%s pair%s pending, the oldest since %s.', n_pending,
                                        CASE WHEN n_pending = 1 THEN '' ELSE 's' END, oldest);
