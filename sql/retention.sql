@@ -189,8 +189,30 @@ SET buildtrace.keep_pairs = '30d';
 CALL buildtrace.purge();
 SELECT pair_id, drawing_id, status, retry_of FROM buildtrace.pairs ORDER BY pair_id;
 SELECT count(*) AS anomalies_of_purged_pairs FROM buildtrace.anomalies WHERE pair_id IN (1, 2, 7);
+-- keep_dead_letters shorter than keep_pairs: keep_pairs holds for a dead
+-- letter and for each of its retries. D-3's retry failed 10 days ago, D-6
+-- 20 days ago: both stay until they are older than keep_pairs too.
+UPDATE buildtrace.pairs SET processed_at = now() - interval '20 days',
+                            submitted_at = now() - interval '20 days' WHERE pair_id = 6;
+SET buildtrace.keep_dead_letters = '1d';
+SET buildtrace.keep_pairs = '15d';
+CALL buildtrace.purge();
+SELECT pair_id FROM buildtrace.dead_letters ORDER BY pair_id;
+SET buildtrace.keep_pairs = '5d';
+CALL buildtrace.purge();
+SELECT pair_id FROM buildtrace.dead_letters ORDER BY pair_id;
+SELECT pairs_processed_until < now() - interval '9 days' AS horizon_not_past_keep_pairs
+FROM buildtrace.purge_horizon;
 RESET buildtrace.keep_pairs;
 RESET buildtrace.keep_dead_letters;
+-- The settings' spans are counted back in UTC, as the metrics' windows are:
+-- a day kept is 24 hours also from a session in New York (of these spans,
+-- at least one crosses a change of its clocks, whatever the date).
+SET TimeZone = 'America/New_York';
+SELECT bool_and(buildtrace._purge_cutoff(k) = now() - extract(day FROM k) * interval '24 hours')
+       AS cutoffs_in_utc_days
+FROM unnest(ARRAY[interval '120 days', interval '200 days', interval '300 days']) k;
+RESET TimeZone;
 
 -- Rollups go once buildtrace.keep_rollups allows, and only those of hours
 -- before the purge horizon's hour, whose pairs purge() removed (a later

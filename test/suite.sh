@@ -48,6 +48,7 @@ if [ $# -eq 0 ]; then
     part "upgrade from the previous release" bash test/upgrade/run.sh
     part "deferred processing by workers" bash test/deferred/run.sh
     part "backup and restore with pg_dump" bash test/backup/run.sh
+    part "purge racing a retry" bash test/retention/race.sh
     part "sharding with PL/Proxy" bash test/sharding/run.sh
     part "memory of a 200,000-pair statement" bash test/memory/handover.sh
     part "cancel during a large diff" bash test/cancel/run.sh
