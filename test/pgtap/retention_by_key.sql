@@ -1,11 +1,11 @@
 -- What a purge costs must follow what it removes, not what is kept: it
 -- finds the pairs processed before its cutoff by processed_at, the pairs
--- made of each version it deletes by version, and old versions and resolved
--- anomalies by their times. Checked with the
+-- made of each version it deletes by version, and old versions, resolved
+-- anomalies and rollups by their times. Checked with the
 -- transaction's counters of rows read, among 20,000 pairs kept and a drawing
 -- of 2,000 versions and the pairs made of them: a handful, not thousands.
 BEGIN;
-SELECT plan(7);
+SELECT plan(9);
 
 -- Stored as a restore would (no trigger runs): 20,000 recent pairs, five
 -- old ones of a drawing that has a newer pair, and a drawing of 2,000
@@ -29,8 +29,15 @@ INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, detected_at, resol
 SELECT 'missing_upload', 'medium', 'rk-a', now() - interval '101 days',
        now() - CASE WHEN i <= 3 THEN interval '100 days' ELSE interval '1 day' END
 FROM generate_series(1, 5000) i;
+-- and 20,000 rollups of recent hours, three of a hundred days ago, before
+-- the purge horizon of ten days ago
+INSERT INTO buildtrace.hourly_rollups (hour, drawing_id, pairs)
+SELECT date_trunc('hour', now() - interval '1 day', 'UTC'), 'rk-r' || i, 1 FROM generate_series(1, 20000) i;
+INSERT INTO buildtrace.hourly_rollups (hour, drawing_id, pairs)
+SELECT date_trunc('hour', now() - interval '100 days', 'UTC'), 'rk-old' || i, 1 FROM generate_series(1, 3) i;
+INSERT INTO buildtrace.purge_horizon (pairs_processed_until) VALUES (now() - interval '10 days');
 RESET session_replication_role;
-ANALYZE buildtrace.pairs, buildtrace.versions, buildtrace.anomalies;
+ANALYZE buildtrace.pairs, buildtrace.versions, buildtrace.anomalies, buildtrace.hourly_rollups;
 
 \ir include/rows_read.psql
 
@@ -52,6 +59,12 @@ SELECT is(buildtrace._purge_batch('anomalies', now() - interval '30 days', 10000
           'a batch removes the three old resolved anomalies');
 SELECT cmp_ok((SELECT n FROM pg_temp.rows_read_since() WHERE relname = 'anomalies'), '<', 500::bigint,
               'and reads a handful of the 5,000 kept');
+
+SELECT pg_temp.rows_read_mark();
+SELECT is(buildtrace._purge_batch('rollups', now() - interval '30 days', 10000), 3::bigint,
+          'a batch removes the three old rollups');
+SELECT cmp_ok((SELECT n FROM pg_temp.rows_read_since() WHERE relname = 'hourly_rollups'), '<', 500::bigint,
+              'and reads a handful of the 20,000 kept');
 
 SELECT * FROM finish();
 ROLLBACK;
