@@ -2310,135 +2310,202 @@ SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
 RETURN now() - keep;
 
--- One batch of at most batch_size rows older than cutoff, oldest first:
--- processed pairs (their changes and anomalies follow by foreign key), but
--- not a dead letter that waits to be retried (it is what was submitted)
--- unless it and its retries all failed before dead_letters_cutoff, nor a
--- drawing's latest pair sent directly (its last upload, as below); a
--- retried dead letter goes with its retries;
--- versions that are not the latest of their drawing uploaded by now (the
--- next upload is paired with that one, not with a version dated in the
--- future); resolved anomalies of no pair; or the rollups of hours before
--- both cutoff and the purge horizon's hour (a later hour may still have
--- pairs, whose rollups rebuild_rollups() would write again). Returns the
--- rows deleted.
+-- Rows another transaction holds locked (a writer's pair naming one as its
+-- retry_of or from_version, say) are left to a later batch by each of the
+-- _purge_* functions below, which delete at most batch_size rows older than
+-- cutoff, oldest first, and return how many they deleted.
+
+-- The pairs of the next batch: processed before cutoff, and no retry (a
+-- retry goes with the pair it retries, and a retried dead letter once its
+-- retries may go: a retry whose dead letter went would read as an upload of
+-- its own); not a dead letter that waits to be retried (it is what was
+-- submitted) unless it and its retries all failed before
+-- dead_letters_cutoff; nor a drawing's latest pair sent directly (its last
+-- upload, which check_uploads() measures the next one against). Locked.
+CREATE FUNCTION buildtrace._pairs_to_purge(cutoff timestamptz, batch_size integer,
+                                           dead_letters_cutoff timestamptz)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    batch  bigint[];
+    locked bigint[];
+BEGIN
+    -- no dead letter goes before keep_pairs, nor any retry of one
+    IF dead_letters_cutoff > cutoff THEN
+        dead_letters_cutoff := cutoff;
+    END IF;
+    batch := ARRAY(
+        SELECT o.pair_id FROM buildtrace.pairs o
+        WHERE o.processed_at < cutoff
+          AND o.retry_of IS NULL
+          -- (a pair that did not fail tested here too: a call for each pair
+          -- made a batch a sixth slower)
+          AND (o.status <> 'failed'
+               OR buildtrace._chain_purgeable(o.pair_id, o.status, o.processed_at,
+                                              cutoff, dead_letters_cutoff))
+          AND NOT (o.from_version IS NULL AND o.to_version IS NULL
+                   AND NOT EXISTS (
+                       SELECT 1 FROM buildtrace.pairs l
+                       WHERE l.drawing_id = o.drawing_id
+                         AND l.from_version IS NULL AND l.to_version IS NULL
+                         AND l.retry_of IS NULL
+                         AND (l.submitted_at, l.pair_id) > (o.submitted_at, o.pair_id)
+                         AND l.submitted_at <= now()))
+        ORDER BY o.pair_id LIMIT batch_size
+        FOR UPDATE SKIP LOCKED);
+    -- A chain taken as dead letters ends in a failed pair, which may be
+    -- retried at any moment: a retry committed after the snapshot above and
+    -- before the lock would be deleted with it, or left as an upload of its
+    -- own. So lock the chains' retries (inserting a retry takes a key-share
+    -- lock on the pair it retries: none can commit now), then judge the
+    -- failed pairs again in this statement's new snapshot, which sees every
+    -- retry committed before the locks; a chain with a retry not locked
+    -- here, new or held by another transaction, waits for a later batch. A
+    -- pair that did not fail has no retries.
+    IF dead_letters_cutoff IS NOT NULL THEN
+        locked := ARRAY(SELECT p.pair_id FROM buildtrace.pairs p
+                        WHERE p.pair_id = ANY (ARRAY(SELECT r.pair_id FROM buildtrace._retries(batch) r))
+                        FOR UPDATE SKIP LOCKED);
+        batch := ARRAY(
+            SELECT o.pair_id FROM buildtrace.pairs o
+            WHERE o.pair_id = ANY (batch)
+              AND (o.status <> 'failed'
+                   OR (buildtrace._chain_purgeable(o.pair_id, o.status, o.processed_at,
+                                                   cutoff, dead_letters_cutoff)
+                       AND NOT EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[o.pair_id]) r
+                                       WHERE r.pair_id <> ALL (locked))))
+            ORDER BY o.pair_id);
+    END IF;
+    RETURN batch;
+END
+$$;
+
+-- A batch of pairs (their changes and anomalies follow by foreign key) with
+-- their retries, and the horizon moved to the newest.
+CREATE FUNCTION buildtrace._purge_pairs(cutoff timestamptz, batch_size integer,
+                                        dead_letters_cutoff timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    batch  bigint[];
+    n      bigint;
+    newest timestamptz;
+BEGIN
+    -- before deleting: rebuild_rollups() must see the horizon move with it
+    LOCK TABLE buildtrace.purge_horizon IN ROW EXCLUSIVE MODE;
+    batch := buildtrace._pairs_to_purge(cutoff, batch_size, dead_letters_cutoff);
+    -- found by key (an OR of two IN lists read every pair kept)
+    WITH gone AS (
+        DELETE FROM buildtrace.pairs p
+        WHERE p.pair_id = ANY (batch || ARRAY(SELECT r.pair_id FROM buildtrace._retries(batch) r))
+        RETURNING p.processed_at)
+    SELECT count(*), max(gone.processed_at) INTO n, newest FROM gone;
+    IF n > 0 THEN
+        INSERT INTO buildtrace.purge_horizon AS h (pairs_processed_until) VALUES (newest)
+        ON CONFLICT (only_row) DO UPDATE
+        SET pairs_processed_until = greatest(h.pairs_processed_until,
+                                             excluded.pairs_processed_until);
+    END IF;
+    RETURN n;
+END
+$$;
+
+-- A batch of versions that are not the latest of their drawing uploaded by
+-- now (the next upload is paired with that one, not with a version dated in
+-- the future).
+CREATE FUNCTION buildtrace._purge_versions(cutoff timestamptz, batch_size integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM buildtrace.versions v
+    WHERE v.version_id IN (
+        SELECT o.version_id FROM buildtrace.versions o
+        WHERE o.uploaded_at < cutoff
+          AND EXISTS (SELECT 1 FROM buildtrace.versions l
+                      WHERE l.drawing_id = o.drawing_id
+                        AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id)
+                        AND l.uploaded_at <= now())
+        ORDER BY o.uploaded_at, o.version_id LIMIT batch_size
+        FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- A batch of resolved anomalies of no pair (an anomaly of a pair goes with it).
+CREATE FUNCTION buildtrace._purge_anomalies(cutoff timestamptz, batch_size integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM buildtrace.anomalies a
+    WHERE a.anomaly_id IN (SELECT o.anomaly_id FROM buildtrace.anomalies o
+                           WHERE o.pair_id IS NULL AND o.resolved_at < cutoff
+                           ORDER BY o.resolved_at, o.anomaly_id LIMIT batch_size
+                           FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- A batch of rollups of hours before both cutoff and the purge horizon's
+-- hour: a later hour may still have pairs, whose rollups rebuild_rollups()
+-- would write again.
+CREATE FUNCTION buildtrace._purge_rollups(cutoff timestamptz, batch_size integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    horizon_hour timestamptz;
+    n bigint;
+BEGIN
+    SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') INTO horizon_hour
+    FROM buildtrace.purge_horizon h;
+    -- no pair purged yet: every hour's rollups can be rebuilt
+    IF horizon_hour IS NULL THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM buildtrace.hourly_rollups r
+    WHERE (r.hour, r.drawing_id) IN (
+        SELECT o.hour, o.drawing_id FROM buildtrace.hourly_rollups o
+        WHERE o.hour < cutoff AND o.hour < horizon_hour
+        ORDER BY o.hour, o.drawing_id LIMIT batch_size
+        FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- One batch of what ('pairs', 'versions', 'anomalies' or 'rollups').
 CREATE FUNCTION buildtrace._purge_batch(what text, cutoff timestamptz, batch_size integer,
                                         dead_letters_cutoff timestamptz DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    n      bigint;
-    newest timestamptz;
-    horizon_hour timestamptz;
-    batch  bigint[];
-    locked bigint[];
 BEGIN
-    -- Rows another transaction holds locked (a writer's pair naming one as
-    -- its retry_of or from_version, say) are left to a later batch.
     CASE what
     WHEN 'pairs' THEN
-        -- no dead letter goes before keep_pairs, nor any retry of one
-        IF dead_letters_cutoff > cutoff THEN
-            dead_letters_cutoff := cutoff;
-        END IF;
-        -- before deleting: rebuild_rollups() must see the horizon move with it
-        LOCK TABLE buildtrace.purge_horizon IN ROW EXCLUSIVE MODE;
-        batch := ARRAY(
-            SELECT o.pair_id FROM buildtrace.pairs o
-            WHERE o.processed_at < cutoff
-              -- a retry goes with the pair it retries, and a retried dead
-              -- letter once its retries may go: a retry whose dead letter
-              -- went would read as an upload of its own
-              AND o.retry_of IS NULL
-              -- (a pair that did not fail tested here too: a call for each
-              -- pair made a batch a sixth slower)
-              AND (o.status <> 'failed'
-                   OR buildtrace._chain_purgeable(o.pair_id, o.status, o.processed_at,
-                                                  cutoff, dead_letters_cutoff))
-              -- a drawing's latest pair sent directly is its last upload,
-              -- which check_uploads() measures the next one against
-              AND NOT (o.from_version IS NULL AND o.to_version IS NULL
-                       AND NOT EXISTS (
-                           SELECT 1 FROM buildtrace.pairs l
-                           WHERE l.drawing_id = o.drawing_id
-                             AND l.from_version IS NULL AND l.to_version IS NULL
-                             AND l.retry_of IS NULL
-                             AND (l.submitted_at, l.pair_id) > (o.submitted_at, o.pair_id)
-                             AND l.submitted_at <= now()))
-            ORDER BY o.pair_id LIMIT batch_size
-            FOR UPDATE SKIP LOCKED);
-        -- A chain taken as dead letters ends in a failed pair, which may be
-        -- retried at any moment: a retry committed after the snapshot above
-        -- and before the lock would be deleted with it, or left as an upload
-        -- of its own. So lock the chains' retries (inserting a retry takes a
-        -- key-share lock on the pair it retries: none can commit now), then
-        -- judge the failed pairs again in this statement's new snapshot,
-        -- which sees every retry committed before the locks; a chain with a
-        -- retry not locked here, new or held by another transaction, waits
-        -- for a later batch. A pair that did not fail has no retries.
-        IF dead_letters_cutoff IS NOT NULL THEN
-            locked := ARRAY(SELECT p.pair_id FROM buildtrace.pairs p
-                            WHERE p.pair_id = ANY (ARRAY(SELECT r.pair_id FROM buildtrace._retries(batch) r))
-                            FOR UPDATE SKIP LOCKED);
-            batch := ARRAY(
-                SELECT o.pair_id FROM buildtrace.pairs o
-                WHERE o.pair_id = ANY (batch)
-                  AND (o.status <> 'failed'
-                       OR (buildtrace._chain_purgeable(o.pair_id, o.status, o.processed_at,
-                                                       cutoff, dead_letters_cutoff)
-                           AND NOT EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[o.pair_id]) r
-                                           WHERE r.pair_id <> ALL (locked))))
-                ORDER BY o.pair_id);
-        END IF;
-        -- the batch and its retries, found by key (an OR of two IN lists
-        -- read every pair kept)
-        WITH gone AS (
-            DELETE FROM buildtrace.pairs p
-            WHERE p.pair_id = ANY (batch || ARRAY(SELECT r.pair_id FROM buildtrace._retries(batch) r))
-            RETURNING p.processed_at)
-        SELECT count(*), max(gone.processed_at) INTO n, newest FROM gone;
-        IF n > 0 THEN
-            INSERT INTO buildtrace.purge_horizon AS h (pairs_processed_until) VALUES (newest)
-            ON CONFLICT (only_row) DO UPDATE
-            SET pairs_processed_until = greatest(h.pairs_processed_until,
-                                                 excluded.pairs_processed_until);
-        END IF;
-        RETURN n;
+        RETURN buildtrace._purge_pairs(cutoff, batch_size, dead_letters_cutoff);
     WHEN 'versions' THEN
-        DELETE FROM buildtrace.versions v
-        WHERE v.version_id IN (
-            SELECT o.version_id FROM buildtrace.versions o
-            WHERE o.uploaded_at < cutoff
-              AND EXISTS (SELECT 1 FROM buildtrace.versions l
-                          WHERE l.drawing_id = o.drawing_id
-                            AND (l.uploaded_at, l.version_id) > (o.uploaded_at, o.version_id)
-                            AND l.uploaded_at <= now())
-            ORDER BY o.uploaded_at, o.version_id LIMIT batch_size
-            FOR UPDATE SKIP LOCKED);
+        RETURN buildtrace._purge_versions(cutoff, batch_size);
     WHEN 'anomalies' THEN
-        DELETE FROM buildtrace.anomalies a
-        WHERE a.anomaly_id IN (SELECT o.anomaly_id FROM buildtrace.anomalies o
-                               WHERE o.pair_id IS NULL AND o.resolved_at < cutoff
-                               ORDER BY o.resolved_at, o.anomaly_id LIMIT batch_size
-                               FOR UPDATE SKIP LOCKED);
+        RETURN buildtrace._purge_anomalies(cutoff, batch_size);
     WHEN 'rollups' THEN
-        SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') INTO horizon_hour
-        FROM buildtrace.purge_horizon h;
-        -- no pair purged yet: every hour's rollups can be rebuilt
-        IF horizon_hour IS NULL THEN
-            RETURN 0;
-        END IF;
-        DELETE FROM buildtrace.hourly_rollups r
-        WHERE (r.hour, r.drawing_id) IN (
-            SELECT o.hour, o.drawing_id FROM buildtrace.hourly_rollups o
-            WHERE o.hour < cutoff AND o.hour < horizon_hour
-            ORDER BY o.hour, o.drawing_id LIMIT batch_size
-            FOR UPDATE SKIP LOCKED);
+        RETURN buildtrace._purge_rollups(cutoff, batch_size);
     END CASE;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
 END
 $$;
 
@@ -2560,6 +2627,11 @@ COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint, bigint) I
 
 REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer, timestamptz),
+    buildtrace._pairs_to_purge(timestamptz, integer, timestamptz),
+    buildtrace._purge_pairs(timestamptz, integer, timestamptz),
+    buildtrace._purge_versions(timestamptz, integer),
+    buildtrace._purge_anomalies(timestamptz, integer),
+    buildtrace._purge_rollups(timestamptz, integer),
     buildtrace._purge_cutoff(interval), buildtrace._purge_cron_runs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._retries(bigint[]),
     buildtrace._chain_purgeable(bigint, text, timestamptz, timestamptz, timestamptz),
