@@ -9,11 +9,11 @@
 --   degraded   any other open medium/high anomaly; dead letters; a
 --              scheduled check with no run for twice its cadence (and at
 --              least 2 minutes).
+--   healthy    otherwise (open low-severity anomalies are only warnings).
 --
 -- Pairs pending for less than buildtrace.pending_max_age are a warning
 -- only: whether a backlog is expected depends on the writers' processing
 -- setting (a role's, say), not on the caller's.
---   healthy    otherwise (open low-severity anomalies are only warnings).
 -- ---------------------------------------------------------------------------
 
 -- The last run of each scheduled buildtrace job, or nothing without pg_cron.
