@@ -126,16 +126,18 @@ BEGIN
 END
 $$;
 
--- rebuild_rollups(): recomputes every row from changes (done pairs) and pairs
--- (failed pairs), by the trigger's rule (_rollup). The trigger is the only
--- thing that maintains the table; use this after restoring changes/pairs
--- from elsewhere or to check it. The table lock waits for every transaction
--- that is processing pairs (they hold ROW EXCLUSIVE on the table from the
--- start of the trigger's statement) and keeps new ones out until commit. Run
--- it in READ COMMITTED (the default): under REPEATABLE READ the snapshot
--- predates the lock. The hours up to that of the newest pair purge()
--- removed keep their rows: their pairs are no longer there to count.
-CREATE FUNCTION buildtrace.rebuild_rollups()
+-- rebuild_rollups(since): recomputes the rows of the hour of since and later
+-- (NULL: every hour) from changes (done pairs) and pairs (failed pairs), by
+-- the trigger's rule (_rollup). The trigger is the only thing that
+-- maintains the table; use this after restoring changes/pairs from
+-- elsewhere or to check it. The table lock waits for every transaction that
+-- is processing pairs (they hold ROW EXCLUSIVE on the table from the start
+-- of the trigger's statement) and keeps new ones out until commit, so a
+-- window keeps that short: its pairs and changes are read by their times'
+-- indexes. Run it in READ COMMITTED (the default): under REPEATABLE READ the
+-- snapshot predates the lock. The hours up to that of the newest pair
+-- purge() removed keep their rows: their pairs are no longer there to count.
+CREATE FUNCTION buildtrace.rebuild_rollups(since timestamptz DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -148,10 +150,13 @@ BEGIN
     -- and waits for purge() batches in progress, keeping new ones out, so
     -- that no pair goes between reading the horizon and counting.
     LOCK TABLE buildtrace.purge_horizon IN SHARE MODE;
-    first_hour := coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
-                            FROM buildtrace.purge_horizon h),
-                           '-infinity');
+    first_hour := greatest(coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
+                                     FROM buildtrace.purge_horizon h),
+                                    '-infinity'),
+                           coalesce(date_trunc('hour', since, 'UTC'), '-infinity'));
     DELETE FROM buildtrace.hourly_rollups r WHERE r.hour >= first_hour;
+    -- (first_hour is a UTC hour: a time's hour is first_hour or later
+    -- exactly when the time is, which the indexes on the times serve)
     INSERT INTO buildtrace.hourly_rollups
         (hour, drawing_id, tenant, pairs, failed, added, removed, moved, resized, retyped,
          modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
@@ -166,6 +171,7 @@ BEGIN
                        c.processing_us / 1000.0::float8 AS processing_ms, p.latency_ms
                 FROM buildtrace.changes c
                 JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+                WHERE c.computed_at >= first_hour
                 UNION ALL
                 SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, p.tenant, false,
                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
@@ -173,17 +179,16 @@ BEGIN
                 -- as the trigger counts them: failed in the store step, with
                 -- an anomaly; not given up by work() (another tenant's
                 -- drawing, out of attempts), which the rollups never see
-                WHERE p.status = 'failed'
+                WHERE p.status = 'failed' AND p.processed_at >= first_hour
                   AND EXISTS (SELECT FROM buildtrace.anomalies a
                               WHERE a.pair_id = p.pair_id AND a.kind = 'invalid_input')) x
-          WHERE x.hour >= first_hour
           GROUP BY x.hour, x.drawing_id, x.tenant) g;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION buildtrace.rebuild_rollups() IS
-    'Recompute hourly_rollups from changes and pairs; returns the number of rows.';
+COMMENT ON FUNCTION buildtrace.rebuild_rollups(timestamptz) IS
+    'Recompute hourly_rollups from changes and pairs, from the hour of since on (NULL: all); returns the number of rows.';
 
 -- Start of the rollup window for "the last <span>": the UTC hour containing
 -- now() - span, so the window always covers at least span (up to one hour
@@ -407,7 +412,7 @@ COMMENT ON FUNCTION buildtrace.metrics(interval) IS
 REVOKE ALL ON FUNCTION buildtrace._add_rollups(text, text[], buildtrace._rollup_totals[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, integer, integer, integer,
                                           integer, integer, integer, float8, float8),
-    buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
+    buildtrace.rebuild_rollups(timestamptz), buildtrace._changed_objects(jsonb),
     buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz),
     buildtrace.metrics(interval) FROM PUBLIC;
 GRANT SELECT ON buildtrace.latency TO buildtrace_reader;

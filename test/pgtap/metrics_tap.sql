@@ -3,7 +3,7 @@
 -- has the /metrics shape with per-job fields and values, bounds bracket estimates,
 -- bad windows fail with 22023, and only the reader may read.
 BEGIN;
-SELECT plan(33);
+SELECT plan(36);
 
 SELECT has_table('buildtrace', 'hourly_rollups', 'table buildtrace.hourly_rollups');
 SELECT col_is_pk('buildtrace', 'hourly_rollups', ARRAY['hour', 'drawing_id'], 'one rollup row per hour and drawing');
@@ -79,6 +79,25 @@ SELECT set_eq(
              unchanged, processing_ms::text, reported_latency_ms::text FROM buildtrace.hourly_rollups$$,
     $$SELECT * FROM maintained$$,
     'rebuilt rollups equal the maintained ones');
+
+-- rebuild_rollups(since) rewrites the hours from since's on and leaves the
+-- earlier ones: an hour ten days ago with no pairs behind it stays, a
+-- spoiled row of this hour is mended.
+INSERT INTO buildtrace.hourly_rollups (hour, drawing_id, pairs)
+VALUES (date_trunc('hour', now() - interval '10 days', 'UTC'), 'mt-old', 7);
+UPDATE buildtrace.hourly_rollups SET pairs = 999
+WHERE drawing_id = (SELECT min(drawing_id) FROM maintained);
+SELECT is(buildtrace.rebuild_rollups(now() - interval '1 hour'), 6::bigint,
+          'rebuild_rollups(since) writes the 6 rows of the window');
+SELECT set_eq(
+    $$SELECT hour, drawing_id, pairs, failed, added, removed, moved, resized, retyped, modified,
+             unchanged, processing_ms::text, reported_latency_ms::text FROM buildtrace.hourly_rollups
+      WHERE drawing_id <> 'mt-old'$$,
+    $$SELECT * FROM maintained$$,
+    'and mends them');
+SELECT is((SELECT pairs FROM buildtrace.hourly_rollups WHERE drawing_id = 'mt-old'), 7::bigint,
+          'and leaves the hours before since');
+DELETE FROM buildtrace.hourly_rollups WHERE drawing_id = 'mt-old';
 
 -- metrics(): the /metrics keys and the per-job fields.
 SELECT ok(buildtrace.metrics() ?& ARRAY['hourly_stats', 'latency_p95', 'latency_p99', 'data_quality_issues',

@@ -592,7 +592,9 @@ REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, in
 -- with their owner's rights name their argument types, so that no overload
 -- added later is a better match. The hours up to that of the newest pair
 -- purge() removed keep their rows: their pairs are no longer there to count.
-CREATE OR REPLACE FUNCTION buildtrace.rebuild_rollups()
+-- (0.1.0's took no window: replaced, its privileges with it)
+DROP FUNCTION buildtrace.rebuild_rollups();
+CREATE FUNCTION buildtrace.rebuild_rollups(since timestamptz DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -605,10 +607,13 @@ BEGIN
     -- and waits for purge() batches in progress, keeping new ones out, so
     -- that no pair goes between reading the horizon and counting.
     LOCK TABLE buildtrace.purge_horizon IN SHARE MODE;
-    first_hour := coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
-                            FROM buildtrace.purge_horizon h),
-                           '-infinity');
+    first_hour := greatest(coalesce((SELECT date_trunc('hour', h.pairs_processed_until, 'UTC') + interval '1 hour'
+                                     FROM buildtrace.purge_horizon h),
+                                    '-infinity'),
+                           coalesce(date_trunc('hour', since, 'UTC'), '-infinity'));
     DELETE FROM buildtrace.hourly_rollups r WHERE r.hour >= first_hour;
+    -- (first_hour is a UTC hour: a time's hour is first_hour or later
+    -- exactly when the time is, which the indexes on the times serve)
     INSERT INTO buildtrace.hourly_rollups
         (hour, drawing_id, tenant, pairs, failed, added, removed, moved, resized, retyped,
          modified, unchanged, rotated, reidentified, processing_ms, reported_latency_ms)
@@ -623,6 +628,7 @@ BEGIN
                        c.processing_us / 1000.0::float8 AS processing_ms, p.latency_ms
                 FROM buildtrace.changes c
                 JOIN buildtrace.pairs p ON p.pair_id = c.pair_id
+                WHERE c.computed_at >= first_hour
                 UNION ALL
                 SELECT date_trunc('hour', p.processed_at, 'UTC'), p.drawing_id, p.tenant, false,
                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
@@ -630,15 +636,17 @@ BEGIN
                 -- as the trigger counts them: failed in the store step, with
                 -- an anomaly; not given up by work() (another tenant's
                 -- drawing, out of attempts), which the rollups never see
-                WHERE p.status = 'failed'
+                WHERE p.status = 'failed' AND p.processed_at >= first_hour
                   AND EXISTS (SELECT FROM buildtrace.anomalies a
                               WHERE a.pair_id = p.pair_id AND a.kind = 'invalid_input')) x
-          WHERE x.hour >= first_hour
           GROUP BY x.hour, x.drawing_id, x.tenant) g;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
+COMMENT ON FUNCTION buildtrace.rebuild_rollups(timestamptz) IS
+    'Recompute hourly_rollups from changes and pairs, from the hour of since on (NULL: all); returns the number of rows.';
+REVOKE ALL ON FUNCTION buildtrace.rebuild_rollups(timestamptz) FROM PUBLIC;
 
 -- Start of the rollup window for "the last <span>": the UTC hour containing
 -- now() - span, so the window always covers at least span (up to one hour
