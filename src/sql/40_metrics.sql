@@ -137,7 +137,7 @@ $$;
 -- indexes. Run it in READ COMMITTED (the default): under REPEATABLE READ the
 -- snapshot predates the lock. The hours up to that of the newest pair
 -- purge() removed keep their rows: their pairs are no longer there to count.
-CREATE FUNCTION buildtrace.rebuild_rollups(since timestamptz DEFAULT NULL)
+CREATE FUNCTION buildtrace.rebuild_rollups(since timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -189,6 +189,16 @@ END
 $$;
 COMMENT ON FUNCTION buildtrace.rebuild_rollups(timestamptz) IS
     'Recompute hourly_rollups from changes and pairs, from the hour of since on (NULL: all); returns the number of rows.';
+
+-- Every hour: the signature of 0.1.0, kept so that what a site granted on
+-- it stays.
+CREATE FUNCTION buildtrace.rebuild_rollups()
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+RETURN buildtrace.rebuild_rollups(NULL::timestamptz);
+COMMENT ON FUNCTION buildtrace.rebuild_rollups() IS
+    'Recompute hourly_rollups from changes and pairs; returns the number of rows.';
 
 -- Start of the rollup window for "the last <span>": the UTC hour containing
 -- now() - span, so the window always covers at least span (up to one hour
@@ -412,7 +422,7 @@ COMMENT ON FUNCTION buildtrace.metrics(interval) IS
 REVOKE ALL ON FUNCTION buildtrace._add_rollups(text, text[], buildtrace._rollup_totals[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, integer, integer, integer,
                                           integer, integer, integer, float8, float8),
-    buildtrace.rebuild_rollups(timestamptz), buildtrace._changed_objects(jsonb),
+    buildtrace.rebuild_rollups(timestamptz), buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
     buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz),
     buildtrace.metrics(interval) FROM PUBLIC;
 GRANT SELECT ON buildtrace.latency TO buildtrace_reader;

@@ -8,7 +8,9 @@
 --              anomaly detected within the window.
 --   degraded   any other open medium/high anomaly; dead letters; a
 --              scheduled check with no run for twice its cadence (and at
---              least 2 minutes).
+--              least 2 minutes); the last hour's processing P99 or share
+--              of failed pairs over buildtrace.health_p99_ms or
+--              buildtrace.health_failure_rate.
 --   healthy    otherwise (open low-severity anomalies are only warnings).
 --
 -- Pairs pending for less than buildtrace.pending_max_age are a warning

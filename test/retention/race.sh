@@ -27,7 +27,7 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('RACE', 
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('RACE', '[]', '[]');
 UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
                             submitted_at = submitted_at - interval '100 days' WHERE pair_id = 1;
--- the injected pause: the same answer, two seconds later when it is yes
+-- the injected pause: the same answer, three seconds later when it is yes
 -- (replaced in place: the functions that call it are bound to it)
 CREATE OR REPLACE FUNCTION buildtrace._retries_failed_before(pair_id bigint, cutoff timestamptz)
 RETURNS boolean
@@ -35,12 +35,20 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN (SELECT coalesce(bool_and(coalesce(r.processed_at < cutoff, false) AND r.status = 'failed'), true)
         FROM buildtrace._retries(ARRAY[pair_id]) r)
-       AND (SELECT true FROM pg_sleep(2));
+       AND (SELECT true FROM pg_sleep(3));
 SQL
     PGOPTIONS="-c buildtrace.keep_pairs=30d -c buildtrace.keep_dead_letters=30d" \
         q -d "$db" -c "CALL buildtrace.purge()" > "$work/purged" &
     purge=$!
-    sleep 1
+    # the batch has its snapshot and sits in the pause, before its locks
+    paused=0
+    for _ in $(seq 100); do
+        paused=$(q -d "$db" -c "SELECT count(*) FROM pg_stat_activity
+                                WHERE datname = current_database() AND wait_event = 'PgSleep'")
+        [ "$paused" = 1 ] && break
+        sleep 0.05
+    done
+    [ "$paused" = 1 ] || fail "purge() did not reach the injected pause"
     if [ "$retry" = failing ]; then
         q -d "$db" -c "SELECT count(*) FROM buildtrace.retry_failed(ARRAY[1::bigint])" > /dev/null
     else

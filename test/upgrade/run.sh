@@ -51,7 +51,13 @@ SQL
 }
 snapshot >"$work/before"
 grep -q '^pairs|3[0-9][0-9]|' "$work/before" || fail "the $previous pipeline did not store the pairs: $(head -1 "$work/before")"
+# what a site granted on a function of the previous release stays granted
+q -d "$old" -c "DROP ROLE IF EXISTS bt_upgrade_ops" -c "CREATE ROLE bt_upgrade_ops" \
+    -c "GRANT EXECUTE ON FUNCTION buildtrace.rebuild_rollups() TO bt_upgrade_ops"
 q -d "$old" -c "ALTER EXTENSION buildtrace UPDATE"
+[ "$(q -d "$old" -c "SELECT has_function_privilege('bt_upgrade_ops', 'buildtrace.rebuild_rollups()', 'EXECUTE')")" = t ] ||
+    fail "a grant on rebuild_rollups() was lost in the update"
+q -d "$old" -c "REVOKE EXECUTE ON FUNCTION buildtrace.rebuild_rollups() FROM bt_upgrade_ops" -c "DROP ROLE bt_upgrade_ops"
 version=$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'buildtrace'")
 [ "$version" = "$current" ] || fail "version after update is $version, not $current"
 snapshot >"$work/after"

@@ -592,9 +592,7 @@ REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, in
 -- with their owner's rights name their argument types, so that no overload
 -- added later is a better match. The hours up to that of the newest pair
 -- purge() removed keep their rows: their pairs are no longer there to count.
--- (0.1.0's took no window: replaced, its privileges with it)
-DROP FUNCTION buildtrace.rebuild_rollups();
-CREATE FUNCTION buildtrace.rebuild_rollups(since timestamptz DEFAULT NULL)
+CREATE FUNCTION buildtrace.rebuild_rollups(since timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -646,6 +644,16 @@ END
 $$;
 COMMENT ON FUNCTION buildtrace.rebuild_rollups(timestamptz) IS
     'Recompute hourly_rollups from changes and pairs, from the hour of since on (NULL: all); returns the number of rows.';
+
+-- Every hour: the signature of 0.1.0, kept so that what a site granted on
+-- it stays.
+CREATE OR REPLACE FUNCTION buildtrace.rebuild_rollups()
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+RETURN buildtrace.rebuild_rollups(NULL::timestamptz);
+COMMENT ON FUNCTION buildtrace.rebuild_rollups() IS
+    'Recompute hourly_rollups from changes and pairs; returns the number of rows.';
 REVOKE ALL ON FUNCTION buildtrace.rebuild_rollups(timestamptz) FROM PUBLIC;
 
 -- Start of the rollup window for "the last <span>": the UTC hour containing
