@@ -209,7 +209,7 @@ RESET buildtrace.keep_dead_letters;
 -- a day kept is 24 hours also from a session in New York (of these spans,
 -- at least one crosses a change of its clocks, whatever the date).
 SET TimeZone = 'America/New_York';
-SELECT bool_and(buildtrace._purge_cutoff(k) = now() - extract(day FROM k) * interval '24 hours')
+SELECT bool_and(buildtrace._utc_ago(k) = now() - extract(day FROM k) * interval '24 hours')
        AS cutoffs_in_utc_days
 FROM unnest(ARRAY[interval '120 days', interval '200 days', interval '300 days']) k;
 RESET TimeZone;

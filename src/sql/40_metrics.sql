@@ -200,18 +200,27 @@ RETURN buildtrace.rebuild_rollups(NULL::timestamptz);
 COMMENT ON FUNCTION buildtrace.rebuild_rollups() IS
     'Recompute hourly_rollups from changes and pairs; returns the number of rows.';
 
--- Start of the rollup window for "the last <span>": the UTC hour containing
--- now() - span, so the window always covers at least span (up to one hour
--- more, as rollups have hour granularity). NULL span: everything. The span
--- is counted back in UTC (TimeZone below), as the rollups' hours are: a day
--- is 24 hours also across a change of the session zone's clocks.
-CREATE FUNCTION buildtrace._window_start(span interval)
+-- now() - span, counted back in UTC (TimeZone below), as the rollups'
+-- hours are: a day is 24 hours also across a change of the session zone's
+-- clocks. The windows' starts and purge()'s cutoffs; executable by
+-- everyone, as _window_start is.
+CREATE FUNCTION buildtrace._utc_ago(span interval)
 RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
+RETURN now() - span;
+
+-- Start of the rollup window for "the last <span>": the UTC hour containing
+-- now() - span (counted in UTC, _utc_ago), so the window always covers at
+-- least span (up to one hour more, as rollups have hour granularity). NULL
+-- span: everything.
+CREATE FUNCTION buildtrace._window_start(span interval)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 RETURN CASE WHEN span IS NULL THEN '-infinity'::timestamptz
-            ELSE date_trunc('hour', now() - span, 'UTC') END;
+            ELSE date_trunc('hour', buildtrace._utc_ago(span), 'UTC') END;
 
 -- The start of the window "the last <since>" of metrics(), report_html() or
 -- health() (what names which, argument names its argument), or a clear error
@@ -417,8 +426,9 @@ $$;
 COMMENT ON FUNCTION buildtrace.metrics(interval) IS
     'GET /metrics body with latency bounds and per-job metrics, from hourly_rollups.';
 
--- _window_start stays executable by everyone: the latency view calls it, and
--- a view's functions are called with the querying user's privileges.
+-- _window_start and _utc_ago stay executable by everyone: the latency view
+-- calls them, and a view's functions are called with the querying user's
+-- privileges.
 REVOKE ALL ON FUNCTION buildtrace._add_rollups(text, text[], buildtrace._rollup_totals[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, integer, integer, integer,
                                           integer, integer, integer, float8, float8),

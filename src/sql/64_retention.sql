@@ -83,16 +83,6 @@ RETURN status <> 'failed'
        OR coalesce(processed_at < dead_letters_cutoff
                    AND buildtrace._retries_failed_before(pair_id, dead_letters_cutoff), false);
 
--- The cutoff of a setting keep: now() - keep, counted back in UTC as the
--- metrics' windows are, so that a day kept is 24 hours also across a
--- change of the session zone's clocks.
-CREATE FUNCTION buildtrace._purge_cutoff(keep interval)
-RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-SET TimeZone = 'UTC'
-RETURN now() - keep;
-
 -- Rows another transaction holds locked (a writer's pair naming one as its
 -- retry_of or from_version, say) are left to a later batch by each of the
 -- _purge_* functions below, which delete at most batch_size rows older than
@@ -367,7 +357,7 @@ BEGIN
     keep_dead_letters := buildtrace.setting('buildtrace.keep_dead_letters'::pg_catalog.text)::interval;
     keep_rollups := buildtrace.setting('buildtrace.keep_rollups'::pg_catalog.text)::interval;
     IF keep_dead_letters OPERATOR(pg_catalog.>) interval '0' THEN
-        dead_letters_cutoff := buildtrace._purge_cutoff(keep_dead_letters);
+        dead_letters_cutoff := buildtrace._utc_ago(keep_dead_letters);
     END IF;
     -- Refused inside a transaction block (2D000) whether or not there is
     -- anything to remove, not only when there is.
@@ -384,7 +374,7 @@ BEGIN
         removed := 0;
         IF keep OPERATOR(pg_catalog.>) interval '0' THEN
             LOOP
-                n := buildtrace._purge_batch(what, buildtrace._purge_cutoff(keep),
+                n := buildtrace._purge_batch(what, buildtrace._utc_ago(keep),
                                              batch_size, dead_letters_cutoff);
                 removed := removed OPERATOR(pg_catalog.+) n;
                 COMMIT;
@@ -415,7 +405,7 @@ REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer, times
     buildtrace._purge_versions(timestamptz, integer),
     buildtrace._purge_anomalies(timestamptz, integer),
     buildtrace._purge_rollups(timestamptz, integer),
-    buildtrace._purge_cutoff(interval), buildtrace._purge_cron_runs() FROM PUBLIC;
+    buildtrace._purge_cron_runs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._retries(bigint[]),
     buildtrace._chain_purgeable(bigint, text, timestamptz, timestamptz, timestamptz),
     buildtrace._retries_purgeable(bigint, timestamptz),
