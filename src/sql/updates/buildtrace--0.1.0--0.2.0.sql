@@ -3798,7 +3798,9 @@ DECLARE
     who    name;
 BEGIN
     IF tenant = '' THEN
-        FOREACH who IN ARRAY ARRAY[current_user, session_user] LOOP
+        -- (the login a second time only when it is another role)
+        FOREACH who IN ARRAY CASE WHEN session_user = current_user THEN ARRAY[current_user]
+                                  ELSE ARRAY[current_user, session_user] END LOOP
             IF pg_has_role(who, 'buildtrace_tenant', 'MEMBER')
                AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = who) THEN
                 RAISE EXCEPTION 'buildtrace.tenant is not set' USING ERRCODE = 'insufficient_privilege',
