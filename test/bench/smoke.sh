@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick benchmark smoke runs for the suite: every test/bench/*_smoke.sql in the
-# test database, the one-pair-per-INSERT benchmark's pgbench runs, and the
-# drain of a small deferred backlog by work(), stopping at the first error.
+# test database, the one-pair-per-INSERT benchmark's pgbench runs, the
+# drain of a small deferred backlog by work(), and the upload checks' step
+# against its peer on 200 expectations (they must record the same
+# anomalies), stopping at the first error.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for f in test/bench/*_smoke.sql; do
@@ -9,3 +11,4 @@ for f in test/bench/*_smoke.sql; do
 done
 BT_INSERT_SMOKE=1 bash test/bench/insert_bench.sh
 BT_WORK_SMOKE=1 bash test/bench/work_bench.sh
+bash test/bench/uploads_bench.sh 200 1
