@@ -147,6 +147,17 @@ SELECT bt_diff('[{"id":"c1","type":"column","x":20,"y":0,"width":0.3,"height":0.
        ->> 'summary' AS by_tag;
 RESET buildtrace.label_keys;
 RESET buildtrace.units;
+-- A label key whose value names nothing (null, "", true) gives way to the
+-- next label key, and to the id only when no key names the object; a
+-- name that was empty and is set is no rename.
+SELECT bt_diff('[{"id":"k1","type":"room","x":0,"y":0,"width":1,"height":1,"name":null,"label":"Kitchen"},
+                 {"id":"k2","type":"room","x":5,"y":0,"width":1,"height":1,"name":"","tag":"T-2"},
+                 {"id":"k3","type":"room","x":9,"y":0,"width":1,"height":1,"name":true},
+                 {"id":"k4","type":"room","x":20,"y":0,"width":1,"height":1,"name":""}]',
+               '[{"id":"k1","type":"room","x":2,"y":0,"width":1,"height":1,"name":null,"label":"Kitchen"},
+                 {"id":"k2","type":"room","x":5,"y":3,"width":1,"height":1,"name":"","tag":"T-2"},
+                 {"id":"k3","type":"room","x":5,"y":0,"width":1,"height":1,"name":true},
+                 {"id":"k4","type":"room","x":20,"y":0,"width":1,"height":1,"name":"Store"}]') ->> 'summary' AS summary;
 -- A spike of 216 changes of many kinds and types: a headline, the largest
 -- groups, and how many more, well under 600 characters.
 WITH a AS (SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'type', 't' || (i % 12), 'x', i * 5, 'y', 0,

@@ -9,7 +9,8 @@
  * a kind, one sentence per group (object type, plus the compass direction
  * for moves and the new type for retypes), groups in byte order of their
  * names, objects in id order, each named by its label (the first of
- * buildtrace.label_keys it has) or else its id:
+ * buildtrace.label_keys that holds a non-empty string or a number) or else
+ * its id:
  *
  *	 "1 window added (W1). 2 doors moved about 2 units east (D1, D4)."
  *
@@ -331,37 +332,13 @@ add_kind(Summary *sum, SumKind kind, SumItem *items, int n)
 /* ---------- names ---------- */
 
 /*
- * The first of buildtrace.label_keys that o has, or NULL; *value gets its
- * value.
+ * The text of a label value, or NULL when the value names nothing: only a
+ * non-empty string or a number does (null, "", true, objects and arrays are
+ * passed over).
  */
 static char *
-label_key(BtObject *o, JsonbValue **value)
+label_text(JsonbValue *v)
 {
-	char	   *keys;
-	char	   *save = NULL;
-
-	if (o->is_hash)
-		return NULL;
-	keys = pstrdup(bt_label_keys);
-	for (char *key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
-	{
-		while (*key == ' ')
-			key++;
-		*value = getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL);
-		if (*value)
-			return key;
-	}
-	return NULL;
-}
-
-/* The label of an object, if its label key holds a string or number. */
-static char *
-object_label(BtObject *o)
-{
-	JsonbValue *v;
-
-	if (label_key(o, &v) == NULL)
-		return NULL;
 	if (v->type == jbvString && v->val.string.len > 0)
 		return bt_clip_text(v->val.string.val, v->val.string.len);
 	if (v->type == jbvNumeric)
@@ -374,11 +351,40 @@ object_label(BtObject *o)
 	return NULL;
 }
 
+/*
+ * The first of buildtrace.label_keys whose value in o names it, or NULL;
+ * *label gets that name.  A key present with a value that names nothing
+ * ({"name": null}) gives way to the next key, as if it were absent.
+ */
+static char *
+label_key(BtObject *o, char **label)
+{
+	char	   *keys;
+	char	   *save = NULL;
+
+	*label = NULL;
+	if (o->is_hash)
+		return NULL;
+	keys = pstrdup(bt_label_keys);
+	for (char *key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
+	{
+		JsonbValue *value;
+
+		while (*key == ' ')
+			key++;
+		value = getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL);
+		if (value && (*label = label_text(value)) != NULL)
+			return key;
+	}
+	return NULL;
+}
+
 const char *
 bt_object_name(BtObject *o)
 {
-	char	   *label = object_label(o);
+	char	   *label;
 
+	label_key(o, &label);
 	return label ? label : bt_clip_text(o->id, o->idlen);
 }
 
@@ -537,7 +543,7 @@ static bool
 add_rename(Summary *sum, BtMatch *m)
 {
 	BtAttrChange *ch = m->nattrs == 1 ? &m->attrs[0] : NULL;
-	JsonbValue *value;
+	char	   *label;
 	char	   *key;
 	char	   *type;
 	char	   *from;
@@ -545,9 +551,10 @@ add_rename(Summary *sum, BtMatch *m)
 
 	if (m->nattrs != 1 || m->content || m->moved || m->resized || m->retyped ||
 		m->rotated || !ch->has_from || !ch->has_to ||
-		ch->from.type != jbvString || ch->to.type != jbvString)
+		ch->from.type != jbvString || ch->to.type != jbvString ||
+		ch->from.val.string.len == 0)
 		return false;
-	key = label_key(m->b, &value);
+	key = label_key(m->b, &label);
 	if (key == NULL || strlen(key) != (size_t) ch->key.val.string.len ||
 		memcmp(key, ch->key.val.string.val, ch->key.val.string.len) != 0)
 		return false;
