@@ -112,8 +112,8 @@ define_diff_gucs(void)
 							   PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomStringVariable("buildtrace.label_keys",
-							   "Keys whose value names an object in the summary, first present first.",
-							   "A comma-separated list; an object with none of them is named by its id.",
+							   "Keys whose value names an object in summaries and pictures, first to last.",
+							   "A comma-separated list; a key whose value is no non-empty string or number is passed over, and an object no key names is named by its id.",
 							   &bt_label_keys,
 							   "name,label,tag",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
