@@ -22,3 +22,11 @@ SET buildtrace.health_failure_rate = 1.5;
 SET buildtrace.health_p99_ms = -1;
 SET buildtrace.no_such_setting = 1;
 SELECT buildtrace.setting('buildtrace.no_such_setting');
+
+-- The freed memory a backend keeps: bounded, in memory units.
+SET buildtrace.keep_freed_memory = -1;
+SET buildtrace.keep_freed_memory = '2GB';
+SET buildtrace.keep_freed_memory = '64MB';
+SHOW buildtrace.keep_freed_memory;
+RESET buildtrace.keep_freed_memory;
+SHOW buildtrace.keep_freed_memory;

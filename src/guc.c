@@ -9,9 +9,10 @@
  * Every one but buildtrace.tenant shapes what the pipeline stores
  * (tolerances, the spike rule, what becomes of invalid pairs, when a
  * pending pair is stale), so those are PGC_SUSET: a writer cannot change
- * how its own pairs are judged.  A superuser sets them per database or
- * role, or grants SET on one (GRANT SET ON PARAMETER).  bt_diff's
- * tolerance arguments stay free.
+ * how its own pairs are judged.  buildtrace.keep_freed_memory is PGC_SUSET
+ * too, as it spends the server's memory.  A superuser sets them per
+ * database or role, or grants SET on one (GRANT SET ON PARAMETER).
+ * bt_diff's tolerance arguments stay free.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +22,7 @@
 
 #include "utils/guc.h"
 
+#include "freed_memory.h"
 #include "guc.h"
 
 double		bt_move_tolerance = 0.1;
@@ -45,6 +47,7 @@ char	   *bt_units = NULL;
 char	   *bt_label_keys = NULL;
 static char *bt_tenant = NULL;	/* read in SQL only */
 int			bt_summary_max_sentences = 8;
+static int	bt_keep_freed_memory = 0;	/* applied by its assign hook */
 
 static const struct config_enum_entry processing_options[] = {
 	{"inline", BT_PROCESSING_INLINE, false},
@@ -125,6 +128,13 @@ define_diff_gucs(void)
 							8, 3, 1000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 
+	DefineCustomIntVariable("buildtrace.keep_freed_memory",
+							"Freed memory a backend keeps for its next statements instead of returning it to the operating system.",
+							"0 leaves the C library's own rule; a diff then takes a page fault on every page it writes again, which is dear on some virtual machines (glibc only).",
+							&bt_keep_freed_memory,
+							0, 0, 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_KB,
+							bt_keep_freed_memory_check, bt_keep_freed_memory_assign, NULL);
 }
 
 /* How the pipeline takes pairs in, and which of them it flags. */
