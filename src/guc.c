@@ -116,7 +116,7 @@ define_diff_gucs(void)
 
 	DefineCustomStringVariable("buildtrace.label_keys",
 							   "Keys whose value names an object in summaries and pictures, first to last.",
-							   "A comma-separated list; a key whose value is no non-empty string or number is passed over, and an object no key names is named by its id.",
+							   "A comma-separated list; a key whose value is neither a string with visible text nor a number is passed over, and an object no key names is named by its id.",
 							   &bt_label_keys,
 							   "name,label,tag",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
@@ -130,7 +130,7 @@ define_diff_gucs(void)
 
 	DefineCustomIntVariable("buildtrace.keep_freed_memory",
 							"Freed memory a backend keeps for its next statements instead of returning it to the operating system.",
-							"0 leaves the C library's own rule; a diff then takes a page fault on every page it writes again, which is dear on some virtual machines (glibc only).",
+							"0 leaves the C library's own rule, under which a diff takes a page fault on every page it writes again, dear on some virtual machines; else at least 64MB (glibc only).",
 							&bt_keep_freed_memory,
 							0, 0, 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_KB,

@@ -9,8 +9,8 @@
  * a kind, one sentence per group (object type, plus the compass direction
  * for moves and the new type for retypes), groups in byte order of their
  * names, objects in id order, each named by its label (the first of
- * buildtrace.label_keys that holds a non-empty string or a number) or else
- * its id:
+ * buildtrace.label_keys that holds a string with visible text or a number) or
+ * else its id:
  *
  *	 "1 window added (W1). 2 doors moved about 2 units east (D1, D4)."
  *
@@ -331,15 +331,27 @@ add_kind(Summary *sum, SumKind kind, SumItem *items, int n)
 
 /* ---------- names ---------- */
 
+/* Whether s has a character other than a space, tab, newline or return. */
+static bool
+has_visible_text(const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+	{
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return true;
+	}
+	return false;
+}
+
 /*
  * The text of a label value, or NULL when the value names nothing: only a
- * non-empty string or a number does (null, "", true, objects and arrays are
- * passed over).
+ * string with visible text or a number does (null, "", "  ", true, objects
+ * and arrays are passed over).
  */
 static char *
 label_text(JsonbValue *v)
 {
-	if (v->type == jbvString && v->val.string.len > 0)
+	if (v->type == jbvString && has_visible_text(v->val.string.val, v->val.string.len))
 		return bt_clip_text(v->val.string.val, v->val.string.len);
 	if (v->type == jbvNumeric)
 	{
@@ -369,10 +381,15 @@ label_key(BtObject *o, char **label)
 	for (char *key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
 	{
 		JsonbValue *value;
+		size_t		len;
 
+		/* "name, label" and "name , label" name the same keys */
 		while (*key == ' ')
 			key++;
-		value = getKeyJsonValueFromContainer(o->obj, key, strlen(key), NULL);
+		len = strlen(key);
+		while (len > 0 && key[len - 1] == ' ')
+			key[--len] = '\0';
+		value = getKeyJsonValueFromContainer(o->obj, key, len, NULL);
 		if (value && (*label = label_text(value)) != NULL)
 			return key;
 	}
@@ -552,7 +569,7 @@ add_rename(Summary *sum, BtMatch *m)
 	if (m->nattrs != 1 || m->content || m->moved || m->resized || m->retyped ||
 		m->rotated || !ch->has_from || !ch->has_to ||
 		ch->from.type != jbvString || ch->to.type != jbvString ||
-		ch->from.val.string.len == 0)
+		!has_visible_text(ch->from.val.string.val, ch->from.val.string.len))
 		return false;
 	key = label_key(m->b, &label);
 	if (key == NULL || strlen(key) != (size_t) ch->key.val.string.len ||
