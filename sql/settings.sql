@@ -26,6 +26,7 @@ SELECT buildtrace.setting('buildtrace.no_such_setting');
 -- The freed memory a backend keeps: bounded, in memory units.
 SET buildtrace.keep_freed_memory = -1;
 SET buildtrace.keep_freed_memory = '2GB';
+SET buildtrace.keep_freed_memory = '1MB';
 SET buildtrace.keep_freed_memory = '64MB';
 SHOW buildtrace.keep_freed_memory;
 RESET buildtrace.keep_freed_memory;

@@ -10,11 +10,16 @@
  * heap's top), so the next statement takes a page fault on every page it
  * writes again.  Where a page fault is dear, as on some virtual machines,
  * that costs more than the diff itself.  With the setting above zero, blocks
- * smaller than it come from the heap and the heap keeps that much freed
- * memory at its top for the next statement: a bounded amount of memory per
- * backend traded for the faults.  0, the default, leaves glibc's own rule
- * untouched (or restores its initial thresholds in a backend that set
- * another value before).
+ * up to its size come from the heap (the mmap threshold), and the heap's
+ * top is trimmed only once more than that is free there (the trim
+ * threshold): a backend keeps up to that much of the memory it used.
+ *
+ * glibc adjusts both thresholds itself as a process frees large blocks, up
+ * to 32 MB and 64 MB; any mallopt() call turns that adjustment off for good.
+ * So a value below 64MB could keep less than glibc's own rule would, and is
+ * refused; and 0 after another value can only set glibc's initial 128 kB
+ * thresholds again, without their adjustment.  0 in a backend that never had
+ * another value leaves glibc alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,27 +31,31 @@
 
 #include "freed_memory.h"
 
-/*
- * glibc accepts a mmap threshold of at most half its largest heap, 32 MB on
- * 64-bit machines (DEFAULT_MMAP_THRESHOLD_MAX), and its initial thresholds
- * are 128 kB.
- */
-#define MMAP_THRESHOLD_MAX (4 * 1024 * 1024 * sizeof(long))
+/* glibc's initial mmap and trim thresholds */
 #define GLIBC_INITIAL_THRESHOLD (128 * 1024)
+
+/* the least value above 0: glibc's own adjustment reaches a 64 MB trim threshold */
+#define BT_KEEP_FREED_MEMORY_MIN_KB (64 * 1024)
 
 static bool thresholds_changed = false;
 
 bool
 bt_keep_freed_memory_check(int *newval, void **extra, GucSource source)
 {
+	if (*newval == 0)
+		return true;
 #ifndef __GLIBC__
-	if (*newval != 0)
+	GUC_check_errdetail("The server's C library is not glibc, whose thresholds this sets.");
+	return false;
+#else
+	if (*newval < BT_KEEP_FREED_MEMORY_MIN_KB)
 	{
-		GUC_check_errdetail("The server's C library is not glibc, whose thresholds this sets.");
+		GUC_check_errdetail("A value above 0 must be at least %dMB: a smaller one would keep less freed memory than glibc's own adjustment, which any value turns off.",
+							BT_KEEP_FREED_MEMORY_MIN_KB / 1024);
 		return false;
 	}
-#endif
 	return true;
+#endif
 }
 
 void
@@ -61,10 +70,9 @@ bt_keep_freed_memory_assign(int newval, void *extra)
 			return;
 		bytes = GLIBC_INITIAL_THRESHOLD;
 	}
-	/* both calls fail only for values out of range, which these are not */
-	mallopt(M_MMAP_THRESHOLD, (int) Min(bytes, MMAP_THRESHOLD_MAX));
+	/* glibc takes every value of the setting's range */
+	mallopt(M_MMAP_THRESHOLD, (int) bytes);
 	mallopt(M_TRIM_THRESHOLD, (int) bytes);
-	mallopt(M_TOP_PAD, (int) bytes);
 	thresholds_changed = true;
 #endif
 }
