@@ -28,33 +28,16 @@ $$ SELECT split_part(pg_read_file('/proc/self/stat'), ' ', 10)::bigint $$;
 SET LOCAL buildtrace.keep_freed_memory = '64MB';
 SET LOCAL buildtrace.keep_freed_memory = 0;
 SELECT (buildtrace.bt_diff(a, b) -> 'counts' ->> 'moved')::int AS moved FROM fm_pair \gset
-SELECT pg_temp.faults() AS f0 \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT (pg_temp.faults() - :f0) / 5 AS at_0 \gset
+\set faults_into at_0
+\ir include/diff_faults.psql
 
 SET LOCAL buildtrace.keep_freed_memory = '64MB';
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT pg_temp.faults() AS f0 \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT (pg_temp.faults() - :f0) / 5 AS kept \gset
+\set faults_into kept
+\ir include/diff_faults.psql
 
 SET LOCAL buildtrace.keep_freed_memory = 0;
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT pg_temp.faults() AS f0 \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT buildtrace.bt_diff(a, b) IS NOT NULL AS done FROM fm_pair \gset
-SELECT (pg_temp.faults() - :f0) / 5 AS again \gset
+\set faults_into again
+\ir include/diff_faults.psql
 
 SELECT is(:moved, 3000, 'the diff is of 3,000 moved objects');
 SELECT cmp_ok(:at_0::bigint, '>', 100::bigint,
