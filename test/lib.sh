@@ -90,6 +90,19 @@ bt_in_cluster() {
     exit $?
 }
 
+# For benchmarks of one-pair INSERTs: the pair they send, as JSON text: 100
+# objects in DIR/a.json, then the same with 30 % of them moved in DIR/b.json.
+# Call as: bt_bench_moved_pair DATABASE DIR
+bt_bench_moved_pair() {
+    psql -qXAt -v ON_ERROR_STOP=1 -d "$1" -c "SELECT jsonb_agg(jsonb_build_object('id', 'O' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
+                                          'x', (i * 37 % 1000) / 10.0, 'y', (i * 53 % 1000) / 10.0,
+                                          'width', 1 + i % 7, 'height', 1 + i % 3, 'layer', 'L' || i % 4,
+                                          'material', 'concrete') ORDER BY i)
+      FROM generate_series(1, 100) i" > "$2/a.json"
+    psql -qXAt -v ON_ERROR_STOP=1 -d "$1" -c "SELECT jsonb_agg(CASE WHEN ord % 10 < 3 THEN e || jsonb_build_object('x', (e ->> 'x')::numeric + 2.5) ELSE e END ORDER BY ord)
+      FROM jsonb_array_elements('$(cat "$2/a.json")'::jsonb) WITH ORDINALITY x(e, ord)" > "$2/b.json"
+}
+
 # For benchmarks, inside the throwaway cluster: with BT_KEEP_FREED_MEMORY=1,
 # restart the server with glibc told to keep freed memory for reuse
 # (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ in the cluster's

@@ -53,13 +53,7 @@ SQL
 q -c "SELECT bool_and(pg_column_compression(a) = 'lz4' AND pg_column_compression(b) = 'lz4') FROM heavy" | grep -qx t ||
     { echo "allocator_bench: the versions are not stored with lz4"; exit 1; }
 
-q -c "SELECT jsonb_agg(jsonb_build_object('id', 'O' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
-                                          'x', (i * 37 % 1000) / 10.0, 'y', (i * 53 % 1000) / 10.0,
-                                          'width', 1 + i % 7, 'height', 1 + i % 3, 'layer', 'L' || i % 4,
-                                          'material', 'concrete') ORDER BY i)
-      FROM generate_series(1, 100) i" > "$work/a.json"
-q -c "SELECT jsonb_agg(CASE WHEN ord % 10 < 3 THEN e || jsonb_build_object('x', (e ->> 'x')::numeric + 2.5) ELSE e END ORDER BY ord)
-      FROM jsonb_array_elements('$(cat "$work/a.json")'::jsonb) WITH ORDINALITY x(e, ord)" > "$work/b.json"
+bt_bench_moved_pair "$db" "$work"
 
 declare -A script
 works="diff-10k same-10k diff-100k same-100k insert"

@@ -51,13 +51,7 @@ CREATE ROLE bt_bench_tenant_writer NOLOGIN IN ROLE bt_bench_tenant, buildtrace_w
 SQL
 
 # The pairs as JSON text: 100 objects, then the same with 30 % moved.
-q -c "SELECT jsonb_agg(jsonb_build_object('id', 'O' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
-                                          'x', (i * 37 % 1000) / 10.0, 'y', (i * 53 % 1000) / 10.0,
-                                          'width', 1 + i % 7, 'height', 1 + i % 3, 'layer', 'L' || i % 4,
-                                          'material', 'concrete') ORDER BY i)
-      FROM generate_series(1, 100) i" > "$work/a.json"
-q -c "SELECT jsonb_agg(CASE WHEN ord % 10 < 3 THEN e || jsonb_build_object('x', (e ->> 'x')::numeric + 2.5) ELSE e END ORDER BY ord)
-      FROM jsonb_array_elements('$(cat "$work/a.json")'::jsonb) WITH ORDINALITY x(e, ord)" > "$work/b.json"
+bt_bench_moved_pair "$db" "$work"
 
 declare -A pair_a pair_b
 pair_a[moved]=$(cat "$work/a.json"); pair_b[moved]=$(cat "$work/b.json")
