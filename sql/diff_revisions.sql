@@ -158,9 +158,9 @@ SELECT bt_diff('[{"id":"k1","type":"room","x":0,"y":0,"width":1,"height":1,"name
                  {"id":"k2","type":"room","x":5,"y":3,"width":1,"height":1,"name":"","tag":"T-2"},
                  {"id":"k3","type":"room","x":5,"y":0,"width":1,"height":1,"name":true},
                  {"id":"k4","type":"room","x":20,"y":0,"width":1,"height":1,"name":"Store"}]') ->> 'summary' AS summary;
--- A blank name is no name either, and spaces around the setting's keys do
--- not count.
-SET buildtrace.label_keys = ' name , tag ';
+-- A blank name is no name either; spaces and tabs around the setting's keys,
+-- and keys left empty, do not count.
+SET buildtrace.label_keys = E' name ,\ttag ,, ';
 SELECT bt_diff('[{"id":"k5","type":"room","x":0,"y":0,"width":1,"height":1,"name":"  ","tag":"T-5"},
                  {"id":"k6","type":"room","x":9,"y":0,"width":1,"height":1,"name":"Hall"}]',
                '[{"id":"k5","type":"room","x":0,"y":2,"width":1,"height":1,"name":"  ","tag":"T-5"},

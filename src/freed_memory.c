@@ -9,17 +9,22 @@
  * hands large freed blocks back to the kernel (munmap, or a trim of the
  * heap's top), so the next statement takes a page fault on every page it
  * writes again.  Where a page fault is dear, as on some virtual machines,
- * that costs more than the diff itself.  With the setting above zero, blocks
- * up to its size come from the heap (the mmap threshold), and the heap's
- * top is trimmed only once more than that is free there (the trim
- * threshold): a backend keeps up to that much of the memory it used.
+ * that costs more than the diff itself.  With the setting above zero, the
+ * heap's top is trimmed only once more than that much is free there (the
+ * trim threshold), and blocks up to 32 MB come from the heap (the mmap
+ * threshold, at the most glibc's own adjustment gives it; larger blocks
+ * are mapped and unmapped as at 0, and older glibc takes no more).
+ * A backend then keeps about that much of the memory it used at the heap's
+ * top; a statement that leaves more free there gets all of it trimmed, so a
+ * value below what the statements free can fault more than 0.
  *
  * glibc adjusts both thresholds itself as a process frees large blocks, up
- * to 32 MB and 64 MB; any mallopt() call turns that adjustment off for good.
+ * to 32 MB and 64 MB; setting either turns that adjustment off for good.
  * So a value below 64MB could keep less than glibc's own rule would, and is
  * refused; and 0 after another value can only set glibc's initial 128 kB
- * thresholds again, without their adjustment.  0 in a backend that never had
- * another value leaves glibc alone.
+ * thresholds again, without their adjustment (in the postmaster, for every
+ * process it starts after).  0 in a process that never had another value
+ * leaves glibc alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,8 +36,9 @@
 
 #include "freed_memory.h"
 
-/* glibc's initial mmap and trim thresholds */
+/* glibc's initial mmap and trim thresholds, and its largest mmap threshold */
 #define GLIBC_INITIAL_THRESHOLD (128 * 1024)
+#define GLIBC_MMAP_THRESHOLD_MAX (32 * 1024 * 1024)
 
 /* the least value above 0: glibc's own adjustment reaches a 64 MB trim threshold */
 #define BT_KEEP_FREED_MEMORY_MIN_KB (64 * 1024)
@@ -70,8 +76,8 @@ bt_keep_freed_memory_assign(int newval, void *extra)
 			return;
 		bytes = GLIBC_INITIAL_THRESHOLD;
 	}
-	/* glibc takes every value of the setting's range */
-	mallopt(M_MMAP_THRESHOLD, (int) bytes);
+	/* the setting's range fits in an int; glibc takes these values */
+	mallopt(M_MMAP_THRESHOLD, (int) Min(bytes, GLIBC_MMAP_THRESHOLD_MAX));
 	mallopt(M_TRIM_THRESHOLD, (int) bytes);
 	thresholds_changed = true;
 #endif

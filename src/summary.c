@@ -384,11 +384,13 @@ label_key(BtObject *o, char **label)
 		size_t		len;
 
 		/* "name, label" and "name , label" name the same keys */
-		while (*key == ' ')
+		while (*key == ' ' || *key == '\t')
 			key++;
 		len = strlen(key);
-		while (len > 0 && key[len - 1] == ' ')
+		while (len > 0 && (key[len - 1] == ' ' || key[len - 1] == '\t'))
 			key[--len] = '\0';
+		if (len == 0)
+			continue;			/* "name,,label": no key between the commas */
 		value = getKeyJsonValueFromContainer(o->obj, key, len, NULL);
 		if (value && (*label = label_text(value)) != NULL)
 			return key;
