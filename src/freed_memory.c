@@ -36,7 +36,7 @@
 
 #include "freed_memory.h"
 
-/* glibc's initial mmap and trim thresholds, and its largest mmap threshold */
+/* glibc's initial mmap and trim thresholds, and the most its adjustment sets */
 #define GLIBC_INITIAL_THRESHOLD (128 * 1024)
 #define GLIBC_MMAP_THRESHOLD_MAX (32 * 1024 * 1024)
 
