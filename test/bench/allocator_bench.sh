@@ -33,20 +33,9 @@ CREATE EXTENSION buildtrace;
 CREATE TABLE timing (work text, keep text, round int, latency_ms float8);
 CREATE TABLE faults (work text, keep text, per_statement float8);
 CREATE TABLE heavy (n int PRIMARY KEY, a jsonb COMPRESSION lz4, b jsonb COMPRESSION lz4);
+\i test/bench/versions.sql
 INSERT INTO heavy
-SELECT s,
-       (SELECT jsonb_agg(jsonb_build_object(
-                 'id', 'E' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
-                 'x', (i % 317) * 0.5, 'y', (i / 317) * 0.5, 'width', 1 + i % 7, 'height', 0.25,
-                 'layer', 'L' || i % 12, 'rotation', (i % 4) * 90))
-        FROM generate_series(1, s) i WHERE i % 50 <> 1)::text::jsonb,
-       (SELECT jsonb_agg(jsonb_build_object(
-                 'id', 'E' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
-                 'x', (i % 317) * 0.5 + CASE WHEN i % 10 BETWEEN 3 AND 5 THEN 2.5 ELSE 0 END,
-                 'y', (i / 317) * 0.5 + CASE WHEN i % 10 BETWEEN 3 AND 5 THEN -1.25 ELSE 0 END,
-                 'width', 1 + i % 7, 'height', 0.25,
-                 'layer', 'L' || i % 12, 'rotation', (i % 4) * 90))
-        FROM generate_series(1, s) i WHERE i % 50 <> 2)::text::jsonb
+SELECT s, pg_temp.bench_version(s)::text::jsonb, pg_temp.bench_heavy_revision(s)::text::jsonb
 FROM unnest(ARRAY[10000, 100000]) s;
 SQL
 # Stored as buildtrace stores versions, or the comparison is of something else.

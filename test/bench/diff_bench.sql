@@ -30,14 +30,10 @@ RESET client_min_messages;
 -- (decompression) the floor measures.  Light: 2 % added, 2 % removed, 3 %
 -- moved, 2 % resized, 1 % retyped, 1 % with a changed attribute.  Heavy:
 -- 30 % moved by (2.5, -1.25), 2 % added, 2 % removed.
+\ir versions.sql
 CREATE TEMP TABLE bench_pairs (mix text, n int, stored text, a jsonb COMPRESSION pglz, b jsonb COMPRESSION pglz);
 INSERT INTO bench_pairs
-SELECT m AS mix, s AS n, 'pglz',
-       (SELECT jsonb_agg(jsonb_build_object(
-                 'id', 'E' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
-                 'x', (i % 317) * 0.5, 'y', (i / 317) * 0.5, 'width', 1 + i % 7, 'height', 0.25,
-                 'layer', 'L' || i % 12, 'rotation', (i % 4) * 90))
-        FROM generate_series(1, s) i WHERE i % 50 <> 1) AS a,
+SELECT m AS mix, s AS n, 'pglz', pg_temp.bench_version(s) AS a,
        CASE m WHEN 'light' THEN
        (SELECT jsonb_agg(jsonb_build_object(
                  'id', 'E' || i,
@@ -47,14 +43,7 @@ SELECT m AS mix, s AS n, 'pglz',
                  'width', 1 + i % 7 + CASE WHEN i % 100 BETWEEN 13 AND 14 THEN 0.5 ELSE 0 END, 'height', 0.25,
                  'layer', CASE WHEN i % 100 = 15 THEN 'X' ELSE 'L' || i % 12 END, 'rotation', (i % 4) * 90))
         FROM generate_series(1, s) i WHERE i % 50 <> 2)
-       ELSE
-       (SELECT jsonb_agg(jsonb_build_object(
-                 'id', 'E' || i, 'type', (ARRAY['wall','door','window','column','beam'])[1 + i % 5],
-                 'x', (i % 317) * 0.5 + CASE WHEN i % 10 BETWEEN 3 AND 5 THEN 2.5 ELSE 0 END,
-                 'y', (i / 317) * 0.5 + CASE WHEN i % 10 BETWEEN 3 AND 5 THEN -1.25 ELSE 0 END,
-                 'width', 1 + i % 7, 'height', 0.25,
-                 'layer', 'L' || i % 12, 'rotation', (i % 4) * 90))
-        FROM generate_series(1, s) i WHERE i % 50 <> 2)
+       ELSE pg_temp.bench_heavy_revision(s)
        END AS b
 FROM unnest(string_to_array(:'sizes', ',')::int[]) s, unnest(ARRAY['light', 'heavy']) m;
 -- The same values again, compressed with lz4: new values (parsed from their
