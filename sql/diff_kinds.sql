@@ -56,3 +56,21 @@ SELECT jsonb_pretty(bt_diff(:'base',
 SELECT bt_diff(
   '[{"id":"a","x":0,"y":0,"width":1,"height":1},{"id":"b","x":0,"y":0,"width":1,"height":1},{"id":"c","x":0,"y":0,"width":1,"height":1}]',
   '[{"id":"a","x":0,"y":0,"width":1,"height":1},{"id":"b","x":9,"y":0,"width":1,"height":1},{"id":"d","x":0,"y":0,"width":1,"height":1}]')->'counts';
+
+-- A moved object whose other keys and values are laid out as before (the
+-- usual move) and one whose attributes changed without changing the
+-- layout: a key renamed to one of the same length, a value of the same
+-- length, a nested object, a flag; and an equal number written otherwise.
+-- x and y change their stored length, which moves the values after them.
+SELECT k.label, d->'counts'->>'moved' AS moved, d->'counts'->>'modified' AS modified,
+       d->'modified'->0->'changed' AS changed
+FROM (VALUES
+        ('same attributes', '{"layer":"A","z":1.5}', '{"layer":"A","z":1.5}'),
+        ('key renamed', '{"layer":"A"}', '{"level":"A"}'),
+        ('value of same length', '{"layer":"A"}', '{"layer":"B"}'),
+        ('nested value', '{"meta":{"k":1}}', '{"meta":{"k":2}}'),
+        ('flag', '{"locked":true}', '{"locked":false}'),
+        ('equal number written otherwise', '{"z":1.0}', '{"z":1}')) AS k(label, attrs_a, attrs_b),
+     LATERAL (SELECT bt_diff(
+        jsonb_build_array('{"id":"M","type":"wall","x":0,"y":0,"width":1,"height":1}'::jsonb || k.attrs_a::jsonb),
+        jsonb_build_array('{"id":"M","type":"wall","x":0.25,"y":-1.75,"width":1,"height":1}'::jsonb || k.attrs_b::jsonb)) AS d) s;

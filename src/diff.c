@@ -259,17 +259,21 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 	JsonbValue	k,
 				v;
 
-	bt_attrs_begin(&ia, m->a, a);
-	bt_attrs_begin(&ib, m->b, b);
-	if (m->a->is_hash || m->b->is_hash)
+	/* the usual move changes no attribute: only then is the walk needed */
+	if (!bt_fields_if_attrs_equal(m->a, m->b, a, b))
 	{
-		/* A content hash is only ever equal or not equal. */
-		while (bt_attrs_next(&ia, &k, &v) || bt_attrs_next(&ib, &k, &v))
-			;
-		m->content = m->modified = !identical(m->a, m->b);
-		return m->modified;
+		bt_attrs_begin(&ia, m->a, a);
+		bt_attrs_begin(&ib, m->b, b);
+		if (m->a->is_hash || m->b->is_hash)
+		{
+			/* A content hash is only ever equal or not equal. */
+			while (bt_attrs_next(&ia, &k, &v) || bt_attrs_next(&ib, &k, &v))
+				;
+			m->content = m->modified = !identical(m->a, m->b);
+			return m->modified;
+		}
+		compare_attrs(m, &ia, &ib);
 	}
-	compare_attrs(m, &ia, &ib);
 
 	/* equal types become one pointer, which later passes read in cache */
 	if (a->type)
@@ -380,9 +384,13 @@ merge_by_id(BtDrawing *a, BtDrawing *b, BtDiff *d, const BtDiffParams *p,
 static void
 classify_same_id(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
 {
-	/* b was read with a as its like (diff_sql.c): from_like is identical */
+	/*
+	 * b was read with a as its like (diff_sql.c): from_like is identical,
+	 * unlike_namesake is not
+	 */
 	Assert(!ob->from_like || identical(oa, ob));
-	if (ob->from_like || identical(oa, ob))
+	Assert(!ob->unlike_namesake || !identical(oa, ob));
+	if (ob->from_like || (!ob->unlike_namesake && identical(oa, ob)))
 		d->nunchanged++;
 	else
 		classify(d, oa, ob, p, NULL);

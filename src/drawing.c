@@ -511,6 +511,7 @@ check_object(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen,
 	o->objlen = objlen;
 	o->is_hash = false;
 	o->from_like = false;
+	o->unlike_namesake = false;
 
 	if (mapkey == NULL)
 	{
@@ -631,6 +632,7 @@ reuse_like(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen)
 			o->obj = obj;
 			o->index = index;
 			o->from_like = true;
+			o->unlike_namesake = false;
 			st->like_next = j + 1;
 			return true;
 		}
@@ -638,8 +640,12 @@ reuse_like(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen)
 	return false;
 }
 
-/* After a changed or new object, expect next the one after its namesake. */
-static void
+/*
+ * After a changed or new object, expect next the one after its namesake.
+ * Returns true when the namesake was one that reuse_like has just found not
+ * identical to the object.
+ */
+static bool
 resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
 {
 	const BtDrawing *like = st->like;
@@ -653,7 +659,7 @@ resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
 		if (bt_object_id_cmp(&like->objs[j], o) == 0)
 		{
 			st->like_next = j + 1;
-			return;
+			return true;
 		}
 	}
 	while (lo < hi)
@@ -667,6 +673,7 @@ resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
 	}
 	if (lo < like->nobjs && bt_key_cmp(&like->byid[lo], like->objs, key, objs) == 0)
 		st->like_next = like->byid[lo].obj + 1;
+	return false;
 }
 
 static void
@@ -709,7 +716,8 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 		{
 			accept_object(out);
 			if (st->like)
-				resync_like(st, &out->byid[out->nobjs - 1], out->objs);
+				o->unlike_namesake = resync_like(st, &out->byid[out->nobjs - 1],
+												 out->objs);
 		}
 	}
 }
@@ -749,6 +757,7 @@ read_map(ReadState *st, JsonbContainer *map, BtDrawing *out)
 			o->idlen = k.val.string.len;
 			o->is_hash = true;
 			o->from_like = false;
+			o->unlike_namesake = false;
 			o->hash = v.val.string.val;
 			o->hashlen = v.val.string.len;
 			o->obj = NULL;
@@ -1212,6 +1221,98 @@ bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value)
 		set_field(c->o, c->f, ck, value);
 	}
 	return false;
+}
+
+/* Two values stored alike, byte for byte (then certainly equal). */
+static bool
+same_bytes(JsonbValue *a, JsonbValue *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type)
+	{
+		case jbvString:
+			return a->val.string.len == b->val.string.len &&
+				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
+		case jbvNumeric:
+			return VARSIZE_ANY(a->val.numeric) == VARSIZE_ANY(b->val.numeric) &&
+				memcmp(a->val.numeric, b->val.numeric, VARSIZE_ANY(a->val.numeric)) == 0;
+		case jbvBool:
+			return a->val.boolean == b->val.boolean;
+		case jbvBinary:
+			return a->val.binary.len == b->val.binary.len &&
+				memcmp(a->val.binary.data, b->val.binary.data, a->val.binary.len) == 0;
+		default:
+			return true;		/* null */
+	}
+}
+
+/*
+ * The usual moved object differs from its earlier self in its place only:
+ * the same keys (so the same header, the same key JEntries and key bytes)
+ * and the same bytes in every value but the core keys'.  Then no attribute
+ * changed, and one pass over both objects' JEntries fills their fields,
+ * where the attribute walk would decode and compare every pair.  A place
+ * value may change its length, which moves the values after it: each
+ * object's offsets are followed on their own.  Returns false, with the
+ * fields not to be used, for any other pair, which the walk then compares.
+ */
+bool
+bt_fields_if_attrs_equal(BtObject *a, BtObject *b, BtFields *fa, BtFields *fb)
+{
+	JsonbContainer *ca = a->obj;
+	JsonbContainer *cb = b->obj;
+	uint32		count;
+	const JEntry *cha;
+	const JEntry *chb;
+	const char *basea;
+	const char *baseb;
+	uint32		keyoff = 0;
+	uint32		offa = 0;
+	uint32		offb;
+
+	if (a->is_hash || b->is_hash || ca->header != cb->header)
+		return false;
+	count = JsonContainerSize(ca);
+	cha = ca->children;
+	chb = cb->children;
+	if (memcmp(cha, chb, sizeof(JEntry) * count) != 0)
+		return false;			/* keys of other lengths */
+	basea = (const char *) (cha + count * 2);
+	baseb = (const char *) (chb + count * 2);
+	for (uint32 i = 0; i < count; i++)
+		JBE_ADVANCE_OFFSET(offa, cha[i]);
+	if (memcmp(basea, baseb, offa) != 0)
+		return false;			/* other keys */
+	offb = offa;
+	fields_start(a, fa);
+	fields_start(b, fb);
+	for (uint32 i = 0; i < count; i++)
+	{
+		uint32		keystart = keyoff;
+		uint32		starta = offa;
+		uint32		startb = offb;
+		JEntry		jea = cha[count + i];
+		JEntry		jeb = chb[count + i];
+		JsonbValue	va,
+					vb;
+		int			ck;
+
+		JBE_ADVANCE_OFFSET(keyoff, cha[i]);
+		JBE_ADVANCE_OFFSET(offa, jea);
+		JBE_ADVANCE_OFFSET(offb, jeb);
+		fill_child(jea, basea, starta, offa - starta, &va);
+		fill_child(jeb, baseb, startb, offb - startb, &vb);
+		ck = core_key(basea + keystart, keyoff - keystart);
+		if (ck >= 0)
+		{
+			set_field(a, fa, ck, &va);
+			set_field(b, fb, ck, &vb);
+		}
+		else if (!same_bytes(&va, &vb))
+			return false;
+	}
+	return true;
 }
 
 static char *

@@ -33,6 +33,8 @@ typedef struct BtObject
 	bool		is_hash;
 	bool		from_like;		/* taken from bt_drawing_read's like version:
 								 * byte-identical to its namesake there */
+	bool		unlike_namesake;	/* compared with its namesake in the like
+									 * version by the read, and not identical */
 } BtObject;
 
 /* The fields of an object that has changed, extracted on demand. */
@@ -198,6 +200,14 @@ typedef struct BtAttrCursor
 
 extern void bt_attrs_begin(BtAttrCursor *c, BtObject *o, BtFields *f);
 extern bool bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value);
+
+/*
+ * Fill the fields of a and b when no attribute differs between them and
+ * both are laid out alike (the usual moved object); false sends the caller
+ * to the attribute walk.
+ */
+extern bool bt_fields_if_attrs_equal(BtObject *a, BtObject *b, BtFields *fa,
+									 BtFields *fb);
 
 /*
  * Text of the data as people read it (summaries, pictures): at most
