@@ -2,8 +2,9 @@
 -- cmp.cases (ids from 100001) after cases.sql: many changed attributes
 -- (the JEntry offset stride), one vector spelled several ways, deltas and
 -- rounded distances at the limits of the scaled-integer arithmetic, runs
--- of types, b reusing a's objects (twice, shifted, beside a namesake), and
--- large versions reordered, shifted and renamed.
+-- of types, b reusing a's objects (twice, shifted, beside a namesake),
+-- moved objects with attributes changed in place, and large versions
+-- reordered, shifted and renamed.
 \set ON_ERROR_STOP on
 SELECT setseed(0.1234) \g /dev/null
 CREATE TEMP TABLE t(cat text, a jsonb, b jsonb, mt float8 DEFAULT NULL, st float8 DEFAULT NULL, mg boolean DEFAULT NULL);
@@ -108,6 +109,38 @@ SELECT 'tgt:bigreuse:' || k, a, b FROM (
     ('renamed_nearby', (SELECT jsonb_agg(e || jsonb_build_object('id', 'N' || n, 'x', (e->>'x')::numeric + 0.3) ORDER BY n) FROM jsonb_array_elements(a) WITH ORDINALITY q(e, n))),
     ('dup_everywhere', (SELECT jsonb_agg(e ORDER BY n) FROM (SELECT e, n FROM jsonb_array_elements(a) WITH ORDINALITY q(e, n) UNION ALL SELECT e, n + 0.5 FROM jsonb_array_elements(a) WITH ORDINALITY q(e, n) WHERE n % 500 = 0) z))
   ) v(k, b);
+-- moved objects compared in one pass when their keys and other values are
+-- as before: attributes changed in place (same lengths), a key renamed to
+-- one of the same length, numbers and containers after a place value that
+-- changed its stored length, equal numbers written otherwise, many keys
+-- (the JEntry offset stride), a retype and a resize of the same lengths
+INSERT INTO t(cat, a, b)
+SELECT 'tgt:inplace:' || v.k,
+       (SELECT jsonb_agg(('{"type":"wall","width":1,"height":1}'::jsonb || v.attrs_a::jsonb) ||
+                         jsonb_build_object('id', 'P' || i, 'x', i * 0.5, 'y', 0))
+        FROM generate_series(1, 30) i),
+       (SELECT jsonb_agg(('{"type":"wall","width":1,"height":1}'::jsonb || v.attrs_b::jsonb) ||
+                         jsonb_build_object('id', 'P' || i, 'x', i * 0.5 + CASE WHEN i % 3 = 0 THEN 0 ELSE 2.25 END,
+                                            'y', CASE WHEN i % 2 = 0 THEN -1.125 ELSE 0 END))
+        FROM generate_series(1, 30) i)
+FROM (VALUES
+    ('same', '{"layer":"A","z":1.5,"meta":{"k":[1,2]},"on":true,"n":null}', '{"layer":"A","z":1.5,"meta":{"k":[1,2]},"on":true,"n":null}'),
+    ('value', '{"layer":"A","z":1.5}', '{"layer":"B","z":1.5}'),
+    ('number', '{"layer":"A","z":1.5}', '{"layer":"A","z":2.5}'),
+    ('renamed_key', '{"layer":"A"}', '{"level":"A"}'),
+    ('nested', '{"meta":{"k":[1,2]}}', '{"meta":{"k":[1,3]}}'),
+    ('flag', '{"on":true}', '{"on":false}'),
+    ('null_to_bool', '{"n":null}', '{"n":true}'),
+    ('equal_number', '{"z":1.0}', '{"z":1}'),
+    ('string_vs_number', '{"z":"1"}', '{"z":1}'),
+    ('retype', '{"type":"wall"}', '{"type":"door"}'),
+    ('resize', '{"width":2,"height":3}', '{"width":3,"height":2}'),
+    ('rotation', '{"rotation":90}', '{"rotation":45}'),
+    ('many_keys', (SELECT jsonb_object_agg('k' || lpad(i::text, 2, '0'), i * 1.5)::text FROM generate_series(1, 40) i),
+                  (SELECT jsonb_object_agg('k' || lpad(i::text, 2, '0'), CASE WHEN i = 37 THEN 99.5 ELSE i * 1.5 END)::text FROM generate_series(1, 40) i)),
+    ('many_keys_same', (SELECT jsonb_object_agg('k' || lpad(i::text, 2, '0'), i * 1.5)::text FROM generate_series(1, 40) i),
+                       (SELECT jsonb_object_agg('k' || lpad(i::text, 2, '0'), i * 1.5)::text FROM generate_series(1, 40) i))
+) v(k, attrs_a, attrs_b);
 -- tolerance variants of a few of them
 INSERT INTO t SELECT cat || ':mt0', a, b, 0, 0, NULL FROM t WHERE cat LIKE 'tgt:round%' OR cat LIKE 'tgt:spell%' OR cat LIKE 'tgt:delta%';
 INSERT INTO t SELECT cat || ':nogeo', a, b, NULL, NULL, false FROM t WHERE cat LIKE 'tgt:bigreuse%' OR cat LIKE 'tgt:reuse%';
