@@ -259,7 +259,7 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 	JsonbValue	k,
 				v;
 
-	/* the usual move changes no attribute: only then is the walk needed */
+	/* the usual move changes no attribute, and needs no walk of them */
 	if (!bt_fields_if_attrs_equal(m->a, m->b, a, b))
 	{
 		bt_attrs_begin(&ia, m->a, a);
