@@ -44,7 +44,8 @@ double		bt_match_distance = 1.0;
 double		bt_rotation_tolerance = 0.5;
 double		bt_shift_min_share = 0.5;
 char	   *bt_units = NULL;
-char	   *bt_label_keys = NULL;
+static char *bt_label_keys = NULL;	/* read through bt_label_key_list */
+const BtLabelKeys *bt_label_key_list = NULL;
 static char *bt_tenant = NULL;	/* read in SQL only */
 int			bt_summary_max_sentences = 8;
 static int	bt_keep_freed_memory = 0;	/* applied by its assign hook */
@@ -62,6 +63,69 @@ static const struct config_enum_entry on_invalid_options[] = {
 };
 
 /* How bt_diff matches objects, what it counts as a change, and its summary. */
+
+static inline bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Split buildtrace.label_keys once, when it is set, instead of for every
+ * object named: "name, label" and "name , label" name the same keys, and
+ * "name,,label" has none between the commas.  The block is the setting's
+ * extra, malloc'd as the GUC machinery frees it.
+ */
+static bool
+label_keys_check(char **newval, void **extra, GucSource source)
+{
+	const char *value = *newval ? *newval : "";
+	size_t		textlen = strlen(value);
+	int			most = 1;
+	BtLabelKeys *list;
+	char	   *text;
+
+	for (const char *c = value; *c; c++)
+		most += *c == ',';
+	list = malloc(offsetof(BtLabelKeys, keys) + sizeof(BtLabelKey) * most + textlen + 1);
+	if (list == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		return false;
+	}
+	text = (char *) &list->keys[most];
+
+	memcpy(text, value, textlen + 1);
+	list->nkeys = 0;
+	for (char *p = text; p != NULL;)
+	{
+		char	   *end = strchr(p, ',');
+		int			len = end ? (int) (end - p) : (int) strlen(p);
+
+		while (len > 0 && is_blank(*p))
+		{
+			p++;
+			len--;
+		}
+		while (len > 0 && is_blank(p[len - 1]))
+			len--;
+		if (len > 0)
+		{
+			list->keys[list->nkeys].s = p;
+			list->keys[list->nkeys++].len = len;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	*extra = list;
+	return true;
+}
+
+static void
+label_keys_assign(const char *newval, void *extra)
+{
+	bt_label_key_list = extra;
+}
+
 static void
 define_diff_gucs(void)
 {
@@ -119,7 +183,8 @@ define_diff_gucs(void)
 							   "A comma-separated list; a key whose value is neither a string with visible text nor a number is passed over, and an object no key names is named by its id.",
 							   &bt_label_keys,
 							   "name,label,tag",
-							   PGC_SUSET, 0, NULL, NULL, NULL);
+							   PGC_SUSET, 0,
+							   label_keys_check, label_keys_assign, NULL);
 
 	DefineCustomIntVariable("buildtrace.summary_max_sentences",
 							"Sentences a summary may have before it is shortened to a headline and the largest groups.",

@@ -45,7 +45,25 @@ extern double bt_match_distance;
 extern double bt_rotation_tolerance;
 extern double bt_shift_min_share;
 extern char *bt_units;
-extern char *bt_label_keys;
+
+/*
+ * buildtrace.label_keys, split once when it is set: its keys in order,
+ * spaces and tabs around each trimmed, empty ones left out.  Each key
+ * points into the block, not NUL-terminated.
+ */
+typedef struct BtLabelKey
+{
+	const char *s;
+	int			len;
+} BtLabelKey;
+
+typedef struct BtLabelKeys
+{
+	int			nkeys;
+	BtLabelKey	keys[FLEXIBLE_ARRAY_MEMBER];
+} BtLabelKeys;
+
+extern const BtLabelKeys *bt_label_key_list;
 extern int	bt_summary_max_sentences;
 
 extern void bt_define_gucs(void);

@@ -368,30 +368,17 @@ label_text(JsonbValue *v)
  * *label gets that name.  A key present with a value that names nothing
  * ({"name": null}) gives way to the next key, as if it were absent.
  */
-static char *
+static const BtLabelKey *
 label_key(BtObject *o, char **label)
 {
-	char	   *keys;
-	char	   *save = NULL;
-
 	*label = NULL;
 	if (o->is_hash)
 		return NULL;
-	keys = pstrdup(bt_label_keys);
-	for (char *key = strtok_r(keys, ",", &save); key; key = strtok_r(NULL, ",", &save))
+	for (int i = 0; i < bt_label_key_list->nkeys; i++)
 	{
-		JsonbValue *value;
-		size_t		len;
+		const BtLabelKey *key = &bt_label_key_list->keys[i];
+		JsonbValue *value = getKeyJsonValueFromContainer(o->obj, key->s, key->len, NULL);
 
-		/* "name, label" and "name , label" name the same keys */
-		while (*key == ' ' || *key == '\t')
-			key++;
-		len = strlen(key);
-		while (len > 0 && (key[len - 1] == ' ' || key[len - 1] == '\t'))
-			key[--len] = '\0';
-		if (len == 0)
-			continue;			/* "name,,label": no key between the commas */
-		value = getKeyJsonValueFromContainer(o->obj, key, len, NULL);
 		if (value && (*label = label_text(value)) != NULL)
 			return key;
 	}
@@ -563,7 +550,7 @@ add_rename(Summary *sum, BtMatch *m)
 {
 	BtAttrChange *ch = m->nattrs == 1 ? &m->attrs[0] : NULL;
 	char	   *label;
-	char	   *key;
+	const BtLabelKey *key;
 	char	   *type;
 	char	   *from;
 	size_t		typelen;
@@ -574,8 +561,8 @@ add_rename(Summary *sum, BtMatch *m)
 		!has_visible_text(ch->from.val.string.val, ch->from.val.string.len))
 		return false;
 	key = label_key(m->b, &label);
-	if (key == NULL || strlen(key) != (size_t) ch->key.val.string.len ||
-		memcmp(key, ch->key.val.string.val, ch->key.val.string.len) != 0)
+	if (key == NULL || key->len != ch->key.val.string.len ||
+		memcmp(key->s, ch->key.val.string.val, key->len) != 0)
 		return false;
 	type = type_words(bt_type_name(&m->fb));
 	type[0] = pg_toupper((unsigned char) type[0]);
