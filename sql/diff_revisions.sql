@@ -263,3 +263,39 @@ WITH g AS (SELECT k, sum(CASE WHEN k = 0 THEN 0 WHEN k <= 32 THEN 0.39 + 0.01 * 
 SELECT d -> 'counts' ->> 'reidentified' AS reidentified, d -> 'ambiguous' AS ambiguous,
        jsonb_array_length(d -> 'added') AS added, jsonb_array_length(d -> 'removed') AS removed
 FROM (SELECT bt_diff(a, b) AS d FROM v) s;
+-- Leftovers of a type the other side lacks take no part in matching; those
+-- of shared types, between them in id order, still pair, and the rest keep
+-- their id order. An empty type is a type: it pairs with "" only, and an
+-- object without one only with another without one, however near.
+SELECT d -> 'reidentified' AS reidentified, d -> 'removed' AS removed, d -> 'added' AS added
+FROM (SELECT bt_diff('[{"id":"a1","type":"door","x":0,"y":0,"width":1,"height":1},
+                       {"id":"a2","type":"wall","x":5,"y":0,"width":1,"height":1},
+                       {"id":"a3","type":"door","x":9,"y":0,"width":1,"height":1},
+                       {"id":"a4","x":20,"y":0,"width":1,"height":1},
+                       {"id":"a5","type":"","x":20.3,"y":0,"width":1,"height":1}]',
+                     '[{"id":"b1","type":"window","x":0,"y":0,"width":1,"height":1},
+                       {"id":"b2","type":"wall","x":5.2,"y":0,"width":1,"height":1},
+                       {"id":"b3","type":"window","x":9,"y":0,"width":1,"height":1},
+                       {"id":"b4","type":"","x":20.1,"y":0,"width":1,"height":1},
+                       {"id":"b5","x":20.5,"y":0,"width":1,"height":1}]') AS d) s;
+-- Changes found in three steps (by id, re-identified, measured against the
+-- shift) are listed in the id order of b.
+SELECT jsonb_path_query_array(d, '$.moved[*].id') AS moved, jsonb_path_query_array(d, '$.reidentified[*].id') AS reidentified,
+       d -> 'shift' AS shift
+FROM (SELECT bt_diff(
+  '[{"id":"c1","type":"wall","x":0,"y":0,"width":1,"height":1},
+    {"id":"c2","type":"wall","x":3,"y":0,"width":1,"height":1},
+    {"id":"c3","type":"wall","x":6,"y":0,"width":1,"height":1},
+    {"id":"c4","type":"wall","x":9,"y":0,"width":1,"height":1},
+    {"id":"c5","type":"wall","x":12,"y":0,"width":1,"height":1},
+    {"id":"a6","type":"door","x":15,"y":0,"width":1,"height":1},
+    {"id":"c7","type":"wall","x":18,"y":0,"width":1,"height":1},
+    {"id":"c8","type":"wall","x":21,"y":0,"width":1,"height":1}]',
+  '[{"id":"c1","type":"wall","x":0,"y":10,"width":1,"height":1},
+    {"id":"c2","type":"wall","x":3,"y":10,"width":1,"height":1},
+    {"id":"c3","type":"wall","x":6,"y":0,"width":1,"height":1},
+    {"id":"c4","type":"wall","x":9,"y":10,"width":1,"height":1},
+    {"id":"c5","type":"wall","x":12,"y":10,"width":1,"height":1},
+    {"id":"c6","type":"door","x":15.5,"y":10,"width":1,"height":1},
+    {"id":"c7","type":"wall","x":18,"y":10,"width":1,"height":1},
+    {"id":"c8","type":"wall","x":21,"y":10,"width":1,"height":1}]') AS d) s;

@@ -649,6 +649,105 @@ match_places(Matcher *m)
 	}
 }
 
+/* ---------- kinds ---------- */
+
+/*
+ * What an object can pair with at all: an object of its type (content,
+ * geometry and nearest alike compare types), an object without one, or,
+ * for a content hash of the map form, another hash.  Revisions often add
+ * objects of other types than they remove; a leftover whose kind no
+ * leftover of the other side has is set aside before the candidates'
+ * hashes, places and grid are worked out.  Equal kinds are equal hashes; a
+ * collision only keeps an object that then pairs with nothing.
+ */
+static uint64
+object_kind(BtObject *o)
+{
+	JsonbValue	type;
+
+	if (o->is_hash)
+		return 1;
+	if (getKeyJsonValueFromContainer(o->obj, "type", 4, &type) == NULL)
+		return 2;
+	return bytes_hash(type.val.string.val, type.val.string.len, 6);
+}
+
+#define ST_SORT sort_kinds
+#define ST_ELEMENT_TYPE uint64
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* The kinds of n objects, and a sorted copy of them. */
+static uint64 *
+object_kinds(BtObject **objs, int n, uint64 **sorted)
+{
+	uint64	   *kinds = palloc_huge(sizeof(uint64) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		kinds[i] = object_kind(objs[i]);
+	}
+	*sorted = palloc_huge(sizeof(uint64) * n);
+	memcpy(*sorted, kinds, sizeof(uint64) * n);
+	sort_kinds(*sorted, n);
+	return kinds;
+}
+
+static bool
+has_kind(const uint64 *sorted, int n, uint64 kind)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < kind)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && sorted[lo] == kind;
+}
+
+/* The positions (in order) of the objects whose kind the other side has. */
+static int
+keep_kinds(const uint64 *kinds, int n, const uint64 *others, int nothers,
+		   int *keep)
+{
+	int			nkeep = 0;
+
+	for (int i = 0; i < n; i++)
+		if (has_kind(others, nothers, kinds[i]))
+			keep[nkeep++] = i;
+	return nkeep;
+}
+
+static void
+keep_shared_kinds(BtObject **removed, int nremoved, BtObject **added, int nadded,
+				  int *keep_removed, int *nkeep_removed,
+				  int *keep_added, int *nkeep_added)
+{
+	uint64	   *sorted_removed,
+			   *sorted_added;
+	uint64	   *kinds_removed = object_kinds(removed, nremoved, &sorted_removed);
+	uint64	   *kinds_added = object_kinds(added, nadded, &sorted_added);
+
+	*nkeep_removed = keep_kinds(kinds_removed, nremoved, sorted_added, nadded,
+								keep_removed);
+	*nkeep_added = keep_kinds(kinds_added, nadded, sorted_removed, nremoved,
+							  keep_added);
+	pfree(kinds_removed);
+	pfree(kinds_added);
+	pfree(sorted_removed);
+	pfree(sorted_added);
+}
+
 /* ---------- setup and results ---------- */
 
 static void
@@ -763,15 +862,22 @@ collect_groups(Matcher *m)
 	pfree(gm);
 }
 
-/* Take the paired objects out of an id-ordered array. */
+/*
+ * Take the paired objects out of an id-ordered array, given its nc
+ * candidates (in the same order, each knowing its position).
+ */
 static void
-compact(Cand *c, BtObject **objs, int *n)
+compact(const Cand *c, int nc, BtObject **objs, int *n)
 {
-	int			kept = 0;
+	int			kept = 0,
+				next = 0;
 
 	for (int i = 0; i < *n; i++)
-		if (!c[i].paired)
-			objs[kept++] = objs[i];
+	{
+		if (next < nc && c[next].order == i && c[next++].paired)
+			continue;
+		objs[kept++] = objs[i];
+	}
 	*n = kept;
 }
 
@@ -802,34 +908,54 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 				   const BtMatchParams *p, BtMatching *out)
 {
 	Matcher		m;
+	int		   *keep_removed,
+			   *keep_added;
+	int			nkeep_removed,
+				nkeep_added;
 
 	memset(out, 0, sizeof(BtMatching));
 	if (*nremoved == 0 || *nadded == 0)
 		return;
+	keep_removed = palloc_huge(sizeof(int) * *nremoved);
+	keep_added = palloc_huge(sizeof(int) * *nadded);
+	keep_shared_kinds(removed, *nremoved, added, *nadded,
+					  keep_removed, &nkeep_removed, keep_added, &nkeep_added);
+	if (nkeep_removed == 0 || nkeep_added == 0)
+	{
+		pfree(keep_removed);
+		pfree(keep_added);
+		return;
+	}
 	memset(&m, 0, sizeof(Matcher));
 	m.p = p;
 	m.out = out;
-	m.nremoved = *nremoved;
-	m.n = *nremoved + *nadded;
+	m.nremoved = nkeep_removed;
+	m.n = nkeep_removed + nkeep_added;
 	m.cell = Max(Max(p->distance, p->move_tol), 1e-9) * CELL_MARGIN;
 	m.c = palloc_huge(sizeof(Cand) * m.n);
 	m.parent = palloc_huge(sizeof(int) * m.n);
 	/* each object is paired at most once: reserve the most there can be */
-	m.maxpairs = Min(*nremoved, *nadded);
+	m.maxpairs = Min(nkeep_removed, nkeep_added);
 	out->pairs = palloc_huge(sizeof(BtReidentified) * m.maxpairs);
 	for (int i = 0; i < m.n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		m.parent[i] = i;
 		if (i < m.nremoved)
-			init_cand(&m, &m.c[i], removed[i], 0, i);
+			init_cand(&m, &m.c[i], removed[keep_removed[i]], 0, keep_removed[i]);
 		else
-			init_cand(&m, &m.c[i], added[i - m.nremoved], 1, i - m.nremoved);
+		{
+			int			j = keep_added[i - m.nremoved];
+
+			init_cand(&m, &m.c[i], added[j], 1, j);
+		}
 	}
 	match_content(&m);
 	match_places(&m);
 	collect_groups(&m);
 	order_pairs(&m);
-	compact(m.c, removed, nremoved);
-	compact(m.c + m.nremoved, added, nadded);
+	compact(m.c, m.nremoved, removed, nremoved);
+	compact(m.c + m.nremoved, m.n - m.nremoved, added, nadded);
+	pfree(keep_removed);
+	pfree(keep_added);
 }

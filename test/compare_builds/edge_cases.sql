@@ -3,8 +3,8 @@
 -- (the JEntry offset stride), one vector spelled several ways, deltas and
 -- rounded distances at the limits of the scaled-integer arithmetic, runs
 -- of types, b reusing a's objects (twice, shifted, beside a namesake),
--- moved objects with attributes changed in place, and large versions
--- reordered, shifted and renamed.
+-- moved objects with attributes changed in place, leftovers of kinds
+-- the other side lacks, and large versions reordered, shifted and renamed.
 \set ON_ERROR_STOP on
 SELECT setseed(0.1234) \g /dev/null
 CREATE TEMP TABLE t(cat text, a jsonb, b jsonb, mt float8 DEFAULT NULL, st float8 DEFAULT NULL, mg boolean DEFAULT NULL);
@@ -141,6 +141,38 @@ FROM (VALUES
     ('many_keys_same', (SELECT jsonb_object_agg('k' || lpad(i::text, 2, '0'), i * 1.5)::text FROM generate_series(1, 40) i),
                        (SELECT jsonb_object_agg('k' || lpad(i::text, 2, '0'), i * 1.5)::text FROM generate_series(1, 40) i))
 ) v(k, attrs_a, attrs_b);
+-- leftovers of kinds the other side lacks among ones it has (the matcher
+-- sets the former aside): types removed or added only, an empty type
+-- against none, typeless objects, content hashes, ambiguous groups, ids
+-- interleaved so that kept and set-aside leftovers alternate
+INSERT INTO t(cat, a, b)
+SELECT 'tgt:kinds:' || v.k,
+       (SELECT jsonb_agg(o) FROM (SELECT jsonb_build_object('id', 'K' || lpad(i::text, 3, '0'), 'x', (i % 7) * 3.0, 'y', (i / 7) * 3.0,
+                                                          'width', 1, 'height', 1) || v.ta[1 + i % cardinality(v.ta)]::jsonb AS o
+                                  FROM generate_series(1, 60) i ORDER BY i) s),
+       (SELECT jsonb_agg(o) FROM (SELECT jsonb_build_object('id', CASE WHEN i % 3 = 0 THEN 'N' ELSE 'K' END || lpad(i::text, 3, '0'),
+                                                          'x', (i % 7) * 3.0 + CASE WHEN i % 5 = 0 THEN 0.4 ELSE 0 END,
+                                                          'y', (i / 7) * 3.0, 'width', 1, 'height', 1) || v.tb[1 + i % cardinality(v.tb)]::jsonb AS o
+                                  FROM generate_series(1, 60) i ORDER BY i) s)
+FROM (VALUES
+    ('disjoint', '{"{\"type\":\"door\"}"}'::text[], '{"{\"type\":\"window\"}"}'::text[]),
+    ('some_shared', '{"{\"type\":\"door\"}","{\"type\":\"wall\"}"}', '{"{\"type\":\"window\"}","{\"type\":\"wall\"}"}'),
+    ('empty_vs_none', '{"{\"type\":\"\"}","{}"}', '{"{}","{\"type\":\"\"}"}'),
+    ('typeless', '{"{}","{\"type\":\"slab\"}"}', '{"{}"}'),
+    ('attrs', '{"{\"type\":\"wall\",\"level\":\"L1\"}","{\"type\":\"door\"}"}', '{"{\"type\":\"wall\",\"level\":\"L2\"}","{\"type\":\"beam\"}"}')
+) v(k, ta, tb);
+-- map forms: content hashes only on one side, hashes among objects
+INSERT INTO t(cat, a, b)
+SELECT 'tgt:kinds:map_' || v.k,
+       (SELECT jsonb_object_agg('K' || lpad(i::text, 3, '0'),
+                                CASE WHEN i % v.m = 0 THEN to_jsonb('h' || i % 9)
+                                     ELSE jsonb_build_object('type', 'wall', 'x', i * 3.0, 'y', 0, 'width', 1, 'height', 1) END)
+        FROM generate_series(1, 40) i),
+       (SELECT jsonb_object_agg(CASE WHEN i % 2 = 0 THEN 'N' ELSE 'K' END || lpad(i::text, 3, '0'),
+                                CASE WHEN i % v.n = 0 THEN to_jsonb('h' || i % 9)
+                                     ELSE jsonb_build_object('type', 'door', 'x', i * 3.0, 'y', 0, 'width', 1, 'height', 1) END)
+        FROM generate_series(1, 40) i)
+FROM (VALUES ('hashes_both', 2, 3), ('hashes_a', 2, 1000), ('hashes_b', 1000, 4)) v(k, m, n);
 -- tolerance variants of a few of them
 INSERT INTO t SELECT cat || ':mt0', a, b, 0, 0, NULL FROM t WHERE cat LIKE 'tgt:round%' OR cat LIKE 'tgt:spell%' OR cat LIKE 'tgt:delta%';
 INSERT INTO t SELECT cat || ':nogeo', a, b, NULL, NULL, false FROM t WHERE cat LIKE 'tgt:bigreuse%' OR cat LIKE 'tgt:reuse%';
