@@ -571,45 +571,105 @@ apply_shift(BtDiff *d, const BtDiffParams *p)
 	}
 }
 
-static int
-cmp_match_index(const void *x, const void *y, void *arg)
+/*
+ * Merge the sorted runs [lo, mid) and [mid, hi) of indexes src into dst,
+ * by the ids in b of the entries they index.
+ */
+static void
+merge_run_pair(const BtMatch *c, const int *src, int *dst, int lo, int mid,
+			   int hi)
 {
-	const BtMatch *changed = arg;
+	int			l = lo,
+				r = mid;
 
-	bt_sort_tick();
-
-	return bt_object_id_cmp(changed[*(const int *) x].b,
-							changed[*(const int *) y].b);
+	for (int k = lo; k < hi; k++)
+	{
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (r >= hi || (l < mid && bt_object_id_cmp(c[src[l]].b, c[src[r]].b) <= 0))
+			dst[k] = src[l++];
+		else
+			dst[k] = src[r++];
+	}
 }
 
 /*
- * Put the changed objects in the order of their ids in b.  The id merge
- * leaves them in that order; re-identified objects and those measured
- * against a shift come after it.  Entries are large, so the sort orders
- * their indexes and then moves each entry once, cycle by cycle.
+ * The indexes of the n entries in the order of their ids in b.  The
+ * entries come as a few runs already in that order (the id merge, the
+ * re-identified objects, those measured against a shift), so the runs are
+ * found and merged two by two until one is left: one pass over the entries
+ * for the usual two or three, and n log n comparisons at the most.  NULL
+ * when they are in order already.
+ */
+static int *
+order_by_runs(const BtMatch *c, int n)
+{
+	int		   *order,
+			   *other,
+			   *starts;
+	int			nruns = 1,
+				sorted = 1;
+
+	/* mostly they are all in order: found without allocating */
+	while (sorted < n && bt_object_id_cmp(c[sorted - 1].b, c[sorted].b) <= 0)
+	{
+		if ((sorted & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		sorted++;
+	}
+	if (sorted >= n)
+		return NULL;
+	order = palloc_huge(sizeof(int) * n);
+	other = palloc_huge(sizeof(int) * n);
+	starts = palloc_huge(sizeof(int) * (n + 1));
+	starts[0] = 0;
+	for (int i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		order[i] = i;
+		if (i >= sorted && bt_object_id_cmp(c[i - 1].b, c[i].b) > 0)
+			starts[nruns++] = i;
+	}
+	starts[nruns] = n;
+	while (nruns > 1)
+	{
+		int			merged = 0;
+		int		   *swap;
+
+		/* runs 2k and 2k + 1 become run k; an odd last run is copied */
+		for (int r = 0; r < nruns; r += 2)
+		{
+			merge_run_pair(c, order, other, starts[r], starts[Min(r + 1, nruns)],
+						   starts[Min(r + 2, nruns)]);
+			starts[merged++] = starts[r];
+		}
+		starts[merged] = n;
+		nruns = merged;
+		swap = order;
+		order = other;
+		other = swap;
+	}
+	pfree(other);
+	pfree(starts);
+	return order;
+}
+
+/*
+ * Put the changed objects in the order of their ids in b.  Entries are
+ * large, so their indexes are ordered first and then each entry is moved
+ * once, cycle by cycle.
  */
 static void
 sort_changed(BtDiff *d)
 {
 	BtMatch    *c = d->changed;
 	int			n = d->nchanged;
-	int		   *order;
-	int			i;
+	int		   *order = order_by_runs(c, n);
 
-	for (i = 1; i < n; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (bt_object_id_cmp(c[i - 1].b, c[i].b) > 0)
-			break;
-	}
-	if (i >= n)
+	if (order == NULL)
 		return;
-	order = palloc_huge(sizeof(int) * n);
-	for (i = 0; i < n; i++)
-		order[i] = i;
-	qsort_arg(order, n, sizeof(int), cmp_match_index, c);
-	for (i = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 	{
 		BtMatch		first;
 		int			j = i;
