@@ -344,43 +344,54 @@ has_visible_text(const char *s, int len)
 }
 
 /*
- * The text of a label value, or NULL when the value names nothing: only a
- * string with visible text or a number does (null, "", "  ", true, objects
- * and arrays are passed over).
+ * Whether a label value names its object: only a string with visible text
+ * or a number does (null, "", "  ", true, objects and arrays are passed
+ * over).
  */
+static bool
+names_object(JsonbValue *v)
+{
+	return (v->type == jbvString && has_visible_text(v->val.string.val, v->val.string.len)) ||
+		v->type == jbvNumeric;
+}
+
+/* The text of a label value that names its object. */
 static char *
 label_text(JsonbValue *v)
 {
-	if (v->type == jbvString && has_visible_text(v->val.string.val, v->val.string.len))
-		return bt_clip_text(v->val.string.val, v->val.string.len);
-	if (v->type == jbvNumeric)
-	{
-		char	   *n = DatumGetCString(DirectFunctionCall1(numeric_out,
-															NumericGetDatum(v->val.numeric)));
+	char	   *n;
 
-		return bt_clip_text(n, strlen(n));
-	}
-	return NULL;
+	if (v->type == jbvString)
+		return bt_clip_text(v->val.string.val, v->val.string.len);
+	n = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	return bt_clip_text(n, strlen(n));
 }
 
 /*
  * The first of buildtrace.label_keys whose value in o names it, or NULL;
- * *label gets that name.  A key present with a value that names nothing
- * ({"name": null}) gives way to the next key, as if it were absent.
+ * *label, unless label is NULL, gets that name.  A key present with a
+ * value that names nothing ({"name": null}) gives way to the next key, as
+ * if it were absent.
  */
 static const BtLabelKey *
 label_key(BtObject *o, char **label)
 {
-	*label = NULL;
+	if (label)
+		*label = NULL;
 	if (o->is_hash)
 		return NULL;
 	for (int i = 0; i < bt_label_key_list->nkeys; i++)
 	{
 		const BtLabelKey *key = &bt_label_key_list->keys[i];
-		JsonbValue *value = getKeyJsonValueFromContainer(o->obj, key->s, key->len, NULL);
+		JsonbValue	found;
+		JsonbValue *value = getKeyJsonValueFromContainer(o->obj, key->s, key->len, &found);
 
-		if (value && (*label = label_text(value)) != NULL)
+		if (value && names_object(value))
+		{
+			if (label)
+				*label = label_text(value);
 			return key;
+		}
 	}
 	return NULL;
 }
@@ -549,7 +560,6 @@ static bool
 add_rename(Summary *sum, BtMatch *m)
 {
 	BtAttrChange *ch = m->nattrs == 1 ? &m->attrs[0] : NULL;
-	char	   *label;
 	const BtLabelKey *key;
 	char	   *type;
 	char	   *from;
@@ -560,7 +570,8 @@ add_rename(Summary *sum, BtMatch *m)
 		ch->from.type != jbvString || ch->to.type != jbvString ||
 		!has_visible_text(ch->from.val.string.val, ch->from.val.string.len))
 		return false;
-	key = label_key(m->b, &label);
+	/* the key must be the one that names the object, its text is not needed */
+	key = label_key(m->b, NULL);
 	if (key == NULL || key->len != ch->key.val.string.len ||
 		memcmp(key->s, ch->key.val.string.val, key->len) != 0)
 		return false;
