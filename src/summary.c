@@ -32,7 +32,6 @@
 #include "utils/numeric.h"
 
 #include "guc.h"
-#include "sortcheck.h"
 #include "summary.h"
 
 typedef enum SumKind
@@ -95,8 +94,6 @@ cmp_items(const void *pa, const void *pb)
 	const SumItem *b = pb;
 	int			r = a->type == b->type ? 0 : strcmp(a->type, b->type);
 
-	bt_sort_tick();
-
 	if (r == 0 && a->type2 != b->type2)
 		r = strcmp(a->type2, b->type2);
 	if (r == 0)
@@ -105,6 +102,19 @@ cmp_items(const void *pa, const void *pb)
 		r = (a->seq > b->seq) - (a->seq < b->seq);
 	return r;
 }
+
+/*
+ * The sorts of items are specialised (sort_template.h), their comparisons
+ * inlined: a heavy revision sorts one item per changed object.  Each
+ * checks for interrupts as it goes.
+ */
+#define ST_SORT sort_items_by_group
+#define ST_ELEMENT_TYPE SumItem
+#define ST_COMPARE(a, b) cmp_items(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 static bool
 ends_with(const char *w, const char *suffix)
@@ -317,7 +327,7 @@ add_kind(Summary *sum, SumKind kind, SumItem *items, int n)
 {
 	int			start = 0;
 
-	qsort(items, n, sizeof(SumItem), cmp_items);
+	sort_items_by_group(items, n);
 	for (int i = 1; i <= n; i++)
 	{
 		if (i < n && strcmp(items[i].type, items[start].type) == 0 &&
@@ -468,8 +478,6 @@ cmp_moves(const void *pa, const void *pb)
 	const SumItem *b = pb;
 	int			r = (a->sub > b->sub) - (a->sub < b->sub);
 
-	bt_sort_tick();
-
 	if (r == 0)
 		r = (a->rounded > b->rounded) - (a->rounded < b->rounded);
 	if (r == 0)
@@ -483,10 +491,24 @@ cmp_type(const void *pa, const void *pb)
 	const char *a = ((const SumItem *) pa)->type;
 	const char *b = ((const SumItem *) pb)->type;
 
-	bt_sort_tick();
-
 	return a == b ? 0 : strcmp(a, b);
 }
+
+#define ST_SORT sort_items_by_move
+#define ST_ELEMENT_TYPE SumItem
+#define ST_COMPARE(a, b) cmp_moves(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_items_by_type
+#define ST_ELEMENT_TYPE SumItem
+#define ST_COMPARE(a, b) cmp_type(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* "1 wall and 2 doors moved about 0.5 m north together (…)." */
 static void
@@ -498,7 +520,7 @@ add_together(Summary *sum, SumItem *items, int n)
 				groups = 0;
 
 	memcpy(bytype, items, sizeof(SumItem) * n);
-	qsort(bytype, n, sizeof(SumItem), cmp_type);
+	sort_items_by_type(bytype, n);
 	initStringInfo(&s);
 	for (int i = 1; i <= n; i++)
 	{
@@ -533,7 +555,7 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 		else
 			items[i].rounded = round_amount(items[i].amount);
 	}
-	qsort(items, n, sizeof(SumItem), cmp_moves);
+	sort_items_by_move(items, n);
 	for (int i = 1; i <= n; i++)
 	{
 		bool		mixed = false;
