@@ -663,68 +663,67 @@ match_places(Matcher *m)
 static uint64
 object_kind(BtObject *o)
 {
-	JsonbValue	type;
+	const char *type;
+	int			typelen;
 
 	if (o->is_hash)
 		return 1;
-	if (getKeyJsonValueFromContainer(o->obj, "type", 4, &type) == NULL)
+	if (!bt_object_type(o, &type, &typelen))
 		return 2;
-	return bytes_hash(type.val.string.val, type.val.string.len, 6);
+	return bytes_hash(type, typelen, 6);
 }
 
-#define ST_SORT sort_kinds
-#define ST_ELEMENT_TYPE uint64
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
+/* A set of kinds: a drawing has few types, however many objects. */
+typedef struct KindEntry
+{
+	uint64		kind;
+	char		status;
+} KindEntry;
 
-/* The kinds of n objects, and a sorted copy of them. */
+#define SH_PREFIX kindset
+#define SH_ELEMENT_TYPE KindEntry
+#define SH_KEY_TYPE uint64
+#define SH_KEY kind
+#define SH_HASH_KEY(tb, key) ((uint32) ((key) ^ ((key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* The kinds of n objects, and the set of them. */
 static uint64 *
-object_kinds(BtObject **objs, int n, uint64 **sorted)
+object_kinds(BtObject **objs, int n, kindset_hash **set)
 {
 	uint64	   *kinds = palloc_huge(sizeof(uint64) * n);
+	bool		found;
 
+	*set = kindset_create(CurrentMemoryContext, 16, NULL);
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		kinds[i] = object_kind(objs[i]);
+		/* runs of one type are common: look up only a change of kind */
+		if (i == 0 || kinds[i] != kinds[i - 1])
+			(void) kindset_insert(*set, kinds[i], &found);
 	}
-	*sorted = palloc_huge(sizeof(uint64) * n);
-	memcpy(*sorted, kinds, sizeof(uint64) * n);
-	sort_kinds(*sorted, n);
 	return kinds;
-}
-
-static bool
-has_kind(const uint64 *sorted, int n, uint64 kind)
-{
-	int			lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (sorted[mid] < kind)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && sorted[lo] == kind;
 }
 
 /* The positions (in order) of the objects whose kind the other side has. */
 static int
-keep_kinds(const uint64 *kinds, int n, const uint64 *others, int nothers,
-		   int *keep)
+keep_kinds(const uint64 *kinds, int n, kindset_hash *others, int *keep)
 {
 	int			nkeep = 0;
+	bool		shared = false;
 
 	for (int i = 0; i < n; i++)
-		if (has_kind(others, nothers, kinds[i]))
+	{
+		if (i == 0 || kinds[i] != kinds[i - 1])
+			shared = kindset_lookup(others, kinds[i]) != NULL;
+		if (shared)
 			keep[nkeep++] = i;
+	}
 	return nkeep;
 }
 
@@ -733,19 +732,17 @@ keep_shared_kinds(BtObject **removed, int nremoved, BtObject **added, int nadded
 				  int *keep_removed, int *nkeep_removed,
 				  int *keep_added, int *nkeep_added)
 {
-	uint64	   *sorted_removed,
-			   *sorted_added;
-	uint64	   *kinds_removed = object_kinds(removed, nremoved, &sorted_removed);
-	uint64	   *kinds_added = object_kinds(added, nadded, &sorted_added);
+	kindset_hash *set_removed,
+			   *set_added;
+	uint64	   *kinds_removed = object_kinds(removed, nremoved, &set_removed);
+	uint64	   *kinds_added = object_kinds(added, nadded, &set_added);
 
-	*nkeep_removed = keep_kinds(kinds_removed, nremoved, sorted_added, nadded,
-								keep_removed);
-	*nkeep_added = keep_kinds(kinds_added, nadded, sorted_removed, nremoved,
-							  keep_added);
+	*nkeep_removed = keep_kinds(kinds_removed, nremoved, set_added, keep_removed);
+	*nkeep_added = keep_kinds(kinds_added, nadded, set_removed, keep_added);
+	kindset_destroy(set_removed);
+	kindset_destroy(set_added);
 	pfree(kinds_removed);
 	pfree(kinds_added);
-	pfree(sorted_removed);
-	pfree(sorted_added);
 }
 
 /* ---------- setup and results ---------- */
