@@ -83,6 +83,8 @@ typedef struct Cand
 	int			geometry_with;	/* one of them */
 	int			pair_index;		/* added objects: its entry in out->pairs */
 	JsonbValue	idval;			/* the id as written */
+	uint64		kind;			/* before the candidates are made: the kind of
+								 * the object at this position */
 } Cand;
 
 typedef struct Matcher
@@ -691,60 +693,6 @@ typedef struct KindEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/* The kinds of n objects, and the set of them. */
-static uint64 *
-object_kinds(BtObject **objs, int n, kindset_hash **set)
-{
-	uint64	   *kinds = palloc_huge(sizeof(uint64) * n);
-	bool		found;
-
-	*set = kindset_create(CurrentMemoryContext, 16, NULL);
-	for (int i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		kinds[i] = object_kind(objs[i]);
-		/* runs of one type are common: look up only a change of kind */
-		if (i == 0 || kinds[i] != kinds[i - 1])
-			(void) kindset_insert(*set, kinds[i], &found);
-	}
-	return kinds;
-}
-
-/* The positions (in order) of the objects whose kind the other side has. */
-static int
-keep_kinds(const uint64 *kinds, int n, kindset_hash *others, int *keep)
-{
-	int			nkeep = 0;
-	bool		shared = false;
-
-	for (int i = 0; i < n; i++)
-	{
-		if (i == 0 || kinds[i] != kinds[i - 1])
-			shared = kindset_lookup(others, kinds[i]) != NULL;
-		if (shared)
-			keep[nkeep++] = i;
-	}
-	return nkeep;
-}
-
-static void
-keep_shared_kinds(BtObject **removed, int nremoved, BtObject **added, int nadded,
-				  int *keep_removed, int *nkeep_removed,
-				  int *keep_added, int *nkeep_added)
-{
-	kindset_hash *set_removed,
-			   *set_added;
-	uint64	   *kinds_removed = object_kinds(removed, nremoved, &set_removed);
-	uint64	   *kinds_added = object_kinds(added, nadded, &set_added);
-
-	*nkeep_removed = keep_kinds(kinds_removed, nremoved, set_added, keep_removed);
-	*nkeep_added = keep_kinds(kinds_added, nadded, set_removed, keep_added);
-	kindset_destroy(set_removed);
-	kindset_destroy(set_added);
-	pfree(kinds_removed);
-	pfree(kinds_added);
-}
-
 /* ---------- setup and results ---------- */
 
 static void
@@ -779,6 +727,55 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	{
 		c->cx = (int64) floor(c->x / m->cell);
 		c->cy = (int64) floor(c->y / m->cell);
+	}
+}
+
+/*
+ * Note the kind of each of n objects in the slot of its position, and
+ * return the set of their kinds.
+ */
+static kindset_hash *
+note_kinds(Cand *slots, BtObject **objs, int n)
+{
+	kindset_hash *set = kindset_create(CurrentMemoryContext, 16, NULL);
+	bool		found;
+
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		slots[i].kind = object_kind(objs[i]);
+		/* runs of one type are common: look up only a change of kind */
+		if (i == 0 || slots[i].kind != slots[i - 1].kind)
+			(void) kindset_insert(set, slots[i].kind, &found);
+	}
+	return set;
+}
+
+/*
+ * Make candidates, from m->n on, of the objects of one side whose kind the
+ * other side has.  Their kinds are in slots (note_kinds), at or after the
+ * candidates being made: each is read before its slot is taken.
+ */
+static void
+add_candidates(Matcher *m, const Cand *slots, BtObject **objs, int n, int side,
+			   kindset_hash *others)
+{
+	uint64		kind = 0;
+	bool		shared = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (i == 0 || slots[i].kind != kind)
+		{
+			kind = slots[i].kind;
+			shared = kindset_lookup(others, kind) != NULL;
+		}
+		if (shared)
+		{
+			Assert(&m->c[m->n] <= &slots[i]);
+			init_cand(m, &m->c[m->n++], objs[i], side, i);
+		}
 	}
 }
 
@@ -905,54 +902,39 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 				   const BtMatchParams *p, BtMatching *out)
 {
 	Matcher		m;
-	int		   *keep_removed,
-			   *keep_added;
-	int			nkeep_removed,
-				nkeep_added;
+	kindset_hash *kinds_removed,
+			   *kinds_added;
 
 	memset(out, 0, sizeof(BtMatching));
 	if (*nremoved == 0 || *nadded == 0)
 		return;
-	keep_removed = palloc_huge(sizeof(int) * *nremoved);
-	keep_added = palloc_huge(sizeof(int) * *nadded);
-	keep_shared_kinds(removed, *nremoved, added, *nadded,
-					  keep_removed, &nkeep_removed, keep_added, &nkeep_added);
-	if (nkeep_removed == 0 || nkeep_added == 0)
-	{
-		pfree(keep_removed);
-		pfree(keep_added);
-		return;
-	}
 	memset(&m, 0, sizeof(Matcher));
 	m.p = p;
 	m.out = out;
-	m.nremoved = nkeep_removed;
-	m.n = nkeep_removed + nkeep_added;
 	m.cell = Max(Max(p->distance, p->move_tol), 1e-9) * CELL_MARGIN;
-	m.c = palloc_huge(sizeof(Cand) * m.n);
-	m.parent = palloc_huge(sizeof(int) * m.n);
-	/* each object is paired at most once: reserve the most there can be */
-	m.maxpairs = Min(nkeep_removed, nkeep_added);
-	out->pairs = palloc_huge(sizeof(BtReidentified) * m.maxpairs);
-	for (int i = 0; i < m.n; i++)
+	m.c = palloc_huge(sizeof(Cand) * (*nremoved + *nadded));
+	kinds_removed = note_kinds(m.c, removed, *nremoved);
+	kinds_added = note_kinds(m.c + *nremoved, added, *nadded);
+	add_candidates(&m, m.c, removed, *nremoved, 0, kinds_added);
+	m.nremoved = m.n;
+	add_candidates(&m, m.c + *nremoved, added, *nadded, 1, kinds_removed);
+	kindset_destroy(kinds_removed);
+	kindset_destroy(kinds_added);
+	if (m.nremoved == 0 || m.n == m.nremoved)
 	{
-		CHECK_FOR_INTERRUPTS();
-		m.parent[i] = i;
-		if (i < m.nremoved)
-			init_cand(&m, &m.c[i], removed[keep_removed[i]], 0, keep_removed[i]);
-		else
-		{
-			int			j = keep_added[i - m.nremoved];
-
-			init_cand(&m, &m.c[i], added[j], 1, j);
-		}
+		pfree(m.c);
+		return;
 	}
+	m.parent = palloc_huge(sizeof(int) * m.n);
+	for (int i = 0; i < m.n; i++)
+		m.parent[i] = i;
+	/* each object is paired at most once: reserve the most there can be */
+	m.maxpairs = Min(m.nremoved, m.n - m.nremoved);
+	out->pairs = palloc_huge(sizeof(BtReidentified) * m.maxpairs);
 	match_content(&m);
 	match_places(&m);
 	collect_groups(&m);
 	order_pairs(&m);
 	compact(m.c, m.nremoved, removed, nremoved);
 	compact(m.c + m.nremoved, m.n - m.nremoved, added, nadded);
-	pfree(keep_removed);
-	pfree(keep_added);
 }
