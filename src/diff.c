@@ -52,19 +52,53 @@ numeric_bytes_equal(Numeric a, Numeric b)
 		memcmp(a, b, VARSIZE_ANY(a)) == 0;
 }
 
+/* exact powers of ten up to the largest scale of a scaled delta */
+static const double pow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
 /*
- * b - a exactly, with numeric_sub's display scale (the larger of the two);
- * *d gets it as a double.  Usual coordinates are subtracted as integers of
- * that scale, without numeric arithmetic; anything else goes to numeric_sub.
+ * b - a as an integer count of units of 10^-dscale, dscale being
+ * numeric_sub's display scale (the larger of the two), when both are
+ * usual coordinates; false sends the caller to numeric arithmetic.
  */
-static Numeric
-numeric_delta(Numeric a, Numeric b, double *d)
+static inline bool
+scaled_delta(Numeric a, Numeric b, int *dscale, int64 *units)
 {
-	static const double pow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-	1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-	int			dscale;
 	int64		ua,
 				ub;
+
+	*dscale = Max(bt_numeric_dscale(a), bt_numeric_dscale(b));
+	if (*dscale >= (int) lengthof(pow10d) ||
+		!bt_numeric_units(a, *dscale, &ua) || !bt_numeric_units(b, *dscale, &ub))
+		return false;
+	*units = ub - ua;
+	return true;
+}
+
+/* b - a as a double; below 2^53 units, one division: correctly rounded. */
+static double
+numeric_change(Numeric a, Numeric b)
+{
+	int			dscale;
+	int64		units;
+
+	if (numeric_bytes_equal(a, b))
+		return 0.0;
+	if (scaled_delta(a, b, &dscale, &units))
+		return (double) units / pow10d[dscale];
+	return bt_numeric_double(numeric_sub_opt_error(b, a, NULL));
+}
+
+/*
+ * b - a exactly, with numeric_sub's display scale, and as a double in *d;
+ * NULL when the two are the same bytes.  Usual coordinates are subtracted
+ * as scaled integers, and a delta equal to the axis' last one is that one.
+ */
+static Numeric
+numeric_delta(Numeric a, Numeric b, double *d, BtLastDelta *last)
+{
+	int			dscale;
+	int64		units;
 	Numeric		r;
 
 	if (numeric_bytes_equal(a, b))
@@ -72,13 +106,16 @@ numeric_delta(Numeric a, Numeric b, double *d)
 		*d = 0.0;
 		return NULL;
 	}
-	dscale = Max(bt_numeric_dscale(a), bt_numeric_dscale(b));
-	if (dscale < (int) lengthof(pow10d) &&
-		bt_numeric_units(a, dscale, &ua) && bt_numeric_units(b, dscale, &ub))
+	if (scaled_delta(a, b, &dscale, &units))
 	{
-		/* below 2^53 and one division by an exact power: correctly rounded */
-		*d = (double) (ub - ua) / pow10d[dscale];
-		return bt_numeric_from_units(ub - ua, dscale);
+		*d = (double) units / pow10d[dscale];
+		if (last->value == NULL || last->units != units || last->dscale != dscale)
+		{
+			last->value = bt_numeric_from_units(units, dscale);
+			last->units = units;
+			last->dscale = dscale;
+		}
+		return last->value;
 	}
 	r = numeric_sub_opt_error(b, a, NULL);
 	*d = bt_numeric_double(r);
@@ -282,12 +319,12 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 		b->type = bt_type_intern(&d->types, b->type, b->typelen);
 	m->retyped = a->type != b->type;
 
-	m->dx = numeric_delta(a->x, b->x, &m->ddx);
-	m->dy = numeric_delta(a->y, b->y, &m->ddy);
+	m->dx = numeric_delta(a->x, b->x, &m->ddx, &d->last_dx);
+	m->dy = numeric_delta(a->y, b->y, &m->ddy, &d->last_dy);
 	if (m->ddx != 0.0 || m->ddy != 0.0)
 		set_move(d, m, m->ddx, m->ddy, p->move_tol);
-	numeric_delta(a->width, b->width, &dw);
-	numeric_delta(a->height, b->height, &dh);
+	dw = numeric_change(a->width, b->width);
+	dh = numeric_change(a->height, b->height);
 	m->resized = exceeds(fabs(dw), p->size_tol) || exceeds(fabs(dh), p->size_tol);
 	if (a->rotation || b->rotation)
 	{

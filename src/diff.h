@@ -71,6 +71,17 @@ typedef struct BtLastMove
 	int			direction;
 } BtLastMove;
 
+/*
+ * The last exact delta built on one axis, shared by the moves that repeat
+ * it (objects moved together): value is NULL until one is built.
+ */
+typedef struct BtLastDelta
+{
+	Numeric		value;
+	int64		units;			/* value in units of 10^-dscale */
+	int			dscale;
+} BtLastDelta;
+
 typedef struct BtDiff
 {
 	BtObject  **added;			/* all lists in id order */
@@ -96,6 +107,8 @@ typedef struct BtDiff
 	int			nkept_by_id;	/* changed[] entries of the id merge */
 	int			next_kept;		/* internal to bt_diff_compute */
 	BtLastMove	last_move;		/* internal to bt_diff_compute */
+	BtLastDelta last_dx;		/* internal to bt_diff_compute */
+	BtLastDelta last_dy;
 } BtDiff;
 
 /* Compass points, counter-clockwise from east (y grows to the north). */
