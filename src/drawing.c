@@ -1172,52 +1172,6 @@ bt_object_fields(BtObject *o, BtFields *f)
 	}
 }
 
-/*
- * An object's "type" text, without its other fields: false for a content
- * hash or an object without one.  Keys sort by length first, so the walk
- * over them stops at the first longer than "type".
- */
-bool
-bt_object_type(BtObject *o, const char **type, int *typelen)
-{
-	uint32		count,
-				off = 0,
-				valoff,
-				start;
-	const JEntry *ch;
-	const char *base;
-	uint32		i;
-
-	if (o->is_hash)
-		return false;
-	count = JsonContainerSize(o->obj);
-	ch = o->obj->children;
-	base = (const char *) (ch + count * 2);
-	for (i = 0; i < count; i++)
-	{
-		start = off;
-		JBE_ADVANCE_OFFSET(off, ch[i]);
-		if (off - start > 4)
-			return false;
-		if (off - start == 4 && memcmp(base + start, "type", 4) == 0)
-			break;
-	}
-	if (i >= count)
-		return false;
-	/* the values' data follows the keys' */
-	valoff = off;
-	for (uint32 k = i + 1; k < count; k++)
-		JBE_ADVANCE_OFFSET(valoff, ch[k]);
-	for (uint32 k = 0; k < i; k++)
-		JBE_ADVANCE_OFFSET(valoff, ch[count + k]);
-	start = valoff;
-	JBE_ADVANCE_OFFSET(valoff, ch[count + i]);
-	/* the checks passed: "type" is a string */
-	*type = base + start;
-	*typelen = valoff - start;
-	return true;
-}
-
 void
 bt_object_fields_each(BtObject *o, BtFields *f, BtPairFn fn, void *arg)
 {

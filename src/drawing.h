@@ -177,9 +177,6 @@ extern bool bt_pairs_next(BtPairCursor *c, JsonbValue *key, JsonbValue *value);
 /* Extract the fields of an object of a version that passed the checks. */
 extern void bt_object_fields(BtObject *o, BtFields *f);
 
-/* An object's "type" text alone; false for a content hash or none. */
-extern bool bt_object_type(BtObject *o, const char **type, int *typelen);
-
 /*
  * The same, handing every key/value pair but the id to fn as well, in key
  * order: one walk over the object for callers that look at every pair.

@@ -83,8 +83,6 @@ typedef struct Cand
 	int			geometry_with;	/* one of them */
 	int			pair_index;		/* added objects: its entry in out->pairs */
 	JsonbValue	idval;			/* the id as written */
-	uint64		kind;			/* before the candidates are made: the kind of
-								 * the object at this position */
 } Cand;
 
 typedef struct Matcher
@@ -651,48 +649,6 @@ match_places(Matcher *m)
 	}
 }
 
-/* ---------- kinds ---------- */
-
-/*
- * What an object can pair with at all: an object of its type (content,
- * geometry and nearest alike compare types), an object without one, or,
- * for a content hash of the map form, another hash.  Revisions often add
- * objects of other types than they remove; a leftover whose kind no
- * leftover of the other side has is set aside before the candidates'
- * hashes, places and grid are worked out.  Equal kinds are equal hashes; a
- * collision only keeps an object that then pairs with nothing.
- */
-static uint64
-object_kind(BtObject *o)
-{
-	const char *type;
-	int			typelen;
-
-	if (o->is_hash)
-		return 1;
-	if (!bt_object_type(o, &type, &typelen))
-		return 2;
-	return bytes_hash(type, typelen, 6);
-}
-
-/* A set of kinds: a drawing has few types, however many objects. */
-typedef struct KindEntry
-{
-	uint64		kind;
-	char		status;
-} KindEntry;
-
-#define SH_PREFIX kindset
-#define SH_ELEMENT_TYPE KindEntry
-#define SH_KEY_TYPE uint64
-#define SH_KEY kind
-#define SH_HASH_KEY(tb, key) ((uint32) ((key) ^ ((key) >> 32)))
-#define SH_EQUAL(tb, a, b) ((a) == (b))
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
 /* ---------- setup and results ---------- */
 
 static void
@@ -727,55 +683,6 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	{
 		c->cx = (int64) floor(c->x / m->cell);
 		c->cy = (int64) floor(c->y / m->cell);
-	}
-}
-
-/*
- * Note the kind of each of n objects in the slot of its position, and
- * return the set of their kinds.
- */
-static kindset_hash *
-note_kinds(Cand *slots, BtObject **objs, int n)
-{
-	kindset_hash *set = kindset_create(CurrentMemoryContext, 16, NULL);
-	bool		found;
-
-	for (int i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		slots[i].kind = object_kind(objs[i]);
-		/* runs of one type are common: look up only a change of kind */
-		if (i == 0 || slots[i].kind != slots[i - 1].kind)
-			(void) kindset_insert(set, slots[i].kind, &found);
-	}
-	return set;
-}
-
-/*
- * Make candidates, from m->n on, of the objects of one side whose kind the
- * other side has.  Their kinds are in slots (note_kinds), at or after the
- * candidates being made: each is read before its slot is taken.
- */
-static void
-add_candidates(Matcher *m, const Cand *slots, BtObject **objs, int n, int side,
-			   kindset_hash *others)
-{
-	uint64		kind = 0;
-	bool		shared = false;
-
-	for (int i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (i == 0 || slots[i].kind != kind)
-		{
-			kind = slots[i].kind;
-			shared = kindset_lookup(others, kind) != NULL;
-		}
-		if (shared)
-		{
-			Assert(&m->c[m->n] <= &slots[i]);
-			init_cand(m, &m->c[m->n++], objs[i], side, i);
-		}
 	}
 }
 
@@ -856,22 +763,15 @@ collect_groups(Matcher *m)
 	pfree(gm);
 }
 
-/*
- * Take the paired objects out of an id-ordered array, given its nc
- * candidates (in the same order, each knowing its position).
- */
+/* Take the paired objects out of an id-ordered array. */
 static void
-compact(const Cand *c, int nc, BtObject **objs, int *n)
+compact(Cand *c, BtObject **objs, int *n)
 {
-	int			kept = 0,
-				next = 0;
+	int			kept = 0;
 
 	for (int i = 0; i < *n; i++)
-	{
-		if (next < nc && c[next].order == i && c[next++].paired)
-			continue;
-		objs[kept++] = objs[i];
-	}
+		if (!c[i].paired)
+			objs[kept++] = objs[i];
 	*n = kept;
 }
 
@@ -902,8 +802,6 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 				   const BtMatchParams *p, BtMatching *out)
 {
 	Matcher		m;
-	kindset_hash *kinds_removed,
-			   *kinds_added;
 
 	memset(out, 0, sizeof(BtMatching));
 	if (*nremoved == 0 || *nadded == 0)
@@ -911,30 +809,27 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	memset(&m, 0, sizeof(Matcher));
 	m.p = p;
 	m.out = out;
+	m.nremoved = *nremoved;
+	m.n = *nremoved + *nadded;
 	m.cell = Max(Max(p->distance, p->move_tol), 1e-9) * CELL_MARGIN;
-	m.c = palloc_huge(sizeof(Cand) * (*nremoved + *nadded));
-	kinds_removed = note_kinds(m.c, removed, *nremoved);
-	kinds_added = note_kinds(m.c + *nremoved, added, *nadded);
-	add_candidates(&m, m.c, removed, *nremoved, 0, kinds_added);
-	m.nremoved = m.n;
-	add_candidates(&m, m.c + *nremoved, added, *nadded, 1, kinds_removed);
-	kindset_destroy(kinds_removed);
-	kindset_destroy(kinds_added);
-	if (m.nremoved == 0 || m.n == m.nremoved)
-	{
-		pfree(m.c);
-		return;
-	}
+	m.c = palloc_huge(sizeof(Cand) * m.n);
 	m.parent = palloc_huge(sizeof(int) * m.n);
-	for (int i = 0; i < m.n; i++)
-		m.parent[i] = i;
 	/* each object is paired at most once: reserve the most there can be */
-	m.maxpairs = Min(m.nremoved, m.n - m.nremoved);
+	m.maxpairs = Min(*nremoved, *nadded);
 	out->pairs = palloc_huge(sizeof(BtReidentified) * m.maxpairs);
+	for (int i = 0; i < m.n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		m.parent[i] = i;
+		if (i < m.nremoved)
+			init_cand(&m, &m.c[i], removed[i], 0, i);
+		else
+			init_cand(&m, &m.c[i], added[i - m.nremoved], 1, i - m.nremoved);
+	}
 	match_content(&m);
 	match_places(&m);
 	collect_groups(&m);
 	order_pairs(&m);
-	compact(m.c, m.nremoved, removed, nremoved);
-	compact(m.c + m.nremoved, m.n - m.nremoved, added, nadded);
+	compact(m.c, removed, nremoved);
+	compact(m.c + m.nremoved, added, nadded);
 }
