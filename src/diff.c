@@ -45,13 +45,6 @@ exceeds(double change, double tolerance)
 	return change > tolerance * (1.0 + 1e-9);
 }
 
-static inline bool
-numeric_bytes_equal(Numeric a, Numeric b)
-{
-	return VARSIZE_ANY(a) == VARSIZE_ANY(b) &&
-		memcmp(a, b, VARSIZE_ANY(a)) == 0;
-}
-
 /* exact powers of ten up to the largest scale of a scaled delta */
 static const double pow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
@@ -82,7 +75,7 @@ numeric_change(Numeric a, Numeric b)
 	int			dscale;
 	int64		units;
 
-	if (numeric_bytes_equal(a, b))
+	if (bt_numeric_bytes_equal(a, b))
 		return 0.0;
 	if (scaled_delta(a, b, &dscale, &units))
 		return (double) units / pow10d[dscale];
@@ -101,7 +94,7 @@ numeric_delta(Numeric a, Numeric b, double *d, BtLastDelta *last)
 	int64		units;
 	Numeric		r;
 
-	if (numeric_bytes_equal(a, b))
+	if (bt_numeric_bytes_equal(a, b))
 	{
 		*d = 0.0;
 		return NULL;
@@ -151,7 +144,7 @@ bt_values_equal(JsonbValue *a, JsonbValue *b)
 			return a->val.string.len == b->val.string.len &&
 				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
 		case jbvNumeric:
-			return numeric_bytes_equal(a->val.numeric, b->val.numeric) ||
+			return bt_numeric_bytes_equal(a->val.numeric, b->val.numeric) ||
 				DatumGetBool(DirectFunctionCall2(numeric_eq,
 												 NumericGetDatum(a->val.numeric),
 												 NumericGetDatum(b->val.numeric)));

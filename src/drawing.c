@@ -1235,8 +1235,7 @@ same_bytes(JsonbValue *a, JsonbValue *b)
 			return a->val.string.len == b->val.string.len &&
 				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
 		case jbvNumeric:
-			return VARSIZE_ANY(a->val.numeric) == VARSIZE_ANY(b->val.numeric) &&
-				memcmp(a->val.numeric, b->val.numeric, VARSIZE_ANY(a->val.numeric)) == 0;
+			return bt_numeric_bytes_equal(a->val.numeric, b->val.numeric);
 		case jbvBool:
 			return a->val.boolean == b->val.boolean;
 		case jbvBinary:

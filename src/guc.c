@@ -62,8 +62,6 @@ static const struct config_enum_entry on_invalid_options[] = {
 	{NULL, 0, false}
 };
 
-/* How bt_diff matches objects, what it counts as a change, and its summary. */
-
 static inline bool
 is_blank(char c)
 {
@@ -126,6 +124,7 @@ label_keys_assign(const char *newval, void *extra)
 	bt_label_key_list = extra;
 }
 
+/* How bt_diff matches objects, what it counts as a change, and its summary. */
 static void
 define_diff_gucs(void)
 {

@@ -20,6 +20,14 @@ typedef struct BtNumericParts
 	int			ndigits;
 } BtNumericParts;
 
+/* The same stored bytes (then certainly the same number). */
+static inline bool
+bt_numeric_bytes_equal(Numeric a, Numeric b)
+{
+	return VARSIZE_ANY(a) == VARSIZE_ANY(b) &&
+		memcmp(a, b, VARSIZE_ANY(a)) == 0;
+}
+
 /* false for NaN and infinities, which jsonb never holds */
 extern bool bt_numeric_parts(Numeric n, BtNumericParts *p);
 
