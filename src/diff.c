@@ -370,6 +370,30 @@ classify(BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p,
 typedef void (*SameIdFn) (BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p);
 
 /*
+ * In a version larger than the cache, each pair that the merge compares
+ * waits for its two objects from memory.  Some steps ahead, fetch the
+ * objects of a pair that will be compared: those whose b object the read
+ * did not take from a (most of a version is taken).  The sides advance
+ * together but for the objects of one side only, so a's entry at the same
+ * distance is, mostly, the namesake.
+ */
+#define MERGE_PREFETCH_AHEAD 8
+
+static inline void
+prefetch_merge(const BtDrawing *a, const BtDrawing *b, int i, int j)
+{
+	int			ia = i + MERGE_PREFETCH_AHEAD;
+	int			jb = j + MERGE_PREFETCH_AHEAD;
+
+	if (jb < b->nobjs && !b->objs[b->byid[jb].obj].from_like)
+	{
+		bt_prefetch_object(&b->objs[b->byid[jb].obj]);
+		if (ia < a->nobjs)
+			bt_prefetch_object(&a->objs[a->byid[ia].obj]);
+	}
+}
+
+/*
  * The merge join by id: fn for each pair of objects with the same id; with
  * leftovers, the objects of one side only go to d's added and removed.
  */
@@ -387,6 +411,7 @@ merge_by_id(BtDrawing *a, BtDrawing *b, BtDiff *d, const BtDiffParams *p,
 
 		if ((++steps & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+		prefetch_merge(a, b, i, j);
 		c = i >= a->nobjs ? 1 : j >= b->nobjs ? -1 :
 			bt_key_cmp(&a->byid[i], a->objs, &b->byid[j], b->objs);
 		if (c < 0)
@@ -624,21 +649,27 @@ merge_run_pair(const BtMatch *c, const int *src, int *dst, int lo, int mid,
 }
 
 /*
- * The indexes of the n entries in the order of their ids in b.  The
- * entries come as a few runs already in that order (the id merge, the
- * re-identified objects, those measured against a shift), so the runs are
- * found and merged two by two until one is left: one pass over the entries
- * for the usual two or three, and n log n comparisons at the most.  NULL
- * when they are in order already.
+ * The indexes of the n entries in the order of their ids in b, the first
+ * sorted of which are known to be in order.  The entries come as a few
+ * runs already in that order (the id merge, the re-identified objects,
+ * those measured against a shift), so the runs are found and merged two by
+ * two until one is left: one pass over the entries for the usual two or
+ * three, and n log n comparisons at the most.  NULL when they are in order
+ * already.
  */
 static int *
-order_by_runs(const BtMatch *c, int n)
+order_by_runs(const BtMatch *c, int n, int sorted)
 {
 	int		   *order,
 			   *other,
 			   *starts;
-	int			nruns = 1,
-				sorted = 1;
+	int			nruns = 1;
+
+#ifdef USE_ASSERT_CHECKING
+	for (int i = 1; i < sorted && i < n; i++)
+		Assert(bt_object_id_cmp(c[i - 1].b, c[i].b) <= 0);
+#endif
+	sorted = Max(sorted, 1);
 
 	/* mostly they are all in order: found without allocating */
 	while (sorted < n && bt_object_id_cmp(c[sorted - 1].b, c[sorted].b) <= 0)
@@ -688,14 +719,16 @@ order_by_runs(const BtMatch *c, int n)
 /*
  * Put the changed objects in the order of their ids in b.  Entries are
  * large, so their indexes are ordered first and then each entry is moved
- * once, cycle by cycle.
+ * once, cycle by cycle.  The id merge made its entries in that order:
+ * comparing them again would read each one's object, out of cache in a
+ * large version, for nothing.
  */
 static void
 sort_changed(BtDiff *d)
 {
 	BtMatch    *c = d->changed;
 	int			n = d->nchanged;
-	int		   *order = order_by_runs(c, n);
+	int		   *order = order_by_runs(c, n, d->nkept_by_id);
 
 	if (order == NULL)
 		return;

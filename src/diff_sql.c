@@ -342,19 +342,14 @@ typedef void (*WriteMatch) (BtJsonbWriter *w, BtMatch *m, Numeric zero);
  * an entry some entries ahead while writing this one.
  */
 #define PREFETCH_AHEAD 8
-#ifdef __GNUC__
-#define prefetch(p) __builtin_prefetch(p)
-#else
-#define prefetch(p) ((void) (p))
-#endif
 
 static inline void
 prefetch_match(BtMatch *m)
 {
-	prefetch(m->fb.idval.val.string.val);
-	prefetch(m->fb.x);
-	prefetch(m->fa.x);
-	prefetch(m->fb.type);
+	bt_prefetch(m->fb.idval.val.string.val);
+	bt_prefetch(m->fb.x);
+	bt_prefetch(m->fa.x);
+	bt_prefetch(m->fb.type);
 }
 
 /* The changed objects with one flag set, in id order; n of them. */

@@ -796,6 +796,12 @@ order_pairs(Matcher *m)
 	m->out->pairs = sorted;
 }
 
+/*
+ * The leftovers are in id order, out of their stored order: in a version
+ * larger than the cache each waits for memory unless fetched some ahead.
+ */
+#define INIT_PREFETCH_AHEAD 4
+
 void
 bt_match_leftovers(BtObject **removed, int *nremoved,
 				   BtObject **added, int *nadded,
@@ -819,7 +825,11 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	out->pairs = palloc_huge(sizeof(BtReidentified) * m.maxpairs);
 	for (int i = 0; i < m.n; i++)
 	{
+		int			ahead = i + INIT_PREFETCH_AHEAD;
+
 		CHECK_FOR_INTERRUPTS();
+		if (ahead < m.n)
+			bt_prefetch_object(ahead < m.nremoved ? removed[ahead] : added[ahead - m.nremoved]);
 		m.parent[i] = i;
 		if (i < m.nremoved)
 			init_cand(&m, &m.c[i], removed[i], 0, i);
