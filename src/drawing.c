@@ -63,6 +63,9 @@ typedef struct ReadState
 	int		   *like_taken;		/* per like object: the object taken from it,
 								 * or -1 */
 	bool		like_twice;		/* a like object was taken twice */
+	bool		like_lost;		/* the last object read was not where
+								 * like_next expected it, and not looked for
+								 * elsewhere */
 } ReadState;
 
 /* A number as a detail shows it: its digits, cut as long text is. */
@@ -634,6 +637,7 @@ reuse_like(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen)
 			o->from_like = true;
 			o->unlike_namesake = false;
 			st->like_next = j + 1;
+			st->like_lost = false;
 			return true;
 		}
 	}
@@ -643,7 +647,10 @@ reuse_like(ReadState *st, BtObject *o, JsonbContainer *obj, int objlen)
 /*
  * After a changed or new object, expect next the one after its namesake.
  * Returns true when the namesake was one that reuse_like has just found not
- * identical to the object.
+ * identical to the object.  An object not where it was expected is mostly a
+ * new one, which the search for its namesake, a cache miss at every step in
+ * a large version, would not find: the search waits until a second object
+ * in a row is not where expected, which is when the versions' orders part.
  */
 static bool
 resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
@@ -659,9 +666,16 @@ resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
 		if (bt_object_id_cmp(&like->objs[j], o) == 0)
 		{
 			st->like_next = j + 1;
+			st->like_lost = false;
 			return true;
 		}
 	}
+	if (!st->like_lost)
+	{
+		st->like_lost = true;
+		return false;
+	}
+	st->like_lost = false;
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
@@ -970,6 +984,7 @@ bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems,
 	st.like = like;
 	st.like_next = 0;
 	st.like_twice = false;
+	st.like_lost = false;
 	st.like_taken = NULL;
 	if (like)
 	{
