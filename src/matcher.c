@@ -46,6 +46,9 @@
 /* candidates in an object's 3x3 cells beyond which its place pairs nothing */
 #define MAX_NEAR_CANDIDATES 128
 
+/* the columns of an object's 3x3 cells, each one run of the sorted grid */
+#define NEAR_COLUMNS 3
+
 /*
  * Grid cells are this much wider than the farthest pairing: two objects
  * that far apart, the tolerance's own epsilon included, then always lie in
@@ -85,13 +88,27 @@ typedef struct Cand
 	JsonbValue	idval;			/* the id as written */
 } Cand;
 
+/*
+ * A grid entry's sort key, kept beside the grid in its order: the searches
+ * of the grid read these few bytes instead of each candidate's.
+ */
+typedef struct GridKey
+{
+	uint32		typehash;
+	int64		cx;
+	int64		cy;
+} GridKey;
+
 typedef struct Matcher
 {
 	Cand	   *c;				/* removed first, then added */
 	int			nremoved;
 	int			n;
 	int		   *grid;			/* added candidates by (type, cell) */
+	GridKey    *gridkeys;		/* their keys, in the same order */
 	int			ngrid;
+	int		   *near_runs;		/* per removed object: the grid runs of its
+								 * columns of cells (find_near_runs) */
 	int		   *parent;			/* union-find over ambiguous objects */
 	double		cell;
 	const BtMatchParams *p;
@@ -406,11 +423,31 @@ build_grid(Matcher *m)
 		if (eligible(&m->c[i]))
 			m->grid[m->ngrid++] = i;
 	qsort_arg(m->grid, m->ngrid, sizeof(int), cmp_grid, m->c);
+	m->gridkeys = palloc_huge(sizeof(GridKey) * Max(m->ngrid, 1));
+	for (int g = 0; g < m->ngrid; g++)
+	{
+		const Cand *c = &m->c[m->grid[g]];
+
+		m->gridkeys[g].typehash = c->typehash;
+		m->gridkeys[g].cx = c->cx;
+		m->gridkeys[g].cy = c->cy;
+	}
 }
 
-/* First grid position whose cell is not before key's. */
+/* Whether grid key g is before the cell (typehash, cx, cy), as cmp_cell orders. */
+static inline bool
+grid_key_before(const GridKey *g, uint32 typehash, int64 cx, int64 cy)
+{
+	if (g->typehash != typehash)
+		return g->typehash < typehash;
+	if (g->cx != cx)
+		return g->cx < cx;
+	return g->cy < cy;
+}
+
+/* First grid position whose cell is not before (typehash, cx, cy). */
 static int
-grid_lower(Matcher *m, const Cand *key)
+grid_lower(Matcher *m, uint32 typehash, int64 cx, int64 cy)
 {
 	int			lo = 0,
 				hi = m->ngrid;
@@ -419,7 +456,7 @@ grid_lower(Matcher *m, const Cand *key)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (cmp_cell(&m->c[m->grid[mid]], key) < 0)
+		if (grid_key_before(&m->gridkeys[mid], typehash, cx, cy))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -427,56 +464,62 @@ grid_lower(Matcher *m, const Cand *key)
 	return lo;
 }
 
-typedef void (*CandidateFn) (Matcher *m, int r, int a, double d);
-
 /*
- * How many added objects of r's type (and of types sharing its hash) are
- * in r's 3x3 cells, paired or not: two searches per column of cells.
+ * For every removed object, the added objects of its type (and of types
+ * sharing its hash) in its 3x3 cells, paired or not: the grid is sorted by
+ * (type, cx, cy), so each column of three cells is one run of it,
+ * [from, to).  The runs stay as they are from pass to pass, so they are
+ * searched for once.  A removed object whose runs hold more than
+ * MAX_NEAR_CANDIDATES (objects piled at one place) is marked crowded and
+ * passed over: no place tells its members apart, and visiting every pair
+ * of them would make the stages quadratic.
  */
-static int
-count_near(Matcher *m, const Cand *cr)
+static void
+find_near_runs(Matcher *m)
 {
-	Cand		key = *cr;
-	int			n = 0;
-
-	for (int64 dx = -1; dx <= 1; dx++)
+	m->near_runs = palloc_huge(sizeof(int) * 2 * NEAR_COLUMNS * Max(m->nremoved, 1));
+	for (int r = 0; r < m->nremoved; r++)
 	{
-		key.cx = cr->cx + dx;
-		key.cy = cr->cy + 2;
-		n += grid_lower(m, &key);
-		key.cy = cr->cy - 1;
-		n -= grid_lower(m, &key);
+		Cand	   *cr = &m->c[r];
+		int		   *run = &m->near_runs[2 * NEAR_COLUMNS * r];
+		int			n = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		/* one that is not eligible now never will be: no pass visits it */
+		if (!eligible(cr))
+		{
+			memset(run, 0, sizeof(int) * 2 * NEAR_COLUMNS);
+			continue;
+		}
+		for (int k = 0; k < NEAR_COLUMNS; k++)
+		{
+			int64		cx = cr->cx + k - 1;
+
+			run[2 * k] = grid_lower(m, cr->typehash, cx, cr->cy - 1);
+			run[2 * k + 1] = grid_lower(m, cr->typehash, cx, cr->cy + 2);
+			n += run[2 * k + 1] - run[2 * k];
+		}
+		cr->crowded = n > MAX_NEAR_CANDIDATES;
 	}
-	return n;
 }
 
-/*
- * Call fn for every unpaired added object of r's type in r's 3x3 cells.
- * The grid is sorted by (type, cx, cy), so each column of three cells is
- * one run of it: one search per column.  A crowd of more than
- * MAX_NEAR_CANDIDATES (objects piled at one place) is passed over: no place
- * tells its members apart, and visiting every pair of them would make the
- * stage quadratic.
- */
+typedef void (*CandidateFn) (Matcher *m, int r, int a, double d);
+
+/* Call fn for every unpaired added object of r's type in r's 3x3 cells. */
 static void
 each_near(Matcher *m, int r, CandidateFn fn)
 {
 	Cand	   *cr = &m->c[r];
-	Cand		key = *cr;
+	const int  *run = &m->near_runs[2 * NEAR_COLUMNS * r];
 
 	if (cr->crowded)
 		return;
-	for (int64 dx = -1; dx <= 1; dx++)
+	for (int k = 0; k < NEAR_COLUMNS; k++)
 	{
-		key.cx = cr->cx + dx;
-		key.cy = cr->cy - 1;
-		for (int g = grid_lower(m, &key); g < m->ngrid; g++)
+		for (int g = run[2 * k]; g < run[2 * k + 1]; g++)
 		{
 			Cand	   *ca = &m->c[m->grid[g]];
 
-			if (ca->typehash != cr->typehash || ca->cx != key.cx ||
-				ca->cy > cr->cy + 1)
-				break;
 			if (ca->paired || !same_type(cr, ca))
 				continue;
 			fn(m, r, m->grid[g], hypot(ca->x - cr->x, ca->y - cr->y));
@@ -606,24 +649,13 @@ join_tie(Matcher *m, int r, int a, double d)
 	}
 }
 
-/* Mark the removed objects whose cells hold a crowd, once for every pass. */
-static void
-mark_crowds(Matcher *m)
-{
-	for (int r = 0; r < m->nremoved; r++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		m->c[r].crowded = eligible(&m->c[r]) && count_near(m, &m->c[r]) > MAX_NEAR_CANDIDATES;
-	}
-}
-
 static void
 match_places(Matcher *m)
 {
 	int			made = 0;
 
 	build_grid(m);
-	mark_crowds(m);
+	find_near_runs(m);
 	/* equal attributes first, then any */
 	for (int round = 0; round < 2; round++)
 	{
@@ -802,6 +834,13 @@ order_pairs(Matcher *m)
  */
 #define INIT_PREFETCH_AHEAD 4
 
+/* The i-th leftover, the removed ones first. */
+static inline BtObject *
+leftover(BtObject **removed, int nremoved, BtObject **added, int i)
+{
+	return i < nremoved ? removed[i] : added[i - nremoved];
+}
+
 void
 bt_match_leftovers(BtObject **removed, int *nremoved,
 				   BtObject **added, int *nadded,
@@ -825,16 +864,15 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	out->pairs = palloc_huge(sizeof(BtReidentified) * m.maxpairs);
 	for (int i = 0; i < m.n; i++)
 	{
-		int			ahead = i + INIT_PREFETCH_AHEAD;
-
 		CHECK_FOR_INTERRUPTS();
-		if (ahead < m.n)
-			bt_prefetch_object(ahead < m.nremoved ? removed[ahead] : added[ahead - m.nremoved]);
+		/* the entry twice as far ahead: its object's address is read then */
+		if (i + 2 * INIT_PREFETCH_AHEAD < m.n)
+			bt_prefetch(leftover(removed, m.nremoved, added, i + 2 * INIT_PREFETCH_AHEAD));
+		if (i + INIT_PREFETCH_AHEAD < m.n)
+			bt_prefetch_object(leftover(removed, m.nremoved, added, i + INIT_PREFETCH_AHEAD));
 		m.parent[i] = i;
-		if (i < m.nremoved)
-			init_cand(&m, &m.c[i], removed[i], 0, i);
-		else
-			init_cand(&m, &m.c[i], added[i - m.nremoved], 1, i - m.nremoved);
+		init_cand(&m, &m.c[i], leftover(removed, m.nremoved, added, i),
+				  i < m.nremoved ? 0 : 1, i < m.nremoved ? i : i - m.nremoved);
 	}
 	match_content(&m);
 	match_places(&m);
