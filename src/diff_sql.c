@@ -352,6 +352,13 @@ prefetch_match(BtMatch *m)
 	bt_prefetch(m->fb.type);
 }
 
+/* Whether the changed object has the flag at flag_off set. */
+static inline bool
+has_flag(BtMatch *m, size_t flag_off)
+{
+	return *((bool *) ((char *) m + flag_off));
+}
+
 /* The changed objects with one flag set, in id order; n of them. */
 static void
 write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
@@ -365,9 +372,11 @@ write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
 	{
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (i + PREFETCH_AHEAD < d->nchanged)
+		/* the objects of entries of other lists are not read */
+		if (i + PREFETCH_AHEAD < d->nchanged &&
+			has_flag(&d->changed[i + PREFETCH_AHEAD], flag_off))
 			prefetch_match(&d->changed[i + PREFETCH_AHEAD]);
-		if (*((bool *) ((char *) &d->changed[i] + flag_off)))
+		if (has_flag(&d->changed[i], flag_off))
 		{
 			fn(w, &d->changed[i], zero);
 			left--;
