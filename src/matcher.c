@@ -349,6 +349,25 @@ content_group(Matcher *m, ContentKey *keys, int from, int to)
 	}
 }
 
+/*
+ * The sorted keys visit the candidates, and through them the objects, in
+ * no order of memory: each is fetched some keys ahead, the candidate first,
+ * then its entry, then the object's bytes, each step reading what the one
+ * before fetched.
+ */
+#define CONTENT_PREFETCH_AHEAD 4
+
+static inline void
+prefetch_content(Matcher *m, ContentKey *keys, int i)
+{
+	if (i + 3 * CONTENT_PREFETCH_AHEAD < m->n)
+		bt_prefetch(&m->c[keys[i + 3 * CONTENT_PREFETCH_AHEAD].index]);
+	if (i + 2 * CONTENT_PREFETCH_AHEAD < m->n)
+		bt_prefetch(m->c[keys[i + 2 * CONTENT_PREFETCH_AHEAD].index].o);
+	if (i + CONTENT_PREFETCH_AHEAD < m->n)
+		bt_prefetch_object(m->c[keys[i + CONTENT_PREFETCH_AHEAD].index].o);
+}
+
 static void
 match_content(Matcher *m)
 {
@@ -363,6 +382,7 @@ match_content(Matcher *m)
 	sort_content_keys(keys, m->n);
 	for (int i = 1; i <= m->n; i++)
 	{
+		prefetch_content(m, keys, i);
 		if (i < m->n && keys[i].content == keys[start].content)
 			continue;
 		CHECK_FOR_INTERRUPTS();
