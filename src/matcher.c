@@ -315,6 +315,52 @@ cmp_content_key(const ContentKey *a, const ContentKey *b)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/* The most top bits of the hash that sort_by_content buckets by. */
+#define CONTENT_BUCKET_BITS_MAX 16
+
+/*
+ * The keys in cmp_content_key's order, in a new array.  The hashes are
+ * uniform, so a counting pass over their top bits (about one bucket per
+ * key) does most of a sort's work in two passes; each bucket, of a key or
+ * two, is then sorted on its own.  Copies of one object share a hash and
+ * make one large bucket, which the comparison sort takes.
+ */
+static ContentKey *
+sort_by_content(const ContentKey *keys, int n)
+{
+	int			bits = 1;
+	int			nbuckets;
+	int		   *starts;
+	int		   *next;
+	ContentKey *sorted = palloc_huge(sizeof(ContentKey) * Max(n, 1));
+
+	while ((1 << bits) < n && bits < CONTENT_BUCKET_BITS_MAX)
+		bits++;
+	nbuckets = 1 << bits;
+	starts = palloc0(sizeof(int) * (nbuckets + 1));
+	next = palloc(sizeof(int) * nbuckets);
+	for (int i = 0; i < n; i++)
+		starts[(keys[i].content >> (64 - bits)) + 1]++;
+	for (int b = 0; b < nbuckets; b++)
+	{
+		starts[b + 1] += starts[b];
+		next[b] = starts[b];
+	}
+	/* in index order, so each bucket is too */
+	for (int i = 0; i < n; i++)
+		sorted[next[keys[i].content >> (64 - bits)]++] = keys[i];
+	for (int b = 0; b < nbuckets; b++)
+	{
+		if ((b & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (starts[b + 1] - starts[b] > 1)
+			sort_content_keys(sorted + starts[b], starts[b + 1] - starts[b]);
+	}
+	pfree(starts);
+	pfree(next);
+	return sorted;
+}
+
 /* One group of equal content hash, keys [from, to). */
 static void
 content_group(Matcher *m, ContentKey *keys, int from, int to)
@@ -371,15 +417,17 @@ prefetch_content(Matcher *m, ContentKey *keys, int i)
 static void
 match_content(Matcher *m)
 {
-	ContentKey *keys = palloc_huge(sizeof(ContentKey) * m->n);
+	ContentKey *unsorted = palloc_huge(sizeof(ContentKey) * m->n);
+	ContentKey *keys;
 	int			start = 0;
 
 	for (int i = 0; i < m->n; i++)
 	{
-		keys[i].content = m->c[i].content;
-		keys[i].index = i;
+		unsorted[i].content = m->c[i].content;
+		unsorted[i].index = i;
 	}
-	sort_content_keys(keys, m->n);
+	keys = sort_by_content(unsorted, m->n);
+	pfree(unsorted);
 	for (int i = 1; i <= m->n; i++)
 	{
 		prefetch_content(m, keys, i);
