@@ -340,7 +340,11 @@ sort_by_content(const ContentKey *keys, int n)
 	starts = palloc0(sizeof(int) * (nbuckets + 1));
 	next = palloc(sizeof(int) * nbuckets);
 	for (int i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		starts[(keys[i].content >> (64 - bits)) + 1]++;
+	}
 	for (int b = 0; b < nbuckets; b++)
 	{
 		starts[b + 1] += starts[b];
@@ -348,7 +352,11 @@ sort_by_content(const ContentKey *keys, int n)
 	}
 	/* in index order, so each bucket is too */
 	for (int i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		sorted[next[keys[i].content >> (64 - bits)]++] = keys[i];
+	}
 	for (int b = 0; b < nbuckets; b++)
 	{
 		if ((b & 0xFFF) == 0)
@@ -495,6 +503,9 @@ build_grid(Matcher *m)
 	for (int g = 0; g < m->ngrid; g++)
 	{
 		const Cand *c = &m->c[m->grid[g]];
+
+		if ((g & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 
 		m->gridkeys[g].typehash = c->typehash;
 		m->gridkeys[g].cx = c->cx;
