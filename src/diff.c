@@ -377,13 +377,12 @@ typedef void (*SameIdFn) (BtDiff *d, BtObject *a, BtObject *b, const BtDiffParam
  * together but for the objects of one side only, so a's entry at the same
  * distance is, mostly, the namesake.
  */
-#define MERGE_PREFETCH_AHEAD 8
 
 static inline void
 prefetch_merge(const BtDrawing *a, const BtDrawing *b, int i, int j)
 {
-	int			ia = i + MERGE_PREFETCH_AHEAD;
-	int			jb = j + MERGE_PREFETCH_AHEAD;
+	int			ia = i + BT_PREFETCH_AHEAD;
+	int			jb = j + BT_PREFETCH_AHEAD;
 
 	if (jb < b->nobjs && !b->objs[b->byid[jb].obj].from_like)
 	{

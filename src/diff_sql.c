@@ -341,7 +341,6 @@ typedef void (*WriteMatch) (BtJsonbWriter *w, BtMatch *m, Numeric zero);
  * them; in a large diff they have left the cache by then.  Fetch those of
  * an entry some entries ahead while writing this one.
  */
-#define PREFETCH_AHEAD 8
 
 static inline void
 prefetch_match(BtMatch *m)
@@ -373,9 +372,9 @@ write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		/* the objects of entries of other lists are not read */
-		if (i + PREFETCH_AHEAD < d->nchanged &&
-			has_flag(&d->changed[i + PREFETCH_AHEAD], flag_off))
-			prefetch_match(&d->changed[i + PREFETCH_AHEAD]);
+		if (i + BT_PREFETCH_AHEAD < d->nchanged &&
+			has_flag(&d->changed[i + BT_PREFETCH_AHEAD], flag_off))
+			prefetch_match(&d->changed[i + BT_PREFETCH_AHEAD]);
 		if (has_flag(&d->changed[i], flag_off))
 		{
 			fn(w, &d->changed[i], zero);

@@ -49,6 +49,9 @@
 /* the columns of an object's 3x3 cells, each one run of the sorted grid */
 #define NEAR_COLUMNS 3
 
+/* the matcher fetches in stages (an entry, then what it points to) */
+#define PREFETCH_STAGE (BT_PREFETCH_AHEAD / 2)
+
 /*
  * Grid cells are this much wider than the farthest pairing: two objects
  * that far apart, the tolerance's own epsilon included, then always lie in
@@ -89,23 +92,23 @@ typedef struct Cand
 } Cand;
 
 /*
- * A grid entry's sort key, kept beside the grid in its order: the searches
- * of the grid read these few bytes instead of each candidate's.
+ * An added candidate in the grid, with its sort key: the sort and the
+ * searches of the grid read these few bytes instead of the candidate's.
  */
-typedef struct GridKey
+typedef struct GridEntry
 {
 	uint32		typehash;
+	int			index;			/* the candidate; -1 in a search key */
 	int64		cx;
 	int64		cy;
-} GridKey;
+} GridEntry;
 
 typedef struct Matcher
 {
 	Cand	   *c;				/* removed first, then added */
 	int			nremoved;
 	int			n;
-	int		   *grid;			/* added candidates by (type, cell) */
-	GridKey    *gridkeys;		/* their keys, in the same order */
+	GridEntry  *grid;			/* added candidates by (type, cell) */
 	int			ngrid;
 	int		   *near_runs;		/* per removed object: the grid runs of its
 								 * columns of cells (find_near_runs) */
@@ -409,17 +412,15 @@ content_group(Matcher *m, ContentKey *keys, int from, int to)
  * then its entry, then the object's bytes, each step reading what the one
  * before fetched.
  */
-#define CONTENT_PREFETCH_AHEAD 4
-
 static inline void
 prefetch_content(Matcher *m, ContentKey *keys, int i)
 {
-	if (i + 3 * CONTENT_PREFETCH_AHEAD < m->n)
-		bt_prefetch(&m->c[keys[i + 3 * CONTENT_PREFETCH_AHEAD].index]);
-	if (i + 2 * CONTENT_PREFETCH_AHEAD < m->n)
-		bt_prefetch(m->c[keys[i + 2 * CONTENT_PREFETCH_AHEAD].index].o);
-	if (i + CONTENT_PREFETCH_AHEAD < m->n)
-		bt_prefetch_object(m->c[keys[i + CONTENT_PREFETCH_AHEAD].index].o);
+	if (i + 3 * PREFETCH_STAGE < m->n)
+		bt_prefetch(&m->c[keys[i + 3 * PREFETCH_STAGE].index]);
+	if (i + 2 * PREFETCH_STAGE < m->n)
+		bt_prefetch(m->c[keys[i + 2 * PREFETCH_STAGE].index].o);
+	if (i + PREFETCH_STAGE < m->n)
+		bt_prefetch_object(m->c[keys[i + PREFETCH_STAGE].index].o);
 }
 
 static void
@@ -458,8 +459,13 @@ same_type(const Cand *a, const Cand *b)
 		(a->typelen == 0 || memcmp(a->type, b->type, a->typelen) == 0);
 }
 
-static int
-cmp_cell(const Cand *a, const Cand *b)
+/*
+ * The grid's order: by type hash and cell, then candidate (in a cell, the
+ * added objects' id order); a search key, of index -1, comes before the
+ * entries of its cell.
+ */
+static inline int
+cmp_grid_entry(const GridEntry *a, const GridEntry *b)
 {
 	if (a->typehash != b->typehash)
 		return a->typehash < b->typehash ? -1 : 1;
@@ -467,21 +473,16 @@ cmp_cell(const Cand *a, const Cand *b)
 		return a->cx < b->cx ? -1 : 1;
 	if (a->cy != b->cy)
 		return a->cy < b->cy ? -1 : 1;
-	return 0;
+	return (a->index > b->index) - (a->index < b->index);
 }
 
-static int
-cmp_grid(const void *x, const void *y, void *arg)
-{
-	const Cand *c = arg;
-	const Cand *a = &c[*(const int *) x];
-	const Cand *b = &c[*(const int *) y];
-	int			r = cmp_cell(a, b);
-
-	bt_sort_tick();
-
-	return r != 0 ? r : a->order - b->order;
-}
+#define ST_SORT sort_grid
+#define ST_ELEMENT_TYPE GridEntry
+#define ST_COMPARE(a, b) cmp_grid_entry(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 static inline bool
 eligible(Cand *c)
@@ -492,42 +493,32 @@ eligible(Cand *c)
 static void
 build_grid(Matcher *m)
 {
-	m->grid = palloc_huge(sizeof(int) * Max(m->n - m->nremoved, 1));
+	m->grid = palloc_huge(sizeof(GridEntry) * Max(m->n - m->nremoved, 1));
 	m->ngrid = 0;
 	/* objects paired by content take no part in the geometric stages */
 	for (int i = m->nremoved; i < m->n; i++)
-		if (eligible(&m->c[i]))
-			m->grid[m->ngrid++] = i;
-	qsort_arg(m->grid, m->ngrid, sizeof(int), cmp_grid, m->c);
-	m->gridkeys = palloc_huge(sizeof(GridKey) * Max(m->ngrid, 1));
-	for (int g = 0; g < m->ngrid; g++)
 	{
-		const Cand *c = &m->c[m->grid[g]];
+		Cand	   *c = &m->c[i];
+		GridEntry  *e = &m->grid[m->ngrid];
 
-		if ((g & 0xFFFF) == 0)
+		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-
-		m->gridkeys[g].typehash = c->typehash;
-		m->gridkeys[g].cx = c->cx;
-		m->gridkeys[g].cy = c->cy;
+		if (!eligible(c))
+			continue;
+		e->typehash = c->typehash;
+		e->index = i;
+		e->cx = c->cx;
+		e->cy = c->cy;
+		m->ngrid++;
 	}
+	sort_grid(m->grid, m->ngrid);
 }
 
-/* Whether grid key g is before the cell (typehash, cx, cy), as cmp_cell orders. */
-static inline bool
-grid_key_before(const GridKey *g, uint32 typehash, int64 cx, int64 cy)
-{
-	if (g->typehash != typehash)
-		return g->typehash < typehash;
-	if (g->cx != cx)
-		return g->cx < cx;
-	return g->cy < cy;
-}
-
-/* First grid position whose cell is not before (typehash, cx, cy). */
+/* First grid position not before the cell (typehash, cx, cy). */
 static int
 grid_lower(Matcher *m, uint32 typehash, int64 cx, int64 cy)
 {
+	GridEntry	key = {typehash, -1, cx, cy};
 	int			lo = 0,
 				hi = m->ngrid;
 
@@ -535,7 +526,7 @@ grid_lower(Matcher *m, uint32 typehash, int64 cx, int64 cy)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (grid_key_before(&m->gridkeys[mid], typehash, cx, cy))
+		if (cmp_grid_entry(&m->grid[mid], &key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -597,11 +588,12 @@ each_near(Matcher *m, int r, CandidateFn fn)
 	{
 		for (int g = run[2 * k]; g < run[2 * k + 1]; g++)
 		{
-			Cand	   *ca = &m->c[m->grid[g]];
+			int			a = m->grid[g].index;
+			Cand	   *ca = &m->c[a];
 
 			if (ca->paired || !same_type(cr, ca))
 				continue;
-			fn(m, r, m->grid[g], hypot(ca->x - cr->x, ca->y - cr->y));
+			fn(m, r, a, hypot(ca->x - cr->x, ca->y - cr->y));
 		}
 	}
 }
@@ -907,12 +899,6 @@ order_pairs(Matcher *m)
 	m->out->pairs = sorted;
 }
 
-/*
- * The leftovers are in id order, out of their stored order: in a version
- * larger than the cache each waits for memory unless fetched some ahead.
- */
-#define INIT_PREFETCH_AHEAD 4
-
 /* The i-th leftover, the removed ones first. */
 static inline BtObject *
 leftover(BtObject **removed, int nremoved, BtObject **added, int i)
@@ -944,11 +930,15 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	for (int i = 0; i < m.n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		/* the entry twice as far ahead: its object's address is read then */
-		if (i + 2 * INIT_PREFETCH_AHEAD < m.n)
-			bt_prefetch(leftover(removed, m.nremoved, added, i + 2 * INIT_PREFETCH_AHEAD));
-		if (i + INIT_PREFETCH_AHEAD < m.n)
-			bt_prefetch_object(leftover(removed, m.nremoved, added, i + INIT_PREFETCH_AHEAD));
+
+		/*
+		 * the leftovers are in id order, not their stored order: fetch the
+		 * entry a stage before its object, whose address it holds
+		 */
+		if (i + 2 * PREFETCH_STAGE < m.n)
+			bt_prefetch(leftover(removed, m.nremoved, added, i + 2 * PREFETCH_STAGE));
+		if (i + PREFETCH_STAGE < m.n)
+			bt_prefetch_object(leftover(removed, m.nremoved, added, i + PREFETCH_STAGE));
 		m.parent[i] = i;
 		init_cand(&m, &m.c[i], leftover(removed, m.nremoved, added, i),
 				  i < m.nremoved ? 0 : 1, i < m.nremoved ? i : i - m.nremoved);
