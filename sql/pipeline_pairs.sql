@@ -4,7 +4,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS buildtrace;
 RESET client_min_messages;
 TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
-         buildtrace.drawing_state RESTART IDENTITY CASCADE;
+         buildtrace.drawing_state, buildtrace.hourly_rollups RESTART IDENTITY CASCADE;
 
 \i test/data/walls.sql
 

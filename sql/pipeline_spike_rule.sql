@@ -4,7 +4,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS buildtrace;
 RESET client_min_messages;
 TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
-         buildtrace.drawing_state RESTART IDENTITY CASCADE;
+         buildtrace.drawing_state, buildtrace.hourly_rollups RESTART IDENTITY CASCADE;
 
 -- A pair with exactly n changes: n walls added to an empty drawing.
 CREATE FUNCTION pg_temp.n_changes(n integer) RETURNS jsonb LANGUAGE sql AS $$

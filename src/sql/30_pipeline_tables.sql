@@ -132,7 +132,7 @@ COMMENT ON TABLE buildtrace.changes IS
 
 -- changes(drawing_id): latest change set of a drawing.
 CREATE INDEX changes_drawing_idx ON buildtrace.changes (drawing_id, computed_at, pair_id);
--- hourly_changes and time-bounded scans.
+-- Time-bounded scans: rebuild_rollups(since), metrics()'s jobs, the volume check.
 CREATE INDEX changes_computed_idx ON buildtrace.changes (computed_at);
 CREATE INDEX changes_job_idx ON buildtrace.changes (job_id) WHERE job_id IS NOT NULL;
 

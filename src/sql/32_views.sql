@@ -1,26 +1,10 @@
 
 -- ---------------------------------------------------------------------------
--- The change pipeline, part 3: views for the reader role. Like every view of
+-- The change pipeline, part 3: views for the reader role (hourly_changes
+-- and latency are the rollups', in 40_metrics.sql). Like every view of
 -- buildtrace they run with the caller's rights (security_invoker), so
 -- row-level security shows each role its own tenant's rows.
 -- ---------------------------------------------------------------------------
-
-CREATE VIEW buildtrace.hourly_changes WITH (security_invoker = true) AS
-SELECT date_trunc('hour', c.computed_at) AS hour,
-       count(*) AS pairs,
-       count(DISTINCT c.drawing_id) AS drawings,
-       sum(c.added)::bigint AS added,
-       sum(c.removed)::bigint AS removed,
-       sum(c.moved)::bigint AS moved,
-       sum(c.resized)::bigint AS resized,
-       sum(c.retyped)::bigint AS retyped,
-       sum(c.modified)::bigint AS modified,
-       sum(c.rotated)::bigint AS rotated,
-       sum(c.reidentified)::bigint AS reidentified
-FROM buildtrace.changes c
-GROUP BY 1;
-COMMENT ON VIEW buildtrace.hourly_changes IS
-    'Processed pairs and changes per kind, per hour of processing (session time zone).';
 
 -- A failed pair stops being a dead letter once it has been retried (the retry
 -- is a new pair with retry_of set, and is a dead letter itself if it fails).
@@ -44,5 +28,4 @@ FROM buildtrace.anomalies a
 WHERE a.resolved_at IS NULL;
 COMMENT ON VIEW buildtrace.open_anomalies IS 'Anomalies not yet resolved.';
 
-GRANT SELECT ON buildtrace.hourly_changes, buildtrace.dead_letters, buildtrace.open_anomalies
-    TO buildtrace_reader;
+GRANT SELECT ON buildtrace.dead_letters, buildtrace.open_anomalies TO buildtrace_reader;

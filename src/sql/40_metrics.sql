@@ -251,6 +251,28 @@ BEGIN
 END
 $$;
 
+-- Processed pairs and changes per kind, per UTC hour of processing: the
+-- rollups summed over drawings, so a filter on the hour is a range of the
+-- rollups' key, not a scan of every change kept. An hour that holds failed
+-- pairs only is left out, as it holds no change.
+CREATE VIEW buildtrace.hourly_changes WITH (security_invoker = true) AS
+SELECT r.hour,
+       sum(r.pairs)::bigint AS pairs,
+       count(*) FILTER (WHERE r.pairs > 0) AS drawings,
+       sum(r.added)::bigint AS added,
+       sum(r.removed)::bigint AS removed,
+       sum(r.moved)::bigint AS moved,
+       sum(r.resized)::bigint AS resized,
+       sum(r.retyped)::bigint AS retyped,
+       sum(r.modified)::bigint AS modified,
+       sum(r.rotated)::bigint AS rotated,
+       sum(r.reidentified)::bigint AS reidentified
+FROM buildtrace.hourly_rollups r
+GROUP BY r.hour
+HAVING sum(r.pairs) > 0;
+COMMENT ON VIEW buildtrace.hourly_changes IS
+    'Processed pairs and changes per kind, per UTC hour of processing, from hourly_rollups.';
+
 -- Processing latency (ms) over fixed windows, from rollups only. Each
 -- percentile comes with the bounds of bt_sketch_quantile_bounds at 95 %
 -- confidence (sketch error plus order-statistic interval); a bound is NULL
@@ -435,7 +457,7 @@ REVOKE ALL ON FUNCTION buildtrace._rollup(boolean, integer, integer, integer, in
     buildtrace.rebuild_rollups(timestamptz), buildtrace.rebuild_rollups(), buildtrace._changed_objects(jsonb),
     buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz),
     buildtrace.metrics(interval) FROM PUBLIC;
-GRANT SELECT ON buildtrace.latency TO buildtrace_reader;
+GRANT SELECT ON buildtrace.hourly_changes, buildtrace.latency TO buildtrace_reader;
 GRANT EXECUTE ON FUNCTION buildtrace.metrics(interval), buildtrace._changed_objects(jsonb),
     buildtrace._metrics_jobs(timestamptz), buildtrace._metrics_data_quality(timestamptz)
     TO buildtrace_reader;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Quick benchmark smoke runs for the suite: every test/bench/*_smoke.sql in the
 # test database, the one-pair-per-INSERT benchmark's pgbench runs, the
-# drain of a small deferred backlog by work(), and the upload checks' step
+# drain of a small deferred backlog by work(), the upload checks' step
 # against its peer on 200 expectations (they must record the same
-# anomalies), stopping at the first error.
+# anomalies), and hourly_changes against its peer on two days of five
+# drawings (they must return the same rows), stopping at the first error.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for f in test/bench/*_smoke.sql; do
@@ -12,3 +13,4 @@ done
 BT_INSERT_SMOKE=1 bash test/bench/insert_bench.sh
 BT_WORK_SMOKE=1 bash test/bench/work_bench.sh
 bash test/bench/uploads_bench.sh 200 1
+bash test/bench/hourly_changes_bench.sh 2 5 1

@@ -1,9 +1,10 @@
--- Hourly rollups, the latency view and metrics(): rollups agree with a
--- recount of the raw rows (counts exactly, sketches bit for bit), metrics()
+-- Hourly rollups, the hourly_changes and latency views and metrics(): rollups
+-- agree with a recount of the raw rows (counts exactly, sketches bit for bit),
+-- hourly_changes with a recount of changes per UTC hour, metrics()
 -- has the /metrics shape with per-job fields and values, bounds bracket estimates,
 -- bad windows fail with 22023, and only the reader may read.
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 
 SELECT has_table('buildtrace', 'hourly_rollups', 'table buildtrace.hourly_rollups');
 SELECT col_is_pk('buildtrace', 'hourly_rollups', ARRAY['hour', 'drawing_id'], 'one rollup row per hour and drawing');
@@ -179,6 +180,25 @@ FROM unnest(ARRAY['3 months', '6 months', '9 months']::interval[]) span;
 SET LOCAL timezone = 'America/New_York';
 SELECT is_empty($$SELECT span FROM window_starts WHERE buildtrace._window_start(span) <> utc_start$$,
                 'a window''s start does not depend on the session''s time zone');
+
+-- hourly_changes: the rollups summed per UTC hour equal a recount of
+-- changes, over three hours of done pairs; an hour of failed pairs only is
+-- not listed. The processing times are moved back, then the rollups rebuilt.
+UPDATE buildtrace.changes SET computed_at = computed_at - (pair_id % 3) * interval '1 hour';
+UPDATE buildtrace.pairs SET processed_at = processed_at - interval '5 hours' WHERE status = 'failed';
+SELECT buildtrace.rebuild_rollups();
+SELECT ok(EXISTS (SELECT FROM buildtrace.hourly_rollups r WHERE r.pairs = 0 AND r.failed > 0),
+          'a rollup hour holds failed pairs only');
+SELECT results_eq(
+    $$SELECT hour, pairs, drawings, added, removed, moved, resized, retyped, modified, rotated,
+             reidentified
+      FROM buildtrace.hourly_changes ORDER BY hour$$,
+    $$SELECT date_trunc('hour', c.computed_at, 'UTC'), count(*), count(DISTINCT c.drawing_id),
+             sum(c.added)::bigint, sum(c.removed)::bigint, sum(c.moved)::bigint,
+             sum(c.resized)::bigint, sum(c.retyped)::bigint, sum(c.modified)::bigint,
+             sum(c.rotated)::bigint, sum(c.reidentified)::bigint
+      FROM buildtrace.changes c GROUP BY 1 ORDER BY 1$$,
+    'hourly_changes equals a recount of changes per UTC hour, without the failed-only hour');
 
 SELECT * FROM finish();
 ROLLBACK;

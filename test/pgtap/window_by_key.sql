@@ -1,4 +1,5 @@
--- What metrics(), report_html() and rebuild_rollups(since) cost must follow
+-- What metrics(), report_html(), rebuild_rollups(since) and a window of
+-- hourly_changes cost must follow
 -- the window they show or write, not the history kept: each reads the
 -- rollups, pairs, changes and anomalies of its window by their indexes
 -- (planned with the window's start: SQL functions planned without it read
@@ -7,7 +8,7 @@
 -- rollups of ten drawings, 20,000 old anomalies and 5,000 pairs processed a
 -- year ago: a handful, not thousands.
 BEGIN;
-SELECT plan(6);
+SELECT plan(8);
 
 INSERT INTO buildtrace.hourly_rollups (hour, drawing_id, pairs, processing_ms)
 SELECT date_trunc('hour', now(), 'UTC') - h * interval '1 hour', 'wk-' || d, 1,
@@ -48,6 +49,13 @@ SELECT is(buildtrace.rebuild_rollups(now() - interval '1 hour'), 1::bigint,
 SELECT is_empty($$SELECT * FROM pg_temp.rows_read_since()
                   WHERE relname IN ('hourly_rollups', 'pairs', 'changes') AND n >= 500$$,
                 'and reads a handful of the rollups, pairs and change sets kept');
+
+SELECT pg_temp.rows_read_mark();
+SELECT is((SELECT sum(pairs) FROM buildtrace.hourly_changes WHERE hour >= now() - interval '1 hour'),
+          1::numeric, 'hourly_changes shows the window''s pair');
+SELECT is_empty($$SELECT * FROM pg_temp.rows_read_since()
+                  WHERE relname IN ('hourly_rollups', 'changes') AND n >= 500$$,
+                'and reads a handful of the rollups kept, and no change set');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -31,6 +31,8 @@ SQL
 # What must survive the update, as text.
 snapshot() {
     q -d "$old" <<'SQL'
+-- (hourly_changes grouped by the session's hours in 0.1.0, by UTC hours now)
+SET timezone = 'UTC';
 SELECT 'pairs', count(*), count(*) FILTER (WHERE status = 'failed'), md5(string_agg(pair_id || status || coalesce(error::text, ''), ',' ORDER BY pair_id)) FROM buildtrace.pairs;
 SELECT 'changes', count(*), md5(string_agg(pair_id || diff::text || summary, ',' ORDER BY pair_id)) FROM buildtrace.changes;
 SELECT 'anomalies', count(*), md5(string_agg(kind || coalesce(pair_id::text, '') || details::text, ',' ORDER BY anomaly_id)) FROM buildtrace.anomalies;
@@ -38,6 +40,9 @@ SELECT 'rollups', md5(string_agg(row(hour, drawing_id, pairs, failed, added, rem
                                       retyped, modified, unchanged, processing_ms,
                                       reported_latency_ms)::text, ',' ORDER BY hour, drawing_id))
 FROM buildtrace.hourly_rollups r;
+SELECT 'hourly_changes', md5(string_agg(row(hour, pairs, drawings, added, removed, moved, resized,
+                                             retyped, modified)::text, ',' ORDER BY hour))
+FROM buildtrace.hourly_changes;
 -- less what 0.2.0 adds: the counts of new kinds (0 for 0.1.0's pairs), the
 -- data_quality list, and jobs without a reported latency
 SELECT 'metrics', regexp_replace(
@@ -62,7 +67,7 @@ version=$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'b
 [ "$version" = "$current" ] || fail "version after update is $version, not $current"
 snapshot >"$work/after"
 diff -u "$work/before" "$work/after" || fail "data or metrics changed in the update"
-echo "upgrade: $previous -> $current kept $(head -1 "$work/after" | cut -d'|' -f2) pairs, their changes, anomalies, rollups and metrics"
+echo "upgrade: $previous -> $current kept $(head -1 "$work/after" | cut -d'|' -f2) pairs, their changes, anomalies, rollups, hourly changes and metrics"
 
 # The updated pipeline goes on where the old one stopped.
 q -d "$old" <<'SQL' >"$work/more" || fail "pipeline after the update"

@@ -250,20 +250,25 @@ GRANT INSERT (tenant) ON buildtrace.pairs, buildtrace.versions TO buildtrace_wri
 -- the others' uploads fail.
 REVOKE INSERT (version_id) ON buildtrace.versions FROM buildtrace_writer;
 
+-- hourly_changes reads the rollups (see 40_metrics.sql): UTC hours, and a
+-- filter on the hour is a range of the rollups' key.
 CREATE OR REPLACE VIEW buildtrace.hourly_changes AS
-SELECT date_trunc('hour', c.computed_at) AS hour,
-       count(*) AS pairs,
-       count(DISTINCT c.drawing_id) AS drawings,
-       sum(c.added)::bigint AS added,
-       sum(c.removed)::bigint AS removed,
-       sum(c.moved)::bigint AS moved,
-       sum(c.resized)::bigint AS resized,
-       sum(c.retyped)::bigint AS retyped,
-       sum(c.modified)::bigint AS modified,
-       sum(c.rotated)::bigint AS rotated,
-       sum(c.reidentified)::bigint AS reidentified
-FROM buildtrace.changes c
-GROUP BY 1;
+SELECT r.hour,
+       sum(r.pairs)::bigint AS pairs,
+       count(*) FILTER (WHERE r.pairs > 0) AS drawings,
+       sum(r.added)::bigint AS added,
+       sum(r.removed)::bigint AS removed,
+       sum(r.moved)::bigint AS moved,
+       sum(r.resized)::bigint AS resized,
+       sum(r.retyped)::bigint AS retyped,
+       sum(r.modified)::bigint AS modified,
+       sum(r.rotated)::bigint AS rotated,
+       sum(r.reidentified)::bigint AS reidentified
+FROM buildtrace.hourly_rollups r
+GROUP BY r.hour
+HAVING sum(r.pairs) > 0;
+COMMENT ON VIEW buildtrace.hourly_changes IS
+    'Processed pairs and changes per kind, per UTC hour of processing, from hourly_rollups.';
 
 -- bt_diff and bt_try_diff take match_geometry.
 DROP FUNCTION buildtrace.bt_diff(jsonb, jsonb, float8, float8);
