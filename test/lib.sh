@@ -90,6 +90,9 @@ bt_in_cluster() {
     exit $?
 }
 
+# For benchmarks: the median of the numbers on stdin, one a line.
+bt_median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 # For benchmarks of one-pair INSERTs: the pair they send, as JSON text: 100
 # objects in DIR/a.json, then the same with 30 % of them moved in DIR/b.json.
 # Call as: bt_bench_moved_pair DATABASE DIR

@@ -23,7 +23,6 @@ db=buildtrace_hourly_changes_bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
 createdb "$db"
@@ -97,7 +96,7 @@ echo "| median of $rounds, ms | hourly_changes (rollups) | peer (change sets) | 
 echo "|---|---|---|---|"
 for k in day all; do
     label="the last 24 hours"; [ "$k" = day ] || label="every hour ($days days)"
-    awk -v l="$label" -v a="$(median < "$work/new-$k")" -v b="$(median < "$work/peer-$k")" \
+    awk -v l="$label" -v a="$(bt_median < "$work/new-$k")" -v b="$(bt_median < "$work/peer-$k")" \
         'BEGIN { printf "| %s | %.2f | %.2f | %.1f |\n", l, a, b, b / a }'
 done
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"

@@ -168,15 +168,26 @@ q -v a="${pair_a[moved]}" -v b="${pair_b[moved]}" <<'SQL'
 INSERT INTO bench.pair_text VALUES ('moved', :'a', :'b'), ('empty', '[]', '[]');
 SQL
 step_pairs="moved empty"; [ -z "${BT_INSERT_SMOKE:-}" ] || step_pairs=empty
-in_server_n=1000; [ -z "${BT_INSERT_SMOKE:-}" ] || in_server_n=20
 for r in $(seq 1 "$rounds"); do
     for p in $step_pairs; do
         timed "$db" "$work/plain-$p.sql" 1 step-plain "$p" "$r"
-        q -c "CALL bench.insert_pairs('step-plain', '$p', $r, $in_server_n, 'bench.plain')"
         for s in $(q -c "SELECT step FROM bench.store_cut ORDER BY ord"); do
             q -c "SELECT bench.store_step('$s')" >/dev/null
             timed "$db" "$work/pipeline-$p.sql" 1 "step-$s" "$p" "$r"
-            q -c "CALL bench.insert_pairs('step-$s', '$p', $r, $in_server_n, 'buildtrace.pairs')"
+        done
+    done
+done
+# The same cuts in the server, after a VACUUM, in short runs taking turns,
+# so that what a run leaves behind (dead rows, autovacuum) falls on every
+# step alike.
+q -c "VACUUM ANALYZE"
+in_server_n=500; in_server_rounds=$((2 * rounds))
+[ -z "${BT_INSERT_SMOKE:-}" ] || { in_server_n=20; in_server_rounds=1; }
+for r in $(seq 1 "$in_server_rounds"); do
+    for p in $step_pairs; do
+        q -c "CALL bench.insert_pairs('step-plain', '$p', $r, $in_server_n, 'bench.plain')"
+        for s in $(q -c "SELECT step FROM bench.store_cut ORDER BY ord"); do
+            q -c "SELECT bench.store_step('$s')" -c "CALL bench.insert_pairs('step-$s', '$p', $r, $in_server_n, 'buildtrace.pairs')" >/dev/null
         done
     done
 done
@@ -342,7 +353,7 @@ WINDOW w AS (PARTITION BY m.pair ORDER BY k.ord DESC)
 ORDER BY m.pair DESC, k.ord DESC;
 SQL
 echo
-echo "The same in the server ($in_server_n INSERTs a round, each its own transaction): microseconds per INSERT, median of $rounds rounds."
+echo "The same in the server ($in_server_n INSERTs a round, each its own transaction): microseconds per INSERT, median of $in_server_rounds rounds."
 psql -qX -d "$db" <<'SQL'
 WITH m AS (SELECT variant, pair, percentile_cont(0.5) WITHIN GROUP (ORDER BY us) AS us
            FROM bench.in_server GROUP BY 1, 2)

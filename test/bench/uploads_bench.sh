@@ -24,7 +24,6 @@ db=buildtrace_uploads_bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
 createdb "$db"
@@ -127,7 +126,7 @@ for r in $(seq 1 "$rounds"); do
     q -c "\\timing on" -c "SELECT buildtrace.check_uploads($as_of) IS NOT NULL" |
         awk '/^Time:/ { print $2 }' >> "$work/whole"
 done
-m_new=$(median < "$work/step"); m_peer=$(median < "$work/peer"); m_whole=$(median < "$work/whole")
+m_new=$(bt_median < "$work/step"); m_peer=$(bt_median < "$work/peer"); m_whole=$(bt_median < "$work/whole")
 echo
 echo "| median of $rounds, ms | check_uploads() | missing-upload step | peer: due times per statement | peer / step |"
 echo "|---|---|---|---|---|"
@@ -140,7 +139,7 @@ for r in $(seq 1 "$rounds"); do
     q -c "BEGIN" -c "DROP INDEX buildtrace.versions_uploaded_idx" \
       -c "SELECT bench_peer.insert_versions('o$r')" -c "ROLLBACK" >> "$work/without"
 done
-m_with=$(median < "$work/with"); m_without=$(median < "$work/without")
+m_with=$(bt_median < "$work/with"); m_without=$(bt_median < "$work/without")
 echo
 echo "| 10,000 versions, one INSERT ... SELECT, median of $rounds | ms | µs per version |"
 echo "|---|---|---|"
