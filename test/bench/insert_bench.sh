@@ -13,9 +13,7 @@
 # with durable commits (fsync = on; the throwaway cluster otherwise runs
 # without, which makes every commit almost free). Before them, one client,
 # where a one-pair INSERT's time goes: the pipeline with its store step cut
-# short a part at a time against the plain insert, through pgbench and in
-# the server (a procedure inserting one pair per transaction, which leaves
-# out the client's round trips and their noise). After them, one client:
+# short a part at a time against the plain insert. After them, one client:
 # INSERTs of one pair and of two pairs into a database of few drawings and
 # into one that already holds 100,000 drawings and 20,000 open anomalies,
 # interleaved; the ratio says whether an INSERT's cost grows with what is
@@ -137,35 +135,6 @@ BEGIN
     EXECUTE src;
 END
 $$;
--- The same INSERTs timed in the server: N of them, each its own
--- transaction, as pgbench sends them (a parameter of JSON text per version);
--- the average in microseconds goes to bench.in_server.
-CREATE TABLE bench.pair_text (pair text PRIMARY KEY, a text, b text);
-CREATE TABLE bench.in_server (variant text, pair text, round int, us float8);
--- (No SET clause: a procedure with one cannot commit.)
-CREATE PROCEDURE bench.insert_pairs(variant text, pair text, round int, n int, target regclass)
-LANGUAGE plpgsql AS $$
-DECLARE
-    a text;
-    b text;
-    stmt text := format('INSERT INTO %s (drawing_id, version_a, version_b) VALUES ($1, $2::jsonb, $3::jsonb)',
-                        target);
-    t0 timestamptz;
-BEGIN
-    SELECT t.a, t.b INTO STRICT a, b FROM bench.pair_text t WHERE t.pair = insert_pairs.pair;
-    COMMIT;
-    t0 := clock_timestamp();
-    FOR i IN 1..n LOOP
-        EXECUTE stmt USING 'drawing-' || (1 + (random() * 499)::int), a, b;
-        COMMIT;
-    END LOOP;
-    INSERT INTO bench.in_server
-    VALUES (variant, pair, round, extract(epoch FROM clock_timestamp() - t0) * 1e6 / n);
-END
-$$;
-SQL
-q -v a="${pair_a[moved]}" -v b="${pair_b[moved]}" <<'SQL'
-INSERT INTO bench.pair_text VALUES ('moved', :'a', :'b'), ('empty', '[]', '[]');
 SQL
 step_pairs="moved empty"; [ -z "${BT_INSERT_SMOKE:-}" ] || step_pairs=empty
 for r in $(seq 1 "$rounds"); do
@@ -174,20 +143,6 @@ for r in $(seq 1 "$rounds"); do
         for s in $(q -c "SELECT step FROM bench.store_cut ORDER BY ord"); do
             q -c "SELECT bench.store_step('$s')" >/dev/null
             timed "$db" "$work/pipeline-$p.sql" 1 "step-$s" "$p" "$r"
-        done
-    done
-done
-# The same cuts in the server, after a VACUUM, in short runs taking turns,
-# so that what a run leaves behind (dead rows, autovacuum) falls on every
-# step alike.
-q -c "VACUUM ANALYZE"
-in_server_n=500; in_server_rounds=$((2 * rounds))
-[ -z "${BT_INSERT_SMOKE:-}" ] || { in_server_n=20; in_server_rounds=1; }
-for r in $(seq 1 "$in_server_rounds"); do
-    for p in $step_pairs; do
-        q -c "CALL bench.insert_pairs('step-plain', '$p', $r, $in_server_n, 'bench.plain')"
-        for s in $(q -c "SELECT step FROM bench.store_cut ORDER BY ord"); do
-            q -c "SELECT bench.store_step('$s')" -c "CALL bench.insert_pairs('step-$s', '$p', $r, $in_server_n, 'buildtrace.pairs')" >/dev/null
         done
     done
 done
@@ -347,19 +302,6 @@ WITH m AS (SELECT variant, pair, percentile_cont(0.5) WITHIN GROUP (ORDER BY lat
 SELECT m.pair, k.step, k.adds, round(m.ms::numeric, 3) AS ms,
        round((m.ms - coalesce(lag(m.ms) OVER w, a.ms))::numeric * 1000) AS "adds us",
        round((m.ms / a.ms)::numeric, 2) AS "x plain"
-FROM m JOIN bench.store_cut k ON m.variant = 'step-' || k.step
-       JOIN m a ON a.pair = m.pair AND a.variant = 'step-plain'
-WINDOW w AS (PARTITION BY m.pair ORDER BY k.ord DESC)
-ORDER BY m.pair DESC, k.ord DESC;
-SQL
-echo
-echo "The same in the server ($in_server_n INSERTs a round, each its own transaction): microseconds per INSERT, median of $in_server_rounds rounds."
-psql -qX -d "$db" <<'SQL'
-WITH m AS (SELECT variant, pair, percentile_cont(0.5) WITHIN GROUP (ORDER BY us) AS us
-           FROM bench.in_server GROUP BY 1, 2)
-SELECT m.pair, k.step, k.adds, round(m.us::numeric) AS us,
-       round((m.us - coalesce(lag(m.us) OVER w, a.us))::numeric) AS "adds us",
-       round((m.us / a.us)::numeric, 2) AS "x plain"
 FROM m JOIN bench.store_cut k ON m.variant = 'step-' || k.step
        JOIN m a ON a.pair = m.pair AND a.variant = 'step-plain'
 WINDOW w AS (PARTITION BY m.pair ORDER BY k.ord DESC)
