@@ -377,7 +377,6 @@ typedef void (*SameIdFn) (BtDiff *d, BtObject *a, BtObject *b, const BtDiffParam
  * together but for the objects of one side only, so a's entry at the same
  * distance is, mostly, the namesake.
  */
-
 static inline void
 prefetch_merge(const BtDrawing *a, const BtDrawing *b, int i, int j)
 {

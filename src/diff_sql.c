@@ -341,7 +341,6 @@ typedef void (*WriteMatch) (BtJsonbWriter *w, BtMatch *m, Numeric zero);
  * them; in a large diff they have left the cache by then.  Fetch those of
  * an entry some entries ahead while writing this one.
  */
-
 static inline void
 prefetch_match(BtMatch *m)
 {

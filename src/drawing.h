@@ -252,19 +252,19 @@ extern char *bt_object_type_name(BtObject *o);
 #endif
 
 /*
- * Fetch the stored bytes of an object that a pass is about to compare or
- * hash in full: every cache line of its first 512 bytes (the usual object
- * is 2 to 4 lines; past that the hardware follows the walk on its own).
- */
-#define BT_PREFETCH_LINE 64
-
-/*
  * How many steps ahead of its use a pass fetches an object: far enough for
  * memory to answer, near enough that it is still in cache when used.  A
  * pass that fetches in stages (an entry, then what it points to) takes half
  * this per stage.
  */
 #define BT_PREFETCH_AHEAD 8
+
+/*
+ * Fetch the stored bytes of an object that a pass is about to compare or
+ * hash in full: every cache line of its first 512 bytes (the usual object
+ * is 2 to 4 lines; past that the hardware follows the walk on its own).
+ */
+#define BT_PREFETCH_LINE 64
 #define BT_PREFETCH_OBJECT_MAX 512
 
 static inline void
