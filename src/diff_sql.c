@@ -101,11 +101,28 @@ static const BtJwKey count_keys[] =
 	BT_JW_KEY("unchanged"), BT_JW_KEY("reidentified")
 };
 
-/* An object with keys, the last of which ("previous_id") only if reidentified. */
+/*
+ * The shapes of the objects a diff lists by the thousand.  A changed
+ * object's kind has two: without "previous_id" and, if re-identified, with.
+ */
+#define MATCH_SHAPES(keys) \
+	{BT_JW_SHAPE(keys, lengthof(keys) - 1), BT_JW_SHAPE(keys, lengthof(keys))}
+static BtJwShape moved_shapes[2] = MATCH_SHAPES(moved_keys);
+static BtJwShape resized_shapes[2] = MATCH_SHAPES(resized_keys);
+static BtJwShape retyped_shapes[2] = MATCH_SHAPES(retyped_keys);
+static BtJwShape modified_shapes[2] = MATCH_SHAPES(modified_keys);
+static BtJwShape rotated_shapes[2] = MATCH_SHAPES(rotated_keys);
+static BtJwShape reidentified_shape =
+BT_JW_SHAPE(reidentified_keys, lengthof(reidentified_keys));
+static BtJwShape point_shape = BT_JW_SHAPE(point_keys, 2);
+static BtJwShape size_shape = BT_JW_SHAPE(size_keys, 2);
+static BtJwShape from_to_shape = BT_JW_SHAPE(from_to_keys, 2);
+
+/* A changed object, with "previous_id" (its last key) if re-identified. */
 static void
-begin_match(BtJsonbWriter *w, const BtJwKey *keys, int nkeys, BtMatch *m)
+begin_match(BtJsonbWriter *w, BtJwShape *shapes, BtMatch *m)
 {
-	bt_jw_begin_object(w, keys, m->reidentified ? nkeys : nkeys - 1);
+	bt_jw_begin_shape(w, &shapes[m->reidentified ? 1 : 0]);
 }
 
 static void
@@ -126,9 +143,9 @@ write_type(BtJsonbWriter *w, BtFields *o)
 }
 
 static void
-write_pair(BtJsonbWriter *w, const BtJwKey *keys, Numeric v1, Numeric v2)
+write_pair(BtJsonbWriter *w, BtJwShape *shape, Numeric v1, Numeric v2)
 {
-	bt_jw_begin_object(w, keys, 2);
+	bt_jw_begin_shape(w, shape);
 	bt_jw_numeric(w, v1);
 	bt_jw_numeric(w, v2);
 	bt_jw_end(w);
@@ -137,12 +154,12 @@ write_pair(BtJsonbWriter *w, const BtJwKey *keys, Numeric v1, Numeric v2)
 static void
 write_moved(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
-	begin_match(w, moved_keys, lengthof(moved_keys), m);
+	begin_match(w, moved_shapes, m);
 	bt_jw_numeric(w, m->dx ? m->dx : zero);
 	bt_jw_numeric(w, m->dy ? m->dy : zero);
 	bt_jw_value(w, &m->fb.idval);
-	write_pair(w, point_keys, m->fb.x, m->fb.y);
-	write_pair(w, point_keys, m->fa.x, m->fa.y);
+	write_pair(w, &point_shape, m->fb.x, m->fb.y);
+	write_pair(w, &point_shape, m->fa.x, m->fa.y);
 	write_type(w, &m->fb);
 	bt_jw_rounded(w, m->distance);
 	bt_jw_cstring(w, bt_direction_names[m->direction]);
@@ -152,10 +169,10 @@ write_moved(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 static void
 write_resized(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
-	begin_match(w, resized_keys, lengthof(resized_keys), m);
+	begin_match(w, resized_shapes, m);
 	bt_jw_value(w, &m->fb.idval);
-	write_pair(w, size_keys, m->fb.width, m->fb.height);
-	write_pair(w, size_keys, m->fa.width, m->fa.height);
+	write_pair(w, &size_shape, m->fb.width, m->fb.height);
+	write_pair(w, &size_shape, m->fa.width, m->fa.height);
 	write_type(w, &m->fb);
 	end_match(w, m);
 }
@@ -163,7 +180,7 @@ write_resized(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 static void
 write_retyped(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
-	begin_match(w, retyped_keys, lengthof(retyped_keys), m);
+	begin_match(w, retyped_shapes, m);
 	bt_jw_value(w, &m->fb.idval);
 	write_type(w, &m->fb);
 	write_type(w, &m->fa);
@@ -186,7 +203,7 @@ write_attr_change(BtJsonbWriter *w, BtAttrChange *ch)
 {
 	if (ch->has_from && ch->has_to)
 	{
-		bt_jw_begin_object(w, from_to_keys, 2);
+		bt_jw_begin_shape(w, &from_to_shape);
 		bt_jw_value(w, &ch->to);
 		bt_jw_value(w, &ch->from);
 	}
@@ -213,7 +230,7 @@ write_changed(BtJsonbWriter *w, BtMatch *m)
 	if (m->content)
 	{
 		bt_jw_begin_object(w, content_key, 1);
-		bt_jw_begin_object(w, from_to_keys, 2);
+		bt_jw_begin_shape(w, &from_to_shape);
 		write_content(w, m->b);
 		write_content(w, m->a);
 		bt_jw_end(w);
@@ -236,7 +253,7 @@ write_changed(BtJsonbWriter *w, BtMatch *m)
 static void
 write_modified(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
-	begin_match(w, modified_keys, lengthof(modified_keys), m);
+	begin_match(w, modified_shapes, m);
 	bt_jw_value(w, &m->fb.idval);
 	write_type(w, &m->fb);
 	write_changed(w, m);
@@ -246,7 +263,7 @@ write_modified(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 static void
 write_rotated(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
-	begin_match(w, rotated_keys, lengthof(rotated_keys), m);
+	begin_match(w, rotated_shapes, m);
 	bt_jw_value(w, &m->fb.idval);
 	bt_jw_numeric(w, m->fb.rotation ? m->fb.rotation : zero);
 	bt_jw_numeric(w, m->fa.rotation ? m->fa.rotation : zero);
@@ -275,7 +292,7 @@ write_reidentified(BtJsonbWriter *w, BtMatching *mt)
 
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		bt_jw_begin_object(w, reidentified_keys, lengthof(reidentified_keys));
+		bt_jw_begin_shape(w, &reidentified_shape);
 		bt_jw_value(w, &r->b_id);
 		if (r->type)
 			bt_jw_string(w, r->type, r->typelen);

@@ -62,22 +62,48 @@ reserve(BtJsonbWriter *w, Size n)
 	}
 }
 
+/*
+ * Most values are short (a number, an id, a type name), and a call to libc
+ * for their few bytes costs more than the copy: up to 16 bytes are copied
+ * as two fixed-size pieces that overlap, which the compiler inlines.
+ */
+static inline void
+copy_bytes(char *dst, const char *src, Size n)
+{
+	if (n >= 8 && n <= 16)
+	{
+		memcpy(dst, src, 8);
+		memcpy(dst + n - 8, src + n - 8, 8);
+	}
+	else if (n >= 4 && n < 8)
+	{
+		memcpy(dst, src, 4);
+		memcpy(dst + n - 4, src + n - 4, 4);
+	}
+	else if (n > 0 && n < 4)
+	{
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
+	else if (n > 16)
+		memcpy(dst, src, n);
+}
+
 static void
 append(BtJsonbWriter *w, const void *data, Size n)
 {
 	reserve(w, n);
-	memcpy(w->buf + w->len, data, n);
+	copy_bytes(w->buf + w->len, data, n);
 	w->len += n;
 }
 
 static void
 pad_to_int(BtJsonbWriter *w)
 {
-	int			pad = INTALIGN(w->len) - w->len;
-
-	reserve(w, pad);
-	memset(w->buf + w->len, 0, pad);
-	w->len += pad;
+	reserve(w, sizeof(uint32));
+	while (w->len % sizeof(uint32) != 0)
+		w->buf[w->len++] = 0;
 }
 
 /* Record the child that began at start (before its padding) in its parent. */
@@ -129,13 +155,10 @@ bt_jw_finish(BtJsonbWriter *w)
 	return (Jsonb *) w->buf;
 }
 
+/* Checks before a container begins at the current length. */
 static void
-begin_container(BtJsonbWriter *w, uint32 flags, int count, int nentries)
+check_new_container(BtJsonbWriter *w, int count)
 {
-	BtJwFrame  *f;
-	Size		start = w->len;
-	uint32		header = (uint32) count | flags;
-
 	if (w->depth >= BT_JW_MAX_DEPTH)
 		elog(ERROR, "jsonb writer: containers nested too deeply");
 	if (w->depth == 0 && w->len != VARHDRSZ)
@@ -145,16 +168,37 @@ begin_container(BtJsonbWriter *w, uint32 flags, int count, int nentries)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("number of jsonb elements exceeds the maximum allowed (%d)",
 						JB_CMASK)));
+}
+
+/*
+ * The container whose header the writer has just passed: nentries JEntries
+ * follow, then its data (of which skip bytes, an object's keys, are
+ * already written, as are its first filled JEntries).
+ */
+static void
+push_frame(BtJsonbWriter *w, Size base, int nentries, int filled, Size skip)
+{
+	BtJwFrame  *f = &w->stack[w->depth++];
+
+	f->base = base;
+	f->jentries = w->len;
+	w->len += sizeof(JEntry) * (Size) nentries + skip;
+	f->data = w->len - skip;
+	f->nentries = nentries;
+	f->next = filled;
+}
+
+static void
+begin_container(BtJsonbWriter *w, uint32 flags, int count, int nentries)
+{
+	Size		start = w->len;
+	uint32		header = (uint32) count | flags;
+
+	check_new_container(w, count);
 	pad_to_int(w);
 	append(w, &header, sizeof(header));
 	reserve(w, sizeof(JEntry) * (Size) nentries);
-	f = &w->stack[w->depth++];
-	f->base = start;
-	f->jentries = w->len;
-	w->len += sizeof(JEntry) * (Size) nentries;
-	f->data = w->len;
-	f->nentries = nentries;
-	f->next = 0;
+	push_frame(w, start, nentries, 0, 0);
 }
 
 void
@@ -163,16 +207,11 @@ bt_jw_begin_array(BtJsonbWriter *w, int nelems)
 	begin_container(w, JB_FARRAY, nelems, nelems);
 }
 
-/*
- * The keys are written together: their bytes in one copy and their
- * JEntries directly (the first is an offset, as child_done would make it).
- */
-void
-bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
+/* The bytes of the keys together; they must be in jsonb order. */
+static Size
+keys_length(const BtJwKey *keys, int nkeys)
 {
-	BtJwFrame  *f;
 	Size		keybytes = 0;
-	uint32		end = 0;
 
 	for (int i = 0; i < nkeys; i++)
 	{
@@ -182,24 +221,79 @@ bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
 				 keys[i].len, keys[i].s);
 		keybytes += keys[i].len;
 	}
-	begin_container(w, JB_FOBJECT, nkeys, 2 * nkeys);
-	reserve(w, keybytes);
-	f = &w->stack[w->depth - 1];
+	return keybytes;
+}
+
+/*
+ * An object's beginning at dst: its header, the keys' JEntries (the first
+ * an offset, as child_done would make it), room for the values' JEntries,
+ * and the keys' bytes.
+ */
+static void
+object_start(char *dst, const BtJwKey *keys, int nkeys)
+{
+	uint32		header = (uint32) nkeys | JB_FOBJECT;
+	char	   *jentries = dst + sizeof(header);
+	char	   *keydata = jentries + sizeof(JEntry) * 2 * (Size) nkeys;
+	uint32		end = 0;
+
+	memcpy(dst, &header, sizeof(header));
 	for (int i = 0; i < nkeys; i++)
 	{
 		uint32		entry;
 
-		memcpy(w->buf + w->len + end, keys[i].s, keys[i].len);
+		memcpy(keydata + end, keys[i].s, keys[i].len);
 		end += keys[i].len;
 		if (i % JB_OFFSET_STRIDE == 0)
 			entry = JENTRY_ISSTRING | end | JENTRY_HAS_OFF;
 		else
 			entry = JENTRY_ISSTRING | (uint32) keys[i].len;
-		memcpy(w->buf + f->jentries + sizeof(JEntry) * i, &entry,
-			   sizeof(JEntry));
+		memcpy(jentries + sizeof(JEntry) * i, &entry, sizeof(JEntry));
 	}
-	w->len += keybytes;
-	f->next = nkeys;
+}
+
+/* An object's header and JEntries, and its keys' bytes, as they come. */
+void
+bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
+{
+	Size		start = w->len;
+	Size		keybytes = keys_length(keys, nkeys);
+
+	check_new_container(w, nkeys);
+	pad_to_int(w);
+	reserve(w, sizeof(uint32) + sizeof(JEntry) * 2 * (Size) nkeys + keybytes);
+	object_start(w->buf + w->len, keys, nkeys);
+	w->len += sizeof(uint32);
+	push_frame(w, start, 2 * nkeys, nkeys, keybytes);
+}
+
+/*
+ * An object of a constant shape: its beginning is built once per backend
+ * and then copied whole, which the many objects of a diff's lists repeat.
+ */
+void
+bt_jw_begin_shape(BtJsonbWriter *w, BtJwShape *shape)
+{
+	Size		start = w->len;
+	int			nkeys = shape->nkeys;
+
+	if (shape->image == NULL)
+	{
+		Size		keybytes = keys_length(shape->keys, nkeys);
+		Size		len = sizeof(uint32) + sizeof(JEntry) * 2 * (Size) nkeys + keybytes;
+		char	   *image = MemoryContextAllocZero(TopMemoryContext, len);
+
+		object_start(image, shape->keys, nkeys);
+		shape->len = len;
+		shape->image = image;
+	}
+	check_new_container(w, nkeys);
+	pad_to_int(w);
+	reserve(w, shape->len);
+	memcpy(w->buf + w->len, shape->image, shape->len);
+	w->len += sizeof(uint32);
+	push_frame(w, start, 2 * nkeys, nkeys,
+			   shape->len - sizeof(uint32) - sizeof(JEntry) * 2 * (Size) nkeys);
 }
 
 void

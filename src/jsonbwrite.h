@@ -53,6 +53,21 @@ typedef struct BtJwKey
 
 #define BT_JW_KEY(s) {s, sizeof(s) - 1}
 
+/*
+ * The first nkeys of a constant key list, whose object beginning (header,
+ * JEntries and key bytes) is the same for every object of that shape: built
+ * on first use, then copied whole.  Declare it static with BT_JW_SHAPE.
+ */
+typedef struct BtJwShape
+{
+	const BtJwKey *keys;
+	int			nkeys;
+	int			len;			/* bytes of image, once built */
+	char	   *image;			/* NULL until first used */
+} BtJwShape;
+
+#define BT_JW_SHAPE(keys, nkeys) {keys, nkeys, 0, NULL}
+
 /* jsonb's key order: shorter first, then bytewise. */
 extern int	bt_jsonb_key_cmp(const char *a, int alen, const char *b, int blen);
 
@@ -67,6 +82,7 @@ extern Jsonb *bt_jw_finish(BtJsonbWriter *w);
 extern void bt_jw_begin_array(BtJsonbWriter *w, int nelems);
 extern void bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys,
 							   int nkeys);
+extern void bt_jw_begin_shape(BtJsonbWriter *w, BtJwShape *shape);
 extern void bt_jw_end(BtJsonbWriter *w);
 
 extern void bt_jw_string(BtJsonbWriter *w, const char *s, int len);
