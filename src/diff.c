@@ -245,7 +245,12 @@ angle_mod_360(Numeric a)
 static double
 rotation_delta(Numeric a, Numeric b)
 {
-	double		d = fmod(angle_mod_360(b) - angle_mod_360(a), 360.0);
+	double		d;
+
+	/* the usual changed object kept its angle: no need to reduce it */
+	if (a && b && bt_numeric_bytes_equal(a, b))
+		return 0.0;
+	d = fmod(angle_mod_360(b) - angle_mod_360(a), 360.0);
 
 	if (d <= -180.0)
 		d += 360.0;
@@ -327,7 +332,11 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 	return m->moved || m->resized || m->retyped || m->modified || m->rotated;
 }
 
-/* A new entry at the end of d's changed list, zeroed but for a and b. */
+/*
+ * A new entry at the end of d's changed list, for compare_objects: zeroed
+ * from its flags on, with a and b set.  The fields, two thirds of the
+ * entry, are left for compare_objects, which fills them in any case.
+ */
 static BtMatch *
 new_match(BtDiff *d, BtObject *a, BtObject *b)
 {
@@ -339,7 +348,7 @@ new_match(BtDiff *d, BtObject *a, BtObject *b)
 		d->changed = repalloc_huge(d->changed, sizeof(BtMatch) * d->maxchanged);
 	}
 	m = &d->changed[d->nchanged];
-	memset(m, 0, sizeof(BtMatch));
+	memset(&m->moved, 0, sizeof(BtMatch) - offsetof(BtMatch, moved));
 	m->a = a;
 	m->b = b;
 	return m;

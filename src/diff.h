@@ -41,6 +41,7 @@ typedef struct BtMatch
 	BtObject   *b;
 	BtFields	fa;				/* fields of a and b */
 	BtFields	fb;
+	/* new_match zeroes from here on; keep the fields above */
 	bool		moved;
 	bool		resized;
 	bool		retyped;
