@@ -224,6 +224,13 @@ keys_length(const BtJwKey *keys, int nkeys)
 	return keybytes;
 }
 
+/* The bytes of an object's beginning (see object_start). */
+static inline Size
+object_start_length(int nkeys, Size keybytes)
+{
+	return sizeof(uint32) + sizeof(JEntry) * 2 * (Size) nkeys + keybytes;
+}
+
 /*
  * An object's beginning at dst: its header, the keys' JEntries (the first
  * an offset, as child_done would make it), room for the values' JEntries,
@@ -261,7 +268,7 @@ bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
 
 	check_new_container(w, nkeys);
 	pad_to_int(w);
-	reserve(w, sizeof(uint32) + sizeof(JEntry) * 2 * (Size) nkeys + keybytes);
+	reserve(w, object_start_length(nkeys, keybytes));
 	object_start(w->buf + w->len, keys, nkeys);
 	w->len += sizeof(uint32);
 	push_frame(w, start, 2 * nkeys, nkeys, keybytes);
@@ -276,24 +283,25 @@ bt_jw_begin_shape(BtJsonbWriter *w, BtJwShape *shape)
 {
 	Size		start = w->len;
 	int			nkeys = shape->nkeys;
+	Size		len;
 
 	if (shape->image == NULL)
 	{
 		Size		keybytes = keys_length(shape->keys, nkeys);
-		Size		len = sizeof(uint32) + sizeof(JEntry) * 2 * (Size) nkeys + keybytes;
-		char	   *image = MemoryContextAllocZero(TopMemoryContext, len);
+		char	   *image = MemoryContextAllocZero(TopMemoryContext,
+												   object_start_length(nkeys, keybytes));
 
 		object_start(image, shape->keys, nkeys);
-		shape->len = len;
+		shape->keybytes = keybytes;
 		shape->image = image;
 	}
+	len = object_start_length(nkeys, shape->keybytes);
 	check_new_container(w, nkeys);
 	pad_to_int(w);
-	reserve(w, shape->len);
-	memcpy(w->buf + w->len, shape->image, shape->len);
+	reserve(w, len);
+	memcpy(w->buf + w->len, shape->image, len);
 	w->len += sizeof(uint32);
-	push_frame(w, start, 2 * nkeys, nkeys,
-			   shape->len - sizeof(uint32) - sizeof(JEntry) * 2 * (Size) nkeys);
+	push_frame(w, start, 2 * nkeys, nkeys, shape->keybytes);
 }
 
 void

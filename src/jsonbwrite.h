@@ -62,7 +62,7 @@ typedef struct BtJwShape
 {
 	const BtJwKey *keys;
 	int			nkeys;
-	int			len;			/* bytes of image, once built */
+	int			keybytes;		/* bytes of its keys, once built */
 	char	   *image;			/* NULL until first used */
 } BtJwShape;
 
