@@ -182,16 +182,28 @@ put_px(StringInfo s, double v)
 	appendBinaryStringInfo(s, p, end - p);
 }
 
-/* " name=\"v\"" */
+/*
+ * A string constant, its length known when compiled: the markup around the
+ * numbers of every element, where a strlen each time would show.
+ */
+#define put_literal(s, lit) appendBinaryStringInfo((s), (lit), sizeof(lit) - 1)
+
+/* " name=\"v\"", name a string constant */
+#define put_attr_px(s, name, v) put_attr_px_after((s), " " name "=\"", \
+												  sizeof(" " name "=\"") - 1, (v))
+
 static void
-put_attr_px(StringInfo s, const char *name, double v)
+put_attr_px_after(StringInfo s, const char *prefix, int len, double v)
 {
-	appendStringInfoChar(s, ' ');
-	appendStringInfoString(s, name);
-	appendStringInfoString(s, "=\"");
+	appendBinaryStringInfo(s, prefix, len);
 	put_px(s, v);
 	appendStringInfoChar(s, '"');
 }
+
+/* The five bytes that XML markup reserves, all below 64, as bits. */
+#define MARKUP_BYTES \
+	((UINT64CONST(1) << '&') | (UINT64CONST(1) << '<') | (UINT64CONST(1) << '>') | \
+	 (UINT64CONST(1) << '"') | (UINT64CONST(1) << '\''))
 
 /*
  * Text as XML character data or an attribute value.  Control characters
@@ -209,6 +221,9 @@ put_escaped(StringInfo s, const char *t, int len)
 		unsigned char c = (unsigned char) t[i];
 		const char *esc;
 
+		/* the usual id or name needs no escape: a test or two a byte */
+		if (c >= 64 ? c != 0xEF : c >= 0x20 && !((MARKUP_BYTES >> c) & 1))
+			continue;
 		if (c == '&')
 			esc = "&amp;";
 		else if (c == '<')
@@ -231,7 +246,7 @@ put_escaped(StringInfo s, const char *t, int len)
 				 ((unsigned char) t[i + 2] & 0xFE) == 0xBE)
 		{
 			appendBinaryStringInfo(s, t + run, i - run);
-			appendStringInfoString(s, "\xEF\xBF\xBD");
+			put_literal(s, "\xEF\xBF\xBD");
 			i += 2;
 			run = i + 1;
 			continue;
@@ -251,7 +266,10 @@ put_classes(StringInfo s, const char *first, uint32 kinds)
 	appendStringInfoString(s, first);
 	for (int k = 0; k < BT_SVG_NKINDS; k++)
 		if (kinds & KIND(k))
-			appendStringInfo(s, " %s", bt_svg_kind_names[k]);
+		{
+			appendStringInfoChar(s, ' ');
+			appendStringInfoString(s, bt_svg_kind_names[k]);
+		}
 }
 
 /*
@@ -266,12 +284,12 @@ put_ids(Picture *pic, Shape *sh)
 
 	if (!pic->opt->ids)
 		return;
-	appendStringInfoString(s, " data-id=\"");
+	put_literal(s, " data-id=\"");
 	put_escaped(s, sh->obj->id, sh->obj->idlen);
 	appendStringInfoChar(s, '"');
 	if (sh->prev)
 	{
-		appendStringInfoString(s, " data-previous-id=\"");
+		put_literal(s, " data-previous-id=\"");
 		put_escaped(s, sh->prev->id, sh->prev->idlen);
 		appendStringInfoChar(s, '"');
 	}
@@ -393,6 +411,15 @@ collect_shapes(Picture *pic, BtDrawing *a, BtDrawing *b)
 		Shape	   *s;
 
 		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * id order is not b's order in memory: fetch the entry, then the
+		 * object whose place this reads, some steps ahead
+		 */
+		if (i + 2 * BT_PREFETCH_AHEAD < b->nobjs)
+			bt_prefetch(&b->objs[b->byid[i + 2 * BT_PREFETCH_AHEAD].obj]);
+		if (i + BT_PREFETCH_AHEAD < b->nobjs)
+			bt_prefetch_object(&b->objs[b->byid[i + BT_PREFETCH_AHEAD].obj]);
 		if (role[o - b->objs] == B_CONTEXT &&
 			(s = add_shape(pic, o, KIND(BT_SVG_UNCHANGED))) != NULL)
 			s->now = object_box(pic, o, NULL, false);
@@ -606,7 +633,7 @@ draw_rect(Picture *pic, Shape *sh, const char *cls, uint32 kinds, const Box *b)
 	double		x = px_x(pic, b->cx);
 	double		y = px_y(pic, b->cy);
 
-	appendStringInfoString(s, "<rect class=\"");
+	put_literal(s, "<rect class=\"");
 	put_classes(s, cls, kinds);
 	appendStringInfoChar(s, '"');
 	put_ids(pic, sh);
@@ -617,15 +644,15 @@ draw_rect(Picture *pic, Shape *sh, const char *cls, uint32 kinds, const Box *b)
 	if (b->rot != 0.0)
 	{
 		/* counter-clockwise with y up is clockwise-negative on screen */
-		appendStringInfoString(s, " transform=\"rotate(");
+		put_literal(s, " transform=\"rotate(");
 		put_px(s, -b->rot);
 		appendStringInfoChar(s, ' ');
 		put_px(s, x);
 		appendStringInfoChar(s, ' ');
 		put_px(s, y);
-		appendStringInfoString(s, ")\"");
+		put_literal(s, ")\"");
 	}
-	appendStringInfoString(s, "/>\n");
+	put_literal(s, "/>\n");
 }
 
 static void
@@ -633,13 +660,13 @@ draw_arrow(Picture *pic, Shape *sh)
 {
 	StringInfo	s = pic->out;
 
-	appendStringInfoString(s, "<line class=\"arrow moved\"");
+	put_literal(s, "<line class=\"arrow moved\"");
 	put_ids(pic, sh);
 	put_attr_px(s, "x1", px_x(pic, sh->old->cx));
 	put_attr_px(s, "y1", px_y(pic, sh->old->cy));
 	put_attr_px(s, "x2", px_x(pic, sh->now.cx));
 	put_attr_px(s, "y2", px_y(pic, sh->now.cy));
-	appendStringInfoString(s, " marker-end=\"url(#bt-arrow)\"/>\n");
+	put_literal(s, " marker-end=\"url(#bt-arrow)\"/>\n");
 }
 
 static void
@@ -650,6 +677,14 @@ draw_shapes(Picture *pic)
 		Shape	   *sh = &pic->shapes[i];
 
 		CHECK_FOR_INTERRUPTS();
+		/*
+		 * the ids are in the objects, scattered: fetch the object's entry,
+		 * then its id, some shapes ahead
+		 */
+		if (pic->opt->ids && i + 2 * BT_PREFETCH_AHEAD < pic->nshapes)
+			bt_prefetch(pic->shapes[i + 2 * BT_PREFETCH_AHEAD].obj);
+		if (pic->opt->ids && i + BT_PREFETCH_AHEAD < pic->nshapes)
+			bt_prefetch(pic->shapes[i + BT_PREFETCH_AHEAD].obj->id);
 		if (sh->old)
 		{
 			draw_rect(pic, sh, "ghost",
