@@ -677,6 +677,7 @@ draw_shapes(Picture *pic)
 		Shape	   *sh = &pic->shapes[i];
 
 		CHECK_FOR_INTERRUPTS();
+
 		/*
 		 * the ids are in the objects, scattered: fetch the object's entry,
 		 * then its id, some shapes ahead
