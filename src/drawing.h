@@ -258,6 +258,7 @@ extern char *bt_object_type_name(BtObject *o);
  * this per stage.
  */
 #define BT_PREFETCH_AHEAD 8
+#define BT_PREFETCH_STAGE (BT_PREFETCH_AHEAD / 2)
 
 /*
  * Fetch the stored bytes of an object that a pass is about to compare or

@@ -49,9 +49,6 @@
 /* the columns of an object's 3x3 cells, each one run of the sorted grid */
 #define NEAR_COLUMNS 3
 
-/* the matcher fetches in stages (an entry, then what it points to) */
-#define PREFETCH_STAGE (BT_PREFETCH_AHEAD / 2)
-
 /*
  * Grid cells are this much wider than the farthest pairing: two objects
  * that far apart, the tolerance's own epsilon included, then always lie in
@@ -415,12 +412,12 @@ content_group(Matcher *m, ContentKey *keys, int from, int to)
 static inline void
 prefetch_content(Matcher *m, ContentKey *keys, int i)
 {
-	if (i + 3 * PREFETCH_STAGE < m->n)
-		bt_prefetch(&m->c[keys[i + 3 * PREFETCH_STAGE].index]);
-	if (i + 2 * PREFETCH_STAGE < m->n)
-		bt_prefetch(m->c[keys[i + 2 * PREFETCH_STAGE].index].o);
-	if (i + PREFETCH_STAGE < m->n)
-		bt_prefetch_object(m->c[keys[i + PREFETCH_STAGE].index].o);
+	if (i + 3 * BT_PREFETCH_STAGE < m->n)
+		bt_prefetch(&m->c[keys[i + 3 * BT_PREFETCH_STAGE].index]);
+	if (i + 2 * BT_PREFETCH_STAGE < m->n)
+		bt_prefetch(m->c[keys[i + 2 * BT_PREFETCH_STAGE].index].o);
+	if (i + BT_PREFETCH_STAGE < m->n)
+		bt_prefetch_object(m->c[keys[i + BT_PREFETCH_STAGE].index].o);
 }
 
 static void
@@ -935,10 +932,10 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 		 * the leftovers are in id order, not their stored order: fetch the
 		 * entry a stage before its object, whose address it holds
 		 */
-		if (i + 2 * PREFETCH_STAGE < m.n)
-			bt_prefetch(leftover(removed, m.nremoved, added, i + 2 * PREFETCH_STAGE));
-		if (i + PREFETCH_STAGE < m.n)
-			bt_prefetch_object(leftover(removed, m.nremoved, added, i + PREFETCH_STAGE));
+		if (i + 2 * BT_PREFETCH_STAGE < m.n)
+			bt_prefetch(leftover(removed, m.nremoved, added, i + 2 * BT_PREFETCH_STAGE));
+		if (i + BT_PREFETCH_STAGE < m.n)
+			bt_prefetch_object(leftover(removed, m.nremoved, added, i + BT_PREFETCH_STAGE));
 		m.parent[i] = i;
 		init_cand(&m, &m.c[i], leftover(removed, m.nremoved, added, i),
 				  i < m.nremoved ? 0 : 1, i < m.nremoved ? i : i - m.nremoved);

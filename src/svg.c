@@ -416,10 +416,10 @@ collect_shapes(Picture *pic, BtDrawing *a, BtDrawing *b)
 		 * id order is not b's order in memory: fetch the entry, then the
 		 * object whose place this reads, some steps ahead
 		 */
-		if (i + 2 * BT_PREFETCH_AHEAD < b->nobjs)
-			bt_prefetch(&b->objs[b->byid[i + 2 * BT_PREFETCH_AHEAD].obj]);
-		if (i + BT_PREFETCH_AHEAD < b->nobjs)
-			bt_prefetch_object(&b->objs[b->byid[i + BT_PREFETCH_AHEAD].obj]);
+		if (i + 2 * BT_PREFETCH_STAGE < b->nobjs)
+			bt_prefetch(&b->objs[b->byid[i + 2 * BT_PREFETCH_STAGE].obj]);
+		if (i + BT_PREFETCH_STAGE < b->nobjs)
+			bt_prefetch_object(&b->objs[b->byid[i + BT_PREFETCH_STAGE].obj]);
 		if (role[o - b->objs] == B_CONTEXT &&
 			(s = add_shape(pic, o, KIND(BT_SVG_UNCHANGED))) != NULL)
 			s->now = object_box(pic, o, NULL, false);
@@ -682,10 +682,11 @@ draw_shapes(Picture *pic)
 		 * the ids are in the objects, scattered: fetch the object's entry,
 		 * then its id, some shapes ahead
 		 */
-		if (pic->opt->ids && i + 2 * BT_PREFETCH_AHEAD < pic->nshapes)
-			bt_prefetch(pic->shapes[i + 2 * BT_PREFETCH_AHEAD].obj);
-		if (pic->opt->ids && i + BT_PREFETCH_AHEAD < pic->nshapes)
-			bt_prefetch(pic->shapes[i + BT_PREFETCH_AHEAD].obj->id);
+		if (pic->opt->ids && i + 2 * BT_PREFETCH_STAGE < pic->nshapes)
+		{
+			bt_prefetch(pic->shapes[i + 2 * BT_PREFETCH_STAGE].obj);
+			bt_prefetch(pic->shapes[i + BT_PREFETCH_STAGE].obj->id);
+		}
 		if (sh->old)
 		{
 			draw_rect(pic, sh, "ghost",
