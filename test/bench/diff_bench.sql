@@ -7,7 +7,9 @@
 -- Each pair is stored twice: compressed with pglz (the server's default) and,
 -- where the server has lz4, with lz4, as buildtrace's own tables store
 -- versions and pairs; every diff reads the same stored values.
--- Prints the median of several runs per mix, size and compression.  Run by
+-- Prints the median of several runs per mix, size and compression; each
+-- ratio's two queries run interleaved, so that a slow spell of the machine
+-- slows both alike.  Run by
 -- test/bench/diff_bench.sh; test/bench/diff_smoke.sql runs it at a tiny size.
 --
 -- psql variables: sizes (comma-separated object counts), reps (runs per
@@ -31,8 +33,9 @@ RESET client_min_messages;
 -- moved, 2 % resized, 1 % retyped, 1 % with a changed attribute.  Heavy:
 -- 30 % moved by (2.5, -1.25), 2 % added, 2 % removed.
 \ir versions.sql
-CREATE TEMP TABLE bench_pairs (mix text, n int, stored text, a jsonb COMPRESSION pglz, b jsonb COMPRESSION pglz);
-INSERT INTO bench_pairs
+CREATE TEMP TABLE bench_pairs (pair int GENERATED ALWAYS AS IDENTITY, mix text, n int, stored text,
+                               a jsonb COMPRESSION pglz, b jsonb COMPRESSION pglz);
+INSERT INTO bench_pairs (mix, n, stored, a, b)
 SELECT m AS mix, s AS n, 'pglz', pg_temp.bench_version(s) AS a,
        CASE m WHEN 'light' THEN
        (SELECT jsonb_agg(jsonb_build_object(
@@ -53,7 +56,8 @@ SELECT EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression'
                AND 'lz4' = ANY (enumvals)) AS has_lz4 \gset
 \if :has_lz4
 ALTER TABLE bench_pairs ALTER COLUMN a SET COMPRESSION lz4, ALTER COLUMN b SET COMPRESSION lz4;
-INSERT INTO bench_pairs SELECT mix, n, 'lz4', a::text::jsonb, b::text::jsonb FROM bench_pairs;
+INSERT INTO bench_pairs (mix, n, stored, a, b)
+SELECT mix, n, 'lz4', a::text::jsonb, b::text::jsonb FROM bench_pairs;
 \endif
 -- Every stored value is compressed as its row says (small ones are not
 -- compressed at all).
@@ -66,49 +70,33 @@ BEGIN
 END $$;
 ANALYZE bench_pairs;
 
--- Median wall time (ms) of running a query over one pair n times.
-CREATE FUNCTION pg_temp.median_ms(q text, mix text, size int, stored text, reps int) RETURNS float8
-LANGUAGE plpgsql AS $$
-DECLARE
-  t0 timestamptz;
-  times float8[] := '{}';
-  dummy text;
-BEGIN
-  EXECUTE q INTO dummy USING mix, size, stored;   -- warm-up
-  FOR i IN 1 .. reps LOOP
-    t0 := clock_timestamp();
-    EXECUTE q INTO dummy USING mix, size, stored;
-    times := times || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
-  END LOOP;
-  RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(times) t);
-END $$;
+\ir median_pair.sql
 
-\set q_bt 'SELECT buildtrace.bt_diff(a, b) IS NOT NULL FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2 AND stored = $3'
-\set q_same 'SELECT buildtrace.bt_diff(a, a) IS NOT NULL FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2 AND stored = $3'
-\set q_floor 'SELECT jsonb_array_length(a) + jsonb_array_length(b) FROM pg_temp.bench_pairs WHERE mix = $1 AND n = $2 AND stored = $3'
+\set q_bt 'SELECT buildtrace.bt_diff(a, b) IS NOT NULL FROM pg_temp.bench_pairs WHERE pair = $1'
+\set q_same 'SELECT buildtrace.bt_diff(a, a) IS NOT NULL FROM pg_temp.bench_pairs WHERE pair = $1'
+\set q_floor 'SELECT (jsonb_array_length(a) + jsonb_array_length(b)) IS NOT NULL FROM pg_temp.bench_pairs WHERE pair = $1'
 -- The plain-SQL diff: same rules for added, removed and moved (distance >
 -- 0.1), results ordered by id like bt_diff's.  Both diffs build their jsonb
 -- result; neither is converted to text ("IS NOT NULL" keeps it evaluated).
-\set q_sql 'SELECT jsonb_build_object(''added'', coalesce(jsonb_agg(eb ORDER BY eb->>''id'' COLLATE "C") FILTER (WHERE ea IS NULL), ''[]''), ''removed'', coalesce(jsonb_agg(ea ORDER BY ea->>''id'' COLLATE "C") FILTER (WHERE eb IS NULL), ''[]''), ''moved'', coalesce(jsonb_agg(jsonb_build_object(''id'', eb->''id'', ''from'', jsonb_build_object(''x'', ea->''x'', ''y'', ea->''y''), ''to'', jsonb_build_object(''x'', eb->''x'', ''y'', eb->''y''), ''dx'', (eb->>''x'')::numeric - (ea->>''x'')::numeric, ''dy'', (eb->>''y'')::numeric - (ea->>''y'')::numeric)) FILTER (WHERE sqrt(((eb->>''x'')::numeric - (ea->>''x'')::numeric) ^ 2 + ((eb->>''y'')::numeric - (ea->>''y'')::numeric) ^ 2) > 0.1), ''[]'')) IS NOT NULL FROM pg_temp.bench_pairs, LATERAL (SELECT ea, eb FROM jsonb_array_elements(a) ea FULL JOIN jsonb_array_elements(b) eb ON ea->>''id'' = eb->>''id'') j WHERE mix = $1 AND n = $2 AND stored = $3'
+\set q_sql 'SELECT jsonb_build_object(''added'', coalesce(jsonb_agg(eb ORDER BY eb->>''id'' COLLATE "C") FILTER (WHERE ea IS NULL), ''[]''), ''removed'', coalesce(jsonb_agg(ea ORDER BY ea->>''id'' COLLATE "C") FILTER (WHERE eb IS NULL), ''[]''), ''moved'', coalesce(jsonb_agg(jsonb_build_object(''id'', eb->''id'', ''from'', jsonb_build_object(''x'', ea->''x'', ''y'', ea->''y''), ''to'', jsonb_build_object(''x'', eb->''x'', ''y'', eb->''y''), ''dx'', (eb->>''x'')::numeric - (ea->>''x'')::numeric, ''dy'', (eb->>''y'')::numeric - (ea->>''y'')::numeric)) FILTER (WHERE sqrt(((eb->>''x'')::numeric - (ea->>''x'')::numeric) ^ 2 + ((eb->>''y'')::numeric - (ea->>''y'')::numeric) ^ 2) > 0.1), ''[]'')) IS NOT NULL FROM pg_temp.bench_pairs, LATERAL (SELECT ea, eb FROM jsonb_array_elements(a) ea FULL JOIN jsonb_array_elements(b) eb ON ea->>''id'' = eb->>''id'') j WHERE pair = $1'
 
 -- The two diffs agree on what both report (the plain-SQL moved list is
 -- unordered, so compare its ids as a sorted array).
-CREATE FUNCTION pg_temp.agree(q text, bench_mix text, size int, bench_stored text) RETURNS boolean
+CREATE FUNCTION pg_temp.agree(q text, bench_pair int) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE s jsonb; d jsonb;
 BEGIN
-  EXECUTE replace(q, ' IS NOT NULL FROM', ' FROM') INTO s USING bench_mix, size, bench_stored;
-  SELECT buildtrace.bt_diff(a, b) INTO d FROM pg_temp.bench_pairs
-  WHERE mix = bench_mix AND n = size AND stored = bench_stored;
+  EXECUTE replace(q, ' IS NOT NULL FROM', ' FROM') INTO s USING bench_pair;
+  SELECT buildtrace.bt_diff(a, b) INTO d FROM pg_temp.bench_pairs WHERE pair = bench_pair;
   RETURN s->'added' = d->'added' AND s->'removed' = d->'removed'
      AND ARRAY(SELECT e->>'id' FROM jsonb_array_elements(s->'moved') e ORDER BY e->>'id' COLLATE "C")
        = ARRAY(SELECT e->>'id' FROM jsonb_array_elements(d->'moved') e);
 END $$;
 CREATE TEMP TABLE bench_checks AS
-SELECT mix, n, stored, pg_temp.agree(:'q_sql', mix, n, stored) AS diffs_agree, (d->'counts'->>'added')::int AS added, (d->'counts'->>'removed')::int AS removed,
+SELECT mix, n, stored, pg_temp.agree(:'q_sql', pair) AS diffs_agree, (d->'counts'->>'added')::int AS added, (d->'counts'->>'removed')::int AS removed,
        (d->'counts'->>'moved')::int AS moved, (d->'counts'->>'resized')::int AS resized,
        (d->'counts'->>'retyped')::int AS retyped, (d->'counts'->>'modified')::int AS modified, (d->'counts'->>'unchanged')::int AS unchanged
-FROM (SELECT mix, n, stored, buildtrace.bt_diff(a, b) AS d FROM bench_pairs) s;
+FROM (SELECT pair, mix, n, stored, buildtrace.bt_diff(a, b) AS d FROM bench_pairs) s;
 SELECT * FROM bench_checks ORDER BY mix DESC, n, stored DESC;
 DO $$
 BEGIN
@@ -117,16 +105,17 @@ BEGIN
   END IF;
 END $$;
 
--- The two compressions of a pair are timed one after the other.
+-- The two compressions of a pair are timed one after the other; bt_diff
+-- alternates with the same pair diffed with itself, the plain-SQL diff with
+-- the floor.
 CREATE TEMP TABLE bench_results AS
-SELECT mix, n, stored,
-       pg_temp.median_ms(:'q_bt', mix, n, stored, r) AS bt_diff_ms,
-       pg_temp.median_ms(:'q_same', mix, n, stored, r) AS same_pair_ms,
-       pg_temp.median_ms(:'q_sql', mix, n, stored, r) AS plain_sql_ms,
-       pg_temp.median_ms(:'q_floor', mix, n, stored, r) AS floor_ms
-FROM bench_pairs, LATERAL (SELECT CASE WHEN n >= 100000 THEN least(:reps, 5)
-                                       WHEN n >= 10000 THEN least(:reps, 9) ELSE :reps END AS r) r
-ORDER BY mix DESC, n, stored DESC;
+SELECT mix, n, stored, d.ms1 AS bt_diff_ms, d.ms2 AS same_pair_ms,
+       s.ms1 AS plain_sql_ms, s.ms2 AS floor_ms
+FROM (SELECT * FROM bench_pairs ORDER BY mix DESC, n, stored DESC OFFSET 0) p,
+     LATERAL (SELECT CASE WHEN n >= 100000 THEN least(:reps, 5)
+                          WHEN n >= 10000 THEN least(:reps, 9) ELSE :reps END AS r) r,
+     LATERAL pg_temp.median_pair_ms(:'q_bt', :'q_same', pair, r.r) d,
+     LATERAL pg_temp.median_pair_ms(:'q_sql', :'q_floor', pair, r.r) s;
 
 SELECT mix, n AS objects, stored,
        round(bt_diff_ms::numeric, 2) AS bt_diff_ms,

@@ -1,7 +1,8 @@
 -- Shared by the benchmarks that compare two queries over one stored pair.
--- Medians (ms) of q1 and q2 over one pair, run interleaved (the first of
+-- Medians (ms) of q1 and q2 over one pair, which both find by the key they
+-- take as $1 (its size, or its row's number), run interleaved (the first of
 -- each round alternates) after one warm-up each.
-CREATE FUNCTION pg_temp.median_pair_ms(q1 text, q2 text, size int, reps int, OUT ms1 float8, OUT ms2 float8)
+CREATE FUNCTION pg_temp.median_pair_ms(q1 text, q2 text, pair_key int, reps int, OUT ms1 float8, OUT ms2 float8)
 LANGUAGE plpgsql AS $$
 DECLARE
   t0 timestamptz;
@@ -9,16 +10,16 @@ DECLARE
   t2 float8[] := '{}';
   dummy boolean;
 BEGIN
-  EXECUTE q1 INTO dummy USING size;
-  EXECUTE q2 INTO dummy USING size;
+  EXECUTE q1 INTO dummy USING pair_key;
+  EXECUTE q2 INTO dummy USING pair_key;
   FOR i IN 1 .. reps LOOP
     FOR k IN 0 .. 1 LOOP
       t0 := clock_timestamp();
       IF (i + k) % 2 = 0 THEN
-        EXECUTE q1 INTO dummy USING size;
+        EXECUTE q1 INTO dummy USING pair_key;
         t1 := t1 || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
       ELSE
-        EXECUTE q2 INTO dummy USING size;
+        EXECUTE q2 INTO dummy USING pair_key;
         t2 := t2 || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
       END IF;
     END LOOP;
