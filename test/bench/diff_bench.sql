@@ -8,8 +8,8 @@
 -- where the server has lz4, with lz4, as buildtrace's own tables store
 -- versions and pairs; every diff reads the same stored values.
 -- Prints the median of several runs per mix, size and compression; each
--- ratio's two queries run interleaved, so that a slow spell of the machine
--- slows both alike.  Run by
+-- ratio's two queries (the growth from one size to the next included) run
+-- interleaved, so that a slow spell of the machine slows both alike.  Run by
 -- test/bench/diff_bench.sh; test/bench/diff_smoke.sql runs it at a tiny size.
 --
 -- psql variables: sizes (comma-separated object counts), reps (runs per
@@ -117,6 +117,22 @@ FROM (SELECT * FROM bench_pairs ORDER BY mix DESC, n, stored DESC OFFSET 0) p,
      LATERAL pg_temp.median_pair_ms(:'q_bt', :'q_same', pair, r.r) d,
      LATERAL pg_temp.median_pair_ms(:'q_sql', :'q_floor', pair, r.r) s;
 
+-- The growth from one size to the next: bt_diff of the smaller pair
+-- alternates with bt_diff of the larger, as the ratios above do.
+CREATE TEMP TABLE bench_steps AS
+SELECT row_number() OVER ()::int AS step, mix, stored, n, smaller, pair AS larger, n_smaller
+FROM (SELECT mix, stored, n, pair, lag(pair) OVER w AS smaller, lag(n) OVER w AS n_smaller
+      FROM bench_pairs WINDOW w AS (PARTITION BY mix, stored ORDER BY n)) s
+WHERE smaller IS NOT NULL;
+\set q_smaller 'SELECT buildtrace.bt_diff(a, b) IS NOT NULL FROM pg_temp.bench_pairs WHERE pair = (SELECT smaller FROM pg_temp.bench_steps WHERE step = $1)'
+\set q_larger 'SELECT buildtrace.bt_diff(a, b) IS NOT NULL FROM pg_temp.bench_pairs WHERE pair = (SELECT larger FROM pg_temp.bench_steps WHERE step = $1)'
+CREATE TEMP TABLE bench_growth AS
+SELECT mix, stored, n, g.ms2 / g.ms1 AS growth
+FROM (SELECT * FROM bench_steps ORDER BY mix DESC, n, stored DESC OFFSET 0) st,
+     LATERAL (SELECT CASE WHEN n_smaller >= 100000 THEN least(:reps, 5)
+                          WHEN n_smaller >= 10000 THEN least(:reps, 9) ELSE :reps END AS r) r,
+     LATERAL pg_temp.median_pair_ms(:'q_smaller', :'q_larger', step, r.r) g;
+
 SELECT mix, n AS objects, stored,
        round(bt_diff_ms::numeric, 2) AS bt_diff_ms,
        round(same_pair_ms::numeric, 2) AS same_pair_ms,
@@ -125,5 +141,6 @@ SELECT mix, n AS objects, stored,
        round((bt_diff_ms / same_pair_ms)::numeric, 2) AS bt_diff_over_same,
        round((plain_sql_ms / bt_diff_ms)::numeric, 1) AS sql_over_bt_diff,
        round((bt_diff_ms / floor_ms)::numeric, 2) AS bt_diff_over_floor,
-       round((bt_diff_ms / lag(bt_diff_ms) OVER (PARTITION BY mix, stored ORDER BY n))::numeric, 1) AS growth_vs_previous
-FROM bench_results ORDER BY mix DESC, stored DESC, n;
+       round(growth::numeric, 1) AS growth_vs_previous
+FROM bench_results LEFT JOIN bench_growth USING (mix, stored, n)
+ORDER BY mix DESC, stored DESC, n;
