@@ -315,10 +315,14 @@ BEGIN
 END
 $$;
 
--- CALL buildtrace.work(max_pairs, max_seconds): processes pending pairs in
--- batches, each claimed and processed in transactions of their own, until
--- the queue has nothing due, max_pairs were taken or max_seconds have
--- passed; returns the pairs processed. Batches are of at most 1,000 pairs.
+-- CALL buildtrace.work(max_pairs, max_seconds, poll_ms): processes pending
+-- pairs in batches, each claimed and processed in transactions of their own,
+-- until max_pairs were taken or max_seconds have passed, or the queue has
+-- nothing due: then, with poll_ms above 0, it commits and looks again every
+-- poll_ms milliseconds until max_seconds have passed (a pg_cron job that
+-- starts it each minute for 55 seconds so processes a pair within about
+-- poll_ms of its INSERT), and with poll_ms 0 it returns. Returns the pairs
+-- processed. Batches are of at most 1,000 pairs.
 --
 -- A procedure, for its commits, which rule out a SET clause: as in purge(),
 -- every name and operator is qualified and the work is done by functions
@@ -327,6 +331,7 @@ $$;
 -- tenants' pairs.
 CREATE PROCEDURE buildtrace.work(max_pairs integer DEFAULT 1000,
                                  max_seconds integer DEFAULT 60,
+                                 poll_ms integer DEFAULT 0,
                                  INOUT processed bigint DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
@@ -338,11 +343,13 @@ DECLARE
     taken integer := 0;
 BEGIN
     IF max_pairs IS NULL OR max_pairs OPERATOR(pg_catalog.<) 1
-       OR max_seconds IS NULL OR max_seconds OPERATOR(pg_catalog.<) 1 THEN
-        RAISE EXCEPTION 'work limits must be at least 1' USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('Arguments "max_pairs" and "max_seconds" are %s and %s.',
+       OR max_seconds IS NULL OR max_seconds OPERATOR(pg_catalog.<) 1
+       OR poll_ms IS NULL OR poll_ms OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'work limits must be at least 1, and poll_ms at least 0' USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('Arguments "max_pairs", "max_seconds" and "poll_ms" are %s, %s and %s.',
                                        coalesce(max_pairs::pg_catalog.text, 'null'),
-                                       coalesce(max_seconds::pg_catalog.text, 'null'));
+                                       coalesce(max_seconds::pg_catalog.text, 'null'),
+                                       coalesce(poll_ms::pg_catalog.text, 'null'));
     END IF;
     stop_at := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+)
                (max_seconds OPERATOR(pg_catalog.*) interval '1 second');
@@ -356,8 +363,15 @@ BEGIN
             COMMIT;
             processed := processed OPERATOR(pg_catalog.+) buildtrace._work_process(batch);
             COMMIT;
+        ELSIF pg_catalog.cardinality(tried) OPERATOR(pg_catalog.=) 0 THEN
+            EXIT WHEN poll_ms OPERATOR(pg_catalog.=) 0;
+            -- Nothing due: no transaction stays open while it waits, so the
+            -- wait holds back neither vacuum nor a schema change.
+            COMMIT;
+            PERFORM pg_catalog.pg_sleep(LEAST(poll_ms OPERATOR(pg_catalog./) 1000.0,
+                GREATEST(0, pg_catalog.date_part('epoch', stop_at OPERATOR(pg_catalog.-)
+                                                           pg_catalog.clock_timestamp()))));
         ELSE
-            EXIT WHEN pg_catalog.cardinality(tried) OPERATOR(pg_catalog.=) 0;
             -- Pairs whose attempt came to nothing: one claim and one
             -- processing transaction each (see _work_next_batch).
             COMMIT;
@@ -379,12 +393,12 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON PROCEDURE buildtrace.work(integer, integer, bigint) IS
-    'Processes pending (deferred) pairs in committed batches, whole drawings at a time; any number may run at once.';
+COMMENT ON PROCEDURE buildtrace.work(integer, integer, integer, bigint) IS
+    'Processes pending (deferred) pairs in committed batches, whole drawings at a time; with poll_ms, waits for more until max_seconds; any number may run at once.';
 
 REVOKE ALL ON FUNCTION buildtrace._work_take(integer), buildtrace._work_next_batch(integer),
     buildtrace._work_lock_oldest(text), buildtrace._work_take_one(bigint),
     buildtrace._work_claim(bigint[]), buildtrace._work_fail(bigint[], text, text, text),
     buildtrace._work_one_by_one(bigint[]), buildtrace._work_process(bigint[]),
     buildtrace._work_lock_drawings(bigint[]) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE buildtrace.work(integer, integer, bigint) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE buildtrace.work(integer, integer, integer, bigint) FROM PUBLIC;

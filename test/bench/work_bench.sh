@@ -4,9 +4,14 @@
 # inline by one INSERT ... SELECT (the peer, in the same run). PAIRS pairs of
 # 100-object drawings (10 % changed, 200 drawings) are inserted deferred,
 # then drained; each variant runs ROUNDS times, interleaved; medians of
-# pairs per second are printed with the ratios. Not part of the pass/fail
-# suite; BT_WORK_SMOKE=1 drains 200 pairs once and checks they were all
-# processed, timing nothing.
+# pairs per second are printed with the ratios. Then how soon a pair's
+# result can be read, one pair per INSERT as an ingestion service sends
+# them: from the INSERT to its status no longer pending, inline (the INSERT
+# itself) against deferred with one worker waiting for pairs, poll_ms 10
+# and 50 (p50 and p95 of 60 pairs each, a random pause of up to 0.1 s
+# before each, so that INSERTs fall anywhere in the worker's wait). Not part
+# of the pass/fail suite; BT_WORK_SMOKE=1 drains 200 pairs once and sends 3
+# pairs per variant, checking they were all processed, timing nothing.
 #
 #   bash test/bench/work_bench.sh [PAIRS [ROUNDS]]    default 5000 3
 set -euo pipefail
@@ -63,6 +68,52 @@ for r in $(seq 1 "$rounds"); do
     done
 done
 echo "work_bench: $pairs pairs drained by 1 and 2 workers, every one processed"
+
+# How soon a result can be read. sample VARIANT N: N one-pair INSERTs,
+# each waited for until processed (a worker, if any, is already waiting).
+samples=60
+[ -z "${BT_WORK_SMOKE:-}" ] || samples=3
+q -c "CREATE TABLE delay (variant text, ms float8)"
+sample() {
+    q -c "DO \$\$
+DECLARE id bigint; t0 timestamptz; st text; waited int;
+BEGIN
+  FOR i IN 1 .. $2 LOOP
+    PERFORM pg_sleep(random() * 0.1);
+    t0 := clock_timestamp();
+    INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+    SELECT drawing_id, version_a, version_b FROM source OFFSET i LIMIT 1 RETURNING pair_id INTO id;
+    COMMIT;
+    waited := 0;
+    LOOP
+      SELECT status INTO st FROM buildtrace.pairs WHERE pair_id = id;
+      EXIT WHEN st <> 'pending';
+      waited := waited + 1;
+      IF waited > 5000 THEN
+        RAISE EXCEPTION 'work_bench: pair % still pending after 10 s', id;
+      END IF;
+      PERFORM pg_sleep(0.002);
+    END LOOP;
+    INSERT INTO delay VALUES ('$1', extract(epoch FROM clock_timestamp() - t0) * 1000);
+    COMMIT;
+  END LOOP;
+END \$\$" >/dev/null
+}
+reset
+sample "inline" "$samples"
+for poll in 10 50; do
+    reset
+    q -c "CALL buildtrace.work(100000, 3600, $poll)" >/dev/null 2>&1 &
+    worker=$!
+    PGOPTIONS="-c buildtrace.processing=deferred" sample "deferred, poll_ms $poll" "$samples"
+    kill "$worker" 2>/dev/null || true
+    wait "$worker" 2>/dev/null || true
+    q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND query LIKE 'CALL buildtrace.work%'" >/dev/null
+done
+[ "$(q -c "SELECT count(*) FROM delay")" = $((3 * samples)) ] ||
+    { echo "work_bench: FAILED: a pair sent one per INSERT was not timed"; exit 1; }
+echo "work_bench: $samples pairs per INSERT inline and to a waiting worker, every one processed"
 if [ -n "${BT_WORK_SMOKE:-}" ]; then
     PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
     exit 0
@@ -77,5 +128,16 @@ SELECT m.variant, round(m.per_s::numeric) AS pairs_per_s,
        round((m.per_s / i.per_s)::numeric, 2) AS "x inline"
 FROM m, m i WHERE i.variant = 'inline INSERT ... SELECT'
 ORDER BY m.variant DESC;
+SQL
+echo
+echo "From a one-pair INSERT to its result, ms, $samples pairs of 100 objects per variant:"
+psql -qX -d "$db" <<'SQL'
+WITH m AS (SELECT variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95
+           FROM delay GROUP BY variant)
+SELECT m.variant, round(m.p50::numeric, 1) AS p50_ms, round(m.p95::numeric, 1) AS p95_ms,
+       round((m.p50 / i.p50)::numeric, 1) AS "p50 x inline"
+FROM m, m i WHERE i.variant = 'inline'
+ORDER BY m.p50;
 SQL
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"

@@ -16,7 +16,12 @@
 #     buildtrace.max_attempts: the other pairs of its batch are charged once
 #     with it, then processed;
 #  6. a thousand drawings whose oldest pair another worker has claimed do
-#     not hide a drawing with a due pair.
+#     not hide a drawing with a due pair;
+#  7. a worker with poll_ms waits for pairs until max_seconds, processes one
+#     inserted meanwhile within about poll_ms, and while it waits holds back
+#     neither other transactions' cleanup nor a schema change; without
+#     poll_ms it returns when nothing is due; a negative or null poll_ms is
+#     refused.
 # Runs against the server in the PG* environment, or standalone in a
 # throwaway cluster.
 set -euo pipefail
@@ -28,7 +33,7 @@ fail() { echo "deferred: FAILED: $*"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for db in bt_inline bt_deferred bt_retry bt_poison; do
+for db in bt_inline bt_deferred bt_retry bt_poison bt_poll; do
     dropdb --if-exists "$db" >/dev/null 2>&1
     createdb "$db"
     q -d "$db" -c "CREATE EXTENSION buildtrace"
@@ -279,5 +284,53 @@ SQL
 got=$(q -d bt_poison -c "SELECT string_agg(drawing_id, ',') FROM buildtrace._work_take(10)")
 [ "$got" = "w-1001,w-1001" ] || fail "drawings whose oldest pair is claimed hid a due drawing: '$got'"
 echo "deferred: drawings whose oldest pair is claimed elsewhere do not hide one that is due"
-for db in bt_inline bt_deferred bt_retry bt_poison; do dropdb "$db"; done
+
+# 7. A worker that waits for pairs.
+now_ms() { date +%s%3N; }
+t0=$(now_ms)
+[ "$(q -d bt_poll -c "CALL buildtrace.work(1000, 5)")" = 0 ] || fail "work() without poll_ms processed a pair of nothing"
+[ $(( $(now_ms) - t0 )) -lt 2000 ] || fail "work() without poll_ms waited when nothing was due"
+for bad in -1 NULL; do
+    q -d bt_poll -c "\set VERBOSITY sqlstate" -c "CALL buildtrace.work(1000, 5, $bad)" > "$work/bad.out" 2>&1 &&
+        fail "work() took poll_ms $bad"
+    grep -q 22023 "$work/bad.out" || { cat "$work/bad.out"; fail "work() refused poll_ms $bad without 22023"; }
+done
+t0=$(now_ms)
+q -d bt_poll -c "SET application_name = 'bt_polling_worker'" -c "CALL buildtrace.work(1000, 4, 50)" \
+    > "$work/poll.out" 2>&1 &
+poller=$!
+sleep 1
+worker_xmin() {   # the waiting worker's horizon, read while it has one
+    local x
+    for i in $(seq 100); do
+        x=$(q -d bt_poll -c "SELECT backend_xmin FROM pg_stat_activity
+                             WHERE application_name = 'bt_polling_worker'")
+        [ -z "$x" ] || { echo "$x"; return; }
+        sleep 0.01
+    done
+    fail "the waiting worker showed no horizon"
+}
+xmin_before=$(worker_xmin)
+for i in 1 2 3; do q -d bt_poll -c "SELECT txid_current()" >/dev/null; done
+t_insert=$(now_ms)
+q -d bt_poll -c "SET buildtrace.processing = deferred" \
+    -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('polled', '[]', '[]')"
+until [ "$(q -d bt_poll -c "SELECT status FROM buildtrace.pairs WHERE drawing_id = 'polled'")" = done ]; do
+    [ $(( $(now_ms) - t_insert )) -lt 2000 ] || fail "a waiting worker left a new pair pending for 2 s"
+    sleep 0.02
+done
+took=$(( $(now_ms) - t_insert ))
+xmin_after=$(worker_xmin)
+[ "$xmin_after" -gt "$xmin_before" ] ||
+    fail "a waiting worker held its transaction's horizon ($xmin_before, then $xmin_after)"
+q -d bt_poll -c "SET lock_timeout = '1s'" \
+    -c "BEGIN; LOCK TABLE buildtrace.pairs IN ACCESS EXCLUSIVE MODE; COMMIT" > "$work/lock.out" 2>&1 ||
+    { cat "$work/lock.out"; fail "a waiting worker kept its locks while it waited"; }
+kill -0 "$poller" 2>/dev/null || { cat "$work/poll.out"; fail "the waiting worker ended before max_seconds"; }
+wait "$poller" || { cat "$work/poll.out"; fail "the waiting worker"; }
+[ "$(cat "$work/poll.out")" = 1 ] || { cat "$work/poll.out"; fail "the waiting worker did not count its pair"; }
+ran=$(( $(now_ms) - t0 ))
+[ "$ran" -ge 3500 ] || fail "the waiting worker returned after $ran ms, before max_seconds"
+echo "deferred: a worker with poll_ms 50 processed a pair $took ms after its INSERT, and waited its $ran ms"
+for db in bt_inline bt_deferred bt_retry bt_poison bt_poll; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_deferred_acme"

@@ -21,7 +21,7 @@ SELECT is_empty($$
     WHERE l.lanname NOT IN ('c', 'internal')
       AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
       AND p.oid NOT IN ('buildtrace.purge(integer, bigint, bigint, bigint, bigint)'::regprocedure,
-                        'buildtrace.work(integer, integer, bigint)'::regprocedure)
+                        'buildtrace.work(integer, integer, integer, bigint)'::regprocedure)
 $$, 'every SQL and PL/pgSQL function pins search_path');
 
 -- An exception block starts a subtransaction, which a parallel worker
