@@ -46,6 +46,7 @@ CALL buildtrace.work();
 CALL buildtrace.purge();
 CALL buildtrace.purge(NULL);
 CALL buildtrace.work(0);
+CALL buildtrace.work(1, 1, -1);
 RESET search_path;
 
 SELECT what, count(*) FROM public.bt_hostile_calls GROUP BY what ORDER BY what;

@@ -343,12 +343,15 @@ DECLARE
     taken integer := 0;
 BEGIN
     IF max_pairs IS NULL OR max_pairs OPERATOR(pg_catalog.<) 1
-       OR max_seconds IS NULL OR max_seconds OPERATOR(pg_catalog.<) 1
-       OR poll_ms IS NULL OR poll_ms OPERATOR(pg_catalog.<) 0 THEN
-        RAISE EXCEPTION 'work limits must be at least 1, and poll_ms at least 0' USING ERRCODE = '22023',
-            DETAIL = pg_catalog.format('Arguments "max_pairs", "max_seconds" and "poll_ms" are %s, %s and %s.',
+       OR max_seconds IS NULL OR max_seconds OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'work limits must be at least 1' USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('Arguments "max_pairs" and "max_seconds" are %s and %s.',
                                        coalesce(max_pairs::pg_catalog.text, 'null'),
-                                       coalesce(max_seconds::pg_catalog.text, 'null'),
+                                       coalesce(max_seconds::pg_catalog.text, 'null'));
+    END IF;
+    IF poll_ms IS NULL OR poll_ms OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'poll_ms must be at least 0' USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('Argument "poll_ms" is %s.',
                                        coalesce(poll_ms::pg_catalog.text, 'null'));
     END IF;
     stop_at := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+)
