@@ -5,8 +5,11 @@
 # the same columns and indexes as buildtrace.pairs, (b) buildtrace.pairs, (c)
 # the PL/pgSQL peer (test/bench/peer.sql), (d) buildtrace.pairs as a
 # tenant's writer, under row-level security (the others run as a superuser,
-# whom no policy binds), and (e) buildtrace.pairs with buildtrace.processing
-# = deferred (stored pending, for buildtrace.work()). Pairs: 100 objects with 30 %
+# whom no policy binds), (e) buildtrace.pairs with buildtrace.processing
+# = deferred (stored pending, for buildtrace.work()), and (f) the same with
+# a worker processing them as they come (CALL work() waiting with poll_ms 10,
+# on the same two cores; the run waits for the backlog to drain, and the
+# seconds it took after pgbench ended are printed). Pairs: 100 objects with 30 %
 # moved, the same 100 objects twice, and an empty pair. Each (variant, pair,
 # clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
 # latency are printed with the ratios. The first three variants run again
@@ -38,6 +41,11 @@ q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
 createdb "$db"
+# Variant (f) runs in a database of its own, so that its worker processes
+# its pairs only, not the backlog variant (e) leaves.
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-worker"
+createdb "$db-worker"
+q -d "$db-worker" -c "CREATE EXTENSION buildtrace"
 q <<'SQL'
 CREATE EXTENSION buildtrace;
 CREATE SCHEMA bench;
@@ -58,17 +66,19 @@ pair_a[moved]=$(cat "$work/a.json"); pair_b[moved]=$(cat "$work/b.json")
 pair_a[same]=$(cat "$work/a.json"); pair_b[same]=$(cat "$work/a.json")
 pair_a[empty]='[]'; pair_b[empty]='[]'
 declare -A target=([plain]=bench.plain [pipeline]=buildtrace.pairs [peer]=bench.peer_pairs
-                   [tenant]=buildtrace.pairs [deferred]=buildtrace.pairs)
+                   [tenant]=buildtrace.pairs [deferred]=buildtrace.pairs [worker]=buildtrace.pairs)
 # The tenant's writer: its role and tenant set at connection, as a pooler's
 # login would have them.
 declare -A options=([tenant]="-c role=bt_bench_tenant_writer -c buildtrace.tenant=bt_bench_tenant"
-                    [deferred]="-c buildtrace.processing=deferred")
-variants="plain pipeline peer tenant deferred"
+                    [deferred]="-c buildtrace.processing=deferred"
+                    [worker]="-c buildtrace.processing=deferred")
+variants="plain pipeline peer tenant deferred worker"
 
 for v in $variants; do
     # a drawing is of one tenant: the tenant's writer has drawings of its own
     prefix=drawing-; [ "$v" != tenant ] || prefix=tenant-drawing-
     [ "$v" != deferred ] || prefix=deferred-drawing-
+    [ "$v" != worker ] || prefix=worker-drawing-
     for p in moved same empty; do
         printf '\\set d random(1, 500)\nINSERT INTO %s (drawing_id, version_a, version_b) VALUES (%s, %s, %s);\n' \
             "${target[$v]}" "'$prefix' || :d" "'${pair_a[$p]}'" "'${pair_b[$p]}'" > "$work/$v-$p.sql"
@@ -76,6 +86,7 @@ for v in $variants; do
 done
 
 q -c "CREATE TABLE bench.timing (variant text, pair text, clients int, round int, latency_ms float8, tps float8)"
+q -c "CREATE TABLE bench.drain (pair text, clients int, round int, seconds float8)"
 # timed DATABASE SCRIPT CLIENTS VARIANT PAIR ROUND [PGOPTIONS]: one pgbench
 # run with those options, after a CHECKPOINT (the WAL of the run before is
 # written out first, not during this one), its average latency and tps kept
@@ -136,6 +147,27 @@ BEGIN
 END
 $$;
 SQL
+# The worker of variant (f): one CALL work() that waits for pairs, started
+# before the run; after it, the wait for the backlog to drain is recorded and
+# the worker is stopped.
+start_worker() {
+    q -d "$db-worker" -c "CALL buildtrace.work(2000000000, 3600, 10)" >/dev/null 2>&1 &
+    worker_pid=$!
+}
+drain_and_stop_worker() {   # pair clients round
+    local t0 pending
+    t0=$(date +%s%3N)
+    while pending=$(q -d "$db-worker" -c "SELECT count(*) FROM buildtrace.pairs WHERE status = 'pending'") &&
+          [ "$pending" != 0 ]; do
+        [ $(( $(date +%s%3N) - t0 )) -lt 300000 ] ||
+            { echo "insert_bench: FAILED: the worker left $pending pairs pending 300 s after the run"; exit 1; }
+        sleep 0.05
+    done
+    q -c "INSERT INTO bench.drain VALUES ('$1', $2, $3, $(( $(date +%s%3N) - t0 )) / 1000.0)"
+    q -d "$db-worker" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                          WHERE datname = current_database() AND query LIKE 'CALL buildtrace.work(%'" >/dev/null
+    wait "$worker_pid" 2>/dev/null || true
+}
 step_pairs="moved empty"; [ -z "${BT_INSERT_SMOKE:-}" ] || step_pairs=empty
 for r in $(seq 1 "$rounds"); do
     for p in $step_pairs; do
@@ -166,7 +198,13 @@ for r in $(seq 1 "$rounds"); do
     for c in $clients; do
         for p in moved same empty; do
             for v in $variants; do
-                timed "$db" "$work/$v-$p.sql" "$c" "$v" "$p" "$r" "${options[$v]:-}"
+                if [ "$v" = worker ]; then
+                    start_worker
+                    timed "$db-worker" "$work/$v-$p.sql" "$c" "$v" "$p" "$r" "${options[$v]}"
+                    drain_and_stop_worker "$p" "$c" "$r"
+                else
+                    timed "$db" "$work/$v-$p.sql" "$c" "$v" "$p" "$r" "${options[$v]:-}"
+                fi
             done
         done
     done
@@ -250,8 +288,16 @@ SELECT CASE WHEN (SELECT count(*) FROM bench.peer_pairs) = (SELECT count(*) FROM
             THEN 'insert_bench: every peer pair has its change row'
             ELSE 'insert_bench: FAILED: peer pairs without change rows' END;
 SQL
+q -d "$db-worker" >> "$work/checks" <<'SQL'
+SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE status = 'done') = count(*)
+             AND count(*) = (SELECT count(*) FROM buildtrace.changes)
+            THEN format('insert_bench: %s pairs inserted deferred and processed by a waiting worker meanwhile, all done with their changes', count(*))
+            ELSE 'insert_bench: FAILED: pairs inserted deferred not all processed by the waiting worker' END
+FROM buildtrace.pairs;
+SQL
 cat "$work/checks"
 ! grep -q FAILED "$work/checks" || exit 1
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db-worker"
 if [ -n "${BT_INSERT_SMOKE:-}" ]; then
     PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
     psql -qX -d postgres -c "DROP ROLE bt_bench_tenant_writer" -c "DROP ROLE bt_bench_tenant"
@@ -267,15 +313,20 @@ WITH m AS (SELECT variant, pair, clients, percentile_cont(0.5) WITHIN GROUP (ORD
 SELECT p.pair, p.clients,
        round(a.ms::numeric, 3) AS plain_ms, round(p.ms::numeric, 3) AS pipeline_ms, round(c.ms::numeric, 3) AS peer_ms,
        round(t.ms::numeric, 3) AS tenant_ms, round(d.ms::numeric, 3) AS deferred_ms,
+       round(w.ms::numeric, 3) AS worker_ms,
        round(a.tps::numeric) AS plain_per_s, round(p.tps::numeric) AS pipeline_per_s, round(c.tps::numeric) AS peer_per_s,
        round((p.ms / a.ms)::numeric, 2) AS "pipeline x plain",
        round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline",
        round((t.ms / p.ms)::numeric, 2) AS "tenant x pipeline",
-       round((d.ms / a.ms)::numeric, 2) AS "deferred x plain"
+       round((d.ms / a.ms)::numeric, 2) AS "deferred x plain",
+       round((w.ms / a.ms)::numeric, 2) AS "worker x plain",
+       (SELECT round(max(r.seconds)::numeric, 2) FROM bench.drain r
+        WHERE r.pair = p.pair AND r.clients = p.clients) AS "drained after, s (max)"
 FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = 'plain'
          JOIN m c ON c.pair = p.pair AND c.clients = p.clients AND c.variant = 'peer'
          JOIN m t ON t.pair = p.pair AND t.clients = p.clients AND t.variant = 'tenant'
          JOIN m d ON d.pair = p.pair AND d.clients = p.clients AND d.variant = 'deferred'
+         JOIN m w ON w.pair = p.pair AND w.clients = p.clients AND w.variant = 'worker'
 WHERE p.variant = 'pipeline'
 ORDER BY p.pair DESC, p.clients;
 SQL
