@@ -93,6 +93,20 @@ bt_in_cluster() {
 # For benchmarks: the median of the numbers on stdin, one a line.
 bt_median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# For benchmarks of deferred processing: one worker that waits for pairs
+# (CALL work() with poll_ms), started in the background, and stopped by
+# terminating its session.
+# Call as: bt_start_waiting_worker DATABASE POLL_MS; bt_stop_waiting_worker DATABASE
+bt_start_waiting_worker() {
+    psql -qXAt -d "$1" -c "CALL buildtrace.work(2000000000, 3600, $2)" >/dev/null 2>&1 &
+    BT_WORKER_PID=$!
+}
+bt_stop_waiting_worker() {
+    psql -qXAt -d "$1" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                           WHERE datname = current_database() AND query LIKE 'CALL buildtrace.work(%'" >/dev/null
+    wait "$BT_WORKER_PID" 2>/dev/null || true
+}
+
 # For benchmarks of one-pair INSERTs: the pair they send, as JSON text: 100
 # objects in DIR/a.json, then the same with 30 % of them moved in DIR/b.json.
 # Call as: bt_bench_moved_pair DATABASE DIR

@@ -147,13 +147,9 @@ BEGIN
 END
 $$;
 SQL
-# The worker of variant (f): one CALL work() that waits for pairs, started
-# before the run; after it, the wait for the backlog to drain is recorded and
-# the worker is stopped.
-start_worker() {
-    q -d "$db-worker" -c "CALL buildtrace.work(2000000000, 3600, 10)" >/dev/null 2>&1 &
-    worker_pid=$!
-}
+# The worker of variant (f), started before the run (bt_start_waiting_worker);
+# after it, the wait for the backlog to drain is recorded and the worker is
+# stopped.
 drain_and_stop_worker() {   # pair clients round
     local t0 pending
     t0=$(date +%s%3N)
@@ -164,9 +160,7 @@ drain_and_stop_worker() {   # pair clients round
         sleep 0.05
     done
     q -c "INSERT INTO bench.drain VALUES ('$1', $2, $3, $(( $(date +%s%3N) - t0 )) / 1000.0)"
-    q -d "$db-worker" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                          WHERE datname = current_database() AND query LIKE 'CALL buildtrace.work(%'" >/dev/null
-    wait "$worker_pid" 2>/dev/null || true
+    bt_stop_waiting_worker "$db-worker"
 }
 step_pairs="moved empty"; [ -z "${BT_INSERT_SMOKE:-}" ] || step_pairs=empty
 for r in $(seq 1 "$rounds"); do
@@ -199,7 +193,7 @@ for r in $(seq 1 "$rounds"); do
         for p in moved same empty; do
             for v in $variants; do
                 if [ "$v" = worker ]; then
-                    start_worker
+                    bt_start_waiting_worker "$db-worker" 10
                     timed "$db-worker" "$work/$v-$p.sql" "$c" "$v" "$p" "$r" "${options[$v]}"
                     drain_and_stop_worker "$p" "$c" "$r"
                 else

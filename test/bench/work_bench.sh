@@ -103,13 +103,9 @@ reset
 sample "inline" "$samples"
 for poll in 10 50; do
     reset
-    q -c "CALL buildtrace.work(100000, 3600, $poll)" >/dev/null 2>&1 &
-    worker=$!
+    bt_start_waiting_worker "$db" "$poll"
     PGOPTIONS="-c buildtrace.processing=deferred" sample "deferred, poll_ms $poll" "$samples"
-    kill "$worker" 2>/dev/null || true
-    wait "$worker" 2>/dev/null || true
-    q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE datname = current_database() AND query LIKE 'CALL buildtrace.work%'" >/dev/null
+    bt_stop_waiting_worker "$db"
 done
 [ "$(q -c "SELECT count(*) FROM delay")" = $((3 * samples)) ] ||
     { echo "work_bench: FAILED: a pair sent one per INSERT was not timed"; exit 1; }
