@@ -230,6 +230,17 @@ WITH v AS (SELECT '[{"id":"A1","x":0,"y":0,"width":1,"height":1},{"id":"A2","x":
                     {"id":"A3","x":10,"y":0,"width":1,"height":1},{"id":"B1","x":1.18,"y":9,"width":1,"height":1},
                     {"id":"B2","x":6.18,"y":9,"width":1,"height":1},{"id":"B3","x":10.18,"y":9,"width":1,"height":1}]'::jsonb AS b)
 SELECT bt_diff(a, b) ->> 'summary' AS a_to_b, bt_diff(b, a) ->> 'summary' AS b_to_a FROM v;
+-- Two groups of three as large moved as far, one east and one west: each
+-- is half the objects (shift_min_share), but as near as each other, neither
+-- is the shift, whichever is counted first.
+WITH v AS (SELECT '[{"id":"A1","x":0,"y":0,"width":1,"height":1},{"id":"A2","x":5,"y":0,"width":1,"height":1},
+                    {"id":"A3","x":9,"y":0,"width":1,"height":1},{"id":"B1","x":0,"y":9,"width":1,"height":1},
+                    {"id":"B2","x":5,"y":9,"width":1,"height":1},{"id":"B3","x":9,"y":9,"width":1,"height":1}]'::jsonb AS a,
+                  '[{"id":"A1","x":1,"y":0,"width":1,"height":1},{"id":"A2","x":6,"y":0,"width":1,"height":1},
+                    {"id":"A3","x":10,"y":0,"width":1,"height":1},{"id":"B1","x":-1,"y":9,"width":1,"height":1},
+                    {"id":"B2","x":4,"y":9,"width":1,"height":1},{"id":"B3","x":8,"y":9,"width":1,"height":1}]'::jsonb AS b)
+SELECT bt_diff(a, b) -> 'shift' AS a_to_b, bt_diff(b, a) -> 'shift' AS b_to_a,
+       bt_diff(a, b) -> 'counts' ->> 'moved' AS moved FROM v;
 -- A turn of 10^20 degrees is 280 degrees: to 90 is 170 degrees.
 SELECT bt_diff('[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":1e20}]',
                '[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":90}]') -> 'rotated' AS rotated;

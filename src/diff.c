@@ -27,23 +27,13 @@
 #include "diff.h"
 #include "jsonbuild.h"
 #include "jsonbwrite.h"
-#include "sortcheck.h"
+#include "shift.h"
+#include "tolerance.h"
 
 const char *const bt_direction_names[8] = {
 	"east", "north-east", "north", "north-west",
 	"west", "south-west", "south", "south-east"
 };
-
-/*
- * A change is reported only when it is greater than the tolerance.  The
- * relative epsilon makes a change that equals the tolerance in decimal
- * (1.0 -> 1.1 with tolerance 0.1) count as "at" it despite binary rounding.
- */
-static inline bool
-exceeds(double change, double tolerance)
-{
-	return change > tolerance * (1.0 + 1e-9);
-}
 
 /* exact powers of ten up to the largest scale of a scaled delta */
 static const double pow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
@@ -274,7 +264,7 @@ set_move(BtDiff *d, BtMatch *m, double dx, double dy, double move_tol)
 	}
 	m->distance = d->last_move.distance;
 	m->direction = d->last_move.direction;
-	m->moved = exceeds(m->distance, move_tol);
+	m->moved = bt_exceeds(m->distance, move_tol);
 }
 
 /*
@@ -323,13 +313,31 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 		set_move(d, m, m->ddx, m->ddy, p->move_tol);
 	dw = numeric_change(a->width, b->width);
 	dh = numeric_change(a->height, b->height);
-	m->resized = exceeds(fabs(dw), p->size_tol) || exceeds(fabs(dh), p->size_tol);
+	m->resized = bt_exceeds(fabs(dw), p->size_tol) || bt_exceeds(fabs(dh), p->size_tol);
 	if (a->rotation || b->rotation)
 	{
 		m->rotation_delta = rotation_delta(a->rotation, b->rotation);
-		m->rotated = exceeds(fabs(m->rotation_delta), p->rotation_tol);
+		m->rotated = bt_exceeds(fabs(m->rotation_delta), p->rotation_tol);
 	}
 	return m->moved || m->resized || m->retyped || m->modified || m->rotated;
+}
+
+/*
+ * Add (sign 1) or take away (sign -1) entry m's kinds of change in d's
+ * counts, as its flags are set and changed: a pass over the entries to
+ * count them would fetch each one again, out of cache in a large version.
+ */
+static inline void
+tally(BtDiff *d, const BtMatch *m, int sign)
+{
+	d->nmoved += sign * m->moved;
+	d->nresized += sign * m->resized;
+	d->nretyped += sign * m->retyped;
+	d->nmodified += sign * m->modified;
+	d->nrotated += sign * m->rotated;
+	d->nshifted += sign * m->shifted;
+	d->nreported += sign * (m->moved || m->resized || m->retyped || m->modified ||
+							m->rotated);
 }
 
 /*
@@ -357,9 +365,9 @@ new_match(BtDiff *d, BtObject *a, BtObject *b)
 /*
  * Classify a pair; keep it if anything changed, if it moved at all (a move
  * within the tolerance still tells whether it went with a shift), or if it
- * was re-identified.
+ * was re-identified.  Returns the entry kept, or NULL.
  */
-static void
+static BtMatch *
 classify(BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p,
 		 const BtReidentified *reid)
 {
@@ -371,9 +379,13 @@ classify(BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p,
 		m->basis = reid->basis;
 	}
 	if (compare_objects(d, m, p) || m->ddx != 0.0 || m->ddy != 0.0 || reid)
+	{
 		d->nchanged++;
-	else
-		d->nunchanged++;
+		tally(d, m, 1);
+		return m;
+	}
+	d->nunchanged++;
+	return NULL;
 }
 
 typedef void (*SameIdFn) (BtDiff *d, BtObject *a, BtObject *b, const BtDiffParams *p);
@@ -455,7 +467,19 @@ classify_same_id(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
 	if (ob->from_like || (!ob->unlike_namesake && identical(oa, ob)))
 		d->nunchanged++;
 	else
-		classify(d, oa, ob, p, NULL);
+	{
+		BtMatch    *m = classify(d, oa, ob, p, NULL);
+
+		/* the shift is looked for among these moves, kept apart and small */
+		if (m && (m->ddx != 0.0 || m->ddy != 0.0))
+		{
+			BtMove	   *mv = &d->moves[d->nmoves++];
+
+			mv->dx = m->ddx;
+			mv->dy = m->ddy;
+			mv->distance = m->distance;
+		}
+	}
 }
 
 /*
@@ -476,123 +500,24 @@ add_unmoved(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
 	m = new_match(d, oa, ob);
 	(void) compare_objects(d, m, p);
 	d->nchanged++;
-}
-
-static int
-cmp_cell(const void *x, const void *y)
-{
-	const double *a = x;
-	const double *b = y;
-
-	bt_sort_tick();
-
-	if (a[0] != b[0])
-		return a[0] < b[0] ? -1 : 1;
-	return (a[1] > b[1]) - (a[1] < b[1]);
+	tally(d, m, 1);
 }
 
 /*
- * The densest cell of the moves beyond the tolerance, in a grid of twice
- * the tolerance; false if no cell holds three.  Of cells that hold as many,
- * the one nearest the origin wins, so that the diff of b against a finds the
- * opposite shift; two as near (opposite moves) are no shift at all.
- */
-static bool
-densest_cell(BtDiff *d, double tol, double cell, double *cx, double *cy)
-{
-	double	   *v = palloc_huge(sizeof(double) * 2 * Max(d->nchanged, 1));
-	int			n = 0,
-				bestlen = 0;
-	double		bx = 0,
-				by = 0;
-	bool		tied = false;
-
-	for (int i = 0; i < d->nchanged; i++)
-	{
-		BtMatch    *m = &d->changed[i];
-
-		if ((i & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (!exceeds(m->distance, tol))
-			continue;
-		v[2 * n] = rint(m->ddx / cell);
-		v[2 * n + 1] = rint(m->ddy / cell);
-		n++;
-	}
-	qsort(v, n, sizeof(double) * 2, cmp_cell);
-	for (int i = 0, j; i < n; i = j)
-	{
-		double		reach;
-
-		/* a cell holds at least its first move, whatever it compares as */
-		for (j = i + 1; j < n && cmp_cell(&v[2 * i], &v[2 * j]) == 0; j++)
-			;
-		reach = hypot(v[2 * i], v[2 * i + 1]);
-		if (j - i == bestlen && reach == hypot(bx, by))
-			tied = true;
-		else if (j - i > bestlen || (j - i == bestlen && reach < hypot(bx, by)))
-		{
-			bestlen = j - i;
-			bx = v[2 * i];
-			by = v[2 * i + 1];
-			tied = false;
-		}
-	}
-	pfree(v);
-	*cx = bx;
-	*cy = by;
-	return bestlen >= 3 && !tied;
-}
-
-/*
- * The whole-drawing shift: the mean move of the densest cell, if at least
- * shift_min_share of the nmatched objects (and three) moved by it, give or
- * take the move tolerance.
+ * The whole-drawing shift, from the moves of the objects that kept their
+ * ids (shift.c); kept rounded as output, so that relative moves add up
+ * with it exactly.
  */
 static void
 find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 {
-	double		tol = p->move_tol;
-	double		cell = Max(tol, 1e-9) * 2;
-	double		cx,
-				cy,
-				sx = 0,
-				sy = 0;
-	int			k = 0,
-				support = 0;
+	double		sx,
+				sy;
 
-	if (!densest_cell(d, tol, cell, &cx, &cy))
-		return;
-	for (int i = 0; i < d->nchanged; i++)
-	{
-		BtMatch    *m = &d->changed[i];
-
-		if ((i & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (exceeds(m->distance, tol) &&
-			rint(m->ddx / cell) == cx && rint(m->ddy / cell) == cy)
-		{
-			sx += m->ddx;
-			sy += m->ddy;
-			k++;
-		}
-	}
-	sx /= k;
-	sy /= k;
-	/* moves just past the tolerance can average to no move at all */
-	if (!exceeds(hypot(sx, sy), tol))
-		return;
-	for (int i = 0; i < d->nchanged; i++)
-	{
-		if ((i & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (!exceeds(hypot(d->changed[i].ddx - sx, d->changed[i].ddy - sy), tol))
-			support++;
-	}
-	if (support < 3 || support < p->shift_min_share * nmatched)
+	if (!bt_find_shift(d->moves, d->nmoves, p->move_tol, p->shift_min_share,
+					   nmatched, &sx, &sy))
 		return;
 	d->has_shift = true;
-	/* as output, so that relative moves add up with it exactly */
 	d->shift_dx = rint(sx * BT_ROUND_SCALE) / BT_ROUND_SCALE;
 	d->shift_dy = rint(sy * BT_ROUND_SCALE) / BT_ROUND_SCALE;
 }
@@ -602,6 +527,25 @@ static Numeric
 numeric_minus(Numeric a, Numeric b)
 {
 	return numeric_sub_opt_error(a ? a : int64_to_numeric(0), b, NULL);
+}
+
+/* A move against the shift (sx, sy), or one that went with it. */
+static void
+measure_against_shift(BtDiff *d, BtMatch *m, const BtDiffParams *p,
+					  Numeric sx, Numeric sy)
+{
+	double		rx = m->ddx - d->shift_dx;
+	double		ry = m->ddy - d->shift_dy;
+
+	m->moved = false;
+	if (!bt_exceeds(hypot(rx, ry), p->move_tol))
+	{
+		m->shifted = true;
+		return;
+	}
+	set_move(d, m, rx, ry, p->move_tol);
+	m->dx = numeric_minus(m->dx, sx);
+	m->dy = numeric_minus(m->dy, sy);
 }
 
 /* Every move becomes a move against the shift, or goes with it. */
@@ -614,22 +558,14 @@ apply_shift(BtDiff *d, const BtDiffParams *p)
 	for (int i = 0; i < d->nchanged; i++)
 	{
 		BtMatch    *m = &d->changed[i];
-		double		rx = m->ddx - d->shift_dx;
-		double		ry = m->ddy - d->shift_dy;
 
 		if ((i & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (m->a->is_hash || m->b->is_hash)
 			continue;
-		m->moved = false;
-		if (!exceeds(hypot(rx, ry), p->move_tol))
-		{
-			m->shifted = true;
-			continue;
-		}
-		set_move(d, m, rx, ry, p->move_tol);
-		m->dx = numeric_minus(m->dx, sx);
-		m->dy = numeric_minus(m->dy, sy);
+		tally(d, m, -1);
+		measure_against_shift(d, m, p, sx, sy);
+		tally(d, m, 1);
 	}
 }
 
@@ -764,30 +700,6 @@ sort_changed(BtDiff *d)
 	pfree(order);
 }
 
-/* Counts per kind from the flags; nmatched objects were compared. */
-static void
-count_kinds(BtDiff *d, int nmatched)
-{
-	int			changed = 0;
-
-	d->nmoved = d->nresized = d->nretyped = d->nmodified = 0;
-	d->nrotated = d->nshifted = 0;
-	for (int i = 0; i < d->nchanged; i++)
-	{
-		BtMatch    *m = &d->changed[i];
-
-		d->nmoved += m->moved;
-		d->nresized += m->resized;
-		d->nretyped += m->retyped;
-		d->nmodified += m->modified;
-		d->nrotated += m->rotated;
-		d->nshifted += m->shifted;
-		changed += m->moved || m->resized || m->retyped || m->modified || m->rotated;
-	}
-	/* an object that went with the shift and did nothing else is unchanged */
-	d->nunchanged = nmatched - changed;
-}
-
 void
 bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 {
@@ -804,6 +716,7 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 	 */
 	out->maxchanged = Max(Min(a->nobjs, b->nobjs), 1);
 	out->changed = palloc_huge(sizeof(BtMatch) * out->maxchanged);
+	out->moves = palloc_huge(sizeof(BtMove) * out->maxchanged);
 
 	merge_by_id(a, b, out, p, classify_same_id, true);
 	out->nkept_by_id = out->nchanged;
@@ -833,5 +746,6 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 		apply_shift(out, p);
 	}
 	sort_changed(out);
-	count_kinds(out, nmatched);
+	/* an object that went with the shift and did nothing else is unchanged */
+	out->nunchanged = nmatched - out->nreported;
 }

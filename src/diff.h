@@ -10,6 +10,7 @@
 
 #include "drawing.h"
 #include "matcher.h"
+#include "shift.h"
 #include "stored_numeric.h"
 #include "typeintern.h"
 
@@ -92,6 +93,8 @@ typedef struct BtDiff
 	BtMatch    *changed;
 	int			nchanged;
 	int			maxchanged;		/* allocated length of changed */
+	BtMove	   *moves;			/* those of the id merge's entries that moved */
+	int			nmoves;
 	int			nmoved;
 	int			nresized;
 	int			nretyped;
@@ -106,6 +109,8 @@ typedef struct BtDiff
 	double		shift_dx;		/* shift_dy), rounded as output */
 	double		shift_dy;
 	int			nkept_by_id;	/* changed[] entries of the id merge */
+	int			nreported;		/* changed[] entries with a kind of change;
+								 * internal to bt_diff_compute */
 	int			next_kept;		/* internal to bt_diff_compute */
 	BtLastMove	last_move;		/* internal to bt_diff_compute */
 	BtLastDelta last_dx;		/* internal to bt_diff_compute */

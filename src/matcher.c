@@ -598,7 +598,10 @@ each_near(Matcher *m, int r, CandidateFn fn)
 static inline bool
 within(double change, double tolerance)
 {
-	/* as diff.c's exceeds(): a change equal to the tolerance is within it */
+	/*
+	 * bt_exceeds' rule (tolerance.h) turned round: a change equal to the
+	 * tolerance is within it; unlike its negation, NaN is not
+	 */
 	return change <= tolerance * (1.0 + 1e-9);
 }
 

@@ -26,6 +26,7 @@
 
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -485,15 +486,6 @@ cmp_moves(const void *pa, const void *pb)
 	return r;
 }
 
-static int
-cmp_type(const void *pa, const void *pb)
-{
-	const char *a = ((const SumItem *) pa)->type;
-	const char *b = ((const SumItem *) pb)->type;
-
-	return a == b ? 0 : strcmp(a, b);
-}
-
 #define ST_SORT sort_items_by_move
 #define ST_ELEMENT_TYPE SumItem
 #define ST_COMPARE(a, b) cmp_moves(a, b)
@@ -502,35 +494,106 @@ cmp_type(const void *pa, const void *pb)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-#define ST_SORT sort_items_by_type
-#define ST_ELEMENT_TYPE SumItem
-#define ST_COMPARE(a, b) cmp_type(a, b)
+/* A display type and how many of a group's items are of it. */
+typedef struct TypeCount
+{
+	const char *type;			/* by pointer: a type is one pointer or a few */
+	int			count;
+	char		status;			/* simplehash's */
+} TypeCount;
+
+#define SH_PREFIX typecount
+#define SH_ELEMENT_TYPE TypeCount
+#define SH_KEY_TYPE const char *
+#define SH_KEY type
+#define SH_HASH_KEY(tb, k) murmurhash32((uint32) ((uintptr_t) (k) ^ ((uintptr_t) (k) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static int
+cmp_type_count(const TypeCount *a, const TypeCount *b)
+{
+	return a->type == b->type ? 0 : strcmp(a->type, b->type);
+}
+
+#define ST_SORT sort_type_counts
+#define ST_ELEMENT_TYPE TypeCount
+#define ST_COMPARE(a, b) cmp_type_count(a, b)
 #define ST_CHECK_FOR_INTERRUPTS
 #define ST_SCOPE static
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/*
+ * The types of n items with their counts, in name order; returns how many.
+ * Items are counted by type pointer, then the few pointers are sorted by
+ * name: a heavy revision moves tens of thousands of objects together, of a
+ * handful of types, and sorting the items themselves by name would cost a
+ * comparison of names for each of n log n steps.
+ */
+static int
+count_types(SumItem *items, int n, TypeCount **out)
+{
+	typecount_hash *counts = typecount_create(CurrentMemoryContext, 16, NULL);
+	typecount_iterator it;
+	TypeCount  *last = NULL;
+	TypeCount  *tc;
+	TypeCount  *types;
+	int			ntypes = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		found;
+
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (last == NULL || last->type != items[i].type)
+		{
+			last = typecount_insert(counts, items[i].type, &found);
+			if (!found)
+				last->count = 0;
+		}
+		last->count++;
+	}
+	types = palloc(sizeof(TypeCount) * counts->members);
+	typecount_start_iterate(counts, &it);
+	while ((tc = typecount_iterate(counts, &it)) != NULL)
+		types[ntypes++] = *tc;
+	typecount_destroy(counts);
+	sort_type_counts(types, ntypes);
+
+	/* one name can have several pointers: those are one type */
+	n = 0;
+	for (int i = 0; i < ntypes; i++)
+	{
+		if (n > 0 && strcmp(types[i].type, types[n - 1].type) == 0)
+			types[n - 1].count += types[i].count;
+		else
+			types[n++] = types[i];
+	}
+	*out = types;
+	return n;
+}
+
 /* "1 wall and 2 doors moved about 0.5 m north together (…)." */
 static void
 add_together(Summary *sum, SumItem *items, int n)
 {
-	SumItem    *bytype = palloc(sizeof(SumItem) * n);
+	TypeCount  *types;
+	int			ntypes = count_types(items, n, &types);
 	StringInfoData s;
-	int			start = 0,
-				groups = 0;
 
-	memcpy(bytype, items, sizeof(SumItem) * n);
-	sort_items_by_type(bytype, n);
 	initStringInfo(&s);
-	for (int i = 1; i <= n; i++)
+	for (int i = 0; i < ntypes; i++)
 	{
-		if (i < n && strcmp(bytype[i].type, bytype[start].type) == 0)
-			continue;
-		if (groups++ > 0)
-			appendStringInfoString(&s, i == n ? " and " : ", ");
-		append_count(&s, i - start, bytype[start].type);
-		start = i;
+		if (i > 0)
+			appendStringInfoString(&s, i == ntypes - 1 ? " and " : ", ");
+		append_count(&s, types[i].count, types[i].type);
 	}
+	pfree(types);
 	appendStringInfo(&s, " moved %s together", bt_distance_words(items[0].amount, items[0].sub));
 	append_names(&s, items, n);
 	add_sentence(sum, sentence_of(&s), n);
