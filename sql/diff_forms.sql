@@ -41,6 +41,12 @@ SELECT bt_diff('[{"id":7,"x":0,"y":0,"width":1,"height":1},{"id":1.50,"x":0,"y":
                '[{"id":"7","x":0,"y":3,"width":1,"height":1},{"id":"1.5","x":0,"y":0,"width":1,"height":1}]',
                match_geometry => false)
        - 'resized' - 'retyped' - 'modified' - 'counts' - 'rotated' - 'ambiguous' - 'reidentified';
+-- A changed object's id is written as the version it is in wrote it: a
+-- number stays a number, and so does a re-identified object's previous id.
+SELECT d -> 'moved' -> 0 -> 'id' AS moved_id, d -> 'reidentified' -> 0 AS reidentified,
+       d -> 'moved' -> 1 -> 'previous_id' AS previous_id
+FROM (SELECT bt_diff('[{"id":"7","x":0,"y":3,"width":1,"height":1},{"id":2.50,"type":"door","x":9,"y":0,"width":1,"height":1}]',
+                     '[{"id":7,"x":0,"y":0,"width":1,"height":1},{"id":8.0,"type":"door","x":9.5,"y":0,"width":1,"height":1}]') AS d) s;
 -- Unicode ids and types, ordered by the bytes of the id.
 SELECT bt_diff('[{"id":"Tür-1","type":"Tür","x":0,"y":0,"width":1,"height":2}]',
                '[{"id":"Tür-1","type":"Tür","x":0,"y":0,"width":1,"height":2},

@@ -52,14 +52,14 @@ typedef struct BtMatch
 	bool		content;		/* map form: the content hash changed */
 	bool		reidentified;	/* paired by bt_match_leftovers */
 	BtMatchBasis basis;
+	int			direction;		/* index into bt_direction_names */
+	int			nattrs;
 	Numeric		dx;				/* exact, from the jsonb numerics; relative */
 	Numeric		dy;				/* to the shift when there is one */
 	double		ddx;			/* the move as stored, in doubles */
 	double		ddy;
 	double		distance;		/* hypot(ddx, ddy), or against a shift */
-	int			direction;		/* index into bt_direction_names */
 	double		rotation_delta; /* degrees, in (-180, 180] */
-	int			nattrs;
 	BtAttrChange *attrs;
 } BtMatch;
 

@@ -128,9 +128,19 @@ begin_match(BtJsonbWriter *w, BtJwShape *shapes, BtMatch *m)
 static void
 end_match(BtJsonbWriter *w, BtMatch *m)
 {
+	JsonbValue	id;
+
 	if (m->reidentified)
-		bt_jw_value(w, &m->fa.idval);
+		bt_jw_value(w, bt_fields_id(&m->fa, &id));
 	bt_jw_end(w);
+}
+
+static void
+write_id(BtJsonbWriter *w, BtFields *f)
+{
+	JsonbValue	id;
+
+	bt_jw_value(w, bt_fields_id(f, &id));
 }
 
 static void
@@ -157,7 +167,7 @@ write_moved(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 	begin_match(w, moved_shapes, m);
 	bt_jw_numeric(w, m->dx ? m->dx : zero);
 	bt_jw_numeric(w, m->dy ? m->dy : zero);
-	bt_jw_value(w, &m->fb.idval);
+	write_id(w, &m->fb);
 	write_pair(w, &point_shape, m->fb.x, m->fb.y);
 	write_pair(w, &point_shape, m->fa.x, m->fa.y);
 	write_type(w, &m->fb);
@@ -170,7 +180,7 @@ static void
 write_resized(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
 	begin_match(w, resized_shapes, m);
-	bt_jw_value(w, &m->fb.idval);
+	write_id(w, &m->fb);
 	write_pair(w, &size_shape, m->fb.width, m->fb.height);
 	write_pair(w, &size_shape, m->fa.width, m->fa.height);
 	write_type(w, &m->fb);
@@ -181,7 +191,7 @@ static void
 write_retyped(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
 	begin_match(w, retyped_shapes, m);
-	bt_jw_value(w, &m->fb.idval);
+	write_id(w, &m->fb);
 	write_type(w, &m->fb);
 	write_type(w, &m->fa);
 	end_match(w, m);
@@ -254,7 +264,7 @@ static void
 write_modified(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
 	begin_match(w, modified_shapes, m);
-	bt_jw_value(w, &m->fb.idval);
+	write_id(w, &m->fb);
 	write_type(w, &m->fb);
 	write_changed(w, m);
 	end_match(w, m);
@@ -264,7 +274,7 @@ static void
 write_rotated(BtJsonbWriter *w, BtMatch *m, Numeric zero)
 {
 	begin_match(w, rotated_shapes, m);
-	bt_jw_value(w, &m->fb.idval);
+	write_id(w, &m->fb);
 	bt_jw_numeric(w, m->fb.rotation ? m->fb.rotation : zero);
 	bt_jw_numeric(w, m->fa.rotation ? m->fa.rotation : zero);
 	write_type(w, &m->fb);
@@ -279,7 +289,7 @@ write_object_id(BtJsonbWriter *w, BtObject *o)
 	BtFields	f;
 
 	bt_object_fields(o, &f);
-	bt_jw_value(w, &f.idval);
+	write_id(w, &f);
 }
 
 static void
@@ -361,7 +371,7 @@ typedef void (*WriteMatch) (BtJsonbWriter *w, BtMatch *m, Numeric zero);
 static inline void
 prefetch_match(BtMatch *m)
 {
-	bt_prefetch(m->fb.idval.val.string.val);
+	bt_prefetch(m->fb.id);
 	bt_prefetch(m->fb.x);
 	bt_prefetch(m->fa.x);
 	bt_prefetch(m->fb.type);

@@ -1128,14 +1128,13 @@ bt_object_write(BtJsonbWriter *w, BtObject *o)
 	pfree(vals);
 }
 
-/* The id as the key of a map entry; array elements replace it (below). */
+/* The id as its text (a map entry's key); set_field gives a number its own. */
 static void
 fields_start(BtObject *o, BtFields *f)
 {
 	memset(f, 0, sizeof(BtFields));
-	f->idval.type = jbvString;
-	f->idval.val.string.val = (char *) o->id;
-	f->idval.val.string.len = o->idlen;
+	f->id = o->id;
+	f->idlen = o->idlen;
 }
 
 /* Set the field of core key ck from its value, which reading checked. */
@@ -1145,13 +1144,24 @@ set_field(BtObject *o, BtFields *f, int ck, JsonbValue *v)
 	switch (ck)
 	{
 		case CK_ID:
-			/* a map entry's id is its key, set by fields_start */
-			if (o->index >= 0)
-				f->idval = *v;
+
+			/*
+			 * A map entry's id is its key and an element's string id is
+			 * o->id, both set by fields_start; a number is kept as written.
+			 */
+			if (o->index >= 0 && v->type == jbvNumeric)
+			{
+				f->id = (const char *) v->val.numeric;
+				f->idlen = BT_ID_NUMERIC;
+			}
 			break;
 		case CK_TYPE:
-			f->type = v->val.string.val;
-			f->typelen = v->val.string.len;
+			/* reading took only a string; the test keeps the compiler sure */
+			if (v->type == jbvString)
+			{
+				f->type = v->val.string.val;
+				f->typelen = v->val.string.len;
+			}
 			break;
 		case CK_X:
 			f->x = v->val.numeric;
@@ -1238,27 +1248,27 @@ bt_attrs_next(BtAttrCursor *c, JsonbValue *key, JsonbValue *value)
 	return false;
 }
 
-/* Two values stored alike, byte for byte (then certainly equal). */
-static bool
-same_bytes(JsonbValue *a, JsonbValue *b)
+/*
+ * Two values stored alike, byte for byte (then certainly equal): the same
+ * type and the same data, a number's or a container's from its int-aligned
+ * start, as fill_child reads them.
+ */
+static inline bool
+same_stored(JEntry ja, const char *pa, uint32 offa, uint32 lena,
+			JEntry jb, const char *pb, uint32 offb, uint32 lenb)
 {
-	if (a->type != b->type)
+	uint32		type = ja & JENTRY_TYPEMASK;
+
+	if (type != (jb & JENTRY_TYPEMASK))
 		return false;
-	switch (a->type)
+	if (type == JENTRY_ISNUMERIC || type == JENTRY_ISCONTAINER)
 	{
-		case jbvString:
-			return a->val.string.len == b->val.string.len &&
-				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
-		case jbvNumeric:
-			return bt_numeric_bytes_equal(a->val.numeric, b->val.numeric);
-		case jbvBool:
-			return a->val.boolean == b->val.boolean;
-		case jbvBinary:
-			return a->val.binary.len == b->val.binary.len &&
-				memcmp(a->val.binary.data, b->val.binary.data, a->val.binary.len) == 0;
-		default:
-			return true;		/* null */
+		lena -= INTALIGN(offa) - offa;
+		lenb -= INTALIGN(offb) - offb;
+		offa = INTALIGN(offa);
+		offb = INTALIGN(offb);
 	}
+	return lena == lenb && memcmp(pa + offa, pb + offb, lena) == 0;
 }
 
 /*
@@ -1308,22 +1318,24 @@ bt_fields_if_attrs_equal(BtObject *a, BtObject *b, BtFields *fa, BtFields *fb)
 		uint32		startb = offb;
 		JEntry		jea = cha[count + i];
 		JEntry		jeb = chb[count + i];
-		JsonbValue	va,
-					vb;
 		int			ck;
 
 		JBE_ADVANCE_OFFSET(keyoff, cha[i]);
 		JBE_ADVANCE_OFFSET(offa, jea);
 		JBE_ADVANCE_OFFSET(offb, jeb);
-		fill_child(jea, basea, starta, offa - starta, &va);
-		fill_child(jeb, baseb, startb, offb - startb, &vb);
 		ck = core_key(basea + keystart, keyoff - keystart);
 		if (ck >= 0)
 		{
+			JsonbValue	va,
+						vb;
+
+			fill_child(jea, basea, starta, offa - starta, &va);
+			fill_child(jeb, baseb, startb, offb - startb, &vb);
 			set_field(a, fa, ck, &va);
 			set_field(b, fb, ck, &vb);
 		}
-		else if (!same_bytes(&va, &vb))
+		else if (!same_stored(jea, basea, starta, offa - starta,
+							  jeb, baseb, startb, offb - startb))
 			return false;
 	}
 	return true;

@@ -37,18 +37,43 @@ typedef struct BtObject
 									 * version by the read, and not identical */
 } BtObject;
 
-/* The fields of an object that has changed, extracted on demand. */
+/*
+ * The fields of an object that has changed, extracted on demand.  A diff
+ * keeps two per changed object and reads them in every later pass, so they
+ * are packed: the id is its text, or its Numeric when written as a number.
+ */
 typedef struct BtFields
 {
-	JsonbValue	idval;			/* the id as written (string or number) */
-	const char *type;			/* "type" text, or NULL if absent */
+	const char *id;				/* the id as written; bt_fields_id() */
+	int			idlen;			/* bytes of id text, or BT_ID_NUMERIC */
 	int			typelen;
+	const char *type;			/* "type" text, or NULL if absent */
 	Numeric		x;				/* NULL for a hash */
 	Numeric		y;
 	Numeric		width;
 	Numeric		height;
 	Numeric		rotation;		/* degrees, NULL when absent */
 } BtFields;
+
+#define BT_ID_NUMERIC (-1)
+
+/* f's id as a jsonb value in *v, a string or a number as written. */
+static inline JsonbValue *
+bt_fields_id(const BtFields *f, JsonbValue *v)
+{
+	if (f->idlen == BT_ID_NUMERIC)
+	{
+		v->type = jbvNumeric;
+		v->val.numeric = (Numeric) f->id;
+	}
+	else
+	{
+		v->type = jbvString;
+		v->val.string.val = (char *) f->id;
+		v->val.string.len = f->idlen;
+	}
+	return v;
+}
 
 /*
  * A sort key of one object: the first eight id bytes as a big-endian

@@ -765,7 +765,7 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->order = order;
 	/* one walk: the fields, and every pair into the content hashes */
 	bt_object_fields_each(o, &f, hash_pair, c);
-	c->idval = f.idval;
+	bt_fields_id(&f, &c->idval);
 	if (o->is_hash)
 	{
 		c->content = bytes_hash(o->hash, o->hashlen, 7);
