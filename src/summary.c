@@ -578,12 +578,13 @@ count_types(SumItem *items, int n, TypeCount **out)
 	return n;
 }
 
-/* "1 wall and 2 doors moved about 0.5 m north together (…)." */
+/*
+ * "1 wall and 2 doors moved about 0.5 m north together (…)." for n items
+ * of the ntypes types counted in types.
+ */
 static void
-add_together(Summary *sum, SumItem *items, int n)
+add_together(Summary *sum, SumItem *items, int n, TypeCount *types, int ntypes)
 {
-	TypeCount  *types;
-	int			ntypes = count_types(items, n, &types);
 	StringInfoData s;
 
 	initStringInfo(&s);
@@ -593,7 +594,6 @@ add_together(Summary *sum, SumItem *items, int n)
 			appendStringInfoString(&s, i == ntypes - 1 ? " and " : ", ");
 		append_count(&s, types[i].count, types[i].type);
 	}
-	pfree(types);
 	appendStringInfo(&s, " moved %s together", bt_distance_words(items[0].amount, items[0].sub));
 	append_names(&s, items, n);
 	add_sentence(sum, sentence_of(&s), n);
@@ -621,18 +621,28 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 	sort_items_by_move(items, n);
 	for (int i = 1; i <= n; i++)
 	{
-		bool		mixed = false;
+		int			ntypes = 1;
+		TypeCount  *types = NULL;
 
 		if (i < n && items[i].sub == items[start].sub &&
 			items[i].rounded == items[start].rounded)
 			continue;
+		/* most groups are of one type, one pointer: counted without a table */
 		for (int k = start + 1; k < i; k++)
-			mixed |= strcmp(items[k].type, items[start].type) != 0;
-		if (mixed)
-			add_together(sum, items + start, i - start);
+		{
+			if (items[k].type != items[start].type)
+			{
+				ntypes = count_types(items + start, i - start, &types);
+				break;
+			}
+		}
+		if (ntypes > 1)
+			add_together(sum, items + start, i - start, types, ntypes);
 		else
 			for (int k = start; k < i; k++)
 				items[left++] = items[k];
+		if (types)
+			pfree(types);
 		start = i;
 	}
 	return left;
