@@ -241,6 +241,18 @@ WITH v AS (SELECT '[{"id":"A1","x":0,"y":0,"width":1,"height":1},{"id":"A2","x":
                     {"id":"B2","x":4,"y":9,"width":1,"height":1},{"id":"B3","x":8,"y":9,"width":1,"height":1}]'::jsonb AS b)
 SELECT bt_diff(a, b) -> 'shift' AS a_to_b, bt_diff(b, a) -> 'shift' AS b_to_a,
        bt_diff(a, b) -> 'counts' ->> 'moved' AS moved FROM v;
+-- Moves of -0.09 and 0.09 east, 0.3 north, with a tolerance of 0.1 fall in
+-- one cell of the grid (-0 is 0): one shift, not two cells as dense, though
+-- a move elsewhere (AZ) comes between them.
+SELECT bt_diff('[{"id":"A1","x":0,"y":0,"width":1,"height":1},{"id":"A2","x":5,"y":0,"width":1,"height":1},
+                 {"id":"A3","x":9,"y":0,"width":1,"height":1},{"id":"AZ","x":20,"y":20,"width":1,"height":1},
+                 {"id":"B1","x":0,"y":9,"width":1,"height":1},
+                 {"id":"B2","x":5,"y":9,"width":1,"height":1},{"id":"B3","x":9,"y":9,"width":1,"height":1}]',
+               '[{"id":"A1","x":-0.09,"y":0.3,"width":1,"height":1},{"id":"A2","x":4.91,"y":0.3,"width":1,"height":1},
+                 {"id":"A3","x":8.91,"y":0.3,"width":1,"height":1},{"id":"AZ","x":25,"y":25,"width":1,"height":1},
+                 {"id":"B1","x":0.09,"y":9.3,"width":1,"height":1},
+                 {"id":"B2","x":5.09,"y":9.3,"width":1,"height":1},{"id":"B3","x":9.09,"y":9.3,"width":1,"height":1}]',
+               move_tolerance => 0.1) -> 'shift' AS shift;
 -- A turn of 10^20 degrees is 280 degrees: to 90 is 170 degrees.
 SELECT bt_diff('[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":1e20}]',
                '[{"id":"A","x":0,"y":0,"width":1,"height":1,"rotation":90}]') -> 'rotated' AS rotated;

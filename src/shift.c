@@ -38,20 +38,16 @@ typedef struct MoveCell
 	char		status;			/* simplehash's */
 } MoveCell;
 
-static inline uint32
-hash_double(double v)
-{
-	uint64		bits;
-
-	memcpy(&bits, &v, sizeof(bits));
-	return murmurhash32((uint32) (bits ^ (bits >> 32)));
-}
-
 #define SH_PREFIX movecell
 #define SH_ELEMENT_TYPE MoveCell
 #define SH_KEY_TYPE CellKey
 #define SH_KEY key
-#define SH_HASH_KEY(tb, k) hash_combine(hash_double((k).cx), hash_double((k).cy))
+/*
+ * Every byte of the key goes through the hash: moves are the user's, and a
+ * hash that folded bits together would let a drawing pile its cells into
+ * one bucket chain.  cell_of makes -0 into 0, so equal keys hash alike.
+ */
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) &(k), sizeof(CellKey))
 #define SH_EQUAL(tb, a, b) ((a).cx == (b).cx && (a).cy == (b).cy)
 #define SH_SCOPE static inline
 #define SH_DECLARE
@@ -79,7 +75,7 @@ static bool
 densest_cell(const BtMove *moves, int n, double tol, double *mx, double *my)
 {
 	double		cell = Max(tol, 1e-9) * 2;
-	CellKey		best = {0, 0};
+	double		bestreach = 0;
 	movecell_hash *cells = movecell_create(CurrentMemoryContext, 16, NULL);
 	movecell_iterator it;
 	MoveCell   *c;
@@ -98,7 +94,11 @@ densest_cell(const BtMove *moves, int n, double tol, double *mx, double *my)
 		if (!bt_exceeds(moves[i].distance, tol))
 			continue;
 		k = cell_of(&moves[i], cell);
-		/* a NaN cell equals none, not even itself: it holds one move */
+
+		/*
+		 * Moves are finite (coordinates are short numerics, tolerances are
+		 * bounded), but a NaN cell would equal no key, not even itself
+		 */
 		if (isnan(k.cx) || isnan(k.cy))
 			continue;
 		/* objects moved together come in runs of one cell */
@@ -116,17 +116,18 @@ densest_cell(const BtMove *moves, int n, double tol, double *mx, double *my)
 		last->sumy += moves[i].dy;
 	}
 	movecell_start_iterate(cells, &it);
-	while ((c = movecell_iterate(cells, &it)) != NULL)
+	for (uint32 i = 0; (c = movecell_iterate(cells, &it)) != NULL; i++)
 	{
 		double		reach = hypot(c->key.cx, c->key.cy);
-		double		bestreach = hypot(best.cx, best.cy);
 
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (c->count == bestlen && reach == bestreach)
 			tied = true;
 		else if (c->count > bestlen || (c->count == bestlen && reach < bestreach))
 		{
 			bestlen = c->count;
-			best = c->key;
+			bestreach = reach;
 			*mx = c->sumx / c->count;
 			*my = c->sumy / c->count;
 			tied = false;
@@ -138,7 +139,8 @@ densest_cell(const BtMove *moves, int n, double tol, double *mx, double *my)
 
 /*
  * Whether move m lies within tol of (sx, sy).  hypot() is dear, and a
- * coordinate's difference alone decides most moves.
+ * coordinate's difference alone decides most moves: for finite moves, as
+ * all are (see densest_cell), hypot(rx, ry) >= max(rx, ry).
  */
 static inline bool
 moved_with(const BtMove *m, double sx, double sy, double tol)
@@ -147,7 +149,7 @@ moved_with(const BtMove *m, double sx, double sy, double tol)
 	double		ry = fabs(m->dy - sy);
 
 	if (bt_exceeds(Max(rx, ry), tol))
-		return false;			/* hypot(rx, ry) >= max(rx, ry) */
+		return false;
 	return !bt_exceeds(hypot(rx, ry), tol);
 }
 

@@ -494,10 +494,18 @@ cmp_moves(const void *pa, const void *pb)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+static inline uint32
+type_pointer_hash(const char *type)
+{
+	uint64		v = (uint64) (uintptr_t) type;
+
+	return hash_combine(murmurhash32((uint32) v), murmurhash32((uint32) (v >> 32)));
+}
+
 /* A display type and how many of a group's items are of it. */
 typedef struct TypeCount
 {
-	const char *type;			/* by pointer: a type is one pointer or a few */
+	const char *type;			/* by pointer; a name can have several */
 	int			count;
 	char		status;			/* simplehash's */
 } TypeCount;
@@ -506,7 +514,7 @@ typedef struct TypeCount
 #define SH_ELEMENT_TYPE TypeCount
 #define SH_KEY_TYPE const char *
 #define SH_KEY type
-#define SH_HASH_KEY(tb, k) murmurhash32((uint32) ((uintptr_t) (k) ^ ((uintptr_t) (k) >> 32)))
+#define SH_HASH_KEY(tb, k) type_pointer_hash(k)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE static inline
 #define SH_DECLARE
@@ -529,10 +537,13 @@ cmp_type_count(const TypeCount *a, const TypeCount *b)
 
 /*
  * The types of n items with their counts, in name order; returns how many.
- * Items are counted by type pointer, then the few pointers are sorted by
- * name: a heavy revision moves tens of thousands of objects together, of a
- * handful of types, and sorting the items themselves by name would cost a
- * comparison of names for each of n log n steps.
+ * Items are counted by type pointer, then the distinct pointers are sorted
+ * by name: a heavy revision moves tens of thousands of objects together,
+ * mostly of a handful of types, and sorting the items themselves by name
+ * would cost a comparison of names for each of n log n steps.  A type keeps
+ * its pointer while it is among the last few that changed_items named, so
+ * with many types interleaved there are more pointers than types, at worst
+ * one per item, and then this costs what that sort did.
  */
 static int
 count_types(SumItem *items, int n, TypeCount **out)
