@@ -41,6 +41,7 @@
 #include "diff.h"
 #include "matcher.h"
 #include "sortcheck.h"
+#include "tolerance.h"
 #include "unionfind.h"
 
 /* candidates in an object's 3x3 cells beyond which its place pairs nothing */
@@ -598,11 +599,8 @@ each_near(Matcher *m, int r, CandidateFn fn)
 static inline bool
 within(double change, double tolerance)
 {
-	/*
-	 * bt_exceeds' rule (tolerance.h) turned round: a change equal to the
-	 * tolerance is within it; unlike its negation, NaN is not
-	 */
-	return change <= tolerance * (1.0 + 1e-9);
+	/* a change equal to the tolerance is within it; NaN is not */
+	return !bt_exceeds(change, tolerance) && !isnan(change);
 }
 
 static void
