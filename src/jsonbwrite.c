@@ -41,8 +41,13 @@ too_large(Size len)
 			 errdetail("The result needs at least %zu bytes.", len)));
 }
 
-static void
-reserve(BtJsonbWriter *w, Size n)
+/*
+ * Room for n more bytes, and an interrupt check every so often: the rare
+ * part of reserve.  The capacity never exceeds jsonb's limit, so a result
+ * that fits its buffer fits jsonb.
+ */
+static pg_noinline void
+reserve_slow(BtJsonbWriter *w, Size n)
 {
 	Size		need = w->len + n;
 
@@ -50,7 +55,8 @@ reserve(BtJsonbWriter *w, Size n)
 		too_large(need - VARHDRSZ);
 	if (need > w->cap)
 	{
-		Size		cap = Max(w->cap * 2, need);
+		Size		cap = Min(Max(w->cap * 2, need),
+							  (Size) JENTRY_OFFLENMASK + VARHDRSZ);
 
 		w->buf = repalloc_huge(w->buf, cap);
 		w->cap = cap;
@@ -60,6 +66,15 @@ reserve(BtJsonbWriter *w, Size n)
 		CHECK_FOR_INTERRUPTS();
 		w->checked = w->len;
 	}
+}
+
+/* Room for n more bytes; the usual call, with room, is two comparisons. */
+static inline void
+reserve(BtJsonbWriter *w, Size n)
+{
+	if (unlikely(w->len + n > w->cap ||
+				 w->len - w->checked > BT_JW_CHECK_EVERY))
+		reserve_slow(w, n);
 }
 
 /*
@@ -90,7 +105,7 @@ copy_bytes(char *dst, const char *src, Size n)
 		memcpy(dst, src, n);
 }
 
-static void
+static inline void
 append(BtJsonbWriter *w, const void *data, Size n)
 {
 	reserve(w, n);
@@ -98,7 +113,7 @@ append(BtJsonbWriter *w, const void *data, Size n)
 	w->len += n;
 }
 
-static void
+static inline void
 pad_to_int(BtJsonbWriter *w)
 {
 	reserve(w, sizeof(uint32));
@@ -106,25 +121,34 @@ pad_to_int(BtJsonbWriter *w)
 		w->buf[w->len++] = 0;
 }
 
-/* Record the child that began at start (before its padding) in its parent. */
-static void
+/* A child written where its container cannot take it: a caller's bug. */
+static pg_noinline void
+misplaced_child(BtJsonbWriter *w)
+{
+	if (w->depth == 0)
+		elog(ERROR, "jsonb writer: a value outside any container");
+	elog(ERROR, "jsonb writer: more children than the %d declared",
+		 w->stack[w->depth - 1].nentries);
+}
+
+/*
+ * Record the child that began at start (before its padding) in its parent.
+ * Its end is within the buffer, whose capacity keeps every offset within
+ * jsonb's limit (see reserve_slow).
+ */
+static inline void
 child_done(BtJsonbWriter *w, uint32 type, Size start)
 {
 	BtJwFrame  *f;
-	Size		total;
 	uint32		entry;
 
-	if (w->depth == 0)
-		elog(ERROR, "jsonb writer: a value outside any container");
+	if (unlikely(w->depth == 0 ||
+				 w->stack[w->depth - 1].next >= w->stack[w->depth - 1].nentries))
+		misplaced_child(w);
 	f = &w->stack[w->depth - 1];
-	if (f->next >= f->nentries)
-		elog(ERROR, "jsonb writer: more children than the %d declared",
-			 f->nentries);
-	total = w->len - f->data;
-	if (total > JENTRY_OFFLENMASK)
-		too_large(w->len - VARHDRSZ);
+	Assert(w->len - f->data <= JENTRY_OFFLENMASK);
 	if (f->next % JB_OFFSET_STRIDE == 0)
-		entry = type | (uint32) total | JENTRY_HAS_OFF;
+		entry = type | (uint32) (w->len - f->data) | JENTRY_HAS_OFF;
 	else
 		entry = type | (uint32) (w->len - start);
 	memcpy(w->buf + f->jentries + sizeof(JEntry) * f->next, &entry,
@@ -138,7 +162,7 @@ bt_jw_init(BtJsonbWriter *w, Size at_least, Size estimate)
 	/* fail before writing anything when the result cannot fit */
 	if (at_least > JENTRY_OFFLENMASK)
 		too_large(at_least);
-	w->cap = VARHDRSZ + Min(Max(estimate, 64), (Size) JENTRY_OFFLENMASK + VARHDRSZ);
+	w->cap = Min(VARHDRSZ + Max(estimate, 64), (Size) JENTRY_OFFLENMASK + VARHDRSZ);
 	w->buf = MemoryContextAllocHuge(CurrentMemoryContext, w->cap);
 	w->len = VARHDRSZ;
 	w->checked = 0;
