@@ -303,7 +303,10 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 	/* equal types become one pointer, which later passes read in cache */
 	if (a->type)
 		a->type = bt_type_intern(&d->types, a->type, a->typelen);
-	if (b->type)
+	if (b->type && a->type && b->typelen == a->typelen &&
+		memcmp(b->type, a->type, a->typelen) == 0)
+		b->type = a->type;		/* the usual object keeps its type */
+	else if (b->type)
 		b->type = bt_type_intern(&d->types, b->type, b->typelen);
 	m->retyped = a->type != b->type;
 
