@@ -540,10 +540,10 @@ cmp_type_count(const TypeCount *a, const TypeCount *b)
  * Items are counted by type pointer, then the distinct pointers are sorted
  * by name: a heavy revision moves tens of thousands of objects together,
  * mostly of a handful of types, and sorting the items themselves by name
- * would cost a comparison of names for each of n log n steps.  A type keeps
- * its pointer while it is among the last few that changed_items named, so
- * with many types interleaved there are more pointers than types, at worst
- * one per item, and then this costs what that sort did.
+ * would cost a comparison of names for each of n log n steps.  A type has
+ * one name, and so one pointer (see TypeNames), except a type the diff did
+ * not intern (of an object compared with a content hash): one name may then
+ * have several pointers, whose counts are added up here.
  */
 static int
 count_types(SumItem *items, int n, TypeCount **out)
@@ -738,48 +738,73 @@ kind_count(BtDiff *d, SumKind k)
 }
 
 /*
- * The display names of the last few types of changed objects, by pointer:
- * the comparison interned the types (typeintern.h), so equal types are one
- * pointer, and objects in id order cycle through a few types.
+ * The display name of each type, by interned pointer (typeintern.h): equal
+ * types are one pointer, so the items of one type share one name, and the
+ * sorts and counts of items compare names by pointer before their text.
+ * (The diff interns the types of the objects it compares field by field;
+ * an object compared with a content hash keeps its own pointer.)
  */
-#define TYPE_NAMES_KEPT 8
+typedef struct TypeName
+{
+	const char *type;			/* interned; NULL when the type is absent */
+	char	   *name;
+	char		status;			/* simplehash's */
+} TypeName;
+
+#define SH_PREFIX typename
+#define SH_ELEMENT_TYPE TypeName
+#define SH_KEY_TYPE const char *
+#define SH_KEY type
+#define SH_HASH_KEY(tb, k) type_pointer_hash(k)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 typedef struct TypeNames
 {
-	const char *type[TYPE_NAMES_KEPT];
-	char	   *name[TYPE_NAMES_KEPT];
-	int			n;
-	int			next;			/* the entry to replace when all are taken */
+	typename_hash *names;
+	TypeName   *last;			/* objects in id order often repeat a type */
+	BtTypeIntern *types;		/* the diff's, for the types not yet interned */
 } TypeNames;
 
+/* The display name of f's type, which is interned in tn->types. */
 static char *
-changed_type_name(TypeNames *tn, BtFields *f)
+type_name(TypeNames *tn, BtFields *f)
 {
-	int			i;
+	bool		found;
 
-	for (i = 0; i < tn->n; i++)
+	if (tn->last == NULL || tn->last->type != f->type)
 	{
-		if (tn->type[i] == f->type)
-			return tn->name[i];
+		tn->last = typename_insert(tn->names, f->type, &found);
+		if (!found)
+			tn->last->name = bt_type_name(f);
 	}
-	if (tn->n < TYPE_NAMES_KEPT)
-		i = tn->n++;
-	else
-	{
-		i = tn->next;
-		tn->next = (tn->next + 1) % TYPE_NAMES_KEPT;
-	}
-	tn->type[i] = f->type;
-	tn->name[i] = bt_type_name(f);
-	return tn->name[i];
+	return tn->last->name;
+}
+
+/*
+ * The display name of an added or removed object's type, which no earlier
+ * step has read: its fields are read here, the text interned.
+ */
+static char *
+object_type_name(TypeNames *tn, BtObject *o)
+{
+	BtFields	f;
+
+	bt_object_fields(o, &f);
+	if (f.type)
+		f.type = bt_type_intern(tn->types, f.type, f.typelen);
+	return type_name(tn, &f);
 }
 
 /* The items of kind k among the changed objects; returns how many. */
 static int
-changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
+changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items,
+			  TypeNames *names)
 {
 	int			n = 0;
-	TypeNames	names = {0};
 
 	/* the list of a large diff is far larger than the cache: stop early */
 	for (int i = 0, left = kind_count(d, k); i < d->nchanged && left > 0; i++)
@@ -793,7 +818,7 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 		left--;
 		if (k == SK_MODIFIED && add_rename(sum, m))
 			continue;
-		items[n] = item_for(m->b, changed_type_name(&names, &m->fb), i);
+		items[n] = item_for(m->b, type_name(names, &m->fb), i);
 		if (k == SK_MOVED)
 		{
 			items[n].sub = m->direction;
@@ -801,8 +826,8 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 		}
 		else if (k == SK_RETYPED)
 		{
-			items[n].type = bt_type_name(&m->fa);
-			items[n].type2 = bt_type_name(&m->fb);
+			items[n].type = type_name(names, &m->fa);
+			items[n].type2 = type_name(names, &m->fb);
 		}
 		else if (k == SK_MODIFIED)
 			items[n].sub = m->content;
@@ -813,23 +838,44 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items)
 	return n;
 }
 
+/*
+ * The items of the added or removed objects.  Their objects have not been
+ * read since the versions were: fetch them some steps ahead, the entry a
+ * stage before the object it points to.
+ */
+static int
+object_items(BtObject **objs, int nobjs, SumItem *items, TypeNames *names)
+{
+	for (int n = 0; n < nobjs; n++)
+	{
+		if ((n & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (n + 2 * BT_PREFETCH_STAGE < nobjs)
+			bt_prefetch(objs[n + 2 * BT_PREFETCH_STAGE]);
+		if (n + BT_PREFETCH_STAGE < nobjs)
+			bt_prefetch_object(objs[n + BT_PREFETCH_STAGE]);
+		items[n] = item_for(objs[n], object_type_name(names, objs[n]), n);
+	}
+	return nobjs;
+}
+
 static void
 add_changes(Summary *sum, BtDiff *d)
 {
 	int			nmax = Max(Max(d->nadded, d->nremoved), d->nchanged);
 	SumItem    *items = palloc_huge(sizeof(SumItem) * Max(nmax, 1));
+	TypeNames	names = {typename_create(CurrentMemoryContext, 16, NULL), NULL,
+	&d->types};
 	int			n;
 
-	for (n = 0; n < d->nadded; n++)
-		items[n] = item_for(d->added[n], bt_object_type_name(d->added[n]), n);
+	n = object_items(d->added, d->nadded, items, &names);
 	add_kind(sum, SK_ADDED, items, n);
-	for (n = 0; n < d->nremoved; n++)
-		items[n] = item_for(d->removed[n], bt_object_type_name(d->removed[n]), n);
+	n = object_items(d->removed, d->nremoved, items, &names);
 	add_kind(sum, SK_REMOVED, items, n);
 	for (SumKind k = SK_MOVED; k <= SK_ROTATED; k++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		n = changed_items(sum, d, k, items);
+		n = changed_items(sum, d, k, items, &names);
 		if (k == SK_MOVED)
 			n = add_moves_together(sum, items, n);
 		add_kind(sum, k, items, n);
