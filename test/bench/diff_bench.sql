@@ -2,8 +2,10 @@
 -- / moved rules, against the same pair diffed with itself (bt_diff(a, a):
 -- what reading and matching cost when nothing changed), and against the
 -- floor of detoasting both versions (jsonb_array_length(a) +
--- jsonb_array_length(b)).  Two mixes of changes: light (~11 % of objects
--- changed in every way) and heavy (30 % moved, 2 % added, 2 % removed).
+-- jsonb_array_length(b)).  Three mixes of changes: light (~11 % of objects
+-- changed in every way), heavy (30 % moved, 2 % added, 2 % removed) and the
+-- heavy mix with objects of twelve types instead of five, interleaved in id
+-- order as in a real drawing ('heavy, 12 types').
 -- Each pair is stored twice: compressed with pglz (the server's default) and,
 -- where the server has lz4, with lz4, as buildtrace's own tables store
 -- versions and pairs; every diff reads the same stored values.
@@ -31,12 +33,12 @@ RESET client_min_messages;
 -- Pairs stored in a table, so every query pays the same detoasting
 -- (decompression) the floor measures.  Light: 2 % added, 2 % removed, 3 %
 -- moved, 2 % resized, 1 % retyped, 1 % with a changed attribute.  Heavy:
--- 30 % moved by (2.5, -1.25), 2 % added, 2 % removed.
+-- 30 % moved by (2.5, -1.25), 2 % added, 2 % removed; of five or twelve types.
 \ir versions.sql
 CREATE TEMP TABLE bench_pairs (pair int GENERATED ALWAYS AS IDENTITY, mix text, n int, stored text,
                                a jsonb COMPRESSION pglz, b jsonb COMPRESSION pglz);
 INSERT INTO bench_pairs (mix, n, stored, a, b)
-SELECT m AS mix, s AS n, 'pglz', pg_temp.bench_version(s) AS a,
+SELECT m AS mix, s AS n, 'pglz', pg_temp.bench_version(s, CASE m WHEN 'heavy, 12 types' THEN 12 ELSE 5 END) AS a,
        CASE m WHEN 'light' THEN
        (SELECT jsonb_agg(jsonb_build_object(
                  'id', 'E' || i,
@@ -46,9 +48,10 @@ SELECT m AS mix, s AS n, 'pglz', pg_temp.bench_version(s) AS a,
                  'width', 1 + i % 7 + CASE WHEN i % 100 BETWEEN 13 AND 14 THEN 0.5 ELSE 0 END, 'height', 0.25,
                  'layer', CASE WHEN i % 100 = 15 THEN 'X' ELSE 'L' || i % 12 END, 'rotation', (i % 4) * 90))
         FROM generate_series(1, s) i WHERE i % 50 <> 2)
-       ELSE pg_temp.bench_heavy_revision(s)
+       WHEN 'heavy' THEN pg_temp.bench_heavy_revision(s)
+       ELSE pg_temp.bench_heavy_revision(s, 12)
        END AS b
-FROM unnest(string_to_array(:'sizes', ',')::int[]) s, unnest(ARRAY['light', 'heavy']) m;
+FROM unnest(string_to_array(:'sizes', ',')::int[]) s, unnest(ARRAY['light', 'heavy', 'heavy, 12 types']) m;
 -- The same values again, compressed with lz4: new values (parsed from their
 -- text) are compressed by the column's method; stored ones would be copied
 -- as they are.
