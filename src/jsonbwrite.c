@@ -113,12 +113,18 @@ append(BtJsonbWriter *w, const void *data, Size n)
 	w->len += n;
 }
 
+/*
+ * Zeros up to the next multiple of four bytes: four are stored at once in
+ * the room reserved, as past the length nothing written counts.
+ */
 static inline void
 pad_to_int(BtJsonbWriter *w)
 {
+	static const uint32 zero = 0;
+
 	reserve(w, sizeof(uint32));
-	while (w->len % sizeof(uint32) != 0)
-		w->buf[w->len++] = 0;
+	memcpy(w->buf + w->len, &zero, sizeof(uint32));
+	w->len = INTALIGN(w->len);
 }
 
 /* A child written where its container cannot take it: a caller's bug. */
