@@ -20,6 +20,14 @@
 #include "jsonbuild.h"
 #include "jsonbwrite.h"
 
+/*
+ * The writers of values and objects that a diff calls a dozen times for
+ * each changed object are marked always inline: under link-time
+ * optimisation (the Makefile's default) the diff's list writers then take
+ * them in, where a call and its checks cost as much as the few bytes they
+ * copy.  Without it they are ordinary calls.
+ */
+
 /* Bytes written between two interrupt checks. */
 #define BT_JW_CHECK_EVERY (1024 * 1024)
 
@@ -308,7 +316,7 @@ bt_jw_begin_object(BtJsonbWriter *w, const BtJwKey *keys, int nkeys)
  * An object of a constant shape: its beginning is built once per backend
  * and then copied whole, which the many objects of a diff's lists repeat.
  */
-void
+pg_attribute_always_inline void
 bt_jw_begin_shape(BtJsonbWriter *w, BtJwShape *shape)
 {
 	Size		start = w->len;
@@ -334,7 +342,7 @@ bt_jw_begin_shape(BtJsonbWriter *w, BtJwShape *shape)
 	push_frame(w, start, 2 * nkeys, nkeys, shape->keybytes);
 }
 
-void
+pg_attribute_always_inline void
 bt_jw_end(BtJsonbWriter *w)
 {
 	BtJwFrame  *f;
@@ -350,7 +358,7 @@ bt_jw_end(BtJsonbWriter *w)
 		child_done(w, JENTRY_ISCONTAINER, f->base);
 }
 
-void
+pg_attribute_always_inline void
 bt_jw_string(BtJsonbWriter *w, const char *s, int len)
 {
 	Size		start = w->len;
@@ -359,7 +367,7 @@ bt_jw_string(BtJsonbWriter *w, const char *s, int len)
 	child_done(w, JENTRY_ISSTRING, start);
 }
 
-void
+pg_attribute_always_inline void
 bt_jw_cstring(BtJsonbWriter *w, const char *s)
 {
 	if (s == NULL)
@@ -368,13 +376,13 @@ bt_jw_cstring(BtJsonbWriter *w, const char *s)
 		bt_jw_string(w, s, strlen(s));
 }
 
-void
+pg_attribute_always_inline void
 bt_jw_null(BtJsonbWriter *w)
 {
 	child_done(w, JENTRY_ISNULL, w->len);
 }
 
-void
+pg_attribute_always_inline void
 bt_jw_numeric(BtJsonbWriter *w, Numeric n)
 {
 	Size		start = w->len;
