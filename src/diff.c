@@ -36,27 +36,8 @@ const char *const bt_direction_names[8] = {
 };
 
 /* exact powers of ten up to the largest scale of a scaled delta */
-static const double pow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
-/*
- * b - a as an integer count of units of 10^-dscale, dscale being
- * numeric_sub's display scale (the larger of the two), when both are
- * usual coordinates; false sends the caller to numeric arithmetic.
- */
-static inline bool
-scaled_delta(Numeric a, Numeric b, int *dscale, int64 *units)
-{
-	int64		ua,
-				ub;
-
-	*dscale = Max(bt_numeric_dscale(a), bt_numeric_dscale(b));
-	if (*dscale >= (int) lengthof(pow10d) ||
-		!bt_numeric_units(a, *dscale, &ua) || !bt_numeric_units(b, *dscale, &ub))
-		return false;
-	*units = ub - ua;
-	return true;
-}
+static const double pow10d[BT_SCALED_DELTA_MAX_SCALE + 1] = {1e0, 1e1, 1e2,
+1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 /* b - a as a double; below 2^53 units, one division: correctly rounded. */
 static double
@@ -67,7 +48,7 @@ numeric_change(Numeric a, Numeric b)
 
 	if (bt_numeric_bytes_equal(a, b))
 		return 0.0;
-	if (scaled_delta(a, b, &dscale, &units))
+	if (bt_numeric_scaled_delta(a, b, &dscale, &units))
 		return (double) units / pow10d[dscale];
 	return bt_numeric_double(numeric_sub_opt_error(b, a, NULL));
 }
@@ -89,7 +70,7 @@ numeric_delta(Numeric a, Numeric b, double *d, BtLastDelta *last)
 		*d = 0.0;
 		return NULL;
 	}
-	if (scaled_delta(a, b, &dscale, &units))
+	if (bt_numeric_scaled_delta(a, b, &dscale, &units))
 	{
 		*d = (double) units / pow10d[dscale];
 		if (last->value == NULL || last->units != units || last->dscale != dscale)

@@ -22,8 +22,8 @@
  * weight.  Stored numerics have no leading or trailing zero digits, so
  * sign, weight and digits are the value, whatever the display scale.
  */
-bool
-bt_numeric_parts(Numeric n, BtNumericParts *p)
+static inline bool
+read_parts(Numeric n, BtNumericParts *p)
 {
 	const char *data = VARDATA_ANY(n);
 	int			size = VARSIZE_ANY_EXHDR(n);
@@ -49,6 +49,12 @@ bt_numeric_parts(Numeric n, BtNumericParts *p)
 	return false;				/* NaN or infinity */
 }
 
+bool
+bt_numeric_parts(Numeric n, BtNumericParts *p)
+{
+	return read_parts(n, p);
+}
+
 /*
  * A numeric of at most three base-10000 digits and an exponent within
  * 10000^±5, as a double without going through text: the digits make an
@@ -64,7 +70,7 @@ numeric_double_exact(Numeric n, double *out)
 	int			exponent;
 	double		m = 0;
 
-	if (!bt_numeric_parts(n, &p) || p.ndigits > 3)
+	if (!read_parts(n, &p) || p.ndigits > 3)
 		return false;
 	for (int i = 0; i < p.ndigits; i++)
 		m = m * 10000 + p.digits[i];
@@ -91,8 +97,8 @@ bt_numeric_double(Numeric n)
 }
 
 /* A stored numeric's display scale (decimal places), from its header. */
-int
-bt_numeric_dscale(Numeric n)
+static inline int
+numeric_dscale(Numeric n)
 {
 	uint16		head;
 
@@ -106,11 +112,11 @@ int
 bt_numeric_text_length(Numeric n)
 {
 	BtNumericParts p;
-	int			dscale = bt_numeric_dscale(n);
+	int			dscale = numeric_dscale(n);
 	int			length;
 	int16		first;
 
-	if (!bt_numeric_parts(n, &p))
+	if (!read_parts(n, &p))
 		return strlen("-Infinity");
 	length = (p.negative ? 1 : 0) + (dscale > 0 ? 1 + dscale : 0);
 	if (p.weight < 0 || p.ndigits == 0)
@@ -125,8 +131,8 @@ bt_numeric_text_length(Numeric n)
  * A numeric as an integer count of units of 10^-dscale, when it is exact
  * and small: at most three base-10000 digits, |value| below 10^15 units.
  */
-bool
-bt_numeric_units(Numeric n, int dscale, int64 *units)
+static inline bool
+numeric_units(Numeric n, int dscale, int64 *units)
 {
 	static const int64 pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000,
 		10000000, 100000000, 1000000000, INT64CONST(10000000000),
@@ -135,7 +141,7 @@ bt_numeric_units(Numeric n, int dscale, int64 *units)
 	int64		m = 0;
 	int			shift;
 
-	if (!bt_numeric_parts(n, &p) || p.ndigits > 3)
+	if (!read_parts(n, &p) || p.ndigits > 3)
 		return false;
 	for (int i = 0; i < p.ndigits; i++)
 		m = m * 10000 + p.digits[i];
@@ -156,6 +162,20 @@ bt_numeric_units(Numeric n, int dscale, int64 *units)
 	if (m >= INT64CONST(1000000000000000))
 		return false;
 	*units = p.negative ? -m : m;
+	return true;
+}
+
+bool
+bt_numeric_scaled_delta(Numeric a, Numeric b, int *dscale, int64 *delta)
+{
+	int64		ua,
+				ub;
+
+	*dscale = Max(numeric_dscale(a), numeric_dscale(b));
+	if (*dscale > BT_SCALED_DELTA_MAX_SCALE ||
+		!numeric_units(a, *dscale, &ua) || !numeric_units(b, *dscale, &ub))
+		return false;
+	*delta = ub - ua;
 	return true;
 }
 

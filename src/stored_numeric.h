@@ -34,9 +34,6 @@ extern bool bt_numeric_parts(Numeric n, BtNumericParts *p);
 /* A number as a double (correctly rounded; beyond range +/-Inf). */
 extern double bt_numeric_double(Numeric n);
 
-/* A stored numeric's display scale (decimal places). */
-extern int	bt_numeric_dscale(Numeric n);
-
 /*
  * How many characters numeric_out prints for n, without printing it: a few
  * bytes of jsonb may print as 131,000 digits.
@@ -44,11 +41,16 @@ extern int	bt_numeric_dscale(Numeric n);
 extern int	bt_numeric_text_length(Numeric n);
 
 /*
- * A numeric as an integer count of units of 10^-dscale, when it is exact
- * and small (at most three base-10000 digits, |value| below 10^15 units);
- * false otherwise.
+ * b - a as an integer count of units of 10^-dscale, dscale being
+ * numeric_sub's display scale (the larger of the two), when both are exact
+ * and small (at most three base-10000 digits, |value| below 10^15 units)
+ * and dscale is at most BT_SCALED_DELTA_MAX_SCALE; false otherwise.  A
+ * diff subtracts two coordinates per changed object this way, each header
+ * read once, without numeric arithmetic.
  */
-extern bool bt_numeric_units(Numeric n, int dscale, int64 *units);
+#define BT_SCALED_DELTA_MAX_SCALE 15
+extern bool bt_numeric_scaled_delta(Numeric a, Numeric b, int *dscale,
+									int64 *delta);
 
 /*
  * units * 10^-dscale as a numeric, stored as numeric.c stores it;
