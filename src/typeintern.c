@@ -34,6 +34,33 @@ grow(BtTypeIntern *t)
 	t->nslots = nslots;
 }
 
+/*
+ * A text's hash.  Most type names are short: up to eight bytes are read as
+ * two four-byte words that may overlap (or three single bytes), a few
+ * fixed-size loads instead of hash_bytes' loop or a call to copy them.
+ * Texts that load alike only collide; the probe compares them in full.
+ */
+static inline uint32
+text_hash(const char *s, int len)
+{
+	uint32		lo,
+				hi;
+
+	if (len > 8)
+		return hash_bytes((const unsigned char *) s, len);
+	if (len >= 4)
+	{
+		memcpy(&lo, s, sizeof(lo));
+		memcpy(&hi, s + len - 4, sizeof(hi));
+	}
+	else
+	{
+		lo = len > 0 ? (uint8) s[0] | (uint8) s[len / 2] << 8 : 0;
+		hi = len > 0 ? (uint8) s[len - 1] : 0;
+	}
+	return hash_combine(murmurhash32(lo ^ (uint32) len), murmurhash32(hi));
+}
+
 const char *
 bt_type_intern(BtTypeIntern *t, const char *s, int len)
 {
@@ -46,7 +73,7 @@ bt_type_intern(BtTypeIntern *t, const char *s, int len)
 	/* at most half full: a probe ends at an empty slot */
 	if (2 * (t->nused + 1) > t->nslots)
 		grow(t);
-	hash = hash_bytes((const unsigned char *) s, len);
+	hash = text_hash(s, len);
 	for (j = hash & (t->nslots - 1); t->slots[j].name != NULL;
 		 j = (j + 1) & (t->nslots - 1))
 	{
