@@ -45,8 +45,8 @@ extern int	bt_numeric_text_length(Numeric n);
  * numeric_sub's display scale (the larger of the two), when both are exact
  * and small (at most three base-10000 digits, |value| below 10^15 units)
  * and dscale is at most BT_SCALED_DELTA_MAX_SCALE; false otherwise.  A
- * diff subtracts two coordinates per changed object this way, each header
- * read once, without numeric arithmetic.
+ * diff subtracts two coordinates per changed object this way, in one call
+ * and without numeric arithmetic.
  */
 #define BT_SCALED_DELTA_MAX_SCALE 15
 extern bool bt_numeric_scaled_delta(Numeric a, Numeric b, int *dscale,

@@ -38,7 +38,8 @@ grow(BtTypeIntern *t)
  * A text's hash.  Most type names are short: up to eight bytes are read as
  * two four-byte words that may overlap (or three single bytes), a few
  * fixed-size loads instead of hash_bytes' loop or a call to copy them.
- * Texts that load alike only collide; the probe compares them in full.
+ * The loads cover every byte, so texts of one length that differ load
+ * differently.
  */
 static inline uint32
 text_hash(const char *s, int len)

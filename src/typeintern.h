@@ -9,7 +9,9 @@
  * is a cache miss.  Interned while the object is still in cache, each
  * type is read from its first occurrence, a few places that stay in cache,
  * and equal types are equal pointers.  The interned text is that first
- * occurrence in the version's jsonb, not a copy.
+ * occurrence in the version's jsonb, not a copy.  The summary interns the
+ * types of the added and removed objects into the same table, so that it
+ * names each type once.
  *
  *-------------------------------------------------------------------------
  */
