@@ -176,7 +176,7 @@ bt_jw_init(BtJsonbWriter *w, Size at_least, Size estimate)
 	/* fail before writing anything when the result cannot fit */
 	if (at_least > JENTRY_OFFLENMASK)
 		too_large(at_least);
-	w->cap = Min(VARHDRSZ + Max(estimate, 64), (Size) JENTRY_OFFLENMASK + VARHDRSZ);
+	w->cap = VARHDRSZ + Min(Max(estimate, 64), (Size) JENTRY_OFFLENMASK);
 	w->buf = MemoryContextAllocHuge(CurrentMemoryContext, w->cap);
 	w->len = VARHDRSZ;
 	w->checked = 0;
