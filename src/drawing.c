@@ -61,8 +61,8 @@ typedef struct ReadState
 	const BtDrawing *like;		/* valid earlier version (array form), or NULL */
 	int			like_next;		/* its object expected next */
 	int		   *like_taken;		/* per like object: the object taken from it,
-								 * or -1 */
-	bool		like_twice;		/* a like object was taken twice */
+								 * or read as its changed namesake; or -1 */
+	bool		like_twice;		/* a like object was claimed twice */
 	bool		like_lost;		/* the last object read was not where
 								 * like_next expected it, and not looked for
 								 * elsewhere */
@@ -690,6 +690,19 @@ resync_like(ReadState *st, const BtIdKey *key, const BtObject *objs)
 	return false;
 }
 
+/*
+ * The like object just before like_next is object o's: taken by it, or its
+ * changed namesake.  Either way o sorts where that object does.
+ */
+static inline void
+claim_like(ReadState *st, int o)
+{
+	int		   *claimed = &st->like_taken[st->like_next - 1];
+
+	st->like_twice |= *claimed >= 0;
+	*claimed = o;
+}
+
 static void
 read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 {
@@ -720,18 +733,20 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 		if (st->like && reuse_like(st, o, v.val.binary.data, v.val.binary.len))
 		{
 			/* reuse_like took the like object before like_next */
-			int		   *taken = &st->like_taken[st->like_next - 1];
-
-			st->like_twice |= *taken >= 0;
-			*taken = out->nobjs;
+			claim_like(st, out->nobjs);
 			accept_object(out);
 		}
 		else if (check_object(st, o, v.val.binary.data, v.val.binary.len, NULL))
 		{
 			accept_object(out);
 			if (st->like)
+			{
 				o->unlike_namesake = resync_like(st, &out->byid[out->nobjs - 1],
 												 out->objs);
+				/* resync_like found its namesake just before like_next */
+				if (o->unlike_namesake)
+					claim_like(st, out->nobjs - 1);
+			}
 		}
 	}
 }
@@ -888,9 +903,10 @@ sort_id_keys(BtIdKey *keys, int n, BtObject *objs)
 }
 
 /*
- * Sort a version read with a like version: the objects taken from it come
- * in its id order already (each like object was taken once), so only the
- * others are sorted, and the two runs are merged.
+ * Sort a version read with a like version: the objects taken from it, and
+ * the changed namesakes of its objects, come in its id order already (each
+ * like object was claimed once), so only the others (new, or out of the
+ * like version's order) are sorted, and the two runs are merged.
  */
 static void
 sort_with_like(ReadState *st, BtDrawing *d)
@@ -916,7 +932,7 @@ sort_with_like(ReadState *st, BtDrawing *d)
 	{
 		if ((k & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (!d->objs[k].from_like)
+		if (!d->objs[k].from_like && !d->objs[k].unlike_namesake)
 			rest[nrest++] = d->byid[k];
 	}
 	Assert(ntaken + nrest == d->nobjs);
