@@ -502,16 +502,21 @@ type_pointer_hash(const char *type)
 	return hash_combine(murmurhash32((uint32) v), murmurhash32((uint32) (v >> 32)));
 }
 
-/* A display type and how many of a group's items are of it. */
-typedef struct TypeCount
+/*
+ * A type, by pointer, in a table: a display type and how many of a group's
+ * items are of it (count_types; a name can have several pointers), or an
+ * interned type and its display name (TypeNames).
+ */
+typedef struct TypeEntry
 {
-	const char *type;			/* by pointer; a name can have several */
-	int			count;
+	const char *type;
+	char	   *name;			/* TypeNames' */
+	int			count;			/* count_types' */
 	char		status;			/* simplehash's */
-} TypeCount;
+} TypeEntry;
 
-#define SH_PREFIX typecount
-#define SH_ELEMENT_TYPE TypeCount
+#define SH_PREFIX typetable
+#define SH_ELEMENT_TYPE TypeEntry
 #define SH_KEY_TYPE const char *
 #define SH_KEY type
 #define SH_HASH_KEY(tb, k) type_pointer_hash(k)
@@ -522,13 +527,13 @@ typedef struct TypeCount
 #include "lib/simplehash.h"
 
 static int
-cmp_type_count(const TypeCount *a, const TypeCount *b)
+cmp_type_count(const TypeEntry *a, const TypeEntry *b)
 {
 	return a->type == b->type ? 0 : strcmp(a->type, b->type);
 }
 
 #define ST_SORT sort_type_counts
-#define ST_ELEMENT_TYPE TypeCount
+#define ST_ELEMENT_TYPE TypeEntry
 #define ST_COMPARE(a, b) cmp_type_count(a, b)
 #define ST_CHECK_FOR_INTERRUPTS
 #define ST_SCOPE static
@@ -546,13 +551,13 @@ cmp_type_count(const TypeCount *a, const TypeCount *b)
  * have several pointers, whose counts are added up here.
  */
 static int
-count_types(SumItem *items, int n, TypeCount **out)
+count_types(SumItem *items, int n, TypeEntry **out)
 {
-	typecount_hash *counts = typecount_create(CurrentMemoryContext, 16, NULL);
-	typecount_iterator it;
-	TypeCount  *last = NULL;
-	TypeCount  *tc;
-	TypeCount  *types;
+	typetable_hash *counts = typetable_create(CurrentMemoryContext, 16, NULL);
+	typetable_iterator it;
+	TypeEntry  *last = NULL;
+	TypeEntry  *tc;
+	TypeEntry  *types;
 	int			ntypes = 0;
 
 	for (int i = 0; i < n; i++)
@@ -563,17 +568,17 @@ count_types(SumItem *items, int n, TypeCount **out)
 			CHECK_FOR_INTERRUPTS();
 		if (last == NULL || last->type != items[i].type)
 		{
-			last = typecount_insert(counts, items[i].type, &found);
+			last = typetable_insert(counts, items[i].type, &found);
 			if (!found)
 				last->count = 0;
 		}
 		last->count++;
 	}
-	types = palloc(sizeof(TypeCount) * counts->members);
-	typecount_start_iterate(counts, &it);
-	while ((tc = typecount_iterate(counts, &it)) != NULL)
+	types = palloc(sizeof(TypeEntry) * counts->members);
+	typetable_start_iterate(counts, &it);
+	while ((tc = typetable_iterate(counts, &it)) != NULL)
 		types[ntypes++] = *tc;
-	typecount_destroy(counts);
+	typetable_destroy(counts);
 	sort_type_counts(types, ntypes);
 
 	/* one name can have several pointers: those are one type */
@@ -594,7 +599,7 @@ count_types(SumItem *items, int n, TypeCount **out)
  * of the ntypes types counted in types.
  */
 static void
-add_together(Summary *sum, SumItem *items, int n, TypeCount *types, int ntypes)
+add_together(Summary *sum, SumItem *items, int n, TypeEntry *types, int ntypes)
 {
 	StringInfoData s;
 
@@ -633,7 +638,7 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 	for (int i = 1; i <= n; i++)
 	{
 		int			ntypes = 1;
-		TypeCount  *types = NULL;
+		TypeEntry  *types = NULL;
 
 		if (i < n && items[i].sub == items[start].sub &&
 			items[i].rounded == items[start].rounded)
@@ -744,28 +749,10 @@ kind_count(BtDiff *d, SumKind k)
  * (The diff interns the types of the objects it compares field by field;
  * an object compared with a content hash keeps its own pointer.)
  */
-typedef struct TypeName
-{
-	const char *type;			/* interned; NULL when the type is absent */
-	char	   *name;
-	char		status;			/* simplehash's */
-} TypeName;
-
-#define SH_PREFIX typename
-#define SH_ELEMENT_TYPE TypeName
-#define SH_KEY_TYPE const char *
-#define SH_KEY type
-#define SH_HASH_KEY(tb, k) type_pointer_hash(k)
-#define SH_EQUAL(tb, a, b) ((a) == (b))
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
 typedef struct TypeNames
 {
-	typename_hash *names;
-	TypeName   *last;			/* objects in id order often repeat a type */
+	typetable_hash *names;
+	TypeEntry  *last;			/* objects in id order often repeat a type */
 	BtTypeIntern *types;		/* the diff's, for the types not yet interned */
 } TypeNames;
 
@@ -777,7 +764,7 @@ type_name(TypeNames *tn, BtFields *f)
 
 	if (tn->last == NULL || tn->last->type != f->type)
 	{
-		tn->last = typename_insert(tn->names, f->type, &found);
+		tn->last = typetable_insert(tn->names, f->type, &found);
 		if (!found)
 			tn->last->name = bt_type_name(f);
 	}
@@ -864,7 +851,7 @@ add_changes(Summary *sum, BtDiff *d)
 {
 	int			nmax = Max(Max(d->nadded, d->nremoved), d->nchanged);
 	SumItem    *items = palloc_huge(sizeof(SumItem) * Max(nmax, 1));
-	TypeNames	names = {typename_create(CurrentMemoryContext, 16, NULL), NULL,
+	TypeNames	names = {typetable_create(CurrentMemoryContext, 16, NULL), NULL,
 	&d->types};
 	int			n;
 
