@@ -249,6 +249,22 @@ set_move(BtDiff *d, BtMatch *m, double dx, double dy, double move_tol)
 }
 
 /*
+ * A changed pair's types as interned pointers: equal types become one
+ * pointer, which the writer and the summary read again in cache.
+ */
+static inline void
+intern_types(BtDiff *d, BtFields *a, BtFields *b)
+{
+	if (a->type)
+		a->type = bt_type_intern(&d->types, a->type, a->typelen);
+	if (b->type && a->type && b->typelen == a->typelen &&
+		memcmp(b->type, a->type, a->typelen) == 0)
+		b->type = a->type;		/* the usual object keeps its type */
+	else if (b->type)
+		b->type = bt_type_intern(&d->types, b->type, b->typelen);
+}
+
+/*
  * Classify a matched pair (m zeroed apart from a, b and how it was
  * matched); returns true if anything changed.
  */
@@ -276,19 +292,13 @@ compare_objects(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 			while (bt_attrs_next(&ia, &k, &v) || bt_attrs_next(&ib, &k, &v))
 				;
 			m->content = m->modified = !identical(m->a, m->b);
+			intern_types(d, a, b);
 			return m->modified;
 		}
 		compare_attrs(m, &ia, &ib);
 	}
 
-	/* equal types become one pointer, which later passes read in cache */
-	if (a->type)
-		a->type = bt_type_intern(&d->types, a->type, a->typelen);
-	if (b->type && a->type && b->typelen == a->typelen &&
-		memcmp(b->type, a->type, a->typelen) == 0)
-		b->type = a->type;		/* the usual object keeps its type */
-	else if (b->type)
-		b->type = bt_type_intern(&d->types, b->type, b->typelen);
+	intern_types(d, a, b);
 	m->retyped = a->type != b->type;
 
 	m->dx = numeric_delta(a->x, b->x, &m->ddx, &d->last_dx);

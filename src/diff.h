@@ -103,9 +103,9 @@ typedef struct BtDiff
 	int			nshifted;
 	int			nunchanged;
 	BtMatching	matching;		/* re-identified and ambiguous objects */
-	BtTypeIntern types;			/* fa.type and fb.type of the changed entries
-								 * compared attribute by attribute, and the
-								 * summary's added and removed objects' */
+	BtTypeIntern types;			/* fa.type and fb.type of the changed entries,
+								 * and the summary's added and removed
+								 * objects' */
 	bool		has_shift;		/* the whole drawing moved by (shift_dx, */
 	double		shift_dx;		/* shift_dy), rounded as output */
 	double		shift_dy;

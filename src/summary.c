@@ -546,9 +546,9 @@ cmp_type_count(const TypeEntry *a, const TypeEntry *b)
  * by name: a heavy revision moves tens of thousands of objects together,
  * mostly of a handful of types, and sorting the items themselves by name
  * would cost a comparison of names for each of n log n steps.  A type has
- * one name, and so one pointer (see TypeNames), except a type the diff did
- * not intern (of an object compared with a content hash): one name may then
- * have several pointers, whose counts are added up here.
+ * one name, and so one pointer (see TypeNames); but types that differ can
+ * have one display name (an absent type and "", long names cut alike),
+ * whose counts are added up here.
  */
 static int
 count_types(SumItem *items, int n, TypeEntry **out)
@@ -746,8 +746,6 @@ kind_count(BtDiff *d, SumKind k)
  * The display name of each type, by interned pointer (typeintern.h): equal
  * types are one pointer, so the items of one type share one name, and the
  * sorts and counts of items compare names by pointer before their text.
- * (The diff interns the types of the objects it compares field by field;
- * an object compared with a content hash keeps its own pointer.)
  */
 typedef struct TypeNames
 {
