@@ -126,21 +126,19 @@ begin_match(BtJsonbWriter *w, BtJwShape *shapes, BtMatch *m)
 }
 
 static void
-end_match(BtJsonbWriter *w, BtMatch *m)
-{
-	JsonbValue	id;
-
-	if (m->reidentified)
-		bt_jw_value(w, bt_fields_id(&m->fa, &id));
-	bt_jw_end(w);
-}
-
-static void
 write_id(BtJsonbWriter *w, BtFields *f)
 {
 	JsonbValue	id;
 
 	bt_jw_value(w, bt_fields_id(f, &id));
+}
+
+static void
+end_match(BtJsonbWriter *w, BtMatch *m)
+{
+	if (m->reidentified)
+		write_id(w, &m->fa);
+	bt_jw_end(w);
 }
 
 static void
