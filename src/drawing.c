@@ -1385,12 +1385,3 @@ bt_type_name(BtFields *f)
 {
 	return f->type && f->typelen > 0 ? bt_clip_text(f->type, f->typelen) : pstrdup("object");
 }
-
-char *
-bt_object_type_name(BtObject *o)
-{
-	BtFields	f;
-
-	bt_object_fields(o, &f);
-	return bt_type_name(&f);
-}

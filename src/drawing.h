@@ -258,7 +258,6 @@ extern char *bt_clip_id(const char *id, int len);
 
 /* The type as a C string, "object" when the type is absent. */
 extern char *bt_type_name(BtFields *f);
-extern char *bt_object_type_name(BtObject *o);
 
 /*
  * Per-object arrays: a jsonb of 256 MB can hold tens of millions of
