@@ -35,9 +35,15 @@ const char *const bt_direction_names[8] = {
 	"west", "south-west", "south", "south-east"
 };
 
-/* exact powers of ten up to the largest scale of a scaled delta */
-static const double pow10d[BT_SCALED_DELTA_MAX_SCALE + 1] = {1e0, 1e1, 1e2,
-1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+/*
+ * exact powers of ten, one for each scale of a scaled delta: sized by the
+ * scale, a shorter list would be padded with zeros to divide by
+ */
+static const double pow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+StaticAssertDecl(lengthof(pow10d) == BT_SCALED_DELTA_MAX_SCALE + 1,
+				 "pow10d must have a power of ten for every scale of a scaled delta");
 
 /* b - a as a double; below 2^53 units, one division: correctly rounded. */
 static double
