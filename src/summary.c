@@ -503,20 +503,18 @@ type_pointer_hash(const char *type)
 }
 
 /*
- * A type, by pointer, in a table: a display type and how many of a group's
- * items are of it (count_types; a name can have several pointers), or an
- * interned type and its display name (TypeNames).
+ * A display type and how many of a group's items are of it (count_types;
+ * a name can have several pointers).
  */
-typedef struct TypeEntry
+typedef struct TypeCount
 {
 	const char *type;
-	char	   *name;			/* TypeNames' */
-	int			count;			/* count_types' */
+	int			count;
 	char		status;			/* simplehash's */
-} TypeEntry;
+} TypeCount;
 
-#define SH_PREFIX typetable
-#define SH_ELEMENT_TYPE TypeEntry
+#define SH_PREFIX typecounts
+#define SH_ELEMENT_TYPE TypeCount
 #define SH_KEY_TYPE const char *
 #define SH_KEY type
 #define SH_HASH_KEY(tb, k) type_pointer_hash(k)
@@ -527,13 +525,13 @@ typedef struct TypeEntry
 #include "lib/simplehash.h"
 
 static int
-cmp_type_count(const TypeEntry *a, const TypeEntry *b)
+cmp_type_count(const TypeCount *a, const TypeCount *b)
 {
 	return a->type == b->type ? 0 : strcmp(a->type, b->type);
 }
 
 #define ST_SORT sort_type_counts
-#define ST_ELEMENT_TYPE TypeEntry
+#define ST_ELEMENT_TYPE TypeCount
 #define ST_COMPARE(a, b) cmp_type_count(a, b)
 #define ST_CHECK_FOR_INTERRUPTS
 #define ST_SCOPE static
@@ -551,13 +549,13 @@ cmp_type_count(const TypeEntry *a, const TypeEntry *b)
  * whose counts are added up here.
  */
 static int
-count_types(SumItem *items, int n, TypeEntry **out)
+count_types(SumItem *items, int n, TypeCount **out)
 {
-	typetable_hash *counts = typetable_create(CurrentMemoryContext, 16, NULL);
-	typetable_iterator it;
-	TypeEntry  *last = NULL;
-	TypeEntry  *tc;
-	TypeEntry  *types;
+	typecounts_hash *counts = typecounts_create(CurrentMemoryContext, 16, NULL);
+	typecounts_iterator it;
+	TypeCount  *last = NULL;
+	TypeCount  *tc;
+	TypeCount  *types;
 	int			ntypes = 0;
 
 	for (int i = 0; i < n; i++)
@@ -568,17 +566,17 @@ count_types(SumItem *items, int n, TypeEntry **out)
 			CHECK_FOR_INTERRUPTS();
 		if (last == NULL || last->type != items[i].type)
 		{
-			last = typetable_insert(counts, items[i].type, &found);
+			last = typecounts_insert(counts, items[i].type, &found);
 			if (!found)
 				last->count = 0;
 		}
 		last->count++;
 	}
-	types = palloc(sizeof(TypeEntry) * counts->members);
-	typetable_start_iterate(counts, &it);
-	while ((tc = typetable_iterate(counts, &it)) != NULL)
+	types = palloc(sizeof(TypeCount) * counts->members);
+	typecounts_start_iterate(counts, &it);
+	while ((tc = typecounts_iterate(counts, &it)) != NULL)
 		types[ntypes++] = *tc;
-	typetable_destroy(counts);
+	typecounts_destroy(counts);
 	sort_type_counts(types, ntypes);
 
 	/* one name can have several pointers: those are one type */
@@ -599,7 +597,7 @@ count_types(SumItem *items, int n, TypeEntry **out)
  * of the ntypes types counted in types.
  */
 static void
-add_together(Summary *sum, SumItem *items, int n, TypeEntry *types, int ntypes)
+add_together(Summary *sum, SumItem *items, int n, TypeCount *types, int ntypes)
 {
 	StringInfoData s;
 
@@ -638,7 +636,7 @@ add_moves_together(Summary *sum, SumItem *items, int n)
 	for (int i = 1; i <= n; i++)
 	{
 		int			ntypes = 1;
-		TypeEntry  *types = NULL;
+		TypeCount  *types = NULL;
 
 		if (i < n && items[i].sub == items[start].sub &&
 			items[i].rounded == items[start].rounded)
@@ -742,6 +740,25 @@ kind_count(BtDiff *d, SumKind k)
 	}
 }
 
+/* An interned type and its display name, in TypeNames' table. */
+typedef struct TypeName
+{
+	const char *type;
+	char	   *name;
+	char		status;			/* simplehash's */
+} TypeName;
+
+#define SH_PREFIX typenames
+#define SH_ELEMENT_TYPE TypeName
+#define SH_KEY_TYPE const char *
+#define SH_KEY type
+#define SH_HASH_KEY(tb, k) type_pointer_hash(k)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 /*
  * The display name of each type, by interned pointer (typeintern.h): equal
  * types are one pointer, so the items of one type share one name, and the
@@ -749,8 +766,8 @@ kind_count(BtDiff *d, SumKind k)
  */
 typedef struct TypeNames
 {
-	typetable_hash *names;
-	TypeEntry  *last;			/* objects in id order often repeat a type */
+	typenames_hash *names;
+	TypeName   *last;			/* objects in id order often repeat a type */
 	BtTypeIntern *types;		/* the diff's, for the types not yet interned */
 } TypeNames;
 
@@ -762,7 +779,7 @@ type_name(TypeNames *tn, BtFields *f)
 
 	if (tn->last == NULL || tn->last->type != f->type)
 	{
-		tn->last = typetable_insert(tn->names, f->type, &found);
+		tn->last = typenames_insert(tn->names, f->type, &found);
 		if (!found)
 			tn->last->name = bt_type_name(f);
 	}
@@ -849,7 +866,7 @@ add_changes(Summary *sum, BtDiff *d)
 {
 	int			nmax = Max(Max(d->nadded, d->nremoved), d->nchanged);
 	SumItem    *items = palloc_huge(sizeof(SumItem) * Max(nmax, 1));
-	TypeNames	names = {typetable_create(CurrentMemoryContext, 16, NULL), NULL,
+	TypeNames	names = {typenames_create(CurrentMemoryContext, 16, NULL), NULL,
 	&d->types};
 	int			n;
 

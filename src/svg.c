@@ -171,6 +171,7 @@ put_char(StringInfo s, char c)
 	put_bytes(s, &c, 1);
 }
 
+/* A string known at run time; a constant goes through put_literal. */
 static inline void
 put_string(StringInfo s, const char *t)
 {
@@ -805,7 +806,7 @@ draw_cloud(Picture *pic, PixBox b, int max_arcs)
 	int			ny = scallops(h, max_arcs);
 	double		steps[4][2] = {{w / nx, 0}, {0, h / ny}, {-w / nx, 0}, {0, -h / ny}};
 
-	put_string(s, "<path class=\"cloud\" d=\"M");
+	put_literal(s, "<path class=\"cloud\" d=\"M");
 	put_px(s, b.x0);
 	put_char(s, ' ');
 	put_px(s, b.y0);
@@ -815,17 +816,17 @@ draw_cloud(Picture *pic, PixBox b, int max_arcs)
 
 		for (int i = 0; i < (side % 2 == 0 ? nx : ny); i++)
 		{
-			put_string(s, "a");
+			put_literal(s, "a");
 			put_px(s, r);
 			put_char(s, ' ');
 			put_px(s, r);
-			put_string(s, " 0 0 1 ");
+			put_literal(s, " 0 0 1 ");
 			put_px(s, steps[side][0]);
 			put_char(s, ' ');
 			put_px(s, steps[side][1]);
 		}
 	}
-	put_string(s, "z\"/>\n");
+	put_literal(s, "z\"/>\n");
 }
 
 static PixBox
@@ -989,13 +990,13 @@ draw_label(Picture *pic, LabelGrid *g, Shape *sh)
 	spot.y0 = spot.y1 - LABEL_HEIGHT;
 	if (!take_cells(g, spot))
 		return;
-	put_string(pic->out, "<text class=\"label\"");
+	put_literal(pic->out, "<text class=\"label\"");
 	put_ids(pic, sh);
 	put_attr_px(pic->out, "x", spot.x0);
 	put_attr_px(pic->out, "y", spot.y1 - 3);
 	put_char(pic->out, '>');
 	put_escaped(pic->out, name, len);
-	put_string(pic->out, "</text>\n");
+	put_literal(pic->out, "</text>\n");
 }
 
 static void
@@ -1086,7 +1087,7 @@ legend(Picture *pic, bool draw)
 			appendStringInfo(s, "<rect class=\"swatch %s\"", bt_svg_kind_names[k]);
 			put_attr_px(s, "x", x);
 			put_attr_px(s, "y", y - 10);
-			put_string(s, " width=\"12\" height=\"10\"/><text");
+			put_literal(s, " width=\"12\" height=\"10\"/><text");
 			put_attr_px(s, "x", x + 16);
 			put_attr_px(s, "y", y);
 			appendStringInfo(s, ">%s</text>\n", text);
@@ -1115,18 +1116,18 @@ draw_scale(Picture *pic, double y)
 
 	if (!isfinite(len) || len <= 0)
 		return;
-	put_string(s, "<g class=\"scale\"><path d=\"M");
+	put_literal(s, "<g class=\"scale\"><path d=\"M");
 	put_px(s, MARGIN);
 	put_char(s, ' ');
 	put_px(s, y - 6);
-	put_string(s, "v6h");
+	put_literal(s, "v6h");
 	put_px(s, w);
-	put_string(s, "v-6\" fill=\"none\" stroke=\"#424242\" stroke-width=\"1.5\"/><text");
+	put_literal(s, "v-6\" fill=\"none\" stroke=\"#424242\" stroke-width=\"1.5\"/><text");
 	put_attr_px(s, "x", MARGIN + w + 6);
 	put_attr_px(s, "y", y);
 	appendStringInfo(s, ">%g ", len);
 	put_escaped(s, bt_units, strlen(bt_units));
-	put_string(s, "</text></g>\n");
+	put_literal(s, "</text></g>\n");
 }
 
 /* North is up: y grows to the north in every drawing. */
@@ -1136,14 +1137,14 @@ draw_north(Picture *pic, double y)
 	StringInfo	s = pic->out;
 	double		x = pic->opt->width - MARGIN - 6;
 
-	put_string(s, "<g class=\"north\"><path d=\"M");
+	put_literal(s, "<g class=\"north\"><path d=\"M");
 	put_px(s, x);
 	put_char(s, ' ');
 	put_px(s, y - 14);
-	put_string(s, "l6 16l-6-4l-6 4z\" fill=\"#424242\"/><text");
+	put_literal(s, "l6 16l-6-4l-6 4z\" fill=\"#424242\"/><text");
 	put_attr_px(s, "x", x - 20);
 	put_attr_px(s, "y", y);
-	put_string(s, ">N</text></g>\n");
+	put_literal(s, ">N</text></g>\n");
 }
 
 /* The whole-drawing shift: one arrow and its words, not one per object. */
@@ -1162,12 +1163,12 @@ draw_shift(Picture *pic, double y)
 	put_attr_px(s, "y1", cy + 10 * d->shift_dy / len);
 	put_attr_px(s, "x2", x + 10 * d->shift_dx / len);
 	put_attr_px(s, "y2", cy - 10 * d->shift_dy / len);
-	put_string(s, " marker-end=\"url(#bt-arrow)\"/><text");
+	put_literal(s, " marker-end=\"url(#bt-arrow)\"/><text");
 	put_attr_px(s, "x", x + 16);
 	put_attr_px(s, "y", y);
-	put_string(s, ">whole drawing moved ");
+	put_literal(s, ">whole drawing moved ");
 	put_string(s, bt_distance_words(len, bt_compass(d->shift_dx, d->shift_dy)));
-	put_string(s, "</text></g>\n");
+	put_literal(s, "</text></g>\n");
 }
 
 /* ---------- the document ---------- */
@@ -1181,12 +1182,12 @@ begin_document(Picture *pic)
 
 	appendStringInfo(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 					 "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", w, h, w, h);
-	put_string(s, "<title>Changes between two drawing versions</title>\n");
-	put_string(s, "<defs><marker id=\"bt-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" "
-			   "refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\">"
-			   "<path d=\"M0 0L10 5L0 10z\" fill=\"#4a148c\"/></marker></defs>\n");
+	put_literal(s, "<title>Changes between two drawing versions</title>\n");
+	put_literal(s, "<defs><marker id=\"bt-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" "
+				"refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\">"
+				"<path d=\"M0 0L10 5L0 10z\" fill=\"#4a148c\"/></marker></defs>\n");
 	appendStringInfo(s, "<style>%s</style>\n", style);
-	put_string(s, "<rect class=\"paper\" width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
+	put_literal(s, "<rect class=\"paper\" width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
 }
 
 static void
@@ -1194,20 +1195,20 @@ draw_plan(Picture *pic)
 {
 	StringInfo	s = pic->out;
 
-	put_string(s, "<g class=\"plan\">\n");
+	put_literal(s, "<g class=\"plan\">\n");
 	draw_shapes(pic);
 	if (pic->nshapes == 0)
 	{
-		put_string(s, "<text class=\"empty\"");
+		put_literal(s, "<text class=\"empty\"");
 		put_attr_px(s, "x", MARGIN);
 		put_attr_px(s, "y", MARGIN + 24);
-		put_string(s, ">No objects to draw.</text>\n");
+		put_literal(s, ">No objects to draw.</text>\n");
 	}
 	if (pic->opt->clouds)
 		draw_clouds(pic);
 	if (pic->opt->labels)
 		draw_labels(pic);
-	put_string(s, "</g>\n");
+	put_literal(s, "</g>\n");
 }
 
 static void
@@ -1216,17 +1217,17 @@ draw_margin(Picture *pic, int rows)
 	StringInfo	s = pic->out;
 	double		y = pic->legend_top + rows * LEGEND_ROW + 4;
 
-	put_string(s, "<g class=\"legend\">\n");
+	put_literal(s, "<g class=\"legend\">\n");
 	legend(pic, true);
 	if (pic->nungeometric > 0)
 	{
-		put_string(s, "<text");
+		put_literal(s, "<text");
 		put_attr_px(s, "x", MARGIN);
 		put_attr_px(s, "y", y);
 		appendStringInfo(s, ">%d without geometry, not drawn</text>\n", pic->nungeometric);
 		y += LEGEND_ROW;
 	}
-	put_string(s, "</g>\n");
+	put_literal(s, "</g>\n");
 	if (pic->nshapes > 0)
 		draw_scale(pic, y);
 	if (pic->d->has_shift)
@@ -1258,5 +1259,5 @@ bt_svg_write(BtDrawing *a, BtDrawing *b, BtDiff *d, const BtSvgOptions *opt,
 	begin_document(&pic);
 	draw_plan(&pic);
 	draw_margin(&pic, rows);
-	put_string(out, "</svg>\n");
+	put_literal(out, "</svg>\n");
 }
