@@ -2,7 +2,7 @@
 -- tenant acme, through tables, views and every read function; the default
 -- tenant of single-tenant use works as before.
 BEGIN;
-SELECT plan(60);
+SELECT plan(63);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -121,6 +121,17 @@ SELECT throws_ok($$INSERT INTO versions (drawing_id, payload) VALUES ('A-3', '[]
                  '42501', 'drawing "A-3" belongs to another tenant', 'so is a version of it');
 SELECT throws_ok($$SELECT process('{"version_pairs": [{"drawing_id": "A-1", "version_a": [], "version_b": []}]}')$$,
                  '42501', 'drawing "A-1" belongs to another tenant', 'and so through process()');
+-- Job states that name no drawing would all go to "default", which would be
+-- the first tenant's to send one: a tenant's must name theirs.
+SELECT throws_ok($$SELECT process('[{"job_id": "j-1", "objects": []}, {"job_id": "j-2", "objects": []}]')$$,
+                 '22023', 'job state must name its drawing when acting for a tenant',
+                 'a tenant''s job states without a drawing are refused, not stored in "default"');
+SELECT is(pg_temp.error_detail($$SELECT process('{"jobs": [{"job_id": "j-1", "drawing_id": "B-7", "objects": []}, {"job_id": "j-2", "objects": []}]}')$$),
+          'Element 1 of the job list (job_id j-2) has no drawing_id, nor has the request: the drawing "default" would belong to the first tenant that sent one.',
+          'the detail names the first job state without one');
+SELECT throws_ok($$SELECT process('{"drawing_id": "A-1", "jobs": [{"job_id": "j-1", "objects": []}]}')$$,
+                 '42501', 'drawing "A-1" belongs to another tenant',
+                 'a drawing named by the request passes that check (and meets the next)');
 SELECT is((SELECT count(*) FROM retry_failed((SELECT array_agg(pair_id) FROM acme_pairs))), 0::bigint,
           'retry_failed() does not retry acme''s dead letters');
 SELECT throws_ok(format('INSERT INTO pairs (drawing_id, version_a, version_b, retry_of) VALUES (%L, %L, %L, %s)',

@@ -3175,7 +3175,8 @@ END
 $$;
 
 -- process()'s job states, checked: each is a version of its drawing (default
--- "default", the single build stream of a job list); its objects are under
+-- "default", the single build stream of a job list; a tenant's states name
+-- theirs); its objects are under
 -- "objects", "files" or "state", or are all its keys other than the metadata
 -- keys (_state_payload). All are inserted as versions in one statement
 -- (which pairs them, and so processes the pairs).
@@ -3188,7 +3189,25 @@ DECLARE
     n_states integer := jsonb_array_length(items);
     ids      bigint[];
     n_pairs  integer;
+    unnamed  jsonb;
+    at       integer;
 BEGIN
+    -- A drawing is the first tenant's to name it: "default" would be one
+    -- tenant's, and every other tenant's states of it refused.
+    IF NOT (jsonb_typeof(request) = 'object' AND request ? 'drawing_id')
+       AND buildtrace.current_tenant() <> '' THEN
+        SELECT x.e, x.ord - 1 INTO unnamed, at
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+        WHERE NOT x.e ? 'drawing_id'
+        ORDER BY x.ord LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'job state must name its drawing when acting for a tenant',
+                DETAIL = format('Element %s of the job list (job_id %s) has no drawing_id, nor has the request: the drawing "default" would belong to the first tenant that sent one.',
+                                at, buildtrace._text_excerpt(coalesce(unnamed ->> 'job_id', 'none'))),
+                HINT = 'Send "drawing_id" in the request or in each job state.';
+        END IF;
+    END IF;
     WITH ins AS (
         INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
         SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
