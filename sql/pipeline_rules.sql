@@ -1,0 +1,52 @@
+-- The edges of the pipeline's decisions, each with the smallest input that
+-- shows it: the latency it accepts, deferred processing's checks, repeated
+-- pair ids, and the move amounts it stores.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS buildtrace;
+RESET client_min_messages;
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state, buildtrace.hourly_rollups RESTART IDENTITY CASCADE;
+
+-- A latency of 0 ms is a latency (a negative one fails its pair).
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)
+VALUES ('lat-zero', '[]', '[]', 0), ('lat-negative', '[]', '[]', -1);
+SELECT drawing_id, status, latency_ms FROM buildtrace.pairs ORDER BY pair_id;
+
+-- Deferred, a bad latency is refused as inline: the pair is stored failed,
+-- not the statement refused by the table's check.
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)
+VALUES ('deferred-negative', '[]', '[]', -1);
+SELECT drawing_id, status FROM buildtrace.pairs WHERE drawing_id = 'deferred-negative';
+
+-- A pending pair with invalid input is processed by work() whatever the
+-- worker's on_invalid: it was accepted when inserted, and is stored failed.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('deferred-invalid', '[{"id":"A","x":0,"y":0,"width":1,"height":1}]',
+        '[{"id":"A","x":0,"y":"up","width":1,"height":1}]');
+RESET buildtrace.processing;
+SET buildtrace.on_invalid = reject;
+CALL buildtrace.work();
+RESET buildtrace.on_invalid;
+SELECT drawing_id, status FROM buildtrace.pairs WHERE drawing_id LIKE 'deferred-%' ORDER BY pair_id;
+
+-- One pair_id given to two rows of an INSERT is refused, wherever the two
+-- rows are in it.
+INSERT INTO buildtrace.pairs (pair_id, drawing_id, version_a, version_b) OVERRIDING SYSTEM VALUE
+VALUES (50, 'dup', '[]', '[]'), (100, 'dup', '[]', '[]'), (100, 'dup', '[]', '[]')
+ON CONFLICT DO NOTHING;
+
+-- The stored change set has the exact move, in whole units too.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('whole-units', '[{"id":"A","type":"wall","x":0,"y":0,"width":1,"height":1},
+                         {"id":"B","type":"wall","x":9,"y":0,"width":1,"height":1}]',
+                       '[{"id":"A","type":"wall","x":3,"y":0,"width":1,"height":1},
+                         {"id":"B","type":"wall","x":9,"y":0,"width":1,"height":1}]');
+SELECT c.diff -> 'moved' -> 0 -> 'dx' AS dx, c.diff -> 'moved' -> 0 -> 'distance' AS distance, c.summary
+FROM buildtrace.changes c JOIN buildtrace.pairs p USING (pair_id) WHERE p.drawing_id = 'whole-units';
+
+-- A numeric id is limited to 200 characters as written, as a string id is.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('long-number-id', '[]',
+        format('[{"id":%s,"x":0,"y":0,"width":1,"height":1}]', '10' || repeat('0', 196) || '.25')::jsonb);
+SELECT status, error -> 0 ->> 'message' AS message FROM buildtrace.pairs WHERE drawing_id = 'long-number-id';
