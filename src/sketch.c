@@ -637,8 +637,14 @@ bt_store_decode(BtSketch *sk, BtStore *st, StringInfo buf, const char *which)
 		bt_bad_binary("The %s store's buckets %d to %d are out of range.",
 					  which, first, first + n - 1);
 	if (n > buf->len - buf->cursor)
-		bt_bad_binary("The %s store has %d buckets but only %d bytes follow.",
-					  which, n, buf->len - buf->cursor);
+	{
+		int			rest = buf->len - buf->cursor;
+
+		/* each bucket takes at least one byte */
+		bt_bad_binary("The %s store has %d %s but only %d %s.",
+					  which, n, n == 1 ? "bucket" : "buckets",
+					  rest, rest == 1 ? "byte follows" : "bytes follow");
+	}
 	st->counts = MemoryContextAlloc(sk->mcxt, n * sizeof(uint64));
 	st->cap = n;
 	st->offset = first;

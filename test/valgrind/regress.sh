@@ -17,7 +17,8 @@ tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(settings diff_errors diff_forms diff_kinds diff_order diff_reuse diff_sign diff_summary
                                  diff_tolerance percentile percentile_errors percentile_parallel
                                  pipeline_pairs pipeline_versions pipeline_spike_rule pipeline_bad_rows pipeline_handover_files
-                                 diff_revisions diff_rules settings_owner svg svg_layout percentile_rules pipeline_rules)
+                                 diff_revisions diff_rules settings_owner svg svg_layout percentile_rules pipeline_rules
+                                 percentile_binary)
 exec 9>/tmp/buildtrace-check.lock
 flock 9
 bt_build_install
