@@ -745,6 +745,88 @@ BEGIN
 END
 $$;
 
+-- bt_sketch's binary form mutated as bytes: cut short, a byte set or a bit
+-- flipped, a byte dropped, a varint continuation byte put in, or bytes
+-- appended (a long count among them).
+CREATE FUNCTION fz.mutate_bytes(b bytea) RETURNS bytea
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := length(b);
+    p integer := fz.rnd(greatest(n, 1));     -- a byte's offset
+BEGIN
+    IF n = 0 THEN
+        RETURN '\x01'::bytea;
+    END IF;
+    RETURN CASE fz.rnd(6)
+        WHEN 0 THEN substr(b, 1, p)
+        WHEN 1 THEN set_byte(b, p, fz.rnd(256))
+        WHEN 2 THEN set_byte(b, p, get_byte(b, p) # (1 << fz.rnd(8)))
+        WHEN 3 THEN substr(b, 1, p) || substr(b, p + 2)
+        WHEN 4 THEN substr(b, 1, p) || '\x80'::bytea || substr(b, p + 1)
+        ELSE b || decode(fz.pick(ARRAY['00', 'ff', '8000', '01', 'ffffffffffffffffff7f',
+                                       'ffffffffffffffffff01', '0000000100000001']), 'hex')
+    END;
+END
+$$;
+
+-- Bytes as one bt_sketch field of a binary COPY, the one way a client's
+-- bytes reach bt_sketch_recv; the file is in the data directory.
+CREATE TABLE fz.received (s buildtrace.bt_sketch);
+CREATE FUNCTION fz.receive(payload bytea) RETURNS buildtrace.bt_sketch
+LANGUAGE plpgsql AS $$
+DECLARE
+    path text := current_setting('data_directory') || '/fuzz_sketch.copy';
+    lo oid;
+    result buildtrace.bt_sketch;
+BEGIN
+    lo := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea  -- signature
+                           || '\x0000000000000000'::bytea     -- flags, extension
+                           || '\x0001'::bytea                 -- one field
+                           || int4send(length(payload)) || payload
+                           || '\xffff'::bytea);               -- end of data
+    PERFORM lo_export(lo, path);
+    PERFORM lo_unlink(lo);
+    DELETE FROM fz.received;
+    EXECUTE format('COPY fz.received FROM %L WITH (FORMAT binary)', path);
+    SELECT r.s INTO result FROM fz.received r;
+    RETURN result;
+END
+$$;
+
+-- One binary case: send's bytes of a valid sketch, mutated (a tenth left
+-- as they are), received; what is accepted must read back through its
+-- text form and answer a quantile.
+CREATE FUNCTION fz.binary_case(i integer, shape text, valid text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    b   bytea := buildtrace.bt_sketch_send(valid::buildtrace.bt_sketch);
+    nm  integer := CASE WHEN fz.chance(0.1) THEN 0 ELSE 1 + fz.rnd(2) END;
+    hex text;
+    r   record;
+    r2  record;
+    bad text;
+BEGIN
+    FOR m IN 1 .. nm LOOP
+        b := fz.mutate_bytes(b);
+    END LOOP;
+    hex := encode(b, 'hex');
+    r := fz.run('binary -> bt_sketch', i, shape, hex,
+                'SELECT fz.receive(decode($3, ''hex''))::text', s => hex);
+    IF r.ok THEN
+        r2 := fz.run('bt_sketch out -> in', i, shape, r.result, 'SELECT $3::buildtrace.bt_sketch::text', s => r.result);
+        bad := CASE WHEN NOT r2.ok OR r2.result IS DISTINCT FROM r.result
+                    THEN 'received bt_sketch does not read back: ' || coalesce(r2.result, 'error')
+                    WHEN nm = 0 AND r.result IS DISTINCT FROM valid
+                    THEN 'sent bt_sketch received as another: ' || r.result END;
+        PERFORM fz.run('bt_sketch_quantile', i, shape, r.result,
+                       'SELECT buildtrace.bt_sketch_quantile($3::buildtrace.bt_sketch, 0.5)::text', s => r.result);
+    ELSIF nm = 0 THEN
+        bad := 'sent bt_sketch bytes rejected';
+    END IF;
+    PERFORM fz.note('consistency', i, shape, CASE WHEN bad IS NOT NULL THEN 'MISMATCH' END, bad, hex);
+END
+$$;
+
 CREATE PROCEDURE fz.sketches(seed integer, first integer, last integer)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -777,6 +859,7 @@ BEGIN
         r := fz.run('bt_sketch aggregate', i, shape, shape, shape);
         CONTINUE WHEN NOT r.ok;
         t := r.result;
+        PERFORM fz.binary_case(i, shape, t);
         -- a tenth unmutated: valid text must be read back unchanged
         nm := CASE WHEN fz.chance(0.1) THEN 0 ELSE 1 + fz.rnd(2) END;
         FOR m IN 1 .. nm LOOP

@@ -4,8 +4,10 @@
 # small drawings, to bt_validate, bt_diff both ways, bt_try_diff, bt_svg
 # (whose documents must be well-formed XML) and the pairs pipeline (one row
 # per statement and ~20-row statements, some with hostile latency), and
-# SKETCHES mutated bt_sketch texts to the type's input and readers. Every call runs in its own subtransaction; its outcome must be
-# success or an allowed SQLSTATE, and every pipeline statement must store all
+# SKETCHES mutated bt_sketch texts, and their binary form mutated as bytes
+# through a binary COPY, to the type's input and readers. Every call runs in
+# its own subtransaction; its outcome must be success or an allowed
+# SQLSTATE, and every pipeline statement must store all
 # its rows or none (test/fuzz/report.sql). A crash is caught per chunk of
 # cases and narrowed down to one case. Same seed, same inputs. Runs against
 # the server in the PG* environment (as inside pg_virtualenv), or standalone
