@@ -69,3 +69,5 @@ CREATE FUNCTION buildtrace.setting(name text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'bt_setting'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION buildtrace.setting(text) IS
+    'The current value of a buildtrace.* setting (loading the module first, so its default and checks apply).';

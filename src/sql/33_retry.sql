@@ -104,6 +104,8 @@ BEGIN
     ORDER BY 1;
 END
 $$;
+COMMENT ON FUNCTION buildtrace.retry_failed(bigint[], text) IS
+    'Resubmits dead letters (all, those listed, or one drawing''s) with their stored versions as new pairs; one row per dead letter.';
 
 REVOKE ALL ON FUNCTION buildtrace._retry_dead_letters(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace._retry_dead_letters(bigint[]) TO buildtrace_writer;

@@ -398,6 +398,8 @@ BEGIN
     RETURN buildtrace._process_states(job, request, request -> 'jobs');
 END
 $$;
+COMMENT ON FUNCTION buildtrace.process(jsonb) IS
+    'POST /process: stores a list of version pairs or of build job states and returns {"job_id", "message", "tasks_created"}.';
 
 -- Raises no_data_found for a drawing without processed changes, saying
 -- whether it is unknown or only has unprocessed / failed pairs.
@@ -477,6 +479,8 @@ BEGIN
     RETURN result;
 END
 $$;
+COMMENT ON FUNCTION buildtrace.changes(text) IS
+    'GET /changes: the latest change set of a drawing, with its drawing_id, pair_id, job_id and computed_at.';
 
 -- "3 (A1, B2, C3)" from one list of a diff; at most ten ids are named.
 CREATE FUNCTION buildtrace._id_list(objs jsonb)
@@ -591,6 +595,8 @@ BEGIN
         DETAIL = 'No pair or version with this job_id has been stored.';
 END
 $$;
+COMMENT ON FUNCTION buildtrace.report(text, integer) IS
+    'GET /report/{job_id}: a readable report of a job: its totals, then what changed in each of its first max_pairs pairs.';
 
 REVOKE ALL ON FUNCTION buildtrace.process(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace.changes(text) FROM PUBLIC;

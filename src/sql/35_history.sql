@@ -81,6 +81,8 @@ BEGIN
     RETURN result;
 END
 $$;
+COMMENT ON FUNCTION buildtrace.changes(text, bigint) IS
+    'One past change set of a drawing, by pair_id, in the shape of changes(drawing_id).';
 
 -- The stored versions of a failed pair, to correct and resubmit them.
 CREATE FUNCTION buildtrace.dead_letter_payloads(pair_id bigint,
@@ -100,6 +102,8 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION buildtrace.dead_letter_payloads(bigint) IS
+    'The stored versions of a failed pair, to correct and resubmit them.';
 
 REVOKE ALL ON FUNCTION buildtrace.history(text, timestamptz, timestamptz),
     buildtrace.changes(text, bigint), buildtrace.dead_letter_payloads(bigint) FROM PUBLIC;

@@ -852,6 +852,8 @@ BEGIN
     ORDER BY p.p;
 END
 $fn$;
+COMMENT ON FUNCTION buildtrace.generate_pairs(integer, integer, float8, integer, float8, integer, integer, float8, text, float8, float8, float8, float8, float8) IS
+    'Simulated drawing version pairs with the ground truth of their changes; the same seed gives the same pairs.';
 
 -- Simulated version chains for INSERT INTO buildtrace.versions: version 1 is
 -- a base floor plan, each later version the previous one changed; truth is
@@ -925,3 +927,5 @@ BEGIN
     ORDER BY c.drawing_no, c.version_no;
 END
 $fn$;
+COMMENT ON FUNCTION buildtrace.generate_versions(integer, integer, integer, float8, integer, float8, integer, integer, float8, text, float8, float8, float8, float8, float8) IS
+    'Simulated version chains of drawings with the ground truth of each version''s changes; the same seed gives the same versions.';

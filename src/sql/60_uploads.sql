@@ -387,6 +387,8 @@ BEGIN ATOMIC
         RETURNING 1)
     SELECT count(*)::int FROM done;
 END;
+COMMENT ON FUNCTION buildtrace.resolve_anomalies(bigint[], text) IS
+    'Closes the listed open anomalies, with an optional note; returns how many were closed.';
 
 REVOKE ALL ON FUNCTION buildtrace._last_upload(text, text, timestamptz, timestamptz),
     buildtrace._upload_due(timestamptz), buildtrace._check_missing(timestamptz),

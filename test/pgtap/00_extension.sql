@@ -1,6 +1,6 @@
 -- The extension's shape: schema, privileges, function hygiene.
 BEGIN;
-SELECT plan(5);
+SELECT plan(6);
 
 SELECT has_schema('buildtrace');
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'buildtrace'),
@@ -38,6 +38,22 @@ SELECT is_empty($$
         SELECT g.oid, g.proname FROM f g JOIN reaches r ON g.prosrc ~ ('buildtrace\.' || r.proname || '\('))
     SELECT f.oid::regprocedure FROM reaches r JOIN f USING (oid) WHERE f.proparallel = 's'
 $$, 'no PARALLEL SAFE function reaches an exception block');
+
+-- psql's \df+, \dd and \d+ describe every function, procedure, aggregate,
+-- table, view and type, the aggregates' and the type's support functions
+-- included.
+SELECT is_empty($$
+    SELECT pg_describe_object(d.classid, d.objid, 0)
+    FROM pg_depend d
+    JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'buildtrace'
+    LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+    LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+    LEFT JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+    WHERE d.deptype = 'e'
+      AND coalesce(p.proname, c.relname, t.typname) !~ '^_'
+      AND (p.oid IS NOT NULL OR c.relkind IN ('r', 'v', 'm', 'p') OR t.typtype = 'b')
+      AND obj_description(d.objid, d.classid::regclass::name) IS NULL
+$$, 'every function, procedure, aggregate, table, view and type not named _… has a description');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -4707,3 +4707,68 @@ SELECT pg_catalog.pg_extension_config_dump('buildtrace.purge_horizon', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.versions_version_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.pairs_pair_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('buildtrace.anomalies_anomaly_id_seq', '');
+
+-- ---------------------------------------------------------------------------
+-- Descriptions (psql \df+, \dd) for the functions and aggregates that had
+-- none.
+-- ---------------------------------------------------------------------------
+
+COMMENT ON FUNCTION buildtrace.setting(text) IS
+    'The current value of a buildtrace.* setting (loading the module first, so its default and checks apply).';
+COMMENT ON FUNCTION buildtrace.bt_sketch_in(cstring) IS 'Text input of bt_sketch.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_out(buildtrace.bt_sketch) IS 'Text output of bt_sketch.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_recv(internal) IS 'Binary input of bt_sketch.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_send(buildtrace.bt_sketch) IS 'Binary output of bt_sketch.';
+COMMENT ON FUNCTION buildtrace.bt_percentile_trans(internal, float8, float8) IS 'Transition function of bt_percentile.';
+COMMENT ON FUNCTION buildtrace.bt_percentile_trans(internal, float8, float8[]) IS 'Transition function of bt_percentile.';
+COMMENT ON FUNCTION buildtrace.bt_percentile_trans(internal, float8, float8, float8) IS 'Transition function of bt_percentile.';
+COMMENT ON FUNCTION buildtrace.bt_percentile_trans(internal, float8, float8[], float8) IS 'Transition function of bt_percentile.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_trans(internal, float8) IS 'Transition function of bt_sketch.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_trans(internal, float8, float8) IS 'Transition function of bt_sketch.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_merge_trans(internal, buildtrace.bt_sketch) IS 'Transition function of bt_sketch_merge.';
+COMMENT ON FUNCTION buildtrace.bt_agg_combine(internal, internal) IS 'Combine function of the sketch aggregates.';
+COMMENT ON FUNCTION buildtrace.bt_agg_serialize(internal) IS 'Serialize function of the sketch aggregates.';
+COMMENT ON FUNCTION buildtrace.bt_agg_deserialize(bytea, internal) IS 'Deserialize function of the sketch aggregates.';
+COMMENT ON FUNCTION buildtrace.bt_percentile_final(internal) IS 'Final function of bt_percentile with one quantile.';
+COMMENT ON FUNCTION buildtrace.bt_percentiles_final(internal) IS 'Final function of bt_percentile with an array of quantiles.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_final(internal) IS 'Final function of bt_sketch and bt_sketch_merge.';
+COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8) IS
+    'The q-quantile (0 to 1) of the values, within 1 % of the true value (relative error).';
+COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8[]) IS
+    'The quantiles qs (each 0 to 1) of the values, within 1 % of the true values (relative error).';
+COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8, float8) IS
+    'The q-quantile (0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true value.';
+COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8[], float8) IS
+    'The quantiles qs (each 0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true values.';
+COMMENT ON AGGREGATE buildtrace.bt_sketch(float8) IS
+    'A bt_sketch of the values at 1 % relative accuracy, to store and merge later.';
+COMMENT ON AGGREGATE buildtrace.bt_sketch(float8, float8) IS
+    'A bt_sketch of the values at relative_accuracy (0.0001 to 0.5), to store and merge later.';
+COMMENT ON AGGREGATE buildtrace.bt_sketch_merge(buildtrace.bt_sketch) IS
+    'The union of the sketches (of one relative accuracy); NULLs are ignored.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_quantile(buildtrace.bt_sketch, float8) IS
+    'The q-quantile (0 to 1) of the values in the sketch, within its relative accuracy.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_quantiles(buildtrace.bt_sketch, float8[]) IS
+    'The quantiles qs (each 0 to 1) of the values in the sketch, within its relative accuracy.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_count(buildtrace.bt_sketch) IS
+    'The number of values in the sketch.';
+COMMENT ON FUNCTION buildtrace.bt_sketch_add(buildtrace.bt_sketch, buildtrace.bt_sketch) IS
+    'The union of two sketches of one relative accuracy; a NULL side is ignored.';
+COMMENT ON FUNCTION buildtrace.retry_failed(bigint[], text) IS
+    'Resubmits dead letters (all, those listed, or one drawing''s) with their stored versions as new pairs; one row per dead letter.';
+COMMENT ON FUNCTION buildtrace.process(jsonb) IS
+    'POST /process: stores a list of version pairs or of build job states and returns {"job_id", "message", "tasks_created"}.';
+COMMENT ON FUNCTION buildtrace.changes(text) IS
+    'GET /changes: the latest change set of a drawing, with its drawing_id, pair_id, job_id and computed_at.';
+COMMENT ON FUNCTION buildtrace.report(text, integer) IS
+    'GET /report/{job_id}: a readable report of a job: its totals, then what changed in each of its first max_pairs pairs.';
+COMMENT ON FUNCTION buildtrace.changes(text, bigint) IS
+    'One past change set of a drawing, by pair_id, in the shape of changes(drawing_id).';
+COMMENT ON FUNCTION buildtrace.dead_letter_payloads(bigint) IS
+    'The stored versions of a failed pair, to correct and resubmit them.';
+COMMENT ON FUNCTION buildtrace.generate_pairs(integer, integer, float8, integer, float8, integer, integer, float8, text, float8, float8, float8, float8, float8) IS
+    'Simulated drawing version pairs with the ground truth of their changes; the same seed gives the same pairs.';
+COMMENT ON FUNCTION buildtrace.generate_versions(integer, integer, integer, float8, integer, float8, integer, integer, float8, text, float8, float8, float8, float8, float8) IS
+    'Simulated version chains of drawings with the ground truth of each version''s changes; the same seed gives the same versions.';
+COMMENT ON FUNCTION buildtrace.resolve_anomalies(bigint[], text) IS
+    'Closes the listed open anomalies, with an optional note; returns how many were closed.';
