@@ -8,37 +8,24 @@ RESET client_min_messages;
 SET search_path = buildtrace, public;
 
 CREATE TEMP TABLE received (s bt_sketch);
+\set copy_schema pg_temp
+\i test/data/binary_copy.sql
 
--- Receive the bytes as one bt_sketch field of a binary COPY file: the
--- sketch as text and as sent back, or the error's SQLSTATE, message and
--- detail.
+-- Receive the bytes as one bt_sketch field of a binary COPY: the sketch as
+-- text and as sent back, or the error's SQLSTATE, message and detail.
 CREATE FUNCTION pg_temp.receive(payload bytea) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    path text := current_setting('data_directory') || '/bt_sketch_binary_test.copy';
-    lo oid;
+    detail text;
     result text;
 BEGIN
-    lo := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea  -- signature
-                           || '\x0000000000000000'::bytea     -- flags, extension
-                           || '\x0001'::bytea                 -- one field
-                           || int4send(length(payload)) || payload
-                           || '\xffff'::bytea);               -- end of data
-    PERFORM lo_export(lo, path);
-    PERFORM lo_unlink(lo);
     TRUNCATE received;
-    BEGIN
-        EXECUTE format('COPY received FROM %L WITH (FORMAT binary)', path);
-    EXCEPTION WHEN OTHERS THEN
-        DECLARE
-            detail text;
-        BEGIN
-            GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-            RETURN format('%s: %s (%s)', SQLSTATE, SQLERRM, detail);
-        END;
-    END;
+    PERFORM pg_temp.copy_binary_field('received', payload);
     SELECT format('%s | %s', s, bt_sketch_send(s)) INTO result FROM received;
     RETURN result;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN format('%s: %s (%s)', SQLSTATE, SQLERRM, detail);
 END
 $$;
 

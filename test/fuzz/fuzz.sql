@@ -770,24 +770,17 @@ END
 $$;
 
 -- Bytes as one bt_sketch field of a binary COPY, the one way a client's
--- bytes reach bt_sketch_recv; the file is in the data directory.
+-- bytes reach bt_sketch_recv.
 CREATE TABLE fz.received (s buildtrace.bt_sketch);
+\set copy_schema fz
+\i test/data/binary_copy.sql
 CREATE FUNCTION fz.receive(payload bytea) RETURNS buildtrace.bt_sketch
 LANGUAGE plpgsql AS $$
 DECLARE
-    path text := current_setting('data_directory') || '/fuzz_sketch.copy';
-    lo oid;
     result buildtrace.bt_sketch;
 BEGIN
-    lo := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea  -- signature
-                           || '\x0000000000000000'::bytea     -- flags, extension
-                           || '\x0001'::bytea                 -- one field
-                           || int4send(length(payload)) || payload
-                           || '\xffff'::bytea);               -- end of data
-    PERFORM lo_export(lo, path);
-    PERFORM lo_unlink(lo);
     DELETE FROM fz.received;
-    EXECUTE format('COPY fz.received FROM %L WITH (FORMAT binary)', path);
+    PERFORM fz.copy_binary_field('fz.received', payload);
     SELECT r.s INTO result FROM fz.received r;
     RETURN result;
 END
