@@ -50,3 +50,24 @@ INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
 VALUES ('long-number-id', '[]',
         format('[{"id":%s,"x":0,"y":0,"width":1,"height":1}]', '10' || repeat('0', 196) || '.25')::jsonb);
 SELECT status, error -> 0 ->> 'message' AS message FROM buildtrace.pairs WHERE drawing_id = 'long-number-id';
+
+-- Claiming a pair: one that has had buildtrace.max_attempts attempts fails
+-- into dead_letters; the others are not due again before a backoff of
+-- 2^attempts seconds, and never more than an hour, so a pair that keeps
+-- failing for a passing reason is still tried every hour.
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('backoff-3', '[]', '[]'), ('backoff-10', '[]', '[]'), ('backoff-12', '[]', '[]'),
+       ('backoff-20', '[]', '[]');
+RESET buildtrace.processing;
+UPDATE buildtrace.pairs SET attempts = substr(drawing_id, 9)::int WHERE drawing_id LIKE 'backoff-%';
+SET buildtrace.max_attempts = 20;
+BEGIN;
+SELECT cardinality(buildtrace._work_claim(array_agg(pair_id))) AS claimed
+FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%';
+SELECT drawing_id, status, attempts, next_attempt_at - now() AS backoff,
+       error -> 0 ->> 'message' AS problem
+FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%' ORDER BY pair_id;
+ROLLBACK;
+RESET buildtrace.max_attempts;
+DELETE FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%';
