@@ -102,3 +102,11 @@ SELECT sum(coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)) < 100000 
 FROM pg_stat_xact_user_tables t
 WHERE t.schemaname = 'buildtrace' AND t.relname = 'versions';
 COMMIT;
+-- Two uploads of one drawing in one transaction carry the same default time
+-- (the transaction's start): the later statement's version comes after the
+-- earlier one's, whatever ids the client chose.
+BEGIN;
+INSERT INTO buildtrace.versions (version_id, drawing_id, payload) VALUES (7002, 'same-txn', pg_temp.v(1));
+INSERT INTO buildtrace.versions (version_id, drawing_id, payload) VALUES (7001, 'same-txn', pg_temp.v(2));
+COMMIT;
+SELECT from_version, to_version FROM buildtrace.pairs WHERE drawing_id = 'same-txn';
