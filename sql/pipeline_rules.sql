@@ -71,3 +71,18 @@ FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%' ORDER BY pair_id;
 ROLLBACK;
 RESET buildtrace.max_attempts;
 DELETE FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%';
+
+-- A worker takes a drawing's pending pairs in order up to the first one that
+-- is not due: a newer pair that backs off (or that another worker claimed)
+-- is not taken along with an older one that is due.
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('due-order', '[]', '[]'), ('due-order', '[]', '[]'), ('due-order', '[]', '[]');
+RESET buildtrace.processing;
+UPDATE buildtrace.pairs SET next_attempt_at = now() + interval '1 hour'
+WHERE pair_id = (SELECT min(pair_id) + 1 FROM buildtrace.pairs WHERE drawing_id = 'due-order');
+BEGIN;
+SELECT t.pair_id - (SELECT min(pair_id) FROM buildtrace.pairs WHERE drawing_id = 'due-order') AS nth_taken
+FROM buildtrace._work_take(10) t WHERE t.drawing_id = 'due-order';
+ROLLBACK;
+DELETE FROM buildtrace.pairs WHERE drawing_id = 'due-order';
