@@ -4,7 +4,7 @@
 -- has the /metrics shape with per-job fields and values, bounds bracket estimates,
 -- bad windows fail with 22023, and only the reader may read.
 BEGIN;
-SELECT plan(38);
+SELECT plan(39);
 
 SELECT has_table('buildtrace', 'hourly_rollups', 'table buildtrace.hourly_rollups');
 SELECT col_is_pk('buildtrace', 'hourly_rollups', ARRAY['hour', 'drawing_id'], 'one rollup row per hour and drawing');
@@ -168,6 +168,11 @@ SELECT is((SELECT j - 'processed_at' FROM jsonb_array_elements(buildtrace.metric
           '{"job_id": "tap-no-latency", "latency_ms": null, "pairs": 1, "total_added": 1, "total_removed": 0,
             "total_modified": 0, "total_unchanged": 0}'::jsonb,
           'a job without a reported latency is listed, latency_ms null');
+-- A pair sent without a job_id is of no job: the jobs list has no entry
+-- for it, not a "null" job that sums every such pair.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('tap-jobless', '[]', '[]');
+SELECT is((SELECT count(*) FROM jsonb_array_elements(buildtrace.metrics() -> 'jobs') j
+           WHERE j -> 'job_id' = 'null'::jsonb), 0::bigint, 'a pair without a job_id is in no job');
 
 -- Windows are counted back in UTC, as the rollups' hours are: a span of
 -- months gives the same start from a session in New York as from one in UTC
