@@ -51,6 +51,8 @@ VALUES ('mon-P', '[]', '[]', '2026-01-05 10:00+00');
 SET session_replication_role = DEFAULT;
 SET buildtrace.pending_max_age = '30min';
 SELECT buildtrace.check_uploads('2026-01-05 10:20+00') ->> 'stale_pending' AS stale_at_1020;
+-- At exactly pending_max_age it is not stale yet: only older than that.
+SELECT buildtrace.check_uploads('2026-01-05 10:30+00') ->> 'stale_pending' AS stale_at_1030;
 SELECT buildtrace.check_uploads('2026-01-05 10:31+00') ->> 'stale_pending' AS stale_at_1031;
 SELECT buildtrace.check_uploads('2026-01-05 10:40+00') ->> 'stale_pending' AS stale_again;
 SELECT kind, severity, drawing_id, details - 'submitted_at' AS details, resolved_at IS NULL AS open
@@ -185,6 +187,13 @@ SET timezone = 'America/New_York';
 SELECT buildtrace.check_uploads('2024-03-11 04:45+00') ->> 'missing_upload' AS missing_seen_from_new_york;
 SELECT buildtrace.check_uploads('2024-03-11 05:05+00') ->> 'missing_upload' AS missing_after_a_day;
 SET timezone = 'UTC';
+
+-- A drawing is missing an upload only once its due time plus grace has
+-- passed: at that very moment it is not yet, a microsecond later it is.
+INSERT INTO buildtrace.upload_expectations (drawing_id, every, grace, since)
+VALUES ('mon-J', '1 hour', '10 minutes', '2026-01-10 00:00+00');
+SELECT buildtrace.check_uploads('2026-01-10 01:10+00') ->> 'missing_upload' AS missing_at_late_at;
+SELECT buildtrace.check_uploads('2026-01-10 01:10:00.000001+00') ->> 'missing_upload' AS missing_just_after;
 
 -- Clean up so the rest of the suite starts empty.
 DELETE FROM buildtrace.anomalies;
