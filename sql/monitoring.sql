@@ -119,6 +119,12 @@ FROM buildtrace.anomalies WHERE resolved_at IS NULL;
 SELECT buildtrace.resolve_anomalies(array_agg(anomaly_id)) AS resolved_again
 FROM buildtrace.anomalies;
 SELECT * FROM mon_health();                                   -- healthy again
+-- An open high-severity anomaly detected before the window, alone, still
+-- degrades: it is open, only not recent.
+INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, detected_at)
+VALUES ('change_spike', 'high', 'mon-O', now() - interval '2 hours');
+SELECT status FROM mon_health();                              -- degraded
+DELETE FROM buildtrace.anomalies WHERE drawing_id = 'mon-O';
 -- A dead letter degrades.
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('mon-D', '[1]', '[]');
 DELETE FROM buildtrace.anomalies;
