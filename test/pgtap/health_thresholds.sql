@@ -1,7 +1,9 @@
 -- health()'s latency and failure-rate thresholds, and metrics()' per-drawing
--- data-quality score.
+-- data-quality score; when a scheduled check counts as not running, which
+-- anomalies health() lists, and Prometheus' last-hour, open-anomaly and
+-- status samples.
 BEGIN;
-SELECT plan(8);
+SELECT plan(18);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 -- 20 pairs in this hour, 6 of them failing (30 %).
@@ -17,6 +19,9 @@ SELECT ok(pg_temp.warned('^6 of 20 pairs failed in the last hour \(30\.0 %\), ov
           'a failure share over the threshold is a warning');
 SET LOCAL buildtrace.health_failure_rate = 0.5;
 SELECT ok(NOT pg_temp.warned('pairs failed in the last hour'), 'under the threshold it is not');
+-- 6 of 20 is 30 %: at the threshold, not over it.
+SET LOCAL buildtrace.health_failure_rate = 0.3;
+SELECT ok(NOT pg_temp.warned('pairs failed in the last hour'), 'a share exactly at the threshold is not over it');
 SET LOCAL buildtrace.health_failure_rate = 1;
 SELECT ok(NOT pg_temp.warned('pairs failed in the last hour'), '1 turns the check off');
 SET LOCAL buildtrace.health_p99_ms = 0.000001;
@@ -36,6 +41,51 @@ SELECT is((SELECT q FROM jsonb_array_elements(metrics() -> 'data_quality') q WHE
 SELECT is((SELECT array_agg(q ->> 'drawing_id') FROM jsonb_array_elements(metrics() -> 'data_quality') q),
           ARRAY['thr-1', 'thr-2', 'thr-0', 'thr-3'],
           'drawings from the lowest score up');
+
+-- A scheduled check counts as not running after twice its cadence, and
+-- never before 2 minutes: a job every 30 seconds that starts a minute late
+-- raises no alarm, nor one every 10 minutes a quarter of an hour after it
+-- was scheduled.
+INSERT INTO scheduled_jobs (job_name, every, command, scheduled_at) VALUES
+    ('buildtrace-thr-30s', '30 seconds', 'SELECT 1', now() - interval '90 seconds'),
+    ('buildtrace-thr-10m', '10 minutes', 'SELECT 1', now() - interval '15 minutes'),
+    ('buildtrace-thr-late', '10 minutes', 'SELECT 1', now() - interval '25 minutes');
+SELECT ok(NOT pg_temp.warned('buildtrace-thr-30s') AND NOT pg_temp.warned('buildtrace-thr-10m'),
+          'a job within twice its cadence, or within 2 minutes, is not reported');
+SELECT ok(pg_temp.warned('^Scheduled check buildtrace-thr-late has not run since it was scheduled'),
+          'a job with no run for over twice its cadence is');
+DELETE FROM scheduled_jobs WHERE job_name LIKE 'buildtrace-thr-%';
+
+-- health() lists the 50 newest anomalies, newest first, so that its answer
+-- stays small whatever piles up: here 7 of this hour and 43 of the 60 below.
+INSERT INTO anomalies (kind, severity, drawing_id, detected_at)
+SELECT 'delayed_upload', 'low', 'lst-' || i, now() - i * interval '1 minute' FROM generate_series(1, 60) i;
+SELECT is(jsonb_array_length(health() -> 'anomalies'), 50, 'health() lists 50 anomalies');
+SELECT is(health() -> 'anomalies' -> 49 ->> 'drawing_id', 'lst-43', 'the newest ones');
+-- An anomaly of the window is listed though resolved: a delayed upload is
+-- recorded resolved (the upload came), and this is where it shows.
+INSERT INTO anomalies (kind, severity, drawing_id, detected_at, resolved_at)
+VALUES ('delayed_upload', 'low', 'lst-resolved', now(), now());
+SELECT is(health() -> 'anomalies' -> 0 ->> 'drawing_id', 'lst-resolved',
+          'a resolved anomaly of the window is listed');
+
+-- Prometheus' last-hour samples are of the last hour's rollups and
+-- anomalies (the latency view's window): not of a rollup three hours old,
+-- nor of an anomaly detected five hours ago.
+INSERT INTO hourly_rollups (hour, drawing_id, pairs, failed)
+VALUES (date_trunc('hour', now() - interval '3 hours', 'UTC'), 'thr-old', 100, 10);
+INSERT INTO anomalies (kind, severity, drawing_id, detected_at)
+VALUES ('volume_spike', 'medium', 'thr-old', now() - interval '5 hours');
+SELECT is((SELECT string_agg(label || '=' || value, ',' ORDER BY label) FROM prometheus_samples('pairs_last_hour')),
+          'done=14,failed=6', 'pairs_last_hour counts the last hour''s pairs only');
+SELECT is((SELECT value FROM prometheus_samples('anomalies_last_hour') WHERE label = 'volume_spike'), 0::float8,
+          'anomalies_last_hour counts the last hour''s anomalies only');
+SELECT is((SELECT value FROM prometheus_samples('open_anomalies') WHERE label = 'delayed_upload'), 60::float8,
+          'open_anomalies counts the 60 open delayed uploads, not the resolved one');
+-- Recent failed pairs (high-severity anomalies of this hour): unhealthy,
+-- which the exporter's alerting rules read as 2.
+SELECT is(health() ->> 'status' || ' ' || (SELECT value FROM prometheus_samples('health_status')),
+          'unhealthy 2', 'health_status is 2 when health() is unhealthy');
 
 SELECT * FROM finish();
 ROLLBACK;
