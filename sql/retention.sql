@@ -252,3 +252,22 @@ SELECT buildtrace.rebuild_rollups() AS rollup_rows_written;
 SELECT drawing_id, pairs FROM buildtrace.hourly_rollups ORDER BY hour;
 RESET buildtrace.keep_pairs;
 RESET buildtrace.keep_rollups;
+
+-- A drawing's last upload sent directly is its latest pair dated by now: a
+-- later one dated in the future (a client's clock ahead) does not let purge()
+-- take it. And a pair purge() keeps keeps its anomalies, resolved or not.
+TRUNCATE buildtrace.pairs, buildtrace.versions, buildtrace.changes, buildtrace.anomalies,
+         buildtrace.drawing_state, buildtrace.hourly_rollups, buildtrace.purge_horizon
+         RESTART IDENTITY CASCADE;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('FUT', '[]', '[]');  -- 1
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('FUT', '[]', '[]');  -- 2
+UPDATE buildtrace.pairs SET processed_at = now() - interval '100 days',
+                            submitted_at = now() - interval '100 days' WHERE pair_id = 1;
+UPDATE buildtrace.pairs SET submitted_at = '2999-01-01' WHERE pair_id = 2;
+INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, detected_at, resolved_at)
+VALUES ('change_spike', 'medium', 'FUT', 1, now() - interval '100 days', now() - interval '99 days');
+SET buildtrace.keep_pairs = '30d';
+CALL buildtrace.purge();
+SELECT pair_id, drawing_id FROM buildtrace.pairs ORDER BY pair_id;
+SELECT kind, pair_id, resolved_at IS NOT NULL AS resolved FROM buildtrace.anomalies ORDER BY anomaly_id;
+RESET buildtrace.keep_pairs;
