@@ -160,3 +160,19 @@ SELECT buildtrace.process('[{"drawing_id": "par-2", "objects": [], "latency_ms":
 SELECT buildtrace.health() ? 'status' AS health, buildtrace.metrics() ? 'pairs' AS metrics,
        buildtrace.report_html() LIKE '<!DOCTYPE html>%' AS report_html;
 RESET force_parallel_mode;
+
+-- report() with max_pairs equal to the job's pairs shows them all, with no
+-- pointer to more.
+SELECT buildtrace.report('seed-000', 1) NOT LIKE '%more pair%' AS all_shown_at_max_pairs;
+-- With the latest change set deleted by hand, the newest of the rest is the
+-- one of the highest pair_id among those of one computed_at (three pairs of
+-- one statement).
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES
+    ('api-tie', '[]', '[{"id": "T1", "type": "door", "x": 1, "y": 1, "width": 1, "height": 2}]'),
+    ('api-tie', '[]', '[{"id": "T2", "type": "door", "x": 1, "y": 1, "width": 1, "height": 2}]'),
+    ('api-tie', '[]', '[{"id": "T3", "type": "door", "x": 1, "y": 1, "width": 1, "height": 2}]');
+BEGIN;
+DELETE FROM buildtrace.changes c USING buildtrace.drawing_state s
+WHERE s.drawing_id = 'api-tie' AND c.pair_id = s.last_pair_id;
+SELECT buildtrace.changes('api-tie') -> 'added' -> 0 ->> 'id' AS latest_left;
+ROLLBACK;
