@@ -57,7 +57,8 @@ SELECT ok(pg_temp.warned('^Scheduled check buildtrace-thr-late has not run since
 DELETE FROM scheduled_jobs WHERE job_name LIKE 'buildtrace-thr-%';
 
 -- health() lists the 50 newest anomalies, newest first, so that its answer
--- stays small whatever piles up: here 7 of this hour and 43 of the 60 below.
+-- stays small whatever piles up: here the 7 recorded above, at this
+-- transaction's start, and the 43 newest of the 60 below.
 INSERT INTO anomalies (kind, severity, drawing_id, detected_at)
 SELECT 'delayed_upload', 'low', 'lst-' || i, now() - i * interval '1 minute' FROM generate_series(1, 60) i;
 SELECT is(jsonb_array_length(health() -> 'anomalies'), 50, 'health() lists 50 anomalies');
