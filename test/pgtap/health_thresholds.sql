@@ -3,7 +3,7 @@
 -- anomalies health() lists, and Prometheus' last-hour, open-anomaly and
 -- status samples.
 BEGIN;
-SELECT plan(18);
+SELECT plan(20);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 -- 20 pairs in this hour, 6 of them failing (30 %).
@@ -30,6 +30,17 @@ SELECT ok(pg_temp.warned('^Processing latency P99 of the last hour is [0-9.]+ ms
 SELECT isnt(health() ->> 'status', 'healthy', 'and health() is not healthy');
 SET LOCAL buildtrace.health_p99_ms = 0;
 SELECT ok(NOT pg_temp.warned('P99'), '0 turns the latency check off');
+-- A P99 exactly at the threshold is not over it: an hour whose every done
+-- pair took 5 ms has a P99 of exactly 5 (a sketch's estimate stays within
+-- its minimum and maximum).
+SAVEPOINT p99_at_threshold;
+UPDATE hourly_rollups SET processing_ms = (SELECT bt_sketch(5.0::float8) FROM generate_series(1, 14));
+SET LOCAL buildtrace.health_p99_ms = 5;
+SELECT ok(NOT pg_temp.warned('P99'), 'a P99 exactly at the threshold is not over it');
+SET LOCAL buildtrace.health_p99_ms = 4.99;
+SELECT ok(pg_temp.warned('^Processing latency P99 of the last hour is 5\.0 ms, over buildtrace\.health_p99_ms \(4\.99 ms\)\.$'),
+          'just under it, the P99 is over');
+ROLLBACK TO SAVEPOINT p99_at_threshold;
 
 -- Data quality: thr-1 has 5 pairs, 2 failed (i = 1 and 5), and a missing
 -- upload; thr-2 2 failed, thr-0 and thr-3 one each.
