@@ -176,3 +176,24 @@ DELETE FROM buildtrace.changes c USING buildtrace.drawing_state s
 WHERE s.drawing_id = 'api-tie' AND c.pair_id = s.last_pair_id;
 SELECT buildtrace.changes('api-tie') -> 'added' -> 0 ->> 'id' AS latest_left;
 ROLLBACK;
+
+-- A pair's own job_id wins over the request's: one pair list can carry the
+-- pairs of several jobs, and report(job_id) finds each.
+SELECT buildtrace.process('{"job_id": "api-outer", "version_pairs": [
+    {"drawing_id": "api-own", "job_id": "api-inner", "version_a": [], "version_b": []},
+    {"drawing_id": "api-own", "version_a": [], "version_b": []}]}') ->> 'message' AS own_job;
+SELECT job_id FROM buildtrace.pairs WHERE drawing_id = 'api-own' ORDER BY pair_id;
+-- A job state's own drawing_id wins over the request's, which is only the
+-- drawing of the states that name none; a state's timestamp is its upload
+-- time.
+SELECT buildtrace.process('{"job_id": "api-dr", "drawing_id": "api-req", "jobs": [
+    {"job_id": "api-d1", "drawing_id": "api-elem", "timestamp": "2024-06-01T10:00:00Z", "objects": []},
+    {"job_id": "api-d2", "timestamp": "2024-06-01T11:00:00Z", "objects": []}]}') ->> 'tasks_created' AS states;
+SELECT job_id, drawing_id, uploaded_at AT TIME ZONE 'UTC' AS uploaded_utc
+FROM buildtrace.versions WHERE job_id IN ('api-d1', 'api-d2') ORDER BY version_id;
+-- A list under "objects" is the version's objects, as a map there is; next
+-- to other paths, "objects" is one path of the map.
+SELECT buildtrace.process('{"job_id": "api-obj", "jobs": [
+    {"drawing_id": "api-obj-1", "objects": [{"id": "A", "type": "wall", "x": 0, "y": 0, "width": 1, "height": 1}]},
+    {"drawing_id": "api-obj-2", "objects": {"src/a.c": "1"}, "src/b.c": "2"}]}') ->> 'message' AS objects;
+SELECT drawing_id, payload FROM buildtrace.versions WHERE job_id = 'api-obj' ORDER BY version_id;
