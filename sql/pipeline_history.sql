@@ -52,3 +52,29 @@ SELECT version_b FROM dead_letter_payloads(3);
 SELECT pair_id, problem_count FROM dead_letters;
 RESET ROLE;
 DROP ROLE history_reader;
+
+-- history() is the half-open window [since, until), oldest first by
+-- processing time: a pair processed at "since" is in it, one at "until" is
+-- not, so back-to-back windows neither miss nor repeat a pair, and equal
+-- bounds are an empty window, not an error. Here the pair made first was
+-- processed last.
+INSERT INTO pairs (drawing_id, job_id, version_a, version_b) VALUES
+    ('H-3', 'h3-job', '[]', '[]'), ('H-3', 'h3-job', '[]', '[]'), ('H-3', 'h3-job', '[]', '[]');
+UPDATE pairs p SET processed_at = timestamptz '2026-03-01 12:00+00' - (p.pair_id - f.first_id) * interval '1 hour'
+FROM (SELECT min(pair_id) AS first_id FROM pairs WHERE drawing_id = 'H-3') f
+WHERE p.drawing_id = 'H-3';
+SELECT string_agg(to_char(processed_at AT TIME ZONE 'UTC', 'HH24:MI'), ' ') AS oldest_first
+FROM history('H-3');
+SELECT string_agg(to_char(processed_at AT TIME ZONE 'UTC', 'HH24:MI'), ' ') AS from_11_to_12
+FROM history('H-3', '2026-03-01 11:00+00', '2026-03-01 12:00+00');
+SELECT count(*) AS equal_bounds FROM history('H-3', '2026-03-01 11:00+00', '2026-03-01 11:00+00');
+
+-- A pair still waiting for deferred processing has no history yet and is
+-- no dead letter, even if it will fail.
+SET buildtrace.processing = deferred;
+INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('H-4', '[]', '[{"id":"Z","x":"far"}]');
+RESET buildtrace.processing;
+SELECT status FROM pairs WHERE drawing_id = 'H-4';
+SELECT count(*) AS pending_in_history FROM history('H-4');
+SELECT count(*) AS pending_in_drawing_history FROM drawing_history WHERE drawing_id = 'H-4';
+SELECT count(*) AS pending_dead_letters FROM dead_letters WHERE drawing_id = 'H-4';
