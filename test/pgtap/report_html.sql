@@ -2,7 +2,7 @@
 -- the tables hold, with every value from the data escaped; for the reader
 -- role only; clear errors for a bad window.
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 \set fzk `cat test/data/fzk-haus.json`
@@ -55,6 +55,13 @@ SELECT ok(strpos(html, format('<tr><td>%s</td><td>RPT-&quot;bad&quot; &amp; &lt;
           'the dead letter is listed') FROM page;
 SELECT ok(strpos(html, U&'<td>RPT-\FFFD-\FFFD</td>') > 0,
           'U+FFFE and U+FFFF, which XML does not allow, are replaced') FROM page;
+-- The dead letters table starts with the newest: when there are more than
+-- it shows, the ones left out are the old ones.
+SELECT ok(strpos(html, format(U&'<tr><td>%s</td><td>RPT-\FFFD-\FFFD</td>',
+                              (SELECT pair_id FROM pairs WHERE drawing_id = U&'RPT-\FFFF-\FFFE')))
+          BETWEEN 1 AND strpos(html, format('<tr><td>%s</td><td>RPT-&quot;bad&quot;',
+                                            (SELECT pair_id FROM pairs WHERE drawing_id = 'RPT-"bad" & <b>'))),
+          'dead letters are listed newest first') FROM page;
 
 -- The most active drawings, each with the picture of its latest pair.
 SELECT is((SELECT count(*) FROM regexp_matches(html, '<img alt="Changes of ', 'g')),
@@ -88,6 +95,15 @@ INSERT INTO pairs (drawing_id, version_a, version_b)
 VALUES ('RPT-long-id', jsonb_build_array(jsonb_build_object('id', repeat('"', 1000000), 'x', 'bad')), '[]');
 SELECT cmp_ok(octet_length(error::text), '<', 5000, 'a failed pair stores a long id cut short')
 FROM pairs WHERE drawing_id = 'RPT-long-id';
+
+-- The most active drawings are those of the window: a drawing whose pairs
+-- were all processed before it is not shown, however many it had.
+INSERT INTO pairs (drawing_id, version_a, version_b)
+SELECT 'RPT-old', version_a, version_b FROM generate_pairs(8, 5, 0.2, 7);
+UPDATE hourly_rollups SET hour = hour - interval '3 days' WHERE drawing_id = 'RPT-old';
+SELECT ok(strpos(report_html(), 'alt="Changes of RPT-old"') = 0
+          AND strpos(report_html('7 days'), 'alt="Changes of RPT-old"') > 0,
+          'a drawing active only before the window is not among the most active');
 
 -- Only the reader role reads it.
 CREATE ROLE report_reader_tap IN ROLE buildtrace_reader;
