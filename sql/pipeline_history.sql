@@ -78,3 +78,9 @@ SELECT status FROM pairs WHERE drawing_id = 'H-4';
 SELECT count(*) AS pending_in_history FROM history('H-4');
 SELECT count(*) AS pending_in_drawing_history FROM drawing_history WHERE drawing_id = 'H-4';
 SELECT count(*) AS pending_dead_letters FROM dead_letters WHERE drawing_id = 'H-4';
+
+-- open_anomalies lists the anomalies not yet resolved, and no other.
+INSERT INTO anomalies (kind, severity, drawing_id, details, resolved_at) VALUES
+    ('missing_upload', 'medium', 'H-5', '{}', NULL),
+    ('missing_upload', 'medium', 'H-5', '{}', now());
+SELECT count(*) AS open_of_two FROM open_anomalies WHERE drawing_id = 'H-5';
