@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(24);
+SELECT plan(27);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -136,6 +136,32 @@ SELECT throws_ok($$SELECT buildtrace.schedule('5 minutes')$$, '42710',
                  'a hand-made job of these names stops schedule()');
 SELECT is(buildtrace.unschedule(), 1, 'a superuser''s unschedule() removes it, though schedule() never ran');
 DROP ROLE bt_cron_hand;
+
+-- A role that may not remove another role's jobs leaves them running, and
+-- scheduled_jobs keeps describing them, for health() to watch.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_cron_owner;
+DROP ROLE IF EXISTS bt_cron_plain;
+RESET client_min_messages;
+CREATE ROLE bt_cron_owner SUPERUSER LOGIN;
+CREATE ROLE bt_cron_plain LOGIN;
+GRANT USAGE ON SCHEMA buildtrace, cron TO bt_cron_plain;
+GRANT EXECUTE ON FUNCTION buildtrace.unschedule(), buildtrace._require_cron(), buildtrace._cron_jobs()
+    TO bt_cron_plain;
+GRANT SELECT, DELETE ON buildtrace.scheduled_jobs TO bt_cron_plain;
+GRANT pg_read_all_settings TO bt_cron_plain;
+SET ROLE bt_cron_owner;
+SELECT count(*) AS scheduled FROM buildtrace.schedule('1 hour');
+RESET ROLE;
+SET ROLE bt_cron_plain;
+SELECT is(buildtrace.unschedule(), 0, 'a plain role''s unschedule() leaves another role''s jobs');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM buildtrace.scheduled_jobs), 2,
+          'scheduled_jobs still describes the jobs left running');
+SELECT is(buildtrace.unschedule(), 2, 'a superuser''s unschedule() then removes them');
+DROP OWNED BY bt_cron_plain;
+DROP ROLE bt_cron_plain;
+DROP ROLE bt_cron_owner;
 
 DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
 DELETE FROM buildtrace.upload_expectations WHERE drawing_id = 'cron-test';
