@@ -2,7 +2,7 @@
 -- the tables hold, with every value from the data escaped; for the reader
 -- role only; clear errors for a bad window.
 BEGIN;
-SELECT plan(25);
+SELECT plan(28);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 \set fzk `cat test/data/fzk-haus.json`
@@ -55,6 +55,8 @@ SELECT ok(strpos(html, format('<tr><td>%s</td><td>RPT-&quot;bad&quot; &amp; &lt;
           'the dead letter is listed') FROM page;
 SELECT ok(strpos(html, U&'<td>RPT-\FFFD-\FFFD</td>') > 0,
           'U+FFFE and U+FFFF, which XML does not allow, are replaced') FROM page;
+-- A table that shows all its rows says nothing of more (the dead letters).
+SELECT ok(strpos(html, 'and 0 more') = 0, 'a table of all its rows has no note of more') FROM page;
 -- The dead letters table starts with the newest: when there are more than
 -- it shows, the ones left out are the old ones.
 SELECT ok(strpos(html, format(U&'<tr><td>%s</td><td>RPT-\FFFD-\FFFD</td>',
@@ -72,6 +74,8 @@ SELECT is(convert_from(decode(substring(html FROM 'alt="Changes of &lt;script&gt
           (SELECT bt_svg(version_a, version_b, '{"width": 480, "labels": false, "ids": false}')
            FROM pairs WHERE drawing_id = '<script>alert(1)</script>' LIMIT 1),
           'a thumbnail is the bt_svg picture of the pair') FROM page;
+SELECT ok(strpos(html, '<h3>&lt;script&gt;alert(1)&lt;/script&gt;</h3><p class="note">3 pairs in the window;') > 0,
+          'a drawing says how many pairs it had in the window') FROM page;
 -- A pair of more than 20,000 objects gets a note, in each form bt_diff reads.
 SELECT is(_thumbnail(v.a, v.b, 'big'),
           '<p class="note">Too large for a thumbnail; draw it with bt_svg.</p>', 'a large pair, ' || v.form)
@@ -104,6 +108,11 @@ UPDATE hourly_rollups SET hour = hour - interval '3 days' WHERE drawing_id = 'RP
 SELECT ok(strpos(report_html(), 'alt="Changes of RPT-old"') = 0
           AND strpos(report_html('7 days'), 'alt="Changes of RPT-old"') > 0,
           'a drawing active only before the window is not among the most active');
+
+-- A resolved anomaly is no longer listed.
+UPDATE anomalies SET resolved_at = now() WHERE drawing_id = 'RPT-55';
+SELECT ok(strpos(_report_anomalies(), '<td>RPT-54</td>') > 0 AND strpos(_report_anomalies(), '<td>RPT-55</td>') = 0,
+          'resolved anomalies are not listed');
 
 -- Only the reader role reads it.
 CREATE ROLE report_reader_tap IN ROLE buildtrace_reader;
