@@ -4,7 +4,7 @@
 -- the simulator's own additions and removals of one type may lie within
 -- buildtrace.match_distance of each other.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 
 CREATE TEMP TABLE gp AS
 SELECT * FROM buildtrace.generate_pairs(1000, objects => 100, change_rate => 0.1, seed => 42,
@@ -72,6 +72,9 @@ SELECT is_empty($$
     SELECT drawing_id, version_no FROM gv
     WHERE (buildtrace.bt_validate(payload) <> '[]') <> (truth ->> 'malformed')::bool
 $$, 'bt_validate flags exactly the malformed versions');
+-- malformed_rate 0.1 breaks about one version in ten (200 here).
+SELECT ok((SELECT count(*) FROM gv WHERE (truth ->> 'malformed')::bool) BETWEEN 8 AND 40,
+          'generate_versions breaks versions at about malformed_rate');
 
 -- Spike: at least spike_factor times the changes of an ordinary pair.
 SELECT ok((WITH c AS (
