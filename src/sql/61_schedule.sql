@@ -20,12 +20,22 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    preloaded bool := current_setting('shared_preload_libraries') ~ '(^|[ ,])pg_cron($|[ ,])';
-    cron_db   text := current_setting('cron.database_name', true);
+    preloaded bool;
+    cron_db   text;
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
         RETURN;
     END IF;
+    -- Only superusers and pg_read_all_settings may read these settings, and
+    -- a role granted schedule() or unschedule() may be neither: it is told
+    -- what is missing without them.
+    IF NOT pg_has_role('pg_read_all_settings', 'USAGE') THEN
+        RAISE EXCEPTION 'pg_cron is not created in this database'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A superuser can install pg_cron; until then, call buildtrace.check_uploads() from another scheduler.';
+    END IF;
+    preloaded := current_setting('shared_preload_libraries') ~ '(^|[ ,])pg_cron($|[ ,])';
+    cron_db := current_setting('cron.database_name', true);
     IF NOT preloaded THEN
         RAISE EXCEPTION 'pg_cron is not installed'
             USING ERRCODE = 'object_not_in_prerequisite_state',
