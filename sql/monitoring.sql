@@ -93,6 +93,17 @@ SELECT * FROM buildtrace.schedule('5 minutes');
 \echo :LAST_ERROR_SQLSTATE
 SELECT buildtrace.unschedule();
 \echo :LAST_ERROR_SQLSTATE
+-- A role granted unschedule() that may not read the server's settings is
+-- told that pg_cron is missing, not refused the settings.
+CREATE ROLE mon_cron_caller;
+GRANT USAGE ON SCHEMA buildtrace TO mon_cron_caller;
+GRANT EXECUTE ON FUNCTION buildtrace.unschedule(), buildtrace._require_cron() TO mon_cron_caller;
+SET ROLE mon_cron_caller;
+SELECT buildtrace.unschedule();
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP OWNED BY mon_cron_caller;
+DROP ROLE mon_cron_caller;
 
 -- health(), one rule at a time, from an empty pipeline.
 DELETE FROM buildtrace.anomalies;
