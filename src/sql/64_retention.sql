@@ -88,31 +88,26 @@ RETURN status <> 'failed'
 -- _purge_* functions below, which delete at most batch_size rows older than
 -- cutoff, oldest first, and return how many they deleted.
 
--- The pairs of the next batch: processed before cutoff, and no retry (a
--- retry goes with the pair it retries, and a retried dead letter once its
--- retries may go: a retry whose dead letter went would read as an upload of
--- its own); not a dead letter that waits to be retried (it is what was
--- submitted) unless it and its retries all failed before
--- dead_letters_cutoff; nor a drawing's latest pair sent directly (its last
--- upload, which check_uploads() measures the next one against). Locked.
-CREATE FUNCTION buildtrace._pairs_to_purge(cutoff timestamptz, batch_size integer,
-                                           dead_letters_cutoff timestamptz)
+-- Up to n pairs after pair after (all, if NULL) that a batch may take,
+-- locked, by pair_id: processed before cutoff, and no retry (a retry goes
+-- with the pair it retries, and a retried dead letter once its retries may
+-- go: a retry whose dead letter went would read as an upload of its own);
+-- not a dead letter that waits to be retried (it is what was submitted)
+-- unless it and its retries all failed before dead_letters_cutoff; nor a
+-- drawing's latest pair sent directly (its last upload, which
+-- check_uploads() measures the next one against).
+CREATE FUNCTION buildtrace._pairs_purgeable(cutoff timestamptz, dead_letters_cutoff timestamptz,
+                                            after bigint, n integer)
 RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    batch  bigint[];
-    locked bigint[];
 BEGIN
-    -- no dead letter goes before keep_pairs, nor any retry of one
-    IF dead_letters_cutoff > cutoff THEN
-        dead_letters_cutoff := cutoff;
-    END IF;
-    batch := ARRAY(
+    RETURN ARRAY(
         SELECT o.pair_id FROM buildtrace.pairs o
         WHERE o.processed_at < cutoff
           AND o.retry_of IS NULL
+          AND (after IS NULL OR o.pair_id > after)
           -- (a pair that did not fail tested here too: a call for each pair
           -- made a batch a sixth slower)
           AND (o.status <> 'failed'
@@ -126,22 +121,51 @@ BEGIN
                          AND l.retry_of IS NULL
                          AND (l.submitted_at, l.pair_id) > (o.submitted_at, o.pair_id)
                          AND l.submitted_at <= now()))
-        ORDER BY o.pair_id LIMIT batch_size
+        ORDER BY o.pair_id LIMIT n
         FOR UPDATE SKIP LOCKED);
+END
+$$;
+
+-- The pairs of the next batch, batch_size of them unless fewer are left,
+-- locked.
+CREATE FUNCTION buildtrace._pairs_to_purge(cutoff timestamptz, batch_size integer,
+                                           dead_letters_cutoff timestamptz)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kept   bigint[] := '{}';
+    batch  bigint[];
+    locked bigint[];
+    wanted integer;
+    after  bigint;
+BEGIN
+    -- no dead letter goes before keep_pairs, nor any retry of one
+    IF dead_letters_cutoff > cutoff THEN
+        dead_letters_cutoff := cutoff;
+    END IF;
+    IF dead_letters_cutoff IS NULL THEN
+        RETURN buildtrace._pairs_purgeable(cutoff, NULL, NULL, batch_size);
+    END IF;
     -- A chain taken as dead letters ends in a failed pair, which may be
-    -- retried at any moment: a retry committed after the snapshot above and
-    -- before the lock would be deleted with it, or left as an upload of its
-    -- own. So lock the chains' retries (inserting a retry takes a key-share
-    -- lock on the pair it retries: none can commit now), then judge the
-    -- failed pairs again in this statement's new snapshot, which sees every
-    -- retry committed before the locks; a chain with a retry not locked
-    -- here, new or held by another transaction, waits for a later batch. A
-    -- pair that did not fail has no retries.
-    IF dead_letters_cutoff IS NOT NULL THEN
+    -- retried at any moment: a retry committed after the snapshot that chose
+    -- it and before the lock would be deleted with it, or left as an upload
+    -- of its own. So lock the chains' retries (inserting a retry takes a
+    -- key-share lock on the pair it retries: none can commit now), then
+    -- judge the failed pairs again in this statement's new snapshot, which
+    -- sees every retry committed before the locks; a chain with a retry not
+    -- locked here, new or held by another transaction, waits for a later
+    -- run. A pair that did not fail has no retries. The pairs after a chain
+    -- left out fill its place, so that a short batch still means that no
+    -- more are left (purge() stops at one).
+    LOOP
+        wanted := batch_size - cardinality(kept);
+        batch := buildtrace._pairs_purgeable(cutoff, dead_letters_cutoff, after, wanted);
         locked := ARRAY(SELECT p.pair_id FROM buildtrace.pairs p
                         WHERE p.pair_id = ANY (ARRAY(SELECT r.pair_id FROM buildtrace._retries(batch) r))
                         FOR UPDATE SKIP LOCKED);
-        batch := ARRAY(
+        kept := kept || ARRAY(
             SELECT o.pair_id FROM buildtrace.pairs o
             WHERE o.pair_id = ANY (batch)
               AND (o.status <> 'failed'
@@ -150,8 +174,10 @@ BEGIN
                        AND NOT EXISTS (SELECT 1 FROM buildtrace._retries(ARRAY[o.pair_id]) r
                                        WHERE r.pair_id <> ALL (locked))))
             ORDER BY o.pair_id);
-    END IF;
-    RETURN batch;
+        EXIT WHEN cardinality(batch) < wanted OR cardinality(kept) = batch_size;
+        after := batch[cardinality(batch)];
+    END LOOP;
+    RETURN kept;
 END
 $$;
 
@@ -400,6 +426,7 @@ COMMENT ON PROCEDURE buildtrace.purge(integer, bigint, bigint, bigint, bigint) I
 
 REVOKE ALL ON buildtrace.purge_horizon FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._purge_batch(text, timestamptz, integer, timestamptz),
+    buildtrace._pairs_purgeable(timestamptz, timestamptz, bigint, integer),
     buildtrace._pairs_to_purge(timestamptz, integer, timestamptz),
     buildtrace._purge_pairs(timestamptz, integer, timestamptz),
     buildtrace._purge_versions(timestamptz, integer),
