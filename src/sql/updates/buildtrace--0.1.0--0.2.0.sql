@@ -2346,14 +2346,14 @@ RETURN status <> 'failed'
 -- _purge_* functions below, which delete at most batch_size rows older than
 -- cutoff, oldest first, and return how many they deleted.
 
--- Up to n pairs after pair after (all, if NULL) that a batch may take,
--- locked, by pair_id: processed before cutoff, and no retry (a retry goes
--- with the pair it retries, and a retried dead letter once its retries may
--- go: a retry whose dead letter went would read as an upload of its own);
--- not a dead letter that waits to be retried (it is what was submitted)
--- unless it and its retries all failed before dead_letters_cutoff; nor a
--- drawing's latest pair sent directly (its last upload, which
--- check_uploads() measures the next one against).
+-- The first n pairs by pair_id (past pair_id after, unless it is NULL)
+-- that a batch may take, locked: processed before cutoff, and no retry (a
+-- retry goes with the pair it retries, and a retried dead letter once its
+-- retries may go: a retry whose dead letter went would read as an upload
+-- of its own); not a dead letter that waits to be retried (it is what was
+-- submitted) unless it and its retries all failed before
+-- dead_letters_cutoff; nor a drawing's latest pair sent directly (its last
+-- upload, which check_uploads() measures the next one against).
 CREATE FUNCTION buildtrace._pairs_purgeable(cutoff timestamptz, dead_letters_cutoff timestamptz,
                                             after bigint, n integer)
 RETURNS bigint[]
