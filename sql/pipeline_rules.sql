@@ -68,6 +68,17 @@ FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%';
 SELECT drawing_id, status, attempts, next_attempt_at - now() AS backoff,
        error -> 0 ->> 'message' AS problem
 FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%' ORDER BY pair_id;
+-- The pair given up on is flagged, with its problem, until a retry of it is
+-- processed.
+SELECT a.drawing_id, a.kind, a.severity, a.details = jsonb_build_object('problems', p.error) AS has_problem,
+       a.resolved_at IS NULL AS open
+FROM buildtrace.anomalies a JOIN buildtrace.pairs p USING (pair_id)
+WHERE p.drawing_id LIKE 'backoff-%';
+SELECT r.status FROM buildtrace.retry_failed(NULL, 'backoff-20') r;
+SELECT p.retry_of IS NULL AS given_up_pair, p.status, a.kind,
+       a.anomaly_id IS NOT NULL AND a.resolved_at IS NULL AS open_anomaly
+FROM buildtrace.pairs p LEFT JOIN buildtrace.anomalies a USING (pair_id)
+WHERE p.drawing_id = 'backoff-20' ORDER BY p.pair_id;
 ROLLBACK;
 RESET buildtrace.max_attempts;
 DELETE FROM buildtrace.pairs WHERE drawing_id LIKE 'backoff-%';

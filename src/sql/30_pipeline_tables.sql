@@ -138,8 +138,10 @@ CREATE INDEX changes_job_idx ON buildtrace.changes (job_id) WHERE job_id IS NOT 
 
 CREATE TABLE buildtrace.anomalies (
     anomaly_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- processing_failed since 0.2.0
     kind        text NOT NULL CHECK (kind IN ('change_spike', 'invalid_input', 'missing_upload',
-                                              'delayed_upload', 'stale_pending', 'volume_spike')),
+                                              'delayed_upload', 'stale_pending', 'volume_spike',
+                                              'processing_failed')),
     severity    text NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
     -- NULL for anomalies that concern no single drawing (volume_spike).
     drawing_id  text,
@@ -152,7 +154,7 @@ CREATE TABLE buildtrace.anomalies (
     CHECK (resolved_at IS NULL OR resolved_at >= detected_at)
 );
 COMMENT ON TABLE buildtrace.anomalies IS
-    'Change spikes, invalid input, missing or delayed uploads; open while resolved_at is NULL.';
+    'Change spikes, invalid input, pairs work() gave up on, missing or delayed uploads; open while resolved_at is NULL.';
 
 CREATE INDEX anomalies_open_idx ON buildtrace.anomalies (detected_at) WHERE resolved_at IS NULL;
 CREATE INDEX anomalies_drawing_idx ON buildtrace.anomalies (drawing_id, detected_at);

@@ -271,13 +271,13 @@ BEGIN
         WHERE sp.severity IS NOT NULL
     ),
     -- A retry that was processed (done or failed again) supersedes the failed
-    -- pair: that pair's open invalid_input anomaly is resolved, kept as history.
+    -- pair: its open invalid_input or processing_failed anomaly is resolved.
     resolve_retried AS (
         UPDATE buildtrace.anomalies a
         SET resolved_at = now()
         WHERE a.pair_id = ANY (ARRAY(SELECT pr.retry_of FROM processed pr
                                      WHERE pr.retry_of IS NOT NULL))
-          AND a.kind = 'invalid_input'
+          AND a.kind IN ('invalid_input', 'processing_failed')
           AND a.resolved_at IS NULL
     ),
     upd_state AS (
@@ -359,7 +359,7 @@ BEGIN
         UPDATE buildtrace.anomalies a
         SET resolved_at = now()
         WHERE a.pair_id = pr.retry_of
-          AND a.kind = 'invalid_input'
+          AND a.kind IN ('invalid_input', 'processing_failed')
           AND a.resolved_at IS NULL;
     END IF;
     PERFORM buildtrace._add_rollups(rows_tenant, ARRAY[pr.drawing_id], ARRAY[

@@ -197,18 +197,27 @@ $$;
 -- Fails claimed pairs that will not be processed, to wait in dead_letters:
 -- out of attempts, or unprocessable for a lasting reason (the drawing is
 -- another tenant's, say). Their problem says why; reason completes "Pair N
--- of drawing "D" …".
+-- of drawing "D" …". Each is flagged as a processing_failed anomaly with
+-- that problem, as a pair of invalid input is flagged (a dead letter that
+-- nothing flags waits unseen), and counted in no rollup: the rollup of its
+-- drawing may be another tenant's.
 CREATE FUNCTION buildtrace._work_fail(pair_ids bigint[], sqlstate text, message text, reason text)
 RETURNS void
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    UPDATE buildtrace.pairs p
-    SET status = 'failed', processed_at = now(),
-        error = jsonb_build_array(jsonb_build_object(
-            'sqlstate', _work_fail.sqlstate, 'message', _work_fail.message,
-            'detail', format('Pair %s of drawing "%s" %s.', p.pair_id, p.drawing_id, _work_fail.reason)))
-    WHERE p.pair_id = ANY (_work_fail.pair_ids) AND p.status = 'pending';
+    WITH failed AS (
+        UPDATE buildtrace.pairs p
+        SET status = 'failed', processed_at = now(),
+            error = jsonb_build_array(jsonb_build_object(
+                'sqlstate', _work_fail.sqlstate, 'message', _work_fail.message,
+                'detail', format('Pair %s of drawing "%s" %s.', p.pair_id, p.drawing_id, _work_fail.reason)))
+        WHERE p.pair_id = ANY (_work_fail.pair_ids) AND p.status = 'pending'
+        RETURNING p.pair_id, p.drawing_id, p.error, p.tenant)
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, tenant)
+    SELECT 'processing_failed', 'high', f.drawing_id, f.pair_id,
+           jsonb_build_object('problems', f.error), f.tenant
+    FROM failed f;
 END;
 
 -- Processes claimed pairs one at a time, oldest first: what a batch falls

@@ -21,7 +21,7 @@ DECLARE
     recent timestamptz := buildtrace._window_start(interval '1 hour');
     -- every kind has a sample, 0 when there is none
     anomaly_kinds text[] := ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
-                                  'stale_pending', 'volume_spike'];
+                                  'stale_pending', 'volume_spike', 'processing_failed'];
 BEGIN
     CASE family
     WHEN 'pairs_last_hour' THEN           -- by outcome

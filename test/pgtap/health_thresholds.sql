@@ -3,7 +3,7 @@
 -- anomalies health() lists, and Prometheus' last-hour, open-anomaly and
 -- status samples.
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 -- 20 pairs in this hour, 6 of them failing (30 %).
@@ -92,6 +92,12 @@ SELECT is((SELECT string_agg(label || '=' || value, ',' ORDER BY label) FROM pro
           'done=14,failed=6', 'pairs_last_hour counts the last hour''s pairs only');
 SELECT is((SELECT value FROM prometheus_samples('anomalies_last_hour') WHERE label = 'volume_spike'), 0::float8,
           'anomalies_last_hour counts the last hour''s anomalies only');
+-- Every kind the table takes has a sample, 0 when there is none, so that
+-- an alert on a kind never waits for its first anomaly.
+SELECT set_eq($$SELECT label FROM prometheus_samples('anomalies_last_hour')$$,
+              $$SELECT unnest(regexp_matches(pg_get_constraintdef(c.oid), '''(\w+)''', 'g'))
+                FROM pg_constraint c WHERE c.conname = 'anomalies_kind_check'$$,
+              'anomalies_last_hour has a sample of every kind of anomaly');
 SELECT is((SELECT value FROM prometheus_samples('open_anomalies') WHERE label = 'delayed_upload'), 60::float8,
           'open_anomalies counts the 60 open delayed uploads, not the resolved one');
 -- Recent failed pairs (high-severity anomalies of this hour): unhealthy,

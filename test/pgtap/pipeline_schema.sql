@@ -53,7 +53,8 @@ SELECT function_returns('buildtrace', 'report', ARRAY['text', 'integer'], 'text'
 -- Every anomaly kind other issues need is accepted; an unknown one is not.
 SELECT lives_ok($$INSERT INTO buildtrace.anomalies (kind, severity)
                   SELECT k, 'low' FROM unnest(ARRAY['change_spike', 'invalid_input', 'missing_upload',
-                      'delayed_upload', 'stale_pending', 'volume_spike']) k$$, 'all anomaly kinds accepted');
+                      'delayed_upload', 'stale_pending', 'volume_spike', 'processing_failed']) k$$,
+                 'all anomaly kinds accepted');
 SELECT throws_ok($$INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('gremlins', 'low')$$,
                  '23514', NULL, 'unknown anomaly kind refused');
 -- The pipeline sets status itself (see pipeline_handover.sql); the CHECK

@@ -59,6 +59,13 @@ ALTER TABLE buildtrace.pairs ADD CONSTRAINT pairs_latency_ms_check
 
 -- Anomalies detected in a window, for the Prometheus samples.
 CREATE INDEX anomalies_detected_idx ON buildtrace.anomalies (detected_at);
+-- A pair work() gives up on is an anomaly of its own kind.
+ALTER TABLE buildtrace.anomalies DROP CONSTRAINT anomalies_kind_check,
+    ADD CONSTRAINT anomalies_kind_check
+    CHECK (kind IN ('change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
+                    'stale_pending', 'volume_spike', 'processing_failed'));
+COMMENT ON TABLE buildtrace.anomalies IS
+    'Change spikes, invalid input, pairs work() gave up on, missing or delayed uploads; open while resolved_at is NULL.';
 
 -- Since 0.2.0 its hint names a job of this database's own, and a role that
 -- may not read the server's settings can call it.
@@ -405,13 +412,13 @@ BEGIN
         WHERE sp.severity IS NOT NULL
     ),
     -- A retry that was processed (done or failed again) supersedes the failed
-    -- pair: that pair's open invalid_input anomaly is resolved, kept as history.
+    -- pair: its open invalid_input or processing_failed anomaly is resolved.
     resolve_retried AS (
         UPDATE buildtrace.anomalies a
         SET resolved_at = now()
         WHERE a.pair_id = ANY (ARRAY(SELECT pr.retry_of FROM processed pr
                                      WHERE pr.retry_of IS NOT NULL))
-          AND a.kind = 'invalid_input'
+          AND a.kind IN ('invalid_input', 'processing_failed')
           AND a.resolved_at IS NULL
     ),
     upd_state AS (
@@ -500,7 +507,7 @@ BEGIN
         UPDATE buildtrace.anomalies a
         SET resolved_at = now()
         WHERE a.pair_id = pr.retry_of
-          AND a.kind = 'invalid_input'
+          AND a.kind IN ('invalid_input', 'processing_failed')
           AND a.resolved_at IS NULL;
     END IF;
     PERFORM buildtrace._add_rollups(rows_tenant, ARRAY[pr.drawing_id], ARRAY[
@@ -2185,7 +2192,7 @@ DECLARE
     recent timestamptz := buildtrace._window_start(interval '1 hour');
     -- every kind has a sample, 0 when there is none
     anomaly_kinds text[] := ARRAY['change_spike', 'invalid_input', 'missing_upload', 'delayed_upload',
-                                  'stale_pending', 'volume_spike'];
+                                  'stale_pending', 'volume_spike', 'processing_failed'];
 BEGIN
     CASE family
     WHEN 'pairs_last_hour' THEN           -- by outcome
@@ -4512,18 +4519,27 @@ $$;
 -- Fails claimed pairs that will not be processed, to wait in dead_letters:
 -- out of attempts, or unprocessable for a lasting reason (the drawing is
 -- another tenant's, say). Their problem says why; reason completes "Pair N
--- of drawing "D" …".
+-- of drawing "D" …". Each is flagged as a processing_failed anomaly with
+-- that problem, as a pair of invalid input is flagged (a dead letter that
+-- nothing flags waits unseen), and counted in no rollup: the rollup of its
+-- drawing may be another tenant's.
 CREATE FUNCTION buildtrace._work_fail(pair_ids bigint[], sqlstate text, message text, reason text)
 RETURNS void
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-    UPDATE buildtrace.pairs p
-    SET status = 'failed', processed_at = now(),
-        error = jsonb_build_array(jsonb_build_object(
-            'sqlstate', _work_fail.sqlstate, 'message', _work_fail.message,
-            'detail', format('Pair %s of drawing "%s" %s.', p.pair_id, p.drawing_id, _work_fail.reason)))
-    WHERE p.pair_id = ANY (_work_fail.pair_ids) AND p.status = 'pending';
+    WITH failed AS (
+        UPDATE buildtrace.pairs p
+        SET status = 'failed', processed_at = now(),
+            error = jsonb_build_array(jsonb_build_object(
+                'sqlstate', _work_fail.sqlstate, 'message', _work_fail.message,
+                'detail', format('Pair %s of drawing "%s" %s.', p.pair_id, p.drawing_id, _work_fail.reason)))
+        WHERE p.pair_id = ANY (_work_fail.pair_ids) AND p.status = 'pending'
+        RETURNING p.pair_id, p.drawing_id, p.error, p.tenant)
+    INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, tenant)
+    SELECT 'processing_failed', 'high', f.drawing_id, f.pair_id,
+           jsonb_build_object('problems', f.error), f.tenant
+    FROM failed f;
 END;
 
 -- Processes claimed pairs one at a time, oldest first: what a batch falls
