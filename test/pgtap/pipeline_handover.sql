@@ -4,7 +4,7 @@
 -- subtransactions and nested statements must neither lose a result nor
 -- give one to the wrong row.
 BEGIN;
-SELECT plan(24);
+SELECT plan(30);
 
 CREATE FUNCTION pg_temp.valid(x int) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('id', 'W', 'type', 'wall', 'x', x, 'y', 0,
@@ -217,6 +217,67 @@ SELECT results_eq($$SELECT drawing_id, version_a = pg_temp.big(0), version_b = p
                     FROM buildtrace.pairs WHERE drawing_id = 'ho-toast-1'$$,
                   $$VALUES ('ho-toast-1'::text, true, true)$$,
                   'the stored versions outlive the source''s storage');
+
+-- retry_failed() retries each tenant's dead letters in one statement, or,
+-- if that fails, one at a time under savepoints. A retry that a trigger of
+-- the user's refuses: with an ordinary error the call goes on without it;
+-- with an error of a passing condition (resources, system, serialization,
+-- locks, shutdown) the whole call fails, so that calling it again retries
+-- everything.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('ho-rt-a', '[]', '7'), ('ho-rt-raise', '[]', '7'), ('ho-rt-b', '[]', '7'), ('ho-rt-c', '[]', '7');
+CREATE TEMP TABLE ho_rt AS
+SELECT drawing_id, pair_id FROM buildtrace.pairs WHERE drawing_id LIKE 'ho-rt-%';
+CREATE FUNCTION pg_temp.refuse_retry() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.drawing_id = 'ho-rt-raise' AND NEW.retry_of IS NOT NULL THEN
+        RAISE EXCEPTION 'retry refused by the test' USING ERRCODE = current_setting('ho.sqlstate');
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER pairs_zz_refuse BEFORE INSERT ON buildtrace.pairs
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_retry();
+CREATE FUNCTION pg_temp.retry_error(code text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('ho.sqlstate', code, true);
+    PERFORM buildtrace.retry_failed(drawing => 'ho-rt-raise');
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+SELECT is(ARRAY(SELECT pg_temp.retry_error(c)
+                FROM unnest(ARRAY['53200', '58030', '40001', '40P01', '55P03', '57P01']) c),
+          ARRAY['53200', '58030', '40001', '40P01', '55P03', '57P01'],
+          'an error of a passing condition ends retry_failed() with that error');
+SELECT ok(NOT EXISTS (SELECT 1 FROM buildtrace.pairs
+                      WHERE retry_of = (SELECT pair_id FROM ho_rt WHERE drawing_id = 'ho-rt-raise')),
+          'and leaves the dead letter to be retried again');
+-- An ordinary error: the dead letter in the middle is refused, the ones
+-- before and after it are retried, and the rows come in dead letter order.
+SET LOCAL ho.sqlstate = 'P0001';
+SET LOCAL client_min_messages = error;
+SELECT results_eq($$SELECT p.drawing_id, r.retry_pair_id IS NOT NULL, r.status
+                    FROM buildtrace.retry_failed((SELECT array_agg(pair_id) FROM ho_rt
+                                                  WHERE drawing_id IN ('ho-rt-a', 'ho-rt-raise', 'ho-rt-b')))
+                         WITH ORDINALITY r(failed_pair_id, retry_pair_id, status, n)
+                    JOIN buildtrace.pairs p ON p.pair_id = r.failed_pair_id ORDER BY r.n$$,
+                  $$VALUES ('ho-rt-a'::text, true, 'failed'::text), ('ho-rt-raise', false, 'refused'),
+                           ('ho-rt-b', true, 'failed')$$,
+                  'an ordinary error refuses that dead letter alone, and every other one is retried and reported');
+RESET client_min_messages;
+DROP TRIGGER pairs_zz_refuse ON buildtrace.pairs;
+-- A dead letter that a concurrent call retried after this one listed it
+-- is skipped (as _retry_dead_letters sees it here, called directly); so is
+-- a pair that did not fail.
+SELECT is(buildtrace._retry_dead_letters(ARRAY(SELECT pair_id FROM ho_rt WHERE drawing_id = 'ho-rt-a')),
+          '{}'::bigint[], 'a dead letter retried meanwhile is skipped');
+SELECT is(buildtrace._retry_dead_letters(ARRAY(SELECT pair_id FROM buildtrace.pairs
+                                               WHERE drawing_id = 'ho-good')),
+          '{}'::bigint[], 'a pair that did not fail is not retried');
+-- By drawing: that drawing's dead letters only.
+SELECT results_eq($$SELECT p.drawing_id FROM buildtrace.retry_failed(drawing => 'ho-rt-c') r
+                    JOIN buildtrace.pairs p ON p.pair_id = r.failed_pair_id$$,
+                  $$VALUES ('ho-rt-c'::text)$$, 'retry_failed(drawing) retries that drawing''s dead letters only');
 
 -- Every pair of this test is done or failed, and every done pair has
 -- exactly one change set: nothing was lost or given twice.

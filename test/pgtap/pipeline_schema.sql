@@ -1,7 +1,7 @@
 -- Shape of the pipeline: tables, keys, constraints, triggers, function
 -- properties.
 BEGIN;
-SELECT plan(39);
+SELECT plan(52);
 
 SELECT has_table('buildtrace', t, 'table buildtrace.' || t)
 FROM unnest(ARRAY['pairs', 'versions', 'changes', 'anomalies', 'drawing_state']) t;
@@ -62,6 +62,64 @@ SELECT throws_ok($$INSERT INTO buildtrace.anomalies (kind, severity) VALUES ('gr
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('s', '[]', '[]');
 SELECT throws_ok($$UPDATE buildtrace.pairs SET status = 'lost' WHERE drawing_id = 's'$$,
                  '23514', NULL, 'unknown status refused');
+
+-- The other CHECKs guard every writer too, the owner's UPDATEs included.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)
+VALUES ('s-ok', '[]', '[]', 1), ('s-bad', '[]', '7', 1);
+SELECT throws_ok($$UPDATE buildtrace.pairs SET error = NULL WHERE drawing_id = 's-bad'$$,
+                 '23514', NULL, 'a failed pair keeps its error');
+SELECT throws_ok($$UPDATE buildtrace.pairs SET error = '[]' WHERE drawing_id = 's-ok'$$,
+                 '23514', NULL, 'a pair that did not fail has no error');
+SELECT throws_ok($$UPDATE buildtrace.pairs SET processed_at = NULL WHERE drawing_id = 's-ok'$$,
+                 '23514', NULL, 'a processed pair keeps its processed_at');
+SELECT throws_ok($$UPDATE buildtrace.pairs SET latency_ms = 'Infinity' WHERE drawing_id = 's-ok'$$,
+                 '23514', NULL, 'a done pair''s latency is finite');
+SELECT throws_ok($$UPDATE buildtrace.pairs SET attempts = -1 WHERE drawing_id = 's-ok'$$,
+                 '23514', NULL, 'a pair''s attempts are never negative');
+SELECT throws_ok($$UPDATE buildtrace.anomalies SET resolved_at = detected_at - interval '1 second'
+                   WHERE drawing_id = 's-bad'$$,
+                 '23514', NULL, 'an anomaly is not resolved before it was detected');
+SELECT throws_ok($$INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('', '[]')$$,
+                 '23514', NULL, 'a version''s drawing id is not empty');
+CREATE FUNCTION pg_temp.negative_count(col text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('UPDATE buildtrace.changes SET %I = -1 WHERE drawing_id = %L', col, 's-ok');
+    RETURN col || ' accepted';
+EXCEPTION WHEN check_violation THEN
+    RETURN col || ' refused';
+END $$;
+SELECT is(ARRAY(SELECT pg_temp.negative_count(c) FROM unnest(ARRAY['added', 'removed', 'moved', 'resized', 'retyped',
+              'modified', 'unchanged', 'processing_us', 'rotated', 'reidentified', 'shifted']) c),
+          ARRAY['added refused', 'removed refused', 'moved refused', 'resized refused', 'retyped refused',
+                'modified refused', 'unchanged refused', 'processing_us refused', 'rotated refused',
+                'reidentified refused', 'shifted refused'],
+          'no count of a change set, nor its processing time, is negative');
+
+-- Deletes (the owner's, or purge's): a pair's change set and anomalies go
+-- with it; a retry outlives the pair it retried, and a pair the versions
+-- it was made from, with the reference NULL and the rest of the row kept.
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, retry_of)
+SELECT 's-bad', '[]', '[]', pair_id FROM buildtrace.pairs WHERE drawing_id = 's-bad';
+DELETE FROM buildtrace.pairs WHERE drawing_id IN ('s-ok', 's-bad') AND retry_of IS NULL;
+SELECT results_eq($$SELECT drawing_id, retry_of, status FROM buildtrace.pairs WHERE drawing_id IN ('s-ok', 's-bad')$$,
+                  $$VALUES ('s-bad'::text, NULL::bigint, 'done'::text)$$,
+                  'a deleted pair''s retry stays, with retry_of NULL');
+SELECT is((SELECT count(*) FROM buildtrace.anomalies WHERE drawing_id = 's-bad'), 0::bigint,
+          'a deleted pair''s anomalies go with it');
+SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id = 's-ok'), 0::bigint,
+          'a deleted pair''s change set goes with it');
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('s-v', '[]'), ('s-v', '[]');
+DELETE FROM buildtrace.versions
+WHERE version_id = (SELECT from_version FROM buildtrace.pairs WHERE drawing_id = 's-v');
+SELECT results_eq($$SELECT drawing_id, from_version IS NULL, to_version IS NULL, status FROM buildtrace.pairs
+                    WHERE drawing_id = 's-v'$$,
+                  $$VALUES ('s-v'::text, true, false, 'done'::text)$$,
+                  'deleting a pair''s first version leaves the pair, with from_version NULL');
+DELETE FROM buildtrace.versions WHERE drawing_id = 's-v';
+SELECT results_eq($$SELECT drawing_id, from_version IS NULL, to_version IS NULL FROM buildtrace.pairs
+                    WHERE drawing_id = 's-v'$$,
+                  $$VALUES ('s-v'::text, true, true)$$,
+                  'and deleting its second leaves it with to_version NULL');
 
 -- A COPY-sized statement: 2,000 pairs in one INSERT, all processed, with one
 -- change set each and the invalid tenth of them failed.

@@ -9,7 +9,7 @@
 -- their tenant. An expectation that names its tenant counts that tenant's
 -- uploads only, and no upload time is infinite.
 BEGIN;
-SELECT plan(15);
+SELECT plan(16);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_up_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -82,6 +82,20 @@ SELECT set_eq('SELECT p.drawing_id, r.retry_pair_id IS NOT NULL, r.status
 CREATE TEMP TABLE operator_retries AS SELECT * FROM retry_failed(drawing => 'UP-B');
 SELECT is((SELECT array_agg(tenant) FROM operator_retries r JOIN pairs p ON p.pair_id = r.retry_pair_id),
           ARRAY['bt_up_beta'], 'a superuser''s retry keeps the dead letter''s tenant');
+-- A superuser's call meets several tenants' dead letters: it retries them
+-- in a statement per tenant, and reports every tenant's retries.
+SET LOCAL buildtrace.tenant = 'bt_up_acme';
+INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('UP-RA', '[]', '7');
+SET LOCAL buildtrace.tenant = 'bt_up_beta';
+INSERT INTO pairs (drawing_id, version_a, version_b) VALUES ('UP-RB', '[]', '7');
+RESET buildtrace.tenant;
+CREATE TEMP TABLE tenants_retries AS
+SELECT * FROM retry_failed((SELECT array_agg(pair_id) FROM pairs WHERE drawing_id IN ('UP-RA', 'UP-RB')));
+SELECT results_eq($$SELECT d.drawing_id, p.tenant FROM tenants_retries r
+                    JOIN pairs d ON d.pair_id = r.failed_pair_id JOIN pairs p ON p.pair_id = r.retry_pair_id
+                    ORDER BY 1$$,
+                  $$VALUES ('UP-RA'::text, 'bt_up_acme'::text), ('UP-RB', 'bt_up_beta')$$,
+                  'a superuser''s retry_failed() retries and reports each tenant''s dead letters, under their tenants');
 
 -- An expectation of acme's that beta's upload to a drawing of that id
 -- neither meets nor tells beta about.
