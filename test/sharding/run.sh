@@ -152,14 +152,15 @@ for i in 0 1; do
     [[ "$(cat "$work/report1.out")" == *"$part"* ]] || fail "report(job, 1) lacks shard $i's part"
 done
 # process(): one job_id on every shard, a part's items in the request's
-# order, one message per part.
+# order, one message per part, in the order of the parts' first items.
 job=proxy-split-$$
 r=$(q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"job_id\": \"$job\", \"version_pairs\": [
         {\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": [{\"id\": \"first\"}]},
         {\"drawing_id\": \"$d1\", \"version_a\": [], \"version_b\": []},
         {\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": [{\"id\": \"second\"}]}]}')")
-[ "$(js "SELECT concat_ws(' ', :'r'::jsonb ->> 'tasks_created', cardinality(string_to_array(:'r'::jsonb ->> 'message', '; ')))")" = "3 2" ] ||
-    fail "process() of 3 pairs of two drawings (3 tasks, 2 messages): $r"
+[ "$(js "SELECT concat_ws(' ', :'r'::jsonb ->> 'tasks_created', cardinality(string_to_array(:'r'::jsonb ->> 'message', '; ')),
+                          split_part(:'r'::jsonb ->> 'message', ':', 1))")" = "3 2 Processed 2 pairs" ] ||
+    fail "process() of 3 pairs of two drawings (3 tasks, 2 messages, the first drawing's first): $r"
 [ "$(bt_shard_psql 0 -c "SELECT string_agg(version_b -> 0 ->> 'id', ',' ORDER BY pair_id) FROM buildtrace.pairs WHERE job_id = '$job'")" = first,second ] ||
     fail "process(): a part's pairs out of the request's order, or not under its job_id"
 [ "$(bt_shard_psql 1 -c "SELECT count(*) FROM buildtrace.pairs WHERE job_id = '$job'")" = 1 ] ||
@@ -306,6 +307,21 @@ r=$(as_tenant shard_globex "SELECT concat_ws(' ', buildtrace_proxy.metrics('1 ho
                                              buildtrace_proxy.health() ->> 'shards')") ||
     fail "the session's tenant through the proxy's read functions"
 [ "$r" = "1 0 1 T-GLOBEX-1 Job job-globex is on 1 shard 2" ] || fail "as shard_globex: '$r'"
+# So do changes(drawing, pair_id), insert_version() and process().
+gs=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-GLOBEX-1')")
+gp=$(bt_shard_psql "$gs" -c "SELECT pair_id FROM buildtrace.pairs WHERE drawing_id = 'T-GLOBEX-1'")
+[ "$(as_tenant shard_globex "SELECT buildtrace_proxy.changes('T-GLOBEX-1', $gp) ->> 'pair_id'")" = "$gp" ] ||
+    fail "changes(drawing, pair_id) as the session's tenant"
+as_tenant shard_globex "SELECT buildtrace_proxy.insert_version('T-GLOBEX-V', '[]')" >/dev/null ||
+    fail "insert_version() as the session's tenant"
+gs=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-GLOBEX-V')")
+[ "$(bt_shard_psql "$gs" -c "SELECT string_agg(tenant, ',') FROM buildtrace.versions WHERE drawing_id = 'T-GLOBEX-V'")" = shard_globex ] ||
+    fail "insert_version() did not store the version for the session's tenant"
+as_tenant shard_globex "SELECT buildtrace_proxy.process('{\"version_pairs\": [{\"drawing_id\": \"T-GLOBEX-P\", \"version_a\": [], \"version_b\": []}]}')" \
+    >/dev/null || fail "process() as the session's tenant"
+gs=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-GLOBEX-P')")
+[ "$(bt_shard_psql "$gs" -c "SELECT string_agg(tenant, ',') FROM buildtrace.pairs WHERE drawing_id = 'T-GLOBEX-P'")" = shard_globex ] ||
+    fail "process() did not store the pair for the session's tenant"
 # (acme's one pair, T-ACME-1, failed: its object lacks the required keys)
 r=$(as_tenant shard_acme "SELECT concat_ws(' ', buildtrace_proxy.metrics('1 hour') ->> 'pairs',
                                            buildtrace_proxy.metrics('1 hour') ->> 'data_quality_issues',
