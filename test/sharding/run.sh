@@ -210,7 +210,19 @@ h=$(q -d bt_proxy -c "SELECT buildtrace_proxy.health()")
                       concat_ws(' ', a ->> 'type', a ->> 'severity') AS type, o
                FROM jsonb_array_elements(:'h'::jsonb -> 'anomalies') WITH ORDINALITY x(a, o)) y")" = t ] ||
     fail "health()' anomalies are not newest first: $h"
-echo "sharding: changes(drawing, pair), history's window, metrics' shards, latency and jobs, report's limit, process's parts and job states, insert_version and health merge as the shards answer"
+# metrics(since) reads each shard's hours in the window only: shard 0's
+# hours of one drawing moved three days back drop out of the last 24 hours.
+bt_shard_psql 0 -c "UPDATE buildtrace.hourly_rollups SET hour = hour - interval '3 days' WHERE drawing_id = '$d0'"
+[ "$(bt_shard_psql 0 -c "SELECT (buildtrace.metrics('4 days') ->> 'pairs')::int > (buildtrace.metrics() ->> 'pairs')::int")" = t ] ||
+    fail "shard 0's hours moved back are not outside the window"
+want=$(( $(bt_shard_psql 0 -c "SELECT buildtrace.metrics() ->> 'pairs'") + $(bt_shard_psql 1 -c "SELECT buildtrace.metrics() ->> 'pairs'") ))
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.metrics() ->> 'pairs'")" = "$want" ] ||
+    fail "metrics() counts pairs outside its window: not the shards' $want"
+# A part that names no drawing has no shard either.
+q -d bt_proxy -c "SELECT buildtrace_proxy._process_on('{\"version_pairs\": []}')" > "$work/route.out" 2>&1 &&
+    fail "a request of no drawing was sent to a shard"
+grep -q 'It names 0 drawings' "$work/route.out" || fail "routing a request of no drawing: $(cat "$work/route.out")"
+echo "sharding: changes(drawing, pair), history's window, metrics' window, shards, latency and jobs, report's limit, process's parts and job states, insert_version and health merge as the shards answer"
 
 # Trust. Nothing the caller's search_path holds changes where a drawing goes:
 # a hashtext that sends everything to partition 1 is searched first.
