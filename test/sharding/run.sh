@@ -157,7 +157,8 @@ job=proxy-split-$$
 r=$(q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"job_id\": \"$job\", \"version_pairs\": [
         {\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": [{\"id\": \"first\"}]},
         {\"drawing_id\": \"$d1\", \"version_a\": [], \"version_b\": []},
-        {\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": [{\"id\": \"second\"}]}]}')")
+        {\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": [{\"id\": \"second\"}]}]}')") ||
+    fail "process() of two pairs of one drawing and one of another"
 [ "$(js "SELECT concat_ws(' ', :'r'::jsonb ->> 'tasks_created', cardinality(string_to_array(:'r'::jsonb ->> 'message', '; ')),
                           split_part(:'r'::jsonb ->> 'message', ':', 1))")" = "3 2 Processed 2 pairs" ] ||
     fail "process() of 3 pairs of two drawings (3 tasks, 2 messages, the first drawing's first): $r"
@@ -171,11 +172,13 @@ v=$(q -d bt_proxy -c "SELECT string_agg(d, ' ' ORDER BY s) FROM (SELECT DISTINCT
         FROM generate_series(1, 100) n, LATERAL (SELECT 'VER-' || n AS d) x, LATERAL (SELECT buildtrace_proxy.shard_of(d) AS s) y
         ORDER BY s, n) z")
 read -r v0 v1 <<<"$v"
-q -d bt_proxy -c "SELECT buildtrace_proxy.insert_version('$v1', '[{\"id\": \"w\", \"type\": \"wall\", \"x\": 0, \"y\": 0, \"width\": 1, \"height\": 1}]', 'job-ver', 4)" >/dev/null
+q -d bt_proxy -c "SELECT buildtrace_proxy.insert_version('$v1', '[{\"id\": \"w\", \"type\": \"wall\", \"x\": 0, \"y\": 0, \"width\": 1, \"height\": 1}]', 'job-ver', 4)" >/dev/null ||
+    fail "insert_version()"
 [ "$(bt_shard_psql 1 -c "SELECT payload -> 0 ->> 'id', job_id, latency_ms FROM buildtrace.versions WHERE drawing_id = '$v1'")" = "w|job-ver|4" ] ||
     fail "insert_version() did not store the version on its shard"
 q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"job_id\": \"job-states\", \"jobs\": [{\"drawing_id\": \"$v0\", \"objects\": []},
-                                                   {\"drawing_id\": \"$v1\", \"objects\": []}, {\"objects\": []}]}')" >/dev/null
+                                                   {\"drawing_id\": \"$v1\", \"objects\": []}, {\"objects\": []}]}')" >/dev/null ||
+    fail "process() of job states of three drawings"
 for i in 0 1; do
     want=$(q -d bt_proxy -c "SELECT string_agg(d, ',' ORDER BY d) FROM unnest(ARRAY['$v0', '$v1', 'default']) d WHERE buildtrace_proxy.shard_of(d) = $i")
     [ "$(bt_shard_psql "$i" -c "SELECT string_agg(drawing_id, ',' ORDER BY drawing_id) FROM buildtrace.versions WHERE job_id = 'job-states'")" = "$want" ] ||
@@ -183,10 +186,17 @@ for i in 0 1; do
 done
 [ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-ver') IS NOT NULL")" = t ] || fail "report() of a job of versions only"
 # health(): the worst status, every shard's warnings, the summed backlog,
-# the newest anomalies first. Shard 0 gets a fresh high anomaly (unhealthy)
+# the 50 newest anomalies first. Shard 0 gets a fresh high anomaly (unhealthy)
 # and an older pending pair than shard 1's two; shard 1's anomalies are
 # resolved, so that it is not unhealthy too.
 bt_shard_psql 1 -c "UPDATE buildtrace.anomalies SET resolved_at = now() WHERE resolved_at IS NULL"
+# 30 low anomalies a shard, older than the high one, interleaved in time:
+# more than 50 of all, of which the proxy lists the 50 newest.
+for i in 0 1; do
+    bt_shard_psql "$i" -c "INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, detected_at)
+                           SELECT 'change_spike', 'low', '$d0', now() - (2 * n + $i) * interval '1 second'
+                           FROM generate_series(1, 30) n"
+done
 bt_shard_psql 0 -c "INSERT INTO buildtrace.anomalies (kind, severity, drawing_id) VALUES ('change_spike', 'high', '$d0')"
 bt_shard_psql 0 -c "SET buildtrace.processing = deferred" \
                 -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('$v0', '[]', '[]')"
@@ -210,6 +220,13 @@ h=$(q -d bt_proxy -c "SELECT buildtrace_proxy.health()")
                       concat_ws(' ', a ->> 'type', a ->> 'severity') AS type, o
                FROM jsonb_array_elements(:'h'::jsonb -> 'anomalies') WITH ORDINALITY x(a, o)) y")" = t ] ||
     fail "health()' anomalies are not newest first: $h"
+[ "$(js "SELECT jsonb_array_length(:'h0'::jsonb -> 'anomalies') + jsonb_array_length(:'h1'::jsonb -> 'anomalies') > 50
+               AND (SELECT array_agg((a ->> 'detected_at')::timestamptz ORDER BY o) FROM jsonb_array_elements(:'h'::jsonb -> 'anomalies') WITH ORDINALITY x(a, o))
+                 = (SELECT array_agg(at ORDER BY at DESC)
+                    FROM (SELECT (a ->> 'detected_at')::timestamptz AS at
+                          FROM jsonb_array_elements((:'h0'::jsonb -> 'anomalies') || (:'h1'::jsonb -> 'anomalies')) a
+                          ORDER BY 1 DESC LIMIT 50) n)")" = t ] ||
+    fail "health()' anomalies are not the 50 newest of more than 50: $h"
 # metrics(since) reads each shard's hours in the window only: shard 0's
 # hours of one drawing moved three days back drop out of the last 24 hours.
 bt_shard_psql 0 -c "UPDATE buildtrace.hourly_rollups SET hour = hour - interval '3 days' WHERE drawing_id = '$d0'"
