@@ -135,6 +135,12 @@ want=$(q -d bt_single -c "SELECT jsonb_agg(l -> k)
 jd=$(q -d bt_proxy -c "SELECT d FROM generate_series(1, 100) n, LATERAL (SELECT 'LATE-' || n AS d) x
                        WHERE buildtrace_proxy.shard_of(d) = 1 LIMIT 1")
 q -d bt_proxy -c "SELECT buildtrace_proxy.insert_pair('$jd', '[]', '[]', 'job-0')" >/dev/null
+# A job's latency is its largest on any shard (in the load, every job has
+# the same largest latency on both).
+q -d bt_proxy -c "SELECT buildtrace_proxy.insert_pair('$d0', '[]', '[]', 'job-lat', 30)" \
+              -c "SELECT buildtrace_proxy.insert_pair('$jd', '[]', '[]', 'job-lat', 20)" >/dev/null
+[ "$(q -d bt_proxy -c "SELECT j ->> 'latency_ms' FROM jsonb_array_elements(buildtrace_proxy.metrics() -> 'jobs') j
+                       WHERE j ->> 'job_id' = 'job-lat'")" = 30 ] || fail "merged jobs: job-lat's latency is not its largest"
 s0=$(bt_shard_psql 0 -c "SELECT buildtrace.metrics() -> 'jobs'") s1=$(bt_shard_psql 1 -c "SELECT buildtrace.metrics() -> 'jobs'")
 want=$(q -d bt_single -c "SELECT string_agg(job_id || ' ' || at, ', ' ORDER BY at, job_id)
                           FROM (SELECT j ->> 'job_id' AS job_id, max((j ->> 'processed_at')::timestamptz) AS at
