@@ -105,6 +105,148 @@ fi
 grep -q 'a request for one shard must name one drawing' "$work/route.out" || fail "routing error: $(cat "$work/route.out")"
 echo "sharding: changes, history, report, health and process answer through the proxy"
 
+# The rest of the API answers as the drawing's shard, or as every shard, does.
+# js SQL: SQL over the JSON answers held in $r, $h, $h0, $h1 (as psql variables).
+js() { q -d bt_single -v r="${r:-null}" -v h="${h:-null}" -v h0="${h0:-null}" -v h1="${h1:-null}" <<<"$1"; }
+p1=$(bt_shard_psql 1 -c "SELECT min(pair_id) FROM buildtrace.pairs WHERE drawing_id = '$d1' AND status = 'done'")
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.changes('$d1', $p1)")" = \
+  "$(bt_shard_psql 1 -c "SELECT buildtrace.changes('$d1', $p1)")" ] || fail "changes(drawing, pair_id) of a shard 1 drawing"
+for window in "now() + interval '1 hour', NULL" "NULL, now() - interval '1 day'"; do
+    [ "$(q -d bt_proxy -c "SELECT count(*) FROM buildtrace_proxy.history('$d0', $window)")" = \
+      "$(q -d bt_single -c "SELECT count(*) FROM buildtrace.history('$d0', $window)")" ] || fail "history('$d0', $window)"
+done
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.metrics() ->> 'shards'")" = 2 ] || fail "metrics()' shards"
+# The latency keys come from the merged sketches: processing time as the
+# sketch of every shard's times, reported latency as one server's.
+{ bt_shard_psql 0 -c "SELECT processing_us FROM buildtrace.changes"
+  bt_shard_psql 1 -c "SELECT processing_us FROM buildtrace.changes"; } > "$work/processing_us"
+q -d bt_single -c "TRUNCATE shard_times" -c "\copy shard_times FROM '$work/processing_us'"
+latency="'latency_p95', 'latency_p99', 'latency_p95_bounds', 'latency_p99_bounds', 'latency_relative_accuracy',
+         'reported_latency_p95', 'reported_latency_p99'"
+got=$(q -d bt_proxy -c "SELECT jsonb_agg(m -> k) FROM buildtrace_proxy.metrics() m, unnest(ARRAY[$latency]) k")
+want=$(q -d bt_single -c "SELECT jsonb_agg(l -> k)
+                        FROM (SELECT buildtrace._latency_fields(buildtrace.bt_sketch(processing_us / 1000.0::float8),
+                                                                (SELECT buildtrace.bt_sketch_merge(reported_latency_ms)
+                                                                 FROM buildtrace.hourly_rollups)) l
+                              FROM shard_times) x, unnest(ARRAY[$latency]) k")
+[ "$got" = "$want" ] || fail "metrics()' latency keys $got, not the merged sketches' $want"
+# A job's last processing time is its last on any shard, and jobs are listed
+# by it: one more pair of job-0 makes it the last.
+jd=$(q -d bt_proxy -c "SELECT d FROM generate_series(1, 100) n, LATERAL (SELECT 'LATE-' || n AS d) x
+                       WHERE buildtrace_proxy.shard_of(d) = 1 LIMIT 1")
+q -d bt_proxy -c "SELECT buildtrace_proxy.insert_pair('$jd', '[]', '[]', 'job-0')" >/dev/null
+# A job's latency is its largest on any shard (in the load, every job has
+# the same largest latency on both).
+q -d bt_proxy -c "SELECT buildtrace_proxy.insert_pair('$d0', '[]', '[]', 'job-lat', 30)" \
+              -c "SELECT buildtrace_proxy.insert_pair('$jd', '[]', '[]', 'job-lat', 20)" >/dev/null
+[ "$(q -d bt_proxy -c "SELECT j ->> 'latency_ms' FROM jsonb_array_elements(buildtrace_proxy.metrics() -> 'jobs') j
+                       WHERE j ->> 'job_id' = 'job-lat'")" = 30 ] || fail "merged jobs: job-lat's latency is not its largest"
+s0=$(bt_shard_psql 0 -c "SELECT buildtrace.metrics() -> 'jobs'") s1=$(bt_shard_psql 1 -c "SELECT buildtrace.metrics() -> 'jobs'")
+want=$(q -d bt_single -c "SELECT string_agg(job_id || ' ' || at, ', ' ORDER BY at, job_id)
+                          FROM (SELECT j ->> 'job_id' AS job_id, max((j ->> 'processed_at')::timestamptz) AS at
+                                FROM jsonb_array_elements('$s0'::jsonb || '$s1'::jsonb) j GROUP BY 1) x")
+got=$(q -d bt_proxy -c "SELECT string_agg((j ->> 'job_id') || ' ' || (j ->> 'processed_at')::timestamptz, ', ' ORDER BY o)
+                        FROM jsonb_array_elements(buildtrace_proxy.metrics() -> 'jobs') WITH ORDINALITY x(j, o)")
+[[ "$want" == *", job-0 "* ]] || fail "job-0 is not the last job processed: '$want'"
+[ "$got" = "$want" ] || fail "merged jobs: '$got', not '$want'"
+# report(job, max_pairs): each part is its shard's report with that limit.
+q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-1', 1)" > "$work/report1.out"
+head -1 "$work/report1.out" | grep -qx "Job job-1 is on 2 shards; each part below is one shard's, with at most 1 pair." ||
+    fail "report(job, 1): $(head -1 "$work/report1.out")"
+for i in 0 1; do
+    part=$(bt_shard_psql "$i" -c "SELECT replace(buildtrace.report('job-1', 1), 'buildtrace.report(', 'buildtrace_proxy.report(')")
+    [[ "$(cat "$work/report1.out")" == *"$part"* ]] || fail "report(job, 1) lacks shard $i's part"
+done
+# process(): one job_id on every shard, a part's items in the request's
+# order, one message per part, in the order of the parts' first items.
+job=proxy-split-$$
+r=$(q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"job_id\": \"$job\", \"version_pairs\": [
+        {\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": [{\"id\": \"first\"}]},
+        {\"drawing_id\": \"$d1\", \"version_a\": [], \"version_b\": []},
+        {\"drawing_id\": \"$d0\", \"version_a\": [], \"version_b\": [{\"id\": \"second\"}]}]}')") ||
+    fail "process() of two pairs of one drawing and one of another"
+[ "$(js "SELECT concat_ws(' ', :'r'::jsonb ->> 'tasks_created', cardinality(string_to_array(:'r'::jsonb ->> 'message', '; ')),
+                          split_part(:'r'::jsonb ->> 'message', ':', 1))")" = "3 2 Processed 2 pairs" ] ||
+    fail "process() of 3 pairs of two drawings (3 tasks, 2 messages, the first drawing's first): $r"
+[ "$(bt_shard_psql 0 -c "SELECT string_agg(version_b -> 0 ->> 'id', ',' ORDER BY pair_id) FROM buildtrace.pairs WHERE job_id = '$job'")" = first,second ] ||
+    fail "process(): a part's pairs out of the request's order, or not under its job_id"
+[ "$(bt_shard_psql 1 -c "SELECT count(*) FROM buildtrace.pairs WHERE job_id = '$job'")" = 1 ] ||
+    fail "process(): the other shard's part not under the request's job_id"
+# Versions: insert_version() and process() of job states store each version
+# on its drawing's shard; a state naming no drawing is drawing "default"'s.
+v=$(q -d bt_proxy -c "SELECT string_agg(d, ' ' ORDER BY s) FROM (SELECT DISTINCT ON (s) d, s
+        FROM generate_series(1, 100) n, LATERAL (SELECT 'VER-' || n AS d) x, LATERAL (SELECT buildtrace_proxy.shard_of(d) AS s) y
+        ORDER BY s, n) z")
+read -r v0 v1 <<<"$v"
+q -d bt_proxy -c "SELECT buildtrace_proxy.insert_version('$v1', '[{\"id\": \"w\", \"type\": \"wall\", \"x\": 0, \"y\": 0, \"width\": 1, \"height\": 1}]', 'job-ver', 4)" >/dev/null ||
+    fail "insert_version()"
+[ "$(bt_shard_psql 1 -c "SELECT payload -> 0 ->> 'id', job_id, latency_ms FROM buildtrace.versions WHERE drawing_id = '$v1'")" = "w|job-ver|4" ] ||
+    fail "insert_version() did not store the version on its shard"
+q -d bt_proxy -c "SELECT buildtrace_proxy.process('{\"job_id\": \"job-states\", \"jobs\": [{\"drawing_id\": \"$v0\", \"objects\": []},
+                                                   {\"drawing_id\": \"$v1\", \"objects\": []}, {\"objects\": []}]}')" >/dev/null ||
+    fail "process() of job states of three drawings"
+for i in 0 1; do
+    want=$(q -d bt_proxy -c "SELECT string_agg(d, ',' ORDER BY d) FROM unnest(ARRAY['$v0', '$v1', 'default']) d WHERE buildtrace_proxy.shard_of(d) = $i")
+    [ "$(bt_shard_psql "$i" -c "SELECT string_agg(drawing_id, ',' ORDER BY drawing_id) FROM buildtrace.versions WHERE job_id = 'job-states'")" = "$want" ] ||
+        fail "process() of job states: shard $i's versions are not of $want"
+done
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.report('job-ver') IS NOT NULL")" = t ] || fail "report() of a job of versions only"
+# health(): the worst status, every shard's warnings, the summed backlog,
+# the 50 newest anomalies first. Shard 0 gets a fresh high anomaly (unhealthy)
+# and an older pending pair than shard 1's two; shard 1's anomalies are
+# resolved, so that it is not unhealthy too.
+bt_shard_psql 1 -c "UPDATE buildtrace.anomalies SET resolved_at = now() WHERE resolved_at IS NULL"
+# 30 low anomalies a shard, older than the high one, interleaved in time:
+# more than 50 of all, of which the proxy lists the 50 newest.
+for i in 0 1; do
+    bt_shard_psql "$i" -c "INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, detected_at)
+                           SELECT 'change_spike', 'low', '$d0', now() - (2 * n + $i) * interval '1 second'
+                           FROM generate_series(1, 30) n"
+done
+bt_shard_psql 0 -c "INSERT INTO buildtrace.anomalies (kind, severity, drawing_id) VALUES ('change_spike', 'high', '$d0')"
+bt_shard_psql 0 -c "SET buildtrace.processing = deferred" \
+                -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('$v0', '[]', '[]')"
+sleep 2
+bt_shard_psql 1 -c "SET buildtrace.processing = deferred" \
+                -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('$v1', '[]', '[]'), ('$v1', '[]', '[]')"
+h0=$(bt_shard_psql 0 -c "SELECT buildtrace.health()") h1=$(bt_shard_psql 1 -c "SELECT buildtrace.health()")
+h=$(q -d bt_proxy -c "SELECT buildtrace_proxy.health()")
+[ "$(js "SELECT concat_ws(' ', :'h0'::jsonb ->> 'status', :'h1'::jsonb ->> 'status')")" != "unhealthy unhealthy" ] &&
+  [ "$(js "SELECT :'h0'::jsonb ->> 'status'")" = unhealthy ] ||
+    fail "health(): shard 0 is not the only unhealthy one: $h0, $h1"
+[ "$(js "SELECT :'h'::jsonb ->> 'status'")" = unhealthy ] || fail "health()' status with one shard unhealthy: $h"
+[ "$(js "SELECT (SELECT jsonb_agg(w ORDER BY w) FROM jsonb_array_elements_text(:'h'::jsonb -> 'warnings') w)
+               = (SELECT jsonb_agg(w ORDER BY w) FROM jsonb_array_elements_text((:'h0'::jsonb -> 'warnings') || (:'h1'::jsonb -> 'warnings')) w)")" = t ] ||
+    fail "health()' warnings are not every shard's: $h"
+[ "$(js "SELECT :'h'::jsonb -> 'backlog' ->> 'pending'")" = 3 ] || fail "health()' pending backlog is not 1 + 2: $h"
+[ "$(js "SELECT (:'h'::jsonb -> 'backlog' ->> 'oldest_age_seconds')::numeric >= (:'h0'::jsonb -> 'backlog' ->> 'oldest_age_seconds')::numeric")" = t ] ||
+    fail "health()' oldest pending age is not the oldest shard's: $h"
+[ "$(js "SELECT bool_and(at <= coalesce(prev, at)) AND min(type) FILTER (WHERE o = 1) = 'change_spike high'
+         FROM (SELECT (a ->> 'detected_at')::timestamptz AS at, lag((a ->> 'detected_at')::timestamptz) OVER (ORDER BY o) AS prev,
+                      concat_ws(' ', a ->> 'type', a ->> 'severity') AS type, o
+               FROM jsonb_array_elements(:'h'::jsonb -> 'anomalies') WITH ORDINALITY x(a, o)) y")" = t ] ||
+    fail "health()' anomalies are not newest first: $h"
+[ "$(js "SELECT jsonb_array_length(:'h0'::jsonb -> 'anomalies') + jsonb_array_length(:'h1'::jsonb -> 'anomalies') > 50
+               AND (SELECT array_agg((a ->> 'detected_at')::timestamptz ORDER BY o) FROM jsonb_array_elements(:'h'::jsonb -> 'anomalies') WITH ORDINALITY x(a, o))
+                 = (SELECT array_agg(at ORDER BY at DESC)
+                    FROM (SELECT (a ->> 'detected_at')::timestamptz AS at
+                          FROM jsonb_array_elements((:'h0'::jsonb -> 'anomalies') || (:'h1'::jsonb -> 'anomalies')) a
+                          ORDER BY 1 DESC LIMIT 50) n)")" = t ] ||
+    fail "health()' anomalies are not the 50 newest of more than 50: $h"
+# metrics(since) reads each shard's hours in the window only: shard 0's
+# hours of one drawing moved three days back drop out of the last 24 hours.
+bt_shard_psql 0 -c "UPDATE buildtrace.hourly_rollups SET hour = hour - interval '3 days' WHERE drawing_id = '$d0'"
+[ "$(bt_shard_psql 0 -c "SELECT (buildtrace.metrics('4 days') ->> 'pairs')::int > (buildtrace.metrics() ->> 'pairs')::int")" = t ] ||
+    fail "shard 0's hours moved back are not outside the window"
+want=$(( $(bt_shard_psql 0 -c "SELECT buildtrace.metrics() ->> 'pairs'") + $(bt_shard_psql 1 -c "SELECT buildtrace.metrics() ->> 'pairs'") ))
+[ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.metrics() ->> 'pairs'")" = "$want" ] ||
+    fail "metrics() counts pairs outside its window: not the shards' $want"
+# A part that names no drawing has no shard either.
+q -d bt_proxy -c "SELECT buildtrace_proxy._process_on('{\"version_pairs\": []}')" > "$work/route.out" 2>&1 &&
+    fail "a request of no drawing was sent to a shard"
+grep -q 'It names 0 drawings' "$work/route.out" || fail "routing a request of no drawing: $(cat "$work/route.out")"
+echo "sharding: changes(drawing, pair), history's window, metrics' window, shards, latency and jobs, report's limit, process's parts and job states, insert_version and health merge as the shards answer"
+
 # Trust. Nothing the caller's search_path holds changes where a drawing goes:
 # a hashtext that sends everything to partition 1 is searched first.
 q -d bt_proxy -c "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'buildtrace_proxy'::regnamespace
@@ -200,6 +342,21 @@ r=$(as_tenant shard_globex "SELECT concat_ws(' ', buildtrace_proxy.metrics('1 ho
                                              buildtrace_proxy.health() ->> 'shards')") ||
     fail "the session's tenant through the proxy's read functions"
 [ "$r" = "1 0 1 T-GLOBEX-1 Job job-globex is on 1 shard 2" ] || fail "as shard_globex: '$r'"
+# So do changes(drawing, pair_id), insert_version() and process().
+gs=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-GLOBEX-1')")
+gp=$(bt_shard_psql "$gs" -c "SELECT pair_id FROM buildtrace.pairs WHERE drawing_id = 'T-GLOBEX-1'")
+[ "$(as_tenant shard_globex "SELECT buildtrace_proxy.changes('T-GLOBEX-1', $gp) ->> 'pair_id'")" = "$gp" ] ||
+    fail "changes(drawing, pair_id) as the session's tenant"
+as_tenant shard_globex "SELECT buildtrace_proxy.insert_version('T-GLOBEX-V', '[]')" >/dev/null ||
+    fail "insert_version() as the session's tenant"
+gs=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-GLOBEX-V')")
+[ "$(bt_shard_psql "$gs" -c "SELECT string_agg(tenant, ',') FROM buildtrace.versions WHERE drawing_id = 'T-GLOBEX-V'")" = shard_globex ] ||
+    fail "insert_version() did not store the version for the session's tenant"
+as_tenant shard_globex "SELECT buildtrace_proxy.process('{\"version_pairs\": [{\"drawing_id\": \"T-GLOBEX-P\", \"version_a\": [], \"version_b\": []}]}')" \
+    >/dev/null || fail "process() as the session's tenant"
+gs=$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('T-GLOBEX-P')")
+[ "$(bt_shard_psql "$gs" -c "SELECT string_agg(tenant, ',') FROM buildtrace.pairs WHERE drawing_id = 'T-GLOBEX-P'")" = shard_globex ] ||
+    fail "process() did not store the pair for the session's tenant"
 # (acme's one pair, T-ACME-1, failed: its object lacks the required keys)
 r=$(as_tenant shard_acme "SELECT concat_ws(' ', buildtrace_proxy.metrics('1 hour') ->> 'pairs',
                                            buildtrace_proxy.metrics('1 hour') ->> 'data_quality_issues',
