@@ -4,7 +4,7 @@
 -- subtransactions and nested statements must neither lose a result nor
 -- give one to the wrong row.
 BEGIN;
-SELECT plan(30);
+SELECT plan(33);
 
 CREATE FUNCTION pg_temp.valid(x int) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('id', 'W', 'type', 'wall', 'x', x, 'y', 0,
@@ -31,6 +31,10 @@ FROM buildtrace.pairs p WHERE p.drawing_id = 'ho-retry' AND p.retry_of IS NULL
 ON CONFLICT (retry_of) WHERE retry_of IS NOT NULL DO NOTHING;
 SELECT is((SELECT count(*) FROM buildtrace.pairs WHERE drawing_id = 'ho-retry'), 2::bigint,
           'the conflicting second retry is skipped');
+-- Its handover goes at the statement's end, not at commit: a transaction
+-- of many such statements would hold each one's memory and files.
+SELECT is((SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'buildtrace handover'),
+          0::bigint, 'a statement whose rows were all skipped frees its handover');
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
 VALUES ('ho-after', pg_temp.valid(0), pg_temp.valid(3));
 SELECT results_eq($$SELECT p.drawing_id, c.moved FROM buildtrace.pairs p
@@ -278,6 +282,57 @@ SELECT is(buildtrace._retry_dead_letters(ARRAY(SELECT pair_id FROM buildtrace.pa
 SELECT results_eq($$SELECT p.drawing_id FROM buildtrace.retry_failed(drawing => 'ho-rt-c') r
                     JOIN buildtrace.pairs p ON p.pair_id = r.failed_pair_id$$,
                   $$VALUES ('ho-rt-c'::text)$$, 'retry_failed(drawing) retries that drawing''s dead letters only');
+
+-- A row's SELECT runs a query of two INSERTs whose second skips its row,
+-- given the pair_id the outer statement has just inserted: the skipped
+-- row's result is left over in its handover, and must not be taken for the
+-- outer row of that pair_id when the outer statement marks its rows.
+CREATE FUNCTION pg_temp.skipped_inside(id bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    WITH a AS (INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+               VALUES ('ho-inside', pg_temp.valid(0), pg_temp.valid(1)))
+    INSERT INTO buildtrace.pairs (pair_id, drawing_id, version_a, version_b) OVERRIDING SYSTEM VALUE
+    VALUES (id, 'ho-outside', pg_temp.valid(0), '[]')
+    ON CONFLICT (pair_id) DO NOTHING;
+    RETURN pg_temp.valid(0);
+END $$;
+INSERT INTO buildtrace.pairs (pair_id, drawing_id, version_a, version_b) OVERRIDING SYSTEM VALUE
+SELECT v.id, 'ho-outside', pg_temp.valid(0),
+       CASE WHEN v.n = 1 THEN pg_temp.valid(3) ELSE pg_temp.skipped_inside(900000001) END
+FROM (VALUES (1, 900000001), (2, 900000002)) v(n, id) ORDER BY v.n;
+SELECT results_eq($$SELECT pair_id, moved, removed FROM buildtrace.changes
+                    WHERE drawing_id = 'ho-outside' ORDER BY 1$$,
+                  $$VALUES (900000001::bigint, 1, 0), (900000002, 0, 0)$$,
+                  'a left-over handover of a nested query gives no result to the outer rows');
+
+-- A subtransaction that ends in error inside a store (an exception block
+-- in a trigger on changes) while an outer pairs statement is under way:
+-- the outer statement's results must survive it.
+CREATE FUNCTION pg_temp.catch_error() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        PERFORM 1 / 0;
+    EXCEPTION WHEN division_by_zero THEN
+        NULL;
+    END;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER zz_catch_error AFTER INSERT ON buildtrace.changes
+    FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.catch_error();
+CREATE FUNCTION pg_temp.pairs_inside() RETURNS jsonb LANGUAGE sql AS $$
+    INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+    VALUES ('ho-catch-inside', pg_temp.valid(0), pg_temp.valid(1)),
+           ('ho-catch-inside', pg_temp.valid(1), pg_temp.valid(2));
+    SELECT pg_temp.valid(0);
+$$;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+SELECT 'ho-catch', pg_temp.valid(0), CASE WHEN n = 1 THEN pg_temp.valid(4) ELSE pg_temp.pairs_inside() END
+FROM generate_series(1, 2) n ORDER BY n;
+DROP TRIGGER zz_catch_error ON buildtrace.changes;
+SELECT results_eq($$SELECT drawing_id, count(*), sum(moved)::int FROM buildtrace.changes
+                    WHERE drawing_id IN ('ho-catch', 'ho-catch-inside') GROUP BY 1 ORDER BY 1$$,
+                  $$VALUES ('ho-catch'::text, 2::bigint, 1), ('ho-catch-inside', 2, 2)$$,
+                  'an error caught inside a nested store costs the outer statement nothing');
 
 -- Every pair of this test is done or failed, and every done pair has
 -- exactly one change set: nothing was lost or given twice.
