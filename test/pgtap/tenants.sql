@@ -2,7 +2,7 @@
 -- tenant acme, through tables, views and every read function; the default
 -- tenant of single-tenant use works as before.
 BEGIN;
-SELECT plan(63);
+SELECT plan(64);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -185,6 +185,14 @@ SELECT throws_ok($$INSERT INTO pairs (drawing_id, version_a, version_b, tenant)
                    VALUES ('S-1', '[]', '[]', 'bt_acme'), ('S-2', '[]', '[]', 'bt_beta')$$,
                  '0A000', 'pairs of one statement must be of one tenant',
                  'one statement''s pairs are of one tenant');
+-- Two INSERTs of one query are stored together, under one tenant: they too
+-- must be of one.
+SELECT throws_ok($$WITH a AS (INSERT INTO pairs (drawing_id, version_a, version_b, tenant)
+                              VALUES ('S-3', '[]', '[]', 'bt_acme'))
+                   INSERT INTO pairs (drawing_id, version_a, version_b, tenant)
+                   VALUES ('S-4', '[]', '[]', 'bt_beta')$$,
+                 '0A000', 'pairs of one statement must be of one tenant',
+                 'and so are the pairs of two INSERTs of one query');
 SELECT throws_ok($$INSERT INTO versions (drawing_id, payload, tenant)
                    VALUES ('S-1', '[]', 'bt_acme'), ('S-2', '[]', 'bt_beta')$$,
                  '0A000', 'versions of one statement must be of one tenant',
