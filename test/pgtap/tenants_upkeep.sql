@@ -9,7 +9,7 @@
 -- their tenant. An expectation that names its tenant counts that tenant's
 -- uploads only, and no upload time is infinite.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 CREATE ROLE bt_up_acme NOLOGIN IN ROLE buildtrace_tenant;
@@ -48,6 +48,13 @@ SELECT throws_ok($$INSERT INTO versions (drawing_id, payload) VALUES ('UP-D', '[
                  'a drawing a deferred pair named first is its tenant''s');
 RESET ROLE;
 RESET buildtrace.tenant;
+-- The owner may write tenant: one statement of deferred pairs of a new
+-- drawing for two tenants. The first row claims the drawing; the second,
+-- though of the same drawing as the row before, must still be refused.
+SELECT throws_ok($$INSERT INTO pairs (drawing_id, version_a, version_b, tenant)
+                   VALUES ('UP-G', '[]', '[]', 'bt_up_gamma'), ('UP-G', '[]', '[]', 'bt_up_delta')$$,
+                 '42501', 'drawing "UP-G" belongs to another tenant',
+                 'a deferred pair of the drawing the row before claimed is refused for another tenant');
 -- A pair work() cannot process: the owner gave its drawing to acme after it
 -- was inserted.
 UPDATE drawing_state SET tenant = 'bt_up_acme' WHERE drawing_id = 'UP-D';
