@@ -97,3 +97,22 @@ SELECT t.pair_id - (SELECT min(pair_id) FROM buildtrace.pairs WHERE drawing_id =
 FROM buildtrace._work_take(10) t WHERE t.drawing_id = 'due-order';
 ROLLBACK;
 DELETE FROM buildtrace.pairs WHERE drawing_id = 'due-order';
+
+-- work()'s UPDATE is diffed and stored as the row it writes: with what a
+-- BEFORE UPDATE trigger of the user's that fires first set on it.
+CREATE FUNCTION pg_temp.tag_job() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.job_id := 'tagged-by-work';
+    RETURN NEW;
+END $$;
+CREATE TRIGGER pairs_a_tag BEFORE UPDATE OF status ON buildtrace.pairs
+    FOR EACH ROW WHEN (OLD.status = 'pending' AND NEW.status = 'done')
+    EXECUTE FUNCTION pg_temp.tag_job();
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+VALUES ('work-tagged', '[]', '[{"id":"W","type":"wall","x":0,"y":0,"width":1,"height":1}]');
+RESET buildtrace.processing;
+CALL buildtrace.work();
+DROP TRIGGER pairs_a_tag ON buildtrace.pairs;
+SELECT p.status, p.job_id, c.job_id AS change_job_id, c.added
+FROM buildtrace.pairs p LEFT JOIN buildtrace.changes c USING (pair_id) WHERE p.drawing_id = 'work-tagged';
