@@ -32,8 +32,7 @@
  * ---------------------------------------------------------------------
  */
 
-/* A bt_sketch datum (detoasted) decoded into *sk in CurrentMemoryContext. */
-static void
+void
 bt_sketch_from_datum(BtSketch *sk, Datum d)
 {
 	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);

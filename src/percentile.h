@@ -28,6 +28,9 @@ typedef struct BtAggState
 								 * row's is checked against the first's */
 } BtAggState;
 
+/* A bt_sketch datum (detoasted) decoded into *sk in CurrentMemoryContext. */
+extern void bt_sketch_from_datum(BtSketch *sk, Datum d);
+
 /* The bt_sketch datum of a sketch, in CurrentMemoryContext. */
 extern bytea *bt_sketch_to_varlena(const BtSketch *sk);
 

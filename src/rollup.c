@@ -5,7 +5,8 @@
  *	  processed pairs into the totals of a rollup row.
  *
  * The pipeline trigger aggregates each statement's pairs with it, per
- * drawing, and adds the totals to the stored row; rebuild_rollups()
+ * drawing, and adds the totals to the stored row (a one-pair statement's
+ * direct store adds its pair by bt_rollup_add, the same rule); rebuild_rollups()
  * aggregates every stored pair with it, per hour and drawing.  A failed
  * pair counts in "failed" only; the change counts and both sketches are of
  * done pairs, the latency sketch of those that reported one.
@@ -22,19 +23,8 @@
 #include "funcapi.h"
 
 #include "percentile.h"
+#include "rollup.h"
 #include "sketch.h"
-
-/* The change counts, in the order of the aggregate's arguments. */
-#define ROLLUP_NCOUNTS 9
-
-typedef struct RollupState
-{
-	int64		pairs;			/* done */
-	int64		failed;
-	int64		counts[ROLLUP_NCOUNTS];
-	BtSketch	processing_ms;
-	BtSketch	latency_ms;
-} RollupState;
 
 static void
 add_count(int64 *total, int64 n)
@@ -46,24 +36,38 @@ add_count(int64 *total, int64 n)
 				 errdetail("A count of one hour and drawing passed the bigint range.")));
 }
 
-static RollupState *
-rollup_state_create(FunctionCallInfo fcinfo)
+void
+bt_rollup_state_init(RollupState *st, MemoryContext cxt)
 {
-	MemoryContext aggcxt;
-	RollupState *st;
+	memset(st, 0, sizeof(RollupState));
+	bt_sketch_init(&st->processing_ms, BT_SKETCH_DEFAULT_ALPHA, cxt);
+	bt_sketch_init(&st->latency_ms, BT_SKETCH_DEFAULT_ALPHA, cxt);
+}
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "_rollup_trans called in non-aggregate context");
-	st = MemoryContextAllocZero(aggcxt, sizeof(RollupState));
-	bt_sketch_init(&st->processing_ms, BT_SKETCH_DEFAULT_ALPHA, aggcxt);
-	bt_sketch_init(&st->latency_ms, BT_SKETCH_DEFAULT_ALPHA, aggcxt);
-	return st;
+void
+bt_rollup_add(RollupState *st, const RollupPair *p)
+{
+	if (!p->ok)
+	{
+		add_count(&st->failed, 1);
+		return;
+	}
+	add_count(&st->pairs, 1);
+	for (int k = 0; k < ROLLUP_NCOUNTS; k++)
+	{
+		if (!p->count_null[k])
+			add_count(&st->counts[k], p->counts[k]);
+	}
+	if (p->has_processing)
+		bt_sketch_add(&st->processing_ms, p->processing_ms);
+	if (p->has_latency)
+		bt_sketch_add(&st->latency_ms, p->latency_ms);
 }
 
 /*
  * _rollup_trans(state, ok, added, removed, moved, resized, retyped,
  * modified, unchanged, rotated, reidentified, processing_ms, latency_ms).
- * A NULL count adds nothing, as sum() would.
+ * A NULL count adds nothing, as sum() would; a NULL ok adds nothing.
  */
 PG_FUNCTION_INFO_V1(bt_rollup_trans);
 Datum
@@ -73,26 +77,30 @@ bt_rollup_trans(PG_FUNCTION_ARGS)
 	const int	first_count = 2;
 	const int	processing_arg = first_count + ROLLUP_NCOUNTS;
 	const int	latency_arg = processing_arg + 1;
+	RollupPair	p;
 
 	if (unlikely(st == NULL))
-		st = rollup_state_create(fcinfo);
+	{
+		MemoryContext aggcxt;
+
+		if (!AggCheckCallContext(fcinfo, &aggcxt))
+			elog(ERROR, "_rollup_trans called in non-aggregate context");
+		st = MemoryContextAlloc(aggcxt, sizeof(RollupState));
+		bt_rollup_state_init(st, aggcxt);
+	}
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(st);
-	if (!PG_GETARG_BOOL(1))
-	{
-		add_count(&st->failed, 1);
-		PG_RETURN_POINTER(st);
-	}
-	add_count(&st->pairs, 1);
+	p.ok = PG_GETARG_BOOL(1);
 	for (int k = 0; k < ROLLUP_NCOUNTS; k++)
 	{
-		if (!PG_ARGISNULL(first_count + k))
-			add_count(&st->counts[k], PG_GETARG_INT32(first_count + k));
+		p.count_null[k] = PG_ARGISNULL(first_count + k);
+		p.counts[k] = p.count_null[k] ? 0 : PG_GETARG_INT32(first_count + k);
 	}
-	if (!PG_ARGISNULL(processing_arg))
-		bt_sketch_add(&st->processing_ms, PG_GETARG_FLOAT8(processing_arg));
-	if (!PG_ARGISNULL(latency_arg))
-		bt_sketch_add(&st->latency_ms, PG_GETARG_FLOAT8(latency_arg));
+	p.has_processing = !PG_ARGISNULL(processing_arg);
+	p.processing_ms = p.has_processing ? PG_GETARG_FLOAT8(processing_arg) : 0;
+	p.has_latency = !PG_ARGISNULL(latency_arg);
+	p.latency_ms = p.has_latency ? PG_GETARG_FLOAT8(latency_arg) : 0;
+	bt_rollup_add(st, &p);
 	PG_RETURN_POINTER(st);
 }
 

@@ -4,8 +4,8 @@
  *	  The change-spike rule: when a pair's changes flag an anomaly, and how
  *	  severe it is.
  *
- * Both ways the pipeline stores results (one pair, or a statement's set of
- * pairs) ask this function, so they cannot disagree.  A pair spikes when
+ * Every way the pipeline stores results (one pair, directly or in SQL, or
+ * a statement's set of pairs) asks bt_spike_level, so they cannot disagree.  A pair spikes when
  * its drawing's previous processed pair had at least
  * buildtrace.spike_min_changes changes (and more than none) and this one
  * has at least buildtrace.spike_factor times as many; twice that factor
@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 
 #include "guc.h"
+#include "spike.h"
 
 PG_FUNCTION_INFO_V1(bt_spike_severity);
 
@@ -29,12 +30,20 @@ PG_FUNCTION_INFO_V1(bt_spike_severity);
 Datum
 bt_spike_severity(PG_FUNCTION_ARGS)
 {
-	int32		previous = PG_GETARG_INT32(0);
-	int32		changes = PG_GETARG_INT32(1);
+	const char *level = bt_spike_level(PG_GETARG_INT32(0), PG_GETARG_INT32(1));
+
+	if (level == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(level));
+}
+
+const char *
+bt_spike_level(int32 previous, int32 changes)
+{
 	double		ratio;
 
 	if (previous < bt_spike_min_changes || previous <= 0)
-		PG_RETURN_NULL();
+		return NULL;
 
 	/*
 	 * The ratio against the factor, not the changes against the factor times
@@ -43,6 +52,6 @@ bt_spike_severity(PG_FUNCTION_ARGS)
 	 */
 	ratio = (double) changes / previous;
 	if (ratio < bt_spike_factor)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(ratio / 2 >= bt_spike_factor ? "high" : "medium"));
+		return NULL;
+	return ratio / 2 >= bt_spike_factor ? "high" : "medium";
 }
