@@ -10,7 +10,8 @@
  * (tolerances, the spike rule, what becomes of invalid pairs, when a
  * pending pair is stale), so those are PGC_SUSET: a writer cannot change
  * how its own pairs are judged.  buildtrace.keep_freed_memory is PGC_SUSET
- * too, as it spends the server's memory.  A superuser sets them per
+ * too, as it spends the server's memory, and buildtrace.store_directly, as
+ * it chooses how the owner's tables are written.  A superuser sets them per
  * database or role, or grants SET on one (GRANT SET ON PARAMETER).
  * bt_diff's tolerance arguments stay free.
  *
@@ -29,6 +30,7 @@ double		bt_move_tolerance = 0.1;
 double		bt_size_tolerance = 0.01;
 int			bt_on_invalid = BT_ON_INVALID_FLAG;
 int			bt_processing = BT_PROCESSING_INLINE;
+bool		bt_store_directly = true;
 int			bt_max_attempts = 5;
 double		bt_spike_factor = 10.0;
 int			bt_spike_min_changes = 5;
@@ -147,6 +149,13 @@ define_diff_gucs(void)
 							 NULL,
 							 &bt_rotation_tolerance,
 							 0.5, 0.0, 180.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("buildtrace.store_directly",
+							 "Store a one-pair statement's result without the executor when it is the common case.",
+							 "Off, every result is stored by the SQL store functions; what is stored is the same.",
+							 &bt_store_directly,
+							 true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("buildtrace.match_geometry",

@@ -30,6 +30,7 @@ extern double bt_move_tolerance;
 extern double bt_size_tolerance;
 extern int	bt_on_invalid;
 extern int	bt_processing;
+extern bool bt_store_directly;
 extern int	bt_max_attempts;
 extern double bt_spike_factor;
 extern int	bt_spike_min_changes;

@@ -487,13 +487,13 @@ bt_handover_collect(TriggerData *td)
 }
 
 void
-bt_handover_store(Oid store_fn)
+bt_handover_store(Oid store_fn, bool (*store_directly) (void *, Oid), void *arg)
 {
 	Handover   *h,
 			   *older;
 
 	store_level++;
-	if (OidIsValid(store_fn))
+	if (OidIsValid(store_fn) && (store_directly == NULL || !store_directly(arg, store_fn)))
 		OidFunctionCall0(store_fn);
 	for (h = newest; h != NULL; h = older)
 	{
@@ -587,6 +587,48 @@ take_results_of(Handover *h, ReturnSetInfo *rsinfo,
 	}
 	while (tuplestore_gettupleslot(h->results, true, false, result))
 		CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * The result of the one inserted row of the group being stored, copied
+ * into CurrentMemoryContext, and the rows' tenant (NULL in a table without
+ * tenants).  The stores are read from their start and left there, for
+ * _pairs_take_results if the caller leaves the storing to SQL after all.
+ */
+void
+bt_handover_peek_one(Datum *values, bool *nulls, text **tenant)
+{
+	TupleTableSlot *result = MakeSingleTupleTableSlot(bt_handover_desc(), &TTSOpsMinimalTuple);
+	TupleTableSlot *inserted = MakeSingleTupleTableSlot(bt_handover_desc(), &TTSOpsMinimalTuple);
+	Handover   *h;
+	int64		want;
+
+	for (h = newest; h != NULL; h = h->older)
+	{
+		if (served(h) && h->ninserted > 0)
+			break;
+	}
+	if (h == NULL || h->ninserted != 1)
+		elog(ERROR, "no single result to store");
+	tuplestore_rescan(h->inserted);
+	tuplestore_rescan(h->results);
+	if (!tuplestore_gettupleslot(h->inserted, true, false, inserted))
+		elog(ERROR, "inserted row missing from its handover");
+	want = slot_pair_id(inserted);
+	while (tuplestore_gettupleslot(h->results, true, false, result))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (slot_pair_id(result) == want)
+			break;
+	}
+	if (TupIsNull(result) || slot_pair_id(result) != want)
+		elog(ERROR, "result of pair " INT64_FORMAT " missing from its handover", want);
+	heap_deform_tuple(ExecCopySlotHeapTuple(result), bt_handover_desc(), values, nulls);
+	*tenant = h->tenant;
+	tuplestore_rescan(h->inserted);
+	tuplestore_rescan(h->results);
+	ExecDropSingleTupleTableSlot(result);
+	ExecDropSingleTupleTableSlot(inserted);
 }
 
 /*

@@ -57,8 +57,17 @@ extern int64 bt_handover_collect(TriggerData *td);
 /*
  * Make what bt_handover_collect gathered the results that
  * _pairs_pending_drawings, _pairs_pending_tenant and _pairs_take_results
- * read, call the store function (if valid), then free them.
+ * read, call the store function (if valid) unless store_directly (if not
+ * NULL), called with arg and the function, stored them and says so, then
+ * free them.
  */
-extern void bt_handover_store(Oid store_fn);
+extern void bt_handover_store(Oid store_fn, bool (*store_directly) (void *, Oid), void *arg);
+
+/*
+ * While they are being stored: the one result of a group of one inserted
+ * row (HO_NCOLS values, copied into CurrentMemoryContext) and its tenant,
+ * left in place for _pairs_take_results.
+ */
+extern void bt_handover_peek_one(Datum *values, bool *nulls, text **tenant);
 
 #endif							/* BUILDTRACE_HANDOVER_H */

@@ -4,7 +4,8 @@
  *	  The pairs triggers in C: diff each inserted pair and set its status on
  *	  the row itself (BEFORE ROW), note which rows were really inserted
  *	  (AFTER ROW), and hand the statement's results to the SQL function that
- *	  stores them (AFTER STATEMENT; src/sql/31_pipeline_triggers.sql).
+ *	  stores them (AFTER STATEMENT; src/sql/31_pipeline_triggers.sql), or,
+ *	  for one pair of the common case, store it directly (store_direct.c).
  *
  * Setting status, error and processed_at before the row is written saves
  * an UPDATE of every pair (a second heap tuple and index entries); the diff
@@ -52,6 +53,7 @@
 #include "handover.h"
 #include "jsonbuild.h"
 #include "pipeline.h"
+#include "store_direct.h"
 #include "text_equal.h"
 
 PG_FUNCTION_INFO_V1(bt_pairs_before_insert);
@@ -730,6 +732,8 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 		store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
 														CStringGetDatum(store)));
 	}
-	bt_handover_store(store_fn);
+	/* One pair: its result is stored directly if it is the common case. */
+	bt_handover_store(store_fn, ninserted == 1 && bt_store_directly ? bt_store_one_directly : NULL,
+					  td);
 	return PointerGetDatum(NULL);
 }

@@ -6,7 +6,8 @@
 -- src/pipeline.c) and every write of results is one statement-level step:
 -- an INSERT ... SELECT or COPY of thousands of rows writes changes,
 -- anomalies and rollups set-wise (see test/bench/pipeline_bench.sh), an
--- INSERT of one pair with a few statements planned for one row (see
+-- INSERT of one pair with a few statements planned for one row, or in the
+-- common case directly from C (src/store_direct.c; see
 -- test/bench/insert_bench.sh). On versions, a statement-level trigger with
 -- a transition table.
 -- ---------------------------------------------------------------------------
