@@ -9,14 +9,17 @@
 # = deferred (stored pending, for buildtrace.work()), and (f) the same with
 # a worker processing them as they come (CALL work() waiting with poll_ms 10,
 # on the same two cores; the run waits for the backlog to drain, and the
-# seconds it took after pgbench ended are printed). Pairs: 100 objects with 30 %
+# seconds it took after pgbench ended are printed), and (g) buildtrace.pairs
+# with buildtrace.store_directly = off: every one-pair result stored by the
+# SQL store function, _pairs_store_one, as before the direct store. Pairs: 100 objects with 30 %
 # moved, the same 100 objects twice, and an empty pair. Each (variant, pair,
 # clients) runs ROUNDS times for SECONDS, interleaved; medians of the average
 # latency are printed with the ratios. The first three variants run again
 # with durable commits (fsync = on; the throwaway cluster otherwise runs
-# without, which makes every commit almost free). Before them, one client,
-# where a one-pair INSERT's time goes: the pipeline with its store step cut
-# short a part at a time against the plain insert. After them, one client:
+# without, which makes every commit almost free), and (g) with them. Before
+# them, one client, where a one-pair INSERT's time goes in the SQL store:
+# the pipeline with _pairs_store_one cut short a part at a time against the
+# plain insert. After them, one client:
 # INSERTs of one pair and of two pairs into a database of few drawings and
 # into one that already holds 100,000 drawings and 20,000 open anomalies,
 # interleaved; the ratio says whether an INSERT's cost grows with what is
@@ -66,13 +69,15 @@ pair_a[moved]=$(cat "$work/a.json"); pair_b[moved]=$(cat "$work/b.json")
 pair_a[same]=$(cat "$work/a.json"); pair_b[same]=$(cat "$work/a.json")
 pair_a[empty]='[]'; pair_b[empty]='[]'
 declare -A target=([plain]=bench.plain [pipeline]=buildtrace.pairs [peer]=bench.peer_pairs
-                   [tenant]=buildtrace.pairs [deferred]=buildtrace.pairs [worker]=buildtrace.pairs)
+                   [tenant]=buildtrace.pairs [deferred]=buildtrace.pairs [worker]=buildtrace.pairs
+                   [sqlstore]=buildtrace.pairs)
 # The tenant's writer: its role and tenant set at connection, as a pooler's
 # login would have them.
 declare -A options=([tenant]="-c role=bt_bench_tenant_writer -c buildtrace.tenant=bt_bench_tenant"
                     [deferred]="-c buildtrace.processing=deferred"
-                    [worker]="-c buildtrace.processing=deferred")
-variants="plain pipeline peer tenant deferred worker"
+                    [worker]="-c buildtrace.processing=deferred"
+                    [sqlstore]="-c buildtrace.store_directly=off")
+variants="plain pipeline peer tenant deferred worker sqlstore"
 
 for v in $variants; do
     # a drawing is of one tenant: the tenant's writer has drawings of its own
@@ -99,8 +104,9 @@ timed() {
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/out")
     q -c "INSERT INTO bench.timing VALUES ('$4', '$5', $3, $6, $lat, $tps)"
 }
-# Where a one-pair INSERT's time goes: one client, the pipeline with its
-# store step (_pairs_store_one) cut short a part at a time (no rollup
+# Where a one-pair INSERT's time goes in the SQL store (the direct store
+# off): one client, the pipeline with its store step (_pairs_store_one)
+# cut short a part at a time (no rollup
 # upsert, then no drawing_state update, then no drawing lock, then nothing
 # after taking the hand-over: no changes row), against the plain insert.
 # Each cut edits the installed function's text and stops if its part is
@@ -168,7 +174,7 @@ for r in $(seq 1 "$rounds"); do
         timed "$db" "$work/plain-$p.sql" 1 step-plain "$p" "$r"
         for s in $(q -c "SELECT step FROM bench.store_cut ORDER BY ord"); do
             q -c "SELECT bench.store_step('$s')" >/dev/null
-            timed "$db" "$work/pipeline-$p.sql" 1 "step-$s" "$p" "$r"
+            timed "$db" "$work/pipeline-$p.sql" 1 "step-$s" "$p" "$r" "${options[sqlstore]}"
         done
     done
 done
@@ -215,8 +221,8 @@ if [ -z "${BT_INSERT_SMOKE:-}" ]; then
     for r in $(seq 1 "$rounds"); do
         for c in $clients; do
             for p in moved empty; do
-                for v in plain pipeline peer; do
-                    timed "$db" "$work/$v-$p.sql" "$c" "durable-$v" "$p" "$r"
+                for v in plain pipeline peer sqlstore; do
+                    timed "$db" "$work/$v-$p.sql" "$c" "durable-$v" "$p" "$r" "${options[$v]:-}"
                 done
             done
         done
@@ -307,13 +313,14 @@ WITH m AS (SELECT variant, pair, clients, percentile_cont(0.5) WITHIN GROUP (ORD
 SELECT p.pair, p.clients,
        round(a.ms::numeric, 3) AS plain_ms, round(p.ms::numeric, 3) AS pipeline_ms, round(c.ms::numeric, 3) AS peer_ms,
        round(t.ms::numeric, 3) AS tenant_ms, round(d.ms::numeric, 3) AS deferred_ms,
-       round(w.ms::numeric, 3) AS worker_ms,
+       round(w.ms::numeric, 3) AS worker_ms, round(s.ms::numeric, 3) AS sqlstore_ms,
        round(a.tps::numeric) AS plain_per_s, round(p.tps::numeric) AS pipeline_per_s, round(c.tps::numeric) AS peer_per_s,
        round((p.ms / a.ms)::numeric, 2) AS "pipeline x plain",
        round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline",
        round((t.ms / p.ms)::numeric, 2) AS "tenant x pipeline",
        round((d.ms / a.ms)::numeric, 2) AS "deferred x plain",
        round((w.ms / a.ms)::numeric, 2) AS "worker x plain",
+       round((s.ms / p.ms)::numeric, 2) AS "sqlstore / pipeline",
        (SELECT round(max(r.seconds)::numeric, 2) FROM bench.drain r
         WHERE r.pair = p.pair AND r.clients = p.clients) AS "drained after, s (max)"
 FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = 'plain'
@@ -321,6 +328,7 @@ FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = '
          JOIN m t ON t.pair = p.pair AND t.clients = p.clients AND t.variant = 'tenant'
          JOIN m d ON d.pair = p.pair AND d.clients = p.clients AND d.variant = 'deferred'
          JOIN m w ON w.pair = p.pair AND w.clients = p.clients AND w.variant = 'worker'
+         JOIN m s ON s.pair = p.pair AND s.clients = p.clients AND s.variant = 'sqlstore'
 WHERE p.variant = 'pipeline'
 ORDER BY p.pair DESC, p.clients;
 SQL
@@ -332,15 +340,18 @@ WITH m AS (SELECT variant, pair, clients, percentile_cont(0.5) WITHIN GROUP (ORD
            FROM bench.timing WHERE variant LIKE 'durable-%' GROUP BY 1, 2, 3)
 SELECT p.pair, p.clients,
        round(a.ms::numeric, 3) AS plain_ms, round(p.ms::numeric, 3) AS pipeline_ms, round(c.ms::numeric, 3) AS peer_ms,
+       round(s.ms::numeric, 3) AS sqlstore_ms,
        round((p.ms / a.ms)::numeric, 2) AS "pipeline x plain",
-       round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline"
+       round((c.ms / p.ms)::numeric, 2) AS "peer / pipeline",
+       round((s.ms / p.ms)::numeric, 2) AS "sqlstore / pipeline"
 FROM m p JOIN m a ON a.pair = p.pair AND a.clients = p.clients AND a.variant = 'durable-plain'
          JOIN m c ON c.pair = p.pair AND c.clients = p.clients AND c.variant = 'durable-peer'
+         JOIN m s ON s.pair = p.pair AND s.clients = p.clients AND s.variant = 'durable-sqlstore'
 WHERE p.variant = 'durable-pipeline'
 ORDER BY p.pair DESC, p.clients;
 SQL
 echo
-echo "Where a one-pair INSERT's time goes (one client, fsync off): average latency (ms), median of $rounds rounds, with the store step cut short a part at a time."
+echo "Where a one-pair INSERT's time goes in the SQL store (buildtrace.store_directly off; one client, fsync off): average latency (ms), median of $rounds rounds, with _pairs_store_one cut short a part at a time."
 psql -qX -d "$db" <<'SQL'
 WITH m AS (SELECT variant, pair, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS ms
            FROM bench.timing WHERE variant LIKE 'step-%' GROUP BY 1, 2)
