@@ -5,11 +5,11 @@
  *	  severe it is.
  *
  * Every way the pipeline stores results (one pair, directly or in SQL, or
- * a statement's set of pairs) asks bt_spike_level, so they cannot disagree.  A pair spikes when
- * its drawing's previous processed pair had at least
- * buildtrace.spike_min_changes changes (and more than none) and this one
- * has at least buildtrace.spike_factor times as many; twice that factor
- * makes it high rather than medium.
+ * a statement's set of pairs) asks bt_spike_level, so they cannot
+ * disagree.  A pair spikes when its drawing's previous processed pair had
+ * at least buildtrace.spike_min_changes changes (and more than none) and
+ * this one has at least buildtrace.spike_factor times as many; twice that
+ * factor makes it high rather than medium.
  *
  *-------------------------------------------------------------------------
  */

@@ -16,10 +16,11 @@
  * and _pairs_store_one() stores the result, every rule in SQL.  The common
  * case: a processed pair (its result is a diff) that retries no pair, of a
  * drawing that has its state row, of the rows' tenant, and its hour's
- * rollup row; no change spike; and the tables as the extension made them:
- * the columns it knows with their types, its number of CHECK constraints,
- * no triggers but foreign keys' (and the pipeline's own on pairs), no
- * forced row-level security.
+ * rollup row; no change spike; and the tables as the extension made them
+ * and owned by _pairs_store_one's definer, whose rights the SQL writes
+ * with: the columns it knows with their types, its primary keys, its
+ * number of CHECK constraints, no triggers but foreign keys' (and the
+ * pipeline's own on pairs), no forced row-level security.
  *
  * What is written is what the SQL writes.  What the executor would check
  * holds by construction: the counts are not negative, the hour is

@@ -16,13 +16,8 @@ SET LOCAL buildtrace.spike_factor = 2.5;
 SET LOCAL buildtrace.shift_min_share = 1;
 CREATE EXTENSION IF NOT EXISTS amcheck;
 
--- n walls, the first "moved" of them 3 to the right
-CREATE FUNCTION pg_temp.walls(n int, moved int DEFAULT 0) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('id', 'W' || i, 'type', 'wall',
-                                                 'x', i * 10 + CASE WHEN i <= moved THEN 3 ELSE 0 END, 'y', 0,
-                                                 'width', 1, 'height', 1)), '[]')
-    FROM generate_series(1, n) i
-$$;
+-- pg_temp.walls(n, shift): n walls, the first shift of them moved
+\ir ../data/walls.sql
 
 -- Inserts one pair of drawing d (10 walls, moved of them moved) and
 -- returns how many times _pairs_store_one ran for it: 0 when the direct
