@@ -18,9 +18,9 @@
  * drawing that has its state row, of the rows' tenant, and its hour's
  * rollup row; no change spike; and the tables as the extension made them
  * and owned by _pairs_store_one's definer, whose rights the SQL writes
- * with: the columns it knows with their types, its primary keys, its
- * number of CHECK constraints, no triggers but foreign keys' (and the
- * pipeline's own on pairs), no forced row-level security.
+ * with: heap tables, the columns it knows with their types, its primary
+ * keys, its number of CHECK constraints, no triggers but foreign keys' (and
+ * the pipeline's own on pairs), no forced row-level security.
  *
  * What is written is what the SQL writes.  What the executor would check
  * holds by construction: the counts are not negative, the hour is
@@ -245,6 +245,7 @@ open_target(Oid schema, Oid owner, const TargetSpec *spec, Target *t)
 	for (int i = 0; known && found == spec->ncols && i < spec->nkey; i++)
 		key_attnums[i] = t->attnum[spec->key[i]];
 	if (known && found == spec->ncols && t->rel->rd_rel->relkind == RELKIND_RELATION &&
+		t->rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
 		t->rel->rd_rel->relowner == owner && !t->rel->rd_rel->relforcerowsecurity &&
 		known_triggers_only(t->rel, false) &&
 		(desc->constr == NULL ? 0 : desc->constr->num_check) == spec->nchecks &&

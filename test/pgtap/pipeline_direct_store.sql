@@ -3,10 +3,10 @@
 -- stored without the executor (src/store_direct.c); any other case, and
 -- tables that are not as the extension made them, by _pairs_store_one. The
 -- direct store must write what the SQL writes, with every index entry, and
--- must give way whenever a trigger, constraint, column or policy of the
--- owner's would be passed by.
+-- must give way whenever a trigger, constraint, column, owner, access
+-- method or policy of the owner's would be passed by.
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 SET LOCAL track_functions = 'pl';
 SET LOCAL buildtrace.spike_min_changes = 1;
@@ -149,6 +149,11 @@ SELECT is(pg_temp.sql_stores('d', 9), 1::bigint, 'drawing_state of another owner
 SELECT pg_temp.set_owner('buildtrace.drawing_state',
                          (SELECT p.proowner::regrole::name FROM pg_proc p
                           WHERE p.oid = 'buildtrace._pairs_store_one()'::regprocedure));
+-- A table of another access method, even a copy of heap's.
+CREATE ACCESS METHOD bt_direct_store_heap TYPE TABLE HANDLER heap_tableam_handler;
+ALTER TABLE buildtrace.changes SET ACCESS METHOD bt_direct_store_heap;
+SELECT is(pg_temp.sql_stores('d', 9), 1::bigint, 'changes of another table access method: stored by SQL');
+ALTER TABLE buildtrace.changes SET ACCESS METHOD heap;
 -- A published table without a replica identity refuses the update, as the
 -- executor refuses it.
 SET LOCAL client_min_messages = error;
@@ -160,7 +165,7 @@ ALTER TABLE buildtrace.hourly_rollups REPLICA IDENTITY DEFAULT;
 DROP PUBLICATION bt_direct_store_pub;
 RESET client_min_messages;
 SELECT is(pg_temp.sql_stores('d', 9), 0::bigint, 'a dropped column is no obstacle');
-SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id = 'd'), 15::bigint,
+SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id = 'd'), 16::bigint,
           'every pair sent has its changes row');
 
 SELECT * FROM finish();
