@@ -486,6 +486,9 @@ bt_sketch_assert_valid(const BtSketch *sk)
  *	varints (most counts take one byte; trimmed: first and last non-zero).
  * ---------------------------------------------------------------------
  */
+/* The longest a count's varint can be: ceil(64 / 7) bytes. */
+#define BT_VARINT_MAX_BYTES 10
+
 /* One bucket count as an unsigned LEB128 varint. */
 void
 bt_sketch_encode_count(StringInfo buf, uint64 v)
@@ -493,6 +496,29 @@ bt_sketch_encode_count(StringInfo buf, uint64 v)
 	for (; v >= 0x80; v >>= 7)
 		appendStringInfoCharMacro(buf, (char) (0x80 | (v & 0x7F)));
 	appendStringInfoCharMacro(buf, (char) v);
+}
+
+/*
+ * n counts as varints, written in place after one enlargement: a rollup's
+ * sketch is read and written again for every pair the pipeline stores.
+ */
+static void
+bt_encode_counts(StringInfo buf, const uint64 *counts, int32 n)
+{
+	uint8	   *p;
+
+	enlargeStringInfo(buf, n * BT_VARINT_MAX_BYTES);
+	p = (uint8 *) buf->data + buf->len;
+	for (int32 k = 0; k < n; k++)
+	{
+		uint64		v = counts[k];
+
+		for (; v >= 0x80; v >>= 7)
+			*p++ = (uint8) (0x80 | (v & 0x7F));
+		*p++ = (uint8) v;
+	}
+	buf->len = (char *) p - buf->data;
+	buf->data[buf->len] = '\0';
 }
 
 static void
@@ -509,8 +535,7 @@ bt_store_encode(const BtStore *st, StringInfo buf)
 	}
 	pq_sendint32(buf, lo);
 	pq_sendint32(buf, hi - lo + 1);
-	for (int32 i = lo; i <= hi; i++)
-		bt_sketch_encode_count(buf, st->counts[i - st->offset]);
+	bt_encode_counts(buf, st->counts + (lo - st->offset), hi - lo + 1);
 }
 
 void
@@ -596,21 +621,41 @@ bt_read_f64(StringInfo buf)
 	return u.d;
 }
 
+/*
+ * n varints into counts, read in place; each at most ten bytes, the last of
+ * which may hold only the 64th bit.  Returns their sum, which must fit.
+ */
 static uint64
-bt_read_varint(StringInfo buf)
+bt_decode_counts(StringInfo buf, uint64 *counts, int32 n, const char *which)
 {
-	uint64		v = 0;
+	const uint8 *start = (const uint8 *) buf->data;
+	const uint8 *p = start + buf->cursor;
+	const uint8 *end = start + buf->len;
+	uint64		total = 0;
 
-	for (int shift = 0;; shift += 7)
+	for (int32 k = 0; k < n; k++)
 	{
-		uint8		b = (uint8) *bt_read(buf, 1);
+		uint64		v = 0;
+		uint8		b;
 
-		if (shift == 63 && b > 1)
-			bt_bad_binary("A bucket count at byte %d does not fit in 64 bits.", buf->cursor);
-		v |= (uint64) (b & 0x7F) << shift;
-		if ((b & 0x80) == 0)
-			return v;
+		for (int shift = 0;; shift += 7)
+		{
+			if (p == end)
+				bt_bad_binary("The data ends at byte %d, before the end of the sketch.", buf->len);
+			b = *p++;
+			if (shift == 63 && b > 1)
+				bt_bad_binary("A bucket count at byte %d does not fit in 64 bits.",
+							  (int) (p - start));
+			v |= (uint64) (b & 0x7F) << shift;
+			if ((b & 0x80) == 0)
+				break;
+		}
+		counts[k] = v;
+		if (pg_add_u64_overflow(total, v, &total))
+			bt_bad_binary("The %s store's counts overflow.", which);
 	}
+	buf->cursor = p - start;
+	return total;
 }
 
 static uint64
@@ -622,7 +667,7 @@ bt_store_decode(BtSketch *sk, BtStore *st, StringInfo buf, const char *which)
 	/* Largest |bucket| a double can map to (|L| <= 1024), plus slack. */
 	double		limit = ldexp(ceil(1024.0 * sk->multiplier) + 2.0,
 							  -sk->level) + 2.0;
-	uint64		total = 0;
+	uint64		total;
 
 	if (n < 0 || n > sk->max_buckets)
 		bt_bad_binary("The %s store has %d buckets; at most %d are allowed.",
@@ -648,12 +693,7 @@ bt_store_decode(BtSketch *sk, BtStore *st, StringInfo buf, const char *which)
 	st->counts = MemoryContextAlloc(sk->mcxt, n * sizeof(uint64));
 	st->cap = n;
 	st->offset = first;
-	for (int k = 0; k < n; k++)
-	{
-		st->counts[k] = bt_read_varint(buf);
-		if (pg_add_u64_overflow(total, st->counts[k], &total))
-			bt_bad_binary("The %s store's counts overflow.", which);
-	}
+	total = bt_decode_counts(buf, st->counts, n, which);
 	if (st->counts[0] == 0 || st->counts[n - 1] == 0)
 		bt_bad_binary("The %s store's first and last bucket must not be empty.", which);
 	return total;
