@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "catalog_epoch.h"
 #include "guc.h"
 #include "pipeline.h"
 
@@ -22,6 +23,7 @@ void
 _PG_init(void)
 {
 	bt_define_gucs();
+	bt_catalog_epoch_init();
 	bt_pipeline_init();
 }
 

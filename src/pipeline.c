@@ -47,6 +47,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "catalog_epoch.h"
 #include "diff_sql.h"
 #include "drawing.h"
 #include "guc.h"
@@ -130,19 +131,10 @@ column(TupleDesc desc, const char *name)
 	return attnum;
 }
 
-/*
- * The column numbers, looked up once per statement: fn_extra lives as long
- * as the statement's trigger call info, and the table cannot change under a
- * running INSERT.
- */
-static PairColumns *
-pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
+/* The column numbers of a pairs table, as pair_layout reads them. */
+static void
+read_layout(TupleDesc desc, PairColumns *c)
 {
-	PairColumns *c = fcinfo->flinfo->fn_extra;
-
-	if (c != NULL)
-		return c;
-	c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(PairColumns));
 	c->pair_id = column(desc, "pair_id");
 	c->drawing_id = column(desc, "drawing_id");
 	c->job_id = column(desc, "job_id");
@@ -156,6 +148,34 @@ pair_columns(FunctionCallInfo fcinfo, TupleDesc desc)
 	c->tenant = Max(SPI_fnumber(desc, "tenant"), 0);
 	c->from_version = column(desc, "from_version");
 	c->to_version = column(desc, "to_version");
+}
+
+/*
+ * The statement's column numbers and claims, in fn_extra, which lives as
+ * long as the statement's trigger call info.  The numbers are looked up by
+ * name once per table and catalog epoch (catalog_epoch.c): on every
+ * statement, for two row triggers, they would cost a twentieth of a
+ * one-pair INSERT.
+ */
+static PairColumns *
+pair_columns(FunctionCallInfo fcinfo, Relation rel)
+{
+	static PairColumns layout;
+	static Oid	layout_rel = InvalidOid;
+	static uint64 layout_epoch = 0;
+	PairColumns *c = fcinfo->flinfo->fn_extra;
+
+	if (c != NULL)
+		return c;
+	if (layout_epoch != bt_catalog_epoch() || layout_rel != RelationGetRelid(rel))
+	{
+		layout_epoch = 0;		/* until read, in case of an error */
+		read_layout(RelationGetDescr(rel), &layout);
+		layout_rel = RelationGetRelid(rel);
+		layout_epoch = bt_catalog_epoch();
+	}
+	c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(PairColumns));
+	*c = layout;
 	c->claimed = NULL;
 	c->claimed_for = NULL;
 	c->state_rel = InvalidOid;
@@ -547,7 +567,7 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	row = trigger_row(td);
 	inserting = TRIGGER_FIRED_BY_INSERT(td->tg_event);
 	desc = RelationGetDescr(td->tg_relation);
-	c = pair_columns(fcinfo, desc);
+	c = pair_columns(fcinfo, td->tg_relation);
 	if (!read_pair(row, desc, c, &e, &a, &b))
 		return PointerGetDatum(row);
 	if (inserting && e.has_retry_of)
@@ -694,7 +714,7 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 
 	check_trigger(fcinfo, "_pairs_after_insert_row", false, true);
 	desc = RelationGetDescr(td->tg_relation);
-	c = pair_columns(fcinfo, desc);
+	c = pair_columns(fcinfo, td->tg_relation);
 	id = heap_getattr(trigger_row(td), c->pair_id, desc, &null_id);
 	drawing = heap_getattr(trigger_row(td), c->drawing_id, desc, &null_drawing);
 	if (c->tenant > 0)
@@ -706,6 +726,30 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 		is_pending(trigger_row(td), desc, c))
 		claim_drawing(fcinfo, td->tg_relation, c, drawing, tenant);
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * The function that stores the results of one pair or of any other number,
+ * looked up by name once per catalog epoch (catalog_epoch.c): never a stale
+ * OID, and no parse of its name on every statement.
+ */
+static Oid
+store_function(bool one_pair)
+{
+	static Oid	store_one = InvalidOid;
+	static Oid	store_set = InvalidOid;
+	static uint64 looked_up_at = 0;
+
+	if (looked_up_at != bt_catalog_epoch())
+	{
+		looked_up_at = 0;		/* until looked up, in case of an error */
+		store_one = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+														 CStringGetDatum(STORE_ONE_FUNCTION)));
+		store_set = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+														 CStringGetDatum(STORE_SET_FUNCTION)));
+		looked_up_at = bt_catalog_epoch();
+	}
+	return one_pair ? store_one : store_set;
 }
 
 /*
@@ -725,13 +769,7 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 	/* Rows diffed but none inserted (ON CONFLICT DO NOTHING) store nothing. */
 	ninserted = bt_handover_collect(td);
 	if (ninserted > 0)
-	{
-		const char *store = ninserted == 1 ? STORE_ONE_FUNCTION : STORE_SET_FUNCTION;
-
-		/* By name each time: a syscache lookup, and never a stale OID. */
-		store_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-														CStringGetDatum(store)));
-	}
+		store_fn = store_function(ninserted == 1);
 	/* One pair: its result is stored directly if it is the common case. */
 	bt_handover_store(store_fn, ninserted == 1 && bt_store_directly ? bt_store_one_directly : NULL,
 					  td);
