@@ -131,7 +131,7 @@ column(TupleDesc desc, const char *name)
 	return attnum;
 }
 
-/* The column numbers of a pairs table, as pair_layout reads them. */
+/* The column numbers of a pairs table, looked up by name. */
 static void
 read_layout(TupleDesc desc, PairColumns *c)
 {

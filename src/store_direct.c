@@ -20,7 +20,9 @@
  * and owned by _pairs_store_one's definer, whose rights the SQL writes
  * with: heap tables, the columns it knows with their types, its primary
  * keys, its number of CHECK constraints, no triggers but foreign keys' (and
- * the pipeline's own on pairs), no forced row-level security.
+ * the pipeline's own on pairs), no forced row-level security.  What is
+ * checked of the tables is kept for the session until the catalogs move
+ * (catalog_epoch.c); their owner is checked on every statement.
  *
  * What is written is what the SQL writes.  What the executor would check
  * holds by construction: the counts are not negative, the hour is
@@ -39,6 +41,7 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -331,7 +334,7 @@ static void
 close_targets(Target *targets, int opened)
 {
 	while (opened > 0)
-		table_close(targets[--opened].rel, NoLock);
+		relation_close(targets[--opened].rel, NoLock);
 }
 
 /*
@@ -349,12 +352,13 @@ open_targets(const KnownTables *known, Oid owner, Target *targets)
 		const KnownTable *table = &known->tables[opened];
 		Relation	rel;
 
-		if (!OidIsValid(table->relid))
+		/* a table dropped meanwhile: the SQL store says so */
+		if (!OidIsValid(table->relid) ||
+			(rel = try_relation_open(table->relid, RowExclusiveLock)) == NULL)
 			break;
-		rel = table_open(table->relid, RowExclusiveLock);
 		if (rel->rd_rel->relowner != owner)
 		{
-			table_close(rel, NoLock);
+			relation_close(rel, NoLock);
 			break;
 		}
 		targets[opened].rel = rel;
