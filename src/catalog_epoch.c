@@ -5,10 +5,10 @@
  *	  describe may have changed: any relation's definition, any function,
  *	  schema or type.
  *
- * A one-pair INSERT costs about a hundred microseconds, and looking up by
- * name, on every statement, the columns of pairs, the functions that store
- * a result and the shape of the tables the direct store writes would cost
- * a tenth of that.  They are looked up once and kept with the epoch they
+ * Looking up by name, on every statement, the columns of pairs, the
+ * functions that store a result and the shape of the tables the direct
+ * store writes would cost a one-pair INSERT about a twentieth of its
+ * instructions.  They are looked up once and kept with the epoch they
  * were read at; a cache whose epoch is no longer current is read again.
  *
  * The epoch moves on every invalidation PostgreSQL sends for those

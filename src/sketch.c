@@ -489,21 +489,13 @@ bt_sketch_assert_valid(const BtSketch *sk)
 /* The longest a count's varint can be: ceil(64 / 7) bytes. */
 #define BT_VARINT_MAX_BYTES 10
 
-/* One bucket count as an unsigned LEB128 varint. */
-void
-bt_sketch_encode_count(StringInfo buf, uint64 v)
-{
-	for (; v >= 0x80; v >>= 7)
-		appendStringInfoCharMacro(buf, (char) (0x80 | (v & 0x7F)));
-	appendStringInfoCharMacro(buf, (char) v);
-}
-
 /*
- * n counts as varints, written in place after one enlargement: a rollup's
- * sketch is read and written again for every pair the pipeline stores.
+ * n bucket counts as unsigned LEB128 varints, written in place after one
+ * enlargement: a rollup's sketch is read and written again for every pair
+ * the pipeline stores.
  */
-static void
-bt_encode_counts(StringInfo buf, const uint64 *counts, int32 n)
+void
+bt_sketch_encode_counts(StringInfo buf, const uint64 *counts, int32 n)
 {
 	uint8	   *p;
 
@@ -535,7 +527,7 @@ bt_store_encode(const BtStore *st, StringInfo buf)
 	}
 	pq_sendint32(buf, lo);
 	pq_sendint32(buf, hi - lo + 1);
-	bt_encode_counts(buf, st->counts + (lo - st->offset), hi - lo + 1);
+	bt_sketch_encode_counts(buf, st->counts + (lo - st->offset), hi - lo + 1);
 }
 
 void

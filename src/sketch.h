@@ -93,7 +93,7 @@ extern void bt_sketch_assert_valid(const BtSketch *sk);
 
 /* Binary form (the bt_sketch varlena body and the aggregate state). */
 extern void bt_sketch_encode(const BtSketch *sk, StringInfo buf);
-extern void bt_sketch_encode_count(StringInfo buf, uint64 v);
+extern void bt_sketch_encode_counts(StringInfo buf, const uint64 *counts, int32 n);
 extern void bt_sketch_decode(BtSketch *sk, StringInfo buf, MemoryContext mcxt,
 							 bool from_text);
 extern char *bt_sketch_to_text(const BtSketch *sk);

@@ -206,8 +206,7 @@ bt_text_parse_store(const char *str, const char **p, StringInfo bin, int32 max_b
 	}
 	pq_sendint32(bin, (int32) first);
 	pq_sendint32(bin, (int32) (next - first));
-	for (int64 k = 0; k < next - first; k++)
-		bt_sketch_encode_count(bin, counts[k]);
+	bt_sketch_encode_counts(bin, counts, (int32) (next - first));
 	pfree(counts);
 }
 

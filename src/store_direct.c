@@ -164,7 +164,8 @@ typedef struct KnownTable
 /*
  * The tables the direct store writes, and whether pairs has only the known
  * triggers, with the catalog epoch they were checked at (catalog_epoch.c):
- * checked on every statement they would cost a tenth of a one-pair INSERT.
+ * checked on every statement they would cost an empty pair's INSERT 2.5 %
+ * of its instructions.
  */
 typedef struct KnownTables
 {
