@@ -12,13 +12,13 @@
 # few hundred instructions. The drawings (500, chosen at random with a fixed
 # seed) have their state and this hour's rollup rows before counting, so the
 # pipeline's INSERTs take the direct store as in insert_bench.sh's runs.
-# Needs valgrind. Not part of the pass/fail suite.
+# Installs valgrind if it is missing. Not part of the pass/fail suite.
 #
-#   bash test/bench/insert_instructions.sh [N1 [N2]]    default 300 900
+#   bash test/bench/insert_instructions_bench.sh [N1 [N2]]    default 300 900
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
-command -v valgrind >/dev/null || { echo "insert_instructions: needs valgrind (apt-get install valgrind)"; exit 1; }
+command -v valgrind >/dev/null || bt_install_deps valgrind
 bt_in_cluster "$0" "$@"
 n1=${1:-300}
 n2=${2:-900}
