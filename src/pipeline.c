@@ -100,8 +100,8 @@ typedef struct PairColumns
 								 * last, and for which tenant, in fn_mcxt, or
 								 * NULL */
 	text	   *claimed_for;
-	Oid			state_rel;		/* drawing_state and its key, looked up at the
-								 * first claim; InvalidOid before */
+	Oid			state_rel;		/* drawing_state and its key, for claims;
+								 * InvalidOid if there is none */
 	Oid			state_key;
 	AttrNumber	state_drawing;
 	AttrNumber	state_tenant;
@@ -131,10 +131,15 @@ column(TupleDesc desc, const char *name)
 	return attnum;
 }
 
-/* The column numbers of a pairs table, looked up by name. */
+/*
+ * The column numbers of a pairs table, and the drawing_state table of its
+ * schema with its key, looked up by name.
+ */
 static void
-read_layout(TupleDesc desc, PairColumns *c)
+read_layout(Relation rel, PairColumns *c)
 {
+	TupleDesc	desc = RelationGetDescr(rel);
+
 	c->pair_id = column(desc, "pair_id");
 	c->drawing_id = column(desc, "drawing_id");
 	c->job_id = column(desc, "job_id");
@@ -148,6 +153,10 @@ read_layout(TupleDesc desc, PairColumns *c)
 	c->tenant = Max(SPI_fnumber(desc, "tenant"), 0);
 	c->from_version = column(desc, "from_version");
 	c->to_version = column(desc, "to_version");
+	c->state_rel = get_relname_relid("drawing_state", RelationGetNamespace(rel));
+	c->state_key = get_relname_relid("drawing_state_pkey", RelationGetNamespace(rel));
+	c->state_drawing = get_attnum(c->state_rel, "drawing_id");
+	c->state_tenant = get_attnum(c->state_rel, "tenant");
 }
 
 /*
@@ -170,7 +179,7 @@ pair_columns(FunctionCallInfo fcinfo, Relation rel)
 	if (layout_epoch != bt_catalog_epoch() || layout_rel != RelationGetRelid(rel))
 	{
 		layout_epoch = 0;		/* until read, in case of an error */
-		read_layout(RelationGetDescr(rel), &layout);
+		read_layout(rel, &layout);
 		layout_rel = RelationGetRelid(rel);
 		layout_epoch = bt_catalog_epoch();
 	}
@@ -178,7 +187,6 @@ pair_columns(FunctionCallInfo fcinfo, Relation rel)
 	*c = layout;
 	c->claimed = NULL;
 	c->claimed_for = NULL;
-	c->state_rel = InvalidOid;
 	fcinfo->flinfo->fn_extra = c;
 	return c;
 }
@@ -618,11 +626,11 @@ is_pending(HeapTuple row, TupleDesc desc, PairColumns *c)
  * that drawing is tenant's: what a deferred pair's drawing mostly is.  Read
  * here, without the claim function, whose call through SQL costs a third
  * of a plain insert; a drawing not found or of another tenant is the claim
- * function's to settle.  The table's OIDs and columns are looked up once
- * per statement.
+ * function's to settle.  The table's OIDs and columns come with the
+ * pairs columns (pair_columns).
  */
 static bool
-drawing_is_tenants(Relation pairs, PairColumns *c, Datum drawing, Datum tenant)
+drawing_is_tenants(PairColumns *c, Datum drawing, Datum tenant)
 {
 	Relation	state;
 	TupleDesc	desc;
@@ -631,13 +639,6 @@ drawing_is_tenants(Relation pairs, PairColumns *c, Datum drawing, Datum tenant)
 	HeapTuple	tuple;
 	bool		is_tenants = false;
 
-	if (!OidIsValid(c->state_rel))
-	{
-		c->state_rel = get_relname_relid("drawing_state", RelationGetNamespace(pairs));
-		c->state_key = get_relname_relid("drawing_state_pkey", RelationGetNamespace(pairs));
-		c->state_drawing = get_attnum(c->state_rel, "drawing_id");
-		c->state_tenant = get_attnum(c->state_rel, "tenant");
-	}
 	if (!OidIsValid(c->state_rel) || !OidIsValid(c->state_key) ||
 		c->state_drawing == InvalidAttrNumber || c->state_tenant == InvalidAttrNumber)
 		return false;
@@ -669,8 +670,7 @@ drawing_is_tenants(Relation pairs, PairColumns *c, Datum drawing, Datum tenant)
  * it.  Runs of rows of one drawing and tenant claim it once.
  */
 static void
-claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
-			  Datum drawing, Datum tenant)
+claim_drawing(FunctionCallInfo fcinfo, PairColumns *c, Datum drawing, Datum tenant)
 {
 	Oid			claim_fn;
 	MemoryContext old;
@@ -678,7 +678,7 @@ claim_drawing(FunctionCallInfo fcinfo, Relation pairs, PairColumns *c,
 	if (c->claimed != NULL && bt_text_equal(PointerGetDatum(c->claimed), drawing) &&
 		bt_text_equal(PointerGetDatum(c->claimed_for), tenant))
 		return;
-	if (!drawing_is_tenants(pairs, c, drawing, tenant))
+	if (!drawing_is_tenants(c, drawing, tenant))
 	{
 		claim_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
 														CStringGetDatum(CLAIM_FUNCTION)));
@@ -724,7 +724,7 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 								  null_tenant ? NULL : DatumGetTextPP(tenant));
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !null_drawing && !null_tenant &&
 		is_pending(trigger_row(td), desc, c))
-		claim_drawing(fcinfo, td->tg_relation, c, drawing, tenant);
+		claim_drawing(fcinfo, c, drawing, tenant);
 	return PointerGetDatum(NULL);
 }
 
