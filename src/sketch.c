@@ -569,12 +569,6 @@ bt_bad_binary(const char *detail_fmt,...)
 			 errdetail_internal("%s", detail)));
 }
 
-static void
-bt_data_ends(StringInfo buf)
-{
-	bt_bad_binary("The data ends at byte %d, before the end of the sketch.", buf->len);
-}
-
 /* Read n bytes or fail with 22P03 (pq_getmsg* would raise 08P01). */
 static const char *
 bt_read(StringInfo buf, int n)
@@ -582,7 +576,7 @@ bt_read(StringInfo buf, int n)
 	const char *p;
 
 	if (n < 0 || buf->cursor > buf->len - n)
-		bt_data_ends(buf);
+		bt_bad_binary("The data ends at byte %d, before the end of the sketch.", buf->len);
 	p = buf->data + buf->cursor;
 	buf->cursor += n;
 	return p;
@@ -639,7 +633,7 @@ bt_decode_counts(StringInfo buf, uint64 *counts, int32 n, const char *which)
 		for (int shift = 0;; shift += 7)
 		{
 			if (p == end)
-				bt_data_ends(buf);
+				bt_bad_binary("The data ends at byte %d, before the end of the sketch.", buf->len);
 			b = *p++;
 			if (shift == 63 && b > 1)
 				bt_bad_binary("A bucket count at byte %d does not fit in 64 bits.",
