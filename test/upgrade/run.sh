@@ -56,6 +56,10 @@ SQL
 }
 snapshot >"$work/before"
 grep -q '^pairs|3[0-9][0-9]|' "$work/before" || fail "the $previous pipeline did not store the pairs: $(head -1 "$work/before")"
+# drawing_state's rows, packed in the previous release, are spread ten to a page
+rows_per_page="SELECT max(n) FROM (SELECT count(*) AS n FROM buildtrace.drawing_state
+                                    GROUP BY (ctid::text::point)[0]) p"
+[ "$(q -d "$old" -c "$rows_per_page")" -gt 20 ] || fail "too few drawings to see drawing_state's rows spread"
 # what a site granted on a function of the previous release stays granted
 q -d "$old" -c "DROP ROLE IF EXISTS bt_upgrade_ops" -c "CREATE ROLE bt_upgrade_ops" \
     -c "GRANT EXECUTE ON FUNCTION buildtrace.rebuild_rollups() TO bt_upgrade_ops"
@@ -67,6 +71,7 @@ version=$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'b
 [ "$version" = "$current" ] || fail "version after update is $version, not $current"
 snapshot >"$work/after"
 diff -u "$work/before" "$work/after" || fail "data or metrics changed in the update"
+[ "$(q -d "$old" -c "$rows_per_page")" -le 11 ] || fail "drawing_state's rows were not spread in the update"
 echo "upgrade: $previous -> $current kept $(head -1 "$work/after" | cut -d'|' -f2) pairs, their changes, anomalies, rollups, hourly changes and metrics"
 
 # The updated pipeline goes on where the old one stopped.
