@@ -44,3 +44,14 @@ FROM big, unnest(ARRAY['added','removed','moved','resized','retyped','modified']
 SELECT d->'moved'->0 AS first_move, d->'modified'->0 AS first_modified FROM big;
 -- Swapping the versions swaps added and removed.
 SELECT bt_diff(b, a)->'counts' AS reversed FROM big;
+-- The result's bytes are those PostgreSQL stores for its text (*= compares
+-- the stored images): counts of five digits, 10000 and 10950, included.
+CREATE FUNCTION pg_temp.stored_as_its_text(j jsonb) RETURNS boolean LANGUAGE sql AS
+$$ SELECT t *= u FROM (SELECT j) t, (SELECT j::text::jsonb) u $$;
+SELECT pg_temp.stored_as_its_text(d) AS canonical,
+       pg_temp.stored_as_its_text(bt_diff(a, a)) AS canonical_same,
+       (SELECT pg_temp.stored_as_its_text(x) AND x->'counts'->'unchanged' = '10000'
+        FROM (SELECT bt_diff(v, v) AS x
+              FROM (SELECT jsonb_agg(e) AS v
+                    FROM jsonb_array_elements(a) WITH ORDINALITY o(e, i) WHERE i <= 10000) t) s) AS canonical_10000
+FROM big;

@@ -28,6 +28,7 @@
 #include "jsonbuild.h"
 #include "jsonbwrite.h"
 #include "shift.h"
+#include "stored_numeric.h"
 #include "tolerance.h"
 
 const char *const bt_direction_names[8] = {
@@ -215,7 +216,7 @@ angle_mod_360(Numeric a)
 	v = bt_numeric_double(a);
 	if (fabs(v) < 1e9)
 		return fmod(v, 360.0);
-	return bt_numeric_double(numeric_mod_opt_error(a, int64_to_numeric(360), NULL));
+	return bt_numeric_double(numeric_mod_opt_error(a, bt_numeric_from_int64(360), NULL));
 }
 
 /* The turn from rotation a to b, in (-180, 180] degrees; absent is 0. */
@@ -526,7 +527,7 @@ find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 static Numeric
 numeric_minus(Numeric a, Numeric b)
 {
-	return numeric_sub_opt_error(a ? a : int64_to_numeric(0), b, NULL);
+	return numeric_sub_opt_error(a ? a : bt_numeric_from_int64(0), b, NULL);
 }
 
 /* A move against the shift (sx, sy), or one that went with it. */

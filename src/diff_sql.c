@@ -23,6 +23,7 @@
 #include "guc.h"
 #include "jsonbuild.h"
 #include "jsonbwrite.h"
+#include "stored_numeric.h"
 #include "summary.h"
 
 PG_FUNCTION_INFO_V1(bt_diff);
@@ -387,7 +388,7 @@ static void
 write_matches(BtJsonbWriter *w, BtDiff *d, int n, size_t flag_off,
 			  WriteMatch fn)
 {
-	Numeric		zero = int64_to_numeric(0);
+	Numeric		zero = bt_numeric_from_int64(0);
 
 	bt_jw_begin_array(w, n);
 	/* the list of a large diff is far larger than the cache: stop early */

@@ -996,7 +996,7 @@ bt_drawing_read(Jsonb *jb, char version, BtDrawing *out, List **problems,
 	st.version = version;
 	st.problems = problems;
 	st.nproblems = 0;
-	st.zero = int64_to_numeric(0);
+	st.zero = bt_numeric_from_int64(0);
 	st.like = like;
 	st.like_next = 0;
 	st.like_twice = false;

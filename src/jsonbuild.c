@@ -61,7 +61,7 @@ bt_push_numeric(JsonbParseState **ps, JsonbIteratorToken tok, Numeric n)
 void
 bt_push_int(JsonbParseState **ps, JsonbIteratorToken tok, int64 i)
 {
-	bt_push_numeric(ps, tok, int64_to_numeric(i));
+	bt_push_numeric(ps, tok, bt_numeric_from_int64(i));
 }
 
 void

@@ -19,6 +19,7 @@
 
 #include "jsonbuild.h"
 #include "jsonbwrite.h"
+#include "stored_numeric.h"
 
 /*
  * The writers of values and objects that a diff calls a dozen times for
@@ -395,7 +396,7 @@ bt_jw_numeric(BtJsonbWriter *w, Numeric n)
 void
 bt_jw_int(BtJsonbWriter *w, int64 v)
 {
-	bt_jw_numeric(w, int64_to_numeric(v));
+	bt_jw_numeric(w, bt_numeric_from_int64(v));
 }
 
 /*

@@ -58,4 +58,7 @@ extern bool bt_numeric_scaled_delta(Numeric a, Numeric b, int *dscale,
  */
 extern Numeric bt_numeric_from_units(int64 units, int dscale);
 
+/* v as a numeric, stored as int64_to_numeric stores it. */
+extern Numeric bt_numeric_from_int64(int64 v);
+
 #endif							/* BUILDTRACE_STORED_NUMERIC_H */
