@@ -225,7 +225,7 @@ bt_numeric_from_units(int64 units, int dscale)
 /*
  * v as a numeric, as int64_to_numeric makes it, without its digit
  * arithmetic for any |v| below 10^16: every result writes its counts, and
- * int64_to_numeric cost ten times as much.
+ * that arithmetic cost three times as much.
  */
 Numeric
 bt_numeric_from_int64(int64 v)

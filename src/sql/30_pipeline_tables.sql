@@ -177,7 +177,7 @@ CREATE TABLE buildtrace.drawing_state (
 )
 -- Every processed pair updates its drawing's row, and the next read of a
 -- page holding the old version prunes the whole page first: with a full page
--- (some 90 rows) that pruning was an eighth of what the pipeline adds to a
+-- (some 90 rows) that pruning was a tenth of what the pipeline adds to a
 -- one-pair INSERT. Ten rows to a page make it cheap, for about 750 bytes
 -- per drawing.
 WITH (fillfactor = 10);

@@ -270,6 +270,7 @@ GRANT INSERT (tenant) ON buildtrace.pairs, buildtrace.versions TO buildtrace_wri
 ALTER TABLE buildtrace.drawing_state SET (fillfactor = 10);
 CLUSTER buildtrace.drawing_state USING drawing_state_pkey;
 ALTER TABLE buildtrace.drawing_state SET WITHOUT CLUSTER;
+
 -- Writers no longer choose version_id: ids are one sequence for every writer
 -- and tenant, and a writer who took the sequence's coming values would make
 -- the others' uploads fail.
