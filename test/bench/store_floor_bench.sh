@@ -42,12 +42,31 @@ CREATE FUNCTION bench.floor_heap() RETURNS trigger LANGUAGE c AS '$work/store_fl
 CREATE FUNCTION bench.floor_three() RETURNS trigger LANGUAGE c AS '$work/store_floor', 'floor_three';
 CREATE TABLE bench.s_three (LIKE buildtrace.drawing_state INCLUDING ALL);
 CREATE TABLE bench.r_three (LIKE buildtrace.hourly_rollups INCLUDING ALL);
+-- LIKE copies no storage parameters; the copies take the extension's
+-- (drawing_state's fillfactor), so that like is compared with like.
+DO \$\$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT c.relname, c.reloptions FROM pg_class c
+             WHERE c.relnamespace = 'buildtrace'::regnamespace AND c.relkind = 'r'
+               AND c.relname IN ('drawing_state', 'hourly_rollups') AND c.reloptions IS NOT NULL LOOP
+        EXECUTE format('ALTER TABLE bench.%I SET (%s)',
+                       CASE t.relname WHEN 'drawing_state' THEN 's_three' ELSE 'r_three' END,
+                       array_to_string(t.reloptions, ', '));
+    END LOOP;
+END
+\$\$;
 -- The drawings' state rows, and their rollup rows of this hour and the next.
 INSERT INTO bench.s_three (drawing_id, tenant) SELECT 'drawing-' || i, '' FROM generate_series(1, 500) i;
 INSERT INTO bench.r_three (hour, drawing_id, tenant)
 SELECT date_trunc('hour', now(), 'UTC') + h * interval '1 hour', 'drawing-' || i, ''
 FROM generate_series(1, 500) i, generate_series(0, 1) h;
 SQL
+[ "$(q -c "SELECT c.reloptions IS NOT DISTINCT FROM s.reloptions
+             FROM pg_class c, pg_class s
+             WHERE c.oid = 'bench.s_three'::regclass AND s.oid = 'buildtrace.drawing_state'::regclass")" = t ] ||
+    { echo "store_floor: the floor's state table is stored otherwise than drawing_state"; exit 1; }
 for v in spi heap three; do
     q <<SQL
 CREATE TABLE bench.p_$v (LIKE buildtrace.pairs INCLUDING ALL);
