@@ -79,9 +79,11 @@ echo "backup: pg_dump and pg_restore keep every table and sequence ($(wc -l < "$
 # drawing pairs with its last, the spike rule reads the last pair, and the
 # ids continue.
 next="INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at)
-      SELECT drawing_id, '[]', timestamptz '2026-02-01' FROM buildtrace.versions GROUP BY drawing_id;
+      SELECT drawing_id, '[]', timestamptz '2026-02-01' FROM buildtrace.versions GROUP BY drawing_id
+      ORDER BY drawing_id;
       INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
-      SELECT drawing_id, '[]', '[]' FROM buildtrace.drawing_state WHERE last_pair_id IS NOT NULL;"
+      SELECT drawing_id, '[]', '[]' FROM buildtrace.drawing_state WHERE last_pair_id IS NOT NULL
+      ORDER BY drawing_id;"
 after="SELECT p.pair_id, p.drawing_id, p.status, p.from_version, p.to_version, c.total, a.kind
        FROM buildtrace.pairs p LEFT JOIN buildtrace.changes c USING (pair_id)
        LEFT JOIN buildtrace.anomalies a ON a.pair_id = p.pair_id AND a.kind = 'change_spike'
