@@ -44,19 +44,11 @@ CREATE TABLE bench.s_three (LIKE buildtrace.drawing_state INCLUDING ALL);
 CREATE TABLE bench.r_three (LIKE buildtrace.hourly_rollups INCLUDING ALL);
 -- LIKE copies no storage parameters; the copies take the extension's
 -- (drawing_state's fillfactor), so that like is compared with like.
-DO \$\$
-DECLARE
-    t record;
-BEGIN
-    FOR t IN SELECT c.relname, c.reloptions FROM pg_class c
-             WHERE c.relnamespace = 'buildtrace'::regnamespace AND c.relkind = 'r'
-               AND c.relname IN ('drawing_state', 'hourly_rollups') AND c.reloptions IS NOT NULL LOOP
-        EXECUTE format('ALTER TABLE bench.%I SET (%s)',
-                       CASE t.relname WHEN 'drawing_state' THEN 's_three' ELSE 'r_three' END,
-                       array_to_string(t.reloptions, ', '));
-    END LOOP;
-END
-\$\$;
+SELECT format('ALTER TABLE bench.%s SET (%s)', copy, array_to_string(c.reloptions, ', '))
+FROM (VALUES ('s_three', 'buildtrace.drawing_state'::regclass),
+             ('r_three', 'buildtrace.hourly_rollups'::regclass)) t(copy, original)
+JOIN pg_class c ON c.oid = t.original
+WHERE c.reloptions IS NOT NULL \gexec
 -- The drawings' state rows, and their rollup rows of this hour and the next.
 INSERT INTO bench.s_three (drawing_id, tenant) SELECT 'drawing-' || i, '' FROM generate_series(1, 500) i;
 INSERT INTO bench.r_three (hour, drawing_id, tenant)
