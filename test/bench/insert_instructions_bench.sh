@@ -65,6 +65,18 @@ count() {
     sed -n 's/^summary: *//p' "$out"
 }
 
+# locking FILE: of the callgrind profile FILE, the calls of LockRelationOid
+# (every relation lock taken) and the instructions of LockAcquireExtended and
+# LockRelease with what they call, as "CALLS INSTRUCTIONS".
+locking() {
+    callgrind_annotate --inclusive=yes --tree=caller "$1" | awk '
+        /^ *$/ { calls = 0; next }
+        / < / { n = $0; sub(/.*\(/, "", n); sub(/x\).*/, "", n); gsub(/,/, "", n); calls += n; next }
+        /\* .*:LockRelationOid \[/ { locks = calls }
+        /\* .*:(LockAcquireExtended|LockRelease) \[/ { n = $1; gsub(/,/, "", n); instr += n }
+        END { printf "%d %d\n", locks, instr }'
+}
+
 echo "Instructions per one-pair INSERT (callgrind, single-user backend, ($n2 - $n1) INSERTs):"
 printf '%-28s %12s %12s %10s\n' pair plain pipeline "x plain"
 for pair in empty moved; do
@@ -78,6 +90,23 @@ for pair in empty moved; do
     printf '%-28s %12d %12d %10s\n' "$label" "${per[plain]}" "${per[buildtrace.pairs]}" \
         "$(awk -v p="${per[buildtrace.pairs]}" -v b="${per[plain]}" 'BEGIN { printf "%.3f", p / b }')"
 done
+
+# The relation locks of an empty pair, from the same profiles: the
+# pipeline's three tables, their indexes and the foreign keys' tables come
+# on top of what the plain insert locks, and PostgreSQL keeps only 16 of a
+# backend's relation locks in its fast path.
+echo
+echo "Relation locks per empty-pair INSERT (calls of LockRelationOid), and the instructions of taking and releasing locks:"
+printf '%-28s %12s %12s\n' "" plain pipeline
+declare -A locks instr
+for t in plain buildtrace.pairs; do
+    read -r l1 i1 < <(locking "$work/cg/$t.empty.$n1")
+    read -r l2 i2 < <(locking "$work/cg/$t.empty.$n2")
+    locks[$t]=$(awk -v a="$l1" -v b="$l2" -v n=$((n2 - n1)) 'BEGIN { printf "%.1f", (b - a) / n }')
+    instr[$t]=$(( (i2 - i1) / (n2 - n1) ))
+done
+printf '%-28s %12s %12s\n' "relation locks" "${locks[plain]}" "${locks[buildtrace.pairs]}"
+printf '%-28s %12d %12d\n' "instructions in locking" "${instr[plain]}" "${instr[buildtrace.pairs]}"
 
 # The counted INSERTs went through: each table got its pairs, and the
 # pipeline's were processed and stored directly or not, but stored.
