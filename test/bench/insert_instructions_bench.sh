@@ -12,6 +12,8 @@
 # few hundred instructions. The drawings (500, chosen at random with a fixed
 # seed) have their state and this hour's rollup rows before counting, so the
 # pipeline's INSERTs take the direct store as in insert_bench.sh's runs.
+# From the empty pair's profiles it also prints the relation locks one
+# INSERT takes and the instructions spent taking and releasing locks.
 # Installs valgrind if it is missing. Not part of the pass/fail suite.
 #
 #   bash test/bench/insert_instructions_bench.sh [N1 [N2]]    default 300 900
