@@ -71,7 +71,7 @@ count() {
 # (every relation lock taken) and the instructions of LockAcquireExtended and
 # LockRelease with what they call, as "CALLS INSTRUCTIONS".
 locking() {
-    callgrind_annotate --inclusive=yes --tree=caller "$1" | awk '
+    callgrind_annotate --inclusive=yes --tree=caller --threshold=100 "$1" | awk '
         /^ *$/ { calls = 0; next }
         / < / { n = $0; sub(/.*\(/, "", n); sub(/x\).*/, "", n); gsub(/,/, "", n); calls += n; next }
         /\* .*:LockRelationOid \[/ { locks = calls }
