@@ -4379,9 +4379,15 @@ CREATE TRIGGER pairs_work_store
 CREATE INDEX pairs_pending_idx ON buildtrace.pairs (pair_id) WHERE status = 'pending';
 CREATE INDEX pairs_pending_drawing_idx ON buildtrace.pairs (drawing_id, pair_id) WHERE status = 'pending';
 
--- Locks a drawing's oldest pending pair and returns it, if the pair is due
--- and no other worker is claiming it; else NULL. A worker takes a drawing's
--- pairs only behind this lock, which it holds until its claim commits.
+-- Locks a drawing's oldest pending pair and returns it, if the pair is due,
+-- no other worker is claiming it and no other transaction holds the drawing
+-- (a writer's upload left open); else NULL. A worker takes a drawing's
+-- pairs only behind this lock, which it holds until its claim commits. A
+-- held drawing is passed over before anything is claimed: claimed and given
+-- back, its pairs would use up the batch and be first in line again, and so
+-- a writer holding its own drawings would starve every tenant's work. Its
+-- state row is locked as processing locks it (FOR UPDATE), so that what
+-- would make processing skip the drawing makes taking skip it.
 CREATE FUNCTION buildtrace._work_lock_oldest(drawing_id text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -4396,13 +4402,24 @@ BEGIN
                        WHERE o.drawing_id = _work_lock_oldest.drawing_id AND o.status = 'pending')
       AND coalesce(p.next_attempt_at, '-infinity') <= now()
     FOR NO KEY UPDATE SKIP LOCKED;
+    IF oldest IS NOT NULL THEN
+        PERFORM FROM buildtrace.drawing_state s
+        WHERE s.drawing_id = _work_lock_oldest.drawing_id
+        FOR UPDATE SKIP LOCKED;
+        -- (a drawing without a state row is held by no one)
+        IF NOT FOUND AND EXISTS (SELECT FROM buildtrace.drawing_state s
+                                 WHERE s.drawing_id = _work_lock_oldest.drawing_id) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     RETURN oldest;
 END
 $$;
 
 -- Takes up to max_pairs due pending pairs, drawing by drawing, oldest
 -- drawing first, skipping drawings another worker is claiming (each taken
--- drawing's oldest pending pair is locked until the claim commits). Within a
+-- drawing's oldest pending pair is locked until the claim commits) or
+-- another transaction holds, however many they are. Within a
 -- drawing, pairs are taken in order up to the first one not due. A row lock,
 -- not an advisory lock: any role may take an advisory lock, and so stall a
 -- drawing's processing; locking a pair takes the UPDATE privilege.
@@ -4424,8 +4441,7 @@ BEGIN
              WHERE p.status = 'pending'
              GROUP BY p.drawing_id
              HAVING min(p.pair_id) = min(p.pair_id) FILTER (WHERE coalesce(p.next_attempt_at, '-infinity') <= now())
-             ORDER BY min(p.pair_id)
-             LIMIT 1000 LOOP
+             ORDER BY min(p.pair_id) LOOP
         EXIT WHEN taken >= max_pairs;
         CONTINUE WHEN buildtrace._work_lock_oldest(d.drawing_id) IS NULL;
         RETURN QUERY
