@@ -78,6 +78,17 @@ SELECT jsonb_pretty(bt_validate(
     {"id":true,"x":"NaN","y":null,"width":-1},
     {"id":"A","x":1,"y":1,"width":1,"height":1},
     {"id":"C","type":["door"],"x":0,"y":0,"width":1,"height":1}]'));
+-- A duplicate id is listed even when one of its two elements has another
+-- problem, first or second.
+SELECT jsonb_path_query_array(bt_validate(v), '$[*].detail') AS problems
+FROM (VALUES ('[{"id":"A","x":1,"y":1,"width":1,"height":1},{"id":"A","x":"1","y":1,"width":1,"height":1}]'::jsonb),
+             ('[{"id":"A","x":1,"y":1,"width":1},{"id":"A","x":1,"y":1,"width":1,"height":1}]')) t(v);
+-- The same in version b, read against a valid a (its unchanged objects
+-- taken from a unchecked).
+SELECT jsonb_path_query_array(bt_try_diff(
+           '[{"id":"A","x":1,"y":1,"width":1,"height":1},{"id":"B","x":1,"y":1,"width":1,"height":1}]',
+           '[{"id":"A","x":1,"y":1,"width":1,"height":1},{"id":"A","x":"2","y":1,"width":1,"height":1},
+             {"id":"B","x":1,"y":1,"width":1,"height":1}]'), '$.problems[*].detail') AS problems;
 SELECT bt_validate(:'ok') AS valid, bt_validate('[]') AS empty, bt_validate('{}') AS empty_map;
 SELECT bt_validate('42');
 SELECT bt_validate('{"A":"h","B":[1],"C":{"x":0,"y":0,"width":1,"height":-1}}');

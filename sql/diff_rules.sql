@@ -28,6 +28,14 @@ SELECT bt_diff('[{"id":"D1","type":"door","x":0,"y":0,"width":1,"height":1,"name
 SELECT bt_diff('[{"id":"D1","type":"door","x":0,"y":0,"width":1,"height":1,"name":"Door"}]',
                '[{"id":"D1","type":"door","x":0,"y":0,"width":1,"height":1,"name":"Exit"}]')
        ->> 'summary' AS renamed_from_type_name;
+-- A label that is a number names its object, and its change is a rename
+-- too: to another number, and to text.
+SELECT bt_diff('[{"id":"R","type":"room","x":0,"y":0,"width":1,"height":1,"name":5}]',
+               '[{"id":"R","type":"room","x":0,"y":0,"width":1,"height":1,"name":6}]')
+       ->> 'summary' AS number_renamed,
+       bt_diff('[{"id":"R","type":"room","x":0,"y":0,"width":1,"height":1,"name":5}]',
+               '[{"id":"R","type":"room","x":0,"y":0,"width":1,"height":1,"name":"Lobby"}]')
+       ->> 'summary' AS number_renamed_to_text;
 
 -- Objects of several types moved together only when they moved by one
 -- rounded distance in one direction: 1 and 5 units east are two sentences.

@@ -748,6 +748,15 @@ read_array(ReadState *st, JsonbContainer *arr, BtDrawing *out)
 					claim_like(st, out->nobjs - 1);
 			}
 		}
+		else if (o->id != NULL)
+		{
+			/*
+			 * Invalid, but its id is sound: it still takes part in the
+			 * duplicate check, so that every problem is listed at once.  A
+			 * version with a problem is not diffed, so nothing else reads it.
+			 */
+			accept_object(out);
+		}
 	}
 }
 

@@ -675,25 +675,23 @@ add_rename(Summary *sum, BtMatch *m)
 	size_t		typelen;
 
 	if (m->nattrs != 1 || m->content || m->moved || m->resized || m->retyped ||
-		m->rotated || !ch->has_from || !ch->has_to ||
-		ch->from.type != jbvString || ch->to.type != jbvString ||
-		!has_visible_text(ch->from.val.string.val, ch->from.val.string.len))
+		m->rotated || !ch->has_from || !ch->has_to || !names_object(&ch->from))
 		return false;
-	/* the key must be the one that names the object, its text is not needed */
+	/* the key must be the one that names the object (so the new value names it) */
 	key = label_key(m->b, NULL);
 	if (key == NULL || key->len != ch->key.val.string.len ||
 		memcmp(key->s, ch->key.val.string.val, key->len) != 0)
 		return false;
 	type = type_words(bt_type_name(&m->fb));
 	type[0] = pg_toupper((unsigned char) type[0]);
-	from = bt_clip_text(ch->from.val.string.val, ch->from.val.string.len);
+	from = label_text(&ch->from);
 	/* a label that starts with its type ("Room 5") is not given it twice */
 	typelen = strlen(type);
 	if (pg_strncasecmp(from, type, typelen) == 0 &&
 		(from[typelen] == ' ' || from[typelen] == '\0'))
 		type = "";
 	add_sentence(sum, psprintf("%s%s%s renamed to %s.", type, *type ? " " : "", from,
-							   bt_clip_text(ch->to.val.string.val, ch->to.val.string.len)), 1);
+							   label_text(&ch->to)), 1);
 	return true;
 }
 
