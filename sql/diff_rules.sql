@@ -125,6 +125,27 @@ SELECT d -> 'reidentified' -> 0 ->> 'basis' AS basis, d ->> 'summary' AS summary
 FROM (SELECT bt_diff('[{"id":"R","type":"t","x":0,"y":0,"width":1,"height":1}]',
                      '[{"id":"A","type":"t","x":0,"y":0,"width":1,"height":5}]') AS d) s;
 
+-- Pairing does not depend on where the drawing lies: a door that kept its
+-- place under a new id, and a column moved within the tolerance under one,
+-- are found at 0, at 1e15 and in map coordinates in millimetres with a
+-- search radius of a millionth (cells counted from 0 would number past a
+-- double's exact integers); an object far out does not unplace the others,
+-- and is itself left added.
+SET buildtrace.match_distance = 0;
+SELECT o AS origin, r AS radius, d -> 'counts' ->> 'reidentified' AS reidentified,
+       d -> 'counts' ->> 'added' AS added, d ->> 'summary' AS summary
+FROM (VALUES (0, 0.5), (1e15, 0.5), (5431234500, 1e-6)) v(o, r),
+     LATERAL (SELECT bt_diff(
+         jsonb_build_array(
+             jsonb_build_object('id', 'D1', 'type', 'door', 'x', o, 'y', o, 'width', 1, 'height', 1, 'layer', 1),
+             jsonb_build_object('id', 'C1', 'type', 'column', 'x', o + 7, 'y', o, 'width', 1, 'height', 1)),
+         jsonb_build_array(
+             jsonb_build_object('id', 'D2', 'type', 'door', 'x', o, 'y', o, 'width', 1, 'height', 1, 'layer', 2),
+             jsonb_build_object('id', 'C2', 'type', 'column', 'x', o + 7, 'y', o + r * 0.5, 'width', 1, 'height', 1),
+             jsonb_build_object('id', 'F', 'type', 'door', 'x', -1e300, 'y', 0, 'width', 1, 'height', 1)),
+         move_tolerance => r) AS d) s;
+RESET buildtrace.match_distance;
+
 -- ---------- ids ----------
 
 -- 70 ids of nine bytes that share their first eight, in opposite orders in

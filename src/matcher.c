@@ -35,6 +35,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -112,6 +113,8 @@ typedef struct Matcher
 								 * columns of cells (find_near_runs) */
 	int		   *parent;			/* union-find over ambiguous objects */
 	double		cell;
+	double		lo[2];			/* the extent of the placed candidates */
+	double		hi[2];
 	const BtMatchParams *p;
 	BtMatching *out;
 	int			maxpairs;
@@ -776,14 +779,81 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->y = bt_numeric_double(f.y) - (side ? m->p->shift_dy : 0);
 	c->w = bt_numeric_double(f.width);
 	c->h = bt_numeric_double(f.height);
-	/* a place too far out for a grid cell takes part in content only */
-	c->placed = fabs(c->x / m->cell) * CELL_MARGIN < 1e15 &&
-		fabs(c->y / m->cell) * CELL_MARGIN < 1e15 &&
-		isfinite(c->w) && isfinite(c->h);
+	/* a shift can take a place past double's range */
+	c->placed = isfinite(c->x) && isfinite(c->y) && isfinite(c->w) && isfinite(c->h);
 	if (c->placed)
 	{
-		c->cx = (int64) floor(c->x / m->cell);
-		c->cy = (int64) floor(c->y / m->cell);
+		m->lo[0] = Min(m->lo[0], c->x);
+		m->hi[0] = Max(m->hi[0], c->x);
+		m->lo[1] = Min(m->lo[1], c->y);
+		m->hi[1] = Max(m->hi[1], c->y);
+	}
+}
+
+static int
+cmp_double(const void *x, const void *y)
+{
+	double		a = *(const double *) x;
+	double		b = *(const double *) y;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * Where the grid's cells along one axis are counted from: 0, or, when a
+ * place lies too far from 0 for its cell number to be exact in a double,
+ * the median place, so that pairing does not depend on where the drawing
+ * lies (a plan in map coordinates, 5e6 and up, with a search radius of a
+ * millimetre) and one object far out does not unplace the others.
+ */
+static double
+grid_origin(Matcher *m, int axis)
+{
+	double	   *v;
+	int			k = 0;
+	double		origin;
+
+	if (Max(fabs(m->lo[axis]), fabs(m->hi[axis])) / m->cell * CELL_MARGIN < 1e15)
+		return 0;
+	v = palloc(sizeof(double) * m->n);
+	for (int i = 0; i < m->n; i++)
+	{
+		if (m->c[i].placed)
+			v[k++] = axis == 0 ? m->c[i].x : m->c[i].y;
+	}
+	qsort(v, k, sizeof(double), cmp_double);
+	origin = k > 0 ? v[k / 2] : 0;
+	pfree(v);
+	return origin;
+}
+
+/*
+ * Put the placed candidates in grid cells; a place too far from the
+ * grid's origin for its cell number to be exact takes part in content only.
+ */
+static void
+place_in_grid(Matcher *m)
+{
+	double		ox = grid_origin(m, 0);
+	double		oy = grid_origin(m, 1);
+
+	for (int i = 0; i < m->n; i++)
+	{
+		Cand	   *c = &m->c[i];
+		double		gx,
+					gy;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!c->placed)
+			continue;
+		gx = (c->x - ox) / m->cell;
+		gy = (c->y - oy) / m->cell;
+		c->placed = fabs(gx) * CELL_MARGIN < 1e15 && fabs(gy) * CELL_MARGIN < 1e15;
+		if (c->placed)
+		{
+			c->cx = (int64) floor(gx);
+			c->cy = (int64) floor(gy);
+		}
 	}
 }
 
@@ -920,6 +990,8 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 	m.nremoved = *nremoved;
 	m.n = *nremoved + *nadded;
 	m.cell = Max(Max(p->distance, p->move_tol), 1e-9) * CELL_MARGIN;
+	m.lo[0] = m.lo[1] = get_float8_infinity();
+	m.hi[0] = m.hi[1] = -get_float8_infinity();
 	m.c = palloc_huge(sizeof(Cand) * m.n);
 	m.parent = palloc_huge(sizeof(int) * m.n);
 	/* each object is paired at most once: reserve the most there can be */
@@ -941,6 +1013,7 @@ bt_match_leftovers(BtObject **removed, int *nremoved,
 		init_cand(&m, &m.c[i], leftover(removed, m.nremoved, added, i),
 				  i < m.nremoved ? 0 : 1, i < m.nremoved ? i : i - m.nremoved);
 	}
+	place_in_grid(&m);
 	match_content(&m);
 	match_places(&m);
 	collect_groups(&m);
