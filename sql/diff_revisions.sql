@@ -146,6 +146,11 @@ SELECT bt_diff('[{"id":"c1","type":"column","x":20,"y":0,"width":0.3,"height":0.
                '[{"id":"c1","type":"column","x":25,"y":0,"width":0.3,"height":0.3,"tag":"C-1","name":"N"}]')
        ->> 'summary' AS by_tag;
 RESET buildtrace.label_keys;
+-- No units: the number alone.
+SET buildtrace.units = '';
+SELECT bt_diff('[{"id":"c1","type":"column","x":20,"y":0,"width":0.3,"height":0.3}]',
+               '[{"id":"c1","type":"column","x":21,"y":0,"width":0.3,"height":0.3}]')
+       ->> 'summary' AS no_units;
 RESET buildtrace.units;
 -- A label key whose value names nothing (null, "", true) gives way to the
 -- next label key, and to the id only when no key names the object; a

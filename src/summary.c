@@ -233,7 +233,10 @@ format_amount(double d)
 	return s;
 }
 
-/* "about 2 units east", in buildtrace.units ("1 unit" only for "units"). */
+/*
+ * "about 2 units east", in buildtrace.units ("1 unit" only for "units";
+ * an empty setting leaves the number alone).
+ */
 char *
 bt_distance_words(double distance, int direction)
 {
@@ -242,7 +245,8 @@ bt_distance_words(double distance, int direction)
 
 	if (strcmp(units, "units") == 0 && strcmp(amount, "1") == 0)
 		units = "unit";
-	return psprintf("about %s %s %s", amount, units, bt_direction_names[direction]);
+	return psprintf("about %s%s%s %s", amount, *units ? " " : "", units,
+					bt_direction_names[direction]);
 }
 
 static void
