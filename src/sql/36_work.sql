@@ -105,7 +105,7 @@ DECLARE
 BEGIN
     -- Drawings whose oldest pending pair is due: the newer pairs of one
     -- whose oldest is claimed by another worker or backing off wait for it,
-    -- and a thousand such drawings would hide every other.
+    -- so such drawings are left out here rather than each locked in vain.
     FOR d IN SELECT p.drawing_id
              FROM buildtrace.pairs p
              WHERE p.status = 'pending'
