@@ -547,6 +547,38 @@ finished_row(TriggerData *td, PairColumns *c, BtDiffOutcome *o,
 									 ncols, cols, vals, nulls);
 }
 
+/* Whether a row's status is pending: a deferred pair, inserted for work(). */
+static bool
+is_pending(HeapTuple row, TupleDesc desc, PairColumns *c)
+{
+	bool		isnull;
+	text	   *status = DatumGetTextPP(heap_getattr(row, c->status, desc, &isnull));
+
+	return !isnull && VARSIZE_ANY_EXHDR(status) == strlen("pending") &&
+		memcmp(VARDATA_ANY(status), "pending", strlen("pending")) == 0;
+}
+
+/*
+ * A deferred pair as it will be stored: pending, whatever status, error or
+ * processed_at its inserter wrote (only the owner may write them), so that
+ * work() processes it.
+ */
+static HeapTuple
+pending_row(TriggerData *td, PairColumns *c)
+{
+	HeapTuple	row = trigger_row(td);
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	int			cols[3] = {c->status, c->error, c->processed_at};
+	Datum		vals[3] = {0, 0, 0};
+	bool		nulls[3] = {false, true, true};
+
+	if (is_pending(row, desc, c) && heap_attisnull(row, c->error, desc) &&
+		heap_attisnull(row, c->processed_at, desc))
+		return row;
+	vals[0] = CStringGetTextDatum("pending");
+	return heap_modify_tuple_by_cols(row, desc, 3, cols, vals, nulls);
+}
+
 /*
  * BEFORE INSERT ON pairs FOR EACH ROW, and BEFORE UPDATE when work()
  * processes a deferred pair.  With buildtrace.processing = deferred an
@@ -584,7 +616,7 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 		check_version_links(td->tg_relation, row, c, &e);
 	/* A latency that is no duration fails its pair now, deferred or not. */
 	if (inserting && bt_processing == BT_PROCESSING_DEFERRED && latency_valid(&e))
-		return PointerGetDatum(row);
+		return PointerGetDatum(pending_row(td, c));
 	/* In the trigger's per-row context, which the new row lives in too. */
 	a = fetch_out_of_line(a, &fetched_a);
 	b = fetch_out_of_line(b, &fetched_b);
@@ -608,17 +640,6 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	hand_over(td, &e, &o, Max(GetCurrentTimestamp() - t0, 0));
 	MemoryContextDelete(rowcxt);
 	return PointerGetDatum(result);
-}
-
-/* Whether a row's status is pending: a deferred pair, inserted for work(). */
-static bool
-is_pending(HeapTuple row, TupleDesc desc, PairColumns *c)
-{
-	bool		isnull;
-	text	   *status = DatumGetTextPP(heap_getattr(row, c->status, desc, &isnull));
-
-	return !isnull && VARSIZE_ANY_EXHDR(status) == strlen("pending") &&
-		memcmp(VARDATA_ANY(status), "pending", strlen("pending")) == 0;
 }
 
 /*

@@ -4,7 +4,7 @@
 -- subtransactions and nested statements must neither lose a result nor
 -- give one to the wrong row.
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 
 CREATE FUNCTION pg_temp.valid(x int) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('id', 'W', 'type', 'wall', 'x', x, 'y', 0,
@@ -19,6 +19,24 @@ SELECT results_eq($$SELECT status, error IS NULL, processed_at IS NOT NULL FROM 
                   $$VALUES ('done', true, true)$$, 'the pipeline sets status, error and processed_at');
 SELECT is((SELECT moved FROM buildtrace.changes WHERE drawing_id = 'ho-status'), 1,
           'and stores the change set of that row');
+-- Deferred, the pair is stored pending whatever its inserter wrote, and
+-- work() processes it.
+SET LOCAL buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, status, processed_at, error)
+VALUES ('ho-status-deferred', pg_temp.valid(0), pg_temp.valid(5), 'done', now(), NULL),
+       ('ho-status-deferred', pg_temp.valid(5), '"bad"', 'failed', now(), '[]');
+SELECT results_eq($$SELECT status, error IS NULL, processed_at IS NULL FROM buildtrace.pairs
+                    WHERE drawing_id = 'ho-status-deferred' ORDER BY pair_id$$,
+                  $$VALUES ('pending', true, true), ('pending', true, true)$$,
+                  'deferred, a status the inserter writes is replaced by pending');
+RESET buildtrace.processing;
+-- work()'s processing step (it commits, so it is not called here)
+UPDATE buildtrace.pairs SET status = 'done' WHERE drawing_id = 'ho-status-deferred' AND status = 'pending';
+SELECT results_eq($$SELECT p.status, c.moved, jsonb_array_length(p.error)
+                    FROM buildtrace.pairs p LEFT JOIN buildtrace.changes c USING (pair_id)
+                    WHERE p.drawing_id = 'ho-status-deferred' ORDER BY p.pair_id$$,
+                  $$VALUES ('done', 1, NULL::int), ('failed', NULL, 1)$$,
+                  'and processing it diffs it: its change set, or its problem');
 
 -- ON CONFLICT DO NOTHING skips a row after the BEFORE trigger diffed it:
 -- the skipped row leaves no changes, the inserted one gets its own.
