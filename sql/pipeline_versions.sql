@@ -91,6 +91,22 @@ FROM buildtrace.pairs p WHERE p.drawing_id IN ('x', 'y') ORDER BY p.pair_id;
 INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES ('ahead', '[]', '2100-01-02');
 INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES ('ahead', '[]', '2100-01-01');
 SELECT uploaded_at FROM buildtrace.versions WHERE drawing_id = 'ahead' ORDER BY version_id;
+-- A version of the future re-stamps no later upload: with nothing committed
+-- meanwhile, two versions stamped during their own transaction keep the
+-- times they were sent with, and are paired in that order.
+INSERT INTO buildtrace.versions (drawing_id, job_id, payload, uploaded_at)
+VALUES ('ahead-then', 'old', '[]', now() - interval '1 day');
+INSERT INTO buildtrace.versions (drawing_id, job_id, payload, uploaded_at)
+VALUES ('ahead-then', 'future', '[]', '2100-01-01');
+BEGIN;
+INSERT INTO buildtrace.versions (drawing_id, job_id, payload, uploaded_at)
+VALUES ('ahead-then', 'B', '[]', now() + interval '1 microsecond'), ('ahead-then', 'A', '[]', now());
+SELECT v.job_id, v.uploaded_at - now() AS after_start, f.job_id AS paired_after
+FROM buildtrace.pairs p
+JOIN buildtrace.versions v ON v.version_id = p.to_version
+JOIN buildtrace.versions f ON f.version_id = p.from_version
+WHERE p.drawing_id = 'ahead-then' AND v.job_id IN ('A', 'B') ORDER BY v.job_id;
+COMMIT;
 -- Many versions of one drawing in one statement: the latest other version is
 -- found once per drawing (it was once per new version, each time reading all
 -- of the statement's versions: 3,000 read 9 million rows, 12,000 took 25 s).

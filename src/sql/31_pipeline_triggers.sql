@@ -437,13 +437,14 @@ BEGIN
     -- a version not later than a version committed by someone else is
     -- re-stamped now. Versions stamped before this transaction began
     -- (deliberate back-dated imports) or after now (a client's clock ahead)
-    -- keep their time and are paired where they belong. The latest other
-    -- version is found once per drawing, from the newest down the index,
-    -- not by reading the drawing's whole history.
+    -- keep their time and are paired where they belong; a version of the
+    -- future is no version committed meanwhile, so it re-stamps none. The
+    -- latest other version up to now is found once per drawing, from the
+    -- newest down the index, not by reading the drawing's whole history.
     WITH others AS MATERIALIZED (
         SELECT d.drawing_id,
                (SELECT o.uploaded_at FROM buildtrace.versions o
-                WHERE o.drawing_id = d.drawing_id
+                WHERE o.drawing_id = d.drawing_id AND o.uploaded_at <= stamp
                   -- a hashed subplan: the statement's own versions are skipped
                   -- at a probe each, however many it inserted
                   AND o.version_id NOT IN (SELECT nv.version_id FROM new_versions nv)
