@@ -681,7 +681,7 @@ add_rename(Summary *sum, BtMatch *m)
 	if (m->nattrs != 1 || m->content || m->moved || m->resized || m->retyped ||
 		m->rotated || !ch->has_from || !ch->has_to || !names_object(&ch->from))
 		return false;
-	/* the key must be the one that names the object (so the new value names it) */
+	/* the key must be the one that names the object, as its new value does */
 	key = label_key(m->b, NULL);
 	if (key == NULL || key->len != ch->key.val.string.len ||
 		memcmp(key->s, ch->key.val.string.val, key->len) != 0)
