@@ -8,7 +8,10 @@ CREATE TABLE buildtrace.scheduled_jobs (
     job_name  text PRIMARY KEY,
     every     interval NOT NULL,
     command   text NOT NULL,
-    scheduled_at timestamptz NOT NULL DEFAULT now()
+    scheduled_at timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.2.0: the pg_cron job schedule() registered, whose runs
+    -- health() reads (NULL for a job of 0.1.0 until schedule() runs again).
+    jobid     bigint
 );
 COMMENT ON TABLE buildtrace.scheduled_jobs IS
     'The pg_cron jobs schedule() registered, with their cadence (health() uses it).';
@@ -96,8 +99,9 @@ AS $$
 $$;
 
 -- The pg_cron jobs in this database that bear the names of schedule()'s
--- jobs or of scheduled_jobs, whichever role's: the one place that says
--- which jobs are buildtrace's. SECURITY DEFINER: pg_cron shows a role its
+-- jobs, whichever role's: the one place that says which jobs are
+-- buildtrace's (health() reads the runs of those schedule() registered
+-- only, scheduled_jobs.jobid). SECURITY DEFINER: pg_cron shows a role its
 -- own jobs only, and schedule(), unschedule() and health() must see every
 -- role's jobs of these names, to refuse a second set, to remove a dropped
 -- role's and to read their runs. It returns ids, job names and role names,
@@ -110,8 +114,7 @@ AS $$
 BEGIN
     RETURN QUERY EXECUTE
         'SELECT j.jobid, j.jobname::text, j.username::text FROM cron.job j
-         WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c
-                             UNION SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+         WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c)
            AND j.database = current_database()';
 END
 $$;
@@ -145,12 +148,19 @@ BEGIN
                                 other_roles, other_roles);
     END IF;
 
-    FOR j IN SELECT s.job_name, s.command FROM buildtrace.scheduled_jobs s ORDER BY s.job_name LOOP
+    -- What is scheduled, and as whom, is _cron_job_specs()'s alone: a role
+    -- that may write scheduled_jobs (one granted schedule() must) could
+    -- otherwise have the next caller's cron run a command of its choosing
+    -- as that caller. A row it added is dropped.
+    DELETE FROM buildtrace.scheduled_jobs s
+    WHERE s.job_name NOT IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c);
+    FOR j IN SELECT c.job_name, c.command FROM buildtrace._cron_job_specs() c ORDER BY c.job_name LOOP
         job_name := j.job_name;
         cron_schedule := expr;
         command := j.command;
         -- pg_cron is optional, so it is called by name at run time only.
         EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING j.job_name, expr, j.command;
+        UPDATE buildtrace.scheduled_jobs s SET jobid = schedule.jobid WHERE s.job_name = j.job_name;
         RETURN NEXT;
     END LOOP;
 END

@@ -46,13 +46,17 @@ BEGIN
                CASE WHEN $1 THEN r.return_message
                     ELSE 'withheld: a shared job''s message is shown only to roles that see every tenant' END
         FROM buildtrace.scheduled_jobs s
-        -- the latest run of a job of that name in this database (pg_cron
-        -- keeps one per name and user, each in its own database)
+        -- the latest run of the job schedule() registered under that name
+        -- (another role's job of the name, which pg_cron allows, is not
+        -- buildtrace's to report); by name alone for a job registered before
+        -- schedule() kept its id
         LEFT JOIN LATERAL (
             SELECT d.status, d.start_time, d.return_message
             FROM buildtrace._cron_jobs() j JOIN cron.job_run_details d ON d.jobid = j.jobid
-            WHERE j.job_name = s.job_name AND d.status IN ('succeeded', 'failed')
+            WHERE j.job_name = s.job_name AND (s.jobid IS NULL OR j.jobid = s.jobid)
+              AND d.status IN ('succeeded', 'failed')
             ORDER BY d.start_time DESC LIMIT 1) r ON true
+        WHERE s.job_name IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c)
         ORDER BY s.job_name $q$ USING show_message;
 END
 $$;

@@ -2,7 +2,7 @@
 -- job really run by pg_cron. Not wrapped in a transaction: pg_cron only sees
 -- committed jobs. Leaves nothing scheduled behind.
 \set ON_ERROR_STOP 1
-SELECT plan(27);
+SELECT plan(32);
 
 SELECT buildtrace.unschedule();
 SELECT is((SELECT count(*)::int FROM buildtrace.schedule('5 minutes')), 2,
@@ -32,17 +32,31 @@ DROP ROLE bt_cron_admin2;
 SELECT throws_ok($$SELECT buildtrace.schedule('7 minutes')$$, '22023', NULL,
                  'an interval cron cannot express is refused');
 
--- health() and a job that never ran: fine right after scheduling, a warning
--- once two periods have passed (a job row with no cron job behind it).
+-- schedule() registers its own jobs and commands only: a row someone who
+-- may write scheduled_jobs added is dropped, its command never given to
+-- pg_cron (to be run as the next caller of schedule()).
 INSERT INTO buildtrace.scheduled_jobs (job_name, every, command)
-VALUES ('buildtrace-ghost', '1 minute', 'SELECT 1');
-SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%buildtrace-ghost%',
+VALUES ('buildtrace-extra', '1 minute', 'SELECT 1/0');
+SELECT is((SELECT string_agg(job_name || '|' || command, ';' ORDER BY job_name)
+           FROM buildtrace.schedule('1 minute')),
+          'buildtrace-check-uploads|SELECT buildtrace.check_uploads();buildtrace-purge|CALL buildtrace.purge()',
+          'schedule() registers its own jobs'' commands only');
+SELECT is((SELECT count(*)::int FROM cron.job WHERE command LIKE '%1/0%'), 0,
+          'the command of a row someone added never reaches pg_cron');
+SELECT is((SELECT string_agg(job_name, ',' ORDER BY job_name) FROM buildtrace.scheduled_jobs),
+          'buildtrace-check-uploads,buildtrace-purge', 'and the row is dropped');
+
+-- health() and a job that never ran: fine right after scheduling, a warning
+-- once two periods have passed (a job row whose cron job was removed by
+-- hand); schedule() registers it again.
+SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'buildtrace-purge';
+SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%buildtrace-purge has not run%',
           'a job scheduled just now is not reported as not running');
 UPDATE buildtrace.scheduled_jobs SET scheduled_at = now() - interval '1 hour'
-WHERE job_name = 'buildtrace-ghost';
-SELECT ok((buildtrace.health() -> 'warnings')::text LIKE '%buildtrace-ghost has not run%',
+WHERE job_name = 'buildtrace-purge';
+SELECT ok((buildtrace.health() -> 'warnings')::text LIKE '%buildtrace-purge has not run%',
           'a job with no run for two periods is reported');
-DELETE FROM buildtrace.scheduled_jobs WHERE job_name = 'buildtrace-ghost';
+SELECT is((SELECT count(*)::int FROM buildtrace.schedule('1 minute')), 2, 'schedule() registers it again');
 
 -- An expectation that is overdue, so the cron run has something to record.
 DELETE FROM buildtrace.anomalies WHERE drawing_id = 'cron-test';
@@ -73,6 +87,23 @@ SELECT is((SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jo
           'succeeded', 'pg_cron ran purge(), a procedure that commits, and it succeeded');
 SELECT ok(NOT (buildtrace.health() -> 'warnings')::text LIKE '%has not run%',
           'health() sees the scheduled jobs have run');
+
+-- Another role's job of such a name, which pg_cron allows, is not
+-- buildtrace's: health() does not report its runs.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_cron_twin;
+RESET client_min_messages;
+CREATE ROLE bt_cron_twin LOGIN;
+SELECT cron.schedule_in_database('buildtrace-check-uploads', '0 0 1 1 *', 'SELECT 1', current_database(),
+                                 'bt_cron_twin');
+INSERT INTO cron.job_run_details (jobid, command, status, return_message, start_time, end_time)
+SELECT j.jobid, j.command, 'failed', 'twin', now() + interval '1 minute', now() + interval '1 minute'
+FROM cron.job j WHERE j.username = 'bt_cron_twin';
+SELECT is((SELECT c.last_status FROM buildtrace._cron_runs() c WHERE c.job_name = 'buildtrace-check-uploads'),
+          'succeeded', 'health() reads the runs of the job schedule() registered, not another role''s of its name');
+DELETE FROM cron.job_run_details WHERE return_message = 'twin';
+SELECT cron.unschedule(jobid) FROM cron.job WHERE username = 'bt_cron_twin';
+DROP ROLE bt_cron_twin;
 
 -- purge() removes the week-old runs of its own and the checks' jobs.
 INSERT INTO cron.job_run_details (jobid, command, status, return_message, start_time, end_time)

@@ -2866,7 +2866,9 @@ GRANT EXECUTE ON FUNCTION buildtrace._retry_dead_letters(bigint[]) TO buildtrace
 REVOKE ALL ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace._retry_group(bigint[], bigint[], bigint[]) TO buildtrace_writer;
 
--- schedule() also registers the purge.
+-- schedule() also registers the purge, and keeps the id of each job it
+-- registers: health() reads the runs of those only.
+ALTER TABLE buildtrace.scheduled_jobs ADD COLUMN jobid bigint;
 -- The jobs schedule() registers, named and commanded in this one place.
 CREATE FUNCTION buildtrace._cron_job_specs()
 RETURNS TABLE (job_name text, command text)
@@ -2878,8 +2880,9 @@ AS $$
 $$;
 
 -- The pg_cron jobs in this database that bear the names of schedule()'s
--- jobs or of scheduled_jobs, whichever role's: the one place that says
--- which jobs are buildtrace's. SECURITY DEFINER: pg_cron shows a role its
+-- jobs, whichever role's: the one place that says which jobs are
+-- buildtrace's (health() reads the runs of those schedule() registered
+-- only, scheduled_jobs.jobid). SECURITY DEFINER: pg_cron shows a role its
 -- own jobs only, and schedule(), unschedule() and health() must see every
 -- role's jobs of these names, to refuse a second set, to remove a dropped
 -- role's and to read their runs. It returns ids, job names and role names,
@@ -2892,8 +2895,7 @@ AS $$
 BEGIN
     RETURN QUERY EXECUTE
         'SELECT j.jobid, j.jobname::text, j.username::text FROM cron.job j
-         WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c
-                             UNION SELECT s.job_name FROM buildtrace.scheduled_jobs s)
+         WHERE j.jobname IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c)
            AND j.database = current_database()';
 END
 $$;
@@ -2929,12 +2931,19 @@ BEGIN
                                 other_roles, other_roles);
     END IF;
 
-    FOR j IN SELECT s.job_name, s.command FROM buildtrace.scheduled_jobs s ORDER BY s.job_name LOOP
+    -- What is scheduled, and as whom, is _cron_job_specs()'s alone: a role
+    -- that may write scheduled_jobs (one granted schedule() must) could
+    -- otherwise have the next caller's cron run a command of its choosing
+    -- as that caller. A row it added is dropped.
+    DELETE FROM buildtrace.scheduled_jobs s
+    WHERE s.job_name NOT IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c);
+    FOR j IN SELECT c.job_name, c.command FROM buildtrace._cron_job_specs() c ORDER BY c.job_name LOOP
         job_name := j.job_name;
         cron_schedule := expr;
         command := j.command;
         -- pg_cron is optional, so it is called by name at run time only.
         EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING j.job_name, expr, j.command;
+        UPDATE buildtrace.scheduled_jobs s SET jobid = schedule.jobid WHERE s.job_name = j.job_name;
         RETURN NEXT;
     END LOOP;
 END
@@ -3854,13 +3863,17 @@ BEGIN
                CASE WHEN $1 THEN r.return_message
                     ELSE 'withheld: a shared job''s message is shown only to roles that see every tenant' END
         FROM buildtrace.scheduled_jobs s
-        -- the latest run of a job of that name in this database (pg_cron
-        -- keeps one per name and user, each in its own database)
+        -- the latest run of the job schedule() registered under that name
+        -- (another role's job of the name, which pg_cron allows, is not
+        -- buildtrace's to report); by name alone for a job registered before
+        -- schedule() kept its id
         LEFT JOIN LATERAL (
             SELECT d.status, d.start_time, d.return_message
             FROM buildtrace._cron_jobs() j JOIN cron.job_run_details d ON d.jobid = j.jobid
-            WHERE j.job_name = s.job_name AND d.status IN ('succeeded', 'failed')
+            WHERE j.job_name = s.job_name AND (s.jobid IS NULL OR j.jobid = s.jobid)
+              AND d.status IN ('succeeded', 'failed')
             ORDER BY d.start_time DESC LIMIT 1) r ON true
+        WHERE s.job_name IN (SELECT c.job_name FROM buildtrace._cron_job_specs() c)
         ORDER BY s.job_name $q$ USING show_message;
 END
 $$;
