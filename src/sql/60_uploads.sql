@@ -227,12 +227,17 @@ BEGIN
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details,
                                       detected_at, resolved_at, tenant)
-    SELECT 'delayed_upload', 'low', o.drawing_id, o.pair_id,
+    SELECT 'delayed_upload', 'low', o.drawing_id, kept.pair_id,
            jsonb_build_object('upload_at', o.uploaded_at, 'due_at', o.previous_at + o.every,
                               'grace', o.grace, 'delay', o.uploaded_at - (o.previous_at + o.every),
                               'version_id', o.version_id),
            as_of, as_of, o.tenant
     FROM ordered o
+    -- The upload's pair, locked against a purge() removing it meanwhile
+    -- (its anomaly would fail the whole check on the foreign key): one
+    -- removed is named by the anomaly's times and version only.
+    LEFT JOIN LATERAL (SELECT p.pair_id FROM buildtrace.pairs p
+                       WHERE p.pair_id = o.pair_id FOR KEY SHARE) kept ON true
     WHERE o.uploaded_at > o.checked_from
       AND o.uploaded_at > o.previous_at + o.every + o.grace
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
