@@ -57,15 +57,16 @@ SELECT is((SELECT array_agg(q ->> 'drawing_id') FROM jsonb_array_elements(metric
 -- never before 2 minutes: a job every 30 seconds that starts a minute late
 -- raises no alarm, nor one every 10 minutes a quarter of an hour after it
 -- was scheduled.
+-- (schedule()'s two jobs, as if registered with no cron job behind them)
 INSERT INTO scheduled_jobs (job_name, every, command, scheduled_at) VALUES
-    ('buildtrace-thr-30s', '30 seconds', 'SELECT 1', now() - interval '90 seconds'),
-    ('buildtrace-thr-10m', '10 minutes', 'SELECT 1', now() - interval '15 minutes'),
-    ('buildtrace-thr-late', '10 minutes', 'SELECT 1', now() - interval '25 minutes');
-SELECT ok(NOT pg_temp.warned('buildtrace-thr-30s') AND NOT pg_temp.warned('buildtrace-thr-10m'),
+    ('buildtrace-check-uploads', '30 seconds', 'SELECT 1', now() - interval '90 seconds'),
+    ('buildtrace-purge', '10 minutes', 'SELECT 1', now() - interval '15 minutes');
+SELECT ok(NOT pg_temp.warned('buildtrace-check-uploads') AND NOT pg_temp.warned('buildtrace-purge'),
           'a job within twice its cadence, or within 2 minutes, is not reported');
-SELECT ok(pg_temp.warned('^Scheduled check buildtrace-thr-late has not run since it was scheduled'),
+UPDATE scheduled_jobs SET scheduled_at = now() - interval '25 minutes' WHERE job_name = 'buildtrace-purge';
+SELECT ok(pg_temp.warned('^Scheduled check buildtrace-purge has not run since it was scheduled'),
           'a job with no run for over twice its cadence is');
-DELETE FROM scheduled_jobs WHERE job_name LIKE 'buildtrace-thr-%';
+DELETE FROM scheduled_jobs WHERE job_name IN ('buildtrace-check-uploads', 'buildtrace-purge');
 
 -- health() lists the 50 newest anomalies, newest first, so that its answer
 -- stays small whatever piles up: here the 7 recorded above, at this

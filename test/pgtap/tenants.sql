@@ -226,13 +226,14 @@ RESET SESSION AUTHORIZATION;
 -- A failed run of a scheduled job, which every tenant shares: its message can
 -- quote any tenant's rows, so a session bound to a tenant learns that it
 -- failed and not what it said; a superuser's session reads the message.
-SELECT cron.schedule('buildtrace-probe', '0 0 1 1 *', 'SELECT 1') AS probe_job \gset
-INSERT INTO scheduled_jobs (job_name, every, command) VALUES ('buildtrace-probe', '1 day', 'SELECT 1');
+SELECT cron.schedule('buildtrace-check-uploads', '0 0 1 1 *', 'SELECT 1') AS probe_job \gset
+INSERT INTO scheduled_jobs (job_name, every, command, jobid)
+VALUES ('buildtrace-check-uploads', '1 day', 'SELECT 1', :probe_job);
 INSERT INTO cron.job_run_details (jobid, command, status, return_message, start_time, end_time)
 VALUES (:probe_job, 'SELECT 1', 'failed', 'Key (drawing_id)=(A-1) already exists.', now(), now());
 SET LOCAL SESSION AUTHORIZATION bt_beta_reader;
 SET LOCAL buildtrace.tenant = 'bt_beta';
-SELECT ok((health() -> 'warnings')::text LIKE '%Scheduled check buildtrace-probe failed at %',
+SELECT ok((health() -> 'warnings')::text LIKE '%Scheduled check buildtrace-check-uploads failed at %',
           'a tenant''s session sees that a shared job failed');
 SELECT ok(position('A-1' IN (health() -> 'warnings')::text) = 0
           AND position('A-1' IN (SELECT string_agg(last_message, ' ') FROM _cron_runs())) = 0,
@@ -242,7 +243,7 @@ RESET buildtrace.tenant;
 SELECT ok(position('A-1' IN (health() -> 'warnings')::text) = 0,
           'nor does the default tenant''s session, once tenants exist');
 RESET SESSION AUTHORIZATION;
-SELECT ok((health() -> 'warnings')::text LIKE '%buildtrace-probe failed at %: Key (drawing_id)=(A-1) already exists.%',
+SELECT ok((health() -> 'warnings')::text LIKE '%buildtrace-check-uploads failed at %: Key (drawing_id)=(A-1) already exists.%',
           'a superuser''s session reads the message');
 
 SELECT * FROM finish();
