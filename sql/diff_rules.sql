@@ -100,6 +100,24 @@ SELECT d -> 'shift' AS shift, d -> 'counts' -> 'moved' AS moved, d -> 'counts' -
        d -> 'counts' -> 'unchanged' AS unchanged
 FROM a, b, bt_diff(a.j, b.j, 1) d;
 
+-- A shift is found wherever the drawing went: three objects moved by 1e300
+-- are a shift of 1e300 (its rounding once overflowed past 1.8e299 and made
+-- it infinite), against which the object that stayed put moved. Moves
+-- past double's range (from -1e308 to 1e308) are no shift, and the object
+-- that stayed put is unchanged, not moved against an infinite one.
+SELECT label, (d -> 'shift' ->> 'dx')::float8 AS shift_dx, d -> 'counts' ->> 'shifted' AS shifted,
+       d -> 'counts' ->> 'moved' AS moved, d -> 'counts' ->> 'unchanged' AS unchanged
+FROM (VALUES ('by 1e300', 0::numeric, 1e300), ('past the range', -1e308, 1e308)) v(label, x0, x1),
+     LATERAL (SELECT bt_diff(
+         jsonb_build_array(jsonb_build_object('id', 'A', 'x', x0, 'y', 0, 'width', 1, 'height', 1),
+                           jsonb_build_object('id', 'B', 'x', x0, 'y', 5, 'width', 1, 'height', 1),
+                           jsonb_build_object('id', 'C', 'x', x0, 'y', 10, 'width', 1, 'height', 1),
+                           jsonb_build_object('id', 'D', 'x', 0, 'y', 20, 'width', 1, 'height', 1)),
+         jsonb_build_array(jsonb_build_object('id', 'A', 'x', x1, 'y', 0, 'width', 1, 'height', 1),
+                           jsonb_build_object('id', 'B', 'x', x1, 'y', 5, 'width', 1, 'height', 1),
+                           jsonb_build_object('id', 'C', 'x', x1, 'y', 10, 'width', 1, 'height', 1),
+                           jsonb_build_object('id', 'D', 'x', 0, 'y', 20, 'width', 1, 'height', 1))) AS d) s;
+
 -- ---------- the matcher ----------
 
 -- Two identical removed objects and one added near them: no pair can be

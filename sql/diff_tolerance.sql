@@ -55,7 +55,8 @@ SELECT bt_diff('[]', '[]', 1e15)->'counts'->>'moved' AS at_the_largest;
 -- timeout turns that into a diff of this test's output.)
 SET statement_timeout = '20s';
 -- At the largest tolerance, moves that overflow double precision (dx
--- infinite as a double) are measured and end: they make a shift.
+-- infinite as a double) are measured and end: they make no shift (a shift
+-- is a double, and theirs would be past its range), so each is a move.
 SELECT bt_diff('[{"id":"A","x":1e308,"y":0,"width":1,"height":1},{"id":"B","x":1e308,"y":0,"width":1,"height":1},{"id":"C","x":1e308,"y":0,"width":1,"height":1}]',
                '[{"id":"A","x":-1e308,"y":0,"width":1,"height":1},{"id":"B","x":-1e308,"y":0,"width":1,"height":1},{"id":"C","x":-1e308,"y":0,"width":1,"height":1}]',
                1e15) -> 'counts' AS counts;

@@ -147,3 +147,9 @@ SELECT bt_percentile(x, CASE WHEN x < 5 THEN ARRAY[0.1, 0.5] ELSE ARRAY[0.1, 0.9
 SELECT bt_percentile(x, CASE WHEN x < 5 THEN 0.5 END) FROM generate_series(1, 10) x;
 SELECT bt_percentile(x, q) AS median, bt_percentile(x, qs) AS quartiles
 FROM (SELECT x, 0.5::float8 AS q, ARRAY[0.25, 0.75]::float8[] AS qs FROM generate_series(1, 10) x) s;
+
+-- An aggregate made by hand of another aggregate's functions: a final
+-- function that reads quantiles refuses a state that holds none.
+CREATE AGGREGATE pg_temp.sketch_as_percentile(float8) (
+    SFUNC = buildtrace.bt_sketch_trans, STYPE = internal, FINALFUNC = buildtrace.bt_percentile_final);
+SELECT pg_temp.sketch_as_percentile(x) FROM generate_series(1, 10) x;

@@ -519,8 +519,8 @@ find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 					   nmatched, &sx, &sy))
 		return;
 	d->has_shift = true;
-	d->shift_dx = rint(sx * BT_ROUND_SCALE) / BT_ROUND_SCALE;
-	d->shift_dy = rint(sy * BT_ROUND_SCALE) / BT_ROUND_SCALE;
+	d->shift_dx = bt_round_double(sx);
+	d->shift_dy = bt_round_double(sy);
 }
 
 /* b - a, where a NULL numeric is zero. */

@@ -8,6 +8,8 @@
 #ifndef BUILDTRACE_JSONBUILD_H
 #define BUILDTRACE_JSONBUILD_H
 
+#include <math.h>
+
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -29,5 +31,15 @@ extern void bt_push_null(JsonbParseState **ps, JsonbIteratorToken tok);
 #define BT_DECIMALS 9
 #define BT_ROUND_SCALE 1e9
 extern Numeric bt_round_numeric(double v);
+
+/*
+ * v rounded to BT_DECIMALS places as a double; from 1e15 on a double has no
+ * such places to round (and v * BT_ROUND_SCALE could overflow).
+ */
+static inline double
+bt_round_double(double v)
+{
+	return fabs(v) < 1e15 ? rint(v * BT_ROUND_SCALE) / BT_ROUND_SCALE : v;
+}
 
 #endif							/* BUILDTRACE_JSONBUILD_H */

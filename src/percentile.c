@@ -385,6 +385,13 @@ bt_agg_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+static const char *
+bt_qkind_words(uint8 qkind)
+{
+	return qkind == BT_Q_SCALAR ? "one quantile" :
+		qkind == BT_Q_ARRAY ? "an array of quantiles" : "no quantile";
+}
+
 static void
 bt_bad_state(const char *detail)
 {
@@ -432,11 +439,20 @@ bt_agg_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * The state a final function reads, or NULL when the answer is NULL.  A
+ * state that holds no quantiles of the kind the function reads (qkind, or
+ * -1 for any) is refused: only an aggregate made by hand of another
+ * aggregate's functions passes one, and the quantiles are not there to read.
+ */
 static BtAggState *
-bt_final_state(FunctionCallInfo fcinfo)
+bt_final_state(FunctionCallInfo fcinfo, int qkind)
 {
 	BtAggState *st = PG_ARGISNULL(0) ? NULL : (BtAggState *) PG_GETARG_POINTER(0);
 
+	if (st != NULL && qkind >= 0 && st->qkind != qkind)
+		bt_bad_state(psprintf("The state holds %s, and this final function reads %s.",
+							  bt_qkind_words(st->qkind), bt_qkind_words(qkind)));
 	if (st == NULL || st->sk.count == 0 || st->qnull)
 		return NULL;
 	return st;
@@ -446,7 +462,7 @@ PG_FUNCTION_INFO_V1(bt_percentile_final);
 Datum
 bt_percentile_final(PG_FUNCTION_ARGS)
 {
-	BtAggState *st = bt_final_state(fcinfo);
+	BtAggState *st = bt_final_state(fcinfo, BT_Q_SCALAR);
 
 	if (st == NULL || st->qnulls[0])
 		PG_RETURN_NULL();
@@ -457,7 +473,7 @@ PG_FUNCTION_INFO_V1(bt_percentiles_final);
 Datum
 bt_percentiles_final(PG_FUNCTION_ARGS)
 {
-	BtAggState *st = bt_final_state(fcinfo);
+	BtAggState *st = bt_final_state(fcinfo, BT_Q_ARRAY);
 
 	if (st == NULL)
 		PG_RETURN_NULL();
@@ -468,7 +484,7 @@ PG_FUNCTION_INFO_V1(bt_sketch_final);
 Datum
 bt_sketch_final(PG_FUNCTION_ARGS)
 {
-	BtAggState *st = bt_final_state(fcinfo);
+	BtAggState *st = bt_final_state(fcinfo, -1);
 
 	if (st == NULL)
 		PG_RETURN_NULL();

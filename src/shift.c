@@ -93,12 +93,15 @@ densest_cell(const BtMove *moves, int n, double tol, double *mx, double *my)
 			CHECK_FOR_INTERRUPTS();
 		if (!bt_exceeds(moves[i].distance, tol))
 			continue;
-		k = cell_of(&moves[i], cell);
 
 		/*
-		 * Moves are finite (coordinates are short numerics, tolerances are
-		 * bounded), but a NaN cell would equal no key, not even itself
+		 * A move past double's range (between coordinates of opposite signs
+		 * near its end) is no part of a shift, which is a double too
 		 */
+		if (!isfinite(moves[i].dx) || !isfinite(moves[i].dy))
+			continue;
+		k = cell_of(&moves[i], cell);
+		/* a NaN cell would equal no key, not even itself */
 		if (isnan(k.cx) || isnan(k.cy))
 			continue;
 		/* objects moved together come in runs of one cell */
@@ -134,13 +137,15 @@ densest_cell(const BtMove *moves, int n, double tol, double *mx, double *my)
 		}
 	}
 	movecell_destroy(cells);
-	return bestlen >= 3 && !tied;
+	/* the moves of a cell can sum past double's range */
+	return bestlen >= 3 && !tied && isfinite(*mx) && isfinite(*my);
 }
 
 /*
  * Whether move m lies within tol of (sx, sy).  hypot() is dear, and a
- * coordinate's difference alone decides most moves: for finite moves, as
- * all are (see densest_cell), hypot(rx, ry) >= max(rx, ry).
+ * coordinate's difference alone decides most moves: hypot(rx, ry) >=
+ * max(rx, ry).  The shift is finite (see densest_cell), so an infinite move
+ * is far from it, not NaN.
  */
 static inline bool
 moved_with(const BtMove *m, double sx, double sy, double tol)
@@ -148,6 +153,7 @@ moved_with(const BtMove *m, double sx, double sy, double tol)
 	double		rx = fabs(m->dx - sx);
 	double		ry = fabs(m->dy - sy);
 
+	Assert(isfinite(sx) && isfinite(sy));
 	if (bt_exceeds(Max(rx, ry), tol))
 		return false;
 	return !bt_exceeds(hypot(rx, ry), tol);
