@@ -26,10 +26,13 @@
  *
  * What is written is what the SQL writes.  What the executor would check
  * holds by construction: the counts are not negative, the hour is
- * truncated, total is the sum the generated column defines.  The changes
- * row's foreign key holds because its pair is the statement's own row,
- * which nothing in the statement can have removed without a trigger of
- * its own on pairs.  The rows are locked as the SQL locks them (the
+ * truncated, total is the sum the generated column defines; so the tables'
+ * columns (with their nullability and defaults) and CHECKs must be the
+ * extension's, and they may have no rules and no foreign keys but the
+ * changes row's.  That one holds because its pair is the statement's own
+ * row, which nothing in the statement removed: no trigger of the owner's
+ * on pairs, and no row of pairs deleted in the transaction (a trigger of
+ * another table in the query could).  The rows are locked as the SQL locks them (the
  * drawing's state FOR UPDATE, then the rollup row), from a snapshot taken
  * as a new statement's would be, with the same serialization failures
  * under REPEATABLE READ.
@@ -48,6 +51,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -55,12 +59,14 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -76,12 +82,26 @@
 /* The type of a column of the schema's bt_sketch type, whose OID varies. */
 #define SKETCH_TYPE InvalidOid
 
-/* A column the direct store writes or reads, by name and type. */
+/*
+ * A column the direct store writes or reads: its name and type, whether it
+ * is NOT NULL, its default or generation expression as PostgreSQL deparses
+ * it (NULL: none), and whether a CHECK keeps it at or above 0.  What the SQL
+ * store leaves to a default or checks, the direct store writes or holds by
+ * construction, so any of these changed takes the SQL store.
+ */
 typedef struct ColumnSpec
 {
 	const char *name;
 	Oid			type;
+	bool		notnull;
+	const char *def;
+	bool		counted;
 } ColumnSpec;
+
+#define DEF_NOW "now()"
+#define DEF_ZERO "0"
+#define DEF_TENANT "COALESCE(current_setting('buildtrace.tenant'::text, true), ''::text)"
+#define GEN_TOTAL "GENERATED ((((((added + removed) + moved) + resized) + retyped) + modified) + rotated)"
 
 enum
 {
@@ -91,13 +111,25 @@ enum
 	CH_TOTAL, CH_TENANT, CH_NCOLS
 };
 static const ColumnSpec changes_columns[CH_NCOLS] = {
-	{"pair_id", INT8OID}, {"drawing_id", TEXTOID}, {"job_id", TEXTOID},
-	{"diff", JSONBOID}, {"summary", TEXTOID}, {"added", INT4OID},
-	{"removed", INT4OID}, {"moved", INT4OID}, {"resized", INT4OID},
-	{"retyped", INT4OID}, {"modified", INT4OID}, {"unchanged", INT4OID},
-	{"processing_us", INT8OID}, {"computed_at", TIMESTAMPTZOID},
-	{"rotated", INT4OID}, {"reidentified", INT4OID}, {"shifted", INT4OID},
-	{"total", INT4OID}, {"tenant", TEXTOID}
+	{"pair_id", INT8OID, true, NULL, false},
+	{"drawing_id", TEXTOID, true, NULL, false},
+	{"job_id", TEXTOID, false, NULL, false},
+	{"diff", JSONBOID, true, NULL, false},
+	{"summary", TEXTOID, true, NULL, false},
+	{"added", INT4OID, true, NULL, true},
+	{"removed", INT4OID, true, NULL, true},
+	{"moved", INT4OID, true, NULL, true},
+	{"resized", INT4OID, true, NULL, true},
+	{"retyped", INT4OID, true, NULL, true},
+	{"modified", INT4OID, true, NULL, true},
+	{"unchanged", INT4OID, true, NULL, true},
+	{"processing_us", INT8OID, true, NULL, true},
+	{"computed_at", TIMESTAMPTZOID, true, DEF_NOW, false},
+	{"rotated", INT4OID, true, DEF_ZERO, true},
+	{"reidentified", INT4OID, true, DEF_ZERO, true},
+	{"shifted", INT4OID, true, DEF_ZERO, true},
+	{"total", INT4OID, false, GEN_TOTAL, false},
+	{"tenant", TEXTOID, true, DEF_TENANT, false}
 };
 
 enum
@@ -106,9 +138,12 @@ enum
 	ST_UPDATED_AT, ST_TENANT, ST_NCOLS
 };
 static const ColumnSpec state_columns[ST_NCOLS] = {
-	{"drawing_id", TEXTOID}, {"last_pair_id", INT8OID}, {"last_total", INT4OID},
-	{"last_uploaded_at", TIMESTAMPTZOID}, {"updated_at", TIMESTAMPTZOID},
-	{"tenant", TEXTOID}
+	{"drawing_id", TEXTOID, true, NULL, false},
+	{"last_pair_id", INT8OID, false, NULL, false},
+	{"last_total", INT4OID, false, NULL, false},
+	{"last_uploaded_at", TIMESTAMPTZOID, false, NULL, false},
+	{"updated_at", TIMESTAMPTZOID, true, DEF_NOW, false},
+	{"tenant", TEXTOID, true, DEF_TENANT, false}
 };
 
 /* The rollup's counts follow RU_ADDED in the order of ROLLUP_NCOUNTS. */
@@ -120,15 +155,29 @@ enum
 	RU_NCOLS
 };
 static const ColumnSpec rollup_columns[RU_NCOLS] = {
-	{"hour", TIMESTAMPTZOID}, {"drawing_id", TEXTOID}, {"pairs", INT8OID},
-	{"failed", INT8OID}, {"added", INT8OID}, {"removed", INT8OID},
-	{"moved", INT8OID}, {"resized", INT8OID}, {"retyped", INT8OID},
-	{"modified", INT8OID}, {"unchanged", INT8OID}, {"rotated", INT8OID},
-	{"reidentified", INT8OID}, {"processing_ms", SKETCH_TYPE},
-	{"reported_latency_ms", SKETCH_TYPE}, {"tenant", TEXTOID}
+	{"hour", TIMESTAMPTZOID, true, NULL, false},
+	{"drawing_id", TEXTOID, true, NULL, false},
+	{"pairs", INT8OID, true, DEF_ZERO, true},
+	{"failed", INT8OID, true, DEF_ZERO, true},
+	{"added", INT8OID, true, DEF_ZERO, true},
+	{"removed", INT8OID, true, DEF_ZERO, true},
+	{"moved", INT8OID, true, DEF_ZERO, true},
+	{"resized", INT8OID, true, DEF_ZERO, true},
+	{"retyped", INT8OID, true, DEF_ZERO, true},
+	{"modified", INT8OID, true, DEF_ZERO, true},
+	{"unchanged", INT8OID, true, DEF_ZERO, true},
+	{"rotated", INT8OID, true, DEF_ZERO, true},
+	{"reidentified", INT8OID, true, DEF_ZERO, true},
+	{"processing_ms", SKETCH_TYPE, false, NULL, false},
+	{"reported_latency_ms", SKETCH_TYPE, false, NULL, false},
+	{"tenant", TEXTOID, true, DEF_TENANT, false}
 };
 
-/* The three tables, their primary keys and the CHECKs the extension gives them. */
+/*
+ * The three tables: their primary keys, the CHECK beyond the counted
+ * columns' that the extension gives them (as deparsed, or NULL), and
+ * whether the only foreign key they hold is the one to pairs.
+ */
 typedef struct TargetSpec
 {
 	const char *name;
@@ -136,7 +185,8 @@ typedef struct TargetSpec
 	int			ncols;
 	int			key[2];			/* indexes into columns */
 	int			nkey;
-	int			nchecks;
+	const char *other_check;
+	bool		refers_to_pairs;
 } TargetSpec;
 
 enum
@@ -144,9 +194,10 @@ enum
 	T_CHANGES, T_STATE, T_ROLLUPS, NTARGETS
 };
 static const TargetSpec target_specs[NTARGETS] = {
-	{"changes", changes_columns, CH_NCOLS, {CH_PAIR_ID}, 1, 11},
-	{"drawing_state", state_columns, ST_NCOLS, {ST_DRAWING_ID}, 1, 0},
-	{"hourly_rollups", rollup_columns, RU_NCOLS, {RU_HOUR, RU_DRAWING_ID}, 2, 12}
+	{"changes", changes_columns, CH_NCOLS, {CH_PAIR_ID}, 1, NULL, true},
+	{"drawing_state", state_columns, ST_NCOLS, {ST_DRAWING_ID}, 1, NULL, false},
+	{"hourly_rollups", rollup_columns, RU_NCOLS, {RU_HOUR, RU_DRAWING_ID}, 2,
+	"(hour = date_trunc('hour'::text, hour, 'UTC'::text))", false}
 };
 
 /*
@@ -189,24 +240,46 @@ typedef enum LockResult
 	ROW_ABSENT
 } LockResult;
 
+/* Whether constraint conoid is a foreign key to relid. */
+static bool
+refers_to(Oid conoid, Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	bool		refers;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	refers = OidIsValid(relid) && ((Form_pg_constraint) GETSTRUCT(tup))->confrelid == relid;
+	ReleaseSysCache(tup);
+	return refers;
+}
+
 /*
  * Whether every trigger on rel is a foreign key's or, with pipeline_own,
  * the pipeline's own on pairs (a function of rel's schema named _pairs_*):
  * a trigger of the owner's on pairs could remove the pair the changes row
- * refers to, one on the written tables would not fire.
+ * refers to, one on the written tables would not fire.  Of the foreign
+ * keys rel holds (whose checks fire on its inserts), a written table may
+ * hold one to fk_target only, which holds by construction; on pairs, whose
+ * row the executor inserts, any.
  */
 static bool
-known_triggers_only(Relation rel, bool pipeline_own)
+known_triggers_only(Relation rel, bool pipeline_own, Oid fk_target)
 {
 	TriggerDesc *td = rel->trigdesc;
 
 	for (int i = 0; td != NULL && i < td->numtriggers; i++)
 	{
 		Oid			fn = td->triggers[i].tgfoid;
+		int			ri = RI_FKey_trigger_type(fn);
 		char	   *name;
 
-		if (RI_FKey_trigger_type(fn) != RI_TRIGGER_NONE)
+		if (ri == RI_TRIGGER_PK ||
+			(ri == RI_TRIGGER_FK &&
+			 (pipeline_own || refers_to(td->triggers[i].tgconstraint, fk_target))))
 			continue;
+		if (ri != RI_TRIGGER_NONE)
+			return false;
 		if (!pipeline_own || get_func_namespace(fn) != RelationGetNamespace(rel) ||
 			(name = get_func_name(fn)) == NULL ||
 			(strcmp(name, "_pairs_before_insert") != 0 &&
@@ -247,11 +320,43 @@ primary_key_is(Relation rel, const AttrNumber *key, int nkey, RegProcedure *key_
 }
 
 /*
- * Whether rel has exactly spec's columns, of their types (the schema's
- * bt_sketch for SKETCH_TYPE); if so, their numbers go into attnum.
+ * The default or generation expression of column att of rel as PostgreSQL
+ * deparses it ("GENERATED " before a generation expression), or NULL.
+ */
+static char *
+default_of(Relation rel, Form_pg_attribute att, List *context)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+
+	for (int i = 0; att->atthasdef && constr != NULL && i < constr->num_defval; i++)
+	{
+		if (constr->defval[i].adnum == att->attnum)
+			return psprintf("%s%s", att->attgenerated ? "GENERATED " : "",
+							deparse_expression(stringToNode(constr->defval[i].adbin),
+											   context, false, false));
+	}
+	return NULL;
+}
+
+/* Whether column att is as spec has it: its type, nullability and default. */
+static bool
+column_is(Relation rel, Form_pg_attribute att, const ColumnSpec *spec, Oid sketch_type,
+		  List *context)
+{
+	const char *def = default_of(rel, att, context);
+
+	return att->atttypid == (spec->type == SKETCH_TYPE ? sketch_type : spec->type) &&
+		att->attnotnull == spec->notnull &&
+		(def == NULL ? spec->def == NULL :
+		 spec->def != NULL && strcmp(def, spec->def) == 0);
+}
+
+/*
+ * Whether rel has exactly spec's columns, as spec has them; if so, their
+ * numbers go into attnum.
  */
 static bool
-columns_are(Relation rel, const TargetSpec *spec, AttrNumber *attnum)
+columns_are(Relation rel, const TargetSpec *spec, AttrNumber *attnum, List *context)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Oid			sketch_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
@@ -268,14 +373,44 @@ columns_are(Relation rel, const TargetSpec *spec, AttrNumber *attnum)
 			continue;
 		for (k = 0; k < spec->ncols && strcmp(NameStr(att->attname), spec->columns[k].name) != 0; k++)
 			;
-		if (k == spec->ncols ||
-			att->atttypid != (spec->columns[k].type == SKETCH_TYPE ? sketch_type :
-							  spec->columns[k].type))
+		if (k == spec->ncols || !column_is(rel, att, &spec->columns[k], sketch_type, context))
 			return false;
 		attnum[k] = att->attnum;
 		found++;
 	}
 	return found == spec->ncols;
+}
+
+/*
+ * Whether rel's CHECK constraints are spec's: one keeping each counted
+ * column at or above 0, and spec's other one.  The counts the direct store
+ * writes hold them by construction; a CHECK of another kind only the SQL
+ * store evaluates.
+ */
+static bool
+checks_are(Relation rel, const TargetSpec *spec, List *context)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	int			nchecks = constr == NULL ? 0 : constr->num_check;
+	int			expected = spec->other_check != NULL;
+
+	for (int k = 0; k < spec->ncols; k++)
+		expected += spec->columns[k].counted;
+	if (nchecks != expected)
+		return false;
+	for (int i = 0; i < nchecks; i++)
+	{
+		char	   *text = deparse_expression(stringToNode(constr->check[i].ccbin),
+											  context, false, false);
+		bool		known = spec->other_check != NULL && strcmp(text, spec->other_check) == 0;
+
+		for (int k = 0; !known && k < spec->ncols; k++)
+			known = spec->columns[k].counted &&
+				strcmp(text, psprintf("(%s >= 0)", spec->columns[k].name)) == 0;
+		if (!known)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -285,10 +420,11 @@ columns_are(Relation rel, const TargetSpec *spec, AttrNumber *attnum)
  * locks it, and stays locked.
  */
 static void
-check_target(Oid schema, const TargetSpec *spec, KnownTable *known)
+check_target(Oid schema, Oid pairs, const TargetSpec *spec, KnownTable *known)
 {
 	Oid			relid = get_relname_relid(spec->name, schema);
 	Relation	rel;
+	List	   *context;
 	AttrNumber	key_attnums[2];
 	bool		as_made;
 
@@ -296,13 +432,14 @@ check_target(Oid schema, const TargetSpec *spec, KnownTable *known)
 	if (!OidIsValid(relid))
 		return;
 	rel = table_open(relid, RowExclusiveLock);
+	context = deparse_context_for(RelationGetRelationName(rel), relid);
 	as_made = rel->rd_rel->relkind == RELKIND_RELATION &&
 		rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
 		!rel->rd_rel->relforcerowsecurity &&
-		columns_are(rel, spec, known->attnum) &&
-		known_triggers_only(rel, false) &&
-		(RelationGetDescr(rel)->constr == NULL ? 0 :
-		 RelationGetDescr(rel)->constr->num_check) == spec->nchecks;
+		(rel->rd_rules == NULL || rel->rd_rules->numLocks == 0) &&
+		columns_are(rel, spec, known->attnum, context) &&
+		known_triggers_only(rel, false, spec->refers_to_pairs ? pairs : InvalidOid) &&
+		checks_are(rel, spec, context);
 	for (int i = 0; as_made && i < spec->nkey; i++)
 		key_attnums[i] = known->attnum[spec->key[i]];
 	if (as_made && primary_key_is(rel, key_attnums, spec->nkey, known->key_eq))
@@ -324,9 +461,10 @@ known_tables(Relation pairs)
 		return &known;
 	known.epoch = 0;			/* until checked, in case of an error */
 	known.pairs = RelationGetRelid(pairs);
-	known.pairs_known = known_triggers_only(pairs, true);
+	known.pairs_known = known_triggers_only(pairs, true, InvalidOid);
 	for (int i = 0; i < NTARGETS; i++)
-		check_target(RelationGetNamespace(pairs), &target_specs[i], &known.tables[i]);
+		check_target(RelationGetNamespace(pairs), known.pairs, &target_specs[i],
+					 &known.tables[i]);
 	known.epoch = bt_catalog_epoch();
 	return &known;
 }
@@ -369,6 +507,30 @@ open_targets(const KnownTables *known, Oid owner, Target *targets)
 	if (opened == NTARGETS)
 		return true;
 	close_targets(targets, opened);
+	return false;
+}
+
+/*
+ * Whether rows of pairs may have been deleted in this transaction, as its
+ * statistics count them (or, where they count nothing, whether that cannot
+ * be told): a trigger of another table in the statement's query can delete
+ * the pair just inserted, and its changes row's foreign key, which the
+ * direct store does not check, would then refer to nothing.  Counts not yet
+ * reported from earlier transactions of the session only send a statement
+ * to the SQL store.
+ */
+static bool
+pairs_lost_rows(Relation pairs)
+{
+	PgStat_TableStatus *stats = pairs->pgstat_info;
+
+	if (stats == NULL || stats->t_counts.t_tuples_deleted > 0)
+		return true;
+	for (PgStat_TableXactStatus *x = stats->trans; x != NULL; x = x->upper)
+	{
+		if (x->tuples_deleted > 0)
+			return true;
+	}
 	return false;
 }
 
@@ -749,7 +911,7 @@ bt_store_one_directly(void *pairs_trigger, Oid store_fn)
 
 	bt_handover_peek_one(ho, honull, &tenant);
 	if (tenant != NULL && DatumGetBool(ho[HO_OK]) && honull[HO_RETRY_OF] &&
-		definer_of(store_fn, &owner))
+		!pairs_lost_rows(pairs) && definer_of(store_fn, &owner))
 	{
 		for (int attempt = 0; attempt < 2; attempt++)
 		{

@@ -6,7 +6,7 @@
 -- must give way whenever a trigger, constraint, column, owner, access
 -- method or policy of the owner's would be passed by.
 BEGIN;
-SELECT plan(28);
+SELECT plan(35);
 
 SET LOCAL track_functions = 'pl';
 SET LOCAL buildtrace.spike_min_changes = 1;
@@ -136,6 +136,35 @@ ALTER TABLE buildtrace.hourly_rollups DROP COLUMN owners_note;
 ALTER TABLE buildtrace.changes FORCE ROW LEVEL SECURITY;
 SELECT is(pg_temp.sql_stores('d', 9), 1::bigint, 'forced row-level security on changes: stored by SQL');
 ALTER TABLE buildtrace.changes NO FORCE ROW LEVEL SECURITY;
+-- Columns and CHECKs as the extension made them, no rule, no foreign key
+-- but to pairs, or the SQL stores: a column made NOT NULL, a default
+-- changed, a CHECK swapped for another (as many as before), a rule, a
+-- foreign key of the owner's from changes.
+UPDATE buildtrace.changes SET job_id = '' WHERE job_id IS NULL;
+ALTER TABLE buildtrace.changes ALTER job_id SET NOT NULL;
+SELECT throws_ok($$SELECT pg_temp.sql_stores('d', 9)$$, '23502', NULL,
+                 'a column of changes made NOT NULL is checked');
+ALTER TABLE buildtrace.changes ALTER job_id DROP NOT NULL;
+ALTER TABLE buildtrace.changes ALTER computed_at SET DEFAULT '2001-01-01';
+SELECT is(pg_temp.sql_stores('d', 9), 1::bigint, 'a default of the owner''s on changes: stored by SQL');
+ALTER TABLE buildtrace.changes ALTER computed_at SET DEFAULT now();
+ALTER TABLE buildtrace.changes DROP CONSTRAINT changes_shifted_check,
+    ADD CONSTRAINT changes_shifted_check CHECK (job_id <> 'bad');
+SELECT throws_ok($$SELECT pg_temp.sql_stores('d', 9, 5, 'bad')$$, '23514', NULL,
+                 'a CHECK swapped for another is checked');
+ALTER TABLE buildtrace.changes DROP CONSTRAINT changes_shifted_check,
+    ADD CONSTRAINT changes_shifted_check CHECK (shifted >= 0);
+CREATE TEMP TABLE ruled (pair_id bigint);
+CREATE RULE owners AS ON INSERT TO buildtrace.changes DO ALSO INSERT INTO ruled VALUES (NEW.pair_id);
+SELECT is(pg_temp.sql_stores('d', 9), 1::bigint, 'a rule of the owner''s on changes: stored by SQL');
+SELECT is((SELECT count(*) FROM ruled), 1::bigint, 'and the rule acted');
+DROP RULE owners ON buildtrace.changes;
+CREATE TABLE public.bt_direct_store_jobs (job_id text PRIMARY KEY);
+ALTER TABLE buildtrace.changes ADD CONSTRAINT owners_fkey
+    FOREIGN KEY (job_id) REFERENCES public.bt_direct_store_jobs NOT VALID;
+SELECT throws_ok($$SELECT pg_temp.sql_stores('d', 9, 5, 'no-such-job')$$, '23503', NULL,
+                 'a foreign key of the owner''s from changes is checked');
+ALTER TABLE buildtrace.changes DROP CONSTRAINT owners_fkey;
 -- Owned by another role than the store functions' definer, the table's
 -- rights and policies are that role's business: the SQL writes.
 CREATE ROLE bt_direct_store_owner;
@@ -165,8 +194,25 @@ ALTER TABLE buildtrace.hourly_rollups REPLICA IDENTITY DEFAULT;
 DROP PUBLICATION bt_direct_store_pub;
 RESET client_min_messages;
 SELECT is(pg_temp.sql_stores('d', 9), 0::bigint, 'a dropped column is no obstacle');
-SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id = 'd'), 16::bigint,
+SELECT is((SELECT count(*) FROM buildtrace.changes WHERE drawing_id = 'd'), 18::bigint,
           'every pair sent has its changes row');
+
+-- A pair deleted in its own statement, by a trigger of another table in
+-- the query: its changes row is refused, as the SQL store's foreign key
+-- refuses it. (Last: a transaction that deleted pairs is stored by SQL.)
+CREATE TABLE public.bt_direct_store_cancel (pair_id bigint);
+CREATE FUNCTION pg_temp.cancel_pair() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM buildtrace.pairs WHERE pair_id = NEW.pair_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER cancel AFTER INSERT ON public.bt_direct_store_cancel
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.cancel_pair();
+SELECT throws_ok($$WITH p AS (INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+                              VALUES ('d', pg_temp.walls(10), pg_temp.walls(10, 9)) RETURNING pair_id)
+                   INSERT INTO public.bt_direct_store_cancel SELECT pair_id FROM p$$, '23503', NULL,
+                 'a pair its statement deleted gets no changes row');
 
 SELECT * FROM finish();
 ROLLBACK;
