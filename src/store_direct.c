@@ -32,10 +32,10 @@
  * changes row's.  That one holds because its pair is the statement's own
  * row, which nothing in the statement removed: no trigger of the owner's
  * on pairs, and no row of pairs deleted in the transaction (a trigger of
- * another table in the query could).  The rows are locked as the SQL locks them (the
- * drawing's state FOR UPDATE, then the rollup row), from a snapshot taken
- * as a new statement's would be, with the same serialization failures
- * under REPEATABLE READ.
+ * another table in the query could).  The rows are locked as the SQL
+ * locks them (the drawing's state FOR UPDATE, then the rollup row), from a
+ * snapshot taken as a new statement's would be, with the same
+ * serialization failures under REPEATABLE READ.
  *
  *-------------------------------------------------------------------------
  */
