@@ -235,8 +235,8 @@ ALTER TABLE buildtrace.pairs
         REFERENCES buildtrace.versions (version_id, drawing_id) ON DELETE SET NULL (to_version);
 
 -- New kinds of change: rotations, objects found again under new ids, and
--- whole-drawing shifts. Rows of 0.1.0 count 0 of each; total now counts
--- rotations too, and no longer anything a re-export or a shift did.
+-- whole-drawing shifts. Rows of 0.1.0's module count 0 of each; total now
+-- counts rotations too, and no longer anything a re-export or a shift did.
 ALTER TABLE buildtrace.changes
     ADD COLUMN rotated integer NOT NULL DEFAULT 0 CHECK (rotated >= 0),
     ADD COLUMN reidentified integer NOT NULL DEFAULT 0 CHECK (reidentified >= 0),
@@ -247,6 +247,35 @@ ALTER TABLE buildtrace.changes ADD COLUMN total integer GENERATED ALWAYS AS
 ALTER TABLE buildtrace.hourly_rollups
     ADD COLUMN rotated bigint NOT NULL DEFAULT 0 CHECK (rotated >= 0),
     ADD COLUMN reidentified bigint NOT NULL DEFAULT 0 CHECK (reidentified >= 0);
+
+-- But a change set that this build's module diffed while the schema was
+-- still 0.1.0's (between installing the build and this update) holds these
+-- counts in its diff: they are taken from there, into its rollup hour (the
+-- UTC hour of computed_at, as 0.1.0's rollups have it) and, for the last
+-- pair of a drawing, the total the spike rule compares with.
+WITH counted AS (
+    SELECT c.pair_id,
+           coalesce((c.diff -> 'counts' ->> 'rotated')::integer, 0) AS rotated,
+           coalesce((c.diff -> 'counts' ->> 'reidentified')::integer, 0) AS reidentified,
+           coalesce((c.diff -> 'counts' ->> 'shifted')::integer, 0) AS shifted
+    FROM buildtrace.changes c
+), fixed AS (
+    UPDATE buildtrace.changes c
+    SET rotated = n.rotated, reidentified = n.reidentified, shifted = n.shifted
+    FROM counted n
+    WHERE n.pair_id = c.pair_id AND n.rotated + n.reidentified + n.shifted > 0
+    RETURNING c.drawing_id, c.computed_at, c.rotated, c.reidentified
+)
+UPDATE buildtrace.hourly_rollups r
+SET rotated = r.rotated + f.rotated, reidentified = r.reidentified + f.reidentified
+FROM (SELECT date_trunc('hour', f.computed_at, 'UTC') AS hour, f.drawing_id,
+             sum(f.rotated) AS rotated, sum(f.reidentified) AS reidentified
+      FROM fixed f GROUP BY 1, 2) f
+WHERE r.hour = f.hour AND r.drawing_id = f.drawing_id;
+UPDATE buildtrace.drawing_state s
+SET last_total = c.total
+FROM buildtrace.changes c
+WHERE c.pair_id = s.last_pair_id AND s.last_total IS DISTINCT FROM c.total;
 
 -- Tenants: every row of 0.1.0 is of the default tenant ''. A new row is of
 -- the session's (see 69_tenants.sql of the install script).
