@@ -127,6 +127,13 @@ ROLLBACK;
 SELECT buildtrace.metrics(NULL);
 SELECT buildtrace.metrics('-1 hour');
 SELECT buildtrace.metrics('1 month -40 days');
+-- A span of mixed signs is counted in UTC whatever the session's zone: 16
+-- years less their hours, plus 10 minutes, is 10 minutes in UTC, and also
+-- in Caracas, whose clocks moved by half an hour in 2016 (counted there, it
+-- was -20 minutes, and refused).
+SET TimeZone = 'America/Caracas';
+SELECT buildtrace.metrics('5844 days -140256 hours 10 minutes') ? 'pairs' AS accepted;
+RESET TimeZone;
 SELECT buildtrace.metrics('1000000 years');
 -- health() checks its window the same way.
 SELECT buildtrace.health(NULL);

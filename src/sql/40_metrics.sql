@@ -243,7 +243,8 @@ BEGIN
         RAISE EXCEPTION '% window is out of range', what USING ERRCODE = '22023',
             DETAIL = format('Argument "%s" is %s, which reaches beyond the timestamp range.', argument, since);
     END;
-    IF now() - since > now() THEN
+    -- (counted in UTC, as the window is: a span of mixed signs is one sign)
+    IF buildtrace._utc_ago(since) > now() THEN
         RAISE EXCEPTION '% window must not be negative', what USING ERRCODE = '22023',
             DETAIL = format('Argument "%s" is %s.', argument, since);
     END IF;

@@ -101,8 +101,11 @@ DECLARE
     oldest    timestamptz;
     r         record;
     over      text[];
+    -- "within recent", counted back in UTC as every window is
+    recent_start timestamptz;
 BEGIN
     PERFORM buildtrace._checked_window_start(recent, 'health'::text, 'recent'::text);
+    recent_start := buildtrace._utc_ago(recent);
     FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
         IF r.last_status = 'failed' THEN
             unhealthy := true;
@@ -133,7 +136,7 @@ BEGIN
     END IF;
 
     FOR r IN SELECT a.kind, a.severity, count(*) AS n,
-                    count(*) FILTER (WHERE a.detected_at >= now() - recent) AS n_recent
+                    count(*) FILTER (WHERE a.detected_at >= recent_start) AS n_recent
              FROM buildtrace.anomalies a WHERE a.resolved_at IS NULL
              GROUP BY a.kind, a.severity ORDER BY a.kind, a.severity LOOP
         IF r.severity = 'high' AND r.n_recent > 0 THEN
@@ -166,7 +169,7 @@ BEGIN
                        'detected_at', a.detected_at, 'resolved_at', a.resolved_at)
                    ORDER BY a.detected_at DESC, a.anomaly_id DESC)
             FROM (SELECT * FROM buildtrace.anomalies a
-                  WHERE a.resolved_at IS NULL OR a.detected_at >= now() - recent
+                  WHERE a.resolved_at IS NULL OR a.detected_at >= recent_start
                   ORDER BY a.detected_at DESC, a.anomaly_id DESC LIMIT 50) a), '[]'),
         'checked_at', now());
 END

@@ -3,7 +3,7 @@
 -- anomalies health() lists, and Prometheus' last-hour, open-anomaly and
 -- status samples.
 BEGIN;
-SELECT plan(21);
+SELECT plan(22);
 SET LOCAL search_path = buildtrace, public, pg_catalog;
 
 -- 20 pairs in this hour, 6 of them failing (30 %).
@@ -105,6 +105,17 @@ SELECT is((SELECT value FROM prometheus_samples('open_anomalies') WHERE label = 
 -- which the exporter's alerting rules read as 2.
 SELECT is(health() ->> 'status' || ' ' || (SELECT value FROM prometheus_samples('health_status')),
           'unhealthy 2', 'health_status is 2 when health() is unhealthy');
+
+-- "Within recent" is counted back in UTC whatever the session's zone: an
+-- open high anomaly of 20 minutes ago is within 16 years less their hours
+-- plus 30 minutes, in UTC and in Caracas, whose clocks moved by half an
+-- hour in 2016 (counted there, the span was 0).
+DELETE FROM anomalies;
+INSERT INTO anomalies (kind, severity, drawing_id, detected_at)
+VALUES ('invalid_input', 'high', 'thr-tz', now() - interval '20 minutes');
+SET LOCAL TimeZone = 'America/Caracas';
+SELECT is(health('5844 days -140256 hours 30 minutes') -> 'status', health('30 minutes') -> 'status',
+          'recent is counted back in UTC in any time zone');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -759,7 +759,8 @@ BEGIN
         RAISE EXCEPTION '% window is out of range', what USING ERRCODE = '22023',
             DETAIL = format('Argument "%s" is %s, which reaches beyond the timestamp range.', argument, since);
     END;
-    IF now() - since > now() THEN
+    -- (counted in UTC, as the window is: a span of mixed signs is one sign)
+    IF buildtrace._utc_ago(since) > now() THEN
         RAISE EXCEPTION '% window must not be negative', what USING ERRCODE = '22023',
             DETAIL = format('Argument "%s" is %s.', argument, since);
     END IF;
@@ -1012,8 +1013,11 @@ DECLARE
     oldest    timestamptz;
     r         record;
     over      text[];
+    -- "within recent", counted back in UTC as every window is
+    recent_start timestamptz;
 BEGIN
     PERFORM buildtrace._checked_window_start(recent, 'health'::text, 'recent'::text);
+    recent_start := buildtrace._utc_ago(recent);
     FOR r IN SELECT * FROM buildtrace._cron_runs() LOOP
         IF r.last_status = 'failed' THEN
             unhealthy := true;
@@ -1044,7 +1048,7 @@ BEGIN
     END IF;
 
     FOR r IN SELECT a.kind, a.severity, count(*) AS n,
-                    count(*) FILTER (WHERE a.detected_at >= now() - recent) AS n_recent
+                    count(*) FILTER (WHERE a.detected_at >= recent_start) AS n_recent
              FROM buildtrace.anomalies a WHERE a.resolved_at IS NULL
              GROUP BY a.kind, a.severity ORDER BY a.kind, a.severity LOOP
         IF r.severity = 'high' AND r.n_recent > 0 THEN
@@ -1077,7 +1081,7 @@ BEGIN
                        'detected_at', a.detected_at, 'resolved_at', a.resolved_at)
                    ORDER BY a.detected_at DESC, a.anomaly_id DESC)
             FROM (SELECT * FROM buildtrace.anomalies a
-                  WHERE a.resolved_at IS NULL OR a.detected_at >= now() - recent
+                  WHERE a.resolved_at IS NULL OR a.detected_at >= recent_start
                   ORDER BY a.detected_at DESC, a.anomaly_id DESC LIMIT 50) a), '[]'),
         'checked_at', now());
 END
