@@ -24,8 +24,9 @@ i=0
 for connstr in "$@"; do
     # Also refused: sslpassword, a service (its file may name a user) and
     # the URI form (user:password@host); so, to be safe, is a quoted value
-    # that merely contains such a word.
-    if [[ " $connstr" =~ [[:space:]](user|password|sslpassword|service)[[:space:]]*= ]] ||
+    # that merely contains such a word. libpq reads a keyword right after a
+    # quoted value's closing quote, with no space between.
+    if [[ " $connstr" =~ [[:space:]\'](user|password|sslpassword|service)[[:space:]]*= ]] ||
        [[ "$connstr" == *://* ]]; then
         echo "setup: connection string $((i + 1)) names a ${BASH_REMATCH[1]:-user in a URI}: leave it out (PL/Proxy connects as the caller; passwords go in .pgpass)" >&2
         exit 2

@@ -265,6 +265,12 @@ if bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[0]} user=postgres" "${BT
     fail "setup accepted a connection string with a user"
 fi
 grep -q "names a user" "$work/setup.err" || fail "setup's refusal: $(cat "$work/setup.err")"
+# so is one whose user follows a quoted value with no space between
+if bash sharding/setup.sh bt_proxy "${BT_SHARD_CONNSTRS[0]} dbname='shard'user=postgres" \
+        "${BT_SHARD_CONNSTRS[1]}" 2> "$work/setup.err"; then
+    fail "setup accepted a connection string with a user after a quoted value"
+fi
+grep -q "names a user" "$work/setup.err" || fail "setup's refusal after a quoted value: $(cat "$work/setup.err")"
 # A request is checked whole, as process() checks it on one server, before
 # any part is sent: the same error, and nothing stored on any shard.
 stored() { for i in 0 1; do bt_shard_psql "$i" -c "SELECT count(*) FROM buildtrace.pairs"; done | awk '{ s += $1 } END { print s }'; }
@@ -320,6 +326,16 @@ grep -q 'belongs to another tenant' "$work/tenant.out" || fail "tenant refusal: 
 as_role shard_globex_dash -c "SELECT buildtrace_proxy.changes('T-ACME-1')" > "$work/tenant.out" 2>&1 &&
     fail "another tenant's reader read the drawing"
 grep -q 'unknown drawing' "$work/tenant.out" || fail "tenant reader refusal: $(cat "$work/tenant.out")"
+# Acting for a tenant, job states must name their drawing ("default" would
+# be the first tenant's): checked before any part is sent, as on one
+# server, and nothing stored.
+versions() { for i in 0 1; do bt_shard_psql "$i" -c "SELECT count(*) FROM buildtrace.versions"; done | awk '{ s += $1 } END { print s }'; }
+vbefore=$(versions)
+as_role shard_acme_ingest -c "SELECT buildtrace_proxy.process('{\"jobs\": [{\"drawing_id\": \"T-ACME-1\", \"objects\": []}, {\"objects\": []}]}')" \
+    > "$work/tenant.out" 2>&1 && fail "a tenant's job state without a drawing was accepted through the proxy"
+grep -q 'job state must name its drawing when acting for a tenant' "$work/tenant.out" ||
+    fail "a tenant's job state without a drawing: $(cat "$work/tenant.out")"
+[ "$(versions)" = "$vbefore" ] || fail "a refused request of job states stored versions"
 # A session's tenant reaches the shards, call by call: a service of both
 # tenants, with no default, acts for the one it SETs on the proxy, and for
 # none once it RESETs it (the shard's connection keeps nothing between calls).

@@ -3284,25 +3284,7 @@ DECLARE
     n_states integer := jsonb_array_length(items);
     ids      bigint[];
     n_pairs  integer;
-    unnamed  jsonb;
-    at       integer;
 BEGIN
-    -- A drawing is the first tenant's to name it: "default" would be one
-    -- tenant's, and every other tenant's states of it refused.
-    IF NOT (jsonb_typeof(request) = 'object' AND request ? 'drawing_id')
-       AND buildtrace.current_tenant() <> '' THEN
-        SELECT x.e, x.ord - 1 INTO unnamed, at
-        FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
-        WHERE NOT x.e ? 'drawing_id'
-        ORDER BY x.ord LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                MESSAGE = 'job state must name its drawing when acting for a tenant',
-                DETAIL = format('Element %s of the job list (job_id %s) has no drawing_id, nor has the request: the drawing "default" would belong to the first tenant that sent one.',
-                                at, buildtrace._text_excerpt(coalesce(unnamed ->> 'job_id', 'none'))),
-                HINT = 'Send "drawing_id" in the request or in each job state.';
-        END IF;
-    END IF;
     WITH ins AS (
         INSERT INTO buildtrace.versions (drawing_id, job_id, payload, latency_ms, uploaded_at)
         SELECT coalesce(e ->> 'drawing_id', request ->> 'drawing_id', 'default'),
@@ -3323,6 +3305,48 @@ BEGIN
                           CASE WHEN n_states = 1 THEN '' ELSE 's' END, n_pairs,
                           CASE WHEN n_pairs = 1 THEN '' ELSE 's' END, buildtrace._outcome(ids)),
         'tasks_created', n_states);
+END
+$$;
+
+-- A drawing is the first tenant's to name it: acting for a tenant, job
+-- states (items of request) must name their drawing, or the request must,
+-- or "default" would be one tenant's and every other tenant's states of it
+-- refused. Checked with the rest of the request, so that the PL/Proxy
+-- front, which sends each part with its drawing, refuses it too.
+CREATE FUNCTION buildtrace._check_states_named(request jsonb, items jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unnamed jsonb;
+    at      integer;
+    acting  boolean;
+BEGIN
+    IF jsonb_typeof(request) = 'object' AND request ? 'drawing_id' THEN
+        RETURN;
+    END IF;
+    BEGIN
+        acting := buildtrace.current_tenant() <> '';
+    EXCEPTION WHEN insufficient_privilege THEN
+        -- a tenant's member that has not said which tenant: through the
+        -- PL/Proxy front its role's default applies on the shard
+        acting := true;
+    END;
+    IF NOT acting THEN
+        RETURN;
+    END IF;
+    SELECT x.e, x.ord - 1 INTO unnamed, at
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+    WHERE NOT x.e ? 'drawing_id'
+    ORDER BY x.ord LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'job state must name its drawing when acting for a tenant',
+            DETAIL = format('Element %s of the job list (job_id %s) has no drawing_id, nor has the request: the drawing "default" would belong to the first tenant that sent one.',
+                            at, buildtrace._text_excerpt(coalesce(unnamed ->> 'job_id', 'none'))),
+            HINT = 'Send "drawing_id" in the request or in each job state.';
+    END IF;
 END
 $$;
 
@@ -3368,9 +3392,11 @@ BEGIN
         RETURN;
     ELSIF jsonb_typeof(request) = 'array' THEN
         PERFORM buildtrace._check_states(request);
+        PERFORM buildtrace._check_states_named(request, request);
         RETURN;
     ELSIF jsonb_typeof(request -> 'jobs') = 'array' THEN
         PERFORM buildtrace._check_states(request -> 'jobs');
+        PERFORM buildtrace._check_states_named(request, request -> 'jobs');
         RETURN;
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
