@@ -18,6 +18,13 @@ SELECT label, bt_diff('[{"id":"A","type":"t","x":0,"y":0,"width":1,"height":1}]'
                       format('[{"id":"A","type":"t","x":%s,"y":0,"width":1,"height":1}]', x)::jsonb)
               ->> 'summary' AS summary
 FROM (VALUES ('just below 1e15', '999999999999999'), ('at 1e15', '1000000000000000')) v(label, x);
+-- So is one below a millionth, which two significant digits would write
+-- with hundreds of zeros (or, below 1e-308, as NaN).
+SELECT label, bt_diff('[{"id":"A","type":"t","x":0,"y":0,"width":1,"height":1}]',
+                      format('[{"id":"A","type":"t","x":%s,"y":0,"width":1,"height":1}]', x)::jsonb, 0)
+              ->> 'summary' AS summary
+FROM (VALUES ('a millionth', '0.000001'), ('less', '0.00000099'), ('1e-300', '1e-300'),
+             ('subnormal', '1e-320')) v(label, x);
 
 -- A rename is its own sentence only when the name is the one change: a
 -- moved object whose name changed too is a move with changed attributes.
@@ -99,6 +106,14 @@ WITH a AS (SELECT jsonb_agg(jsonb_build_object('id', 'o' || lpad(i::text, 2, '0'
 SELECT d -> 'shift' AS shift, d -> 'counts' -> 'moved' AS moved, d -> 'counts' -> 'shifted' AS shifted,
        d -> 'counts' -> 'unchanged' AS unchanged
 FROM a, b, bt_diff(a.j, b.j, 1) d;
+
+-- A shift that rounds to no move as written (1e-10 east, with a move
+-- tolerance of 0) is no shift: the objects moved each on their own.
+SELECT d -> 'shift' AS shift, d -> 'counts' ->> 'moved' AS moved, d ->> 'summary' AS summary
+FROM bt_diff('[{"id":"a","x":0,"y":0,"width":1,"height":1},{"id":"b","x":5,"y":0,"width":1,"height":1},
+               {"id":"c","x":9,"y":3,"width":1,"height":1}]',
+             '[{"id":"a","x":1e-10,"y":0,"width":1,"height":1},{"id":"b","x":5.0000000001,"y":0,"width":1,"height":1},
+               {"id":"c","x":9.0000000001,"y":3,"width":1,"height":1}]', 0) d;
 
 -- A shift is found wherever the drawing went: three objects moved by 1e300
 -- are a shift of 1e300 (its rounding once overflowed past 1.8e299 and made

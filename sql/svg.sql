@@ -76,6 +76,15 @@ SELECT bt_svg('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":4,"y":
               '[{"id":"A","x":10,"y":0,"width":1,"height":1},{"id":"B","x":14,"y":0,"width":1,"height":1},
                 {"id":"C","x":10,"y":3,"width":1,"height":1},{"id":"D","x":16,"y":3,"width":2,"height":1}]') AS shifted;
 RESET buildtrace.units;
+-- Units with markup in them are escaped in the shift's words as in the
+-- scale bar.
+SET buildtrace.units = 'ft & <in>';
+SELECT xml_is_well_formed_document(bt_svg(
+           '[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":4,"y":0,"width":1,"height":1},
+             {"id":"C","x":0,"y":3,"width":1,"height":1}]',
+           '[{"id":"A","x":10,"y":0,"width":1,"height":1},{"id":"B","x":14,"y":0,"width":1,"height":1},
+             {"id":"C","x":10,"y":3,"width":1,"height":1}]')) AS units_escaped;
+RESET buildtrace.units;
 
 -- Empty and identical versions.
 SELECT bt_svg('[]', '[]') AS empty;

@@ -518,9 +518,14 @@ find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 	if (!bt_find_shift(d->moves, d->nmoves, p->move_tol, p->shift_min_share,
 					   nmatched, &sx, &sy))
 		return;
+	sx = bt_round_double(sx);
+	sy = bt_round_double(sy);
+	/* rounded as written, a shift must still be a move */
+	if (!bt_exceeds(hypot(sx, sy), p->move_tol))
+		return;
 	d->has_shift = true;
-	d->shift_dx = bt_round_double(sx);
-	d->shift_dy = bt_round_double(sy);
+	d->shift_dx = sx;
+	d->shift_dy = sy;
 }
 
 /* b - a, where a NULL numeric is zero. */

@@ -191,6 +191,16 @@ amount_decimals(double d)
 }
 
 /*
+ * Whether an amount is past what a reader counts digits of (1.2e+20,
+ * 1e-10): written in scientific notation, and rounded as written.
+ */
+static inline bool
+amount_in_e_notation(double d)
+{
+	return d >= 1e15 || d < 1e-6;
+}
+
+/*
  * An amount rounded to two significant digits: the value format_amount
  * writes.  Equal rounded values are written alike, so moves are grouped by
  * this number without writing each one.
@@ -203,6 +213,8 @@ round_amount(double d)
 
 	if (!(d > 0) || isinf(d))
 		return d;
+	if (amount_in_e_notation(d))
+		return strtod(psprintf("%.2g", d), NULL);
 	if (decimals <= 0)
 		return rint(d / pow(10, -decimals)) * pow(10, -decimals);
 	scale = pow(10, decimals);
@@ -219,8 +231,7 @@ format_amount(double d)
 
 	if (!(d > 0) || isinf(d))
 		return psprintf("%g", d);
-	/* past what a reader counts digits of: 1.2e+20 */
-	if (d >= 1e15)
+	if (amount_in_e_notation(d))
 		return psprintf("%.2g", d);
 	if (decimals <= 0)
 		return psprintf("%.0f", round_amount(d));

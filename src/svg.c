@@ -1156,6 +1156,7 @@ draw_shift(Picture *pic, double y)
 	double		len = hypot(d->shift_dx, d->shift_dy);
 	double		x = pic->opt->width / 2.0 - 60;
 	double		cy = y - 5;
+	char	   *words;
 
 	appendStringInfo(s, "<g class=\"shift\" data-dx=\"%.*g\" data-dy=\"%.*g\">"
 					 "<line class=\"arrow\"", DBL_DIG, d->shift_dx, DBL_DIG, d->shift_dy);
@@ -1167,7 +1168,9 @@ draw_shift(Picture *pic, double y)
 	put_attr_px(s, "x", x + 16);
 	put_attr_px(s, "y", y);
 	put_literal(s, ">whole drawing moved ");
-	put_string(s, bt_distance_words(len, bt_compass(d->shift_dx, d->shift_dy)));
+	words = bt_distance_words(len, bt_compass(d->shift_dx, d->shift_dy));
+	/* the words hold buildtrace.units, which may hold markup */
+	put_escaped(s, words, strlen(words));
 	put_literal(s, "</text></g>\n");
 }
 
