@@ -92,12 +92,16 @@ AS $$
           OFFSET 0) AS as_tenant;
 $$;
 
+-- PL/Proxy sends arguments as text, written with the proxy session's
+-- settings and read with the shard's: times go as ISO 8601, which every
+-- DateStyle reads alike, and floats with every digit.
 CREATE FUNCTION buildtrace_proxy.history(drawing_id text, since timestamptz DEFAULT NULL,
                                          until timestamptz DEFAULT NULL,
                                          tenant text DEFAULT buildtrace_proxy.session_tenant())
 RETURNS SETOF buildtrace.drawing_history
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO'
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._drawing_key(drawing_id);
@@ -195,6 +199,20 @@ AS $$
           OFFSET 0) AS as_tenant;
 $$;
 
+-- Job states whose "timestamp" is read as this session reads it (its
+-- DateStyle and TimeZone, as process() on one server reads it) and written
+-- as ISO 8601 with its offset, which the shard reads alike whatever its own.
+CREATE FUNCTION buildtrace_proxy._states_in_utc(items jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_agg(CASE WHEN jsonb_typeof(x.e -> 'timestamp') = 'string'
+                          THEN jsonb_set(x.e, '{timestamp}', to_jsonb((x.e ->> 'timestamp')::timestamptz))
+                          ELSE x.e END ORDER BY x.ord)
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS x(e, ord)
+$$;
+
 CREATE FUNCTION buildtrace_proxy.process(request jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -212,7 +230,8 @@ BEGIN
         r := buildtrace_proxy._process_on(
                  CASE WHEN jsonb_typeof(request -> 'version_pairs') = 'array'
                       THEN jsonb_build_object('job_id', job, 'version_pairs', part.items)
-                      ELSE jsonb_build_object('job_id', job, 'drawing_id', part.drawing_id, 'jobs', part.items) END);
+                      ELSE jsonb_build_object('job_id', job, 'drawing_id', part.drawing_id,
+                                              'jobs', buildtrace_proxy._states_in_utc(part.items)) END);
         messages := messages || (r ->> 'message');
         tasks := tasks + (r ->> 'tasks_created')::bigint;
     END LOOP;
@@ -230,6 +249,7 @@ CREATE FUNCTION buildtrace_proxy.insert_pair(drawing_id text, version_a jsonb, v
 RETURNS jsonb
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._drawing_key(drawing_id);
@@ -249,6 +269,7 @@ CREATE FUNCTION buildtrace_proxy.insert_version(drawing_id text, payload jsonb,
 RETURNS jsonb
 LANGUAGE plproxy
 SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3
 AS $$
     CLUSTER 'buildtrace_shards';
     RUN ON buildtrace_proxy._drawing_key(drawing_id);
@@ -491,6 +512,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA buildtrace_proxy FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION buildtrace_proxy.insert_pair(text, jsonb, jsonb, text, float8, text),
                           buildtrace_proxy.insert_version(text, jsonb, text, float8, text),
                           buildtrace_proxy.process(jsonb), buildtrace_proxy._process_on(jsonb, text),
+                          buildtrace_proxy._states_in_utc(jsonb),
                           buildtrace_proxy._request_shard_key(jsonb), buildtrace_proxy._request_parts(jsonb),
                           buildtrace_proxy._request_items(jsonb), buildtrace_proxy._request_drawings(jsonb),
                           buildtrace_proxy._drawing_key(text), buildtrace_proxy.shard_of(text),

@@ -115,6 +115,30 @@ for window in "now() + interval '1 hour', NULL" "NULL, now() - interval '1 day'"
     [ "$(q -d bt_proxy -c "SELECT count(*) FROM buildtrace_proxy.history('$d0', $window)")" = \
       "$(q -d bt_single -c "SELECT count(*) FROM buildtrace.history('$d0', $window)")" ] || fail "history('$d0', $window)"
 done
+# The caller's DateStyle, TimeZone and extra_float_digits count as on one
+# server: a history window under DateStyle SQL, DMY (as under ISO); a job state's time read
+# as the caller reads it (13/04 under DMY, in Tokyo); a latency with every
+# digit under extra_float_digits 0.
+window="date_trunc('day', now()) - interval '1 day', date_trunc('day', now()) + interval '1 day'"
+in_dmy=$(q -d bt_proxy -c "SET datestyle = 'SQL, DMY'" -c "SELECT count(*) FROM buildtrace_proxy.history('$d0', $window)")
+[ "$in_dmy" -gt 0 ] && [ "$in_dmy" = "$(q -d bt_proxy -c "SELECT count(*) FROM buildtrace_proxy.history('$d0', $window)")" ] ||
+    fail "history('$d0') under DateStyle SQL, DMY: $in_dmy pairs, not as under ISO"
+state='{"job_id": "ds-job", "jobs": [{"drawing_id": "DS-1", "objects": [], "timestamp": "13/04/2026 10:00"}]}'
+q -d bt_proxy -c "SET datestyle = 'ISO, DMY'" -c "SET timezone = 'Asia/Tokyo'" \
+  -c "SELECT buildtrace_proxy.process('$state')" >/dev/null || fail "a job state's time under DMY through the proxy"
+q -d bt_single -c "SET datestyle = 'ISO, DMY'" -c "SET timezone = 'Asia/Tokyo'" \
+  -c "SELECT buildtrace.process('$state')" >/dev/null || fail "a job state's time under DMY on one server"
+q -d bt_proxy -c "SET extra_float_digits = 0" \
+  -c "SELECT buildtrace_proxy.insert_pair('FL-1', '[]', '[]', 'fl', 0.12345678901234568)" >/dev/null || fail "insert_pair"
+q -d bt_single -c "SELECT buildtrace.process('{\"version_pairs\": [{\"drawing_id\": \"FL-1\", \"version_a\": [], \"version_b\": [], \"latency_ms\": 0.12345678901234568}]}')" >/dev/null ||
+    fail "process of a latency on one server"
+settled="SELECT (SELECT uploaded_at AT TIME ZONE 'UTC' FROM buildtrace.versions WHERE drawing_id = 'DS-1')
+                || ' ' || (SELECT latency_ms FROM buildtrace.pairs WHERE drawing_id = 'FL-1')"
+[ "$(bt_shard_psql "$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('DS-1')")" \
+       -c "SELECT uploaded_at AT TIME ZONE 'UTC' FROM buildtrace.versions WHERE drawing_id = 'DS-1'") $(
+     bt_shard_psql "$(q -d bt_proxy -c "SELECT buildtrace_proxy.shard_of('FL-1')")" \
+       -c "SELECT latency_ms FROM buildtrace.pairs WHERE drawing_id = 'FL-1'")" = "$(q -d bt_single -c "$settled")" ] ||
+    fail "a job state's time or a latency stored through the proxy differs from one server's"
 [ "$(q -d bt_proxy -c "SELECT buildtrace_proxy.metrics() ->> 'shards'")" = 2 ] || fail "metrics()' shards"
 # The latency keys come from the merged sketches: processing time as the
 # sketch of every shard's times, reported latency as one server's.
