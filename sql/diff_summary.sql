@@ -63,3 +63,21 @@ FROM (SELECT bt_diff(jsonb_build_array(jsonb_build_object('id', 'L1', 'type', re
 -- A type cut short takes no plural ending after its ellipsis.
 SELECT bt_diff('[]', jsonb_build_array(jsonb_build_object('id', 'Y1', 'type', repeat('long', 20), 'x', 0, 'y', 0, 'width', 1, 'height', 1),
                                        jsonb_build_object('id', 'Y2', 'type', repeat('long', 20), 'x', 1, 'y', 0, 'width', 1, 'height', 1)))->>'summary' AS summary;
+-- Types and names as a sentence shows them: blanks (and a type's
+-- underscores) run together into one space and are trimmed, so "door " and
+-- "door" are one type, not "door s"; a blank type is an object; a name that
+-- only changed its blanks reads the same and is no rename.
+SELECT bt_diff('[]', '[{"id":"a","type":"door ","x":0,"y":0,"width":1,"height":1},
+                       {"id":"b","type":"door","x":0,"y":0,"width":1,"height":1},
+                       {"id":"c","type":"  curtain__wall\n","x":0,"y":0,"width":1,"height":1},
+                       {"id":"d","type":"_curtain wall_","x":0,"y":0,"width":1,"height":1},
+                       {"id":"e","type":" \t ","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
+SELECT bt_diff('[]', jsonb_build_array(jsonb_build_object('id', 'x', 'type', repeat(' ', 100000) || 'window' || repeat(' ', 1000),
+                                                          'x', 0, 'y', 0, 'width', 1, 'height', 1)))->>'summary' AS summary;
+SELECT to_jsonb(to_name) AS to_name, bt_diff('[{"id":"a","type":"room","name":"Room 5","x":0,"y":0,"width":1,"height":1}]',
+                        jsonb_build_array(jsonb_build_object('id', 'a', 'type', 'room', 'name', to_name, 'x', 0, 'y', 0, 'width', 1, 'height', 1)))->>'summary' AS summary
+FROM unnest(ARRAY[E' Room\n 5 ', E'Room\t\t6']) to_name;
+-- "an" before a vowel, accented ones too.
+SELECT to_type, bt_diff('[{"id":"a","type":"door","x":0,"y":0,"width":1,"height":1}]',
+                        jsonb_build_array(jsonb_build_object('id', 'a', 'type', to_type, 'x', 0, 'y', 0, 'width', 1, 'height', 1)))->>'summary' AS summary
+FROM unnest(ARRAY['arch', 'Éclair', 'île', 'œil_de_boeuf', 'Ünterzug', 'Çhair', 'ßtair', 'gate']) to_type;

@@ -1383,6 +1383,41 @@ bt_clip_text(const char *s, int len)
 	return clip(s, len, BT_TEXT_MAX_BYTES);
 }
 
+/*
+ * bt_display_text's work; with underscore_blank an underscore is a blank
+ * too, as in a type (curtain_wall: curtain wall).
+ */
+static char *
+display_text(const char *s, int len, bool underscore_blank)
+{
+	StringInfoData out;
+	bool		blank_before = false;
+
+	initStringInfo(&out);
+	/* enough bytes to know whether the text must be cut, and where */
+	for (int i = 0; i < len && out.len <= BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (bt_is_blank(s[i]) || (underscore_blank && s[i] == '_'))
+		{
+			blank_before = out.len > 0;
+			continue;
+		}
+		if (blank_before)
+			appendStringInfoChar(&out, ' ');
+		blank_before = false;
+		appendStringInfoChar(&out, s[i]);
+	}
+	return clip(out.data, out.len, BT_TEXT_MAX_BYTES);
+}
+
+char *
+bt_display_text(const char *s, int len)
+{
+	return display_text(s, len, false);
+}
+
 char *
 bt_clip_id(const char *id, int len)
 {
@@ -1392,5 +1427,7 @@ bt_clip_id(const char *id, int len)
 char *
 bt_type_name(BtFields *f)
 {
-	return f->type && f->typelen > 0 ? bt_clip_text(f->type, f->typelen) : pstrdup("object");
+	char	   *name = f->type ? display_text(f->type, f->typelen, true) : "";
+
+	return *name ? name : pstrdup("object");
 }

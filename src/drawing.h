@@ -242,6 +242,21 @@ extern bool bt_fields_if_attrs_equal(BtObject *a, BtObject *b, BtFields *fa,
 #define BT_TEXT_MAX_BYTES 40
 extern char *bt_clip_text(const char *s, int len);
 
+/* Space, tab, newline or return: what a sentence shows as one space. */
+static inline bool
+bt_is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * A name or type as a sentence shows it: each run of blanks one space, none
+ * at either end, then clipped as bt_clip_text clips; "" when s is all
+ * blanks.  A type "door " or a name "Room\n5" would otherwise end up in the
+ * summary as "door s" or across two lines.
+ */
+extern char *bt_display_text(const char *s, int len);
+
 /*
  * An object's id as a problem or an error names it: at most BT_ID_MAX_BYTES,
  * cut and marked the same way, so that a hostile id of megabytes cannot
@@ -256,7 +271,10 @@ extern char *bt_clip_id(const char *id, int len);
 #define BT_ELLIPSIS "\342\200\246"
 #define BT_DEGREE "\302\260"
 
-/* The type as a C string, "object" when the type is absent. */
+/*
+ * The type as a sentence shows it: as bt_display_text, underscores read as
+ * blanks (curtain_wall: curtain wall); "object" when it is absent or blank.
+ */
 extern char *bt_type_name(BtFields *f);
 
 /*

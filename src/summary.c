@@ -28,6 +28,7 @@
 
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -156,31 +157,48 @@ plural(const char *w)
 	return psprintf("%s%s", w, caps ? "S" : "s");
 }
 
-/* A type as words: curtain_wall -> curtain wall. */
-static char *
-type_words(const char *type)
+/*
+ * Whether w starts with a vowel letter: ASCII, or in a UTF-8 database one of
+ * Latin-1's accented vowels or a ligature of them (Éclair, Œil), which
+ * English writes after "an" as it writes their plain letters.
+ */
+static bool
+starts_with_vowel(const char *w)
 {
-	char	   *w = pstrdup(type);
+	unsigned char c0 = (unsigned char) w[0];
+	unsigned char c1;
 
-	for (char *c = w; *c; c++)
-		if (*c == '_')
-			*c = ' ';
-	return w;
+	if (c0 != '\0' && strchr("aeiouAEIOU", c0))
+		return true;
+	if (GetDatabaseEncoding() != PG_UTF8 || c0 < 0xC3 || c0 > 0xC5)
+		return false;
+	c1 = (unsigned char) w[1];
+	if (c0 == 0xC5)				/* U+0152, U+0153: OE ligatures */
+		return c1 == 0x92 || c1 == 0x93;
+	if (c0 != 0xC3 || c1 < 0x80 || c1 > 0xBF)
+		return false;
+	/*
+	 * U+00C0..U+00FF, capitals and small letters 0x20 apart: A-grave to AE,
+	 * E-grave to I-diaeresis, O-grave to O-diaeresis, O-stroke to
+	 * U-diaeresis; not C-cedilla, Eth, N-tilde, the signs, Y-acute, Thorn or
+	 * sharp s.
+	 */
+	c1 &= 0x1F;
+	return c1 <= 0x06 || (c1 >= 0x08 && c1 <= 0x0F) ||
+		(c1 >= 0x12 && c1 <= 0x16) || (c1 >= 0x18 && c1 <= 0x1C);
 }
 
 static const char *
 article(const char *w)
 {
-	return strchr("aeiouAEIOU", w[0]) && w[0] ? "an" : "a";
+	return starts_with_vowel(w) ? "an" : "a";
 }
 
 /* "1 door", "2 doors" */
 static void
 append_count(StringInfo s, int n, const char *type)
 {
-	char	   *words = type_words(type);
-
-	appendStringInfo(s, "%d %s", n, n == 1 ? words : plural(words));
+	appendStringInfo(s, "%d %s", n, n == 1 ? type : plural(type));
 }
 
 /* Decimal places that keep two significant digits of an amount. */
@@ -319,7 +337,7 @@ add_group(Summary *sum, SumKind kind, SumItem *items, int n)
 			appendStringInfoString(&s, " resized");
 			break;
 		case SK_RETYPED:
-			words = type_words(items[0].type2);
+			words = items[0].type2;
 			if (n == 1)
 				appendStringInfo(&s, " became %s %s", article(words), words);
 			else
@@ -363,7 +381,7 @@ has_visible_text(const char *s, int len)
 {
 	for (int i = 0; i < len; i++)
 	{
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+		if (!bt_is_blank(s[i]))
 			return true;
 	}
 	return false;
@@ -388,7 +406,7 @@ label_text(JsonbValue *v)
 	char	   *n;
 
 	if (v->type == jbvString)
-		return bt_clip_text(v->val.string.val, v->val.string.len);
+		return bt_display_text(v->val.string.val, v->val.string.len);
 	n = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
 	return bt_clip_text(n, strlen(n));
 }
@@ -687,6 +705,7 @@ add_rename(Summary *sum, BtMatch *m)
 	const BtLabelKey *key;
 	char	   *type;
 	char	   *from;
+	char	   *to;
 	size_t		typelen;
 
 	if (m->nattrs != 1 || m->content || m->moved || m->resized || m->retyped ||
@@ -697,16 +716,19 @@ add_rename(Summary *sum, BtMatch *m)
 	if (key == NULL || key->len != ch->key.val.string.len ||
 		memcmp(key->s, ch->key.val.string.val, key->len) != 0)
 		return false;
-	type = type_words(bt_type_name(&m->fb));
-	type[0] = pg_toupper((unsigned char) type[0]);
 	from = label_text(&ch->from);
+	to = label_text(&ch->to);
+	/* "Room 5" to "Room  5 " changed attributes: it reads the same */
+	if (strcmp(from, to) == 0)
+		return false;
+	type = bt_type_name(&m->fb);
+	type[0] = pg_toupper((unsigned char) type[0]);
 	/* a label that starts with its type ("Room 5") is not given it twice */
 	typelen = strlen(type);
 	if (pg_strncasecmp(from, type, typelen) == 0 &&
 		(from[typelen] == ' ' || from[typelen] == '\0'))
 		type = "";
-	add_sentence(sum, psprintf("%s%s%s renamed to %s.", type, *type ? " " : "", from,
-							   label_text(&ch->to)), 1);
+	add_sentence(sum, psprintf("%s%s%s renamed to %s.", type, *type ? " " : "", from, to), 1);
 	return true;
 }
 
