@@ -77,6 +77,13 @@ described AS (
     UNION ALL
     SELECT format('schema buildtrace: acl=%s', n.nspacl) FROM pg_namespace n WHERE n.nspname = 'buildtrace'
     UNION ALL
+    -- the privileges pg_dump takes for the extension's own (it dumps the rest)
+    SELECT format('initial privileges of %s: %s %s', pg_describe_object(i.classoid, i.objoid, i.objsubid),
+                  i.privtype, i.initprivs)
+    FROM pg_init_privs i
+    WHERE (i.classoid, i.objoid) IN (SELECT m.classid, m.objid FROM members m)
+       OR (i.classoid, i.objoid) = ('pg_namespace'::regclass, 'buildtrace'::regnamespace)
+    UNION ALL
     -- what pg_dump dumps of the extension's tables
     SELECT format('dumped by pg_dump: %s %s', u.rel::regclass, u.cond)
     FROM pg_extension e, unnest(e.extconfig, e.extcondition) u(rel, cond)

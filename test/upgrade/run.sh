@@ -160,5 +160,62 @@ q -d "$old" -c "DELETE FROM buildtrace.pairs WHERE octet_length(drawing_id) > 20
     -c "ALTER EXTENSION buildtrace UPDATE" || fail "the update after the fix"
 [ "$(q -d "$old" -c "SELECT count(*) FROM buildtrace.changes")" = 0 ] || fail "the pair's change set outlived it"
 echo "upgrade: refused with a drawing id over 2000 bytes, done once its pair is deleted as the hint says"
+# So does a pair stored done with an infinite latency (0.1.0's check let
+# one through).
+dropdb "$old"; createdb "$old"
+q -d "$old" -c "CREATE EXTENSION buildtrace VERSION '$previous'" \
+    -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b) VALUES ('inf', '[]', '[]')" \
+    -c "UPDATE buildtrace.pairs SET latency_ms = 'Infinity'"
+if out=$(psql -qXAt -v VERBOSITY=verbose -d "$old" -c "ALTER EXTENSION buildtrace UPDATE" 2>&1); then
+    fail "update went on with a done pair of infinite latency"
+fi
+grep -q '23514.*1 pairs not failed have an infinite latency_ms' <<<"$out" || fail "unexpected refusal: $out"
+q -d "$old" -c "UPDATE buildtrace.pairs SET latency_ms = NULL" \
+    -c "ALTER EXTENSION buildtrace UPDATE" || fail "the update after the fix"
+echo "upgrade: refused with a done pair of infinite latency, done once it is fixed"
+
+# Updated by another superuser than the one who created the extension, with
+# the site's own grants and version ids that 0.1.0's writers chose: every
+# object keeps one owner, the site's grants are still dumped (not taken for
+# the extension's own), and uploads go on past the chosen ids.
+dropdb "$old"; createdb "$old"
+q -d "$old" <<'SQL'
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS bt_upgrade_creator;
+DROP ROLE IF EXISTS bt_upgrade_site;
+CREATE ROLE bt_upgrade_creator SUPERUSER;
+CREATE ROLE bt_upgrade_site;
+SET ROLE bt_upgrade_creator;
+CREATE EXTENSION buildtrace VERSION '0.1.0';
+INSERT INTO buildtrace.versions (version_id, drawing_id, payload) VALUES (2, 'chosen', '[]'), (3, 'chosen', '[]');
+RESET ROLE;
+GRANT USAGE ON SCHEMA buildtrace TO bt_upgrade_site;
+GRANT SELECT ON buildtrace.changes TO bt_upgrade_site;
+GRANT INSERT (version_id) ON buildtrace.versions TO bt_upgrade_site;
+SQL
+got=$(q -d "$old" <<'SQL'
+ALTER EXTENSION buildtrace UPDATE;
+SELECT current_user;
+SELECT string_agg(DISTINCT pg_get_userbyid(coalesce(c.relowner, p.proowner, t.typowner, n.nspowner)), ',')
+FROM pg_depend d
+LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+LEFT JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+LEFT JOIN pg_namespace n ON d.classid = 'pg_namespace'::regclass AND n.oid = d.objid
+WHERE d.refobjid = (SELECT e.oid FROM pg_extension e WHERE e.extname = 'buildtrace') AND d.deptype = 'e';
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('next', '[]');
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('next', '[]');
+SELECT string_agg(v.version_id::text, ',' ORDER BY v.version_id) FROM buildtrace.versions v;
+SQL
+)
+[ "$got" = "$(printf 'postgres\nbt_upgrade_creator\n2,3,4,5')" ] ||
+    fail "role after the update, owners of buildtrace's objects, version ids: $got"
+pg_dump -s -d "$old" 2>/dev/null | grep -E '^(GRANT|REVOKE)' >"$work/grants" || true
+printf '%s\n' 'GRANT USAGE ON SCHEMA buildtrace TO bt_upgrade_site;' \
+    'GRANT SELECT ON TABLE buildtrace.changes TO bt_upgrade_site;' \
+    'GRANT INSERT(version_id) ON TABLE buildtrace.versions TO bt_upgrade_site;' |
+    diff -u - "$work/grants" || fail "pg_dump of the updated database does not dump the site's grants as they are"
+echo "upgrade: by another superuser: one owner, the site's grants dumped, uploads past chosen version ids"
+
 for db in $old $new; do dropdb "$db"; done
-q -d postgres -c "DROP ROLE bt_upgrade_intruder"
+q -d postgres -c "DROP ROLE bt_upgrade_intruder" -c "DROP ROLE bt_upgrade_site" -c "DROP ROLE bt_upgrade_creator"

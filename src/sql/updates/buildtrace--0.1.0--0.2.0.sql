@@ -36,6 +36,82 @@ BEGIN
 END
 $$;
 
+-- The objects this script creates are owned by the role that runs it, which
+-- may be another superuser than the one who created the extension: run it
+-- as the owner of the tables, so that every object has one owner (the
+-- one-pair store writes directly only to tables its function's owner owns,
+-- and a GRANT's grantor is that owner, as in a fresh install).
+DO $$
+DECLARE
+    table_owner name;
+    owner_super boolean;
+BEGIN
+    SELECT r.rolname, r.rolsuper INTO table_owner, owner_super
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
+    WHERE c.oid OPERATOR(pg_catalog.=) 'buildtrace.pairs'::pg_catalog.regclass;
+    IF table_owner OPERATOR(pg_catalog.=) current_user THEN
+        RETURN;
+    ELSIF NOT owner_super THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = pg_catalog.format('buildtrace''s tables are owned by role %I, which is not a superuser',
+                                        table_owner),
+            HINT = 'Give buildtrace''s objects to a superuser (REASSIGN OWNED or ALTER ... OWNER TO), then update again.';
+    END IF;
+    -- local: the script's end sets it back
+    PERFORM pg_catalog.set_config('role', table_owner, true);
+END
+$$;
+
+-- What the site granted on buildtrace's objects, beyond what 0.1.0 granted
+-- (pg_init_privs): every GRANT or REVOKE of this script records the whole
+-- ACL of its object as the extension's own, site grants included, and
+-- pg_dump would then leave those out of a dump. They are kept here and
+-- taken out of pg_init_privs again at the end of the script.
+DO $$
+BEGIN
+    PERFORM pg_catalog.set_config('buildtrace_update.site_grants', coalesce((
+        WITH objects (classoid, objoid, objsubid, acl, kind, owner) AS (
+            SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0, c.relacl,
+                   CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S' THEN 's' ELSE 'r' END, c.relowner
+            FROM pg_catalog.pg_class c
+            WHERE c.relnamespace OPERATOR(pg_catalog.=) 'buildtrace'::pg_catalog.regnamespace
+            UNION ALL
+            SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, a.attrelid, a.attnum, a.attacl, 'c', c.relowner
+            FROM pg_catalog.pg_attribute a
+            JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+            WHERE c.relnamespace OPERATOR(pg_catalog.=) 'buildtrace'::pg_catalog.regnamespace
+              AND a.attnum OPERATOR(pg_catalog.>) 0 AND a.attacl IS NOT NULL
+            UNION ALL
+            SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0, p.proacl, 'f', p.proowner
+            FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace OPERATOR(pg_catalog.=) 'buildtrace'::pg_catalog.regnamespace
+            UNION ALL
+            SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, 0, t.typacl, 'T', t.typowner
+            FROM pg_catalog.pg_type t
+            WHERE t.typnamespace OPERATOR(pg_catalog.=) 'buildtrace'::pg_catalog.regnamespace
+            UNION ALL
+            SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, n.oid, 0, n.nspacl, 'n', n.nspowner
+            FROM pg_catalog.pg_namespace n
+            WHERE n.nspname OPERATOR(pg_catalog.=) 'buildtrace'
+        )
+        SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(o.classoid::pg_catalog.oid, o.objoid,
+                                                                 o.objsubid, g.grantor, g.grantee,
+                                                                 g.privilege_type, g.is_grantable))
+        FROM objects o
+        CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) g
+        WHERE (g.grantor, g.grantee, g.privilege_type, g.is_grantable) NOT IN (
+            SELECT b.grantor, b.grantee, b.privilege_type, b.is_grantable
+            FROM pg_catalog.aclexplode(coalesce(
+                     (SELECT i.initprivs FROM pg_catalog.pg_init_privs i
+                      WHERE i.classoid OPERATOR(pg_catalog.=) o.classoid
+                        AND i.objoid OPERATOR(pg_catalog.=) o.objoid
+                        AND i.objsubid OPERATOR(pg_catalog.=) o.objsubid),
+                     pg_catalog.acldefault(o.kind::"char", o.owner))) b)
+    )::text, '[]'), true);
+END
+$$;
+
 -- New roles: the monitoring's, and the group of the tenants.
 DO $$
 DECLARE
@@ -51,7 +127,23 @@ $$;
 GRANT USAGE ON SCHEMA buildtrace TO buildtrace_monitor;
 
 -- A latency that is no duration fails its pair instead of the statement;
--- versions keep theirs as sent.
+-- versions keep theirs as sent. A pair stored done with an infinite
+-- latency (0.1.0's check let one through) stops the update, saying what to
+-- do, rather than failing on the new check.
+DO $$
+DECLARE
+    n bigint;
+BEGIN
+    SELECT count(*) INTO n FROM buildtrace.pairs p
+    WHERE p.status <> 'failed' AND NOT (p.latency_ms >= 0 AND p.latency_ms < 'Infinity');
+    IF n > 0 THEN
+        RAISE EXCEPTION 'cannot update buildtrace: % pairs not failed have an infinite latency_ms', n
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'buildtrace 0.2.0 keeps the latency of a pair that is not failed finite.',
+                  HINT = 'Set their latency_ms to NULL or to the latency they had, then run ALTER EXTENSION buildtrace UPDATE again.';
+    END IF;
+END
+$$;
 ALTER TABLE buildtrace.versions DROP CONSTRAINT versions_latency_ms_check;
 ALTER TABLE buildtrace.pairs DROP CONSTRAINT pairs_latency_ms_check;
 ALTER TABLE buildtrace.pairs ADD CONSTRAINT pairs_latency_ms_check
@@ -304,6 +396,12 @@ ALTER TABLE buildtrace.drawing_state SET WITHOUT CLUSTER;
 -- and tenant, and a writer who took the sequence's coming values would make
 -- the others' uploads fail.
 REVOKE INSERT (version_id) ON buildtrace.versions FROM buildtrace_writer;
+-- Ids 0.1.0's writers chose are behind the sequence: the uploads that now
+-- take its values would collide with them.
+SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('buildtrace.versions', 'version_id'),
+                         max(v.version_id))
+FROM buildtrace.versions v
+HAVING max(v.version_id) > (SELECT s.last_value FROM buildtrace.versions_version_id_seq s);
 
 -- hourly_changes reads the rollups (see 40_metrics.sql): UTC hours, and a
 -- filter on the hour is a range of the rollups' key.
@@ -4928,3 +5026,59 @@ COMMENT ON FUNCTION buildtrace.generate_versions(integer, integer, integer, floa
     'Simulated version chains of drawings with the ground truth of each version''s changes; the same seed gives the same versions.';
 COMMENT ON FUNCTION buildtrace.resolve_anomalies(bigint[], text) IS
     'Closes the listed open anomalies, with an optional note; returns how many were closed.';
+
+
+-- pg_init_privs without the site's grants that this script's GRANTs and
+-- REVOKEs recorded there (see the top of the script), so that pg_dump dumps
+-- them again. An object left with none has no row, as if never granted on.
+DO $$
+DECLARE
+    site jsonb := pg_catalog.current_setting('buildtrace_update.site_grants')::jsonb;
+BEGIN
+    WITH kept AS (
+        SELECT i2.classoid, i2.objoid, i2.objsubid,
+               (SELECT pg_catalog.array_agg(pg_catalog.format('%s=%s/%s',
+                           CASE WHEN x.grantee OPERATOR(pg_catalog.=) 0 THEN ''
+                                ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END,
+                           x.privileges,
+                           pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantor)))::pg_catalog.aclitem)
+                FROM (SELECT b.grantee, b.grantor,
+                             pg_catalog.string_agg(
+                                 CASE b.privilege_type
+                                     WHEN 'SELECT' THEN 'r' WHEN 'INSERT' THEN 'a' WHEN 'UPDATE' THEN 'w'
+                                     WHEN 'DELETE' THEN 'd' WHEN 'TRUNCATE' THEN 'D' WHEN 'REFERENCES' THEN 'x'
+                                     WHEN 'TRIGGER' THEN 't' WHEN 'EXECUTE' THEN 'X' WHEN 'USAGE' THEN 'U'
+                                     WHEN 'CREATE' THEN 'C' WHEN 'TEMPORARY' THEN 'T' WHEN 'CONNECT' THEN 'c'
+                                     WHEN 'SET' THEN 's' WHEN 'ALTER SYSTEM' THEN 'A' END
+                                 OPERATOR(pg_catalog.||) CASE WHEN b.is_grantable THEN '*' ELSE '' END,
+                                 '') AS privileges
+                      FROM pg_catalog.aclexplode(i2.initprivs) b
+                      WHERE NOT EXISTS (
+                          SELECT FROM pg_catalog.jsonb_array_elements(site) g
+                          WHERE g OPERATOR(pg_catalog.=)
+                                pg_catalog.jsonb_build_array(i2.classoid::pg_catalog.oid, i2.objoid,
+                                                             i2.objsubid, b.grantor, b.grantee,
+                                                             b.privilege_type, b.is_grantable))
+                      GROUP BY b.grantee, b.grantor) x) AS acl
+        FROM pg_catalog.pg_init_privs i2
+        WHERE i2.privtype OPERATOR(pg_catalog.=) 'e'
+          AND EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(site) g
+                      WHERE (g OPERATOR(pg_catalog.->>) 0)::pg_catalog.oid OPERATOR(pg_catalog.=) i2.classoid
+                        AND (g OPERATOR(pg_catalog.->>) 1)::pg_catalog.oid OPERATOR(pg_catalog.=) i2.objoid
+                        AND (g OPERATOR(pg_catalog.->>) 2)::integer OPERATOR(pg_catalog.=) i2.objsubid)
+    ),
+    emptied AS (
+        DELETE FROM pg_catalog.pg_init_privs i
+        USING kept k
+        WHERE k.acl IS NULL
+          AND i.classoid OPERATOR(pg_catalog.=) k.classoid AND i.objoid OPERATOR(pg_catalog.=) k.objoid
+          AND i.objsubid OPERATOR(pg_catalog.=) k.objsubid AND i.privtype OPERATOR(pg_catalog.=) 'e'
+    )
+    UPDATE pg_catalog.pg_init_privs i
+    SET initprivs = k.acl
+    FROM kept k
+    WHERE k.acl IS NOT NULL
+      AND i.classoid OPERATOR(pg_catalog.=) k.classoid AND i.objoid OPERATOR(pg_catalog.=) k.objoid
+      AND i.objsubid OPERATOR(pg_catalog.=) k.objsubid AND i.privtype OPERATOR(pg_catalog.=) 'e';
+END
+$$;
