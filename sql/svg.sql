@@ -173,3 +173,20 @@ FROM pairs WHERE pair_id = :stored_pair;
 RESET ROLE;
 DROP ROLE svg_reader;
 DELETE FROM pairs WHERE drawing_id = 'SVG-1';
+-- The scale bar writes its length as the summary writes amounts: "1 unit",
+-- not "1 units".
+SELECT (xpath('string(//*[@class="scale"]/*[local-name()="text"])',
+              bt_svg('[]', '[{"id":"a","x":0,"y":0,"width":5,"height":5}]')::xml))[1]::text AS scale;
+-- A name longer than a label (32 characters) ends in an ellipsis, as the
+-- summary's names do, instead of being cut silently.
+SELECT (xpath('string(//*[@class="label"])',
+              bt_svg('[]', '[{"id":"a","x":0,"y":0,"width":1,"height":1,"name":"Stair 7 is safe to use: NOT after the fire"}]')::xml))[1]::text AS label;
+-- Rotations past a billion degrees are drawn at the angle bt_diff reduces
+-- them to (1e25 mod 360 = 280, drawn as rotate(-280) with y up), not at
+-- the angle of their nearest double.
+SELECT substring(bt_svg('[{"id":"S","x":0,"y":0,"width":4,"height":1,"rotation":0}]',
+                        '[{"id":"S","x":0,"y":0,"width":4,"height":1,"rotation":1e25}]',
+                        '{"labels": false, "clouds": false}')
+                 FROM 'class="obj rotated"[^>]*transform="(rotate\([^ ]*)') AS drawn,
+       bt_diff('[{"id":"S","x":0,"y":0,"width":4,"height":1,"rotation":0}]',
+               '[{"id":"S","x":0,"y":0,"width":4,"height":1,"rotation":1e25}]') -> 'rotated' -> 0 ->> 'delta' AS delta;

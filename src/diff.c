@@ -206,8 +206,8 @@ identical(BtObject *a, BtObject *b)
  * degrees a double holds too few of the angle's digits to reduce it, so the
  * exact value is reduced instead.
  */
-static double
-angle_mod_360(Numeric a)
+double
+bt_angle_mod_360(Numeric a)
 {
 	double		v;
 
@@ -228,7 +228,7 @@ rotation_delta(Numeric a, Numeric b)
 	/* the usual changed object kept its angle: no need to reduce it */
 	if (a && b && bt_numeric_bytes_equal(a, b))
 		return 0.0;
-	d = fmod(angle_mod_360(b) - angle_mod_360(a), 360.0);
+	d = fmod(bt_angle_mod_360(b) - bt_angle_mod_360(a), 360.0);
 
 	if (d <= -180.0)
 		d += 360.0;

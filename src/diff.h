@@ -121,6 +121,12 @@ typedef struct BtDiff
 /* Compass points, counter-clockwise from east (y grows to the north). */
 extern const char *const bt_direction_names[8];
 
+/*
+ * An angle in degrees reduced to (-360, 360), exactly past a billion
+ * degrees, where a double holds too few of its digits; absent is 0.
+ */
+extern double bt_angle_mod_360(Numeric a);
+
 /* The compass point of a move (dx, dy), an index into bt_direction_names. */
 extern int	bt_compass(double dx, double dy);
 

@@ -263,18 +263,25 @@ format_amount(double d)
 }
 
 /*
- * "about 2 units east", in buildtrace.units ("1 unit" only for "units";
- * an empty setting leaves the number alone).
+ * "2 units", in buildtrace.units ("1 unit" only for "units"; an empty
+ * setting leaves the number alone).
  */
 char *
-bt_distance_words(double distance, int direction)
+bt_length_words(double length)
 {
-	char	   *amount = format_amount(distance);
+	char	   *amount = format_amount(length);
 	const char *units = bt_units;
 
 	if (strcmp(units, "units") == 0 && strcmp(amount, "1") == 0)
 		units = "unit";
-	return psprintf("about %s%s%s %s", amount, *units ? " " : "", units,
+	return psprintf("%s%s%s", amount, *units ? " " : "", units);
+}
+
+/* "about 2 units east" */
+char *
+bt_distance_words(double distance, int direction)
+{
+	return psprintf("about %s %s", bt_length_words(distance),
 					bt_direction_names[direction]);
 }
 

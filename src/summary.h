@@ -18,6 +18,9 @@ extern char *bt_summary(BtDiff *d);
 /* How the summary names an object: its label, or else its id. */
 extern const char *bt_object_name(BtObject *o);
 
+/* "2 units", in buildtrace.units, as the summary writes amounts. */
+extern char *bt_length_words(double length);
+
 /* "about 2 units east", in buildtrace.units. */
 extern char *bt_distance_words(double distance, int direction);
 

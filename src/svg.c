@@ -345,8 +345,8 @@ object_box(Picture *pic, BtObject *o, BtFields *f, bool of_a)
 	b.cy = bt_numeric_double(f->y);
 	b.w = bt_numeric_double(f->width);
 	b.h = bt_numeric_double(f->height);
-	/* a turn is a turn: also keeps huge angles printable */
-	b.rot = f->rotation ? fmod(bt_numeric_double(f->rotation), 360.0) : 0.0;
+	/* as bt_diff reduces it: also keeps huge angles printable */
+	b.rot = bt_angle_mod_360(f->rotation);
 	if (of_a && pic->d->has_shift)
 	{
 		b.cx += pic->d->shift_dx;
@@ -969,14 +969,19 @@ draw_label(Picture *pic, LabelGrid *g, Shape *sh)
 {
 	const char *name = bt_object_name(sh->obj);
 	int			len = strlen(name);
-	int			chars;
+	int			chars = pg_mbstrlen_with_len(name, len);
+	bool		cut = chars > LABEL_MAX_CHARS;
 	PixBox		at = pix_box(pic, &sh->now);
 	PixBox		spot;
 	double		w;
 	double		right = pic->opt->width - 2;
 
-	len = pg_mbcharcliplen(name, len, LABEL_MAX_CHARS);
-	chars = pg_mbstrlen_with_len(name, len);
+	/* a name longer than a label ends in an ellipsis, as in the summary */
+	if (cut)
+	{
+		len = pg_mbcharcliplen(name, len, LABEL_MAX_CHARS - 1);
+		chars = LABEL_MAX_CHARS;
+	}
 	w = chars * LABEL_CHAR;
 
 	/* right of the box, else left of it, else over it inside the picture */
@@ -996,6 +1001,8 @@ draw_label(Picture *pic, LabelGrid *g, Shape *sh)
 	put_attr_px(pic->out, "y", spot.y1 - 3);
 	put_char(pic->out, '>');
 	put_escaped(pic->out, name, len);
+	if (cut)
+		put_literal(pic->out, BT_ELLIPSIS);
 	put_literal(pic->out, "</text>\n");
 }
 
@@ -1113,6 +1120,7 @@ draw_scale(Picture *pic, double y)
 	StringInfo	s = pic->out;
 	double		len = round_length((pic->opt->width - 2 * MARGIN) / pic->scale / 5.0);
 	double		w = len * pic->scale;
+	char	   *words;
 
 	if (!isfinite(len) || len <= 0)
 		return;
@@ -1125,8 +1133,9 @@ draw_scale(Picture *pic, double y)
 	put_literal(s, "v-6\" fill=\"none\" stroke=\"#424242\" stroke-width=\"1.5\"/><text");
 	put_attr_px(s, "x", MARGIN + w + 6);
 	put_attr_px(s, "y", y);
-	appendStringInfo(s, ">%g ", len);
-	put_escaped(s, bt_units, strlen(bt_units));
+	put_char(s, '>');
+	words = bt_length_words(len);
+	put_escaped(s, words, strlen(words));
 	put_literal(s, "</text></g>\n");
 }
 
