@@ -302,14 +302,16 @@ DECLARE
     min_base int := buildtrace.setting('buildtrace.spike_min_changes'::text)::int;
     n        int;
 BEGIN
+    -- per drawing, and per tenant with no drawing: a tenant's readers see
+    -- the whole of their own uploads, never a sum over other tenants'
     WITH hours AS (
         SELECT c.drawing_id,
-               CASE WHEN GROUPING(c.drawing_id) = 0 THEN min(c.tenant) ELSE '' END AS tenant,
+               CASE WHEN GROUPING(c.tenant) = 0 THEN c.tenant ELSE min(c.tenant) END AS tenant,
                sum(c.total) FILTER (WHERE c.computed_at >= as_of - interval '1 hour') AS last_hour,
                sum(c.total) FILTER (WHERE c.computed_at < as_of - interval '1 hour') AS hour_before
         FROM buildtrace.changes c
         WHERE c.computed_at >= as_of - interval '2 hours' AND c.computed_at < as_of
-        GROUP BY GROUPING SETS ((c.drawing_id), ())
+        GROUP BY GROUPING SETS ((c.drawing_id), (c.tenant))
     )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, details, detected_at, tenant)
     SELECT 'volume_spike', 'medium', h.drawing_id,
@@ -324,8 +326,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
                       WHERE a.kind = 'volume_spike'
                         AND a.drawing_id IS NOT DISTINCT FROM h.drawing_id
+                        AND a.tenant = h.tenant
                         AND a.detected_at > as_of - interval '1 hour')
-    ORDER BY h.drawing_id NULLS FIRST;
+    ORDER BY h.drawing_id NULLS FIRST, h.tenant;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END

@@ -1,7 +1,8 @@
--- Hourly volume spikes from check_uploads(): per drawing and system-wide,
--- at the spike_factor edge, with the small-baseline floor, once per hour.
+-- Hourly volume spikes from check_uploads(): per drawing and system-wide
+-- (per tenant), at the spike_factor edge, with the small-baseline floor,
+-- once per hour.
 BEGIN;
-SELECT plan(8);
+SELECT plan(10);
 SET LOCAL buildtrace.spike_min_changes = 5;
 SET LOCAL buildtrace.spike_factor = 10;
 
@@ -54,6 +55,28 @@ SELECT pg_temp.pair_at('vol-Z', 25, '2026-02-02 15:00+00');
 SELECT pg_temp.pair_at('vol-Z', 55, '2026-02-02 16:00+00');
 SELECT is((buildtrace.check_uploads('2026-02-02 16:30+00') ->> 'volume_spike')::int, 2,
           'exactly 2.2× is a spike at factor 2.2, for the drawing and the system');
+
+-- Tenants: the whole of each tenant's uploads is judged on its own and
+-- recorded under it, never summed over tenants under the default one (its
+-- readers would read the others' counts, and any tenant could spike them).
+CREATE ROLE vol_t1 NOLOGIN IN ROLE buildtrace_tenant;
+CREATE ROLE vol_t2 NOLOGIN IN ROLE buildtrace_tenant;
+SET LOCAL buildtrace.spike_factor = 10;
+SET LOCAL buildtrace.tenant = 'vol_t1';
+SELECT pg_temp.pair_at('vol-t1', 5, '2026-02-03 09:30+00');
+SELECT pg_temp.pair_at('vol-t1', 50, '2026-02-03 10:30+00');
+SET LOCAL buildtrace.tenant = 'vol_t2';
+SELECT pg_temp.pair_at('vol-t2', 100, '2026-02-03 09:30+00');
+SELECT pg_temp.pair_at('vol-t2', 100, '2026-02-03 10:30+00');
+RESET buildtrace.tenant;
+SELECT is((buildtrace.check_uploads('2026-02-03 11:00+00') ->> 'volume_spike')::int, 2,
+          'tenants: a spike of one tenant''s drawing and of that tenant''s whole');
+SELECT results_eq(
+    $$SELECT drawing_id, tenant, details ->> 'changes_last_hour', details ->> 'changes_hour_before'
+      FROM buildtrace.anomalies WHERE kind = 'volume_spike' AND detected_at = '2026-02-03 11:00+00'
+      ORDER BY drawing_id NULLS FIRST$$,
+    $$VALUES (NULL::text, 'vol_t1'::text, '50', '5'), ('vol-t1', 'vol_t1', '50', '5')$$,
+    'the tenant''s whole counts its own changes only, under its own name');
 
 SELECT * FROM finish();
 ROLLBACK;
