@@ -177,6 +177,7 @@ starts_with_vowel(const char *w)
 		return c1 == 0x92 || c1 == 0x93;
 	if (c0 != 0xC3 || c1 < 0x80 || c1 > 0xBF)
 		return false;
+
 	/*
 	 * U+00C0..U+00FF, capitals and small letters 0x20 apart: A-grave to AE,
 	 * E-grave to I-diaeresis, O-grave to O-diaeresis, O-stroke to
