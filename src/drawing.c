@@ -1390,26 +1390,26 @@ bt_clip_text(const char *s, int len)
 static char *
 display_text(const char *s, int len, bool underscore_blank)
 {
-	StringInfoData out;
+	/* enough bytes to know whether the text must be cut, and where */
+	char		out[BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN + 2];
+	int			n = 0;
 	bool		blank_before = false;
 
-	initStringInfo(&out);
-	/* enough bytes to know whether the text must be cut, and where */
-	for (int i = 0; i < len && out.len <= BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN; i++)
+	for (int i = 0; i < len && n <= BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN; i++)
 	{
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (bt_is_blank(s[i]) || (underscore_blank && s[i] == '_'))
 		{
-			blank_before = out.len > 0;
+			blank_before = n > 0;
 			continue;
 		}
 		if (blank_before)
-			appendStringInfoChar(&out, ' ');
+			out[n++] = ' ';
 		blank_before = false;
-		appendStringInfoChar(&out, s[i]);
+		out[n++] = s[i];
 	}
-	return clip(out.data, out.len, BT_TEXT_MAX_BYTES);
+	return clip(out, n, BT_TEXT_MAX_BYTES);
 }
 
 char *
