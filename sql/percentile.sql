@@ -161,3 +161,17 @@ FROM (SELECT v, bt_percentile(x, 0.5, 0.29) AS est,
            LATERAL (VALUES (0::float8), (v), (sign(v) * 1e308)) z(x)
       GROUP BY v) s
 ORDER BY v;
+-- A quantile given as a decimal takes the rank the decimal reaches: 0.29 of
+-- 1..101 is rank 1 + 0.29 * 100 = 30, though the double 0.29 times 100 is
+-- 28.999999999999996; and 0.57, 0.58 likewise.
+SELECT q, round(buildtrace.bt_percentile(x, q, 0.0001)::numeric, 2) AS estimate,
+       percentile_disc(q) WITHIN GROUP (ORDER BY x) AS exact
+FROM generate_series(1, 101) x, unnest(ARRAY[0.29, 0.57, 0.58, 0.5]::float8[]) q
+GROUP BY q ORDER BY q;
+-- The bounds of a bucket hold every value in it, also one an ulp from its
+-- end: the median of 200 copies of 1.674119545522757 lies in its interval.
+SELECT b.lower <= 1.674119545522757 AS lower_holds, b.upper >= 1.674119545522757 AS upper_holds
+FROM (SELECT buildtrace.bt_sketch(x) s
+      FROM (SELECT 1.0::float8 x UNION ALL SELECT 10.0
+            UNION ALL SELECT 1.674119545522757 FROM generate_series(1, 200)) t) sk,
+     LATERAL buildtrace.bt_sketch_quantile_bounds(sk.s, 0.5) b;

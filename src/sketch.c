@@ -118,15 +118,25 @@ static double
 bt_bucket_bounds(const BtSketch *sk, int32 i, double *lo, double *hi)
 {
 	double		reciprocals;
+	double		representative;
 
 	*lo = bt_approx_log2_inverse(ldexp((double) i - 1.0, sk->level) / sk->multiplier);
 	*hi = bt_approx_log2_inverse(ldexp((double) i, sk->level) / sk->multiplier);
 	/* the top bucket reaches past DBL_MAX, but no finite value does */
 	*hi = Min(*hi, DBL_MAX);
 	reciprocals = 1.0 / *lo + 1.0 / *hi;
-	if (isfinite(reciprocals))
-		return 2.0 / reciprocals;
-	return *lo * (2.0 / (1.0 + *lo / *hi));
+	representative = isfinite(reciprocals) ? 2.0 / reciprocals :
+		*lo * (2.0 / (1.0 + *lo / *hi));
+
+	/*
+	 * The inverse is a bisection of the approximate logarithm, which rounds
+	 * otherwise than the forward index: a value an ulp past either end can be
+	 * in the bucket.  The ends are widened a little, so that they bound every
+	 * value the bucket holds.
+	 */
+	*lo *= 1.0 - 4.0 * DBL_EPSILON;
+	*hi = Min(*hi * (1.0 + 4.0 * DBL_EPSILON), DBL_MAX);
+	return representative;
 }
 
 /* Lowest and highest non-empty bucket; false when the store is empty. */
@@ -441,6 +451,24 @@ found:
 }
 
 /*
+ * The 0-based rank floor(q (n - 1)), q read as the decimal it was written
+ * as: 0.29 is stored as the double just below it, and 0.29 * 100 comes out
+ * at 28.999999999999996, a few ulps short of the rank the decimal reaches.
+ * A product that close below a whole number counts as that number.
+ */
+static uint64
+quantile_rank(double q, uint64 count)
+{
+	double		x = q * (double) (count - 1);
+	double		rank = floor(x);
+	double		slack = 4.0 * DBL_EPSILON * x;
+
+	if (slack < 0.5 && rank + 1.0 - x <= slack)
+		rank += 1.0;
+	return Min((uint64) rank, count - 1);
+}
+
+/*
  * The q-quantile as DDSketch defines it: the value of 0-based rank
  * floor(q (n - 1)).  The estimate is within alpha * |x| of that value.
  */
@@ -449,7 +477,7 @@ bt_sketch_quantile(const BtSketch *sk, double q)
 {
 	bt_sketch_check_q(q);
 	Assert(sk->count > 0);
-	return bt_sketch_rank_value(sk, (uint64) floor(q * (double) (sk->count - 1))).estimate;
+	return bt_sketch_rank_value(sk, quantile_rank(q, sk->count)).estimate;
 }
 
 #ifdef USE_ASSERT_CHECKING

@@ -18,7 +18,7 @@
  * Bucket boundaries are fixed, so merging is exact and order-independent.
  *
  * Memory is bounded: a store never spans more than bt_sketch_max_buckets()
- * buckets: 2048 at alpha = 1 % (a dynamic range of about 6e17), scaled as
+ * buckets: 2048 at alpha = 1 % (a dynamic range of about 4e17), scaled as
  * 1 / alpha so every alpha covers that range (204,800 at alpha = 0.01 %).
  * When a value or a merge would exceed that, the whole sketch is
  * collapsed (UDDSketch): bucket i becomes ceil(i / 2), i.e. gamma becomes

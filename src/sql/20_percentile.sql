@@ -3,7 +3,8 @@
 -- Percentiles with a relative error bound: the bt_sketch type, the
 -- bt_percentile / bt_sketch / bt_sketch_merge aggregates and readers.
 -- A DDSketch-style logarithmic sketch (src/sketch.c): every estimate is
--- within relative_accuracy * |true value| of the true order statistic.
+-- within relative_accuracy * |true value| of the true order statistic while
+-- the sketch has not collapsed (then within bt_sketch_relative_accuracy).
 -- All C, immutable, parallel safe.
 -- ---------------------------------------------------------------------------
 
@@ -83,7 +84,7 @@ CREATE AGGREGATE buildtrace.bt_percentile(value float8, q float8) (
     SERIALFUNC = buildtrace.bt_agg_serialize, DESERIALFUNC = buildtrace.bt_agg_deserialize,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8) IS
-    'The q-quantile (0 to 1) of the values, within 1 % of the true value (relative error).';
+    'The q-quantile (0 to 1) of the values, within 1 % of the true value (relative error) while the sketch has not collapsed.';
 CREATE AGGREGATE buildtrace.bt_percentile(value float8, qs float8[]) (
     SFUNC = buildtrace.bt_percentile_trans, STYPE = internal,
     FINALFUNC = buildtrace.bt_percentiles_final,
@@ -91,7 +92,7 @@ CREATE AGGREGATE buildtrace.bt_percentile(value float8, qs float8[]) (
     SERIALFUNC = buildtrace.bt_agg_serialize, DESERIALFUNC = buildtrace.bt_agg_deserialize,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8[]) IS
-    'The quantiles qs (each 0 to 1) of the values, within 1 % of the true values (relative error).';
+    'The quantiles qs (each 0 to 1) of the values, within 1 % of the true values (relative error) while the sketch has not collapsed.';
 CREATE AGGREGATE buildtrace.bt_percentile(value float8, q float8, relative_accuracy float8) (
     SFUNC = buildtrace.bt_percentile_trans, STYPE = internal,
     FINALFUNC = buildtrace.bt_percentile_final,
@@ -99,7 +100,7 @@ CREATE AGGREGATE buildtrace.bt_percentile(value float8, q float8, relative_accur
     SERIALFUNC = buildtrace.bt_agg_serialize, DESERIALFUNC = buildtrace.bt_agg_deserialize,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8, float8) IS
-    'The q-quantile (0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true value.';
+    'The q-quantile (0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true value while the sketch has not collapsed.';
 CREATE AGGREGATE buildtrace.bt_percentile(value float8, qs float8[], relative_accuracy float8) (
     SFUNC = buildtrace.bt_percentile_trans, STYPE = internal,
     FINALFUNC = buildtrace.bt_percentiles_final,
@@ -107,7 +108,7 @@ CREATE AGGREGATE buildtrace.bt_percentile(value float8, qs float8[], relative_ac
     SERIALFUNC = buildtrace.bt_agg_serialize, DESERIALFUNC = buildtrace.bt_agg_deserialize,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8[], float8) IS
-    'The quantiles qs (each 0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true values.';
+    'The quantiles qs (each 0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true values while the sketch has not collapsed.';
 
 -- bt_sketch(value [, relative_accuracy]) -> bt_sketch; bt_sketch_merge(bt_sketch) -> bt_sketch
 CREATE AGGREGATE buildtrace.bt_sketch(value float8) (

@@ -4990,13 +4990,13 @@ COMMENT ON FUNCTION buildtrace.bt_percentile_final(internal) IS 'Final function 
 COMMENT ON FUNCTION buildtrace.bt_percentiles_final(internal) IS 'Final function of bt_percentile with an array of quantiles.';
 COMMENT ON FUNCTION buildtrace.bt_sketch_final(internal) IS 'Final function of bt_sketch and bt_sketch_merge.';
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8) IS
-    'The q-quantile (0 to 1) of the values, within 1 % of the true value (relative error).';
+    'The q-quantile (0 to 1) of the values, within 1 % of the true value (relative error) while the sketch has not collapsed.';
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8[]) IS
-    'The quantiles qs (each 0 to 1) of the values, within 1 % of the true values (relative error).';
+    'The quantiles qs (each 0 to 1) of the values, within 1 % of the true values (relative error) while the sketch has not collapsed.';
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8, float8) IS
-    'The q-quantile (0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true value.';
+    'The q-quantile (0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true value while the sketch has not collapsed.';
 COMMENT ON AGGREGATE buildtrace.bt_percentile(float8, float8[], float8) IS
-    'The quantiles qs (each 0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true values.';
+    'The quantiles qs (each 0 to 1) of the values, within relative_accuracy (0.0001 to 0.5) of the true values while the sketch has not collapsed.';
 COMMENT ON AGGREGATE buildtrace.bt_sketch(float8) IS
     'A bt_sketch of the values at 1 % relative accuracy, to store and merge later.';
 COMMENT ON AGGREGATE buildtrace.bt_sketch(float8, float8) IS
