@@ -206,13 +206,8 @@ bt_handover_desc(void)
 	return result_desc;
 }
 
-/*
- * The statement's key: the start of its result relation's trigger array,
- * found from td's trigger by its position in the relation's triggers (the
- * copy keeps their order).
- */
-static const Trigger *
-statement_of(TriggerData *td)
+const Trigger *
+bt_statement_key(TriggerData *td)
 {
 	TriggerDesc *rel_triggers = td->tg_relation->trigdesc;
 
@@ -275,7 +270,7 @@ watch_statement(Handover *h, MemoryContext statement_cxt)
 static Handover *
 handover_of_statement(TriggerData *td, MemoryContext statement_cxt)
 {
-	const Trigger *statement = statement_of(td);
+	const Trigger *statement = bt_statement_key(td);
 	MemoryContext cxt,
 				old;
 	Handover   *h;
@@ -432,7 +427,7 @@ bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id, text
 	if (h == NULL)
 		return;					/* not diffed: the BEFORE trigger did not run */
 	one_row_per_pair(h, found);
-	h->after_key = statement_of(td);
+	h->after_key = bt_statement_key(td);
 	drawing = DatumGetTextPP(drawing_id);
 	if (tenant != NULL)
 		same_tenant(h, pair_id, drawing, tenant);
@@ -465,7 +460,7 @@ bt_handover_mark_inserted(TriggerData *td, int64 pair_id, Datum drawing_id, text
 int64
 bt_handover_collect(TriggerData *td)
 {
-	const Trigger *key = statement_of(td);
+	const Trigger *key = bt_statement_key(td);
 	const text *tenant = NULL;
 	int64		ninserted = 0;
 

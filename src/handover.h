@@ -30,6 +30,14 @@ enum
 
 extern void bt_handover_init(void);
 
+/*
+ * The key of td's statement, the same in its row and statement triggers:
+ * the start of its result relation's trigger array, found from td's
+ * trigger by its position in the relation's triggers (the copy keeps their
+ * order).
+ */
+extern const Trigger *bt_statement_key(TriggerData *td);
+
 /* The descriptor of a result row (HO_NCOLS columns). */
 extern TupleDesc bt_handover_desc(void);
 

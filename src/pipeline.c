@@ -48,6 +48,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog_epoch.h"
+#include "claims.h"
 #include "diff_sql.h"
 #include "drawing.h"
 #include "guc.h"
@@ -71,13 +72,17 @@ PG_FUNCTION_INFO_V1(bt_pairs_after_statement);
 #define STORE_ONE_FUNCTION "buildtrace._pairs_store_one()"
 #define STORE_SET_FUNCTION "buildtrace._pairs_store_results()"
 
-/* Claims a deferred pair's drawing for its tenant, with definer rights. */
-#define CLAIM_FUNCTION "buildtrace._claim_drawing(pg_catalog.text,pg_catalog.text)"
+/*
+ * Claims the drawings of a statement's deferred pairs for their tenant,
+ * with definer rights.
+ */
+#define CLAIM_FUNCTION "buildtrace._claim_drawings(pg_catalog.text[],pg_catalog.text)"
 
 void
 bt_pipeline_init(void)
 {
 	bt_handover_init();
+	bt_claims_init();
 }
 
 /* Column numbers of the pairs columns the trigger reads and writes. */
@@ -683,28 +688,25 @@ drawing_is_tenants(PairColumns *c, Datum drawing, Datum tenant)
 }
 
 /*
- * A deferred pair's drawing, claimed for the pair's tenant now, as
- * processing the pair inline would: the drawing belongs to the tenant whose
- * pair or version named it first, and work() finds its drawing_state row
- * in place (a row another transaction was still creating would make it
- * wait).  A drawing of another tenant is refused here, the statement with
- * it.  Runs of rows of one drawing and tenant claim it once.
+ * A deferred pair's drawing, claimed for the pair's tenant by the end of
+ * its statement, as processing the pair inline would: the drawing belongs
+ * to the tenant whose pair or version named it first, and work() finds its
+ * drawing_state row in place (a row another transaction was still creating
+ * would make it wait).  A drawing of another tenant is refused then, the
+ * statement with it.  A drawing already its tenant's needs no claim; runs
+ * of rows of one drawing and tenant are noted once (claims.c).
  */
 static void
 claim_drawing(FunctionCallInfo fcinfo, PairColumns *c, Datum drawing, Datum tenant)
 {
-	Oid			claim_fn;
+	TriggerData *td = (TriggerData *) fcinfo->context;
 	MemoryContext old;
 
 	if (c->claimed != NULL && bt_text_equal(PointerGetDatum(c->claimed), drawing) &&
 		bt_text_equal(PointerGetDatum(c->claimed_for), tenant))
 		return;
 	if (!drawing_is_tenants(c, drawing, tenant))
-	{
-		claim_fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-														CStringGetDatum(CLAIM_FUNCTION)));
-		OidFunctionCall2(claim_fn, drawing, tenant);
-	}
+		bt_claims_note(td, drawing, tenant);
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	if (c->claimed != NULL)
 	{
@@ -787,6 +789,7 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 	Oid			store_fn = InvalidOid;
 
 	check_trigger(fcinfo, "_pairs_after_statement", false, false);
+	bt_claims_settle(td, CLAIM_FUNCTION);
 	/* Rows diffed but none inserted (ON CONFLICT DO NOTHING) store nothing. */
 	ninserted = bt_handover_collect(td);
 	if (ninserted > 0)

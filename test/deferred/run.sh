@@ -21,7 +21,10 @@
 #     inserted meanwhile within about poll_ms, and while it waits holds back
 #     neither other transactions' cleanup nor a schema change; without
 #     poll_ms it returns when nothing is due; a negative or null poll_ms is
-#     refused.
+#     refused;
+#  8. two statements of deferred pairs naming the same new drawings in
+#     opposite orders claim them without deadlocking (claimed row by row,
+#     they deadlocked every time).
 # Runs against the server in the PG* environment, or standalone in a
 # throwaway cluster.
 set -euo pipefail
@@ -332,5 +335,20 @@ wait "$poller" || { cat "$work/poll.out"; fail "the waiting worker"; }
 ran=$(( $(now_ms) - t0 ))
 [ "$ran" -ge 3500 ] || fail "the waiting worker returned after $ran ms, before max_seconds"
 echo "deferred: a worker with poll_ms 50 processed a pair $took ms after its INSERT, and waited its $ran ms"
+
+# 8. New drawings claimed in opposite orders by two statements at once.
+claim() {
+    q -d bt_poll -c "SET buildtrace.processing = deferred" \
+        -c "INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b)
+            SELECT 'claimed-' || i, '[]', '[]' FROM generate_series(1, 3000) i ORDER BY i $1" \
+        > "$work/claim-$1.out" 2>&1
+}
+claim ASC & ascending=$!
+claim DESC & descending=$!
+wait "$ascending" || { cat "$work/claim-ASC.out"; fail "claims in ascending order"; }
+wait "$descending" || { cat "$work/claim-DESC.out"; fail "claims in descending order"; }
+[ "$(q -d bt_poll -c "SELECT count(*) FROM buildtrace.drawing_state WHERE drawing_id LIKE 'claimed-%'")" = 3000 ] ||
+    fail "the new drawings of two statements were not claimed once each"
+echo "deferred: two statements claimed the same 3,000 new drawings in opposite orders without a deadlock"
 for db in bt_inline bt_deferred bt_retry bt_poison bt_poll; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_deferred_acme"

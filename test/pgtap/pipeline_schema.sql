@@ -41,7 +41,7 @@ SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
                 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
                 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'buildtrace'
                 WHERE p.prosecdef ORDER BY p.proname::text COLLATE "C"),
-          ARRAY['_claim_drawing', '_cron_jobs', '_cron_runs', '_pairs_store_one', '_pairs_store_results',
+          ARRAY['_claim_drawings', '_cron_jobs', '_cron_runs', '_pairs_store_one', '_pairs_store_results',
                 '_versions_after_insert', 'prometheus_samples'],
           'the only SECURITY DEFINER functions are the triggers'' (stores, a deferred pair''s claim), pg_cron''s jobs and runs and the samples of every tenant');
 SELECT volatility_is('buildtrace', 'process', ARRAY['jsonb'], 'volatile');

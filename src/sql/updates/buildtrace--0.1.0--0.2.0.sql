@@ -3608,33 +3608,36 @@ BEGIN
 END
 $$;
 
--- Claims the drawing of a deferred pair (buildtrace.processing = deferred)
--- for the pair's tenant when the pair is inserted, as processing it inline
--- would: creates its drawing_state row, or refuses a drawing of another
--- tenant. It takes no row lock: work() locks the drawing when it processes
--- the pair, and finds the row in place, committed with the pair.
+-- Claims the drawings of a statement's deferred pairs (buildtrace.processing
+-- = deferred) for their tenant when the statement ends, as processing them
+-- inline would: creates their drawing_state rows, or refuses a drawing of
+-- another tenant. New rows are inserted in drawing order, as _lock_drawings
+-- inserts them, so that statements claiming the same new drawings wait for
+-- one another in one order instead of deadlocking. It takes no row lock:
+-- work() locks a drawing when it processes its pairs, and finds the row in
+-- place, committed with them.
 --
--- SECURITY DEFINER, called by the pairs row trigger (src/pipeline.c) the
--- way the store functions are: the writer role must not write
+-- SECURITY DEFINER, called by the pairs statement trigger (src/claims.c)
+-- the way the store functions are: the writer role must not write
 -- drawing_state itself. search_path is pinned and every name is qualified.
-CREATE FUNCTION buildtrace._claim_drawing(drawing text, tenant text)
+CREATE FUNCTION buildtrace._claim_drawings(drawings text[], tenant text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    owner text;
+    foreign_drawing text;
 BEGIN
-    -- Mostly the drawing is known: one read. A row another transaction is
-    -- creating is waited for by the INSERT and read by the second SELECT.
-    SELECT s.tenant INTO owner FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing;
-    IF NOT FOUND THEN
-        INSERT INTO buildtrace.drawing_state (drawing_id, tenant) VALUES (drawing, tenant)
-        ON CONFLICT (drawing_id) DO NOTHING;
-        SELECT s.tenant INTO owner FROM buildtrace.drawing_state s WHERE s.drawing_id = drawing;
-    END IF;
-    IF owner <> tenant THEN
-        PERFORM buildtrace._refuse_foreign_drawing(drawing, tenant);
+    -- A row another transaction is creating is waited for by the INSERT
+    -- and read by the SELECT.
+    INSERT INTO buildtrace.drawing_state (drawing_id, tenant)
+    SELECT DISTINCT d, _claim_drawings.tenant FROM unnest(drawings) AS d ORDER BY 1
+    ON CONFLICT (drawing_id) DO NOTHING;
+    SELECT min(s.drawing_id) FILTER (WHERE s.tenant <> _claim_drawings.tenant) INTO foreign_drawing
+    FROM buildtrace.drawing_state s
+    WHERE s.drawing_id = ANY (drawings);
+    IF foreign_drawing IS NOT NULL THEN
+        PERFORM buildtrace._refuse_foreign_drawing(foreign_drawing, tenant);
     END IF;
 END
 $$;
@@ -3642,7 +3645,7 @@ $$;
 REVOKE ALL ON FUNCTION buildtrace._lock_drawings(text[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._lock_drawing(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION buildtrace._refuse_foreign_drawing(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION buildtrace._claim_drawing(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION buildtrace._claim_drawings(text[], text) FROM PUBLIC;
 
 CREATE FUNCTION buildtrace._pairs_pending_tenant()
 RETURNS text
