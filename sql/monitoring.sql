@@ -223,3 +223,13 @@ DROP FUNCTION mon_health();
 -- An unknown sample family (or none) is 22023, saying what a family is.
 SELECT * FROM buildtrace.prometheus_samples('pairs');
 SELECT * FROM buildtrace.prometheus_samples(NULL);
+-- Not in REPEATABLE READ: its snapshot, taken before the check's lock, would
+-- not see what a check that ran meanwhile recorded, and would record it
+-- again.
+\set VERBOSITY default
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT buildtrace.check_uploads();
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT buildtrace.check_uploads() ? 'stale_pending' AS checked;
+ROLLBACK;

@@ -270,20 +270,28 @@ BEGIN
       AND p.pair_id = a.pair_id AND p.status <> 'pending';
     GET DIAGNOSTICS resolved = ROW_COUNT;
 
+    -- The pairs are locked against a purge() removing them meanwhile (an
+    -- anomaly would fail the whole check on the foreign key); one processed
+    -- meanwhile is no longer pending when locked, and is passed over.
+    WITH stale AS (
+        SELECT p.pair_id, p.drawing_id, p.submitted_at, p.tenant
+        FROM buildtrace.pairs p
+        WHERE p.status = 'pending' AND p.submitted_at < as_of - max_age
+          AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
+                          WHERE a.kind = 'stale_pending' AND a.pair_id = p.pair_id
+                            AND a.resolved_at IS NULL)
+        FOR KEY SHARE OF p
+    )
     INSERT INTO buildtrace.anomalies (kind, severity, drawing_id, pair_id, details, detected_at,
                                       tenant)
-    SELECT 'stale_pending', 'high', p.drawing_id, p.pair_id,
-           jsonb_build_object('submitted_at', p.submitted_at,
+    SELECT 'stale_pending', 'high', s.drawing_id, s.pair_id,
+           jsonb_build_object('submitted_at', s.submitted_at,
                               -- a time its owner wrote may be infinite: no age
-                              'age', CASE WHEN isfinite(p.submitted_at) THEN as_of - p.submitted_at END,
+                              'age', CASE WHEN isfinite(s.submitted_at) THEN as_of - s.submitted_at END,
                               'max_age', max_age),
-           as_of, p.tenant
-    FROM buildtrace.pairs p
-    WHERE p.status = 'pending' AND p.submitted_at < as_of - max_age
-      AND NOT EXISTS (SELECT 1 FROM buildtrace.anomalies a
-                      WHERE a.kind = 'stale_pending' AND a.pair_id = p.pair_id
-                        AND a.resolved_at IS NULL)
-    ORDER BY p.pair_id;
+           as_of, s.tenant
+    FROM stale s
+    ORDER BY s.pair_id;
     GET DIAGNOSTICS recorded = ROW_COUNT;
 END
 $$;
@@ -362,7 +370,16 @@ BEGIN
     END IF;
     -- Two checks at once would both see "no open anomaly" and record it twice.
     -- A lock no reader or writer can take (an advisory lock, any role could
-    -- hold and so stall every check), which conflicts with itself.
+    -- hold and so stall every check), which conflicts with itself. It orders
+    -- checks that read after taking it: a REPEATABLE READ snapshot, taken
+    -- before, would not see the anomalies of the check it waited for
+    -- (SERIALIZABLE sees the conflict and fails with 40001).
+    IF current_setting('transaction_isolation') = 'repeatable read' THEN
+        RAISE EXCEPTION 'check_uploads() cannot run in a REPEATABLE READ transaction'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Its snapshot would not see the anomalies of a check that ran meanwhile, and it would record them again.',
+                  HINT = 'Run it in READ COMMITTED, the default, or SERIALIZABLE.';
+    END IF;
     LOCK TABLE buildtrace.upload_expectations IN SHARE UPDATE EXCLUSIVE MODE;
     missing := buildtrace._check_missing(as_of);
     delayed := buildtrace._check_delayed(as_of);
