@@ -5,7 +5,8 @@
  *	  tenants at the end of the statement, in drawing order.
  *
  * A deferred pair is stored pending for work(), but its drawing is claimed
- * for its tenant at once, as processing it inline would.  Claiming a new
+ * for its tenant by the end of its statement, as processing it inline
+ * would.  Claiming a new
  * drawing inserts its drawing_state row, whose key stays locked until the
  * transaction ends.  Claimed row by row, in the order of the rows, two
  * statements naming the same new drawings in other orders would deadlock.
@@ -14,10 +15,13 @@
  * one call per tenant, which inserts them in drawing order: the order in
  * which the inline store locks drawings too.
  *
- * The notes live in a context of the transaction, keyed by the statement
- * (bt_statement_key, the same in the statement's row and statement
- * triggers); notes of a statement that failed before its statement trigger
- * ran are forgotten at the (sub)transaction's abort.
+ * The notes of each statement live in a context of the transaction, keyed
+ * by the statement (bt_statement_key, the same in its row and statement
+ * triggers).  Statements nest (the versions trigger inserts pairs in a
+ * statement of its own, a data-modifying WITH clause runs inside another
+ * statement), so several statements can have notes at once; the notes of a
+ * subtransaction that aborts go with it, and every note with its
+ * transaction.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +30,6 @@
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -42,41 +45,51 @@ typedef struct Claim
 	text	   *tenant;
 } Claim;
 
+/* The notes of one statement, newest statement first. */
 typedef struct NotedClaims
 {
 	const Trigger *statement;
+	SubTransactionId subxid;	/* where the first note was made */
 	MemoryContext cxt;			/* holds this and the claims */
 	Claim	   *claims;
 	int			nclaims;
 	int			capacity;
+	struct NotedClaims *older;
 } NotedClaims;
 
-static NotedClaims *noted = NULL;
+static NotedClaims *newest = NULL;
 
-static void
-forget_claims(void)
-{
-	if (noted != NULL)
-		MemoryContextDelete(noted->cxt);
-	noted = NULL;
-}
-
-/* At a transaction's end its context is gone; at an abort, its notes. */
+/* At a transaction's end its context is gone, and the notes with it. */
 static void
 claims_xact_end(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
-		noted = NULL;
+		newest = NULL;
 }
 
+/* The notes made in an aborted subtransaction, or in one inside it, go. */
 static void
 claims_subxact_end(SubXactEvent event, SubTransactionId mySubid,
 				   SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		forget_claims();
+	NotedClaims **link = &newest;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	while (*link != NULL)
+	{
+		NotedClaims *n = *link;
+
+		if (n->subxid >= mySubid)
+		{
+			*link = n->older;
+			MemoryContextDelete(n->cxt);
+		}
+		else
+			link = &n->older;
+	}
 }
 
 void
@@ -86,34 +99,47 @@ bt_claims_init(void)
 	RegisterSubXactCallback(claims_subxact_end, NULL);
 }
 
+/* The notes of statement, created if asked to; NULL if there are none. */
+static NotedClaims *
+notes_of(const Trigger *statement, bool create)
+{
+	NotedClaims *n;
+	MemoryContext cxt;
+
+	for (n = newest; n != NULL; n = n->older)
+	{
+		if (n->statement == statement)
+			return n;
+	}
+	if (!create)
+		return NULL;
+	cxt = AllocSetContextCreate(TopTransactionContext, "buildtrace drawing claims",
+								ALLOCSET_SMALL_SIZES);
+	n = MemoryContextAllocZero(cxt, sizeof(NotedClaims));
+	n->cxt = cxt;
+	n->statement = statement;
+	n->subxid = GetCurrentSubTransactionId();
+	n->capacity = 16;
+	n->claims = MemoryContextAlloc(cxt, n->capacity * sizeof(Claim));
+	n->older = newest;
+	newest = n;
+	return n;
+}
+
 void
 bt_claims_note(TriggerData *td, Datum drawing, Datum tenant)
 {
-	const Trigger *statement = bt_statement_key(td);
+	NotedClaims *n = notes_of(bt_statement_key(td), true);
 	MemoryContext old;
 	Claim	   *c;
 
-	if (noted != NULL && noted->statement != statement)
-		forget_claims();		/* a statement that failed in between */
-	if (noted == NULL)
+	if (n->nclaims == n->capacity)
 	{
-		MemoryContext cxt = AllocSetContextCreate(TopTransactionContext,
-												  "buildtrace drawing claims",
-												  ALLOCSET_SMALL_SIZES);
-
-		noted = MemoryContextAllocZero(cxt, sizeof(NotedClaims));
-		noted->cxt = cxt;
-		noted->statement = statement;
-		noted->capacity = 16;
-		noted->claims = MemoryContextAlloc(cxt, noted->capacity * sizeof(Claim));
+		n->capacity *= 2;
+		n->claims = repalloc_huge(n->claims, n->capacity * sizeof(Claim));
 	}
-	if (noted->nclaims == noted->capacity)
-	{
-		noted->capacity *= 2;
-		noted->claims = repalloc_huge(noted->claims, noted->capacity * sizeof(Claim));
-	}
-	old = MemoryContextSwitchTo(noted->cxt);
-	c = &noted->claims[noted->nclaims++];
+	old = MemoryContextSwitchTo(n->cxt);
+	c = &n->claims[n->nclaims++];
 	c->drawing = (text *) pg_detoast_datum_copy((struct varlena *) DatumGetPointer(drawing));
 	c->tenant = (text *) pg_detoast_datum_copy((struct varlena *) DatumGetPointer(tenant));
 	MemoryContextSwitchTo(old);
@@ -135,19 +161,17 @@ cmp_claim_tenants(const void *a, const void *b)
 void
 bt_claims_settle(TriggerData *td, const char *claim_fn)
 {
-	NotedClaims *mine = noted;
+	NotedClaims *mine = notes_of(bt_statement_key(td), false);
+	NotedClaims **link = &newest;
 	int			start = 0;
 	Oid			fn;
 
 	if (mine == NULL)
 		return;
-	if (mine->statement != bt_statement_key(td))
-	{
-		forget_claims();
-		return;
-	}
-	/* taken before anything can fail: an error leaves no notes behind */
-	noted = NULL;
+	/* taken out before anything can fail: an error leaves no notes behind */
+	while (*link != mine)
+		link = &(*link)->older;
+	*link = mine->older;
 	fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein, CStringGetDatum(claim_fn)));
 	qsort(mine->claims, mine->nclaims, sizeof(Claim), cmp_claim_tenants);
 	while (start < mine->nclaims)
@@ -164,8 +188,7 @@ bt_claims_settle(TriggerData *td, const char *claim_fn)
 		for (int i = start; i < end; i++)
 			drawings[i - start] = PointerGetDatum(mine->claims[i].drawing);
 		array = construct_array(drawings, end - start, TEXTOID, -1, false, TYPALIGN_INT);
-		OidFunctionCall2(fn, PointerGetDatum(array),
-						 PointerGetDatum(mine->claims[start].tenant));
+		OidFunctionCall2(fn, PointerGetDatum(array), PointerGetDatum(mine->claims[start].tenant));
 		pfree(drawings);
 		pfree(array);
 		start = end;
