@@ -187,15 +187,20 @@ CREATE ROLE bt_upgrade_creator SUPERUSER;
 CREATE ROLE bt_upgrade_site;
 SET ROLE bt_upgrade_creator;
 CREATE EXTENSION buildtrace VERSION '0.1.0';
-INSERT INTO buildtrace.versions (version_id, drawing_id, payload) VALUES (2, 'chosen', '[]'), (3, 'chosen', '[]');
+-- the id the unused sequence would give next
+INSERT INTO buildtrace.versions (version_id, drawing_id, payload) VALUES (1, 'chosen', '[]');
 RESET ROLE;
 GRANT USAGE ON SCHEMA buildtrace TO bt_upgrade_site;
 GRANT SELECT ON buildtrace.changes TO bt_upgrade_site;
 GRANT INSERT (version_id) ON buildtrace.versions TO bt_upgrade_site;
+REVOKE USAGE ON SCHEMA buildtrace FROM buildtrace_reader;
+REVOKE SELECT ON buildtrace.pairs FROM buildtrace_writer;
 SQL
 got=$(q -d "$old" <<'SQL'
+BEGIN;
 ALTER EXTENSION buildtrace UPDATE;
 SELECT current_user;
+COMMIT;
 SELECT string_agg(DISTINCT pg_get_userbyid(coalesce(c.relowner, p.proowner, t.typowner, n.nspowner)), ',')
 FROM pg_depend d
 LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
@@ -208,14 +213,16 @@ INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('next', '[]');
 SELECT string_agg(v.version_id::text, ',' ORDER BY v.version_id) FROM buildtrace.versions v;
 SQL
 )
-[ "$got" = "$(printf 'postgres\nbt_upgrade_creator\n2,3,4,5')" ] ||
+[ "$got" = "$(printf 'postgres\nbt_upgrade_creator\n1,2,3')" ] ||
     fail "role after the update, owners of buildtrace's objects, version ids: $got"
 pg_dump -s -d "$old" 2>/dev/null | grep -E '^(GRANT|REVOKE)' >"$work/grants" || true
-printf '%s\n' 'GRANT USAGE ON SCHEMA buildtrace TO bt_upgrade_site;' \
+printf '%s\n' 'REVOKE USAGE ON SCHEMA buildtrace FROM buildtrace_reader;' \
+    'GRANT USAGE ON SCHEMA buildtrace TO bt_upgrade_site;' \
     'GRANT SELECT ON TABLE buildtrace.changes TO bt_upgrade_site;' \
+    'REVOKE SELECT ON TABLE buildtrace.pairs FROM buildtrace_writer;' \
     'GRANT INSERT(version_id) ON TABLE buildtrace.versions TO bt_upgrade_site;' |
-    diff -u - "$work/grants" || fail "pg_dump of the updated database does not dump the site's grants as they are"
-echo "upgrade: by another superuser: one owner, the site's grants dumped, uploads past chosen version ids"
+    diff -u - "$work/grants" || fail "pg_dump of the updated database does not dump the site's grants and revokes as they are"
+echo "upgrade: by another superuser in a transaction: one owner, its role back after, the site's grants and revokes dumped, uploads past a chosen version id"
 
 for db in $old $new; do dropdb "$db"; done
 q -d postgres -c "DROP ROLE bt_upgrade_intruder" -c "DROP ROLE bt_upgrade_site" -c "DROP ROLE bt_upgrade_creator"

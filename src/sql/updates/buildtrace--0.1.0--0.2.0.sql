@@ -50,6 +50,8 @@ BEGIN
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
     WHERE c.oid OPERATOR(pg_catalog.=) 'buildtrace.pairs'::pg_catalog.regclass;
+    -- the role to go back to at the end of the script
+    PERFORM pg_catalog.set_config('buildtrace_update.role', pg_catalog.current_setting('role'), true);
     IF table_owner OPERATOR(pg_catalog.=) current_user THEN
         RETURN;
     ELSIF NOT owner_super THEN
@@ -58,16 +60,16 @@ BEGIN
                                         table_owner),
             HINT = 'Give buildtrace''s objects to a superuser (REASSIGN OWNED or ALTER ... OWNER TO), then update again.';
     END IF;
-    -- local: the script's end sets it back
     PERFORM pg_catalog.set_config('role', table_owner, true);
 END
 $$;
 
--- What the site granted on buildtrace's objects, beyond what 0.1.0 granted
--- (pg_init_privs): every GRANT or REVOKE of this script records the whole
--- ACL of its object as the extension's own, site grants included, and
--- pg_dump would then leave those out of a dump. They are kept here and
--- taken out of pg_init_privs again at the end of the script.
+-- What the site granted on buildtrace's objects beyond what 0.1.0 granted
+-- (pg_init_privs), and what of that it revoked: every GRANT or REVOKE of
+-- this script records the whole ACL of its object as the extension's own,
+-- the site's grants in, its revokes out, and pg_dump would then leave both
+-- out of a dump. They are kept here, and pg_init_privs is mended at the end
+-- of the script.
 DO $$
 BEGIN
     PERFORM pg_catalog.set_config('buildtrace_update.site_grants', coalesce((
@@ -96,18 +98,25 @@ BEGIN
             WHERE n.nspname OPERATOR(pg_catalog.=) 'buildtrace'
         )
         SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(o.classoid::pg_catalog.oid, o.objoid,
-                                                                 o.objsubid, g.grantor, g.grantee,
-                                                                 g.privilege_type, g.is_grantable))
+                                                                 o.objsubid, d.grantor, d.grantee,
+                                                                 d.privilege_type, d.is_grantable,
+                                                                 d.change))
         FROM objects o
-        CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) g
-        WHERE (g.grantor, g.grantee, g.privilege_type, g.is_grantable) NOT IN (
-            SELECT b.grantor, b.grantee, b.privilege_type, b.is_grantable
-            FROM pg_catalog.aclexplode(coalesce(
-                     (SELECT i.initprivs FROM pg_catalog.pg_init_privs i
-                      WHERE i.classoid OPERATOR(pg_catalog.=) o.classoid
-                        AND i.objoid OPERATOR(pg_catalog.=) o.objoid
-                        AND i.objsubid OPERATOR(pg_catalog.=) o.objsubid),
-                     pg_catalog.acldefault(o.kind::"char", o.owner))) b)
+        CROSS JOIN LATERAL (
+            SELECT coalesce((SELECT i.initprivs FROM pg_catalog.pg_init_privs i
+                             WHERE i.classoid OPERATOR(pg_catalog.=) o.classoid
+                               AND i.objoid OPERATOR(pg_catalog.=) o.objoid
+                               AND i.objsubid OPERATOR(pg_catalog.=) o.objsubid),
+                            pg_catalog.acldefault(o.kind::"char", o.owner)) AS acl) base
+        CROSS JOIN LATERAL (
+            (SELECT g.*, 'granted' AS change FROM pg_catalog.aclexplode(o.acl) g
+             EXCEPT
+             SELECT b.*, 'granted' FROM pg_catalog.aclexplode(base.acl) b)
+            UNION ALL
+            (SELECT b.*, 'revoked' FROM pg_catalog.aclexplode(base.acl) b
+             WHERE o.acl IS NOT NULL
+             EXCEPT
+             SELECT g.*, 'revoked' FROM pg_catalog.aclexplode(o.acl) g)) d
     )::text, '[]'), true);
 END
 $$;
@@ -401,7 +410,8 @@ REVOKE INSERT (version_id) ON buildtrace.versions FROM buildtrace_writer;
 SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('buildtrace.versions', 'version_id'),
                          max(v.version_id))
 FROM buildtrace.versions v
-HAVING max(v.version_id) > (SELECT s.last_value FROM buildtrace.versions_version_id_seq s);
+HAVING max(v.version_id) >= (SELECT CASE WHEN s.is_called THEN s.last_value + 1 ELSE s.last_value END
+                             FROM buildtrace.versions_version_id_seq s);
 
 -- hourly_changes reads the rollups (see 40_metrics.sql): UTC hours, and a
 -- filter on the hour is a range of the rollups' key.
@@ -5051,9 +5061,10 @@ COMMENT ON FUNCTION buildtrace.resolve_anomalies(bigint[], text) IS
     'Closes the listed open anomalies, with an optional note; returns how many were closed.';
 
 
--- pg_init_privs without the site's grants that this script's GRANTs and
--- REVOKEs recorded there (see the top of the script), so that pg_dump dumps
--- them again. An object left with none has no row, as if never granted on.
+-- pg_init_privs without the site's grants and with what the site revoked
+-- (see the top of the script), so that pg_dump dumps both again. An object
+-- left with no privilege has no row, as if never granted on. Then the role
+-- the script began with.
 DO $$
 DECLARE
     site jsonb := pg_catalog.current_setting('buildtrace_update.site_grants')::jsonb;
@@ -5065,24 +5076,44 @@ BEGIN
                                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END,
                            x.privileges,
                            pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantor)))::pg_catalog.aclitem)
-                FROM (SELECT b.grantee, b.grantor,
+                FROM (SELECT u.grantee, u.grantor,
                              pg_catalog.string_agg(
-                                 CASE b.privilege_type
+                                 CASE u.privilege_type
                                      WHEN 'SELECT' THEN 'r' WHEN 'INSERT' THEN 'a' WHEN 'UPDATE' THEN 'w'
                                      WHEN 'DELETE' THEN 'd' WHEN 'TRUNCATE' THEN 'D' WHEN 'REFERENCES' THEN 'x'
                                      WHEN 'TRIGGER' THEN 't' WHEN 'EXECUTE' THEN 'X' WHEN 'USAGE' THEN 'U'
                                      WHEN 'CREATE' THEN 'C' WHEN 'TEMPORARY' THEN 'T' WHEN 'CONNECT' THEN 'c'
                                      WHEN 'SET' THEN 's' WHEN 'ALTER SYSTEM' THEN 'A' END
-                                 OPERATOR(pg_catalog.||) CASE WHEN b.is_grantable THEN '*' ELSE '' END,
+                                 OPERATOR(pg_catalog.||) CASE WHEN u.is_grantable THEN '*' ELSE '' END,
                                  '') AS privileges
-                      FROM pg_catalog.aclexplode(i2.initprivs) b
-                      WHERE NOT EXISTS (
-                          SELECT FROM pg_catalog.jsonb_array_elements(site) g
-                          WHERE g OPERATOR(pg_catalog.=)
-                                pg_catalog.jsonb_build_array(i2.classoid::pg_catalog.oid, i2.objoid,
-                                                             i2.objsubid, b.grantor, b.grantee,
-                                                             b.privilege_type, b.is_grantable))
-                      GROUP BY b.grantee, b.grantor) x) AS acl
+                      FROM (SELECT b.grantor, b.grantee, b.privilege_type, b.is_grantable
+                            FROM pg_catalog.aclexplode(i2.initprivs) b
+                            WHERE NOT EXISTS (
+                                SELECT FROM pg_catalog.jsonb_array_elements(site) g
+                                WHERE g OPERATOR(pg_catalog.=)
+                                      pg_catalog.jsonb_build_array(i2.classoid::pg_catalog.oid, i2.objoid,
+                                                                   i2.objsubid, b.grantor, b.grantee,
+                                                                   b.privilege_type, b.is_grantable,
+                                                                   'granted'))
+                            UNION
+                            SELECT (g OPERATOR(pg_catalog.->>) 3)::pg_catalog.oid,
+                                   (g OPERATOR(pg_catalog.->>) 4)::pg_catalog.oid,
+                                   g OPERATOR(pg_catalog.->>) 5,
+                                   (g OPERATOR(pg_catalog.->>) 6)::boolean
+                            FROM pg_catalog.jsonb_array_elements(site) g
+                            WHERE (g OPERATOR(pg_catalog.->>) 0)::pg_catalog.oid OPERATOR(pg_catalog.=) i2.classoid
+                              AND (g OPERATOR(pg_catalog.->>) 1)::pg_catalog.oid OPERATOR(pg_catalog.=) i2.objoid
+                              AND (g OPERATOR(pg_catalog.->>) 2)::integer OPERATOR(pg_catalog.=) i2.objsubid
+                              AND g OPERATOR(pg_catalog.->>) 7 OPERATOR(pg_catalog.=) 'revoked'
+                              -- a role dropped since has no privilege to name
+                              AND EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                          WHERE r.oid OPERATOR(pg_catalog.=)
+                                                (g OPERATOR(pg_catalog.->>) 3)::pg_catalog.oid)
+                              AND ((g OPERATOR(pg_catalog.->>) 4)::pg_catalog.oid OPERATOR(pg_catalog.=) 0
+                                   OR EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                              WHERE r.oid OPERATOR(pg_catalog.=)
+                                                    (g OPERATOR(pg_catalog.->>) 4)::pg_catalog.oid))) u
+                      GROUP BY u.grantee, u.grantor) x) AS acl
         FROM pg_catalog.pg_init_privs i2
         WHERE i2.privtype OPERATOR(pg_catalog.=) 'e'
           AND EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(site) g
@@ -5103,5 +5134,7 @@ BEGIN
     WHERE k.acl IS NOT NULL
       AND i.classoid OPERATOR(pg_catalog.=) k.classoid AND i.objoid OPERATOR(pg_catalog.=) k.objoid
       AND i.objsubid OPERATOR(pg_catalog.=) k.objsubid AND i.privtype OPERATOR(pg_catalog.=) 'e';
+    PERFORM pg_catalog.set_config('buildtrace_update.site_grants', '', true);
+    PERFORM pg_catalog.set_config('role', pg_catalog.current_setting('buildtrace_update.role'), true);
 END
 $$;
