@@ -81,3 +81,12 @@ FROM unnest(ARRAY[E' Room\n 5 ', E'Room\t\t6']) to_name;
 SELECT to_type, bt_diff('[{"id":"a","type":"door","x":0,"y":0,"width":1,"height":1}]',
                         jsonb_build_array(jsonb_build_object('id', 'a', 'type', to_type, 'x', 0, 'y', 0, 'width', 1, 'height', 1)))->>'summary' AS summary
 FROM unnest(ARRAY['arch', 'Éclair', 'île', 'œil_de_boeuf', 'Ünterzug', 'Çhair', 'ßtair', 'gate']) to_type;
+-- A retype that only respells the type (spacing, underscores) reads as
+-- such, not "1 door became a door"; a name cut after a blank ends in the
+-- ellipsis without it.
+SELECT bt_diff('[{"id":"a","type":"curtain_wall","x":0,"y":0,"width":1,"height":1},
+                 {"id":"b","type":"door","x":5,"y":0,"width":1,"height":1}]',
+               '[{"id":"a","type":"curtain wall","x":0,"y":0,"width":1,"height":1},
+                 {"id":"b","type":"door ","x":5,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
+SELECT bt_diff('[]', jsonb_build_array(jsonb_build_object('id', 'n', 'type', 'room', 'x', 0, 'y', 0, 'width', 1, 'height', 1,
+                                                          'name', repeat('abc ', 10) || 'defgh')))->>'summary' AS summary;

@@ -1367,20 +1367,23 @@ bt_fields_if_attrs_equal(BtObject *a, BtObject *b, BtFields *fa, BtFields *fb)
 }
 
 static char *
-clip(const char *s, int len, int max_bytes)
+clip(const char *s, int len, int max_bytes, bool blank_before_cut)
 {
 	int			keep;
 
 	if (len <= max_bytes)
 		return pnstrdup(s, len);
 	keep = pg_mbcliplen(s, len, max_bytes);
+	/* "Room 5 …" reads as a cut after a whole word: "Room 5…" */
+	while (!blank_before_cut && keep > 0 && s[keep - 1] == ' ')
+		keep--;
 	return psprintf("%.*s" BT_ELLIPSIS, keep, s);
 }
 
 char *
 bt_clip_text(const char *s, int len)
 {
-	return clip(s, len, BT_TEXT_MAX_BYTES);
+	return clip(s, len, BT_TEXT_MAX_BYTES, true);
 }
 
 /*
@@ -1409,7 +1412,7 @@ display_text(const char *s, int len, bool underscore_blank)
 		blank_before = false;
 		out[n++] = s[i];
 	}
-	return clip(out, n, BT_TEXT_MAX_BYTES);
+	return clip(out, n, BT_TEXT_MAX_BYTES, false);
 }
 
 char *
@@ -1421,7 +1424,7 @@ bt_display_text(const char *s, int len)
 char *
 bt_clip_id(const char *id, int len)
 {
-	return clip(id, len, BT_ID_MAX_BYTES);
+	return clip(id, len, BT_ID_MAX_BYTES, true);
 }
 
 char *

@@ -346,7 +346,11 @@ add_group(Summary *sum, SumKind kind, SumItem *items, int n)
 			break;
 		case SK_RETYPED:
 			words = items[0].type2;
-			if (n == 1)
+			/* "door" to "door " or "curtain_wall" to "curtain wall" */
+			if (strcmp(words, items[0].type) == 0)
+				appendStringInfoString(&s, n == 1 ? " had its type respelled" :
+									   " had their types respelled");
+			else if (n == 1)
 				appendStringInfo(&s, " became %s %s", article(words), words);
 			else
 				appendStringInfo(&s, " became %s", plural(words));
