@@ -181,6 +181,9 @@ SELECT (xpath('string(//*[@class="scale"]/*[local-name()="text"])',
 -- summary's names do, instead of being cut silently.
 SELECT (xpath('string(//*[@class="label"])',
               bt_svg('[]', '[{"id":"a","x":0,"y":0,"width":1,"height":1,"name":"Stair 7 is safe to use: NOT after the fire"}]')::xml))[1]::text AS label;
+-- (a cut after a blank keeps no blank before the ellipsis)
+SELECT (xpath('string(//*[@class="label"])',
+              bt_svg('[]', '[{"id":"a","x":0,"y":0,"width":1,"height":1,"name":"abcdefghijklmnopqrstuvwxyz1234 tail"}]')::xml))[1]::text AS label;
 -- Rotations past a billion degrees are drawn at the angle bt_diff reduces
 -- them to (1e25 mod 360 = 280, drawn as rotate(-280) with y up), not at
 -- the angle of their nearest double.

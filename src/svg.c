@@ -980,7 +980,9 @@ draw_label(Picture *pic, LabelGrid *g, Shape *sh)
 	if (cut)
 	{
 		len = pg_mbcharcliplen(name, len, LABEL_MAX_CHARS - 1);
-		chars = LABEL_MAX_CHARS;
+		while (len > 0 && name[len - 1] == ' ')
+			len--;
+		chars = pg_mbstrlen_with_len(name, len) + 1;
 	}
 	w = chars * LABEL_CHAR;
 
