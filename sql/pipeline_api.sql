@@ -197,3 +197,23 @@ SELECT buildtrace.process('{"job_id": "api-obj", "jobs": [
     {"drawing_id": "api-obj-1", "objects": [{"id": "A", "type": "wall", "x": 0, "y": 0, "width": 1, "height": 1}]},
     {"drawing_id": "api-obj-2", "objects": {"src/a.c": "1"}, "src/b.c": "2"}]}') ->> 'message' AS objects;
 SELECT drawing_id, payload FROM buildtrace.versions WHERE job_id = 'api-obj' ORDER BY version_id;
+-- report() accounts for every state of a job: each first version of its
+-- drawings, also beside pairs; a version no pair compares that is not the
+-- first of its drawing (a state dated before it came later) is not called
+-- the first.
+SELECT buildtrace.process('{"job_id": "api-firsts", "jobs": [{"drawing_id": "api-f1", "a": "1"},
+    {"drawing_id": "api-f2", "a": "1"}, {"drawing_id": "api-f3", "a": "1"}]}') ->> 'tasks_created' AS states;
+SELECT regexp_replace(buildtrace.report('api-firsts'), 'version [0-9]+', 'version N', 'g') AS report;
+SELECT buildtrace.process('{"job_id": "api-mixed", "jobs": [{"drawing_id": "api-f1", "a": "2"},
+    {"drawing_id": "api-f4", "a": "1"}]}') ->> 'tasks_created' AS states;
+SELECT buildtrace.report('api-mixed') ~ E'Drawing api-f1, pair [0-9]+:.*\nDrawing api-f4, version [0-9]+: first version of the drawing' AS pair_then_first;
+SELECT buildtrace.process('{"drawing_id": "api-late", "jobs": [
+    {"job_id": "api-l1", "timestamp": "2024-05-01T10:00Z", "a.c": "1"},
+    {"job_id": "api-l2", "timestamp": "2024-05-01T09:00Z", "a.c": "2"}]}') ->> 'tasks_created' AS states;
+SELECT buildtrace.process('{"drawing_id": "api-late", "jobs": [
+    {"job_id": "api-l0", "timestamp": "2024-05-01T08:00Z", "a.c": "0"}]}') ->> 'tasks_created' AS states;
+SELECT regexp_replace(buildtrace.report('api-l2'), 'version [0-9]+', 'version N', 'g') AS report;
+-- An id longer than any stored one is named by its first characters.
+SELECT buildtrace.report(repeat('x', 3000));
+SELECT buildtrace.changes(repeat('y', 3000));
+SELECT buildtrace.changes(repeat('z', 3000), 1);

@@ -73,7 +73,7 @@ BEGIN
     FROM buildtrace.changes c
     WHERE c.drawing_id = changes.drawing_id AND c.pair_id = changes.pair_id;
     IF result IS NULL THEN
-        RAISE EXCEPTION 'drawing "%" has no change set of pair %', changes.drawing_id, changes.pair_id
+        RAISE EXCEPTION 'drawing "%" has no change set of pair %', buildtrace._id_shown(changes.drawing_id), changes.pair_id
             USING ERRCODE = 'no_data_found',
                   DETAIL = buildtrace._pair_standing(changes.pair_id),
                   HINT = 'buildtrace.history(drawing_id) lists the processed pairs of a drawing.';

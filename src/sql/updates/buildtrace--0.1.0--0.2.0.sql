@@ -2200,37 +2200,51 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n_pairs bigint;
-    result text;
-    first_version record;
+    n_unpaired bigint;
+    pair_lines text;
+    unpaired_lines text;
 BEGIN
     IF max_pairs < 1 THEN
         RAISE EXCEPTION 'report must show at least one pair' USING ERRCODE = '22023',
             DETAIL = format('Argument "max_pairs" is %s.', max_pairs);
     END IF;
     SELECT count(*) INTO n_pairs FROM buildtrace.pairs p WHERE p.job_id = report.job_id;
-    IF n_pairs > 0 THEN
-        SELECT string_agg(buildtrace._pair_report(p), E'\n' ORDER BY p.pair_id) INTO result
-        FROM (SELECT * FROM buildtrace.pairs p WHERE p.job_id = report.job_id
-              ORDER BY p.pair_id LIMIT max_pairs) p;
-        RETURN concat_ws(E'\n', format('BuildTrace report for job %s', report.job_id),
-                         buildtrace._job_totals(report.job_id), result,
-                         CASE WHEN n_pairs > max_pairs THEN
-                             format('… and %s more pair%s: buildtrace.report(%L, max_pairs => %s) shows them all.',
-                                    n_pairs - max_pairs, CASE WHEN n_pairs - max_pairs = 1 THEN '' ELSE 's' END,
-                                    report.job_id, n_pairs) END);
+    -- The job's versions that no pair compares with an earlier one: mostly
+    -- the first version of a drawing.
+    SELECT count(*) INTO n_unpaired FROM buildtrace.versions v
+    WHERE v.job_id = report.job_id
+      AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs p WHERE p.to_version = v.version_id);
+    IF n_pairs = 0 AND n_unpaired = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('unknown job "%s"', buildtrace._id_shown(report.job_id)),
+            DETAIL = 'No pair or version with this job_id has been stored.';
     END IF;
-
-    -- A job whose only version is the first of its drawing has no pair.
-    SELECT v.version_id, v.drawing_id INTO first_version
-    FROM buildtrace.versions v WHERE v.job_id = report.job_id
-    ORDER BY v.version_id LIMIT 1;
-    IF FOUND THEN
-        RETURN format(E'BuildTrace report for job %s\nDrawing %s, version %s: first version of the drawing, nothing to compare it with.',
-                      report.job_id, first_version.drawing_id, first_version.version_id);
-    END IF;
-    RAISE EXCEPTION USING ERRCODE = 'no_data_found',
-        MESSAGE = format('unknown job "%s"', report.job_id),
-        DETAIL = 'No pair or version with this job_id has been stored.';
+    SELECT string_agg(buildtrace._pair_report(p), E'\n' ORDER BY p.pair_id) INTO pair_lines
+    FROM (SELECT * FROM buildtrace.pairs p WHERE p.job_id = report.job_id
+          ORDER BY p.pair_id LIMIT max_pairs) p;
+    SELECT string_agg(format('Drawing %s, version %s: %s', v.drawing_id, v.version_id,
+                             CASE WHEN EXISTS (SELECT 1 FROM buildtrace.versions o
+                                               WHERE o.drawing_id = v.drawing_id
+                                                 AND (o.uploaded_at, o.version_id) < (v.uploaded_at, v.version_id))
+                                  THEN 'no pair compares it with an earlier version (one dated before it came later, or purge() removed its pair).'
+                                  ELSE 'first version of the drawing, nothing to compare it with.' END),
+                      E'\n' ORDER BY v.version_id) INTO unpaired_lines
+    FROM (SELECT * FROM buildtrace.versions v
+          WHERE v.job_id = report.job_id
+            AND NOT EXISTS (SELECT 1 FROM buildtrace.pairs p WHERE p.to_version = v.version_id)
+          ORDER BY v.version_id LIMIT max_pairs) v;
+    RETURN concat_ws(E'\n', format('BuildTrace report for job %s', report.job_id),
+                     CASE WHEN n_pairs > 0 THEN buildtrace._job_totals(report.job_id) END,
+                     pair_lines,
+                     CASE WHEN n_pairs > max_pairs THEN
+                         format('… and %s more pair%s: buildtrace.report(%L, max_pairs => %s) shows them all.',
+                                n_pairs - max_pairs, CASE WHEN n_pairs - max_pairs = 1 THEN '' ELSE 's' END,
+                                report.job_id, n_pairs) END,
+                     unpaired_lines,
+                     CASE WHEN n_unpaired > max_pairs THEN
+                         format('… and %s more version%s without a pair: buildtrace.report(%L, max_pairs => %s) shows them all.',
+                                n_unpaired - max_pairs, CASE WHEN n_unpaired - max_pairs = 1 THEN '' ELSE 's' END,
+                                report.job_id, n_unpaired) END);
 END
 $$;
 
@@ -2295,7 +2309,7 @@ BEGIN
     FROM buildtrace.changes c
     WHERE c.drawing_id = changes.drawing_id AND c.pair_id = changes.pair_id;
     IF result IS NULL THEN
-        RAISE EXCEPTION 'drawing "%" has no change set of pair %', changes.drawing_id, changes.pair_id
+        RAISE EXCEPTION 'drawing "%" has no change set of pair %', buildtrace._id_shown(changes.drawing_id), changes.pair_id
             USING ERRCODE = 'no_data_found',
                   DETAIL = buildtrace._pair_standing(changes.pair_id),
                   HINT = 'buildtrace.history(drawing_id) lists the processed pairs of a drawing.';
@@ -3163,6 +3177,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN length(t) > 40 THEN left(t, 40) || '…' ELSE t END
+$$;
+
+-- An id as an error names it: as it is, unless it is longer than any stored
+-- id can be (2000 bytes), which no lookup finds; then its first 40
+-- characters, so that a caller's megabytes never reach the log.
+CREATE FUNCTION buildtrace._id_shown(id text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN octet_length(id) > 2000 THEN buildtrace._text_excerpt(id) ELSE id END
 $$;
 
 -- A JSON value as an error detail shows it: at most 40 characters.
@@ -5136,5 +5161,33 @@ BEGIN
       AND i.objsubid OPERATOR(pg_catalog.=) k.objsubid AND i.privtype OPERATOR(pg_catalog.=) 'e';
     PERFORM pg_catalog.set_config('buildtrace_update.site_grants', '', true);
     PERFORM pg_catalog.set_config('role', pg_catalog.current_setting('buildtrace_update.role'), true);
+END
+$$;
+
+-- Error messages name an over-long drawing id by its first characters.
+-- Raises no_data_found for a drawing without processed changes, saying
+-- whether it is unknown or only has unprocessed / failed pairs.
+CREATE OR REPLACE FUNCTION buildtrace._no_changes(drawing text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_pairs bigint;
+    n_versions bigint;
+BEGIN
+    SELECT count(*) INTO n_pairs FROM buildtrace.pairs p WHERE p.drawing_id = drawing;
+    SELECT count(*) INTO n_versions FROM buildtrace.versions v WHERE v.drawing_id = drawing;
+    IF n_pairs = 0 AND n_versions = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('unknown drawing "%s"', buildtrace._id_shown(drawing)),
+            DETAIL = 'No version or pair of this drawing has been stored.';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+        MESSAGE = format('drawing "%s" has no processed changes', buildtrace._id_shown(drawing)),
+        DETAIL = format('It has %s version%s and %s pair%s, none processed successfully.',
+                        n_versions, CASE WHEN n_versions = 1 THEN '' ELSE 's' END,
+                        n_pairs, CASE WHEN n_pairs = 1 THEN '' ELSE 's' END),
+        HINT = 'A single version has nothing to compare with; failed pairs are in buildtrace.dead_letters.';
 END
 $$;
