@@ -217,3 +217,6 @@ SELECT regexp_replace(buildtrace.report('api-l2'), 'version [0-9]+', 'version N'
 SELECT buildtrace.report(repeat('x', 3000));
 SELECT buildtrace.changes(repeat('y', 3000));
 SELECT buildtrace.changes(repeat('z', 3000), 1);
+-- "version_pairs" or "jobs" that is no list says so.
+SELECT buildtrace.process('{"version_pairs": {}}');
+SELECT buildtrace.process('{"jobs": "[]"}');

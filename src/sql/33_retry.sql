@@ -49,7 +49,7 @@ EXCEPTION
         IF cardinality(dead) = 1 THEN
             refused := refused || dead;
             RAISE WARNING 'dead letter % was not retried', dead[1]
-                USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+                USING DETAIL = format('Retrying it failed with %s: %s.', SQLSTATE, SQLERRM);
         ELSE
             FOREACH one IN ARRAY dead LOOP
                 SELECT g.retried, g.refused INTO retried, refused

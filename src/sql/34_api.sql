@@ -398,6 +398,13 @@ BEGIN
         PERFORM buildtrace._check_states(request -> 'jobs');
         PERFORM buildtrace._check_states_named(request, request -> 'jobs');
         RETURN;
+    ELSIF jsonb_typeof(request) = 'object' AND (request ? 'version_pairs' OR request ? 'jobs') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('process request key "%s" must be an array',
+                             CASE WHEN request ? 'version_pairs' THEN 'version_pairs' ELSE 'jobs' END),
+            DETAIL = format('It is a JSON %s.',
+                            jsonb_typeof(request -> CASE WHEN request ? 'version_pairs' THEN 'version_pairs'
+                                                         ELSE 'jobs' END));
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
         MESSAGE = 'process request needs "version_pairs" or a list of job states',

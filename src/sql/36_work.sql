@@ -262,7 +262,7 @@ BEGIN
             WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
                 stalled := stalled || p.drawing_id;
                 RAISE WARNING 'buildtrace.work() will retry pair % of drawing "%"', p.pair_id, p.drawing_id
-                    USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+                    USING DETAIL = format('Processing it failed with %s: %s.', SQLSTATE, SQLERRM);
             WHEN OTHERS THEN
                 PERFORM buildtrace._work_fail(ARRAY[p.pair_id], SQLSTATE, SQLERRM, 'could not be processed');
         END;

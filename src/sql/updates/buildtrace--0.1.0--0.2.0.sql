@@ -2971,7 +2971,7 @@ EXCEPTION
         IF cardinality(dead) = 1 THEN
             refused := refused || dead;
             RAISE WARNING 'dead letter % was not retried', dead[1]
-                USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+                USING DETAIL = format('Retrying it failed with %s: %s.', SQLSTATE, SQLERRM);
         ELSE
             FOREACH one IN ARRAY dead LOOP
                 SELECT g.retried, g.refused INTO retried, refused
@@ -3542,6 +3542,13 @@ BEGIN
         PERFORM buildtrace._check_states(request -> 'jobs');
         PERFORM buildtrace._check_states_named(request, request -> 'jobs');
         RETURN;
+    ELSIF jsonb_typeof(request) = 'object' AND (request ? 'version_pairs' OR request ? 'jobs') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('process request key "%s" must be an array',
+                             CASE WHEN request ? 'version_pairs' THEN 'version_pairs' ELSE 'jobs' END),
+            DETAIL = format('It is a JSON %s.',
+                            jsonb_typeof(request -> CASE WHEN request ? 'version_pairs' THEN 'version_pairs'
+                                                         ELSE 'jobs' END));
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
         MESSAGE = 'process request needs "version_pairs" or a list of job states',
@@ -4826,7 +4833,7 @@ BEGIN
             WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
                 stalled := stalled || p.drawing_id;
                 RAISE WARNING 'buildtrace.work() will retry pair % of drawing "%"', p.pair_id, p.drawing_id
-                    USING DETAIL = format('%s: %s', SQLSTATE, SQLERRM);
+                    USING DETAIL = format('Processing it failed with %s: %s.', SQLSTATE, SQLERRM);
             WHEN OTHERS THEN
                 PERFORM buildtrace._work_fail(ARRAY[p.pair_id], SQLSTATE, SQLERRM, 'could not be processed');
         END;
