@@ -136,8 +136,8 @@ $$;
 GRANT USAGE ON SCHEMA buildtrace TO buildtrace_monitor;
 
 -- A latency that is no duration fails its pair instead of the statement;
--- versions keep theirs as sent. A pair stored done with an infinite
--- latency (0.1.0's check let one through) stops the update, saying what to
+-- versions keep theirs as sent. A pair not failed with an infinite or NaN
+-- latency (0.1.0's check let them through) stops the update, saying what to
 -- do, rather than failing on the new check.
 DO $$
 DECLARE
@@ -146,7 +146,7 @@ BEGIN
     SELECT count(*) INTO n FROM buildtrace.pairs p
     WHERE p.status <> 'failed' AND NOT (p.latency_ms >= 0 AND p.latency_ms < 'Infinity');
     IF n > 0 THEN
-        RAISE EXCEPTION 'cannot update buildtrace: % pairs not failed have an infinite latency_ms', n
+        RAISE EXCEPTION 'cannot update buildtrace: % pairs not failed have an infinite or NaN latency_ms', n
             USING ERRCODE = 'check_violation',
                   DETAIL = 'buildtrace 0.2.0 keeps the latency of a pair that is not failed finite.',
                   HINT = 'Set their latency_ms to NULL or to the latency they had, then run ALTER EXTENSION buildtrace UPDATE again.';
