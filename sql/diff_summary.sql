@@ -90,3 +90,14 @@ SELECT bt_diff('[{"id":"a","type":"curtain_wall","x":0,"y":0,"width":1,"height":
                  {"id":"b","type":"door ","x":5,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
 SELECT bt_diff('[]', jsonb_build_array(jsonb_build_object('id', 'n', 'type', 'room', 'x', 0, 'y', 0, 'width', 1, 'height', 1,
                                                           'name', repeat('abc ', 10) || 'defgh')))->>'summary' AS summary;
+-- Respelled means the types read alike in full: types that differ past the
+-- 40 bytes shown, or an absent type against "object", changed type; a
+-- vertical tab or form feed is a blank too, so such a label names nothing.
+SELECT bt_diff('[{"id":"D1","type":"abcdefghij abcdefghij abcdefghij abcdefghij_one","x":0,"y":0,"width":1,"height":1}]',
+               '[{"id":"D1","type":"abcdefghij abcdefghij abcdefghij abcdefghij_two","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
+SELECT bt_diff('[{"id":"D1","x":0,"y":0,"width":1,"height":1}]',
+               '[{"id":"D1","type":"object","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
+SELECT bt_diff('[{"id":"a","type":"door","x":0,"y":0,"width":1,"height":1}]',
+               '[{"id":"a","type":"do or","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
+SELECT bt_diff('[{"id":"D1","type":"door","name":"x","x":0,"y":0,"width":1,"height":1}]',
+               '[{"id":"D1","type":"door","name":"\u000b\f","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;

@@ -1427,6 +1427,37 @@ bt_clip_id(const char *id, int len)
 	return clip(id, len, BT_ID_MAX_BYTES, true);
 }
 
+bool
+bt_types_read_alike(const BtFields *a, const BtFields *b)
+{
+	int			i = 0,
+				j = 0;
+	bool		started = false;
+
+	if (a->type == NULL || b->type == NULL)
+		return false;
+	for (uint32 step = 0;; step++)
+	{
+		bool		gap_a = false,
+					gap_b = false;
+
+		if ((step & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		while (i < a->typelen && (bt_is_blank(a->type[i]) || a->type[i] == '_'))
+			i++, gap_a = true;
+		while (j < b->typelen && (bt_is_blank(b->type[j]) || b->type[j] == '_'))
+			j++, gap_b = true;
+		/* gaps at either end do not count */
+		if (i == a->typelen || j == b->typelen)
+			return i == a->typelen && j == b->typelen;
+		if ((started && gap_a != gap_b) || a->type[i] != b->type[j])
+			return false;
+		started = true;
+		i++;
+		j++;
+	}
+}
+
 char *
 bt_type_name(BtFields *f)
 {

@@ -242,11 +242,14 @@ extern bool bt_fields_if_attrs_equal(BtObject *a, BtObject *b, BtFields *fa,
 #define BT_TEXT_MAX_BYTES 40
 extern char *bt_clip_text(const char *s, int len);
 
-/* Space, tab, newline or return: what a sentence shows as one space. */
+/*
+ * Space, tab, newline, vertical tab, form feed or return: what a sentence
+ * shows as one space.
+ */
 static inline bool
 bt_is_blank(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
 /*
@@ -276,6 +279,13 @@ extern char *bt_clip_id(const char *id, int len);
  * blanks (curtain_wall: curtain wall); "object" when it is absent or blank.
  */
 extern char *bt_type_name(BtFields *f);
+
+/*
+ * Whether two present types read alike in full, not only as far as
+ * bt_type_name shows them: the same but for their runs of blanks and
+ * underscores.
+ */
+extern bool bt_types_read_alike(const BtFields *a, const BtFields *b);
 
 /*
  * Per-object arrays: a jsonb of 256 MB can hold tens of millions of

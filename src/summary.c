@@ -47,11 +47,20 @@ typedef enum SumKind
 	SK_ROTATED
 } SumKind;
 
+/* How a retype reads (a SumItem's sub). */
+enum
+{
+	RETYPE_NAMED,				/* "became a window" */
+	RETYPE_RESPELLED,			/* only blanks or underscores differ */
+	RETYPE_PAST_CUT				/* differs past what a type shows */
+};
+
 typedef struct SumItem
 {
 	char	   *type;			/* display type */
 	char	   *type2;			/* retyped: the new type; else "" */
-	int			sub;			/* moved: direction; modified: content? */
+	int			sub;			/* moved: direction; modified: content?;
+								 * retyped: RETYPE_* */
 	int			seq;			/* id order */
 	double		amount;			/* moved: distance; rotated: degrees */
 	double		rounded;		/* moved: the distance as written */
@@ -347,9 +356,13 @@ add_group(Summary *sum, SumKind kind, SumItem *items, int n)
 		case SK_RETYPED:
 			words = items[0].type2;
 			/* "door" to "door " or "curtain_wall" to "curtain wall" */
-			if (strcmp(words, items[0].type) == 0)
+			if (items[0].sub == RETYPE_RESPELLED)
 				appendStringInfoString(&s, n == 1 ? " had its type respelled" :
 									   " had their types respelled");
+			/* the two read the same as far as shown, or one is absent */
+			else if (items[0].sub == RETYPE_PAST_CUT)
+				appendStringInfoString(&s, n == 1 ? " changed its type" :
+									   " changed their types");
 			else if (n == 1)
 				appendStringInfo(&s, " became %s %s", article(words), words);
 			else
@@ -387,7 +400,7 @@ add_kind(Summary *sum, SumKind kind, SumItem *items, int n)
 
 /* ---------- names ---------- */
 
-/* Whether s has a character other than a space, tab, newline or return. */
+/* Whether s has a character other than a blank (bt_is_blank). */
 static bool
 has_visible_text(const char *s, int len)
 {
@@ -877,6 +890,8 @@ changed_items(Summary *sum, BtDiff *d, SumKind k, SumItem *items,
 		{
 			items[n].type = type_name(names, &m->fa);
 			items[n].type2 = type_name(names, &m->fb);
+			items[n].sub = bt_types_read_alike(&m->fa, &m->fb) ? RETYPE_RESPELLED :
+				strcmp(items[n].type, items[n].type2) == 0 ? RETYPE_PAST_CUT : RETYPE_NAMED;
 		}
 		else if (k == SK_MODIFIED)
 			items[n].sub = m->content;
