@@ -34,7 +34,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-#include "utils/regproc.h"
 
 #include "claims.h"
 #include "handover.h"
@@ -159,7 +158,7 @@ cmp_claim_tenants(const void *a, const void *b)
 }
 
 void
-bt_claims_settle(TriggerData *td, const char *claim_fn)
+bt_claims_settle(TriggerData *td, Oid (*claim_fn) (void))
 {
 	NotedClaims *mine = notes_of(bt_statement_key(td), false);
 	NotedClaims **link = &newest;
@@ -172,7 +171,7 @@ bt_claims_settle(TriggerData *td, const char *claim_fn)
 	while (*link != mine)
 		link = &(*link)->older;
 	*link = mine->older;
-	fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein, CStringGetDatum(claim_fn)));
+	fn = claim_fn();
 	qsort(mine->claims, mine->nclaims, sizeof(Claim), cmp_claim_tenants);
 	while (start < mine->nclaims)
 	{

@@ -18,8 +18,9 @@ extern void bt_claims_note(TriggerData *td, Datum drawing, Datum tenant);
 
 /*
  * AFTER STATEMENT: claim what td's statement noted, calling the function
- * claim_fn names, (drawings text[], tenant text), once per tenant.
+ * claim_fn returns, (drawings text[], tenant text), once per tenant; asked
+ * for only when there is something to claim.
  */
-extern void bt_claims_settle(TriggerData *td, const char *claim_fn);
+extern void bt_claims_settle(TriggerData *td, Oid (*claim_fn) (void));
 
 #endif							/* BUILDTRACE_CLAIMS_H */

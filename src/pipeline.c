@@ -101,9 +101,9 @@ typedef struct PairColumns
 	int			tenant;			/* 0 in a table of 0.1.0, which had none */
 	int			from_version;
 	int			to_version;
-	text	   *claimed;		/* the drawing the AFTER ROW trigger claimed
-								 * last, and for which tenant, in fn_mcxt, or
-								 * NULL */
+	text	   *claimed;		/* the drawing the AFTER ROW trigger last saw
+								 * to a claim (noted, or found its tenant's),
+								 * and for which tenant, in fn_mcxt, or NULL */
 	text	   *claimed_for;
 	Oid			state_rel;		/* drawing_state and its key, for claims;
 								 * InvalidOid if there is none */
@@ -752,27 +752,45 @@ bt_pairs_after_insert_row(PG_FUNCTION_ARGS)
 }
 
 /*
- * The function that stores the results of one pair or of any other number,
- * looked up by name once per catalog epoch (catalog_epoch.c): never a stale
- * OID, and no parse of its name on every statement.
+ * A function of the extension by its signature, looked up once per catalog
+ * epoch (catalog_epoch.c): never a stale OID, and no parse of its name on
+ * every statement.  *cached and *looked_up_at are the caller's, one pair
+ * per function.
  */
+static Oid
+function_by_signature(const char *signature, Oid *cached, uint64 *looked_up_at)
+{
+	if (*looked_up_at != bt_catalog_epoch())
+	{
+		*looked_up_at = 0;		/* until looked up, in case of an error */
+		*cached = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
+													   CStringGetDatum(signature)));
+		*looked_up_at = bt_catalog_epoch();
+	}
+	return *cached;
+}
+
+/* The function that stores the results of one pair or of any other number. */
 static Oid
 store_function(bool one_pair)
 {
 	static Oid	store_one = InvalidOid;
 	static Oid	store_set = InvalidOid;
+	static uint64 one_at = 0;
+	static uint64 set_at = 0;
+
+	return one_pair ? function_by_signature(STORE_ONE_FUNCTION, &store_one, &one_at) :
+		function_by_signature(STORE_SET_FUNCTION, &store_set, &set_at);
+}
+
+/* The function that claims deferred pairs' drawings (claims.c). */
+static Oid
+claim_function(void)
+{
+	static Oid	claim = InvalidOid;
 	static uint64 looked_up_at = 0;
 
-	if (looked_up_at != bt_catalog_epoch())
-	{
-		looked_up_at = 0;		/* until looked up, in case of an error */
-		store_one = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-														 CStringGetDatum(STORE_ONE_FUNCTION)));
-		store_set = DatumGetObjectId(DirectFunctionCall1(regprocedurein,
-														 CStringGetDatum(STORE_SET_FUNCTION)));
-		looked_up_at = bt_catalog_epoch();
-	}
-	return one_pair ? store_one : store_set;
+	return function_by_signature(CLAIM_FUNCTION, &claim, &looked_up_at);
 }
 
 /*
@@ -789,7 +807,7 @@ bt_pairs_after_statement(PG_FUNCTION_ARGS)
 	Oid			store_fn = InvalidOid;
 
 	check_trigger(fcinfo, "_pairs_after_statement", false, false);
-	bt_claims_settle(td, CLAIM_FUNCTION);
+	bt_claims_settle(td, claim_function);
 	/* Rows diffed but none inserted (ON CONFLICT DO NOTHING) store nothing. */
 	ninserted = bt_handover_collect(td);
 	if (ninserted > 0)
