@@ -119,6 +119,31 @@ SELECT version_id, uploaded_at > now() AS in_future FROM buildtrace.versions ORD
 INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('F', '[]');
 SELECT from_version, to_version FROM buildtrace.pairs WHERE to_version = 4;
 
+-- A pair made from versions stays no upload when purge() removes its
+-- versions first (keep_versions shorter than keep_pairs), and goes once
+-- keep_pairs ends it: none is kept as its drawing's last upload. The first
+-- two are the versions trigger's, the others inserted with a link by hand,
+-- the last one deferred (marked as it is inserted).
+INSERT INTO buildtrace.versions (drawing_id, payload, uploaded_at) VALUES
+    ('M', '[]', now() - interval '100 days'), ('M', '[]', now() - interval '99 days');
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('M', '[]');
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, from_version)
+SELECT 'M', '[]', '[]', min(version_id) FROM buildtrace.versions WHERE drawing_id = 'M';
+SET buildtrace.processing = deferred;
+INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, to_version)
+SELECT 'M', '[]', '[]', max(version_id) FROM buildtrace.versions WHERE drawing_id = 'M';
+RESET buildtrace.processing;
+CALL buildtrace.work();
+CALL buildtrace.purge();
+SELECT pair_id, from_version IS NULL AS from_gone, to_version IS NULL AS to_gone, made_from_versions
+FROM buildtrace.pairs WHERE drawing_id = 'M' ORDER BY pair_id;
+SELECT count(*) AS m_pairs_read_as_uploads FROM buildtrace.uploads WHERE drawing_id = 'M' AND pair_id IS NOT NULL;
+UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
+                            submitted_at = submitted_at - interval '100 days'
+WHERE drawing_id = 'M';
+CALL buildtrace.purge();
+SELECT count(*) AS m_pairs_left FROM buildtrace.pairs WHERE drawing_id = 'M';
+
 -- A drawing's latest pair sent directly stays (its last upload, which the
 -- upload check measures the next one against), however old. A retried dead
 -- letter goes with its retries once every one is old enough, and not before:

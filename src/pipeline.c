@@ -101,6 +101,7 @@ typedef struct PairColumns
 	int			tenant;			/* 0 in a table of 0.1.0, which had none */
 	int			from_version;
 	int			to_version;
+	int			made_from_versions; /* 0 in a table of 0.1.0 */
 	text	   *claimed;		/* the drawing the AFTER ROW trigger last saw
 								 * to a claim (noted, or found its tenant's),
 								 * and for which tenant, in fn_mcxt, or NULL */
@@ -158,6 +159,7 @@ read_layout(Relation rel, PairColumns *c)
 	c->tenant = Max(SPI_fnumber(desc, "tenant"), 0);
 	c->from_version = column(desc, "from_version");
 	c->to_version = column(desc, "to_version");
+	c->made_from_versions = Max(SPI_fnumber(desc, "made_from_versions"), 0);
 	c->state_rel = get_relname_relid("drawing_state", RelationGetNamespace(rel));
 	c->state_key = get_relname_relid("drawing_state_pkey", RelationGetNamespace(rel));
 	c->state_drawing = get_attnum(c->state_rel, "drawing_id");
@@ -521,9 +523,34 @@ hand_over(TriggerData *td, PairRow *e, BtDiffOutcome *o, int64 processing_us)
 	bt_handover_put(td, values, nulls, MemoryContextGetParent(CurrentMemoryContext));
 }
 
+/*
+ * A pair inserted with a link to a version was made from versions, and is
+ * marked so: the mark stays when purge() removes those versions and their
+ * foreign keys clear the links, so the pair never reads as an upload of its
+ * own.
+ */
+static HeapTuple
+marked_if_made_from_versions(TriggerData *td, HeapTuple row, PairColumns *c)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	int			col = c->made_from_versions;
+	Datum		mark;
+	bool		isnull;
+
+	if (col == 0 ||
+		(heap_attisnull(row, c->from_version, desc) && heap_attisnull(row, c->to_version, desc)))
+		return row;
+	mark = heap_getattr(row, col, desc, &isnull);
+	if (!isnull && DatumGetBool(mark))
+		return row;
+	mark = BoolGetDatum(true);
+	isnull = false;
+	return heap_modify_tuple_by_cols(row, desc, 1, &col, &mark, &isnull);
+}
+
 /* The row as it will be stored: status, error, and versions fetched once. */
 static HeapTuple
-finished_row(TriggerData *td, PairColumns *c, BtDiffOutcome *o,
+finished_row(TriggerData *td, HeapTuple row, PairColumns *c, BtDiffOutcome *o,
 			 Datum a, bool fetched_a, Datum b, bool fetched_b)
 {
 	int			cols[5];
@@ -548,7 +575,7 @@ finished_row(TriggerData *td, PairColumns *c, BtDiffOutcome *o,
 		cols[ncols] = c->version_b;
 		vals[ncols++] = b;
 	}
-	return heap_modify_tuple_by_cols(trigger_row(td), RelationGetDescr(td->tg_relation),
+	return heap_modify_tuple_by_cols(row, RelationGetDescr(td->tg_relation),
 									 ncols, cols, vals, nulls);
 }
 
@@ -569,9 +596,8 @@ is_pending(HeapTuple row, TupleDesc desc, PairColumns *c)
  * work() processes it.
  */
 static HeapTuple
-pending_row(TriggerData *td, PairColumns *c)
+pending_row(TriggerData *td, HeapTuple row, PairColumns *c)
 {
-	HeapTuple	row = trigger_row(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	int			cols[3] = {c->status, c->error, c->processed_at};
 	Datum		vals[3] = {0, 0, 0};
@@ -618,10 +644,13 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	if (inserting && e.has_retry_of)
 		check_retry_of(&e);
 	if (inserting)
+	{
 		check_version_links(td->tg_relation, row, c, &e);
+		row = marked_if_made_from_versions(td, row, c);
+	}
 	/* A latency that is no duration fails its pair now, deferred or not. */
 	if (inserting && bt_processing == BT_PROCESSING_DEFERRED && latency_valid(&e))
-		return PointerGetDatum(pending_row(td, c));
+		return PointerGetDatum(pending_row(td, row, c));
 	/* In the trigger's per-row context, which the new row lives in too. */
 	a = fetch_out_of_line(a, &fetched_a);
 	b = fetch_out_of_line(b, &fetched_b);
@@ -641,7 +670,7 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	 * An inserted row takes the fetched versions; work()'s UPDATE keeps the
 	 * stored ones, which are the same, as they are (no second TOAST copy).
 	 */
-	result = finished_row(td, c, &o, a, fetched_a && inserting, b, fetched_b && inserting);
+	result = finished_row(td, row, c, &o, a, fetched_a && inserting, b, fetched_b && inserting);
 	hand_over(td, &e, &o, Max(GetCurrentTimestamp() - t0, 0));
 	MemoryContextDelete(rowcxt);
 	return PointerGetDatum(result);

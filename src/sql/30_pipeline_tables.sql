@@ -64,6 +64,10 @@ CREATE TABLE buildtrace.pairs (
     -- trigger checks that); a pair is retried at most once (a failed retry
     -- is itself retried), so the chain is the history.
     retry_of     bigint REFERENCES buildtrace.pairs ON DELETE SET NULL,
+    -- Since 0.2.0: set by the row trigger when the pair was inserted with
+    -- from_version or to_version, and kept when purge() removes those
+    -- versions (the foreign keys clear the links): such a pair is no upload.
+    made_from_versions boolean NOT NULL DEFAULT false,
     -- Since 0.2.0: whose row this is (see 69_tenants.sql).
     tenant       text NOT NULL DEFAULT coalesce(current_setting('buildtrace.tenant', true), ''),
     -- Since 0.2.0: deferred processing (see 36_work.sql): the attempts

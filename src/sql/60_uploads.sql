@@ -50,13 +50,13 @@ FROM buildtrace.versions v
 UNION ALL
 SELECT p.drawing_id, p.submitted_at, NULL::bigint, p.pair_id, p.tenant
 FROM buildtrace.pairs p
-WHERE p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL;
+WHERE NOT p.made_from_versions AND p.retry_of IS NULL;
 COMMENT ON VIEW buildtrace.uploads IS
     'Every upload of a drawing: versions rows and directly submitted pairs.';
 
 CREATE INDEX pairs_drawing_submitted_idx
     ON buildtrace.pairs (drawing_id, submitted_at)
-    WHERE from_version IS NULL AND to_version IS NULL AND retry_of IS NULL;
+    WHERE NOT made_from_versions AND retry_of IS NULL;
 
 -- The newest upload of a drawing by a tenant in (after, until]: the newer of
 -- its newest version and its newest pair sent directly (the uploads view's
@@ -73,7 +73,7 @@ RETURN greatest((SELECT v.uploaded_at FROM buildtrace.versions v
                  ORDER BY v.uploaded_at DESC LIMIT 1),
                 (SELECT p.submitted_at FROM buildtrace.pairs p
                  WHERE p.drawing_id = drawing AND p.tenant = _last_upload.tenant
-                   AND p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL
+                   AND NOT p.made_from_versions AND p.retry_of IS NULL
                    AND p.submitted_at > after AND p.submitted_at <= until
                  ORDER BY p.submitted_at DESC LIMIT 1));
 

@@ -113,11 +113,11 @@ BEGIN
           AND (o.status <> 'failed'
                OR buildtrace._chain_purgeable(o.pair_id, o.status, o.processed_at,
                                               cutoff, dead_letters_cutoff))
-          AND NOT (o.from_version IS NULL AND o.to_version IS NULL
+          AND NOT (NOT o.made_from_versions
                    AND NOT EXISTS (
                        SELECT 1 FROM buildtrace.pairs l
                        WHERE l.drawing_id = o.drawing_id
-                         AND l.from_version IS NULL AND l.to_version IS NULL
+                         AND NOT l.made_from_versions
                          AND l.retry_of IS NULL
                          AND (l.submitted_at, l.pair_id) > (o.submitted_at, o.pair_id)
                          AND l.submitted_at <= now()))

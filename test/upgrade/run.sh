@@ -105,6 +105,15 @@ SQL
     fail "counts of rotations and re-identified objects made on the previous schema: $got"
 echo "upgrade: a rotation and a re-identified object diffed on the previous schema are counted as a fresh install counts them"
 
+# Every pair of the previous release made from versions is marked so, and
+# no other: the mark keeps it out of the uploads once purge() removes them.
+got=$(q -d "$old" -c "SELECT count(*) FILTER (WHERE made_from_versions) > 0,
+                             count(*) FILTER (WHERE made_from_versions
+                                              <> (from_version IS NOT NULL OR to_version IS NOT NULL))
+                      FROM buildtrace.pairs")
+[ "$got" = "t|0" ] || fail "pairs made from versions marked in the update: $got"
+echo "upgrade: the pairs made from versions are marked so"
+
 # The updated pipeline goes on where the old one stopped.
 q -d "$old" <<'SQL' >"$work/more" || fail "pipeline after the update"
 INSERT INTO buildtrace.pairs (drawing_id, version_a, version_b, latency_ms)

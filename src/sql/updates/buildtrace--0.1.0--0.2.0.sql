@@ -335,6 +335,17 @@ ALTER TABLE buildtrace.pairs
     ADD CONSTRAINT pairs_to_version_fkey FOREIGN KEY (to_version, drawing_id)
         REFERENCES buildtrace.versions (version_id, drawing_id) ON DELETE SET NULL (to_version);
 
+-- Whether a pair was made from versions, kept when purge() removes them and
+-- the foreign keys clear its links; 0.1.0 had no purge(), so the links
+-- still say (but after a version deleted by hand). The uploads view, the upload checks and purge() read it.
+ALTER TABLE buildtrace.pairs ADD COLUMN made_from_versions boolean NOT NULL DEFAULT false;
+UPDATE buildtrace.pairs SET made_from_versions = true
+WHERE from_version IS NOT NULL OR to_version IS NOT NULL;
+DROP INDEX buildtrace.pairs_drawing_submitted_idx;
+CREATE INDEX pairs_drawing_submitted_idx
+    ON buildtrace.pairs (drawing_id, submitted_at)
+    WHERE NOT made_from_versions AND retry_of IS NULL;
+
 -- New kinds of change: rotations, objects found again under new ids, and
 -- whole-drawing shifts. Rows of 0.1.0's module count 0 of each; total now
 -- counts rotations too, and no longer anything a re-export or a shift did.
@@ -2552,11 +2563,11 @@ BEGIN
           AND (o.status <> 'failed'
                OR buildtrace._chain_purgeable(o.pair_id, o.status, o.processed_at,
                                               cutoff, dead_letters_cutoff))
-          AND NOT (o.from_version IS NULL AND o.to_version IS NULL
+          AND NOT (NOT o.made_from_versions
                    AND NOT EXISTS (
                        SELECT 1 FROM buildtrace.pairs l
                        WHERE l.drawing_id = o.drawing_id
-                         AND l.from_version IS NULL AND l.to_version IS NULL
+                         AND NOT l.made_from_versions
                          AND l.retry_of IS NULL
                          AND (l.submitted_at, l.pair_id) > (o.submitted_at, o.pair_id)
                          AND l.submitted_at <= now()))
@@ -4006,7 +4017,7 @@ FROM buildtrace.versions v
 UNION ALL
 SELECT p.drawing_id, p.submitted_at, NULL::bigint, p.pair_id, p.tenant
 FROM buildtrace.pairs p
-WHERE p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL;
+WHERE NOT p.made_from_versions AND p.retry_of IS NULL;
 
 -- The tenant whose uploads an expectation of drawing counts, and under which
 -- its anomalies are filed: the expectation's own, or, for an expectation of
@@ -4037,7 +4048,7 @@ RETURN greatest((SELECT v.uploaded_at FROM buildtrace.versions v
                  ORDER BY v.uploaded_at DESC LIMIT 1),
                 (SELECT p.submitted_at FROM buildtrace.pairs p
                  WHERE p.drawing_id = drawing AND p.tenant = _last_upload.tenant
-                   AND p.from_version IS NULL AND p.to_version IS NULL AND p.retry_of IS NULL
+                   AND NOT p.made_from_versions AND p.retry_of IS NULL
                    AND p.submitted_at > after AND p.submitted_at <= until
                  ORDER BY p.submitted_at DESC LIMIT 1));
 REVOKE ALL ON FUNCTION buildtrace._last_upload(text, text, timestamptz, timestamptz) FROM PUBLIC;
