@@ -101,3 +101,13 @@ SELECT bt_diff('[{"id":"a","type":"door","x":0,"y":0,"width":1,"height":1}]',
                '[{"id":"a","type":"do or","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
 SELECT bt_diff('[{"id":"D1","type":"door","name":"x","x":0,"y":0,"width":1,"height":1}]',
                '[{"id":"D1","type":"door","name":"\u000b\f","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
+-- Other characters a sentence cannot show are blanks too: escape, delete
+-- and the other controls, the C1 controls (U+0085, the next line) and the
+-- line and paragraph separators (U+2028, U+2029); so a type that only
+-- gained one is respelled. An id shows each as one space and keeps its
+-- own spaces.
+SELECT bt_diff('[]', '[{"id":"e1","type":"door\u001b[31m","name":"Room\u00855","x":0,"y":0,"width":1,"height":1},
+                       {"id":"e2","type":"\u2029window","name":"\u2028\u007f\u0001","x":0,"y":0,"width":1,"height":1},
+                       {"id":"a\nb  c\u2028\u0085","type":"window","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;
+SELECT bt_diff('[{"id":"a","type":"door","x":0,"y":0,"width":1,"height":1}]',
+               '[{"id":"a","type":"door\u2028","x":0,"y":0,"width":1,"height":1}]')->>'summary' AS summary;

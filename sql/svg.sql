@@ -90,8 +90,9 @@ RESET buildtrace.units;
 SELECT bt_svg('[]', '[]') AS empty;
 SELECT e.class, count(*) FROM kinds, pg_temp.elements(bt_svg(a, a)) e GROUP BY 1;
 
--- Ids and labels that XML must escape; control characters are replaced.
-SELECT bt_svg('[]', '[{"id":"<&\"''>","x":0,"y":0,"width":1,"height":1,"name":"a\u0001b & c"}]') AS escaped;
+-- Ids and labels that XML must escape; control characters are replaced in
+-- ids, and read as blanks in labels, as in summaries.
+SELECT bt_svg('[]', '[{"id":"<&\"''>\u0001","x":0,"y":0,"width":1,"height":1,"name":"a\u0001b & c"}]') AS escaped;
 SELECT xml_is_well_formed_document(bt_svg('[]', '[{"id":"<&\"''>","x":0,"y":0,"width":1,"height":1,"name":"a\u0001b\uffff"}]'))
   AS escaped_well_formed;
 -- Tab, newline and carriage return in an id are kept, as references: each

@@ -1386,10 +1386,35 @@ bt_clip_text(const char *s, int len)
 	return clip(s, len, BT_TEXT_MAX_BYTES, true);
 }
 
+int
+bt_blank_len(const char *s, int len)
+{
+	unsigned char c = (unsigned char) s[0];
+
+	if (c == ' ' || c < 0x20 || c == 0x7F)
+		return 1;
+	if (c < 0xC2 || c > 0xE2 || GetDatabaseEncoding() != PG_UTF8)
+		return 0;
+	/* C2 80 to C2 9F: U+0080 to U+009F; E2 80 A8 or A9: U+2028, U+2029 */
+	if (c == 0xC2)
+		return len >= 2 && (unsigned char) s[1] <= 0x9F ? 2 : 0;
+	if (c == 0xE2)
+		return len >= 3 && (unsigned char) s[1] == 0x80 &&
+			((unsigned char) s[2] == 0xA8 || (unsigned char) s[2] == 0xA9) ? 3 : 0;
+	return 0;
+}
+
 /*
- * bt_display_text's work; with underscore_blank an underscore is a blank
- * too, as in a type (curtain_wall: curtain wall).
+ * The length of the blank at s, as bt_blank_len, an underscore one too
+ * with underscore_blank, as in a type (curtain_wall: curtain wall).
  */
+static inline int
+gap_len(const char *s, int len, bool underscore_blank)
+{
+	return underscore_blank && *s == '_' ? 1 : bt_blank_len(s, len);
+}
+
+/* bt_display_text's work, with underscores as blanks or not */
 static char *
 display_text(const char *s, int len, bool underscore_blank)
 {
@@ -1397,20 +1422,24 @@ display_text(const char *s, int len, bool underscore_blank)
 	char		out[BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN + 2];
 	int			n = 0;
 	bool		blank_before = false;
+	int			i = 0;
 
-	for (int i = 0; i < len && n <= BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN; i++)
+	for (uint32 step = 0; i < len && n <= BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN; step++)
 	{
-		if ((i & 0xFFFF) == 0)
+		int			gap = gap_len(s + i, len - i, underscore_blank);
+
+		if ((step & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (bt_is_blank(s[i]) || (underscore_blank && s[i] == '_'))
+		if (gap > 0)
 		{
 			blank_before = n > 0;
+			i += gap;
 			continue;
 		}
 		if (blank_before)
 			out[n++] = ' ';
 		blank_before = false;
-		out[n++] = s[i];
+		out[n++] = s[i++];
 	}
 	return clip(out, n, BT_TEXT_MAX_BYTES, false);
 }
@@ -1419,6 +1448,23 @@ char *
 bt_display_text(const char *s, int len)
 {
 	return display_text(s, len, false);
+}
+
+char *
+bt_display_id(const char *id, int len)
+{
+	/* as display_text: enough bytes to know where to cut */
+	char		out[BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN + 2];
+	int			n = 0;
+
+	for (int i = 0; i < len && n <= BT_TEXT_MAX_BYTES + MAX_MULTIBYTE_CHAR_LEN;)
+	{
+		int			gap = bt_blank_len(id + i, len - i);
+
+		out[n++] = gap > 0 ? ' ' : id[i];
+		i += Max(gap, 1);
+	}
+	return clip(out, n, BT_TEXT_MAX_BYTES, true);
 }
 
 char *
@@ -1440,13 +1486,14 @@ bt_types_read_alike(const BtFields *a, const BtFields *b)
 	{
 		bool		gap_a = false,
 					gap_b = false;
+		int			gap;
 
 		if ((step & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		while (i < a->typelen && (bt_is_blank(a->type[i]) || a->type[i] == '_'))
-			i++, gap_a = true;
-		while (j < b->typelen && (bt_is_blank(b->type[j]) || b->type[j] == '_'))
-			j++, gap_b = true;
+		while (i < a->typelen && (gap = gap_len(a->type + i, a->typelen - i, true)) > 0)
+			i += gap, gap_a = true;
+		while (j < b->typelen && (gap = gap_len(b->type + j, b->typelen - j, true)) > 0)
+			j += gap, gap_b = true;
 		/* gaps at either end do not count */
 		if (i == a->typelen || j == b->typelen)
 			return i == a->typelen && j == b->typelen;

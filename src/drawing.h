@@ -243,14 +243,14 @@ extern bool bt_fields_if_attrs_equal(BtObject *a, BtObject *b, BtFields *fa,
 extern char *bt_clip_text(const char *s, int len);
 
 /*
- * Space, tab, newline, vertical tab, form feed or return: what a sentence
- * shows as one space.
+ * The length in bytes of the blank that s starts with, 0 if none: a space,
+ * or a character a sentence cannot show as it is, which would break its
+ * line or reach a reader's terminal as a command: a control character (tab
+ * and line breaks among them, escape, delete) and, in UTF-8, a C1 control
+ * (U+0085, the next line, among them) or the line or paragraph separator
+ * (U+2028, U+2029).  A sentence shows a run of them as one space.
  */
-static inline bool
-bt_is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
+extern int	bt_blank_len(const char *s, int len);
 
 /*
  * A name or type as a sentence shows it: each run of blanks one space, none
@@ -259,6 +259,13 @@ bt_is_blank(char c)
  * summary as "door s" or across two lines.
  */
 extern char *bt_display_text(const char *s, int len);
+
+/*
+ * An id as a sentence shows it: each blank (bt_blank_len) one space, then
+ * clipped as bt_clip_text clips.  Blanks are not merged: an id names one
+ * object however it is spelt, and " " is an id.
+ */
+extern char *bt_display_id(const char *id, int len);
 
 /*
  * An object's id as a problem or an error names it: at most BT_ID_MAX_BYTES,

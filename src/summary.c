@@ -400,13 +400,13 @@ add_kind(Summary *sum, SumKind kind, SumItem *items, int n)
 
 /* ---------- names ---------- */
 
-/* Whether s has a character other than a blank (bt_is_blank). */
+/* Whether s has a character other than a blank (bt_blank_len). */
 static bool
 has_visible_text(const char *s, int len)
 {
-	for (int i = 0; i < len; i++)
+	for (int i = 0, gap; i < len; i += gap)
 	{
-		if (!bt_is_blank(s[i]))
+		if ((gap = bt_blank_len(s + i, len - i)) == 0)
 			return true;
 	}
 	return false;
@@ -471,7 +471,7 @@ bt_object_name(BtObject *o)
 	char	   *label;
 
 	label_key(o, &label);
-	return label ? label : bt_clip_text(o->id, o->idlen);
+	return label ? label : bt_display_id(o->id, o->idlen);
 }
 
 static SumItem
