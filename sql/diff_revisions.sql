@@ -327,3 +327,35 @@ FROM (SELECT bt_diff(
     {"id":"c6","type":"door","x":15.5,"y":10,"width":1,"height":1},
     {"id":"c7","type":"wall","x":18,"y":10,"width":1,"height":1},
     {"id":"c8","type":"wall","x":21,"y":10,"width":1,"height":1}]') AS d) s;
+
+-- Far from 0 the doubles of two places can fall on either side of a
+-- tolerance that their decimals are within, or beyond: the decisions are
+-- those of the places as written, as a move's are. A window found again
+-- 1.9999999 away at x = 8.9e11 is within a move tolerance of 2; one
+-- 0.1000001 away at 4e9 is beyond 0.1 (the nearest, not the same
+-- geometry, and moved by that); with a shift of 12345678.8, an object 0.1
+-- off it went with it, and one 0.11 off moved by exactly that.
+SELECT bt_diff('[{"id":"A","type":"window","x":888103000000.032,"y":-3255,"width":1,"height":1}]',
+               '[{"id":"B","type":"window","x":888103000001.23199994,"y":-3253.40000008,"width":1,"height":1}]',
+               2) -> 'reidentified' AS reidentified;
+SELECT d -> 'reidentified' AS reidentified, d -> 'moved' AS moved
+FROM (SELECT bt_diff('[{"id":"A","type":"window","x":4000000000,"y":0,"width":1,"height":1}]',
+                     '[{"id":"B","type":"window","x":4000000000.1000001,"y":0,"width":1,"height":1}]') AS d) s;
+SELECT o3, d -> 'shift' AS shift, d -> 'moved' AS moved
+FROM unnest(ARRAY['12345978.7', '12345978.69']) o3,
+     LATERAL (SELECT bt_diff(
+  '[{"id":"O0","x":0,"y":0,"width":1,"height":1},{"id":"O1","x":100,"y":0,"width":1,"height":1},
+    {"id":"O2","x":200,"y":0,"width":1,"height":1},{"id":"O3","x":300,"y":0,"width":1,"height":1}]',
+  ('[{"id":"O0","x":12345678.8,"y":0,"width":1,"height":1},{"id":"O1","x":12345778.8,"y":0,"width":1,"height":1},
+     {"id":"O2","x":12345878.8,"y":0,"width":1,"height":1},{"id":"O3","x":' || o3 || ',"y":0,"width":1,"height":1}]')::jsonb) AS d) s;
+
+-- Objects that moved together within the tolerance but across the edge of
+-- a cell of the shift search (cells of twice the tolerance: 10.08 and
+-- 10.12 lie on either side of 10.1) are a shift, and b against a finds the
+-- opposite one.
+SELECT d -> 'shift' AS shift, jsonb_array_length(d -> 'moved') AS moved
+FROM (VALUES ('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":5,"y":0,"width":1,"height":1},
+               {"id":"C","x":9,"y":0,"width":1,"height":1}]'::jsonb,
+              '[{"id":"A","x":10.08,"y":0,"width":1,"height":1},{"id":"B","x":15.08,"y":0,"width":1,"height":1},
+               {"id":"C","x":19.12,"y":0,"width":1,"height":1}]'::jsonb)) v(a, b),
+     LATERAL (VALUES (bt_diff(a, b)), (bt_diff(b, a))) x(d);

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "fmgr.h"
@@ -526,41 +527,60 @@ find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 	d->has_shift = true;
 	d->shift_dx = sx;
 	d->shift_dy = sy;
+	d->shift_x = bt_round_numeric(sx);
+	d->shift_y = bt_round_numeric(sy);
 }
 
-/* b - a, where a NULL numeric is zero. */
+/* a - b, where a NULL a is zero. */
 static Numeric
 numeric_minus(Numeric a, Numeric b)
 {
 	return numeric_sub_opt_error(a ? a : bt_numeric_from_int64(0), b, NULL);
 }
 
-/* A move against the shift (sx, sy), or one that went with it. */
+/*
+ * A move against the shift, or one that went with it.  The
+ * doubles of a move and of the shift are roundings of their decimals, which
+ * far from 0 can put their difference on either side of the tolerance: a
+ * move not clearly with the shift is measured on its exact difference from
+ * it, as a move is without a shift.
+ */
 static void
-measure_against_shift(BtDiff *d, BtMatch *m, const BtDiffParams *p,
-					  Numeric sx, Numeric sy)
+measure_against_shift(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 {
 	double		rx = m->ddx - d->shift_dx;
 	double		ry = m->ddy - d->shift_dy;
 
+	/* more than the roundings of the doubles and of their difference */
+	double		slack = 4 * DBL_EPSILON * (fabs(m->ddx) + fabs(d->shift_dx) +
+										   fabs(m->ddy) + fabs(d->shift_dy));
+	Numeric		nx,
+				ny;
+
 	m->moved = false;
+	if (!bt_exceeds(hypot(rx, ry) + slack, p->move_tol))
+	{
+		m->shifted = true;
+		return;
+	}
+	nx = numeric_minus(m->dx, d->shift_x);
+	ny = numeric_minus(m->dy, d->shift_y);
+	rx = bt_numeric_double(nx);
+	ry = bt_numeric_double(ny);
 	if (!bt_exceeds(hypot(rx, ry), p->move_tol))
 	{
 		m->shifted = true;
 		return;
 	}
 	set_move(d, m, rx, ry, p->move_tol);
-	m->dx = numeric_minus(m->dx, sx);
-	m->dy = numeric_minus(m->dy, sy);
+	m->dx = nx;
+	m->dy = ny;
 }
 
 /* Every move becomes a move against the shift, or goes with it. */
 static void
 apply_shift(BtDiff *d, const BtDiffParams *p)
 {
-	Numeric		sx = bt_round_numeric(d->shift_dx);
-	Numeric		sy = bt_round_numeric(d->shift_dy);
-
 	for (int i = 0; i < d->nchanged; i++)
 	{
 		BtMatch    *m = &d->changed[i];
@@ -570,7 +590,7 @@ apply_shift(BtDiff *d, const BtDiffParams *p)
 		if (m->a->is_hash || m->b->is_hash)
 			continue;
 		tally(d, m, -1);
-		measure_against_shift(d, m, p, sx, sy);
+		measure_against_shift(d, m, p);
 		tally(d, m, 1);
 	}
 }
@@ -730,7 +750,7 @@ bt_diff_compute(BtDrawing *a, BtDrawing *b, const BtDiffParams *p, BtDiff *out)
 	if (p->match_geometry)
 	{
 		BtMatchParams mp = {p->move_tol, p->size_tol, p->match_distance,
-		out->shift_dx, out->shift_dy};
+		out->shift_dx, out->shift_dy, out->shift_x, out->shift_y};
 
 		bt_match_leftovers(out->removed, &out->nremoved, out->added, &out->nadded,
 						   &mp, &out->matching);

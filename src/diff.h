@@ -109,6 +109,8 @@ typedef struct BtDiff
 	bool		has_shift;		/* the whole drawing moved by (shift_dx, */
 	double		shift_dx;		/* shift_dy), rounded as output */
 	double		shift_dy;
+	Numeric		shift_x;		/* the same as written, exact */
+	Numeric		shift_y;
 	int			nkept_by_id;	/* changed[] entries of the id merge */
 	int			nreported;		/* changed[] entries with a kind of change;
 								 * internal to bt_diff_compute */

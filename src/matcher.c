@@ -31,6 +31,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "common/hashfn.h"
@@ -77,6 +78,8 @@ typedef struct Cand
 				y,
 				w,
 				h;				/* added objects: x, y less the shift */
+	Numeric		nx,
+				ny;				/* x and y as written */
 	int64		cx,
 				cy;				/* grid cell */
 	uint64		content;		/* hash of all but the id */
@@ -606,6 +609,45 @@ within(double change, double tolerance)
 	return !bt_exceeds(change, tolerance) && !isnan(change);
 }
 
+/*
+ * The distance of a removed candidate's place from an added one's, less
+ * the shift, from their coordinates as written.
+ */
+static double
+exact_distance(const Matcher *m, const Cand *r, const Cand *a)
+{
+	Numeric		dx = numeric_sub_opt_error(a->nx, r->nx, NULL);
+	Numeric		dy = numeric_sub_opt_error(a->ny, r->ny, NULL);
+
+	if (m->p->shift_x)
+	{
+		dx = numeric_sub_opt_error(dx, m->p->shift_x, NULL);
+		dy = numeric_sub_opt_error(dy, m->p->shift_y, NULL);
+	}
+	return hypot(bt_numeric_double(dx), bt_numeric_double(dy));
+}
+
+/*
+ * Whether the places of removed candidate r and added candidate a, d apart
+ * as doubles, lie within tol.  The doubles are roundings of the places,
+ * which far from 0 can put a distance near tol on either side of it: such
+ * a distance is measured again on the places as written, as the moves are.
+ */
+static bool
+place_within(const Matcher *m, int r, int a, double d, double tol)
+{
+	const Cand *cr = &m->c[r];
+	const Cand *ca = &m->c[a];
+
+	/* more than the roundings of the places, the shift and the distance */
+	double		slack = 4 * DBL_EPSILON * (fabs(cr->x) + fabs(ca->x) + fabs(cr->y) + fabs(ca->y) +
+										   fabs(m->p->shift_dx) + fabs(m->p->shift_dy));
+
+	if (isnan(d) || fabs(d - tol * (1 + 1e-9)) > slack)
+		return within(d, tol);
+	return within(exact_distance(m, cr, ca), tol);
+}
+
 static void
 geometry_candidate(Matcher *m, int r, int a, double d)
 {
@@ -613,7 +655,7 @@ geometry_candidate(Matcher *m, int r, int a, double d)
 	Cand	   *ca = &m->c[a];
 
 	if ((m->same_attrs && cr->attrs != ca->attrs) ||
-		!within(d, m->p->move_tol) || !within(fabs(ca->w - cr->w), m->p->size_tol) ||
+		!place_within(m, r, a, d, m->p->move_tol) || !within(fabs(ca->w - cr->w), m->p->size_tol) ||
 		!within(fabs(ca->h - cr->h), m->p->size_tol))
 		return;
 	cr->ngeometry++;
@@ -664,7 +706,8 @@ note_nearest(Cand *c, int other, double d)
 static void
 nearest_candidate(Matcher *m, int r, int a, double d)
 {
-	if ((m->same_attrs && m->c[r].attrs != m->c[a].attrs) || !within(d, m->p->distance))
+	if ((m->same_attrs && m->c[r].attrs != m->c[a].attrs) ||
+		!place_within(m, r, a, d, m->p->distance))
 		return;
 	note_nearest(&m->c[r], a, d);
 	note_nearest(&m->c[a], r, d);
@@ -711,7 +754,7 @@ join_tie(Matcher *m, int r, int a, double d)
 	Cand	   *cr = &m->c[r];
 	Cand	   *ca = &m->c[a];
 
-	if (!within(d, m->p->distance))
+	if (!place_within(m, r, a, d, m->p->distance))
 		return;
 	if ((cr->nbest > 1 && fabs(d - cr->best) <= 1e-9 * Max(1.0, cr->best)) ||
 		(ca->nbest > 1 && fabs(d - ca->best) <= 1e-9 * Max(1.0, ca->best)))
@@ -775,6 +818,8 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->type = f.type;
 	c->typelen = f.type ? f.typelen : 0;
 	c->typehash = f.type ? hash_bytes((const unsigned char *) f.type, f.typelen) : 0;
+	c->nx = f.x;
+	c->ny = f.y;
 	c->x = bt_numeric_double(f.x) - (side ? m->p->shift_dx : 0);
 	c->y = bt_numeric_double(f.y) - (side ? m->p->shift_dy : 0);
 	c->w = bt_numeric_double(f.width);
@@ -830,13 +875,22 @@ grid_origin(Matcher *m, int axis)
 /*
  * Put the placed candidates in grid cells; a place too far from the
  * grid's origin for its cell number to be exact takes part in content only.
+ * The cells are wider by the rounding of the places: two within reach of
+ * each other as written then lie in neighbouring cells (place_within
+ * measures them) however far from 0.
  */
 static void
 place_in_grid(Matcher *m)
 {
-	double		ox = grid_origin(m, 0);
-	double		oy = grid_origin(m, 1);
+	double		extent = Max(Max(fabs(m->lo[0]), fabs(m->hi[0])),
+							 Max(fabs(m->lo[1]), fabs(m->hi[1])));
+	double		ox,
+				oy;
 
+	if (isfinite(extent))
+		m->cell += 8 * DBL_EPSILON * (extent + fabs(m->p->shift_dx) + fabs(m->p->shift_dy));
+	ox = grid_origin(m, 0);
+	oy = grid_origin(m, 1);
 	for (int i = 0; i < m->n; i++)
 	{
 		Cand	   *c = &m->c[i];

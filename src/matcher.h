@@ -48,6 +48,8 @@ typedef struct BtMatchParams
 	double		distance;		/* the farthest a nearest neighbour may be */
 	double		shift_dx;		/* the whole-drawing shift to allow for */
 	double		shift_dy;
+	Numeric		shift_x;		/* the same as written, exact; NULL */
+	Numeric		shift_y;		/* without a shift */
 } BtMatchParams;
 
 typedef struct BtMatching
