@@ -226,15 +226,16 @@ typedef struct ShiftSeed
 
 /*
  * The centres of the blocks of 2 x 2 cells that hold the most moves, at
- * most MAX_BLOCK_SEEDS of them (none if more hold as many); returns how
- * many.  A block is named by its cell of the highest numbers: cells k - 1
- * and k on an axis make block k, centred at (k - 1/2) cells, so that b
- * against a has the opposite blocks.
+ * most MAX_BLOCK_SEEDS of them (none if more hold as many, or if they hold
+ * fewer than needed: the moves within tol of any vector lie in one block);
+ * returns how many.  A block is named by its cell of the highest numbers:
+ * cells k - 1 and k on an axis make block k, centred at (k - 1/2) cells, so
+ * that b against a has the opposite blocks.
  */
 #define MAX_BLOCK_SEEDS 8
 
 static int
-densest_blocks(movecell_hash *cells, double cell, ShiftSeed *seeds)
+densest_blocks(movecell_hash *cells, double cell, double needed, ShiftSeed *seeds)
 {
 	movecell_hash *blocks = movecell_create(CurrentMemoryContext, 16, NULL);
 	movecell_iterator it;
@@ -277,7 +278,7 @@ densest_blocks(movecell_hash *cells, double cell, ShiftSeed *seeds)
 		}
 	}
 	movecell_destroy(blocks);
-	return nseeds <= MAX_BLOCK_SEEDS ? nseeds : 0;
+	return nseeds <= MAX_BLOCK_SEEDS && best >= needed ? nseeds : 0;
 }
 
 /*
@@ -288,11 +289,11 @@ densest_blocks(movecell_hash *cells, double cell, ShiftSeed *seeds)
  * together across the edge of a cell are found.
  */
 static bool
-best_block_shift(const BtMove *moves, int n, double tol, double cell,
+best_block_shift(const BtMove *moves, int n, double tol, double cell, double needed,
 				 movecell_hash *cells, double *sx, double *sy, int *support)
 {
 	ShiftSeed	seeds[MAX_BLOCK_SEEDS];
-	int			nseeds = densest_blocks(cells, cell, seeds);
+	int			nseeds = densest_blocks(cells, cell, needed, seeds);
 	double		bestreach = 0;
 	bool		tied = false;
 
@@ -328,6 +329,7 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 			  int nmatched, double *sx, double *sy)
 {
 	double		cell = Max(tol, 1e-9) * 2;
+	double		needed = Max(3, min_share * nmatched);
 	int			maxcount;
 	movecell_hash *cells = count_cells(moves, n, tol, cell, &maxcount);
 	int			support = 0;
@@ -336,17 +338,16 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 	/* moves just past the tolerance can average to no move at all */
 	if (densest_cell(cells, sx, sy) && bt_exceeds(hypot(*sx, *sy), tol))
 		support = support_of(moves, n, *sx, *sy, tol);
-	found = support >= 3 && support >= min_share * nmatched;
+	found = support >= needed;
 
 	/*
 	 * Moves within tol of one vector lie in one block of 2 x 2 cells, not
 	 * always in one cell; blocks are looked at when they could hold enough
 	 */
-	if (!found && (double) maxcount * 4 >= Max(3, min_share * nmatched))
+	if (!found && (double) maxcount * 4 >= needed)
 	{
-		found = best_block_shift(moves, n, tol, cell, cells, sx, sy, &support) &&
-			bt_exceeds(hypot(*sx, *sy), tol) &&
-			support >= 3 && support >= min_share * nmatched;
+		found = best_block_shift(moves, n, tol, cell, needed, cells, sx, sy, &support) &&
+			bt_exceeds(hypot(*sx, *sy), tol) && support >= needed;
 	}
 	movecell_destroy(cells);
 	return found;
