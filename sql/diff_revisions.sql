@@ -348,6 +348,20 @@ FROM unnest(ARRAY['12345978.7', '12345978.69']) o3,
     {"id":"O2","x":200,"y":0,"width":1,"height":1},{"id":"O3","x":300,"y":0,"width":1,"height":1}]',
   ('[{"id":"O0","x":12345678.8,"y":0,"width":1,"height":1},{"id":"O1","x":12345778.8,"y":0,"width":1,"height":1},
      {"id":"O2","x":12345878.8,"y":0,"width":1,"height":1},{"id":"O3","x":' || o3 || ',"y":0,"width":1,"height":1}]')::jsonb) AS d) s;
+-- Places 1.3 apart at 1e12, whose doubles lie two cells of a tolerance of
+-- 1.3 apart, are found (the places are measured from the median place);
+-- and one object far out leaves the others' search as it was: 200 windows
+-- moved by 0.01 under new ids are found again beside a door at 1e20.
+SELECT bt_diff('[{"id":"A","type":"w","x":1000000008291.70818,"y":0,"width":1,"height":1}]',
+               '[{"id":"B","type":"w","x":1000000008293.00818,"y":0,"width":1,"height":1}]',
+               1.3) -> 'reidentified' AS reidentified;
+WITH a AS (SELECT jsonb_agg(jsonb_build_object('id', 'a' || i, 'type', 'window', 'x', i, 'y', 0,
+                                               'width', 0.5, 'height', 0.5)) j FROM generate_series(1, 200) i),
+     b AS (SELECT jsonb_agg(jsonb_build_object('id', 'b' || i, 'type', 'window', 'x', i + 0.01, 'y', 0,
+                                               'width', 0.5, 'height', 0.5)) j FROM generate_series(1, 200) i)
+SELECT jsonb_array_length(bt_diff(a.j || '[{"id":"far","type":"door","x":1e20,"y":0,"width":1,"height":1}]',
+                                  b.j) -> 'reidentified') AS reidentified_beside_far_door
+FROM a, b;
 
 -- Objects that moved together within the tolerance but across the edge of
 -- a cell of the shift search (cells of twice the tolerance: 10.08 and

@@ -36,6 +36,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -844,6 +845,70 @@ cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/* The median of the placed candidates' places along one axis. */
+static double
+median_place(Matcher *m, int axis)
+{
+	double	   *v = palloc(sizeof(double) * m->n);
+	int			k = 0;
+	double		median;
+
+	for (int i = 0; i < m->n; i++)
+	{
+		if (m->c[i].placed)
+			v[k++] = axis == 0 ? m->c[i].x : m->c[i].y;
+	}
+	qsort(v, k, sizeof(double), cmp_double);
+	median = k > 0 ? v[k / 2] : 0;
+	pfree(v);
+	return median;
+}
+
+/*
+ * A place is a double only to within its last bits, which far from 0 (a
+ * billion cells and more) is more than the cells' margin: two places
+ * within reach of each other as written could lie two cells apart.  Along
+ * such an axis every place is taken again as its exact distance from the
+ * median place (less the shift), which a double holds the more closely
+ * the nearer the place lies to the others; one object far out neither
+ * moves the median nor widens the others' cells.
+ */
+static void
+rebase_places(Matcher *m, int axis)
+{
+	double		extent = Max(fabs(m->lo[axis]), fabs(m->hi[axis]));
+	Numeric		shift = axis == 0 ? m->p->shift_x : m->p->shift_y;
+	Numeric		origin;
+
+	if (!isfinite(extent) || extent / m->cell < 1e9)
+		return;
+	origin = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
+												 Float8GetDatum(median_place(m, axis))));
+	m->lo[axis] = get_float8_infinity();
+	m->hi[axis] = -get_float8_infinity();
+	for (int i = 0; i < m->n; i++)
+	{
+		Cand	   *c = &m->c[i];
+		Numeric		v;
+		double		place;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!c->placed)
+			continue;
+		v = numeric_sub_opt_error(axis == 0 ? c->nx : c->ny, origin, NULL);
+		if (c->side == 1 && shift != NULL)
+			v = numeric_sub_opt_error(v, shift, NULL);
+		place = bt_numeric_double(v);
+		*(axis == 0 ? &c->x : &c->y) = place;
+		c->placed = isfinite(place);
+		if (c->placed)
+		{
+			m->lo[axis] = Min(m->lo[axis], place);
+			m->hi[axis] = Max(m->hi[axis], place);
+		}
+	}
+}
+
 /*
  * Where the grid's cells along one axis are counted from: 0, or, when a
  * place lies too far from 0 for its cell number to be exact in a double,
@@ -854,41 +919,23 @@ cmp_double(const void *x, const void *y)
 static double
 grid_origin(Matcher *m, int axis)
 {
-	double	   *v;
-	int			k = 0;
-	double		origin;
-
 	if (Max(fabs(m->lo[axis]), fabs(m->hi[axis])) / m->cell * CELL_MARGIN < 1e15)
 		return 0;
-	v = palloc(sizeof(double) * m->n);
-	for (int i = 0; i < m->n; i++)
-	{
-		if (m->c[i].placed)
-			v[k++] = axis == 0 ? m->c[i].x : m->c[i].y;
-	}
-	qsort(v, k, sizeof(double), cmp_double);
-	origin = k > 0 ? v[k / 2] : 0;
-	pfree(v);
-	return origin;
+	return median_place(m, axis);
 }
 
 /*
  * Put the placed candidates in grid cells; a place too far from the
  * grid's origin for its cell number to be exact takes part in content only.
- * The cells are wider by the rounding of the places: two within reach of
- * each other as written then lie in neighbouring cells (place_within
- * measures them) however far from 0.
  */
 static void
 place_in_grid(Matcher *m)
 {
-	double		extent = Max(Max(fabs(m->lo[0]), fabs(m->hi[0])),
-							 Max(fabs(m->lo[1]), fabs(m->hi[1])));
 	double		ox,
 				oy;
 
-	if (isfinite(extent))
-		m->cell += 8 * DBL_EPSILON * (extent + fabs(m->p->shift_dx) + fabs(m->p->shift_dy));
+	rebase_places(m, 0);
+	rebase_places(m, 1);
 	ox = grid_origin(m, 0);
 	oy = grid_origin(m, 1);
 	for (int i = 0; i < m->n; i++)
