@@ -373,3 +373,36 @@ FROM (VALUES ('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":5,"y":
               '[{"id":"A","x":10.08,"y":0,"width":1,"height":1},{"id":"B","x":15.08,"y":0,"width":1,"height":1},
                {"id":"C","x":19.12,"y":0,"width":1,"height":1}]'::jsonb)) v(a, b),
      LATERAL (VALUES (bt_diff(a, b)), (bt_diff(b, a))) x(d);
+
+-- Every block of cells that could hold a shift is searched, each from the
+-- mean of its moves to the mean of those within the tolerance: four of
+-- seven objects moved within 0.1 of 10.1 beside three at 10.35 are a shift.
+-- Of two clusters as large, the nearer wins though it straddles a cell.
+SELECT bt_diff((SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'x', 0, 'y', 0, 'width', 1, 'height', 1))
+                FROM generate_series(1, 7) i),
+               (SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'x', (ARRAY[10.02, 10.02, 10.18, 10.18, 10.35, 10.35, 10.35])[i],
+                                                    'y', 0, 'width', 1, 'height', 1))
+                FROM generate_series(1, 7) i)) -> 'shift' AS shift;
+SELECT bt_diff((SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'x', 0, 'y', 0, 'width', 1, 'height', 1))
+                FROM generate_series(1, 6) i),
+               (SELECT jsonb_agg(jsonb_build_object('id', 'o' || i, 'x', (ARRAY[0.29, 0.31, 0.31, 1, 1, 1])[i],
+                                                    'y', 0, 'width', 1, 'height', 1))
+                FROM generate_series(1, 6) i)) -> 'shift' AS shift;
+
+-- The shift is written as the objects that went with it are judged against
+-- it: far from 0, where the mean rounded as output would leave them (or
+-- where a double's sum of identical moves is off them), it is the move
+-- nearest the mean, exactly; an object 0.0115 off the shift as written,
+-- with a tolerance of 0.01, moved, though it is within 0.01 of the mean.
+SELECT x, d -> 'shift' ->> 'dx' AS shift_dx, d -> 'shift' ->> 'objects' AS objects, d -> 'counts' ->> 'moved' AS moved
+FROM unnest(ARRAY['123456789012345.67', '800328328238322.31']) x,
+     LATERAL (SELECT bt_diff('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":0,"y":0,"width":1,"height":1},
+                               {"id":"C","x":0,"y":0,"width":1,"height":1}]',
+                             ('[{"id":"A","x":' || x || ',"y":0,"width":1,"height":1},{"id":"B","x":' || x || ',"y":0,"width":1,"height":1},
+                                {"id":"C","x":' || x || ',"y":0,"width":1,"height":1}]')::jsonb) AS d) s;
+SELECT d -> 'shift' ->> 'dx' AS shift_dx, d -> 'shift' ->> 'objects' AS objects, d -> 'moved' AS moved
+FROM bt_diff('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":0,"y":0,"width":1,"height":1},
+               {"id":"C","x":0,"y":0,"width":1,"height":1},{"id":"D","x":0,"y":0,"width":1,"height":1}]',
+             '[{"id":"A","x":1234567890123.456,"y":0,"width":1,"height":1},{"id":"B","x":1234567890123.456,"y":0,"width":1,"height":1},
+               {"id":"C","x":1234567890123.456,"y":0,"width":1,"height":1},{"id":"D","x":1234567890123.4485,"y":0,"width":1,"height":1}]',
+             0.01) d;

@@ -506,29 +506,75 @@ add_unmoved(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
 }
 
 /*
+ * Of the objects that kept their ids and moved (the first merge's changed
+ * pairs with a move, as d->moves has them), the first whose move is
+ * nearest (x, y).
+ */
+static const BtMatch *
+move_nearest(const BtDiff *d, double x, double y)
+{
+	const BtMatch *nearest = NULL;
+	double		best = 0;
+
+	for (int i = 0; i < d->nkept_by_id; i++)
+	{
+		const BtMatch *m = &d->changed[i];
+		double		dist = hypot(m->ddx - x, m->ddy - y);
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if ((m->ddx != 0.0 || m->ddy != 0.0) && (nearest == NULL || dist < best))
+		{
+			nearest = m;
+			best = dist;
+		}
+	}
+	return nearest;
+}
+
+/*
  * The whole-drawing shift, from the moves of the objects that kept their
- * ids (shift.c); kept rounded as output, so that relative moves add up
- * with it exactly.
+ * ids (shift.c), as it is written, so that relative moves add up with it
+ * exactly and the objects are judged against it: the mean move rounded as
+ * output, or, when the rounding takes it away from the objects that went
+ * with it (far from 0, or with a tolerance near the rounding), the move
+ * nearest the mean, exactly.  A mean that rounds to no move is no shift.
  */
 static void
 find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 {
+	double		needed = Max(3, p->shift_min_share * nmatched);
 	double		sx,
 				sy;
+	Numeric		wx,
+				wy;
 
 	if (!bt_find_shift(d->moves, d->nmoves, p->move_tol, p->shift_min_share,
 					   nmatched, &sx, &sy))
 		return;
-	sx = bt_round_double(sx);
-	sy = bt_round_double(sy);
-	/* rounded as written, a shift must still be a move */
+	wx = bt_round_numeric(bt_round_double(sx));
+	wy = bt_round_numeric(bt_round_double(sy));
+	sx = bt_numeric_double(wx);
+	sy = bt_numeric_double(wy);
 	if (!bt_exceeds(hypot(sx, sy), p->move_tol))
 		return;
+	if (bt_shift_support(d->moves, d->nmoves, sx, sy, p->move_tol) < needed)
+	{
+		const BtMatch *m = move_nearest(d, sx, sy);
+
+		wx = m->dx ? m->dx : bt_numeric_from_int64(0);
+		wy = m->dy ? m->dy : bt_numeric_from_int64(0);
+		sx = bt_numeric_double(wx);
+		sy = bt_numeric_double(wy);
+		if (!bt_exceeds(hypot(sx, sy), p->move_tol) ||
+			bt_shift_support(d->moves, d->nmoves, sx, sy, p->move_tol) < needed)
+			return;
+	}
 	d->has_shift = true;
 	d->shift_dx = sx;
 	d->shift_dy = sy;
-	d->shift_x = bt_round_numeric(sx);
-	d->shift_y = bt_round_numeric(sy);
+	d->shift_x = wx;
+	d->shift_y = wy;
 }
 
 /* a - b, where a NULL a is zero. */

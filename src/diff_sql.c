@@ -352,8 +352,8 @@ write_shift(BtJsonbWriter *w, BtDiff *d)
 		return;
 	}
 	bt_jw_begin_object(w, shift_keys, lengthof(shift_keys));
-	bt_jw_rounded(w, d->shift_dx);
-	bt_jw_rounded(w, d->shift_dy);
+	bt_jw_numeric(w, d->shift_x);
+	bt_jw_numeric(w, d->shift_y);
 	bt_jw_int(w, d->nshifted);
 	bt_jw_rounded(w, hypot(d->shift_dx, d->shift_dy));
 	bt_jw_cstring(w, bt_direction_names[bt_compass(d->shift_dx, d->shift_dy)]);

@@ -5,13 +5,16 @@
  *	  kept their ids.
  *
  * Moves beyond the tolerance are counted in the cells of a grid of twice
- * the tolerance, and the densest cell's mean move is the candidate; it is
- * the shift if enough objects moved by it.  Moves within the tolerance of
- * one vector can straddle the edge of a cell, but always lie in one block
- * of 2 x 2 cells: when no cell leads to a shift, the densest blocks are
- * searched from their centres.  The cells are counted in a hash table
+ * the tolerance, and the densest cell's mean move is the first candidate.
+ * Moves within the tolerance of one vector can straddle the edge of a
+ * cell, but always lie in one block of 2 x 2 cells: the blocks that hold as
+ * many moves as a shift needs, or as the first candidate has, are searched
+ * too, from the mean of their moves to the mean of the moves within the
+ * tolerance, until it stays.  The candidate that most moves went with is
+ * the shift, if they are enough.  The cells are counted in a hash table
  * rather than sorted: a heavy revision moves tens of thousands of objects,
- * most of them into one cell or a few.
+ * most of them into one cell or a few.  Means are taken from a first move,
+ * so that identical moves far from 0 have themselves as their mean.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,12 +35,24 @@ typedef struct CellKey
 	double		cy;
 } CellKey;
 
+/*
+ * A running mean of moves: the first one, and the sum of the others'
+ * differences from it in the moves' order (so b against a has the
+ * opposite mean).
+ */
+typedef struct MeanMove
+{
+	int			count;
+	double		firstx;
+	double		firsty;
+	double		sumx;
+	double		sumy;
+} MeanMove;
+
 typedef struct MoveCell
 {
 	CellKey		key;
-	int			count;			/* moves in the cell */
-	double		sumx;			/* their sum, in the moves' order */
-	double		sumy;
+	MeanMove	moves;			/* the moves in the cell */
 	char		status;			/* simplehash's */
 } MoveCell;
 
@@ -66,9 +81,45 @@ cell_of(const BtMove *m, double cell)
 	return k;
 }
 
+static inline void
+mean_add(MeanMove *mean, const BtMove *m)
+{
+	if (mean->count++ == 0)
+	{
+		mean->firstx = m->dx;
+		mean->firsty = m->dy;
+		mean->sumx = mean->sumy = 0;
+		return;
+	}
+	mean->sumx += m->dx - mean->firstx;
+	mean->sumy += m->dy - mean->firsty;
+}
+
+/* The mean into (*x, *y); false if there are no moves or it is no number. */
+static inline bool
+mean_of(const MeanMove *mean, double *x, double *y)
+{
+	if (mean->count == 0)
+		return false;
+	*x = mean->firstx + mean->sumx / mean->count;
+	*y = mean->firsty + mean->sumy / mean->count;
+	return isfinite(*x) && isfinite(*y);
+}
+
 /*
- * Count the moves beyond the tolerance into cells; *maxcount is the most
- * any cell holds.
+ * Whether a move can be part of a shift: beyond the tolerance, and within
+ * double's range (a move between coordinates of opposite signs near its
+ * end is not, and the shift is a double too).
+ */
+static inline bool
+may_shift(const BtMove *m, double tol)
+{
+	return bt_exceeds(m->distance, tol) && isfinite(m->dx) && isfinite(m->dy);
+}
+
+/*
+ * Count the moves that may shift into cells; *maxcount is the most any
+ * cell holds.
  */
 static movecell_hash *
 count_cells(const BtMove *moves, int n, double tol, double cell, int *maxcount)
@@ -84,14 +135,7 @@ count_cells(const BtMove *moves, int n, double tol, double cell, int *maxcount)
 
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (!bt_exceeds(moves[i].distance, tol))
-			continue;
-
-		/*
-		 * A move past double's range (between coordinates of opposite signs
-		 * near its end) is no part of a shift, which is a double too
-		 */
-		if (!isfinite(moves[i].dx) || !isfinite(moves[i].dy))
+		if (!may_shift(&moves[i], tol))
 			continue;
 		k = cell_of(&moves[i], cell);
 		/* a NaN cell would equal no key, not even itself */
@@ -102,63 +146,58 @@ count_cells(const BtMove *moves, int n, double tol, double cell, int *maxcount)
 		{
 			last = movecell_insert(cells, k, &found);
 			if (!found)
-			{
-				last->count = 0;
-				last->sumx = last->sumy = 0;
-			}
+				last->moves.count = 0;
 		}
-		last->count++;
-		last->sumx += moves[i].dx;
-		last->sumy += moves[i].dy;
-		*maxcount = Max(*maxcount, last->count);
+		mean_add(&last->moves, &moves[i]);
+		*maxcount = Max(*maxcount, last->moves.count);
 	}
 	return cells;
 }
 
 /*
- * The densest cell, with the mean of its moves in (*mx, *my); false if no
- * cell holds three.  Of cells that hold as many, the one nearest the
- * origin wins, so that the diff of b against a finds the opposite shift;
- * two as near (opposite moves) are no shift at all.  Which cell wins does
- * not depend on the order the cells are looked at in.
+ * The densest cell (*best), with the mean of its moves in (*mx, *my);
+ * false if no cell holds three.  Of cells that hold as many, the one
+ * nearest the origin wins, so that the diff of b against a finds the
+ * opposite shift; two as near (opposite moves) are no shift at all.  Which
+ * cell wins does not depend on the order the cells are looked at in.
  */
 static bool
-densest_cell(movecell_hash *cells, double *mx, double *my)
+densest_cell(movecell_hash *cells, CellKey *best, double *mx, double *my)
 {
 	double		bestreach = 0;
 	movecell_iterator it;
 	MoveCell   *c;
-	int			bestlen = 0;
+	MoveCell   *winner = NULL;
 	bool		tied = false;
 
-	*mx = *my = 0;
 	movecell_start_iterate(cells, &it);
 	for (uint32 i = 0; (c = movecell_iterate(cells, &it)) != NULL; i++)
 	{
 		double		reach = hypot(c->key.cx, c->key.cy);
+		int			bestlen = winner ? winner->moves.count : 0;
 
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (c->count == bestlen && reach == bestreach)
+		if (c->moves.count == bestlen && reach == bestreach)
 			tied = true;
-		else if (c->count > bestlen || (c->count == bestlen && reach < bestreach))
+		else if (c->moves.count > bestlen || (c->moves.count == bestlen && reach < bestreach))
 		{
-			bestlen = c->count;
+			winner = c;
 			bestreach = reach;
-			*mx = c->sumx / c->count;
-			*my = c->sumy / c->count;
 			tied = false;
 		}
 	}
-	/* the moves of a cell can sum past double's range */
-	return bestlen >= 3 && !tied && isfinite(*mx) && isfinite(*my);
+	if (winner == NULL || winner->moves.count < 3 || tied)
+		return false;
+	*best = winner->key;
+	return mean_of(&winner->moves, mx, my);
 }
 
 /*
  * Whether move m lies within tol of (sx, sy).  hypot() is dear, and a
  * coordinate's difference alone decides most moves: hypot(rx, ry) >=
- * max(rx, ry).  The shift is finite (see densest_cell), so an infinite move
- * is far from it, not NaN.
+ * max(rx, ry).  The shift is finite, so an infinite move is far from it,
+ * not NaN.
  */
 static inline bool
 moved_with(const BtMove *m, double sx, double sy, double tol)
@@ -172,9 +211,8 @@ moved_with(const BtMove *m, double sx, double sy, double tol)
 	return !bt_exceeds(hypot(rx, ry), tol);
 }
 
-/* How many moves lie within tol of (sx, sy). */
-static int
-support_of(const BtMove *moves, int n, double sx, double sy, double tol)
+int
+bt_shift_support(const BtMove *moves, int n, double sx, double sy, double tol)
 {
 	int			support = 0;
 
@@ -188,60 +226,83 @@ support_of(const BtMove *moves, int n, double sx, double sy, double tol)
 }
 
 /*
- * (*sx, *sy) moved to the mean of the moves within radius of it, summed in
- * the moves' order (so the diff of b against a finds the opposite mean);
- * left where it is if none is, or if they sum past double's range.
+ * (*sx, *sy) moved to the mean of the moves within tol of it, and so on
+ * until it stays (at most 8 steps), or while none is.
  */
 static void
-recentre(const BtMove *moves, int n, double radius, double *sx, double *sy)
+recentre(const BtMove *moves, int n, double tol, double *sx, double *sy)
 {
-	double		sumx = 0,
-				sumy = 0;
-	int			k = 0;
+	for (int step = 0; step < 8; step++)
+	{
+		MeanMove	mean = {0};
+		double		x,
+					y;
 
-	for (int i = 0; i < n; i++)
-	{
-		if ((i & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (!isfinite(moves[i].dx) || !isfinite(moves[i].dy) ||
-			!moved_with(&moves[i], *sx, *sy, radius))
-			continue;
-		sumx += moves[i].dx;
-		sumy += moves[i].dy;
-		k++;
-	}
-	if (k > 0 && isfinite(sumx / k) && isfinite(sumy / k))
-	{
-		*sx = sumx / k;
-		*sy = sumy / k;
+		for (int i = 0; i < n; i++)
+		{
+			if ((i & 0x3FFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (may_shift(&moves[i], tol) && moved_with(&moves[i], *sx, *sy, tol))
+				mean_add(&mean, &moves[i]);
+		}
+		if (!mean_of(&mean, &x, &y) || (x == *sx && y == *sy))
+			return;
+		*sx = x;
+		*sy = y;
 	}
 }
 
-/* A point in the moves' units: where a search for a shift starts. */
+/* A block of 2 x 2 cells to search, named by its cell of the highest numbers. */
 typedef struct ShiftSeed
 {
-	double		x;
-	double		y;
+	int			count;			/* moves in the block */
+	double		reach;			/* its centre's distance from no move */
+	CellKey		key;
 } ShiftSeed;
 
-/*
- * The centres of the blocks of 2 x 2 cells that hold the most moves, at
- * most MAX_BLOCK_SEEDS of them (none if more hold as many, or if they hold
- * fewer than needed: the moves within tol of any vector lie in one block);
- * returns how many.  A block is named by its cell of the highest numbers:
- * cells k - 1 and k on an axis make block k, centred at (k - 1/2) cells, so
- * that b against a has the opposite blocks.
- */
-#define MAX_BLOCK_SEEDS 8
+/* The most blocks searched: those beyond hold the fewest moves. */
+#define MAX_BLOCK_SEEDS 16
 
+/* Blocks by count, most first, then by reach, nearest first. */
 static int
-densest_blocks(movecell_hash *cells, double cell, double needed, ShiftSeed *seeds)
+cmp_seed(const void *x, const void *y)
+{
+	const ShiftSeed *a = x;
+	const ShiftSeed *b = y;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return (a->reach > b->reach) - (a->reach < b->reach);
+}
+
+static inline bool
+seeds_alike(const ShiftSeed *a, const ShiftSeed *b)
+{
+	return a->count == b->count && a->reach == b->reach;
+}
+
+/* Whether cell k is one of block b's: cells k - 1 and k on an axis make block k. */
+static inline bool
+in_block(CellKey k, CellKey b)
+{
+	return (k.cx == b.cx || k.cx == b.cx - 1) && (k.cy == b.cy || k.cy == b.cy - 1);
+}
+
+/*
+ * The blocks of 2 x 2 cells that hold at least needed moves, but not those
+ * of cell skip (unless it is NULL), into *seeds, the densest
+ * MAX_BLOCK_SEEDS of them; returns how many.  Blocks as dense and as near
+ * as the first one left out are left out with it, so that b against a
+ * searches the opposite blocks: block k, of cells k - 1 and k, is centred
+ * at (k - 1/2) cells.
+ */
+static int
+blocks_to_search(movecell_hash *cells, double needed, const CellKey *skip, ShiftSeed **seeds)
 {
 	movecell_hash *blocks = movecell_create(CurrentMemoryContext, 16, NULL);
 	movecell_iterator it;
 	MoveCell   *c;
-	int			best = 0;
-	int			nseeds = 0;
+	int			n = 0;
 
 	movecell_start_iterate(cells, &it);
 	for (uint32 i = 0; (c = movecell_iterate(cells, &it)) != NULL; i++)
@@ -254,74 +315,83 @@ densest_blocks(movecell_hash *cells, double cell, double needed, ShiftSeed *seed
 			bool		found;
 			MoveCell   *b = movecell_insert(blocks, k, &found);
 
-			b->count = (found ? b->count : 0) + c->count;
+			b->moves.count = (found ? b->moves.count : 0) + c->moves.count;
 		}
 	}
+	*seeds = palloc(sizeof(ShiftSeed) * blocks->members);
 	movecell_start_iterate(blocks, &it);
 	for (uint32 i = 0; (c = movecell_iterate(blocks, &it)) != NULL; i++)
 	{
+		ShiftSeed  *seed = &(*seeds)[n];
+
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (c->count > best)
-		{
-			best = c->count;
-			nseeds = 0;
-		}
-		if (c->count == best)
-		{
-			if (nseeds < MAX_BLOCK_SEEDS)
-			{
-				seeds[nseeds].x = (c->key.cx - 0.5) * cell;
-				seeds[nseeds].y = (c->key.cy - 0.5) * cell;
-			}
-			nseeds++;
-		}
+		if (c->moves.count < needed || (skip && in_block(*skip, c->key)))
+			continue;
+		seed->count = c->moves.count;
+		seed->key = c->key;
+		seed->reach = hypot(c->key.cx - 0.5, c->key.cy - 0.5);
+		n++;
 	}
 	movecell_destroy(blocks);
-	return nseeds <= MAX_BLOCK_SEEDS && best >= needed ? nseeds : 0;
+	qsort(*seeds, n, sizeof(ShiftSeed), cmp_seed);
+	if (n > MAX_BLOCK_SEEDS)
+	{
+		int			keep = MAX_BLOCK_SEEDS;
+
+		while (keep > 0 && seeds_alike(&(*seeds)[keep - 1], &(*seeds)[keep]))
+			keep--;
+		n = keep;
+	}
+	return n;
 }
 
-/*
- * The best shift that the densest blocks lead to: from each block's centre
- * to the mean of the moves in its reach, then to the mean of those within
- * tol of that; the one most moves went with wins, of as many the one
- * nearest the origin (two as near are no shift).  So moves that went
- * together across the edge of a cell are found.
- */
+/* The mean of the moves in block b, into (*x, *y); false if none. */
 static bool
-best_block_shift(const BtMove *moves, int n, double tol, double cell, double needed,
-				 movecell_hash *cells, double *sx, double *sy, int *support)
+block_mean(const BtMove *moves, int n, double tol, double cell, CellKey b,
+		   double *x, double *y)
 {
-	ShiftSeed	seeds[MAX_BLOCK_SEEDS];
-	int			nseeds = densest_blocks(cells, cell, needed, seeds);
-	double		bestreach = 0;
-	bool		tied = false;
+	MeanMove	mean = {0};
 
-	*support = 0;
-	for (int i = 0; i < nseeds; i++)
+	for (int i = 0; i < n; i++)
 	{
-		double		x = seeds[i].x;
-		double		y = seeds[i].y;
-		int			k;
-		double		reach;
-
-		/* a block's moves lie within a cell of its centre on each axis */
-		recentre(moves, n, cell * M_SQRT2, &x, &y);
-		recentre(moves, n, tol, &x, &y);
-		k = support_of(moves, n, x, y, tol);
-		reach = hypot(x, y);
-		if (k == *support && reach == bestreach && (x != *sx || y != *sy))
-			tied = true;
-		else if (k > *support || (k == *support && reach < bestreach))
-		{
-			*support = k;
-			bestreach = reach;
-			*sx = x;
-			*sy = y;
-			tied = false;
-		}
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (may_shift(&moves[i], tol) && in_block(cell_of(&moves[i], cell), b))
+			mean_add(&mean, &moves[i]);
 	}
-	return *support > 0 && !tied;
+	return mean_of(&mean, x, y);
+}
+
+/* The best shift so far, and whether another is as good and as near. */
+typedef struct ShiftChoice
+{
+	int			support;
+	double		reach;
+	double		x;
+	double		y;
+	bool		tied;
+} ShiftChoice;
+
+/*
+ * Weigh candidate (x, y): the one most moves went with wins, of as many the
+ * one nearest no move; two as near are no shift, whichever comes first.
+ */
+static void
+weigh(ShiftChoice *best, int support, double x, double y)
+{
+	double		reach = hypot(x, y);
+
+	if (support == best->support && reach == best->reach && (x != best->x || y != best->y))
+		best->tied = true;
+	else if (support > best->support || (support == best->support && reach < best->reach))
+	{
+		best->support = support;
+		best->reach = reach;
+		best->x = x;
+		best->y = y;
+		best->tied = false;
+	}
 }
 
 bool
@@ -332,23 +402,42 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 	double		needed = Max(3, min_share * nmatched);
 	int			maxcount;
 	movecell_hash *cells = count_cells(moves, n, tol, cell, &maxcount);
-	int			support = 0;
-	bool		found;
+	ShiftChoice best = {0};
+	CellKey		winner;
+	double		x,
+				y;
+	bool		from_cell = false;
 
 	/* moves just past the tolerance can average to no move at all */
-	if (densest_cell(cells, sx, sy) && bt_exceeds(hypot(*sx, *sy), tol))
-		support = support_of(moves, n, *sx, *sy, tol);
-	found = support >= needed;
+	if (densest_cell(cells, &winner, &x, &y) && bt_exceeds(hypot(x, y), tol))
+	{
+		weigh(&best, bt_shift_support(moves, n, x, y, tol), x, y);
+		from_cell = best.support >= needed;
+	}
 
 	/*
-	 * Moves within tol of one vector lie in one block of 2 x 2 cells, not
-	 * always in one cell; blocks are looked at when they could hold enough
+	 * The moves within tol of any vector lie in one block: those that could
+	 * hold a shift, or one with as many moves as the cell's, and that do not
+	 * hold the cell's moves, which lead to the cell's vector
 	 */
-	if (!found && (double) maxcount * 4 >= needed)
+	if ((double) maxcount * 4 >= Max(needed, best.support))
 	{
-		found = best_block_shift(moves, n, tol, cell, needed, cells, sx, sy, &support) &&
-			bt_exceeds(hypot(*sx, *sy), tol) && support >= needed;
+		ShiftSeed  *seeds;
+		int			nseeds = blocks_to_search(cells, Max(needed, best.support),
+											  from_cell ? &winner : NULL, &seeds);
+
+		for (int i = 0; i < nseeds; i++)
+		{
+			if (!block_mean(moves, n, tol, cell, seeds[i].key, &x, &y))
+				continue;
+			recentre(moves, n, tol, &x, &y);
+			if (bt_exceeds(hypot(x, y), tol))
+				weigh(&best, bt_shift_support(moves, n, x, y, tol), x, y);
+		}
+		pfree(seeds);
 	}
 	movecell_destroy(cells);
-	return found;
+	*sx = best.x;
+	*sy = best.y;
+	return best.support >= needed && !best.tied;
 }

@@ -22,6 +22,9 @@ typedef struct BtMove
  * nmatched objects compared (and three) moved by it, give or take tol;
  * false if there is none.  Objects that did not move are not in moves.
  */
+/* How many of the n moves lie within tol of (sx, sy). */
+extern int	bt_shift_support(const BtMove *moves, int n, double sx, double sy, double tol);
+
 extern bool bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 						  int nmatched, double *sx, double *sy);
 
