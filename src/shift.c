@@ -117,17 +117,13 @@ may_shift(const BtMove *m, double tol)
 	return bt_exceeds(m->distance, tol) && isfinite(m->dx) && isfinite(m->dy);
 }
 
-/*
- * Count the moves that may shift into cells; *maxcount is the most any
- * cell holds.
- */
+/* Count the moves that may shift into cells. */
 static movecell_hash *
-count_cells(const BtMove *moves, int n, double tol, double cell, int *maxcount)
+count_cells(const BtMove *moves, int n, double tol, double cell)
 {
 	movecell_hash *cells = movecell_create(CurrentMemoryContext, 16, NULL);
 	MoveCell   *last = NULL;
 
-	*maxcount = 0;
 	for (int i = 0; i < n; i++)
 	{
 		CellKey		k;
@@ -149,9 +145,39 @@ count_cells(const BtMove *moves, int n, double tol, double cell, int *maxcount)
 				last->moves.count = 0;
 		}
 		mean_add(&last->moves, &moves[i]);
-		*maxcount = Max(*maxcount, last->moves.count);
 	}
 	return cells;
+}
+
+/*
+ * The most moves a block of 2 x 2 cells can hold: the four largest counts
+ * of cells together.  Moves scattered over many cells make no block worth
+ * building.
+ */
+static int
+block_bound(movecell_hash *cells)
+{
+	int			top[4] = {0, 0, 0, 0};
+	movecell_iterator it;
+	MoveCell   *c;
+
+	movecell_start_iterate(cells, &it);
+	for (uint32 i = 0; (c = movecell_iterate(cells, &it)) != NULL; i++)
+	{
+		int			k = 4;
+
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		while (k > 0 && top[k - 1] < c->moves.count)
+		{
+			if (k < 4)
+				top[k] = top[k - 1];
+			k--;
+		}
+		if (k < 4)
+			top[k] = c->moves.count;
+	}
+	return top[0] + top[1] + top[2] + top[3];
 }
 
 /*
@@ -400,8 +426,7 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 {
 	double		cell = Max(tol, 1e-9) * 2;
 	double		needed = Max(3, min_share * nmatched);
-	int			maxcount;
-	movecell_hash *cells = count_cells(moves, n, tol, cell, &maxcount);
+	movecell_hash *cells = count_cells(moves, n, tol, cell);
 	ShiftChoice best = {0};
 	CellKey		winner;
 	double		x,
@@ -420,7 +445,7 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 	 * hold a shift, or one with as many moves as the cell's, and that do not
 	 * hold the cell's moves, which lead to the cell's vector
 	 */
-	if ((double) maxcount * 4 >= Max(needed, best.support))
+	if (block_bound(cells) >= Max(needed, best.support))
 	{
 		ShiftSeed  *seeds;
 		int			nseeds = blocks_to_search(cells, Max(needed, best.support),
