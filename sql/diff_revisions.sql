@@ -406,3 +406,12 @@ FROM bt_diff('[{"id":"A","x":0,"y":0,"width":1,"height":1},{"id":"B","x":0,"y":0
              '[{"id":"A","x":1234567890123.456,"y":0,"width":1,"height":1},{"id":"B","x":1234567890123.456,"y":0,"width":1,"height":1},
                {"id":"C","x":1234567890123.456,"y":0,"width":1,"height":1},{"id":"D","x":1234567890123.4485,"y":0,"width":1,"height":1}]',
              0.01) d;
+
+-- Equally near means the same but for the rounding of the places and one
+-- part in a billion: a door 0 away is nearer than one 9e-10 away, and two
+-- 0.1 away on either side are equally near.
+SELECT d -> 'reidentified' AS reidentified, d -> 'ambiguous' AS ambiguous
+FROM (VALUES ('0', '0.0000000009'), ('0.1', '-0.1')) v(xa, xb),
+     LATERAL (SELECT bt_diff(('[{"id":"A","type":"door","x":' || xa || ',"y":0,"width":1,"height":1},
+                               {"id":"B","type":"door","x":' || xb || ',"y":0,"width":1,"height":1}]')::jsonb,
+                             '[{"id":"N","type":"door","x":0,"y":0,"width":2,"height":1}]') AS d) s;

@@ -629,6 +629,18 @@ exact_distance(const Matcher *m, const Cand *r, const Cand *a)
 }
 
 /*
+ * How far the distance of two candidates' places as doubles can be from
+ * their distance as written: more than the roundings of the places, the
+ * shift and the distance.
+ */
+static inline double
+place_rounding(const Matcher *m, const Cand *cr, const Cand *ca)
+{
+	return 4 * DBL_EPSILON * (fabs(cr->x) + fabs(ca->x) + fabs(cr->y) + fabs(ca->y) +
+							  fabs(m->p->shift_dx) + fabs(m->p->shift_dy));
+}
+
+/*
  * Whether the places of removed candidate r and added candidate a, d apart
  * as doubles, lie within tol.  The doubles are roundings of the places,
  * which far from 0 can put a distance near tol on either side of it: such
@@ -640,11 +652,7 @@ place_within(const Matcher *m, int r, int a, double d, double tol)
 	const Cand *cr = &m->c[r];
 	const Cand *ca = &m->c[a];
 
-	/* more than the roundings of the places, the shift and the distance */
-	double		slack = 4 * DBL_EPSILON * (fabs(cr->x) + fabs(ca->x) + fabs(cr->y) + fabs(ca->y) +
-										   fabs(m->p->shift_dx) + fabs(m->p->shift_dy));
-
-	if (isnan(d) || fabs(d - tol * (1 + 1e-9)) > slack)
+	if (isnan(d) || fabs(d - tol * (1 + 1e-9)) > place_rounding(m, cr, ca))
 		return within(d, tol);
 	return within(exact_distance(m, cr, ca), tol);
 }
@@ -686,19 +694,28 @@ match_geometry(Matcher *m)
 	}
 }
 
+/*
+ * Whether distances d and best are as near: the same but for the rounding
+ * of the places (place_rounding) and a relative epsilon, as a tolerance
+ * has (bt_exceeds).  Places 0 and 9e-10 away are not as near.
+ */
+static inline bool
+as_near(double d, double best, double rounding)
+{
+	return fabs(d - best) <= 1e-9 * Max(d, best) + rounding;
+}
+
 /* Keep the nearest distance of c and how many candidates share it. */
 static inline void
-note_nearest(Cand *c, int other, double d)
+note_nearest(Cand *c, int other, double d, double rounding)
 {
-	double		slack = 1e-9 * Max(1.0, c->best);
-
-	if (c->nbest > 0 && d > c->best + slack)
-		return;
-	if (c->nbest > 0 && d >= c->best - slack)
+	if (c->nbest > 0 && as_near(d, c->best, rounding))
 	{
 		c->nbest++;
 		return;
 	}
+	if (c->nbest > 0 && d > c->best)
+		return;
 	c->best = d;
 	c->nbest = 1;
 	c->argbest = other;
@@ -707,11 +724,14 @@ note_nearest(Cand *c, int other, double d)
 static void
 nearest_candidate(Matcher *m, int r, int a, double d)
 {
+	double		rounding;
+
 	if ((m->same_attrs && m->c[r].attrs != m->c[a].attrs) ||
 		!place_within(m, r, a, d, m->p->distance))
 		return;
-	note_nearest(&m->c[r], a, d);
-	note_nearest(&m->c[a], r, d);
+	rounding = place_rounding(m, &m->c[r], &m->c[a]);
+	note_nearest(&m->c[r], a, d, rounding);
+	note_nearest(&m->c[a], r, d, rounding);
 }
 
 /*
@@ -754,11 +774,13 @@ join_tie(Matcher *m, int r, int a, double d)
 {
 	Cand	   *cr = &m->c[r];
 	Cand	   *ca = &m->c[a];
+	double		rounding;
 
 	if (!place_within(m, r, a, d, m->p->distance))
 		return;
-	if ((cr->nbest > 1 && fabs(d - cr->best) <= 1e-9 * Max(1.0, cr->best)) ||
-		(ca->nbest > 1 && fabs(d - ca->best) <= 1e-9 * Max(1.0, ca->best)))
+	rounding = place_rounding(m, cr, ca);
+	if ((cr->nbest > 1 && as_near(d, cr->best, rounding)) ||
+		(ca->nbest > 1 && as_near(d, ca->best, rounding)))
 	{
 		cr->ambiguous = ca->ambiguous = true;
 		bt_uf_join(m->parent, r, a);
