@@ -415,3 +415,21 @@ FROM (VALUES ('0', '0.0000000009'), ('0.1', '-0.1')) v(xa, xb),
      LATERAL (SELECT bt_diff(('[{"id":"A","type":"door","x":' || xa || ',"y":0,"width":1,"height":1},
                                {"id":"B","type":"door","x":' || xb || ',"y":0,"width":1,"height":1}]')::jsonb,
                              '[{"id":"N","type":"door","x":0,"y":0,"width":2,"height":1}]') AS d) s;
+
+-- How many objects went with a shift is counted as they are judged: on
+-- their decimals where the doubles cannot tell. Three doors moved by
+-- 199999999.9999999987 with a tolerance of 1e-9 are a shift of exactly that
+-- (the mean rounded as output, 200000000, left none of them with it); a
+-- door 0.0447 off two others moved 5e14 north, with a tolerance of 0.05,
+-- went with them (as doubles it was 0.0656 off).
+SELECT d -> 'shift' ->> 'dx' AS shift_dx, d -> 'shift' ->> 'dy' AS shift_dy,
+       d -> 'shift' ->> 'objects' AS objects, d -> 'counts' ->> 'moved' AS moved
+FROM (VALUES ('[{"id":"A","type":"door","x":199999999.9999999987,"y":0,"width":1,"height":1},
+                {"id":"B","type":"door","x":200000009.9999999987,"y":0,"width":1,"height":1},
+                {"id":"C","type":"door","x":200000019.9999999987,"y":0,"width":1,"height":1}]'::jsonb, 1e-9),
+             ('[{"id":"A","type":"door","x":0,"y":500000000000000,"width":1,"height":1},
+                {"id":"B","type":"door","x":10,"y":500000000000000,"width":1,"height":1},
+                {"id":"C","type":"door","x":19.98,"y":500000000000000.04,"width":1,"height":1}]'::jsonb, 0.05)) v(b, tol),
+     LATERAL (SELECT bt_diff('[{"id":"A","type":"door","x":0,"y":0,"width":1,"height":1},
+                               {"id":"B","type":"door","x":10,"y":0,"width":1,"height":1},
+                               {"id":"C","type":"door","x":20,"y":0,"width":1,"height":1}]', b, tol) AS d) s;

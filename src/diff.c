@@ -480,6 +480,7 @@ classify_same_id(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
 			mv->dx = m->ddx;
 			mv->dy = m->ddy;
 			mv->distance = m->distance;
+			mv->object = m - d->changed;
 		}
 	}
 }
@@ -505,77 +506,14 @@ add_unmoved(BtDiff *d, BtObject *oa, BtObject *ob, const BtDiffParams *p)
 	tally(d, m, 1);
 }
 
-/*
- * Of the objects that kept their ids and moved (the first merge's changed
- * pairs with a move, as d->moves has them), the first whose move is
- * nearest (x, y).
- */
-static const BtMatch *
-move_nearest(const BtDiff *d, double x, double y)
+/* A shift as written, exactly, and as doubles. */
+typedef struct WrittenShift
 {
-	const BtMatch *nearest = NULL;
-	double		best = 0;
-
-	for (int i = 0; i < d->nkept_by_id; i++)
-	{
-		const BtMatch *m = &d->changed[i];
-		double		dist = hypot(m->ddx - x, m->ddy - y);
-
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if ((m->ddx != 0.0 || m->ddy != 0.0) && (nearest == NULL || dist < best))
-		{
-			nearest = m;
-			best = dist;
-		}
-	}
-	return nearest;
-}
-
-/*
- * The whole-drawing shift, from the moves of the objects that kept their
- * ids (shift.c), as it is written, so that relative moves add up with it
- * exactly and the objects are judged against it: the mean move rounded as
- * output, or, when the rounding takes it away from the objects that went
- * with it (far from 0, or with a tolerance near the rounding), the move
- * nearest the mean, exactly.  A mean that rounds to no move is no shift.
- */
-static void
-find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
-{
-	double		needed = Max(3, p->shift_min_share * nmatched);
-	double		sx,
-				sy;
-	Numeric		wx,
-				wy;
-
-	if (!bt_find_shift(d->moves, d->nmoves, p->move_tol, p->shift_min_share,
-					   nmatched, &sx, &sy))
-		return;
-	wx = bt_round_numeric(bt_round_double(sx));
-	wy = bt_round_numeric(bt_round_double(sy));
-	sx = bt_numeric_double(wx);
-	sy = bt_numeric_double(wy);
-	if (!bt_exceeds(hypot(sx, sy), p->move_tol))
-		return;
-	if (bt_shift_support(d->moves, d->nmoves, sx, sy, p->move_tol) < needed)
-	{
-		const BtMatch *m = move_nearest(d, sx, sy);
-
-		wx = m->dx ? m->dx : bt_numeric_from_int64(0);
-		wy = m->dy ? m->dy : bt_numeric_from_int64(0);
-		sx = bt_numeric_double(wx);
-		sy = bt_numeric_double(wy);
-		if (!bt_exceeds(hypot(sx, sy), p->move_tol) ||
-			bt_shift_support(d->moves, d->nmoves, sx, sy, p->move_tol) < needed)
-			return;
-	}
-	d->has_shift = true;
-	d->shift_dx = sx;
-	d->shift_dy = sy;
-	d->shift_x = wx;
-	d->shift_y = wy;
-}
+	Numeric		x;
+	Numeric		y;
+	double		dx;
+	double		dy;
+} WrittenShift;
 
 /* a - b, where a NULL a is zero. */
 static Numeric
@@ -585,40 +523,173 @@ numeric_minus(Numeric a, Numeric b)
 }
 
 /*
- * A move against the shift, or one that went with it.  The
- * doubles of a move and of the shift are roundings of their decimals, which
- * far from 0 can put their difference on either side of the tolerance: a
- * move not clearly with the shift is measured on its exact difference from
- * it, as a move is without a shift.
+ * Whether match m, which moved by (ddx, ddy), went with shift w.  The
+ * doubles of a move and of the shift are roundings of their decimals,
+ * which far from 0 can put their difference on either side of the
+ * tolerance: a move the doubles do not tell of is measured on its exact
+ * difference from the shift, as a move is without a shift, which then goes
+ * to *nx, *ny (else they are NULL).
  */
+static bool
+went_with(const BtMatch *m, double ddx, double ddy, const WrittenShift *w, double tol,
+		  Numeric *nx, Numeric *ny)
+{
+	double		dist = hypot(ddx - w->dx, ddy - w->dy);
+
+	/* more than the roundings of the doubles and of their difference */
+	double		slack = 4 * DBL_EPSILON * (fabs(ddx) + fabs(w->dx) + fabs(ddy) + fabs(w->dy));
+
+	*nx = *ny = NULL;
+	if (!bt_exceeds(dist + slack, tol))
+		return true;
+	if (bt_exceeds(dist - slack, tol))
+		return false;
+	*nx = numeric_minus(m->dx, w->x);
+	*ny = numeric_minus(m->dy, w->y);
+	return !bt_exceeds(hypot(bt_numeric_double(*nx), bt_numeric_double(*ny)), tol);
+}
+
+/* How many of the objects that kept their ids and moved went with w. */
+static int
+written_support(const BtDiff *d, const WrittenShift *w, double tol)
+{
+	int			support = 0;
+	Numeric		nx,
+				ny;
+
+	for (int i = 0; i < d->nmoves; i++)
+	{
+		const BtMove *mv = &d->moves[i];
+
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		support += went_with(&d->changed[mv->object], mv->dx, mv->dy, w, tol, &nx, &ny);
+	}
+	return support;
+}
+
+/* Of the objects that kept their ids and moved, the first nearest (x, y). */
+static const BtMatch *
+move_nearest(const BtDiff *d, double x, double y)
+{
+	const BtMove *nearest = &d->moves[0];
+	double		best = hypot(nearest->dx - x, nearest->dy - y);
+
+	for (int i = 1; i < d->nmoves; i++)
+	{
+		double		dist = hypot(d->moves[i].dx - x, d->moves[i].dy - y);
+
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (dist < best)
+		{
+			nearest = &d->moves[i];
+			best = dist;
+		}
+	}
+	return &d->changed[nearest->object];
+}
+
+/* What a shift search asks of the diff: its moves, tolerance and need. */
+typedef struct ShiftJudge
+{
+	const BtDiff *d;
+	double		tol;
+	double		needed;
+} ShiftJudge;
+
+/*
+ * Shift candidate (x, y) as it is written, into *w, and how many objects
+ * that kept their ids went with it as written, so that relative moves add
+ * up with it exactly and the objects are judged against it: the candidate
+ * rounded as output, or, when that leaves fewer with it than a shift needs
+ * (far from 0, or with a tolerance near the rounding), the move nearest
+ * it, exactly, if more went with that.  0 when the candidate rounds to no
+ * move.
+ */
+static int
+written_shift(const ShiftJudge *j, double x, double y, WrittenShift *w)
+{
+	const BtMatch *m;
+	WrittenShift nearest;
+	int			support;
+	int			nearest_support;
+
+	w->x = bt_round_numeric(bt_round_double(x));
+	w->y = bt_round_numeric(bt_round_double(y));
+	w->dx = bt_numeric_double(w->x);
+	w->dy = bt_numeric_double(w->y);
+	if (!bt_exceeds(hypot(w->dx, w->dy), j->tol))
+		return 0;
+	support = written_support(j->d, w, j->tol);
+	if (support >= j->needed)
+		return support;
+	m = move_nearest(j->d, x, y);
+	nearest.x = m->dx ? m->dx : bt_numeric_from_int64(0);
+	nearest.y = m->dy ? m->dy : bt_numeric_from_int64(0);
+	nearest.dx = m->ddx;
+	nearest.dy = m->ddy;
+	if (!bt_exceeds(hypot(nearest.dx, nearest.dy), j->tol))
+		return support;
+	nearest_support = written_support(j->d, &nearest, j->tol);
+	if (nearest_support <= support)
+		return support;
+	*w = nearest;
+	return nearest_support;
+}
+
+static int
+shift_support(void *arg, double x, double y)
+{
+	WrittenShift w;
+
+	return written_shift((const ShiftJudge *) arg, x, y, &w);
+}
+
+/*
+ * The whole-drawing shift, from the moves of the objects that kept their
+ * ids (shift.c), weighed and kept as written (written_shift).
+ */
+static void
+find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
+{
+	ShiftJudge	judge = {d, p->move_tol, Max(3, p->shift_min_share * nmatched)};
+	WrittenShift w;
+	double		sx,
+				sy;
+
+	if (d->nmoves == 0 ||
+		!bt_find_shift(d->moves, d->nmoves, p->move_tol, p->shift_min_share,
+					   nmatched, shift_support, &judge, &sx, &sy) ||
+		written_shift(&judge, sx, sy, &w) < judge.needed)
+		return;
+	d->has_shift = true;
+	d->shift_dx = w.dx;
+	d->shift_dy = w.dy;
+	d->shift_x = w.x;
+	d->shift_y = w.y;
+}
+
+/* A move against the shift, or one that went with it. */
 static void
 measure_against_shift(BtDiff *d, BtMatch *m, const BtDiffParams *p)
 {
-	double		rx = m->ddx - d->shift_dx;
-	double		ry = m->ddy - d->shift_dy;
-
-	/* more than the roundings of the doubles and of their difference */
-	double		slack = 4 * DBL_EPSILON * (fabs(m->ddx) + fabs(d->shift_dx) +
-										   fabs(m->ddy) + fabs(d->shift_dy));
+	WrittenShift w = {d->shift_x, d->shift_y, d->shift_dx, d->shift_dy};
 	Numeric		nx,
 				ny;
 
 	m->moved = false;
-	if (!bt_exceeds(hypot(rx, ry) + slack, p->move_tol))
+	if (went_with(m, m->ddx, m->ddy, &w, p->move_tol, &nx, &ny))
 	{
 		m->shifted = true;
 		return;
 	}
-	nx = numeric_minus(m->dx, d->shift_x);
-	ny = numeric_minus(m->dy, d->shift_y);
-	rx = bt_numeric_double(nx);
-	ry = bt_numeric_double(ny);
-	if (!bt_exceeds(hypot(rx, ry), p->move_tol))
+	if (nx == NULL)
 	{
-		m->shifted = true;
-		return;
+		nx = numeric_minus(m->dx, w.x);
+		ny = numeric_minus(m->dy, w.y);
 	}
-	set_move(d, m, rx, ry, p->move_tol);
+	set_move(d, m, bt_numeric_double(nx), bt_numeric_double(ny), p->move_tol);
 	m->dx = nx;
 	m->dy = ny;
 }

@@ -237,20 +237,6 @@ moved_with(const BtMove *m, double sx, double sy, double tol)
 	return !bt_exceeds(hypot(rx, ry), tol);
 }
 
-int
-bt_shift_support(const BtMove *moves, int n, double sx, double sy, double tol)
-{
-	int			support = 0;
-
-	for (int i = 0; i < n; i++)
-	{
-		if ((i & 0x3FFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		support += moved_with(&moves[i], sx, sy, tol);
-	}
-	return support;
-}
-
 /*
  * (*sx, *sy) moved to the mean of the moves within tol of it, and so on
  * until it stays (at most 8 steps), or while none is.
@@ -422,7 +408,7 @@ weigh(ShiftChoice *best, int support, double x, double y)
 
 bool
 bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
-			  int nmatched, double *sx, double *sy)
+			  int nmatched, BtShiftSupport support, void *arg, double *sx, double *sy)
 {
 	double		cell = Max(tol, 1e-9) * 2;
 	double		needed = Max(3, min_share * nmatched);
@@ -436,7 +422,7 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 	/* moves just past the tolerance can average to no move at all */
 	if (densest_cell(cells, &winner, &x, &y) && bt_exceeds(hypot(x, y), tol))
 	{
-		weigh(&best, bt_shift_support(moves, n, x, y, tol), x, y);
+		weigh(&best, support(arg, x, y), x, y);
 		from_cell = best.support >= needed;
 	}
 
@@ -457,7 +443,7 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 				continue;
 			recentre(moves, n, tol, &x, &y);
 			if (bt_exceeds(hypot(x, y), tol))
-				weigh(&best, bt_shift_support(moves, n, x, y, tol), x, y);
+				weigh(&best, support(arg, x, y), x, y);
 		}
 		pfree(seeds);
 	}

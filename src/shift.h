@@ -15,17 +15,23 @@ typedef struct BtMove
 	double		dx;
 	double		dy;
 	double		distance;		/* hypot(dx, dy) */
+	int			object;			/* the caller's index of the object */
 } BtMove;
+
+/*
+ * How many objects went with a shift candidate (sx, sy), as the caller
+ * judges them: the shift is what it writes, and a move near the tolerance
+ * is measured on what was written, not on its double.
+ */
+typedef int (*BtShiftSupport) (void *arg, double sx, double sy);
 
 /*
  * The shift (*sx, *sy) of the n moves, if at least min_share of the
  * nmatched objects compared (and three) moved by it, give or take tol;
  * false if there is none.  Objects that did not move are not in moves.
  */
-/* How many of the n moves lie within tol of (sx, sy). */
-extern int	bt_shift_support(const BtMove *moves, int n, double sx, double sy, double tol);
-
 extern bool bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
-						  int nmatched, double *sx, double *sy);
+						  int nmatched, BtShiftSupport support, void *arg,
+						  double *sx, double *sy);
 
 #endif							/* BUILDTRACE_SHIFT_H */
