@@ -433,3 +433,24 @@ FROM (VALUES ('[{"id":"A","type":"door","x":199999999.9999999987,"y":0,"width":1
      LATERAL (SELECT bt_diff('[{"id":"A","type":"door","x":0,"y":0,"width":1,"height":1},
                                {"id":"B","type":"door","x":10,"y":0,"width":1,"height":1},
                                {"id":"C","type":"door","x":20,"y":0,"width":1,"height":1}]', b, tol) AS d) s;
+
+-- b against a is the mirror of a against b also where doubles run out:
+-- past 2^52 cells of the shift search no block is searched (a cell's
+-- neighbour is no longer one more), and places are weighed with the
+-- rounding of the places as read, not as moved back by the shift.
+WITH v(a, b, tol) AS (VALUES
+  ('[{"id":"P0","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"P1","type":"door","x":1,"y":0,"width":1,"height":1},
+     {"id":"P2","type":"door","x":2,"y":0,"width":1,"height":1}]'::jsonb,
+   '[{"id":"P0","type":"door","x":0,"y":27272727273036.53329,"width":1,"height":1},
+     {"id":"P1","type":"door","x":1,"y":27272727273036.53265,"width":1,"height":1},
+     {"id":"P2","type":"door","x":2,"y":27272727273036.53302,"width":1,"height":1}]'::jsonb, 0.001),
+  ('[{"id":"D1","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"D2","type":"door","x":5,"y":0,"width":1,"height":1},
+     {"id":"D3","type":"door","x":0,"y":5,"width":1,"height":1},{"id":"W1","type":"wall","x":0,"y":0,"width":1,"height":1},
+     {"id":"W2","type":"wall","x":-1e-9,"y":0,"width":1,"height":1}]'::jsonb,
+   '[{"id":"D1","type":"door","x":0,"y":773203.27,"width":1,"height":1},{"id":"D2","type":"door","x":5,"y":773203.27,"width":1,"height":1},
+     {"id":"D3","type":"door","x":0,"y":773208.27,"width":1,"height":1},
+     {"id":"N1","type":"wall","x":0.009,"y":773203.278,"width":1,"height":1}]'::jsonb, 0.01))
+SELECT f -> 'shift' = 'null' AS no_shift_ab, r -> 'shift' = 'null' AS no_shift_ba,
+       f -> 'counts' ->> 'reidentified' AS reidentified_ab, r -> 'counts' ->> 'reidentified' AS reidentified_ba,
+       f -> 'counts' ->> 'ambiguous' AS ambiguous_ab, r -> 'counts' ->> 'ambiguous' AS ambiguous_ba
+FROM v, LATERAL (SELECT bt_diff(a, b, tol) AS f, bt_diff(b, a, tol) AS r) d;

@@ -143,6 +143,15 @@ UPDATE buildtrace.pairs SET processed_at = processed_at - interval '100 days',
 WHERE drawing_id = 'M';
 CALL buildtrace.purge();
 SELECT count(*) AS m_pairs_left FROM buildtrace.pairs WHERE drawing_id = 'M';
+-- The retry of a failed pair made from versions is marked too, though the
+-- versions are gone and it has no link of its own.
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('MR', '[]');
+INSERT INTO buildtrace.versions (drawing_id, payload) VALUES ('MR', '[{"id":"B"}]');
+DELETE FROM buildtrace.versions WHERE drawing_id = 'MR';
+SELECT count(*) AS retried FROM buildtrace.retry_failed(
+    (SELECT array_agg(pair_id) FROM buildtrace.pairs WHERE drawing_id = 'MR'));
+SELECT status, retry_of IS NOT NULL AS is_retry, from_version, to_version, made_from_versions
+FROM buildtrace.pairs WHERE drawing_id = 'MR' ORDER BY pair_id;
 
 -- A drawing's latest pair sent directly stays (its last upload, which the
 -- upload check measures the next one against), however old. A retried dead

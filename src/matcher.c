@@ -81,6 +81,7 @@ typedef struct Cand
 				h;				/* added objects: x, y less the shift */
 	Numeric		nx,
 				ny;				/* x and y as written */
+	double		scale;			/* |x| + |y| as doubles, before any shift */
 	int64		cx,
 				cy;				/* grid cell */
 	uint64		content;		/* hash of all but the id */
@@ -630,13 +631,14 @@ exact_distance(const Matcher *m, const Cand *r, const Cand *a)
 
 /*
  * How far the distance of two candidates' places as doubles can be from
- * their distance as written: more than the roundings of the places, the
- * shift and the distance.
+ * their distance as written: more than the roundings of the places as
+ * read, the shift and the distance.  Taken from the places as read, not as
+ * moved back by the shift, so that b against a allows the same.
  */
 static inline double
 place_rounding(const Matcher *m, const Cand *cr, const Cand *ca)
 {
-	return 4 * DBL_EPSILON * (fabs(cr->x) + fabs(ca->x) + fabs(cr->y) + fabs(ca->y) +
+	return 4 * DBL_EPSILON * (cr->scale + ca->scale +
 							  fabs(m->p->shift_dx) + fabs(m->p->shift_dy));
 }
 
@@ -843,8 +845,11 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->typehash = f.type ? hash_bytes((const unsigned char *) f.type, f.typelen) : 0;
 	c->nx = f.x;
 	c->ny = f.y;
-	c->x = bt_numeric_double(f.x) - (side ? m->p->shift_dx : 0);
-	c->y = bt_numeric_double(f.y) - (side ? m->p->shift_dy : 0);
+	c->x = bt_numeric_double(f.x);
+	c->y = bt_numeric_double(f.y);
+	c->scale = fabs(c->x) + fabs(c->y);
+	c->x -= side ? m->p->shift_dx : 0;
+	c->y -= side ? m->p->shift_dy : 0;
 	c->w = bt_numeric_double(f.width);
 	c->h = bt_numeric_double(f.height);
 	/* a shift can take a place past double's range */

@@ -372,31 +372,42 @@ lookup_by_id(SPIPlanPtr *plan, const char *sql, Datum id, text *drawing)
  * retry_of must name a failed pair of the same drawing; the unique index on
  * retry_of lets it be retried once.  Checked with the inserting user's
  * rights, as a foreign key is; every name and operator is qualified.
+ * Returns whether the failed pair was made from versions (asked only of a
+ * table that marks them, with_mark): its retry is too.
  */
-static void
-check_retry_of(PairRow *e)
+static bool
+check_retry_of(PairRow *e, bool with_mark)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plan_with_mark = NULL;
 	Datum		arg = Int64GetDatum(e->retry_of);
 	const char *problem = NULL;
+	bool		made_from_versions = false;
 
 	SPI_connect();
-	if (lookup_by_id(&plan,
+	if (lookup_by_id(with_mark ? &plan_with_mark : &plan,
+					 with_mark ?
+					 "SELECT p.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text, p.status,"
+					 " p.made_from_versions"
+					 " FROM buildtrace.pairs p WHERE p.pair_id OPERATOR(pg_catalog.=) $1" :
 					 "SELECT p.drawing_id OPERATOR(pg_catalog.=) $2::pg_catalog.text, p.status"
 					 " FROM buildtrace.pairs p WHERE p.pair_id OPERATOR(pg_catalog.=) $1",
 					 arg, e->drawing_id) == 0)
 		problem = "does not exist";
 	else
 	{
+		HeapTuple	found = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		bool		same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		bool		same = DatumGetBool(SPI_getbinval(found, desc, 1, &isnull));
+		char	   *status = SPI_getvalue(found, desc, 2);
 
 		if (!same)
 			problem = "is of another drawing";
 		else if (strcmp(status, "failed") != 0)
 			problem = psprintf("is %s, not failed", status);
+		if (with_mark)
+			made_from_versions = DatumGetBool(SPI_getbinval(found, desc, 3, &isnull)) && !isnull;
 	}
 	if (problem != NULL)
 		ereport(ERROR,
@@ -405,6 +416,7 @@ check_retry_of(PairRow *e)
 				 errdetail("Pair " INT64_FORMAT " of drawing \"%s\" has retry_of " INT64_FORMAT ", which %s.",
 						   e->pair_id, text_to_cstring(e->drawing_id), e->retry_of, problem)));
 	SPI_finish();
+	return made_from_versions;
 }
 
 /*
@@ -525,12 +537,12 @@ hand_over(TriggerData *td, PairRow *e, BtDiffOutcome *o, int64 processing_us)
 
 /*
  * A pair inserted with a link to a version was made from versions, and is
- * marked so: the mark stays when purge() removes those versions and their
- * foreign keys clear the links, so the pair never reads as an upload of its
- * own.
+ * marked so, as is the retry of a pair so marked (retried): the mark stays
+ * when purge() removes those versions and their foreign keys clear the
+ * links, so the pair never reads as an upload of its own.
  */
 static HeapTuple
-marked_if_made_from_versions(TriggerData *td, HeapTuple row, PairColumns *c)
+marked_if_made_from_versions(TriggerData *td, HeapTuple row, PairColumns *c, bool retried)
 {
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	int			col = c->made_from_versions;
@@ -538,7 +550,8 @@ marked_if_made_from_versions(TriggerData *td, HeapTuple row, PairColumns *c)
 	bool		isnull;
 
 	if (col == 0 ||
-		(heap_attisnull(row, c->from_version, desc) && heap_attisnull(row, c->to_version, desc)))
+		(!retried && heap_attisnull(row, c->from_version, desc) &&
+		 heap_attisnull(row, c->to_version, desc)))
 		return row;
 	mark = heap_getattr(row, col, desc, &isnull);
 	if (!isnull && DatumGetBool(mark))
@@ -641,12 +654,12 @@ bt_pairs_before_insert(PG_FUNCTION_ARGS)
 	c = pair_columns(fcinfo, td->tg_relation);
 	if (!read_pair(row, desc, c, &e, &a, &b))
 		return PointerGetDatum(row);
-	if (inserting && e.has_retry_of)
-		check_retry_of(&e);
 	if (inserting)
 	{
+		bool		retried = e.has_retry_of && check_retry_of(&e, c->made_from_versions > 0);
+
 		check_version_links(td->tg_relation, row, c, &e);
-		row = marked_if_made_from_versions(td, row, c);
+		row = marked_if_made_from_versions(td, row, c, retried);
 	}
 	/* A latency that is no duration fails its pair now, deferred or not. */
 	if (inserting && bt_processing == BT_PROCESSING_DEFERRED && latency_valid(&e))

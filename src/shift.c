@@ -275,6 +275,9 @@ typedef struct ShiftSeed
 /* The most blocks searched: those beyond hold the fewest moves. */
 #define MAX_BLOCK_SEEDS 16
 
+/* Cell numbers up to which one more is exact, and so is a block's centre. */
+#define BLOCK_CELLS_EXACT 4503599627370496.0	/* 2^52 */
+
 /* Blocks by count, most first, then by reach, nearest first. */
 static int
 cmp_seed(const void *x, const void *y)
@@ -339,6 +342,9 @@ blocks_to_search(movecell_hash *cells, double needed, const CellKey *skip, Shift
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (c->moves.count < needed || (skip && in_block(*skip, c->key)))
+			continue;
+		/* past 2^52 cells a neighbour's number is no longer one more */
+		if (fabs(c->key.cx) >= BLOCK_CELLS_EXACT || fabs(c->key.cy) >= BLOCK_CELLS_EXACT)
 			continue;
 		seed->count = c->moves.count;
 		seed->key = c->key;
