@@ -449,7 +449,21 @@ WITH v(a, b, tol) AS (VALUES
      {"id":"W2","type":"wall","x":-1e-9,"y":0,"width":1,"height":1}]'::jsonb,
    '[{"id":"D1","type":"door","x":0,"y":773203.27,"width":1,"height":1},{"id":"D2","type":"door","x":5,"y":773203.27,"width":1,"height":1},
      {"id":"D3","type":"door","x":0,"y":773208.27,"width":1,"height":1},
-     {"id":"N1","type":"wall","x":0.009,"y":773203.278,"width":1,"height":1}]'::jsonb, 0.01))
+     {"id":"N1","type":"wall","x":0.009,"y":773203.278,"width":1,"height":1}]'::jsonb, 0.01),
+  -- places measured from the median in both directions, decided on the
+  -- places as read: a window found again 1.99996 away under a shift of 1e12
+  ('[{"id":"A","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"B","type":"door","x":10,"y":0,"width":1,"height":1},
+     {"id":"C","type":"door","x":20,"y":0,"width":1,"height":1},{"id":"R","type":"window","x":102.0001019,"y":0,"width":1,"height":1}]'::jsonb,
+   '[{"id":"A","type":"door","x":1000000000000,"y":0,"width":1,"height":1},{"id":"B","type":"door","x":1000000000010,"y":0,"width":1,"height":1},
+     {"id":"C","type":"door","x":1000000000020,"y":0,"width":1,"height":1},
+     {"id":"N","type":"window","x":1000000000104.0000619,"y":0,"width":1,"height":1}]'::jsonb, 2),
+  -- moves across the cells 2^52 - 1 and 2^52: that block and its mirror
+  -- are searched alike
+  ('[{"id":"A","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"B","type":"door","x":0,"y":5,"width":1,"height":1},
+     {"id":"C","type":"door","x":0,"y":10,"width":1,"height":1}]'::jsonb,
+   '[{"id":"A","type":"door","x":9007199254740.9910,"y":0,"width":1,"height":1},
+     {"id":"B","type":"door","x":9007199254740.9915,"y":5,"width":1,"height":1},
+     {"id":"C","type":"door","x":9007199254740.9918,"y":10,"width":1,"height":1}]'::jsonb, 0.001))
 SELECT f -> 'shift' = 'null' AS no_shift_ab, r -> 'shift' = 'null' AS no_shift_ba,
        f -> 'counts' ->> 'reidentified' AS reidentified_ab, r -> 'counts' ->> 'reidentified' AS reidentified_ba,
        f -> 'counts' ->> 'ambiguous' AS ambiguous_ab, r -> 'counts' ->> 'ambiguous' AS ambiguous_ba

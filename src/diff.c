@@ -564,6 +564,11 @@ written_support(const BtDiff *d, const WrittenShift *w, double tol)
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 		support += went_with(&d->changed[mv->object], mv->dx, mv->dy, w, tol, &nx, &ny);
+		if (nx != NULL)
+		{
+			pfree(nx);
+			pfree(ny);
+		}
 	}
 	return support;
 }

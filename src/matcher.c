@@ -81,7 +81,9 @@ typedef struct Cand
 				h;				/* added objects: x, y less the shift */
 	Numeric		nx,
 				ny;				/* x and y as written */
-	double		scale;			/* |x| + |y| as doubles, before any shift */
+	double		rounded[2];		/* |x|, |y| as the doubles were rounded at:
+								 * as read, or as measured from the median
+								 * place (rebase_places) */
 	int64		cx,
 				cy;				/* grid cell */
 	uint64		content;		/* hash of all but the id */
@@ -120,6 +122,8 @@ typedef struct Matcher
 	double		cell;
 	double		lo[2];			/* the extent of the placed candidates */
 	double		hi[2];
+	double		read_extent[2]; /* the largest |x|, |y| of them as read */
+	bool		rebased[2];		/* measured exactly from the median place */
 	const BtMatchParams *p;
 	BtMatching *out;
 	int			maxpairs;
@@ -620,26 +624,37 @@ exact_distance(const Matcher *m, const Cand *r, const Cand *a)
 {
 	Numeric		dx = numeric_sub_opt_error(a->nx, r->nx, NULL);
 	Numeric		dy = numeric_sub_opt_error(a->ny, r->ny, NULL);
+	double		d;
 
 	if (m->p->shift_x)
 	{
-		dx = numeric_sub_opt_error(dx, m->p->shift_x, NULL);
-		dy = numeric_sub_opt_error(dy, m->p->shift_y, NULL);
+		Numeric		sx = numeric_sub_opt_error(dx, m->p->shift_x, NULL);
+		Numeric		sy = numeric_sub_opt_error(dy, m->p->shift_y, NULL);
+
+		pfree(dx);
+		pfree(dy);
+		dx = sx;
+		dy = sy;
 	}
-	return hypot(bt_numeric_double(dx), bt_numeric_double(dy));
+	d = hypot(bt_numeric_double(dx), bt_numeric_double(dy));
+	pfree(dx);
+	pfree(dy);
+	return d;
 }
 
 /*
  * How far the distance of two candidates' places as doubles can be from
- * their distance as written: more than the roundings of the places as
- * read, the shift and the distance.  Taken from the places as read, not as
+ * their distance as written: more than the roundings of the places (as
+ * read, or as measured exactly from the median), of the shift where it was
+ * taken off as a double, and of the distance.  Never from the places as
  * moved back by the shift, so that b against a allows the same.
  */
 static inline double
 place_rounding(const Matcher *m, const Cand *cr, const Cand *ca)
 {
-	return 4 * DBL_EPSILON * (cr->scale + ca->scale +
-							  fabs(m->p->shift_dx) + fabs(m->p->shift_dy));
+	return 4 * DBL_EPSILON * (cr->rounded[0] + ca->rounded[0] + cr->rounded[1] + ca->rounded[1] +
+							  (m->rebased[0] ? 0 : fabs(m->p->shift_dx)) +
+							  (m->rebased[1] ? 0 : fabs(m->p->shift_dy)));
 }
 
 /*
@@ -847,7 +862,8 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 	c->ny = f.y;
 	c->x = bt_numeric_double(f.x);
 	c->y = bt_numeric_double(f.y);
-	c->scale = fabs(c->x) + fabs(c->y);
+	c->rounded[0] = fabs(c->x);
+	c->rounded[1] = fabs(c->y);
 	c->x -= side ? m->p->shift_dx : 0;
 	c->y -= side ? m->p->shift_dy : 0;
 	c->w = bt_numeric_double(f.width);
@@ -860,6 +876,8 @@ init_cand(Matcher *m, Cand *c, BtObject *o, int side, int order)
 		m->hi[0] = Max(m->hi[0], c->x);
 		m->lo[1] = Min(m->lo[1], c->y);
 		m->hi[1] = Max(m->hi[1], c->y);
+		m->read_extent[0] = Max(m->read_extent[0], c->rounded[0]);
+		m->read_extent[1] = Max(m->read_extent[1], c->rounded[1]);
 	}
 }
 
@@ -893,22 +911,25 @@ median_place(Matcher *m, int axis)
 
 /*
  * A place is a double only to within its last bits, which far from 0 (a
- * billion cells and more) is more than the cells' margin: two places
- * within reach of each other as written could lie two cells apart.  Along
- * such an axis every place is taken again as its exact distance from the
- * median place (less the shift), which a double holds the more closely
- * the nearer the place lies to the others; one object far out neither
- * moves the median nor widens the others' cells.
+ * billion cells and more, as read or by the shift) is more than the cells'
+ * margin: two places within reach of each other as written could lie two
+ * cells apart.  Along such an axis every place is taken again as its exact
+ * distance from the median place (less the shift), which a double holds
+ * the more closely the nearer the place lies to the others; one object far
+ * out neither moves the median nor widens the others' cells.  Decided on
+ * the places as read, so that b against a decides alike.
  */
 static void
 rebase_places(Matcher *m, int axis)
 {
-	double		extent = Max(fabs(m->lo[axis]), fabs(m->hi[axis]));
 	Numeric		shift = axis == 0 ? m->p->shift_x : m->p->shift_y;
+	double		extent = Max(m->read_extent[axis],
+							 fabs(axis == 0 ? m->p->shift_dx : m->p->shift_dy));
 	Numeric		origin;
 
 	if (!isfinite(extent) || extent / m->cell < 1e9)
 		return;
+	m->rebased[axis] = true;
 	origin = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
 												 Float8GetDatum(median_place(m, axis))));
 	m->lo[axis] = get_float8_infinity();
@@ -927,6 +948,7 @@ rebase_places(Matcher *m, int axis)
 			v = numeric_sub_opt_error(v, shift, NULL);
 		place = bt_numeric_double(v);
 		*(axis == 0 ? &c->x : &c->y) = place;
+		c->rounded[axis] = fabs(place);
 		c->placed = isfinite(place);
 		if (c->placed)
 		{

@@ -151,11 +151,11 @@ count_cells(const BtMove *moves, int n, double tol, double cell)
 
 /*
  * The most moves a block of 2 x 2 cells can hold: the four largest counts
- * of cells together.  Moves scattered over many cells make no block worth
- * building.
+ * of cells together, but cell skip's (unless it is NULL).  Moves scattered
+ * over many cells make no block worth building.
  */
 static int
-block_bound(movecell_hash *cells)
+block_bound(movecell_hash *cells, const CellKey *skip)
 {
 	int			top[4] = {0, 0, 0, 0};
 	movecell_iterator it;
@@ -168,6 +168,8 @@ block_bound(movecell_hash *cells)
 
 		if ((i & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+		if (skip && c->key.cx == skip->cx && c->key.cy == skip->cy)
+			continue;
 		while (k > 0 && top[k - 1] < c->moves.count)
 		{
 			if (k < 4)
@@ -344,7 +346,8 @@ blocks_to_search(movecell_hash *cells, double needed, const CellKey *skip, Shift
 		if (c->moves.count < needed || (skip && in_block(*skip, c->key)))
 			continue;
 		/* past 2^52 cells a neighbour's number is no longer one more */
-		if (fabs(c->key.cx) >= BLOCK_CELLS_EXACT || fabs(c->key.cy) >= BLOCK_CELLS_EXACT)
+		if (fabs(c->key.cx - 0.5) >= BLOCK_CELLS_EXACT ||
+			fabs(c->key.cy - 0.5) >= BLOCK_CELLS_EXACT)
 			continue;
 		seed->count = c->moves.count;
 		seed->key = c->key;
@@ -437,7 +440,7 @@ bt_find_shift(const BtMove *moves, int n, double tol, double min_share,
 	 * hold a shift, or one with as many moves as the cell's, and that do not
 	 * hold the cell's moves, which lead to the cell's vector
 	 */
-	if (block_bound(cells) >= Max(needed, best.support))
+	if (block_bound(cells, from_cell ? &winner : NULL) >= Max(needed, best.support))
 	{
 		ShiftSeed  *seeds;
 		int			nseeds = blocks_to_search(cells, Max(needed, best.support),
