@@ -81,9 +81,9 @@ typedef struct Cand
 				h;				/* added objects: x, y less the shift */
 	Numeric		nx,
 				ny;				/* x and y as written */
-	double		rounded[2];		/* |x|, |y| as the doubles were rounded at:
-								 * as read, or as measured from the median
-								 * place (rebase_places) */
+	double		rounded[2];		/* |x|, |y| as the doubles were rounded at: as
+								 * read, or as measured from the median place
+								 * (rebase_places) */
 	int64		cx,
 				cy;				/* grid cell */
 	uint64		content;		/* hash of all but the id */
