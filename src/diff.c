@@ -534,12 +534,18 @@ static bool
 went_with(const BtMatch *m, double ddx, double ddy, const WrittenShift *w, double tol,
 		  Numeric *nx, Numeric *ny)
 {
-	double		dist = hypot(ddx - w->dx, ddy - w->dy);
+	double		rx = ddx - w->dx;
+	double		ry = ddy - w->dy;
 
 	/* more than the roundings of the doubles and of their difference */
 	double		slack = 4 * DBL_EPSILON * (fabs(ddx) + fabs(w->dx) + fabs(ddy) + fabs(w->dy));
+	double		dist;
 
 	*nx = *ny = NULL;
+	/* hypot() is dear, and one coordinate tells of most moves */
+	if (bt_exceeds(Max(fabs(rx), fabs(ry)) - slack, tol))
+		return false;
+	dist = hypot(rx, ry);
 	if (!bt_exceeds(dist + slack, tol))
 		return true;
 	if (bt_exceeds(dist - slack, tol))
@@ -627,7 +633,14 @@ written_shift(const ShiftJudge *j, double x, double y, WrittenShift *w)
 	if (!bt_exceeds(hypot(w->dx, w->dy), j->tol))
 		return 0;
 	support = written_support(j->d, w, j->tol);
-	if (support >= j->needed)
+
+	/*
+	 * Unless rounding moved the candidate, or its doubles are coarse next to
+	 * the tolerance, the move nearest it has no more with it
+	 */
+	if (support >= j->needed ||
+		(fabs(w->dx - x) + fabs(w->dy - y) <= j->tol * 1e-6 &&
+		 (fabs(x) + fabs(y)) * DBL_EPSILON * 1e3 <= j->tol))
 		return support;
 	m = move_nearest(j->d, x, y);
 	nearest.x = m->dx ? m->dx : bt_numeric_from_int64(0);
