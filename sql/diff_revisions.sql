@@ -457,6 +457,17 @@ WITH v(a, b, tol) AS (VALUES
    '[{"id":"A","type":"door","x":1000000000000,"y":0,"width":1,"height":1},{"id":"B","type":"door","x":1000000000010,"y":0,"width":1,"height":1},
      {"id":"C","type":"door","x":1000000000020,"y":0,"width":1,"height":1},
      {"id":"N","type":"window","x":1000000000104.0000619,"y":0,"width":1,"height":1}]'::jsonb, 2),
+  -- the candidates as near as the nearest are counted against it, found
+  -- first, whatever order they come in: two doors as near as the nearest
+  -- one, with a shift of 893913000, in both directions
+  ('[{"id":"S1","type":"wall","x":0,"y":0,"width":1,"height":1},{"id":"S2","type":"wall","x":5,"y":0,"width":1,"height":1},
+     {"id":"S3","type":"wall","x":0,"y":5,"width":1,"height":1},
+     {"id":"O9","type":"door","x":0.000003275,"y":0.00000121,"width":1,"height":1},
+     {"id":"O12","type":"door","x":0.00000287,"y":-0.00000343,"width":1,"height":1},
+     {"id":"O18","type":"door","x":-0.000003765,"y":0.000004445,"width":1,"height":1}]'::jsonb,
+   '[{"id":"S1","type":"wall","x":0,"y":893913000,"width":1,"height":1},{"id":"S2","type":"wall","x":5,"y":893913000,"width":1,"height":1},
+     {"id":"S3","type":"wall","x":0,"y":893913005,"width":1,"height":1},
+     {"id":"N1","type":"door","x":0,"y":893913000,"width":1,"height":1}]'::jsonb, 0.1),
   -- moves across the cells 2^52 - 1 and 2^52: that block and its mirror
   -- are searched alike
   ('[{"id":"A","type":"door","x":0,"y":0,"width":1,"height":1},{"id":"B","type":"door","x":0,"y":5,"width":1,"height":1},

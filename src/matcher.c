@@ -722,33 +722,49 @@ as_near(double d, double best, double rounding)
 	return fabs(d - best) <= 1e-9 * Max(d, best) + rounding;
 }
 
-/* Keep the nearest distance of c and how many candidates share it. */
-static inline void
-note_nearest(Cand *c, int other, double d, double rounding)
+/* Whether r and a may be each other's nearest in this round. */
+static inline bool
+nearest_allowed(Matcher *m, int r, int a, double d)
 {
-	if (c->nbest > 0 && as_near(d, c->best, rounding))
-	{
-		c->nbest++;
+	return (!m->same_attrs || m->c[r].attrs == m->c[a].attrs) &&
+		place_within(m, r, a, d, m->p->distance);
+}
+
+/* A nearest pass's first look: each object's nearest distance. */
+static void
+nearest_distance(Matcher *m, int r, int a, double d)
+{
+	if (!nearest_allowed(m, r, a, d))
 		return;
-	}
-	if (c->nbest > 0 && d > c->best)
+	m->c[r].best = Min(m->c[r].best, d);
+	m->c[a].best = Min(m->c[a].best, d);
+}
+
+static inline void
+count_as_near(Cand *c, int other, double d, double rounding)
+{
+	if (!as_near(d, c->best, rounding))
 		return;
-	c->best = d;
-	c->nbest = 1;
+	c->nbest++;
 	c->argbest = other;
 }
 
+/*
+ * Its second: how many candidates are as near as the nearest, and one of
+ * them.  Counted against the nearest distance, found first, so that the
+ * count does not depend on the order the candidates come in (as near is
+ * no equality: a, b and c can each be as near as the next).
+ */
 static void
-nearest_candidate(Matcher *m, int r, int a, double d)
+nearest_count(Matcher *m, int r, int a, double d)
 {
 	double		rounding;
 
-	if ((m->same_attrs && m->c[r].attrs != m->c[a].attrs) ||
-		!place_within(m, r, a, d, m->p->distance))
+	if (!nearest_allowed(m, r, a, d))
 		return;
 	rounding = place_rounding(m, &m->c[r], &m->c[a]);
-	note_nearest(&m->c[r], a, d, rounding);
-	note_nearest(&m->c[a], r, d, rounding);
+	count_as_near(&m->c[r], a, d, rounding);
+	count_as_near(&m->c[a], r, d, rounding);
 }
 
 /*
@@ -762,12 +778,21 @@ match_nearest_once(Matcher *m, bool pair_them)
 	int			made = 0;
 
 	for (int i = 0; i < m->n; i++)
+	{
 		m->c[i].nbest = 0;
+		m->c[i].best = get_float8_infinity();
+	}
 	for (int r = 0; r < m->nremoved; r++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (eligible(&m->c[r]))
-			each_near(m, r, nearest_candidate);
+			each_near(m, r, nearest_distance);
+	}
+	for (int r = 0; r < m->nremoved; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (eligible(&m->c[r]))
+			each_near(m, r, nearest_count);
 	}
 	if (!pair_them)
 		return 0;
