@@ -31,7 +31,6 @@
  */
 #include "postgres.h"
 
-#include <float.h>
 #include <math.h>
 
 #include "common/hashfn.h"
@@ -652,9 +651,9 @@ exact_distance(const Matcher *m, const Cand *r, const Cand *a)
 static inline double
 place_rounding(const Matcher *m, const Cand *cr, const Cand *ca)
 {
-	return 4 * DBL_EPSILON * (cr->rounded[0] + ca->rounded[0] + cr->rounded[1] + ca->rounded[1] +
-							  (m->rebased[0] ? 0 : fabs(m->p->shift_dx)) +
-							  (m->rebased[1] ? 0 : fabs(m->p->shift_dy)));
+	return bt_rounding_slack(cr->rounded[0] + ca->rounded[0] + cr->rounded[1] + ca->rounded[1] +
+							 (m->rebased[0] ? 0 : fabs(m->p->shift_dx)) +
+							 (m->rebased[1] ? 0 : fabs(m->p->shift_dy)));
 }
 
 /*
