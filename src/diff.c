@@ -536,9 +536,7 @@ went_with(const BtMatch *m, double ddx, double ddy, const WrittenShift *w, doubl
 {
 	double		rx = ddx - w->dx;
 	double		ry = ddy - w->dy;
-
-	/* more than the roundings of the doubles and of their difference */
-	double		slack = 4 * DBL_EPSILON * (fabs(ddx) + fabs(w->dx) + fabs(ddy) + fabs(w->dy));
+	double		slack = bt_rounding_slack(fabs(ddx) + fabs(w->dx) + fabs(ddy) + fabs(w->dy));
 	double		dist;
 
 	*nx = *ny = NULL;
@@ -601,12 +599,20 @@ move_nearest(const BtDiff *d, double x, double y)
 	return &d->changed[nearest->object];
 }
 
-/* What a shift search asks of the diff: its moves, tolerance and need. */
+/*
+ * What a shift search asks of the diff: its moves, tolerance and need; and
+ * the candidate with the most objects so far as written, which the search
+ * mostly returns and need not be written again.
+ */
 typedef struct ShiftJudge
 {
 	const BtDiff *d;
 	double		tol;
 	double		needed;
+	int			best_support;
+	double		best_x;
+	double		best_y;
+	WrittenShift best;
 } ShiftJudge;
 
 /*
@@ -659,9 +665,18 @@ written_shift(const ShiftJudge *j, double x, double y, WrittenShift *w)
 static int
 shift_support(void *arg, double x, double y)
 {
+	ShiftJudge *j = arg;
 	WrittenShift w;
+	int			support = written_shift(j, x, y, &w);
 
-	return written_shift((const ShiftJudge *) arg, x, y, &w);
+	if (support > j->best_support)
+	{
+		j->best_support = support;
+		j->best_x = x;
+		j->best_y = y;
+		j->best = w;
+	}
+	return support;
 }
 
 /*
@@ -671,15 +686,23 @@ shift_support(void *arg, double x, double y)
 static void
 find_shift(BtDiff *d, const BtDiffParams *p, int nmatched)
 {
-	ShiftJudge	judge = {d, p->move_tol, Max(3, p->shift_min_share * nmatched)};
+	ShiftJudge	judge = {0};
 	WrittenShift w;
 	double		sx,
 				sy;
 
+	judge.d = d;
+	judge.tol = p->move_tol;
+	judge.needed = Max(3, p->shift_min_share * nmatched);
+	judge.best_support = -1;
+
 	if (d->nmoves == 0 ||
 		!bt_find_shift(d->moves, d->nmoves, p->move_tol, p->shift_min_share,
-					   nmatched, shift_support, &judge, &sx, &sy) ||
-		written_shift(&judge, sx, sy, &w) < judge.needed)
+					   nmatched, shift_support, &judge, &sx, &sy))
+		return;
+	if (sx == judge.best_x && sy == judge.best_y)
+		w = judge.best;
+	else if (written_shift(&judge, sx, sy, &w) < judge.needed)
 		return;
 	d->has_shift = true;
 	d->shift_dx = w.dx;
